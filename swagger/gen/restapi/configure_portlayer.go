@@ -1,0 +1,127 @@
+// This file is safe to edit. Once it exists it will not be overwritten
+
+package restapi
+
+import (
+	"crypto/tls"
+	"net/http"
+
+	"github.com/go-openapi/errors"
+	"github.com/go-openapi/runtime"
+	"github.com/go-openapi/runtime/middleware"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/events"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/kv"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/misc"
+)
+
+//go:generate swagger generate server --target ../../gen --name Portlayer --spec ../../portlayer.yaml --principal any --exclude-main
+
+func configureFlags(api *operations.PortlayerAPI) {
+	// api.CommandLineOptionsGroups = []cmdutils.CommandLineOptionsGroup{ ... }
+	_ = api
+}
+
+func configureAPI(api *operations.PortlayerAPI) http.Handler {
+	// configure the api here
+	api.ServeError = errors.ServeError
+
+	// Set your custom logger if needed. Default one is log.Printf
+	// Expected interface func(string, ...any)
+	//
+	// Example:
+	// api.Logger = log.Printf
+
+	api.UseSwaggerUI()
+	// To continue using redoc as your UI, uncomment the following line
+	// api.UseRedoc()
+
+	api.JSONConsumer = runtime.JSONConsumer()
+
+	api.JSONProducer = runtime.JSONProducer()
+	api.TxtProducer = runtime.TextProducer()
+
+	if api.KvDeleteValueHandler == nil {
+		api.KvDeleteValueHandler = kv.DeleteValueHandlerFunc(func(params kv.DeleteValueParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation kv.DeleteValue has not yet been implemented")
+		})
+	}
+	if api.EventsGetEventsHandler == nil {
+		api.EventsGetEventsHandler = events.GetEventsHandlerFunc(func(params events.GetEventsParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation events.GetEvents has not yet been implemented")
+		})
+	}
+	if api.MiscGetVCHInfoHandler == nil {
+		api.MiscGetVCHInfoHandler = misc.GetVCHInfoHandlerFunc(func(params misc.GetVCHInfoParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation misc.GetVCHInfo has not yet been implemented")
+		})
+	}
+	if api.KvGetValueHandler == nil {
+		api.KvGetValueHandler = kv.GetValueHandlerFunc(func(params kv.GetValueParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation kv.GetValue has not yet been implemented")
+		})
+	}
+	if api.KvListValuesHandler == nil {
+		api.KvListValuesHandler = kv.ListValuesHandlerFunc(func(params kv.ListValuesParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation kv.ListValues has not yet been implemented")
+		})
+	}
+	if api.MiscPingHandler == nil {
+		api.MiscPingHandler = misc.PingHandlerFunc(func(params misc.PingParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation misc.Ping has not yet been implemented")
+		})
+	}
+	if api.KvPutValueHandler == nil {
+		api.KvPutValueHandler = kv.PutValueHandlerFunc(func(params kv.PutValueParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation kv.PutValue has not yet been implemented")
+		})
+	}
+
+	api.PreServerShutdown = func() {}
+
+	api.ServerShutdown = func() {}
+
+	return setupGlobalMiddleware(api.Serve(setupMiddlewares))
+}
+
+// The TLS configuration before HTTPS server starts.
+func configureTLS(tlsConfig *tls.Config) {
+	// Make all necessary changes to the TLS configuration here.
+	_ = tlsConfig
+}
+
+// As soon as server is initialized but not run yet, this function will be called.
+// If you need to modify a config, store server instance to stop it individually later, this is the place.
+// This function can be called multiple times, depending on the number of serving schemes.
+// scheme value will be set accordingly: "http", "https" or "unix".
+func configureServer(server *http.Server, scheme, addr string) {
+	_ = server
+	_ = scheme
+	_ = addr
+}
+
+// The middleware configuration is for the handler executors. These do not apply to the swagger.json document.
+// The middleware executes after routing but before authentication, binding and validation.
+func setupMiddlewares(handler http.Handler) http.Handler {
+	return handler
+}
+
+// The middleware configuration happens before anything, this middleware also applies to serving the swagger.json document.
+// So this is a good place to plug in a panic handling middleware, logging and metrics.
+func setupGlobalMiddleware(handler http.Handler) http.Handler {
+	return handler
+}
