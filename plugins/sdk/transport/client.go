@@ -1,0 +1,246 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// ErrUnavailable is returned (wrapped) when the exchange could not reach the plugin.
+var ErrUnavailable = errors.New("plugin unavailable")
+
+// Client is an http.RoundTripper whose requests are exchanges on a plugin's gRPC connection.
+type Client struct {
+	conn grpc.ClientConnInterface
+}
+
+var _ http.RoundTripper = (*Client)(nil)
+
+// NewClient returns a RoundTripper over conn.
+func NewClient(conn grpc.ClientConnInterface) *Client { return &Client{conn: conn} }
+
+// RoundTrip runs one exchange. A 101 response's Body is an io.ReadWriteCloser (as net/http gives for
+// upgrades) that also has CloseWrite, to half-close the stream towards the plugin.
+func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	stream, err := c.conn.NewStream(ctx, &exchangeDesc, exchangePath)
+	if err != nil {
+		cancel()
+		closeBody(req)
+		return nil, wrapRPC(err)
+	}
+	upgrade := isUpgrade(req)
+	head := &requestHead{
+		Method:  req.Method,
+		URL:     req.URL.RequestURI(),
+		Host:    req.Host,
+		Header:  req.Header,
+		Length:  req.ContentLength,
+		NoBody:  req.Body == nil || req.Body == http.NoBody,
+		Upgrade: upgrade,
+	}
+	ex := &exchange{stream: stream, cancel: cancel}
+	if err := ex.sendRequest(req, head, upgrade); err != nil {
+		cancel()
+		return nil, err
+	}
+
+	first := new(wrapperspb.BytesValue)
+	if err := stream.RecvMsg(first); err != nil {
+		cancel()
+		return nil, wrapRPC(err)
+	}
+	var rh responseHead
+	inline, err := decodeHead(first, &rh)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	ex.reader = &frameReader{pending: inline, recv: func() (*wrapperspb.BytesValue, error) {
+		m := new(wrapperspb.BytesValue)
+		if err := stream.RecvMsg(m); err != nil {
+			return nil, wrapRPC(err)
+		}
+		return m, nil
+	}}
+	if rh.Header == nil {
+		rh.Header = http.Header{}
+	}
+	resp := &http.Response{
+		Status:        fmt.Sprintf("%d %s", rh.Status, http.StatusText(rh.Status)),
+		StatusCode:    rh.Status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        rh.Header,
+		ContentLength: -1,
+		Request:       req,
+	}
+	if rh.Status == http.StatusSwitchingProtocols {
+		resp.Body = &upgradedBody{ex: ex}
+	} else {
+		resp.Body = &responseBody{ex: ex}
+	}
+	return resp, nil
+}
+
+// sendRequest sends the head with the first body bytes, then streams the rest of the body. For an
+// ordinary request the stream is half-closed at the end of the body; an upgrade keeps it open.
+func (ex *exchange) sendRequest(req *http.Request, head *requestHead, upgrade bool) error {
+	if head.NoBody {
+		closeBody(req)
+		msg, err := encodeHead(head, nil)
+		if err != nil {
+			return err
+		}
+		if err := ex.send(msg); err != nil {
+			return err
+		}
+		if !upgrade {
+			return wrapRPC(ex.stream.CloseSend())
+		}
+		return nil
+	}
+	msg, err := encodeHead(head, nil)
+	if err != nil {
+		closeBody(req)
+		return err
+	}
+	if err := ex.send(msg); err != nil {
+		closeBody(req)
+		return err
+	}
+	// The body streams concurrently with the response, as with HTTP/2: a handler may answer early.
+	go func() {
+		defer closeBody(req)
+		buf := make([]byte, ChunkSize)
+		for {
+			n, rerr := req.Body.Read(buf)
+			if n > 0 {
+				if ex.send(dataFrame(buf[:n])) != nil {
+					return
+				}
+			}
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				ex.cancel()
+				return
+			}
+		}
+		if ex.send(endFrame) != nil || upgrade {
+			return
+		}
+		_ = ex.closeSend()
+	}()
+	return nil
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
+
+func isUpgrade(req *http.Request) bool {
+	for _, v := range req.Header.Values("Connection") {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// exchange is the client's side of one stream.
+type exchange struct {
+	stream grpc.ClientStream
+	cancel context.CancelFunc
+	reader *frameReader
+
+	sendMu     sync.Mutex
+	sendClosed bool
+}
+
+func (ex *exchange) send(msg *wrapperspb.BytesValue) error {
+	ex.sendMu.Lock()
+	defer ex.sendMu.Unlock()
+	if ex.sendClosed {
+		return io.ErrClosedPipe
+	}
+	return wrapRPC(ex.stream.SendMsg(msg))
+}
+
+func (ex *exchange) closeSend() error {
+	ex.sendMu.Lock()
+	defer ex.sendMu.Unlock()
+	if ex.sendClosed {
+		return nil
+	}
+	ex.sendClosed = true
+	return wrapRPC(ex.stream.CloseSend())
+}
+
+// responseBody reads the response; Close abandons the exchange.
+type responseBody struct{ ex *exchange }
+
+func (b *responseBody) Read(p []byte) (int, error) { return b.ex.reader.Read(p) }
+func (b *responseBody) Close() error               { b.ex.cancel(); return nil }
+
+// upgradedBody is the client's end of a hijacked exchange.
+type upgradedBody struct{ ex *exchange }
+
+func (b *upgradedBody) Read(p []byte) (int, error) { return b.ex.reader.Read(p) }
+
+func (b *upgradedBody) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		n := min(len(p), ChunkSize)
+		if err := b.ex.send(dataFrame(p[:n])); err != nil {
+			return written, err
+		}
+		written += n
+		p = p[n:]
+	}
+	return written, nil
+}
+
+// CloseWrite tells the plugin that no more bytes will come (its reads see io.EOF).
+func (b *upgradedBody) CloseWrite() error { return b.ex.closeSend() }
+
+func (b *upgradedBody) Close() error { b.ex.cancel(); return nil }
+
+// wrapRPC turns gRPC transport failures into ErrUnavailable and the end of a stream into io.EOF.
+func wrapRPC(err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	switch st.Code() {
+	case codes.Unavailable:
+		return fmt.Errorf("%w: %s", ErrUnavailable, st.Message())
+	case codes.Canceled:
+		if strings.Contains(st.Message(), "client connection is closing") {
+			// The host closed its connection to a plugin it stopped.
+			return fmt.Errorf("%w: %s", ErrUnavailable, st.Message())
+		}
+		return fmt.Errorf("%s: %w", st.Message(), context.Canceled)
+	case codes.DeadlineExceeded:
+		return fmt.Errorf("%s: %w", st.Message(), context.DeadlineExceeded)
+	}
+	return err
+}

@@ -1,0 +1,252 @@
+package transport
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// Register serves h on s: every exchange stream becomes one call of h.ServeHTTP.
+func Register(s grpc.ServiceRegistrar, h http.Handler) {
+	s.RegisterService(&grpc.ServiceDesc{
+		ServiceName: ServiceName,
+		HandlerType: (*any)(nil),
+		Streams: []grpc.StreamDesc{{
+			StreamName:    exchangeDesc.StreamName,
+			ServerStreams: true,
+			ClientStreams: true,
+			Handler: func(_ any, stream grpc.ServerStream) error {
+				return serveExchange(stream, h)
+			},
+		}},
+		Metadata: "vice/transport",
+	}, struct{}{})
+}
+
+func serveExchange(stream grpc.ServerStream, h http.Handler) error {
+	ctx := stream.Context()
+	first := new(wrapperspb.BytesValue)
+	if err := stream.RecvMsg(first); err != nil {
+		return err
+	}
+	var head requestHead
+	inline, err := decodeHead(first, &head)
+	if err != nil {
+		return err
+	}
+	reader := &frameReader{recv: func() (*wrapperspb.BytesValue, error) {
+		m := new(wrapperspb.BytesValue)
+		return m, stream.RecvMsg(m)
+	}}
+	if len(inline) > 0 {
+		reader.pending = inline
+	}
+	var body io.ReadCloser = http.NoBody
+	if !head.NoBody {
+		body = io.NopCloser(reader)
+	} else {
+		reader.ended = true
+	}
+	req, err := http.NewRequestWithContext(ctx, head.Method, head.URL, body)
+	if err != nil {
+		return fmt.Errorf("transport: request: %w", err)
+	}
+	req.Header = head.Header
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	req.Host = head.Host
+	req.ContentLength = head.Length
+	req.RequestURI = head.URL
+	req.RemoteAddr = "plugin-host"
+
+	w := &responseWriter{stream: stream, header: http.Header{}, reader: reader, upgrade: head.Upgrade}
+	w.buf = bufio.NewWriterSize(frameWriter{w}, ChunkSize)
+	h.ServeHTTP(w, req)
+	if w.conn != nil {
+		// A hijacked exchange lives until the handler's connection is closed or the client goes away.
+		select {
+		case <-w.conn.closed:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	return w.finish()
+}
+
+// responseWriter is the http.ResponseWriter of one exchange. The head is sent lazily so that a small
+// response travels as a single frame.
+type responseWriter struct {
+	stream  grpc.ServerStream
+	header  http.Header
+	reader  *frameReader
+	upgrade bool
+
+	mu          sync.Mutex // serialises sends: the handler and a hijacked connection may both write
+	status      int
+	headSent    bool
+	buf         *bufio.Writer
+	conn        *hijackedConn
+	writeFailed error
+}
+
+func (w *responseWriter) Header() http.Header { return w.header }
+
+func (w *responseWriter) WriteHeader(status int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.status == 0 && status >= 200 {
+		w.status = status
+	}
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conn != nil {
+		return 0, http.ErrHijacked
+	}
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.buf.Write(p)
+}
+
+// Flush sends the head and whatever body is buffered.
+func (w *responseWriter) Flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_ = w.flushLocked()
+}
+
+func (w *responseWriter) flushLocked() error {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if err := w.buf.Flush(); err != nil {
+		return err
+	}
+	return w.sendHeadLocked(nil)
+}
+
+// sendHeadLocked sends the head once, carrying body bytes with it when there are any.
+func (w *responseWriter) sendHeadLocked(body []byte) error {
+	if w.headSent {
+		return nil
+	}
+	w.headSent = true
+	msg, err := encodeHead(&responseHead{Status: w.status, Header: w.header}, body)
+	if err != nil {
+		return err
+	}
+	return w.stream.SendMsg(msg)
+}
+
+func (w *responseWriter) finish() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.flushLocked(); err != nil {
+		return err
+	}
+	return w.writeFailed
+}
+
+// frameWriter is the sink of the response buffer: the first bytes ride with the head, the rest as data.
+type frameWriter struct{ w *responseWriter }
+
+func (f frameWriter) Write(p []byte) (int, error) {
+	w := f.w
+	if w.writeFailed != nil {
+		return 0, w.writeFailed
+	}
+	var err error
+	if !w.headSent {
+		err = w.sendHeadLocked(p)
+	} else {
+		err = w.stream.SendMsg(dataFrame(p))
+	}
+	if err != nil {
+		w.writeFailed = err
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Upgrades reports that Hijack answers the exchange with status 101 itself, so a handler must not write a
+// raw status line on the hijacked connection (sdk.Upgrade relies on this).
+func (w *responseWriter) Upgrades() bool { return true }
+
+// Hijack turns the exchange into a full-duplex byte stream. The head (status 101 unless the handler set
+// another) is sent first; then the connection's writes are data frames and its reads are the client's.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conn != nil {
+		return nil, nil, http.ErrHijacked
+	}
+	if w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	if err := w.flushLocked(); err != nil {
+		return nil, nil, err
+	}
+	if err := w.reader.skipToEnd(); err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, err
+	}
+	c := &hijackedConn{w: w, closed: make(chan struct{})}
+	w.conn = c
+	return c, bufio.NewReadWriter(bufio.NewReader(c), bufio.NewWriter(c)), nil
+}
+
+// hijackedConn is the server's end of an upgraded exchange.
+type hijackedConn struct {
+	w         *responseWriter
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func (c *hijackedConn) Read(p []byte) (int, error) { return c.w.reader.Read(p) }
+
+func (c *hijackedConn) Write(p []byte) (int, error) {
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	written := 0
+	for len(p) > 0 {
+		n := min(len(p), ChunkSize)
+		if err := c.w.stream.SendMsg(dataFrame(p[:n])); err != nil {
+			return written, err
+		}
+		written += n
+		p = p[n:]
+	}
+	return written, nil
+}
+
+func (c *hijackedConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return nil
+}
+
+func (c *hijackedConn) LocalAddr() net.Addr              { return addr("plugin") }
+func (c *hijackedConn) RemoteAddr() net.Addr             { return addr("plugin-host") }
+func (c *hijackedConn) SetDeadline(time.Time) error      { return nil }
+func (c *hijackedConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *hijackedConn) SetWriteDeadline(time.Time) error { return nil }
+
+type addr string
+
+func (a addr) Network() string { return "vice-transport" }
+func (a addr) String() string  { return string(a) }
