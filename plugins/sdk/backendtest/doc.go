@@ -1,0 +1,4 @@
+// Package backendtest is the conformance suite every backend passes: the same scripted port-layer
+// operations, sent through the real plugin transport (go-plugin, gRPC, the generated client), against a
+// backend plugin process. A backend's test calls Run with a function that launches its plugin.
+package backendtest
