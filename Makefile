@@ -1,0 +1,53 @@
+# vice: a Docker-API container engine where every container is a vSphere VM.
+SHELL := /bin/bash
+GO ?= go
+SWAGGER ?= $(shell command -v swagger 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/swagger)
+SWAGGER_VERSION := v0.36.7
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/vice-engine/vice/core/engine.BuildVersion=$(VERSION)
+
+BINARIES := \
+	core/cmd/vice-engine \
+	plugins/vcsim/cmd/vice-vcsim \
+	plugins/vcsim/cmd/vice-plugin-vcsim \
+	plugins/vsphere/cmd/vice-plugin-vsphere
+
+.PHONY: all build generate check-generate swagger-tool test bench run stop clean
+
+all: build
+
+build:
+	@mkdir -p bin
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./,$(BINARIES))
+
+swagger-tool:
+	@test -x "$(SWAGGER)" || $(GO) install github.com/go-swagger/go-swagger/cmd/swagger@$(SWAGGER_VERSION)
+
+# Regenerates swagger/gen from swagger/portlayer.yaml; the result is committed and never edited by hand.
+generate: swagger-tool
+	rm -rf swagger/gen && mkdir -p swagger/gen
+	$(SWAGGER) generate server -q -f swagger/portlayer.yaml -t swagger/gen -A portlayer --exclude-main --regenerate-configureapi
+	$(SWAGGER) generate client -q -f swagger/portlayer.yaml -t swagger/gen -A portlayer --skip-models
+
+# Fails when the committed generated code differs from what the spec generates.
+check-generate: generate
+	@git diff --exit-code --stat -- swagger/gen && test -z "$$(git status --porcelain -- swagger/gen)" \
+		|| { echo "swagger/gen is stale: run 'make generate' and commit"; exit 1; }
+
+test: check-generate
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 5 ./plugins/sdk/transport/ | tee /tmp/vice-bench.txt
+	@scripts/bench-summary.sh /tmp/vice-bench.txt
+
+# Starts a VCH on the embedded simulator in the background and leaves its endpoint on 127.0.0.1:2375.
+run: build
+	@scripts/run.sh
+
+stop:
+	@scripts/stop.sh
+
+clean: stop
+	rm -rf bin .run
