@@ -12,9 +12,13 @@ BINARIES := \
 	plugins/vcsim/cmd/vice-plugin-vcsim \
 	plugins/vsphere/cmd/vice-plugin-vsphere
 
-.PHONY: all build generate check-generate swagger-tool test bench run stop clean
+.PHONY: all busybox build generate check-generate swagger-tool test bench run stop clean
 
 all: build
+
+# Debian's static busybox is the root filesystem of the test images.
+busybox:
+	@dpkg -s busybox-static >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq busybox-static; }
 
 build:
 	@mkdir -p bin
@@ -43,7 +47,7 @@ bench:
 	@scripts/bench-summary.sh /tmp/vice-bench.txt
 
 # Starts a VCH on the embedded simulator in the background and leaves its endpoint on 127.0.0.1:2375.
-run: build
+run: build busybox
 	@scripts/run.sh
 
 stop:
