@@ -1,0 +1,88 @@
+// Command vice-plugin-vcsim is the vcsim backend plugin: the vsphere backend's code serving the port layer
+// against a vCenter simulator, either one given with --target or one embedded in the plugin process.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/plugins/vcsim"
+	"github.com/vice-engine/vice/plugins/vsphere"
+)
+
+func main() {
+	target := flag.String("target", "", "SDK URL of a running simulator (https://user:pass@host/sdk); empty starts an embedded one")
+	name := flag.String("name", vsphere.DefaultVCHName, "the VCH's name (its resource pool and datastore folder)")
+	datacenter := flag.String("datacenter", "", "datacenter name or path (default: the only one)")
+	computeResource := flag.String("compute-resource", "", "compute resource name or path (default: the only one)")
+	datastore := flag.String("datastore", "", "image store datastore (default: the first one)")
+	cpuLimit := flag.Int64("cpu-limit-mhz", 0, "CPU limit of the VCH pool when it is created (0: unlimited)")
+	memLimit := flag.Int64("memory-limit-mb", 0, "memory limit of the VCH pool when it is created (0: unlimited)")
+	debug := flag.Bool("debug", false, "log at debug level")
+	flag.Parse()
+
+	logger := sdk.NewLogger(*debug)
+	// The simulator logs through the standard logger; keep its lines in the plugin's log stream.
+	log.SetFlags(0)
+	log.SetOutput(stdLogWriter{logger})
+
+	cleanup := func() {}
+	url := *target
+	if url == "" {
+		dir, err := os.MkdirTemp("", "vice-vcsim-datastore-")
+		if err != nil {
+			fail(logger, "temporary datastore directory", err)
+		}
+		inf, err := vcsim.Start(context.Background(), vcsim.Options{DatastoreDir: dir, Logger: logger})
+		if err != nil {
+			os.RemoveAll(dir)
+			fail(logger, "start the embedded simulator", err)
+		}
+		cleanup = func() {
+			inf.Close()
+			os.RemoveAll(dir) // the embedded simulator's datastore lives only as long as the plugin
+		}
+		url = inf.URL().String()
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	b, err := vsphere.New(ctx, vsphere.Config{
+		URL: url, Insecure: true, BackendName: "vcsim",
+		Datacenter: *datacenter, ComputeResource: *computeResource, Datastore: *datastore,
+		VCHName: *name, CPULimitMHz: *cpuLimit, MemoryLimitMB: *memLimit, Logger: logger,
+	})
+	cancel()
+	if err != nil {
+		cleanup()
+		fail(logger, "connect the backend", err)
+	}
+
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := b.Close(ctx); err != nil {
+			logger.Warn("log out of vSphere", "err", err)
+		}
+		cleanup()
+	}
+	sdk.Serve(b, sdk.WithLogger(logger), sdk.WithStop(stop))
+}
+
+func fail(logger *slog.Logger, what string, err error) {
+	logger.Error(what, "err", err)
+	os.Exit(1)
+}
+
+// stdLogWriter turns standard-logger lines into debug records.
+type stdLogWriter struct{ l *slog.Logger }
+
+func (w stdLogWriter) Write(p []byte) (int, error) {
+	w.l.Debug(strings.TrimSpace(string(p)), "source", "simulator")
+	return len(p), nil
+}

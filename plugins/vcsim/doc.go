@@ -1,0 +1,7 @@
+// Package vcsim runs the simulated infrastructure of the vcsim backend: govmomi's vCenter simulator with one
+// datacenter, one cluster of hosts, a datastore "datastore1" whose files live in a directory of the local
+// disk (so images, volumes and records survive restarts of the simulator), and the port groups a VCH needs
+// ("VM Network" and "VCH Bridge"), served over HTTPS like a real vCenter.
+//
+// The inventory itself is not persistent: every Start builds it anew; only the datastore's files persist.
+package vcsim

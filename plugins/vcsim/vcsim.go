@@ -1,0 +1,191 @@
+package vcsim
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/soap"
+)
+
+// The simulated inventory's names.
+const (
+	DatastoreName  = "datastore1"
+	VMNetwork      = "VM Network"
+	BridgeNetwork  = "VCH Bridge"
+	DefaultListen  = "127.0.0.1:0"
+	DefaultUser    = "user"
+	DefaultPass    = "pass"
+	clusterHosts   = 3
+	defaultVSwitch = "vSwitch0"
+)
+
+// Options configures Start.
+type Options struct {
+	// Listen is the HTTPS address to serve on; DefaultListen when empty.
+	Listen string
+	// DatastoreDir holds the files of datastore1. Required. Created when missing, never removed.
+	DatastoreDir string
+	// Username and Password are the only credentials the simulator accepts; DefaultUser and DefaultPass
+	// when empty.
+	Username, Password string
+	// Logger receives the infrastructure's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Infrastructure is a running simulated vCenter.
+type Infrastructure struct {
+	model  *simulator.Model
+	server *simulator.Server
+	log    *slog.Logger
+	dir    string
+
+	closeOnce sync.Once
+}
+
+// Start builds the simulated vCenter and serves it on opts.Listen until Close. ctx bounds the setup only.
+func Start(ctx context.Context, opts Options) (_ *Infrastructure, err error) {
+	if opts.DatastoreDir == "" {
+		return nil, errors.New("vcsim: a datastore directory is required")
+	}
+	dir, err := filepath.Abs(opts.DatastoreDir)
+	if err != nil {
+		return nil, fmt.Errorf("vcsim: datastore directory: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("vcsim: datastore directory: %w", err)
+	}
+	if opts.Listen == "" {
+		opts.Listen = DefaultListen
+	}
+	if opts.Username == "" {
+		opts.Username = DefaultUser
+	}
+	if opts.Password == "" {
+		opts.Password = DefaultPass
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+
+	m := simulator.VPX()
+	m.Host = 0 // no standalone host: the cluster is the only compute resource
+	m.ClusterHost = clusterHosts
+	m.Datastore = 0 // datastore1 is made below, on DatastoreDir instead of a temporary directory
+	m.Machine = 0
+	m.Portgroup = 0 // standard port groups only, made below
+	if err := m.Create(); err != nil {
+		m.Remove()
+		return nil, fmt.Errorf("vcsim: build the inventory: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			m.Remove()
+		}
+	}()
+
+	// Setup talks to the service in process, before anything listens, so no client sees it half built.
+	c, err := vim25.NewClient(ctx, m.Service)
+	if err != nil {
+		return nil, fmt.Errorf("vcsim: in-process client: %w", err)
+	}
+	f := find.NewFinder(c, true)
+	dc, err := f.DefaultDatacenter(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("vcsim: find the datacenter: %w", err)
+	}
+	hosts, err := f.SetDatacenter(dc).HostSystemList(ctx, "*")
+	if err != nil {
+		return nil, fmt.Errorf("vcsim: list hosts: %w", err)
+	}
+	if err := addDatastore(ctx, hosts, dir); err != nil {
+		return nil, err
+	}
+	if err := addPortGroups(ctx, m.Service.Context, hosts, VMNetwork, BridgeNetwork); err != nil {
+		return nil, err
+	}
+
+	server, err := serve(m, opts)
+	if err != nil {
+		return nil, err
+	}
+	inf := &Infrastructure{model: m, server: server, log: log, dir: dir}
+	log.Info("vcsim serving", "url", redacted(server.URL), "datastoreDir", dir, "hosts", len(hosts))
+	return inf, nil
+}
+
+// addDatastore mounts dir on every host as datastore1, the way an NFS export shared by a cluster would be.
+func addDatastore(ctx context.Context, hosts []*object.HostSystem, dir string) error {
+	for _, h := range hosts {
+		dss, err := h.ConfigManager().DatastoreSystem(ctx)
+		if err != nil {
+			return fmt.Errorf("vcsim: datastore system of %s: %w", h.Name(), err)
+		}
+		if _, err := dss.CreateLocalDatastore(ctx, DatastoreName, dir); err != nil {
+			return fmt.Errorf("vcsim: mount %s on %s: %w", DatastoreName, h.Name(), err)
+		}
+	}
+	return nil
+}
+
+// serve starts HTTPS on opts.Listen. The simulator panics when it cannot listen, so the address is tried
+// first to turn that into an error.
+func serve(m *simulator.Model, opts Options) (s *simulator.Server, err error) {
+	l, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("vcsim: listen: %w", err)
+	}
+	_ = l.Close()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("vcsim: serve on %s: %v", opts.Listen, p)
+		}
+	}()
+	m.Service.TLS = new(tls.Config)
+	m.Service.Listen = &url.URL{Host: opts.Listen, User: url.UserPassword(opts.Username, opts.Password)}
+	return m.Service.NewServer(), nil
+}
+
+// URL is the SDK endpoint with the credentials the simulator accepts.
+func (i *Infrastructure) URL() *url.URL {
+	u := *i.server.URL
+	return &u
+}
+
+// Thumbprint is the SHA-256 thumbprint of the server's certificate, for clients that pin it.
+func (i *Infrastructure) Thumbprint() string {
+	return soap.ThumbprintSHA256(i.server.Certificate())
+}
+
+// DatastoreDir is the directory holding datastore1's files.
+func (i *Infrastructure) DatastoreDir() string { return i.dir }
+
+// Close stops the server and removes the simulator's temporary state. The datastore directory stays.
+func (i *Infrastructure) Close() {
+	i.closeOnce.Do(func() {
+		i.server.Close()
+		i.model.Remove() // removes only the model's own temporary directory, never DatastoreDir
+		i.log.Info("vcsim stopped")
+	})
+}
+
+// redacted is u without its password, for logs.
+func redacted(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User(c.User.Username())
+	}
+	return c.String()
+}

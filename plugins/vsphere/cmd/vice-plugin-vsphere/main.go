@@ -1,0 +1,51 @@
+// Command vice-plugin-vsphere is the vsphere backend plugin: it serves the port layer for a VCH on vCenter
+// Server or ESXi, reached with --target.
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"time"
+
+	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/plugins/vsphere"
+)
+
+func main() {
+	target := flag.String("target", "", "SDK URL with credentials: https://user:pass@host/sdk (required)")
+	thumbprint := flag.String("thumbprint", "", "the target certificate's thumbprint, when it is not signed by a trusted authority")
+	insecure := flag.Bool("insecure", false, "do not verify the target's certificate")
+	name := flag.String("name", vsphere.DefaultVCHName, "the VCH's name (its resource pool and datastore folder)")
+	datacenter := flag.String("datacenter", "", "datacenter name or path (default: the only one)")
+	computeResource := flag.String("compute-resource", "", "compute resource name or path (default: the only one)")
+	datastore := flag.String("datastore", "", "image store datastore (default: the first one)")
+	cpuLimit := flag.Int64("cpu-limit-mhz", 0, "CPU limit of the VCH pool when it is created (0: unlimited)")
+	memLimit := flag.Int64("memory-limit-mb", 0, "memory limit of the VCH pool when it is created (0: unlimited)")
+	debug := flag.Bool("debug", false, "log at debug level")
+	flag.Parse()
+
+	logger := sdk.NewLogger(*debug)
+	if *target == "" {
+		logger.Error("--target is required")
+		os.Exit(2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	b, err := vsphere.New(ctx, vsphere.Config{
+		URL: *target, Insecure: *insecure, Thumbprint: *thumbprint, BackendName: "vsphere",
+		Datacenter: *datacenter, ComputeResource: *computeResource, Datastore: *datastore,
+		VCHName: *name, CPULimitMHz: *cpuLimit, MemoryLimitMB: *memLimit, Logger: logger,
+	})
+	cancel()
+	if err != nil {
+		logger.Error("connect the backend", "err", err)
+		os.Exit(1)
+	}
+	sdk.Serve(b, sdk.WithLogger(logger), sdk.WithStop(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := b.Close(ctx); err != nil {
+			logger.Warn("log out of vSphere", "err", err)
+		}
+	}))
+}

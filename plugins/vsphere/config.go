@@ -1,0 +1,79 @@
+package vsphere
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+
+	"github.com/vmware/govmomi/vim25/soap"
+
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+)
+
+// Defaults for Config.
+const (
+	DefaultVCHName     = "virtual-container-host"
+	DefaultBackendName = "vsphere"
+)
+
+// Config says which vSphere target to use and where the VCH lives in it.
+type Config struct {
+	// URL is the SDK endpoint with credentials: https://user:pass@host/sdk (scheme and path default).
+	URL string
+	// Insecure skips verification of the target's certificate.
+	Insecure bool
+	// Thumbprint pins the target's certificate (SHA-1 or SHA-256, colon-separated hex) when it is not
+	// signed by a trusted authority.
+	Thumbprint string
+	// Datacenter, ComputeResource: names or inventory paths; each may be empty when the target has one.
+	Datacenter      string
+	ComputeResource string
+	// Datastore is the image store's datastore; empty means the first one the compute resource can use.
+	Datastore string
+	// VCHName names the VCH's resource pool and its folder on the datastore.
+	VCHName string
+	// BackendName is what Name reports: "vsphere" or "vcsim".
+	BackendName string
+	// CPULimitMHz and MemoryLimitMB cap the VCH's pool when New creates it; 0 means unlimited. An existing
+	// pool keeps its own limits, since an administrator may have changed them.
+	CPULimitMHz   int64
+	MemoryLimitMB int64
+	// Logger receives the backend's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// withDefaults returns a copy of c with defaults filled in and the URL parsed, or an ErrInvalid error.
+func (c Config) withDefaults() (Config, *url.URL, error) {
+	if c.VCHName == "" {
+		c.VCHName = DefaultVCHName
+	}
+	if c.BackendName == "" {
+		c.BackendName = DefaultBackendName
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.CPULimitMHz < 0 || c.MemoryLimitMB < 0 {
+		return c, nil, fmt.Errorf("negative resource limit: %w", errdefs.ErrInvalid)
+	}
+	if c.URL == "" {
+		return c, nil, fmt.Errorf("vSphere target URL is empty: %w", errdefs.ErrInvalid)
+	}
+	u, err := soap.ParseURL(c.URL)
+	if err != nil {
+		return c, nil, fmt.Errorf("vSphere target URL: %w", errdefs.Classed(err, errdefs.ErrInvalid))
+	}
+	if u.User == nil || u.User.Username() == "" {
+		return c, nil, fmt.Errorf("vSphere target URL %s has no user: %w", redact(u), errdefs.ErrInvalid)
+	}
+	return c, u, nil
+}
+
+// redact is u without its password, for logs and Info.
+func redact(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User(c.User.Username())
+	}
+	return c.String()
+}
