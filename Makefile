@@ -4,7 +4,7 @@ GO ?= go
 SWAGGER ?= $(shell command -v swagger 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/swagger)
 SWAGGER_VERSION := v0.36.7
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/vice-engine/vice/core/engine.BuildVersion=$(VERSION)
+LDFLAGS := -X main.version=$(VERSION) -X main.gitCommit=$(shell git rev-parse --short HEAD 2>/dev/null)
 
 BINARIES := \
 	core/cmd/vice-engine \

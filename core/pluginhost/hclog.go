@@ -21,16 +21,18 @@ var _ hclog.Logger = (*slogAdapter)(nil)
 
 func newHCLog(l *slog.Logger, name string) hclog.Logger { return &slogAdapter{l: l, name: name} }
 
+// toSlog maps levels; a plugin's informational lines become debug lines, so the endpoint stays quiet by
+// default and speaks up for warnings and errors only.
 func toSlog(level hclog.Level) slog.Level {
 	switch level {
-	case hclog.Trace, hclog.Debug:
+	case hclog.Trace, hclog.Debug, hclog.Info:
 		return slog.LevelDebug
 	case hclog.Warn:
 		return slog.LevelWarn
 	case hclog.Error:
 		return slog.LevelError
 	default:
-		return slog.LevelInfo
+		return slog.LevelDebug
 	}
 }
 

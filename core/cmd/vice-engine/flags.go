@@ -1,0 +1,43 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"strings"
+
+	"github.com/vice-engine/vice/core/dockerapi"
+)
+
+// defaultHosts are served when no -H is given.
+var defaultHosts = []string{"unix://" + dockerapi.DefaultUnixSocket, "tcp://127.0.0.1:" + dockerapi.DefaultTCPPort}
+
+// hostList collects repeated -H/--host flags.
+type hostList []string
+
+func (h *hostList) String() string { return strings.Join(*h, ",") }
+
+func (h *hostList) Set(v string) error {
+	*h = append(*h, v)
+	return nil
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var cfg config
+	var hosts hostList
+	fs := flag.NewFlagSet("vice-engine", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(&hosts, "H", "daemon socket to listen on, repeatable: unix:///path or tcp://host:port (default "+
+		strings.Join(defaultHosts, " and ")+")")
+	fs.Var(&hosts, "host", "same as -H")
+	fs.StringVar(&cfg.pluginsDir, "plugins-dir", "/etc/vice/plugins", "registry directory of backend plugins")
+	fs.StringVar(&cfg.backend, "backend", "", "backend plugin to serve from (default: the only registered one)")
+	fs.BoolVar(&cfg.debug, "debug", false, "log at debug level, every request included")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	cfg.hosts = hosts
+	if len(cfg.hosts) == 0 {
+		cfg.hosts = defaultHosts
+	}
+	return cfg, nil
+}

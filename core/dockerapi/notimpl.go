@@ -1,0 +1,132 @@
+package dockerapi
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+)
+
+// notImplemented lists the Docker Engine API routes (API 1.50) that vice does not serve yet, by group. They
+// answer 501 with a message naming the route, so that a client learns what is missing rather than that the
+// path is unknown. Move a route out of this table when its handler lands.
+var notImplemented = []struct{ group, method, pattern string }{
+	{"containers", "GET", "/containers/json"},
+	{"containers", "POST", "/containers/create"},
+	{"containers", "GET", "/containers/{id}/json"},
+	{"containers", "GET", "/containers/{id}/top"},
+	{"containers", "GET", "/containers/{id}/logs"},
+	{"containers", "GET", "/containers/{id}/changes"},
+	{"containers", "GET", "/containers/{id}/export"},
+	{"containers", "GET", "/containers/{id}/stats"},
+	{"containers", "POST", "/containers/{id}/resize"},
+	{"containers", "POST", "/containers/{id}/start"},
+	{"containers", "POST", "/containers/{id}/stop"},
+	{"containers", "POST", "/containers/{id}/restart"},
+	{"containers", "POST", "/containers/{id}/kill"},
+	{"containers", "POST", "/containers/{id}/update"},
+	{"containers", "POST", "/containers/{id}/rename"},
+	{"containers", "POST", "/containers/{id}/pause"},
+	{"containers", "POST", "/containers/{id}/unpause"},
+	{"containers", "POST", "/containers/{id}/attach"},
+	{"containers", "GET", "/containers/{id}/attach/ws"},
+	{"containers", "POST", "/containers/{id}/wait"},
+	{"containers", "DELETE", "/containers/{id}"},
+	{"containers", "HEAD", "/containers/{id}/archive"},
+	{"containers", "GET", "/containers/{id}/archive"},
+	{"containers", "PUT", "/containers/{id}/archive"},
+	{"containers", "POST", "/containers/prune"},
+	{"checkpoints", "GET", "/containers/{id}/checkpoints"},
+	{"checkpoints", "POST", "/containers/{id}/checkpoints"},
+	{"checkpoints", "DELETE", "/containers/{id}/checkpoints/{checkpoint}"},
+	{"exec", "POST", "/containers/{id}/exec"},
+	{"exec", "POST", "/exec/{id}/start"},
+	{"exec", "POST", "/exec/{id}/resize"},
+	{"exec", "GET", "/exec/{id}/json"},
+	{"images", "GET", "/images/json"},
+	{"images", "POST", "/images/create"},
+	{"images", "GET", "/images/search"},
+	{"images", "POST", "/images/prune"},
+	{"images", "GET", "/images/get"},
+	{"images", "POST", "/images/load"},
+	{"images", "GET", "/images/{name:.*}/json"},
+	{"images", "GET", "/images/{name:.*}/history"},
+	{"images", "POST", "/images/{name:.*}/push"},
+	{"images", "POST", "/images/{name:.*}/tag"},
+	{"images", "GET", "/images/{name:.*}/get"},
+	{"images", "DELETE", "/images/{name:.*}"},
+	{"images", "POST", "/commit"},
+	{"build", "POST", "/build"},
+	{"build", "POST", "/build/prune"},
+	{"build", "POST", "/build/cancel"},
+	{"build", "POST", "/grpc"},
+	{"build", "POST", "/session"},
+	{"distribution", "GET", "/distribution/{name:.*}/json"},
+	{"volumes", "GET", "/volumes"},
+	{"volumes", "POST", "/volumes/create"},
+	{"volumes", "POST", "/volumes/prune"},
+	{"volumes", "GET", "/volumes/{name}"},
+	{"volumes", "PUT", "/volumes/{name}"},
+	{"volumes", "DELETE", "/volumes/{name}"},
+	{"networks", "GET", "/networks"},
+	{"networks", "POST", "/networks/create"},
+	{"networks", "POST", "/networks/prune"},
+	{"networks", "GET", "/networks/{id}"},
+	{"networks", "DELETE", "/networks/{id}"},
+	{"networks", "POST", "/networks/{id}/connect"},
+	{"networks", "POST", "/networks/{id}/disconnect"},
+	{"system", "GET", "/system/df"},
+	{"plugins", "GET", "/plugins"},
+	{"plugins", "GET", "/plugins/privileges"},
+	{"plugins", "POST", "/plugins/pull"},
+	{"plugins", "POST", "/plugins/create"},
+	{"plugins", "GET", "/plugins/{name:.*}/json"},
+	{"plugins", "POST", "/plugins/{name:.*}/enable"},
+	{"plugins", "POST", "/plugins/{name:.*}/disable"},
+	{"plugins", "POST", "/plugins/{name:.*}/upgrade"},
+	{"plugins", "POST", "/plugins/{name:.*}/push"},
+	{"plugins", "POST", "/plugins/{name:.*}/set"},
+	{"plugins", "DELETE", "/plugins/{name:.*}"},
+	{"swarm", "GET", "/swarm"},
+	{"swarm", "POST", "/swarm/init"},
+	{"swarm", "POST", "/swarm/join"},
+	{"swarm", "POST", "/swarm/leave"},
+	{"swarm", "POST", "/swarm/update"},
+	{"swarm", "GET", "/swarm/unlockkey"},
+	{"swarm", "POST", "/swarm/unlock"},
+	{"swarm", "GET", "/nodes"},
+	{"swarm", "GET", "/nodes/{id}"},
+	{"swarm", "DELETE", "/nodes/{id}"},
+	{"swarm", "POST", "/nodes/{id}/update"},
+	{"swarm", "GET", "/services"},
+	{"swarm", "POST", "/services/create"},
+	{"swarm", "GET", "/services/{id}"},
+	{"swarm", "DELETE", "/services/{id}"},
+	{"swarm", "POST", "/services/{id}/update"},
+	{"swarm", "GET", "/services/{id}/logs"},
+	{"swarm", "GET", "/tasks"},
+	{"swarm", "GET", "/tasks/{id}"},
+	{"swarm", "GET", "/tasks/{id}/logs"},
+	{"swarm", "GET", "/secrets"},
+	{"swarm", "POST", "/secrets/create"},
+	{"swarm", "GET", "/secrets/{id}"},
+	{"swarm", "DELETE", "/secrets/{id}"},
+	{"swarm", "POST", "/secrets/{id}/update"},
+	{"swarm", "GET", "/configs"},
+	{"swarm", "POST", "/configs/create"},
+	{"swarm", "GET", "/configs/{id}"},
+	{"swarm", "DELETE", "/configs/{id}"},
+	{"swarm", "POST", "/configs/{id}/update"},
+}
+
+// notImplementedRoutes turns the table into routes that answer 501.
+func notImplementedRoutes() []route {
+	routes := make([]route, 0, len(notImplemented))
+	for _, n := range notImplemented {
+		msg := fmt.Sprintf("vice does not implement %s %s (%s) yet", n.method, n.pattern, n.group)
+		routes = append(routes, newRoute(n.method, n.pattern, func(http.ResponseWriter, *http.Request) error {
+			return fmt.Errorf("%s: %w", msg, errdefs.ErrNotImplemented)
+		}))
+	}
+	return routes
+}

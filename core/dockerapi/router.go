@@ -1,0 +1,139 @@
+package dockerapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/system"
+
+	"github.com/vice-engine/vice/core/engine"
+)
+
+// Engine is what the handlers call; *engine.Engine implements it.
+type Engine interface {
+	SystemInfo(ctx context.Context) (system.Info, error)
+	Version(ctx context.Context) (system.VersionResponse, error)
+	Events(ctx context.Context, o engine.EventsOptions) (<-chan events.Message, error)
+}
+
+var _ Engine = (*engine.Engine)(nil)
+
+// handlerFunc is a route's handler; an error it returns before writing is answered by WriteError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// route is one Docker API route: a method and a path pattern whose {name} parts match one segment and whose
+// {name:.*} parts match the rest of the path (image names have slashes).
+type route struct {
+	method  string
+	pattern string
+	re      *regexp.Regexp
+	names   []string
+	handle  handlerFunc
+}
+
+var wildcard = regexp.MustCompile(`\{([a-z]+)(:\.\*)?\}`)
+
+func newRoute(method, pattern string, h handlerFunc) route {
+	var names []string
+	var expr strings.Builder
+	last := 0
+	for _, m := range wildcard.FindAllStringSubmatchIndex(pattern, -1) {
+		expr.WriteString(regexp.QuoteMeta(pattern[last:m[0]]))
+		names = append(names, pattern[m[2]:m[3]])
+		if m[4] >= 0 {
+			expr.WriteString(`(.+)`)
+		} else {
+			expr.WriteString(`([^/]+)`)
+		}
+		last = m[1]
+	}
+	expr.WriteString(regexp.QuoteMeta(pattern[last:]))
+	return route{method: method, pattern: pattern, re: regexp.MustCompile("^" + expr.String() + "$"), names: names, handle: h}
+}
+
+// API is the Docker Engine API as an http.Handler.
+type API struct {
+	eng    Engine
+	log    *slog.Logger
+	routes []route
+	server string // the Server header
+	h      http.Handler
+}
+
+// Option configures an API.
+type Option func(*API)
+
+// WithLogger sets the logger requests are logged to at debug level (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(a *API) { a.log = l } }
+
+// WithServerVersion sets the vice version named in the Server header.
+func WithServerVersion(v string) Option { return func(a *API) { a.server = "vice/" + v + " (linux)" } }
+
+// New serves eng as the Docker Engine API.
+func New(eng Engine, opts ...Option) *API {
+	a := &API{eng: eng, log: slog.Default(), server: "vice (linux)"}
+	for _, o := range opts {
+		o(a)
+	}
+	a.routes = append(a.systemRoutes(), notImplementedRoutes()...)
+	a.h = logRequests(a.log, recoverPanics(a.log, http.HandlerFunc(a.dispatch)))
+	return a
+}
+
+// ServeHTTP serves one request.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }
+
+// dispatch finds the route, checks the API version and runs the handler. As in Docker, a path whose route
+// exists for other methods only is "page not found" too.
+func (a *API) dispatch(w http.ResponseWriter, r *http.Request) {
+	version, path := splitVersion(r.URL.Path)
+	rt, vals := a.match(r.Method, path)
+	if rt == nil {
+		notFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Server", a.server)
+	h.Set("Api-Version", DefaultVersion)
+	h.Set("Ostype", "linux")
+	if version == "" {
+		version = DefaultVersion
+	}
+	if err := checkVersion(version); err != nil {
+		WriteError(w, err)
+		return
+	}
+	for i, name := range rt.names {
+		r.SetPathValue(name, vals[i])
+	}
+	r = r.WithContext(withAPIVersion(r.Context(), version))
+	rec := recorderOf(w)
+	if err := rt.handle(w, r); err != nil {
+		if rec != nil && rec.wrote {
+			a.log.Debug("error after the response began", "method", r.Method, "path", r.URL.Path, "err", err)
+			return
+		}
+		WriteError(w, err)
+	}
+}
+
+func (a *API) match(method, path string) (*route, []string) {
+	for i := range a.routes {
+		rt := &a.routes[i]
+		if rt.method != method {
+			continue
+		}
+		if m := rt.re.FindStringSubmatch(path); m != nil {
+			return rt, m[1:]
+		}
+	}
+	return nil, nil
+}
+
+// String names a route as error messages do.
+func (rt *route) String() string { return fmt.Sprintf("%s %s", rt.method, rt.pattern) }

@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+
+	"github.com/moby/moby/api/types/system"
+)
+
+// Version is `docker version`'s server half: the engine's build and API range, and the backend plugin as a
+// component. The plugin being down does not fail it; the component then says so.
+func (e *Engine) Version(ctx context.Context) (system.VersionResponse, error) {
+	kernel := kernelVersion()
+	v := system.VersionResponse{
+		Platform:      system.PlatformInfo{Name: "vice Engine"},
+		Version:       e.build.Version,
+		APIVersion:    MaxAPIVersion,
+		MinAPIVersion: MinAPIVersion,
+		Os:            "linux",
+		Arch:          runtime.GOARCH,
+		GitCommit:     e.build.GitCommit,
+		GoVersion:     runtime.Version(),
+		KernelVersion: kernel,
+		BuildTime:     e.build.BuildTime,
+	}
+	v.Components = []system.ComponentVersion{{
+		Name:    "Engine",
+		Version: e.build.Version,
+		Details: map[string]string{
+			"ApiVersion":    MaxAPIVersion,
+			"MinAPIVersion": MinAPIVersion,
+			"GitCommit":     e.build.GitCommit,
+			"GoVersion":     runtime.Version(),
+			"Os":            "linux",
+			"Arch":          runtime.GOARCH,
+			"KernelVersion": kernel,
+			"Experimental":  "false",
+			"BuildTime":     e.build.BuildTime,
+		},
+	}}
+	if e.backend != "" {
+		v.Components = append(v.Components, e.pluginComponent(ctx))
+	}
+	return v, nil
+}
+
+// pluginComponent describes the backend plugin from the plugin host's status and the backend's own answer.
+func (e *Engine) pluginComponent(ctx context.Context) system.ComponentVersion {
+	c := system.ComponentVersion{Name: "vice-plugin-" + e.backend, Details: map[string]string{}}
+	if p, ok := e.pluginInfo(); ok {
+		c.Details["ApiVersion"] = strconv.Itoa(p.APIVersion)
+		c.Details["Running"] = strconv.FormatBool(p.Running)
+		c.Details["Restarts"] = strconv.Itoa(p.Restarts)
+	}
+	vch, err := e.pl.Info(ctx)
+	if err != nil {
+		c.Details["Error"] = err.Error()
+		return c
+	}
+	c.Version = vch.BackendVersion
+	if vch.Vsphere != nil && vch.Vsphere.FullName != "" {
+		c.Details["vSphere"] = vch.Vsphere.FullName
+	}
+	return c
+}

@@ -1,0 +1,89 @@
+package portlayer
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/go-openapi/runtime"
+	httptransport "github.com/go-openapi/runtime/client"
+	"github.com/go-openapi/strfmt"
+
+	"github.com/vice-engine/vice/swagger/gen/client"
+	"github.com/vice-engine/vice/swagger/gen/client/kv"
+	"github.com/vice-engine/vice/swagger/gen/client/misc"
+	"github.com/vice-engine/vice/swagger/gen/models"
+)
+
+// Host is the placeholder host name of port-layer requests; the RoundTripper decides where they really go.
+const Host = "portlayer"
+
+// NDJSONMime is the media type of the port layer's streams.
+const NDJSONMime = "application/x-ndjson"
+
+// Client calls one backend's port layer.
+type Client struct {
+	rt  http.RoundTripper
+	api *client.Portlayer
+}
+
+// New returns a client whose requests travel over rt.
+func New(rt http.RoundTripper) *Client {
+	tr := httptransport.NewWithClient(Host, client.DefaultBasePath, []string{"http"}, &http.Client{Transport: rt})
+	tr.Consumers[NDJSONMime] = runtime.ByteStreamConsumer()
+	tr.Consumers[runtime.TextMime] = runtime.TextConsumer()
+	return &Client{rt: rt, api: client.New(tr, strfmt.Default)}
+}
+
+// Ping answers nil when the backend is able to serve.
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.api.Misc.PingContext(ctx, misc.NewPingParams())
+	return classify("ping", err)
+}
+
+// Info describes the backend's Virtual Container Host.
+func (c *Client) Info(ctx context.Context) (*models.VCHInfo, error) {
+	ok, err := c.api.Misc.GetVCHInfoContext(ctx, misc.NewGetVCHInfoParams())
+	if err != nil {
+		return nil, classify("info", err)
+	}
+	return ok.Payload, nil
+}
+
+// ListValues returns the records whose keys start with prefix, ordered by key.
+func (c *Client) ListValues(ctx context.Context, prefix string) ([]*models.KeyValue, error) {
+	p := kv.NewListValuesParams()
+	if prefix != "" {
+		p.SetPrefix(&prefix)
+	}
+	ok, err := c.api.Kv.ListValuesContext(ctx, p)
+	if err != nil {
+		return nil, classify("list values", err)
+	}
+	return ok.Payload, nil
+}
+
+// GetValue returns one record; a missing key is an errdefs.ErrNotFound error.
+func (c *Client) GetValue(ctx context.Context, key string) (*models.KeyValue, error) {
+	ok, err := c.api.Kv.GetValueContext(ctx, kv.NewGetValueParams().WithKey(key))
+	if err != nil {
+		return nil, classify("get value", err)
+	}
+	return ok.Payload, nil
+}
+
+// PutValue creates or replaces the record key and returns it with its new revision.
+func (c *Client) PutValue(ctx context.Context, key string, value []byte) (*models.KeyValue, error) {
+	v := strfmt.Base64(value)
+	rec := &models.KeyValue{Key: &key, Value: &v}
+	ok, err := c.api.Kv.PutValueContext(ctx, kv.NewPutValueParams().WithKey(key).WithRecord(rec))
+	if err != nil {
+		return nil, classify("put value", err)
+	}
+	return ok.Payload, nil
+}
+
+// DeleteValue removes the record key; a missing key is an errdefs.ErrNotFound error.
+func (c *Client) DeleteValue(ctx context.Context, key string) error {
+	_, err := c.api.Kv.DeleteValueContext(ctx, kv.NewDeleteValueParams().WithKey(key))
+	return classify("delete value", err)
+}
