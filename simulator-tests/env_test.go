@@ -1,0 +1,216 @@
+package simulatortests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vice-engine/vice/core/pluginhost"
+)
+
+// vch is one running set of vice-vcsim, vice-engine and the vcsim plugin.
+type vch struct {
+	dir      string // scratch: binaries' output, datastore, registry, logs
+	bin      string
+	vcsimURL string
+	host     string // tcp://127.0.0.1:port
+	sock     string
+	vcsim    *exec.Cmd
+	engine   *exec.Cmd
+	engLog   *syncBuffer
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// buildBinaries compiles the product once per test run.
+func buildBinaries(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "vice-e2e-bin-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", binDir+"/",
+			"../core/cmd/vice-engine", "../plugins/vcsim/cmd/vice-vcsim", "../plugins/vcsim/cmd/vice-plugin-vcsim")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startVCH starts the simulator and an endpoint; everything is stopped and removed when the test ends.
+func startVCH(t *testing.T, pluginArgs ...string) *vch {
+	t.Helper()
+	v := &vch{bin: buildBinaries(t), dir: t.TempDir()}
+	ds := filepath.Join(v.dir, "datastore")
+	urlFile := filepath.Join(v.dir, "vcsim.url")
+	v.vcsim = v.start(t, "vice-vcsim", nil, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"--datastore-dir", ds, "--url-file", urlFile)
+	waitFor(t, 20*time.Second, "vice-vcsim's URL", func() bool {
+		b, err := os.ReadFile(urlFile)
+		v.vcsimURL = strings.TrimSpace(string(b))
+		return err == nil && v.vcsimURL != ""
+	})
+
+	plugins := filepath.Join(v.dir, "plugins")
+	if _, err := pluginhost.WriteManifest(plugins, pluginhost.Manifest{
+		Name: "vcsim", Path: filepath.Join(v.bin, "vice-plugin-vcsim"),
+		Args: append([]string{"--target", v.vcsimURL, "--name", "vch-e2e"}, pluginArgs...),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	v.host = fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t))
+	v.sock = filepath.Join(v.dir, "docker.sock")
+	v.engLog = &syncBuffer{}
+	v.engine = v.start(t, "vice-engine", v.engLog, "-H", v.host, "-H", "unix://"+v.sock, "--plugins-dir", plugins, "--debug")
+	waitFor(t, 30*time.Second, "the endpoint", func() bool {
+		return exec.Command("docker", "-H", v.host, "version").Run() == nil
+	})
+	return v
+}
+
+// start runs one of the binaries; the test's cleanup stops it and, for the endpoint, checks no plugin is left.
+func (v *vch) start(t *testing.T, name string, logs *syncBuffer, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(v.bin, name), args...)
+	if logs == nil {
+		logs = &syncBuffer{}
+	}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop(cmd)
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, logs.String())
+		}
+	})
+	return cmd
+}
+
+// stop sends SIGTERM and waits; SIGKILL to the whole group after 10s so a failed test leaves nothing.
+func stop(cmd *exec.Cmd) {
+	if cmd.ProcessState != nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// docker runs the real CLI against the endpoint.
+func (v *vch) docker(t *testing.T, env []string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", append([]string{"-H", v.host}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// children lists the PIDs whose parent is pid.
+func children(pid int) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name, which is in parentheses: state, ppid, ...
+		rest := string(stat[bytes.LastIndexByte(stat, ')')+2:])
+		fields := strings.Fields(rest)
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) && fields[0] != "Z" {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+func processAlive(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	return err == nil && !strings.Contains(string(stat), ") Z ")
+}
+
+func httpClient(v *vch) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
