@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"io"
 
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
@@ -35,4 +36,20 @@ type EventSource interface {
 	// Events delivers events of the given types (all when empty) until ctx is cancelled, then closes the
 	// channel. A slow reader must not block the backend: events it cannot take are dropped for it.
 	Events(ctx context.Context, types []string) (<-chan *models.Event, error)
+}
+
+// LayerStore is the image store: a chain of layer disks, each a child of its parent's.
+type LayerStore interface {
+	// ListLayers returns the complete layers.
+	ListLayers(ctx context.Context) ([]*models.LayerInfo, error)
+	// GetLayer returns one complete layer, or an errdefs.ErrNotFound error.
+	GetLayer(ctx context.Context, id string) (*models.LayerInfo, error)
+	// WriteLayer creates layer id as a child of parent ("" for a base layer) from a diff tar compressed as
+	// compression says ("none" or "gzip"). The layer is visible only once complete; a layer that exists
+	// is an errdefs.ErrConflict error, a missing parent errdefs.ErrNotFound, a bad tar errdefs.ErrInvalid.
+	WriteLayer(ctx context.Context, id, parent, compression string, diff io.Reader) (*models.LayerInfo, error)
+	// RemoveLayer removes a layer; one that is a parent of another is an errdefs.ErrConflict error.
+	RemoveLayer(ctx context.Context, id string) error
+	// ReadLayerDiff returns the layer's diff as an uncompressed tar, byte for byte as written.
+	ReadLayerDiff(ctx context.Context, id string) (io.ReadCloser, error)
 }

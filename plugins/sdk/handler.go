@@ -45,6 +45,7 @@ func NewHandler(b Backend) (http.Handler, error) {
 	})
 	wireKV(api, b)
 	wireEvents(api, b)
+	wireStorage(api, b)
 	return api.Serve(nil), nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/client/events"
 	"github.com/vice-engine/vice/swagger/gen/client/kv"
 	"github.com/vice-engine/vice/swagger/gen/client/misc"
+	"github.com/vice-engine/vice/swagger/gen/client/storage"
 )
 
 // Default portlayer HTTP client.
@@ -59,6 +60,7 @@ func New(transport runtime.ContextualTransport, formats strfmt.Registry) *Portla
 	cli.Events = events.New(transport, formats)
 	cli.Kv = kv.New(transport, formats)
 	cli.Misc = misc.New(transport, formats)
+	cli.Storage = storage.New(transport, formats)
 
 	return cli
 }
@@ -124,6 +126,8 @@ type Portlayer struct {
 
 	Misc misc.ClientService
 
+	Storage storage.ClientService
+
 	Transport runtime.ContextualTransport
 }
 
@@ -133,4 +137,5 @@ func (c *Portlayer) SetTransport(transport runtime.ContextualTransport) {
 	c.Events.SetTransport(transport)
 	c.Kv.SetTransport(transport)
 	c.Misc.SetTransport(transport)
+	c.Storage.SetTransport(transport)
 }

@@ -4,6 +4,7 @@ package restapi
 
 import (
 	"crypto/tls"
+	"io"
 	"net/http"
 
 	"github.com/go-openapi/errors"
@@ -13,6 +14,7 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/events"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/kv"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/misc"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/storage"
 )
 
 //go:generate swagger generate server --target ../../gen --name Portlayer --spec ../../portlayer.yaml --principal any --exclude-main
@@ -36,9 +38,16 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 	// To continue using redoc as your UI, uncomment the following line
 	// api.UseRedoc()
 
+	api.BinConsumer = runtime.ByteStreamConsumer()
 	api.JSONConsumer = runtime.JSONConsumer()
 
 	api.JSONProducer = runtime.JSONProducer()
+	api.TarProducer = runtime.ProducerFunc(func(w io.Writer, data any) error {
+		_ = w
+		_ = data
+
+		return errors.NotImplemented("tar producer has not yet been implemented")
+	})
 	api.TxtProducer = runtime.TextProducer()
 
 	if api.KvDeleteValueHandler == nil {
@@ -55,6 +64,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation events.GetEvents has not yet been implemented")
 		})
 	}
+	if api.StorageGetLayerHandler == nil {
+		api.StorageGetLayerHandler = storage.GetLayerHandlerFunc(func(params storage.GetLayerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.GetLayer has not yet been implemented")
+		})
+	}
 	if api.MiscGetVCHInfoHandler == nil {
 		api.MiscGetVCHInfoHandler = misc.GetVCHInfoHandlerFunc(func(params misc.GetVCHInfoParams) middleware.Responder {
 			_ = params
@@ -67,6 +83,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			_ = params
 
 			return middleware.NotImplemented("operation kv.GetValue has not yet been implemented")
+		})
+	}
+	if api.StorageListLayersHandler == nil {
+		api.StorageListLayersHandler = storage.ListLayersHandlerFunc(func(params storage.ListLayersParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.ListLayers has not yet been implemented")
 		})
 	}
 	if api.KvListValuesHandler == nil {
@@ -88,6 +111,27 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			_ = params
 
 			return middleware.NotImplemented("operation kv.PutValue has not yet been implemented")
+		})
+	}
+	if api.StorageReadLayerDiffHandler == nil {
+		api.StorageReadLayerDiffHandler = storage.ReadLayerDiffHandlerFunc(func(params storage.ReadLayerDiffParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.ReadLayerDiff has not yet been implemented")
+		})
+	}
+	if api.StorageRemoveLayerHandler == nil {
+		api.StorageRemoveLayerHandler = storage.RemoveLayerHandlerFunc(func(params storage.RemoveLayerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.RemoveLayer has not yet been implemented")
+		})
+	}
+	if api.StorageWriteLayerHandler == nil {
+		api.StorageWriteLayerHandler = storage.WriteLayerHandlerFunc(func(params storage.WriteLayerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.WriteLayer has not yet been implemented")
 		})
 	}
 

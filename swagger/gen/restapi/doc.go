@@ -13,11 +13,13 @@
 //	Version: 1
 //
 //	Consumes:
+//	  - application/octet-stream
 //	  - application/json
 //
 //	Produces:
 //	  - application/json
 //	  - application/x-ndjson
+//	  - application/x-tar
 //	  - text/plain
 //
 // swagger:meta

@@ -208,6 +208,147 @@ func init() {
           }
         }
       }
+    },
+    "/storage/layers": {
+      "get": {
+        "tags": [
+          "storage"
+        ],
+        "summary": "Lists the complete layers of the image store.",
+        "operationId": "ListLayers",
+        "responses": {
+          "200": {
+            "description": "the layers",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/LayerInfo"
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      }
+    },
+    "/storage/layers/{id}": {
+      "get": {
+        "tags": [
+          "storage"
+        ],
+        "operationId": "GetLayer",
+        "responses": {
+          "200": {
+            "description": "the layer",
+            "schema": {
+              "$ref": "#/definitions/LayerInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "put": {
+        "consumes": [
+          "application/octet-stream"
+        ],
+        "tags": [
+          "storage"
+        ],
+        "summary": "Creates a layer disk as a child of its parent's disk and fills it from a tar stream (a layer diff with\n.wh. whiteouts and opaque directories). The layer becomes visible only once complete; an interrupted\nwrite leaves nothing behind. Writing a layer that exists is a conflict.\n",
+        "operationId": "WriteLayer",
+        "parameters": [
+          {
+            "pattern": "^([a-f0-9]{64})?$",
+            "type": "string",
+            "description": "the parent layer; empty for a base layer (a child of the store's scratch disk)",
+            "name": "parent",
+            "in": "query"
+          },
+          {
+            "enum": [
+              "none",
+              "gzip"
+            ],
+            "type": "string",
+            "default": "none",
+            "description": "how the stream is compressed; the stream is kept as sent, for export",
+            "name": "compression",
+            "in": "query"
+          },
+          {
+            "name": "diff",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          }
+        ],
+        "responses": {
+          "201": {
+            "description": "the layer was written",
+            "schema": {
+              "$ref": "#/definitions/LayerInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "delete": {
+        "tags": [
+          "storage"
+        ],
+        "summary": "Removes a layer that no other layer (and no container) is a child of.",
+        "operationId": "RemoveLayer",
+        "responses": {
+          "204": {
+            "description": "removed"
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/layerID"
+        }
+      ]
+    },
+    "/storage/layers/{id}/diff": {
+      "get": {
+        "produces": [
+          "application/x-tar"
+        ],
+        "tags": [
+          "storage"
+        ],
+        "summary": "Streams the layer's diff as an uncompressed tar, byte for byte as it was written.",
+        "operationId": "ReadLayerDiff",
+        "responses": {
+          "200": {
+            "description": "the uncompressed tar",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/layerID"
+        }
+      ]
     }
   },
   "definitions": {
@@ -339,6 +480,45 @@ func init() {
           "type": "string",
           "format": "byte",
           "maxLength": 1398102
+        }
+      }
+    },
+    "LayerInfo": {
+      "type": "object",
+      "required": [
+        "id",
+        "size"
+      ],
+      "properties": {
+        "created": {
+          "description": "Unix time in seconds",
+          "type": "integer",
+          "format": "int64"
+        },
+        "diffId": {
+          "description": "sha256 of the uncompressed diff tar, \"sha256:\u003chex\u003e\"",
+          "type": "string"
+        },
+        "diffSize": {
+          "description": "bytes of the uncompressed diff tar",
+          "type": "integer",
+          "format": "int64"
+        },
+        "disk": {
+          "description": "the layer's disk, as vSphere names it (\"[datastore1] VIC/vch/images/\u003cid\u003e/\u003cid\u003e.vmdk\")",
+          "type": "string"
+        },
+        "id": {
+          "type": "string"
+        },
+        "parent": {
+          "description": "empty for a base layer",
+          "type": "string"
+        },
+        "size": {
+          "description": "bytes of the unpacked files",
+          "type": "integer",
+          "format": "int64"
         }
       }
     },
@@ -491,6 +671,14 @@ func init() {
       "name": "key",
       "in": "path",
       "required": true
+    },
+    "layerID": {
+      "pattern": "^[a-f0-9]{64}$",
+      "type": "string",
+      "description": "the layer's chain ID (hex SHA-256, without the algorithm)",
+      "name": "id",
+      "in": "path",
+      "required": true
     }
   },
   "responses": {
@@ -513,6 +701,10 @@ func init() {
     {
       "description": "a stream of backend events",
       "name": "events"
+    },
+    {
+      "description": "the image store, a chain of layer disks (each a child of its parent layer)",
+      "name": "storage"
     }
   ]
 }`))
@@ -737,6 +929,172 @@ func init() {
           }
         }
       }
+    },
+    "/storage/layers": {
+      "get": {
+        "tags": [
+          "storage"
+        ],
+        "summary": "Lists the complete layers of the image store.",
+        "operationId": "ListLayers",
+        "responses": {
+          "200": {
+            "description": "the layers",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/LayerInfo"
+              }
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      }
+    },
+    "/storage/layers/{id}": {
+      "get": {
+        "tags": [
+          "storage"
+        ],
+        "operationId": "GetLayer",
+        "responses": {
+          "200": {
+            "description": "the layer",
+            "schema": {
+              "$ref": "#/definitions/LayerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "put": {
+        "consumes": [
+          "application/octet-stream"
+        ],
+        "tags": [
+          "storage"
+        ],
+        "summary": "Creates a layer disk as a child of its parent's disk and fills it from a tar stream (a layer diff with\n.wh. whiteouts and opaque directories). The layer becomes visible only once complete; an interrupted\nwrite leaves nothing behind. Writing a layer that exists is a conflict.\n",
+        "operationId": "WriteLayer",
+        "parameters": [
+          {
+            "pattern": "^([a-f0-9]{64})?$",
+            "type": "string",
+            "description": "the parent layer; empty for a base layer (a child of the store's scratch disk)",
+            "name": "parent",
+            "in": "query"
+          },
+          {
+            "enum": [
+              "none",
+              "gzip"
+            ],
+            "type": "string",
+            "default": "none",
+            "description": "how the stream is compressed; the stream is kept as sent, for export",
+            "name": "compression",
+            "in": "query"
+          },
+          {
+            "name": "diff",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          }
+        ],
+        "responses": {
+          "201": {
+            "description": "the layer was written",
+            "schema": {
+              "$ref": "#/definitions/LayerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "delete": {
+        "tags": [
+          "storage"
+        ],
+        "summary": "Removes a layer that no other layer (and no container) is a child of.",
+        "operationId": "RemoveLayer",
+        "responses": {
+          "204": {
+            "description": "removed"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the layer's chain ID (hex SHA-256, without the algorithm)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/storage/layers/{id}/diff": {
+      "get": {
+        "produces": [
+          "application/x-tar"
+        ],
+        "tags": [
+          "storage"
+        ],
+        "summary": "Streams the layer's diff as an uncompressed tar, byte for byte as it was written.",
+        "operationId": "ReadLayerDiff",
+        "responses": {
+          "200": {
+            "description": "the uncompressed tar",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the layer's chain ID (hex SHA-256, without the algorithm)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
     }
   },
   "definitions": {
@@ -868,6 +1226,45 @@ func init() {
           "type": "string",
           "format": "byte",
           "maxLength": 1398102
+        }
+      }
+    },
+    "LayerInfo": {
+      "type": "object",
+      "required": [
+        "id",
+        "size"
+      ],
+      "properties": {
+        "created": {
+          "description": "Unix time in seconds",
+          "type": "integer",
+          "format": "int64"
+        },
+        "diffId": {
+          "description": "sha256 of the uncompressed diff tar, \"sha256:\u003chex\u003e\"",
+          "type": "string"
+        },
+        "diffSize": {
+          "description": "bytes of the uncompressed diff tar",
+          "type": "integer",
+          "format": "int64"
+        },
+        "disk": {
+          "description": "the layer's disk, as vSphere names it (\"[datastore1] VIC/vch/images/\u003cid\u003e/\u003cid\u003e.vmdk\")",
+          "type": "string"
+        },
+        "id": {
+          "type": "string"
+        },
+        "parent": {
+          "description": "empty for a base layer",
+          "type": "string"
+        },
+        "size": {
+          "description": "bytes of the unpacked files",
+          "type": "integer",
+          "format": "int64"
         }
       }
     },
@@ -1020,6 +1417,14 @@ func init() {
       "name": "key",
       "in": "path",
       "required": true
+    },
+    "layerID": {
+      "pattern": "^[a-f0-9]{64}$",
+      "type": "string",
+      "description": "the layer's chain ID (hex SHA-256, without the algorithm)",
+      "name": "id",
+      "in": "path",
+      "required": true
     }
   },
   "responses": {
@@ -1042,6 +1447,10 @@ func init() {
     {
       "description": "a stream of backend events",
       "name": "events"
+    },
+    {
+      "description": "the image store, a chain of layer disks (each a child of its parent layer)",
+      "name": "storage"
     }
   ]
 }`))

@@ -4,6 +4,7 @@ package operations
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/events"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/kv"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/misc"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/storage"
 )
 
 // NewPortlayerAPI creates a new Portlayer instance
@@ -38,10 +40,17 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 		APIKeyAuthenticator: security.APIKeyAuth,
 		BearerAuthenticator: security.BearerAuth,
 
+		BinConsumer:  runtime.ByteStreamConsumer(),
 		JSONConsumer: runtime.JSONConsumer(),
 
 		JSONProducer: runtime.JSONProducer(),
-		TxtProducer:  runtime.TextProducer(),
+		TarProducer: runtime.ProducerFunc(func(w io.Writer, data any) error {
+			_ = w
+			_ = data
+
+			return errors.NotImplemented("tar producer has not yet been implemented")
+		}),
+		TxtProducer: runtime.TextProducer(),
 
 		KvDeleteValueHandler: kv.DeleteValueHandlerFunc(func(params kv.DeleteValueParams) middleware.Responder {
 			_ = params
@@ -55,6 +64,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation events.GetEvents has not yet been implemented")
 		}),
 
+		StorageGetLayerHandler: storage.GetLayerHandlerFunc(func(params storage.GetLayerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.GetLayer has not yet been implemented")
+		}),
+
 		MiscGetVCHInfoHandler: misc.GetVCHInfoHandlerFunc(func(params misc.GetVCHInfoParams) middleware.Responder {
 			_ = params
 
@@ -65,6 +80,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			_ = params
 
 			return middleware.NotImplemented("operation kv.GetValue has not yet been implemented")
+		}),
+
+		StorageListLayersHandler: storage.ListLayersHandlerFunc(func(params storage.ListLayersParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.ListLayers has not yet been implemented")
 		}),
 
 		KvListValuesHandler: kv.ListValuesHandlerFunc(func(params kv.ListValuesParams) middleware.Responder {
@@ -83,6 +104,24 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			_ = params
 
 			return middleware.NotImplemented("operation kv.PutValue has not yet been implemented")
+		}),
+
+		StorageReadLayerDiffHandler: storage.ReadLayerDiffHandlerFunc(func(params storage.ReadLayerDiffParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.ReadLayerDiff has not yet been implemented")
+		}),
+
+		StorageRemoveLayerHandler: storage.RemoveLayerHandlerFunc(func(params storage.RemoveLayerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.RemoveLayer has not yet been implemented")
+		}),
+
+		StorageWriteLayerHandler: storage.WriteLayerHandlerFunc(func(params storage.WriteLayerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.WriteLayer has not yet been implemented")
 		}),
 	}
 }
@@ -114,6 +153,9 @@ type PortlayerAPI struct {
 	// It has a default implementation in the security package, however you can replace it for your particular usage.
 	BearerAuthenticator func(string, security.ScopedTokenAuthentication) runtime.Authenticator
 
+	// BinConsumer registers a consumer for the following mime types:
+	//   - application/octet-stream
+	BinConsumer runtime.Consumer
 	// JSONConsumer registers a consumer for the following mime types:
 	//   - application/json
 	JSONConsumer runtime.Consumer
@@ -122,6 +164,9 @@ type PortlayerAPI struct {
 	//   - application/json
 	//   - application/x-ndjson
 	JSONProducer runtime.Producer
+	// TarProducer registers a producer for the following mime types:
+	//   - application/x-tar
+	TarProducer runtime.Producer
 	// TxtProducer registers a producer for the following mime types:
 	//   - text/plain
 	TxtProducer runtime.Producer
@@ -130,16 +175,26 @@ type PortlayerAPI struct {
 	KvDeleteValueHandler kv.DeleteValueHandler
 	// EventsGetEventsHandler sets the operation handler for the get events operation
 	EventsGetEventsHandler events.GetEventsHandler
+	// StorageGetLayerHandler sets the operation handler for the get layer operation
+	StorageGetLayerHandler storage.GetLayerHandler
 	// MiscGetVCHInfoHandler sets the operation handler for the get v c h info operation
 	MiscGetVCHInfoHandler misc.GetVCHInfoHandler
 	// KvGetValueHandler sets the operation handler for the get value operation
 	KvGetValueHandler kv.GetValueHandler
+	// StorageListLayersHandler sets the operation handler for the list layers operation
+	StorageListLayersHandler storage.ListLayersHandler
 	// KvListValuesHandler sets the operation handler for the list values operation
 	KvListValuesHandler kv.ListValuesHandler
 	// MiscPingHandler sets the operation handler for the ping operation
 	MiscPingHandler misc.PingHandler
 	// KvPutValueHandler sets the operation handler for the put value operation
 	KvPutValueHandler kv.PutValueHandler
+	// StorageReadLayerDiffHandler sets the operation handler for the read layer diff operation
+	StorageReadLayerDiffHandler storage.ReadLayerDiffHandler
+	// StorageRemoveLayerHandler sets the operation handler for the remove layer operation
+	StorageRemoveLayerHandler storage.RemoveLayerHandler
+	// StorageWriteLayerHandler sets the operation handler for the write layer operation
+	StorageWriteLayerHandler storage.WriteLayerHandler
 
 	// ServeError is called when an error is received, there is a default handler
 	// but you can set your own with this
@@ -209,12 +264,18 @@ func (o *PortlayerAPI) RegisterFormat(name string, format strfmt.Format, validat
 func (o *PortlayerAPI) Validate() error {
 	var unregistered []string
 
+	if o.BinConsumer == nil {
+		unregistered = append(unregistered, "BinConsumer")
+	}
 	if o.JSONConsumer == nil {
 		unregistered = append(unregistered, "JSONConsumer")
 	}
 
 	if o.JSONProducer == nil {
 		unregistered = append(unregistered, "JSONProducer")
+	}
+	if o.TarProducer == nil {
+		unregistered = append(unregistered, "TarProducer")
 	}
 	if o.TxtProducer == nil {
 		unregistered = append(unregistered, "TxtProducer")
@@ -226,11 +287,17 @@ func (o *PortlayerAPI) Validate() error {
 	if o.EventsGetEventsHandler == nil {
 		unregistered = append(unregistered, "events.GetEventsHandler")
 	}
+	if o.StorageGetLayerHandler == nil {
+		unregistered = append(unregistered, "storage.GetLayerHandler")
+	}
 	if o.MiscGetVCHInfoHandler == nil {
 		unregistered = append(unregistered, "misc.GetVCHInfoHandler")
 	}
 	if o.KvGetValueHandler == nil {
 		unregistered = append(unregistered, "kv.GetValueHandler")
+	}
+	if o.StorageListLayersHandler == nil {
+		unregistered = append(unregistered, "storage.ListLayersHandler")
 	}
 	if o.KvListValuesHandler == nil {
 		unregistered = append(unregistered, "kv.ListValuesHandler")
@@ -240,6 +307,15 @@ func (o *PortlayerAPI) Validate() error {
 	}
 	if o.KvPutValueHandler == nil {
 		unregistered = append(unregistered, "kv.PutValueHandler")
+	}
+	if o.StorageReadLayerDiffHandler == nil {
+		unregistered = append(unregistered, "storage.ReadLayerDiffHandler")
+	}
+	if o.StorageRemoveLayerHandler == nil {
+		unregistered = append(unregistered, "storage.RemoveLayerHandler")
+	}
+	if o.StorageWriteLayerHandler == nil {
+		unregistered = append(unregistered, "storage.WriteLayerHandler")
 	}
 
 	if len(unregistered) > 0 {
@@ -270,7 +346,10 @@ func (o *PortlayerAPI) Authorizer() runtime.Authorizer {
 func (o *PortlayerAPI) ConsumersFor(mediaTypes []string) map[string]runtime.Consumer {
 	result := make(map[string]runtime.Consumer, len(mediaTypes))
 	for _, mt := range mediaTypes {
-		if mt == "application/json" {
+		switch mt {
+		case "application/octet-stream":
+			result["application/octet-stream"] = o.BinConsumer
+		case "application/json":
 			result["application/json"] = o.JSONConsumer
 		}
 
@@ -293,6 +372,8 @@ func (o *PortlayerAPI) ProducersFor(mediaTypes []string) map[string]runtime.Prod
 			result["application/json"] = o.JSONProducer
 		case "application/x-ndjson":
 			result["application/x-ndjson"] = o.JSONProducer
+		case "application/x-tar":
+			result["application/x-tar"] = o.TarProducer
 		case "text/plain":
 			result["text/plain"] = o.TxtProducer
 		}
@@ -347,11 +428,19 @@ func (o *PortlayerAPI) initHandlerCache() {
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
+	o.handlers["GET"]["/storage/layers/{id}"] = storage.NewGetLayer(o.context, o.StorageGetLayerHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
 	o.handlers["GET"]["/info"] = misc.NewGetVCHInfo(o.context, o.MiscGetVCHInfoHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
 	o.handlers["GET"]["/kv/{key}"] = kv.NewGetValue(o.context, o.KvGetValueHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/storage/layers"] = storage.NewListLayers(o.context, o.StorageListLayersHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
@@ -364,6 +453,18 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["PUT"] = make(map[string]http.Handler)
 	}
 	o.handlers["PUT"]["/kv/{key}"] = kv.NewPutValue(o.context, o.KvPutValueHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/storage/layers/{id}/diff"] = storage.NewReadLayerDiff(o.context, o.StorageReadLayerDiffHandler)
+	if o.handlers["DELETE"] == nil {
+		o.handlers["DELETE"] = make(map[string]http.Handler)
+	}
+	o.handlers["DELETE"]["/storage/layers/{id}"] = storage.NewRemoveLayer(o.context, o.StorageRemoveLayerHandler)
+	if o.handlers["PUT"] == nil {
+		o.handlers["PUT"] = make(map[string]http.Handler)
+	}
+	o.handlers["PUT"]["/storage/layers/{id}"] = storage.NewWriteLayer(o.context, o.StorageWriteLayerHandler)
 }
 
 // Serve creates a http handler to serve the API over HTTP
