@@ -1,0 +1,24 @@
+package wire
+
+// The serial line carries one SSH connection, the tether being the server and the VCH the client. The VCH
+// accepts the containerVMs' connections (the serial port's network backing dials out to it), so one
+// listener serves every container. Authentication is "none": the line is private to the VCH.
+const (
+	// RequestContainerID is a global request the VCH sends first; the reply's payload is the container ID.
+	RequestContainerID = "vice-container-id@vice"
+
+	// ChannelAttach opens a view of the main process's streams. Channel data from the VCH is stdin;
+	// channel data to the VCH is stdout (and, with a tty, everything); extended data of type
+	// ExtendedStderr is stderr. Several attach channels may be open at once: output goes to all of them,
+	// input from any. A CloseWrite from the VCH closes the process's stdin when the config says StdinOnce.
+	ChannelAttach = "attach@vice"
+
+	// ExtendedStderr is SSH's extended data type 1 (SSH_EXTENDED_DATA_STDERR).
+	ExtendedStderr = 1
+
+	// Channel requests. "window-change" and "signal" use RFC 4254's payloads; the tether sends
+	// "exit-status" (RFC 4254) on every attach channel when the process exits, then closes them.
+	RequestWindowChange = "window-change"
+	RequestSignal       = "signal"
+	RequestExitStatus   = "exit-status"
+)
