@@ -13,6 +13,10 @@ const (
 	// input from any. A CloseWrite from the VCH closes the process's stdin when the config says StdinOnce.
 	ChannelAttach = "attach@vice"
 
+	// ChannelControl carries no data: the VCH sends "signal" and "window-change" requests on it, and the
+	// tether answers each with a reply (false when it could not be applied).
+	ChannelControl = "control@vice"
+
 	// ExtendedStderr is SSH's extended data type 1 (SSH_EXTENDED_DATA_STDERR).
 	ExtendedStderr = 1
 

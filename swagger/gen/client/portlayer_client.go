@@ -8,7 +8,9 @@ import (
 	"github.com/go-openapi/runtime"
 	httptransport "github.com/go-openapi/runtime/client"
 	"github.com/go-openapi/strfmt"
+	"github.com/vice-engine/vice/swagger/gen/client/containers"
 	"github.com/vice-engine/vice/swagger/gen/client/events"
+	"github.com/vice-engine/vice/swagger/gen/client/interaction"
 	"github.com/vice-engine/vice/swagger/gen/client/kv"
 	"github.com/vice-engine/vice/swagger/gen/client/misc"
 	"github.com/vice-engine/vice/swagger/gen/client/storage"
@@ -57,7 +59,9 @@ func New(transport runtime.ContextualTransport, formats strfmt.Registry) *Portla
 
 	cli := new(Portlayer)
 	cli.Transport = transport
+	cli.Containers = containers.New(transport, formats)
 	cli.Events = events.New(transport, formats)
+	cli.Interaction = interaction.New(transport, formats)
 	cli.Kv = kv.New(transport, formats)
 	cli.Misc = misc.New(transport, formats)
 	cli.Storage = storage.New(transport, formats)
@@ -120,7 +124,11 @@ func (cfg *TransportConfig) WithConsumers(consumers map[string]runtime.Consumer)
 
 // Portlayer is a client for portlayer.
 type Portlayer struct {
+	Containers containers.ClientService
+
 	Events events.ClientService
+
+	Interaction interaction.ClientService
 
 	Kv kv.ClientService
 
@@ -134,7 +142,9 @@ type Portlayer struct {
 // SetTransport changes the transport on the client and all its subresources.
 func (c *Portlayer) SetTransport(transport runtime.ContextualTransport) {
 	c.Transport = transport
+	c.Containers.SetTransport(transport)
 	c.Events.SetTransport(transport)
+	c.Interaction.SetTransport(transport)
 	c.Kv.SetTransport(transport)
 	c.Misc.SetTransport(transport)
 	c.Storage.SetTransport(transport)

@@ -11,7 +11,9 @@ import (
 	"github.com/go-openapi/runtime"
 	"github.com/go-openapi/runtime/middleware"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/containers"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/events"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/interaction"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/kv"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/misc"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/storage"
@@ -50,11 +52,39 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 	})
 	api.TxtProducer = runtime.TextProducer()
 
+	if api.InteractionAttachContainerHandler == nil {
+		api.InteractionAttachContainerHandler = interaction.AttachContainerHandlerFunc(func(params interaction.AttachContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation interaction.AttachContainer has not yet been implemented")
+		})
+	}
+	if api.ContainersCreateContainerHandler == nil {
+		api.ContainersCreateContainerHandler = containers.CreateContainerHandlerFunc(func(params containers.CreateContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.CreateContainer has not yet been implemented")
+		})
+	}
 	if api.KvDeleteValueHandler == nil {
 		api.KvDeleteValueHandler = kv.DeleteValueHandlerFunc(func(params kv.DeleteValueParams) middleware.Responder {
 			_ = params
 
 			return middleware.NotImplemented("operation kv.DeleteValue has not yet been implemented")
+		})
+	}
+	if api.ContainersGetContainerHandler == nil {
+		api.ContainersGetContainerHandler = containers.GetContainerHandlerFunc(func(params containers.GetContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.GetContainer has not yet been implemented")
+		})
+	}
+	if api.ContainersGetContainerLogsHandler == nil {
+		api.ContainersGetContainerLogsHandler = containers.GetContainerLogsHandlerFunc(func(params containers.GetContainerLogsParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.GetContainerLogs has not yet been implemented")
 		})
 	}
 	if api.EventsGetEventsHandler == nil {
@@ -83,6 +113,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			_ = params
 
 			return middleware.NotImplemented("operation kv.GetValue has not yet been implemented")
+		})
+	}
+	if api.ContainersListContainersHandler == nil {
+		api.ContainersListContainersHandler = containers.ListContainersHandlerFunc(func(params containers.ListContainersParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.ListContainers has not yet been implemented")
 		})
 	}
 	if api.StorageListLayersHandler == nil {
@@ -120,11 +157,67 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation storage.ReadLayerDiff has not yet been implemented")
 		})
 	}
+	if api.ContainersRemoveContainerHandler == nil {
+		api.ContainersRemoveContainerHandler = containers.RemoveContainerHandlerFunc(func(params containers.RemoveContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.RemoveContainer has not yet been implemented")
+		})
+	}
 	if api.StorageRemoveLayerHandler == nil {
 		api.StorageRemoveLayerHandler = storage.RemoveLayerHandlerFunc(func(params storage.RemoveLayerParams) middleware.Responder {
 			_ = params
 
 			return middleware.NotImplemented("operation storage.RemoveLayer has not yet been implemented")
+		})
+	}
+	if api.ContainersRenameContainerHandler == nil {
+		api.ContainersRenameContainerHandler = containers.RenameContainerHandlerFunc(func(params containers.RenameContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.RenameContainer has not yet been implemented")
+		})
+	}
+	if api.InteractionResizeContainerHandler == nil {
+		api.InteractionResizeContainerHandler = interaction.ResizeContainerHandlerFunc(func(params interaction.ResizeContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation interaction.ResizeContainer has not yet been implemented")
+		})
+	}
+	if api.ContainersSetAnnotationsHandler == nil {
+		api.ContainersSetAnnotationsHandler = containers.SetAnnotationsHandlerFunc(func(params containers.SetAnnotationsParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.SetAnnotations has not yet been implemented")
+		})
+	}
+	if api.ContainersSignalContainerHandler == nil {
+		api.ContainersSignalContainerHandler = containers.SignalContainerHandlerFunc(func(params containers.SignalContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.SignalContainer has not yet been implemented")
+		})
+	}
+	if api.ContainersStartContainerHandler == nil {
+		api.ContainersStartContainerHandler = containers.StartContainerHandlerFunc(func(params containers.StartContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.StartContainer has not yet been implemented")
+		})
+	}
+	if api.ContainersStopContainerHandler == nil {
+		api.ContainersStopContainerHandler = containers.StopContainerHandlerFunc(func(params containers.StopContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.StopContainer has not yet been implemented")
+		})
+	}
+	if api.ContainersWaitContainerHandler == nil {
+		api.ContainersWaitContainerHandler = containers.WaitContainerHandlerFunc(func(params containers.WaitContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.WaitContainer has not yet been implemented")
 		})
 	}
 	if api.StorageWriteLayerHandler == nil {

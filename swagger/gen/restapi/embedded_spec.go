@@ -32,6 +32,447 @@ func init() {
   },
   "basePath": "/v1",
   "paths": {
+    "/containers": {
+      "get": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Lists the containerVMs of the VCH, from the inventory.",
+        "operationId": "ListContainers",
+        "responses": {
+          "200": {
+            "description": "the containers",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/ContainerInfo"
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Creates a containerVM (powered off) from a spec, in one reconfigure.",
+        "operationId": "CreateContainer",
+        "parameters": [
+          {
+            "name": "spec",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/ContainerSpec"
+            }
+          }
+        ],
+        "responses": {
+          "201": {
+            "description": "created",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      }
+    },
+    "/containers/{id}": {
+      "get": {
+        "tags": [
+          "containers"
+        ],
+        "operationId": "GetContainer",
+        "responses": {
+          "200": {
+            "description": "the container",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "delete": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Destroys the containerVM and its disk; a running one only with force (powered off first).",
+        "operationId": "RemoveContainer",
+        "parameters": [
+          {
+            "type": "boolean",
+            "name": "force",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "removed"
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/annotations": {
+      "put": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Replaces the container's annotations (the core's own records, kept in extraConfig).",
+        "operationId": "SetAnnotations",
+        "parameters": [
+          {
+            "name": "annotations",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "type": "object",
+              "additionalProperties": {
+                "type": "string"
+              }
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "stored",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/attach": {
+      "post": {
+        "tags": [
+          "interaction"
+        ],
+        "summary": "Upgrades the exchange to a full-duplex stream of the main process: bytes sent are stdin (when\nstdin is set); bytes received are Docker's raw stream with a tty, else Docker's multiplexed stream\n(8-byte frame headers, stream 1 stdout, 2 stderr). Send \"Connection: Upgrade\" and \"Upgrade: tcp\".\n",
+        "operationId": "AttachContainer",
+        "parameters": [
+          {
+            "type": "boolean",
+            "name": "stdin",
+            "in": "query"
+          },
+          {
+            "type": "boolean",
+            "name": "stdout",
+            "in": "query"
+          },
+          {
+            "type": "boolean",
+            "name": "stderr",
+            "in": "query"
+          },
+          {
+            "type": "string",
+            "description": "Docker's detach key sequence (for example ctrl-p,ctrl-q); empty disables detaching",
+            "name": "detachKeys",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "101": {
+            "description": "switched to the attach stream"
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/logs": {
+      "get": {
+        "produces": [
+          "application/x-ndjson"
+        ],
+        "tags": [
+          "containers"
+        ],
+        "summary": "Streams output.log records (newline-delimited LogRecord JSON, as the tether wrote them).",
+        "operationId": "GetContainerLogs",
+        "parameters": [
+          {
+            "type": "boolean",
+            "name": "follow",
+            "in": "query"
+          },
+          {
+            "type": "integer",
+            "format": "int64",
+            "description": "Unix time in nanoseconds; records at or after it",
+            "name": "since",
+            "in": "query"
+          },
+          {
+            "type": "integer",
+            "format": "int64",
+            "description": "Unix time in nanoseconds; records before it",
+            "name": "until",
+            "in": "query"
+          },
+          {
+            "type": "integer",
+            "format": "int64",
+            "default": -1,
+            "description": "the last N records only; -1 for all",
+            "name": "tail",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "newline-delimited log records",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/rename": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "operationId": "RenameContainer",
+        "parameters": [
+          {
+            "type": "string",
+            "name": "name",
+            "in": "query",
+            "required": true
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "renamed (the containerVM too)",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/resize": {
+      "post": {
+        "tags": [
+          "interaction"
+        ],
+        "operationId": "ResizeContainer",
+        "parameters": [
+          {
+            "minimum": 0,
+            "type": "integer",
+            "format": "int64",
+            "name": "height",
+            "in": "query",
+            "required": true
+          },
+          {
+            "minimum": 0,
+            "type": "integer",
+            "format": "int64",
+            "name": "width",
+            "in": "query",
+            "required": true
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "resized"
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/signal": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "operationId": "SignalContainer",
+        "parameters": [
+          {
+            "type": "string",
+            "description": "a name (SIGKILL, KILL) or a number",
+            "name": "signal",
+            "in": "query",
+            "required": true
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "delivered"
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/start": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Powers the containerVM on and returns once the guest reports the process started (or failed).",
+        "operationId": "StartContainer",
+        "responses": {
+          "200": {
+            "description": "started",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/stop": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Sends the stop signal, waits up to timeout seconds for the process to exit, then powers off.",
+        "operationId": "StopContainer",
+        "parameters": [
+          {
+            "type": "string",
+            "name": "signal",
+            "in": "query"
+          },
+          {
+            "type": "integer",
+            "format": "int64",
+            "description": "seconds; -1 waits for ever",
+            "name": "timeout",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "stopped",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/wait": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Waits for the container to reach a condition and returns its state then.",
+        "operationId": "WaitContainer",
+        "parameters": [
+          {
+            "enum": [
+              "not-running",
+              "next-exit",
+              "removed"
+            ],
+            "type": "string",
+            "default": "not-running",
+            "name": "condition",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "the state once the condition held",
+            "schema": {
+              "$ref": "#/definitions/ContainerState"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
     "/events": {
       "get": {
         "produces": [
@@ -352,6 +793,141 @@ func init() {
     }
   },
   "definitions": {
+    "ContainerInfo": {
+      "type": "object",
+      "required": [
+        "id",
+        "name",
+        "state"
+      ],
+      "properties": {
+        "annotations": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "config": {
+          "type": "string"
+        },
+        "cpus": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "created": {
+          "description": "RFC 3339 with nanoseconds",
+          "type": "string"
+        },
+        "disk": {
+          "description": "the container's disk (\"[datastore1] \u003cvm\u003e/\u003cid\u003e.vmdk\")",
+          "type": "string"
+        },
+        "id": {
+          "type": "string"
+        },
+        "layer": {
+          "type": "string"
+        },
+        "memoryMB": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "name": {
+          "type": "string"
+        },
+        "state": {
+          "$ref": "#/definitions/ContainerState"
+        },
+        "vm": {
+          "description": "the containerVM's managed object reference and name",
+          "type": "string"
+        },
+        "vmName": {
+          "type": "string"
+        }
+      }
+    },
+    "ContainerSpec": {
+      "type": "object",
+      "required": [
+        "id",
+        "name",
+        "config"
+      ],
+      "properties": {
+        "annotations": {
+          "description": "the core's own records about the container, returned as given",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "config": {
+          "description": "the tether's configuration (tether/wire.ContainerConfig), as JSON",
+          "type": "string"
+        },
+        "cpus": {
+          "description": "vCPUs of the containerVM",
+          "type": "integer",
+          "format": "int64"
+        },
+        "id": {
+          "type": "string",
+          "pattern": "^[a-f0-9]{64}$"
+        },
+        "layer": {
+          "description": "the image's top layer; the container's disk is its child (empty for scratch)",
+          "type": "string"
+        },
+        "memoryMB": {
+          "description": "memory of the containerVM in MiB",
+          "type": "integer",
+          "format": "int64"
+        },
+        "name": {
+          "description": "the container's name, without a leading slash",
+          "type": "string"
+        }
+      }
+    },
+    "ContainerState": {
+      "type": "object",
+      "required": [
+        "status"
+      ],
+      "properties": {
+        "boot": {
+          "description": "how many times the containerVM was powered on",
+          "type": "integer",
+          "format": "int64"
+        },
+        "error": {
+          "type": "string"
+        },
+        "exitCode": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "finishedAt": {
+          "type": "string"
+        },
+        "pid": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "running": {
+          "type": "boolean"
+        },
+        "startedAt": {
+          "description": "RFC 3339 with nanoseconds; empty when never started",
+          "type": "string"
+        },
+        "status": {
+          "description": "created, running, exited, removing",
+          "type": "string"
+        }
+      }
+    },
     "DatastoreInfo": {
       "type": "object",
       "properties": {
@@ -663,6 +1239,14 @@ func init() {
     }
   },
   "parameters": {
+    "containerID": {
+      "pattern": "^[a-f0-9]{64}$",
+      "type": "string",
+      "description": "the full container ID (64 hex)",
+      "name": "id",
+      "in": "path",
+      "required": true
+    },
     "key": {
       "maxLength": 200,
       "minLength": 1,
@@ -705,6 +1289,14 @@ func init() {
     {
       "description": "the image store, a chain of layer disks (each a child of its parent layer)",
       "name": "storage"
+    },
+    {
+      "description": "containerVMs, their lifecycle and their logs",
+      "name": "containers"
+    },
+    {
+      "description": "attaching to a container's streams",
+      "name": "interaction"
     }
   ]
 }`))
@@ -726,6 +1318,536 @@ func init() {
   },
   "basePath": "/v1",
   "paths": {
+    "/containers": {
+      "get": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Lists the containerVMs of the VCH, from the inventory.",
+        "operationId": "ListContainers",
+        "responses": {
+          "200": {
+            "description": "the containers",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/ContainerInfo"
+              }
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Creates a containerVM (powered off) from a spec, in one reconfigure.",
+        "operationId": "CreateContainer",
+        "parameters": [
+          {
+            "name": "spec",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/ContainerSpec"
+            }
+          }
+        ],
+        "responses": {
+          "201": {
+            "description": "created",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      }
+    },
+    "/containers/{id}": {
+      "get": {
+        "tags": [
+          "containers"
+        ],
+        "operationId": "GetContainer",
+        "responses": {
+          "200": {
+            "description": "the container",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "delete": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Destroys the containerVM and its disk; a running one only with force (powered off first).",
+        "operationId": "RemoveContainer",
+        "parameters": [
+          {
+            "type": "boolean",
+            "name": "force",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "removed"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/annotations": {
+      "put": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Replaces the container's annotations (the core's own records, kept in extraConfig).",
+        "operationId": "SetAnnotations",
+        "parameters": [
+          {
+            "name": "annotations",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "type": "object",
+              "additionalProperties": {
+                "type": "string"
+              }
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "stored",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/attach": {
+      "post": {
+        "tags": [
+          "interaction"
+        ],
+        "summary": "Upgrades the exchange to a full-duplex stream of the main process: bytes sent are stdin (when\nstdin is set); bytes received are Docker's raw stream with a tty, else Docker's multiplexed stream\n(8-byte frame headers, stream 1 stdout, 2 stderr). Send \"Connection: Upgrade\" and \"Upgrade: tcp\".\n",
+        "operationId": "AttachContainer",
+        "parameters": [
+          {
+            "type": "boolean",
+            "name": "stdin",
+            "in": "query"
+          },
+          {
+            "type": "boolean",
+            "name": "stdout",
+            "in": "query"
+          },
+          {
+            "type": "boolean",
+            "name": "stderr",
+            "in": "query"
+          },
+          {
+            "type": "string",
+            "description": "Docker's detach key sequence (for example ctrl-p,ctrl-q); empty disables detaching",
+            "name": "detachKeys",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "101": {
+            "description": "switched to the attach stream"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/logs": {
+      "get": {
+        "produces": [
+          "application/x-ndjson"
+        ],
+        "tags": [
+          "containers"
+        ],
+        "summary": "Streams output.log records (newline-delimited LogRecord JSON, as the tether wrote them).",
+        "operationId": "GetContainerLogs",
+        "parameters": [
+          {
+            "type": "boolean",
+            "name": "follow",
+            "in": "query"
+          },
+          {
+            "type": "integer",
+            "format": "int64",
+            "description": "Unix time in nanoseconds; records at or after it",
+            "name": "since",
+            "in": "query"
+          },
+          {
+            "type": "integer",
+            "format": "int64",
+            "description": "Unix time in nanoseconds; records before it",
+            "name": "until",
+            "in": "query"
+          },
+          {
+            "type": "integer",
+            "format": "int64",
+            "default": -1,
+            "description": "the last N records only; -1 for all",
+            "name": "tail",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "newline-delimited log records",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/rename": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "operationId": "RenameContainer",
+        "parameters": [
+          {
+            "type": "string",
+            "name": "name",
+            "in": "query",
+            "required": true
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "renamed (the containerVM too)",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/resize": {
+      "post": {
+        "tags": [
+          "interaction"
+        ],
+        "operationId": "ResizeContainer",
+        "parameters": [
+          {
+            "minimum": 0,
+            "type": "integer",
+            "format": "int64",
+            "name": "height",
+            "in": "query",
+            "required": true
+          },
+          {
+            "minimum": 0,
+            "type": "integer",
+            "format": "int64",
+            "name": "width",
+            "in": "query",
+            "required": true
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "resized"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/signal": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "operationId": "SignalContainer",
+        "parameters": [
+          {
+            "type": "string",
+            "description": "a name (SIGKILL, KILL) or a number",
+            "name": "signal",
+            "in": "query",
+            "required": true
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "delivered"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/start": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Powers the containerVM on and returns once the guest reports the process started (or failed).",
+        "operationId": "StartContainer",
+        "responses": {
+          "200": {
+            "description": "started",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/stop": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Sends the stop signal, waits up to timeout seconds for the process to exit, then powers off.",
+        "operationId": "StopContainer",
+        "parameters": [
+          {
+            "type": "string",
+            "name": "signal",
+            "in": "query"
+          },
+          {
+            "type": "integer",
+            "format": "int64",
+            "description": "seconds; -1 waits for ever",
+            "name": "timeout",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "stopped",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/wait": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Waits for the container to reach a condition and returns its state then.",
+        "operationId": "WaitContainer",
+        "parameters": [
+          {
+            "enum": [
+              "not-running",
+              "next-exit",
+              "removed"
+            ],
+            "type": "string",
+            "default": "not-running",
+            "name": "condition",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "the state once the condition held",
+            "schema": {
+              "$ref": "#/definitions/ContainerState"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
     "/events": {
       "get": {
         "produces": [
@@ -1098,6 +2220,141 @@ func init() {
     }
   },
   "definitions": {
+    "ContainerInfo": {
+      "type": "object",
+      "required": [
+        "id",
+        "name",
+        "state"
+      ],
+      "properties": {
+        "annotations": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "config": {
+          "type": "string"
+        },
+        "cpus": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "created": {
+          "description": "RFC 3339 with nanoseconds",
+          "type": "string"
+        },
+        "disk": {
+          "description": "the container's disk (\"[datastore1] \u003cvm\u003e/\u003cid\u003e.vmdk\")",
+          "type": "string"
+        },
+        "id": {
+          "type": "string"
+        },
+        "layer": {
+          "type": "string"
+        },
+        "memoryMB": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "name": {
+          "type": "string"
+        },
+        "state": {
+          "$ref": "#/definitions/ContainerState"
+        },
+        "vm": {
+          "description": "the containerVM's managed object reference and name",
+          "type": "string"
+        },
+        "vmName": {
+          "type": "string"
+        }
+      }
+    },
+    "ContainerSpec": {
+      "type": "object",
+      "required": [
+        "id",
+        "name",
+        "config"
+      ],
+      "properties": {
+        "annotations": {
+          "description": "the core's own records about the container, returned as given",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "config": {
+          "description": "the tether's configuration (tether/wire.ContainerConfig), as JSON",
+          "type": "string"
+        },
+        "cpus": {
+          "description": "vCPUs of the containerVM",
+          "type": "integer",
+          "format": "int64"
+        },
+        "id": {
+          "type": "string",
+          "pattern": "^[a-f0-9]{64}$"
+        },
+        "layer": {
+          "description": "the image's top layer; the container's disk is its child (empty for scratch)",
+          "type": "string"
+        },
+        "memoryMB": {
+          "description": "memory of the containerVM in MiB",
+          "type": "integer",
+          "format": "int64"
+        },
+        "name": {
+          "description": "the container's name, without a leading slash",
+          "type": "string"
+        }
+      }
+    },
+    "ContainerState": {
+      "type": "object",
+      "required": [
+        "status"
+      ],
+      "properties": {
+        "boot": {
+          "description": "how many times the containerVM was powered on",
+          "type": "integer",
+          "format": "int64"
+        },
+        "error": {
+          "type": "string"
+        },
+        "exitCode": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "finishedAt": {
+          "type": "string"
+        },
+        "pid": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "running": {
+          "type": "boolean"
+        },
+        "startedAt": {
+          "description": "RFC 3339 with nanoseconds; empty when never started",
+          "type": "string"
+        },
+        "status": {
+          "description": "created, running, exited, removing",
+          "type": "string"
+        }
+      }
+    },
     "DatastoreInfo": {
       "type": "object",
       "properties": {
@@ -1409,6 +2666,14 @@ func init() {
     }
   },
   "parameters": {
+    "containerID": {
+      "pattern": "^[a-f0-9]{64}$",
+      "type": "string",
+      "description": "the full container ID (64 hex)",
+      "name": "id",
+      "in": "path",
+      "required": true
+    },
     "key": {
       "maxLength": 200,
       "minLength": 1,
@@ -1451,6 +2716,14 @@ func init() {
     {
       "description": "the image store, a chain of layer disks (each a child of its parent layer)",
       "name": "storage"
+    },
+    {
+      "description": "containerVMs, their lifecycle and their logs",
+      "name": "containers"
+    },
+    {
+      "description": "attaching to a container's streams",
+      "name": "interaction"
     }
   ]
 }`))

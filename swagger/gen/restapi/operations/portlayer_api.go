@@ -16,7 +16,9 @@ import (
 	"github.com/go-openapi/spec"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/cmdutils"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/containers"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/events"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/interaction"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/kv"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/misc"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/storage"
@@ -52,10 +54,34 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 		}),
 		TxtProducer: runtime.TextProducer(),
 
+		InteractionAttachContainerHandler: interaction.AttachContainerHandlerFunc(func(params interaction.AttachContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation interaction.AttachContainer has not yet been implemented")
+		}),
+
+		ContainersCreateContainerHandler: containers.CreateContainerHandlerFunc(func(params containers.CreateContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.CreateContainer has not yet been implemented")
+		}),
+
 		KvDeleteValueHandler: kv.DeleteValueHandlerFunc(func(params kv.DeleteValueParams) middleware.Responder {
 			_ = params
 
 			return middleware.NotImplemented("operation kv.DeleteValue has not yet been implemented")
+		}),
+
+		ContainersGetContainerHandler: containers.GetContainerHandlerFunc(func(params containers.GetContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.GetContainer has not yet been implemented")
+		}),
+
+		ContainersGetContainerLogsHandler: containers.GetContainerLogsHandlerFunc(func(params containers.GetContainerLogsParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.GetContainerLogs has not yet been implemented")
 		}),
 
 		EventsGetEventsHandler: events.GetEventsHandlerFunc(func(params events.GetEventsParams) middleware.Responder {
@@ -80,6 +106,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			_ = params
 
 			return middleware.NotImplemented("operation kv.GetValue has not yet been implemented")
+		}),
+
+		ContainersListContainersHandler: containers.ListContainersHandlerFunc(func(params containers.ListContainersParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.ListContainers has not yet been implemented")
 		}),
 
 		StorageListLayersHandler: storage.ListLayersHandlerFunc(func(params storage.ListLayersParams) middleware.Responder {
@@ -112,10 +144,58 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation storage.ReadLayerDiff has not yet been implemented")
 		}),
 
+		ContainersRemoveContainerHandler: containers.RemoveContainerHandlerFunc(func(params containers.RemoveContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.RemoveContainer has not yet been implemented")
+		}),
+
 		StorageRemoveLayerHandler: storage.RemoveLayerHandlerFunc(func(params storage.RemoveLayerParams) middleware.Responder {
 			_ = params
 
 			return middleware.NotImplemented("operation storage.RemoveLayer has not yet been implemented")
+		}),
+
+		ContainersRenameContainerHandler: containers.RenameContainerHandlerFunc(func(params containers.RenameContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.RenameContainer has not yet been implemented")
+		}),
+
+		InteractionResizeContainerHandler: interaction.ResizeContainerHandlerFunc(func(params interaction.ResizeContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation interaction.ResizeContainer has not yet been implemented")
+		}),
+
+		ContainersSetAnnotationsHandler: containers.SetAnnotationsHandlerFunc(func(params containers.SetAnnotationsParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.SetAnnotations has not yet been implemented")
+		}),
+
+		ContainersSignalContainerHandler: containers.SignalContainerHandlerFunc(func(params containers.SignalContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.SignalContainer has not yet been implemented")
+		}),
+
+		ContainersStartContainerHandler: containers.StartContainerHandlerFunc(func(params containers.StartContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.StartContainer has not yet been implemented")
+		}),
+
+		ContainersStopContainerHandler: containers.StopContainerHandlerFunc(func(params containers.StopContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.StopContainer has not yet been implemented")
+		}),
+
+		ContainersWaitContainerHandler: containers.WaitContainerHandlerFunc(func(params containers.WaitContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.WaitContainer has not yet been implemented")
 		}),
 
 		StorageWriteLayerHandler: storage.WriteLayerHandlerFunc(func(params storage.WriteLayerParams) middleware.Responder {
@@ -171,8 +251,16 @@ type PortlayerAPI struct {
 	//   - text/plain
 	TxtProducer runtime.Producer
 
+	// InteractionAttachContainerHandler sets the operation handler for the attach container operation
+	InteractionAttachContainerHandler interaction.AttachContainerHandler
+	// ContainersCreateContainerHandler sets the operation handler for the create container operation
+	ContainersCreateContainerHandler containers.CreateContainerHandler
 	// KvDeleteValueHandler sets the operation handler for the delete value operation
 	KvDeleteValueHandler kv.DeleteValueHandler
+	// ContainersGetContainerHandler sets the operation handler for the get container operation
+	ContainersGetContainerHandler containers.GetContainerHandler
+	// ContainersGetContainerLogsHandler sets the operation handler for the get container logs operation
+	ContainersGetContainerLogsHandler containers.GetContainerLogsHandler
 	// EventsGetEventsHandler sets the operation handler for the get events operation
 	EventsGetEventsHandler events.GetEventsHandler
 	// StorageGetLayerHandler sets the operation handler for the get layer operation
@@ -181,6 +269,8 @@ type PortlayerAPI struct {
 	MiscGetVCHInfoHandler misc.GetVCHInfoHandler
 	// KvGetValueHandler sets the operation handler for the get value operation
 	KvGetValueHandler kv.GetValueHandler
+	// ContainersListContainersHandler sets the operation handler for the list containers operation
+	ContainersListContainersHandler containers.ListContainersHandler
 	// StorageListLayersHandler sets the operation handler for the list layers operation
 	StorageListLayersHandler storage.ListLayersHandler
 	// KvListValuesHandler sets the operation handler for the list values operation
@@ -191,8 +281,24 @@ type PortlayerAPI struct {
 	KvPutValueHandler kv.PutValueHandler
 	// StorageReadLayerDiffHandler sets the operation handler for the read layer diff operation
 	StorageReadLayerDiffHandler storage.ReadLayerDiffHandler
+	// ContainersRemoveContainerHandler sets the operation handler for the remove container operation
+	ContainersRemoveContainerHandler containers.RemoveContainerHandler
 	// StorageRemoveLayerHandler sets the operation handler for the remove layer operation
 	StorageRemoveLayerHandler storage.RemoveLayerHandler
+	// ContainersRenameContainerHandler sets the operation handler for the rename container operation
+	ContainersRenameContainerHandler containers.RenameContainerHandler
+	// InteractionResizeContainerHandler sets the operation handler for the resize container operation
+	InteractionResizeContainerHandler interaction.ResizeContainerHandler
+	// ContainersSetAnnotationsHandler sets the operation handler for the set annotations operation
+	ContainersSetAnnotationsHandler containers.SetAnnotationsHandler
+	// ContainersSignalContainerHandler sets the operation handler for the signal container operation
+	ContainersSignalContainerHandler containers.SignalContainerHandler
+	// ContainersStartContainerHandler sets the operation handler for the start container operation
+	ContainersStartContainerHandler containers.StartContainerHandler
+	// ContainersStopContainerHandler sets the operation handler for the stop container operation
+	ContainersStopContainerHandler containers.StopContainerHandler
+	// ContainersWaitContainerHandler sets the operation handler for the wait container operation
+	ContainersWaitContainerHandler containers.WaitContainerHandler
 	// StorageWriteLayerHandler sets the operation handler for the write layer operation
 	StorageWriteLayerHandler storage.WriteLayerHandler
 
@@ -281,8 +387,20 @@ func (o *PortlayerAPI) Validate() error {
 		unregistered = append(unregistered, "TxtProducer")
 	}
 
+	if o.InteractionAttachContainerHandler == nil {
+		unregistered = append(unregistered, "interaction.AttachContainerHandler")
+	}
+	if o.ContainersCreateContainerHandler == nil {
+		unregistered = append(unregistered, "containers.CreateContainerHandler")
+	}
 	if o.KvDeleteValueHandler == nil {
 		unregistered = append(unregistered, "kv.DeleteValueHandler")
+	}
+	if o.ContainersGetContainerHandler == nil {
+		unregistered = append(unregistered, "containers.GetContainerHandler")
+	}
+	if o.ContainersGetContainerLogsHandler == nil {
+		unregistered = append(unregistered, "containers.GetContainerLogsHandler")
 	}
 	if o.EventsGetEventsHandler == nil {
 		unregistered = append(unregistered, "events.GetEventsHandler")
@@ -295,6 +413,9 @@ func (o *PortlayerAPI) Validate() error {
 	}
 	if o.KvGetValueHandler == nil {
 		unregistered = append(unregistered, "kv.GetValueHandler")
+	}
+	if o.ContainersListContainersHandler == nil {
+		unregistered = append(unregistered, "containers.ListContainersHandler")
 	}
 	if o.StorageListLayersHandler == nil {
 		unregistered = append(unregistered, "storage.ListLayersHandler")
@@ -311,8 +432,32 @@ func (o *PortlayerAPI) Validate() error {
 	if o.StorageReadLayerDiffHandler == nil {
 		unregistered = append(unregistered, "storage.ReadLayerDiffHandler")
 	}
+	if o.ContainersRemoveContainerHandler == nil {
+		unregistered = append(unregistered, "containers.RemoveContainerHandler")
+	}
 	if o.StorageRemoveLayerHandler == nil {
 		unregistered = append(unregistered, "storage.RemoveLayerHandler")
+	}
+	if o.ContainersRenameContainerHandler == nil {
+		unregistered = append(unregistered, "containers.RenameContainerHandler")
+	}
+	if o.InteractionResizeContainerHandler == nil {
+		unregistered = append(unregistered, "interaction.ResizeContainerHandler")
+	}
+	if o.ContainersSetAnnotationsHandler == nil {
+		unregistered = append(unregistered, "containers.SetAnnotationsHandler")
+	}
+	if o.ContainersSignalContainerHandler == nil {
+		unregistered = append(unregistered, "containers.SignalContainerHandler")
+	}
+	if o.ContainersStartContainerHandler == nil {
+		unregistered = append(unregistered, "containers.StartContainerHandler")
+	}
+	if o.ContainersStopContainerHandler == nil {
+		unregistered = append(unregistered, "containers.StopContainerHandler")
+	}
+	if o.ContainersWaitContainerHandler == nil {
+		unregistered = append(unregistered, "containers.WaitContainerHandler")
 	}
 	if o.StorageWriteLayerHandler == nil {
 		unregistered = append(unregistered, "storage.WriteLayerHandler")
@@ -417,10 +562,26 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers = make(map[string]map[string]http.Handler)
 	}
 
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers/{id}/attach"] = interaction.NewAttachContainer(o.context, o.InteractionAttachContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers"] = containers.NewCreateContainer(o.context, o.ContainersCreateContainerHandler)
 	if o.handlers["DELETE"] == nil {
 		o.handlers["DELETE"] = make(map[string]http.Handler)
 	}
 	o.handlers["DELETE"]["/kv/{key}"] = kv.NewDeleteValue(o.context, o.KvDeleteValueHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/containers/{id}"] = containers.NewGetContainer(o.context, o.ContainersGetContainerHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/containers/{id}/logs"] = containers.NewGetContainerLogs(o.context, o.ContainersGetContainerLogsHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
@@ -437,6 +598,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
 	o.handlers["GET"]["/kv/{key}"] = kv.NewGetValue(o.context, o.KvGetValueHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/containers"] = containers.NewListContainers(o.context, o.ContainersListContainersHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
@@ -460,7 +625,39 @@ func (o *PortlayerAPI) initHandlerCache() {
 	if o.handlers["DELETE"] == nil {
 		o.handlers["DELETE"] = make(map[string]http.Handler)
 	}
+	o.handlers["DELETE"]["/containers/{id}"] = containers.NewRemoveContainer(o.context, o.ContainersRemoveContainerHandler)
+	if o.handlers["DELETE"] == nil {
+		o.handlers["DELETE"] = make(map[string]http.Handler)
+	}
 	o.handlers["DELETE"]["/storage/layers/{id}"] = storage.NewRemoveLayer(o.context, o.StorageRemoveLayerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers/{id}/rename"] = containers.NewRenameContainer(o.context, o.ContainersRenameContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers/{id}/resize"] = interaction.NewResizeContainer(o.context, o.InteractionResizeContainerHandler)
+	if o.handlers["PUT"] == nil {
+		o.handlers["PUT"] = make(map[string]http.Handler)
+	}
+	o.handlers["PUT"]["/containers/{id}/annotations"] = containers.NewSetAnnotations(o.context, o.ContainersSetAnnotationsHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers/{id}/signal"] = containers.NewSignalContainer(o.context, o.ContainersSignalContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers/{id}/start"] = containers.NewStartContainer(o.context, o.ContainersStartContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers/{id}/stop"] = containers.NewStopContainer(o.context, o.ContainersStopContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers/{id}/wait"] = containers.NewWaitContainer(o.context, o.ContainersWaitContainerHandler)
 	if o.handlers["PUT"] == nil {
 		o.handlers["PUT"] = make(map[string]http.Handler)
 	}
