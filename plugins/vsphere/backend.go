@@ -25,6 +25,8 @@ type Backend struct {
 
 	kvMu sync.Mutex // serialises this process's writes, so revisions of one key never collide here
 
+	layers layerState // the image store's caches and locks
+
 	closeOnce sync.Once
 }
 
@@ -32,6 +34,7 @@ var (
 	_ sdk.Backend     = (*Backend)(nil)
 	_ sdk.KVStore     = (*Backend)(nil)
 	_ sdk.EventSource = (*Backend)(nil)
+	_ sdk.LayerStore  = (*Backend)(nil)
 )
 
 // New logs in to cfg's target, resolves the VCH's place in the inventory and makes sure its resource pool and

@@ -26,6 +26,7 @@ func NewClient(rt http.RoundTripper) *client.Portlayer {
 	tr.Transport = rt
 	tr.Consumers["text/plain"] = runtime.TextConsumer()
 	tr.Consumers["application/x-ndjson"] = runtime.ByteStreamConsumer()
+	tr.Consumers["application/x-tar"] = runtime.ByteStreamConsumer()
 	return client.New(tr, strfmt.Default)
 }
 
@@ -38,6 +39,7 @@ func Run(t *testing.T, launch func(t *testing.T) http.RoundTripper) {
 	t.Run("KV", func(t *testing.T) { testKV(t, pl) })
 	t.Run("KVErrors", func(t *testing.T) { testKVErrors(t, pl) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, pl) })
+	t.Run("Layers", func(t *testing.T) { testLayers(t, pl) })
 }
 
 func ctx(t *testing.T) context.Context {

@@ -1,0 +1,292 @@
+//go:build linux
+
+package vsphere
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+)
+
+// Whiteout names of a Docker layer diff; unpackTar turns them into overlayfs's own markers, so that stacking
+// the chain's directories with overlayfs gives the image's filesystem.
+const (
+	whiteoutPrefix = ".wh."
+	whiteoutMeta   = ".wh..wh."     // aufs bookkeeping (.wh..wh.plnk, ...): never part of the image
+	whiteoutOpaque = ".wh..wh..opq" // the directory hides everything below it in lower layers
+	opaqueXattr    = "trusted.overlay.opaque"
+	overlayXattrs  = "trusted.overlay." // overlayfs's private attributes: only unpackTar may set them
+	paxXattrPrefix = "SCHILY.xattr."
+)
+
+// unpackTar writes the layer diff read from r into the directory root and returns the bytes of its regular
+// files. Every name is resolved below root one component at a time without following symlinks (openat with
+// O_NOFOLLOW), so no entry can write outside root, whatever symlinks earlier entries made. A malformed tar or
+// an entry that tries to escape is an errdefs.ErrInvalid error.
+func unpackTar(ctx context.Context, r io.Reader, root string) (int64, error) {
+	rootFD, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, sysErr("open", root, err)
+	}
+	defer unix.Close(rootFD)
+	u := &unpacker{root: rootFD}
+	tr := tar.NewReader(r)
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("diff tar: %w", errdefs.Classed(err, errdefs.ErrInvalid))
+		}
+		if err := u.entry(hdr, tr); err != nil {
+			return 0, fmt.Errorf("diff tar entry %q: %w", hdr.Name, err)
+		}
+	}
+	// Directory times last: creating entries inside a directory changes its mtime.
+	for i := len(u.dirs) - 1; i >= 0; i-- {
+		if err := u.setTimes(u.dirs[i].name, u.dirs[i].hdr); err != nil {
+			return 0, err
+		}
+	}
+	return u.size, nil
+}
+
+type unpacker struct {
+	root int
+	size int64
+	dirs []dirEntry
+}
+
+type dirEntry struct {
+	name string
+	hdr  *tar.Header
+}
+
+// cleanName makes a tar name relative to root: a leading "/" is dropped, and a ".." component is refused
+// outright rather than cleaned away, since no honest diff has one. "" is root itself.
+func cleanName(name string) (string, error) {
+	if strings.ContainsRune(name, 0) {
+		return "", fmt.Errorf("name with a NUL byte: %w", errdefs.ErrInvalid)
+	}
+	n := strings.TrimLeft(name, "/")
+	for _, c := range strings.Split(n, "/") {
+		if c == ".." {
+			return "", fmt.Errorf("name %q leaves the layer: %w", name, errdefs.ErrInvalid)
+		}
+	}
+	if n = path.Clean(n); n == "." {
+		return "", nil
+	}
+	return n, nil
+}
+
+func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
+	name, err := cleanName(hdr.Name)
+	if err != nil {
+		return err
+	}
+	dir, base := path.Split(name)
+	dir = strings.TrimSuffix(dir, "/")
+	if base == whiteoutOpaque {
+		return u.opaque(dir)
+	}
+	if strings.HasPrefix(base, whiteoutMeta) {
+		return nil
+	}
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
+		return nil
+	}
+	if name == "" {
+		if hdr.Typeflag != tar.TypeDir {
+			return fmt.Errorf("the layer root is not a directory: %w", errdefs.ErrInvalid)
+		}
+		if err := u.metadata(u.root, ".", hdr); err != nil {
+			return err
+		}
+		u.dirs = append(u.dirs, dirEntry{name: "", hdr: hdr})
+		return nil
+	}
+	pfd, err := u.openDir(dir, true)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pfd)
+	if hidden, ok := strings.CutPrefix(base, whiteoutPrefix); ok {
+		return u.whiteout(pfd, hidden)
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		return u.dir(pfd, name, base, hdr)
+	case tar.TypeReg:
+		return u.file(pfd, base, hdr, r)
+	case tar.TypeSymlink:
+		if err := u.replace(pfd, base); err != nil {
+			return err
+		}
+		if err := unix.Symlinkat(hdr.Linkname, pfd, base); err != nil {
+			return sysErr("symlink", name, err)
+		}
+		return u.pathMetadata(pfd, base, hdr, false)
+	case tar.TypeLink:
+		return u.hardlink(pfd, base, hdr.Linkname)
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		if err := u.replace(pfd, base); err != nil {
+			return err
+		}
+		kind := map[byte]uint32{tar.TypeChar: unix.S_IFCHR, tar.TypeBlock: unix.S_IFBLK, tar.TypeFifo: unix.S_IFIFO}
+		dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
+		if err := unix.Mknodat(pfd, base, kind[hdr.Typeflag]|uint32(hdr.Mode&07777), int(dev)); err != nil {
+			return sysErr("mknod", name, err)
+		}
+		return u.pathMetadata(pfd, base, hdr, true)
+	}
+	return fmt.Errorf("tar entry type %q is not supported: %w", hdr.Typeflag, errdefs.ErrInvalid)
+}
+
+// openDir opens the directory rel below root, never following a symlink; when create, missing directories
+// are made (mode 0755, as tar tools do for parents a diff does not list).
+func (u *unpacker) openDir(rel string, create bool) (int, error) {
+	fd, err := unix.Openat(u.root, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, sysErr("open", ".", err)
+	}
+	if rel == "" {
+		return fd, nil
+	}
+	walked := ""
+	for _, c := range strings.Split(rel, "/") {
+		walked = path.Join(walked, c)
+		next, err := openNoFollow(fd, c)
+		if errors.Is(err, unix.ENOENT) && create {
+			if err = unix.Mkdirat(fd, c, 0o755); err == nil || errors.Is(err, unix.EEXIST) {
+				next, err = openNoFollow(fd, c)
+			}
+		}
+		unix.Close(fd)
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) || (!create && errors.Is(err, unix.ENOENT)) {
+			return -1, fmt.Errorf("%q is a symlink, not a directory, or missing in the layer: %w", walked, errdefs.ErrInvalid)
+		}
+		if err != nil {
+			return -1, sysErr("open", rel, err)
+		}
+		fd = next
+	}
+	return fd, nil
+}
+
+func openNoFollow(dirFD int, name string) (int, error) {
+	return unix.Openat(dirFD, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+}
+
+func (u *unpacker) dir(pfd int, name, base string, hdr *tar.Header) error {
+	var st unix.Stat_t
+	err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		if err := u.replace(pfd, base); err != nil {
+			return err
+		}
+	}
+	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		if err := unix.Mkdirat(pfd, base, 0o700); err != nil {
+			return sysErr("mkdir", name, err)
+		}
+	}
+	fd, err := openNoFollow(pfd, base)
+	if err != nil {
+		return sysErr("open", name, err)
+	}
+	defer unix.Close(fd)
+	if err := u.metadata(fd, name, hdr); err != nil {
+		return err
+	}
+	u.dirs = append(u.dirs, dirEntry{name: name, hdr: hdr})
+	return nil
+}
+
+func (u *unpacker) file(pfd int, base string, hdr *tar.Header, r io.Reader) error {
+	if err := u.replace(pfd, base); err != nil {
+		return err
+	}
+	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return sysErr("create", base, err)
+	}
+	f := os.NewFile(uintptr(fd), base)
+	defer f.Close()
+	n, err := io.Copy(f, r)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: the tar ends inside the file: %w", base, errdefs.ErrInvalid)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", base, classOf(err))
+	}
+	u.size += n
+	if err := u.metadata(fd, base, hdr); err != nil {
+		return err
+	}
+	return u.setTimesAt(pfd, base, hdr)
+}
+
+// hardlink links base to target, an earlier entry of this layer, resolved like any other name.
+func (u *unpacker) hardlink(pfd int, base, linkname string) error {
+	target, err := cleanName(linkname)
+	if err != nil || target == "" {
+		return fmt.Errorf("hard link to %q: %w", linkname, errdefs.ErrInvalid)
+	}
+	tdir, tbase := path.Split(target)
+	tfd, err := u.openDir(strings.TrimSuffix(tdir, "/"), false)
+	if err != nil {
+		return fmt.Errorf("hard link to %q: %w", linkname, err)
+	}
+	defer unix.Close(tfd)
+	if err := u.replace(pfd, base); err != nil {
+		return err
+	}
+	if err := unix.Linkat(tfd, tbase, pfd, base, 0); err != nil {
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("hard link to %q, which is not a file of this layer: %w", linkname, errdefs.ErrInvalid)
+		}
+		return sysErr("link", base, err)
+	}
+	return nil
+}
+
+// whiteout hides name in lower layers: overlayfs's whiteout is a character device 0:0.
+func (u *unpacker) whiteout(pfd int, name string) error {
+	if name == "" || name == "." || name == ".." {
+		return fmt.Errorf("whiteout of %q: %w", name, errdefs.ErrInvalid)
+	}
+	if err := u.replace(pfd, name); err != nil {
+		return err
+	}
+	if err := unix.Mknodat(pfd, name, unix.S_IFCHR, 0); err != nil {
+		return sysErr("mknod whiteout", name, err)
+	}
+	return nil
+}
+
+// opaque marks dir as hiding the lower layers' contents of the same directory.
+func (u *unpacker) opaque(dir string) error {
+	fd, err := u.openDir(dir, true)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Fsetxattr(fd, opaqueXattr, []byte("y"), 0); err != nil {
+		return sysErr("mark opaque", dir, err)
+	}
+	return nil
+}
