@@ -29,6 +29,7 @@ type vch struct {
 	vcsim    *exec.Cmd
 	engine   *exec.Cmd
 	engLog   *syncBuffer
+	engArgs  []string
 }
 
 var (
@@ -100,11 +101,25 @@ func startVCH(t *testing.T, pluginArgs ...string) *vch {
 	v.host = fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t))
 	v.sock = filepath.Join(v.dir, "docker.sock")
 	v.engLog = &syncBuffer{}
-	v.engine = v.start(t, "vice-engine", v.engLog, "-H", v.host, "-H", "unix://"+v.sock, "--plugins-dir", plugins, "--debug")
+	v.engArgs = []string{"-H", v.host, "-H", "unix://" + v.sock, "--plugins-dir", plugins, "--debug"}
+	v.startEngine(t)
+	return v
+}
+
+// startEngine starts vice-engine and waits until it answers.
+func (v *vch) startEngine(t *testing.T) {
+	t.Helper()
+	v.engine = v.start(t, "vice-engine", v.engLog, v.engArgs...)
 	waitFor(t, 30*time.Second, "the endpoint", func() bool {
 		return exec.Command("docker", "-H", v.host, "version").Run() == nil
 	})
-	return v
+}
+
+// restartEngine stops vice-engine (and so its plugin) and starts a new one over the same simulator.
+func (v *vch) restartEngine(t *testing.T) {
+	t.Helper()
+	stop(v.engine)
+	v.startEngine(t)
 }
 
 // start runs one of the binaries; the test's cleanup stops it and, for the endpoint, checks no plugin is left.

@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/api/types/system"
 
 	"github.com/vice-engine/vice/core/engine"
+	"github.com/vice-engine/vice/core/images"
 )
 
 // Engine is what the handlers call; *engine.Engine implements it.
@@ -19,6 +20,7 @@ type Engine interface {
 	SystemInfo(ctx context.Context) (system.Info, error)
 	Version(ctx context.Context) (system.VersionResponse, error)
 	Events(ctx context.Context, o engine.EventsOptions) (<-chan events.Message, error)
+	Images() *images.Service
 }
 
 var _ Engine = (*engine.Engine)(nil)
@@ -80,7 +82,7 @@ func New(eng Engine, opts ...Option) *API {
 	for _, o := range opts {
 		o(a)
 	}
-	a.routes = append(a.systemRoutes(), notImplementedRoutes()...)
+	a.routes = append(append(a.systemRoutes(), a.imageRoutes()...), notImplementedRoutes()...)
 	a.h = logRequests(a.log, recoverPanics(a.log, http.HandlerFunc(a.dispatch)))
 	return a
 }

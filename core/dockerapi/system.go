@@ -2,12 +2,9 @@ package dockerapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"github.com/moby/moby/api/types/registry"
-
-	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
 // systemRoutes are the routes of Docker's system group that vice serves.
@@ -56,13 +53,16 @@ func (a *API) info(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, info)
 }
 
-// auth is `docker login`: vice has no registry client yet, so a well-formed request is not implemented.
+// auth is `docker login`: the credentials are checked against the registry with a real round trip.
 func (a *API) auth(w http.ResponseWriter, r *http.Request) error {
 	var cfg registry.AuthConfig
 	if err := DecodeJSON(r, &cfg); err != nil {
 		return err
 	}
-	return fmt.Errorf("vice does not implement POST /auth (registry login) yet: %w", errdefs.ErrNotImplemented)
+	if err := a.eng.Images().Registry().Login(r.Context(), cfg); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, registry.AuthResponse{Status: "Login Succeeded"})
 }
 
 // writeJSON writes v as Docker writes JSON bodies.

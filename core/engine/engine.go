@@ -3,6 +3,8 @@ package engine
 import (
 	"log/slog"
 
+	"github.com/vice-engine/vice/core/imagec"
+	"github.com/vice-engine/vice/core/images"
 	"github.com/vice-engine/vice/core/portlayer"
 )
 
@@ -40,6 +42,10 @@ type Engine struct {
 	log     *slog.Logger
 	debug   bool
 	events  *eventLog
+
+	registry *imagec.Client
+	imageTmp string
+	images   *images.Service
 }
 
 // Option configures an Engine.
@@ -80,6 +86,7 @@ func New(pl *portlayer.Client, opts ...Option) *Engine {
 			e.backend = ps[0].Name
 		}
 	}
+	e.newImages()
 	return e
 }
 

@@ -62,6 +62,11 @@ func (e *Engine) SystemInfo(ctx context.Context) (system.Info, error) {
 		CDISpecDirs:        []string{},
 		Warnings:           []string{},
 	}
+	if n, err := e.images.Count(ctx); err == nil {
+		info.Images = n
+	} else {
+		e.log.Debug("image count unavailable", "err", err)
+	}
 	return info, nil
 }
 

@@ -20,6 +20,9 @@ const Host = "portlayer"
 // NDJSONMime is the media type of the port layer's streams.
 const NDJSONMime = "application/x-ndjson"
 
+// TarMime is the media type of layer diffs.
+const TarMime = "application/x-tar"
+
 // Client calls one backend's port layer.
 type Client struct {
 	rt  http.RoundTripper
@@ -31,6 +34,7 @@ func New(rt http.RoundTripper) *Client {
 	tr := httptransport.NewWithClient(Host, client.DefaultBasePath, []string{"http"}, &http.Client{Transport: rt})
 	tr.Consumers[NDJSONMime] = runtime.ByteStreamConsumer()
 	tr.Consumers[runtime.TextMime] = runtime.TextConsumer()
+	tr.Consumers[TarMime] = runtime.ByteStreamConsumer()
 	return &Client{rt: rt, api: client.New(tr, strfmt.Default)}
 }
 

@@ -31,6 +31,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&hosts, "host", "same as -H")
 	fs.StringVar(&cfg.pluginsDir, "plugins-dir", "/etc/vice/plugins", "registry directory of backend plugins")
 	fs.StringVar(&cfg.backend, "backend", "", "backend plugin to serve from (default: the only registered one)")
+	fs.Var((*hostList)(&cfg.insecureRegistries), "insecure-registry",
+		"registry (host, host:port or CIDR) reachable over plain HTTP or unverified TLS, repeatable; loopback registries always are")
 	fs.BoolVar(&cfg.debug, "debug", false, "log at debug level, every request included")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

@@ -8,12 +8,14 @@ import (
 
 func TestParseFlags(t *testing.T) {
 	cfg, err := parseFlags([]string{"-H", "unix:///tmp/v.sock", "--host=tcp://0.0.0.0:2376", "--backend", "vcsim",
-		"--plugins-dir", "/opt/plugins", "--debug"}, io.Discard)
+		"--plugins-dir", "/opt/plugins", "--debug",
+		"--insecure-registry", "reg.example.com:5000", "--insecure-registry=10.0.0.0/8"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(cfg.hosts, []string{"unix:///tmp/v.sock", "tcp://0.0.0.0:2376"}) || cfg.backend != "vcsim" ||
-		cfg.pluginsDir != "/opt/plugins" || !cfg.debug {
+		cfg.pluginsDir != "/opt/plugins" || !cfg.debug ||
+		!slices.Equal(cfg.insecureRegistries, []string{"reg.example.com:5000", "10.0.0.0/8"}) {
 		t.Errorf("cfg = %+v", cfg)
 	}
 	cfg, err = parseFlags(nil, io.Discard)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vice-engine/vice/core/dockerapi"
 	"github.com/vice-engine/vice/core/engine"
+	"github.com/vice-engine/vice/core/imagec"
 	"github.com/vice-engine/vice/core/pluginhost"
 	"github.com/vice-engine/vice/core/portlayer"
 )
@@ -34,6 +35,8 @@ type config struct {
 	pluginsDir string
 	backend    string
 	debug      bool
+
+	insecureRegistries []string
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
@@ -67,6 +70,10 @@ func run(args []string, stderr io.Writer) int {
 
 // serve starts the plugins and serves the Docker API until ctx ends, then stops every plugin.
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	reg, err := imagec.New(cfg.insecureRegistries, imagec.WithUserAgent("vice/"+version))
+	if err != nil {
+		return err
+	}
 	host, err := pluginhost.New(pluginhost.Options{Dir: cfg.pluginsDir, Logger: log})
 	if err != nil {
 		return fmt.Errorf("plugin registry %s: %w", cfg.pluginsDir, err)
@@ -89,7 +96,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		engine.WithPluginStatus(func() []engine.PluginInfo { return pluginInfos(host.Status()) }),
 		engine.WithBuild(engine.BuildInfo{Version: version, GitCommit: gitCommit, BuildTime: buildTime}),
 		engine.WithLogger(log),
-		engine.WithDebug(cfg.debug))
+		engine.WithDebug(cfg.debug),
+		engine.WithRegistryClient(reg))
 
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -14,17 +14,19 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
-// Backend is an in-memory sdk.Backend, sdk.KVStore and sdk.EventSource.
+// Backend is an in-memory sdk.Backend, sdk.KVStore, sdk.EventSource and sdk.LayerStore.
 type Backend struct {
 	// VCH is what Info answers; PingErr and InfoErr, when set, are what Ping and Info fail with.
 	VCH     *models.VCHInfo
 	PingErr error
 	InfoErr error
 
-	mu   sync.Mutex
-	kv   map[string]*models.KeyValue
-	subs map[chan *models.Event][]string
-	cond *sync.Cond
+	mu     sync.Mutex
+	kv     map[string]*models.KeyValue
+	layers map[string]*layer
+	writes map[string]int
+	subs   map[chan *models.Event][]string
+	cond   *sync.Cond
 }
 
 var (
@@ -35,7 +37,8 @@ var (
 
 // NewBackend returns a backend describing a small vCenter VCH named "vch-test".
 func NewBackend() *Backend {
-	b := &Backend{VCH: SampleVCH(), kv: map[string]*models.KeyValue{}, subs: map[chan *models.Event][]string{}}
+	b := &Backend{VCH: SampleVCH(), kv: map[string]*models.KeyValue{},
+		layers: map[string]*layer{}, writes: map[string]int{}, subs: map[chan *models.Event][]string{}}
 	b.cond = sync.NewCond(&b.mu)
 	return b
 }

@@ -1,0 +1,99 @@
+package images_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/vice-engine/vice/core/imagec"
+	"github.com/vice-engine/vice/core/images"
+	"github.com/vice-engine/vice/core/internal/pltest"
+	"github.com/vice-engine/vice/core/portlayer"
+	"github.com/vice-engine/vice/simulator-tests/fixtures"
+)
+
+// reg is the fixtures registry every test pulls from.
+var reg *fixtures.Registry
+
+func TestMain(m *testing.M) {
+	var err error
+	if reg, err = fixtures.StartRegistry("127.0.0.1:0"); err != nil {
+		panic(err)
+	}
+	if err := reg.Seed(context.Background(), false); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	reg.Close()
+	os.Exit(code)
+}
+
+type event struct{ action, id, name string }
+
+type env struct {
+	backend *pltest.Backend
+	svc     *images.Service
+	events  chan event
+}
+
+// newEnv is an image store over a fresh in-memory backend.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvOver(t, pltest.NewBackend())
+}
+
+// newEnvOver is a new image store (a new endpoint) over backend b.
+func newEnvOver(t *testing.T, b *pltest.Backend) *env {
+	t.Helper()
+	rc, err := imagec.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{backend: b, events: make(chan event, 100)}
+	e.svc = images.New(portlayer.New(pltest.Transport(b.Handler())), rc,
+		images.WithLogger(slog.New(slog.DiscardHandler)), images.WithTempDir(t.TempDir()),
+		images.WithEvents(func(action, id string, attrs map[string]string) {
+			select {
+			case e.events <- event{action, id, attrs["name"]}:
+			default:
+			}
+		}))
+	return e
+}
+
+// pull pulls image (a fixture name like "busybox:latest") and returns the messages.
+func (e *env) pull(t *testing.T, image string) []images.Message {
+	t.Helper()
+	msgs, err := e.tryPull(t.Context(), reg.Ref(image), "")
+	if err != nil {
+		t.Fatalf("pull %s: %v", image, err)
+	}
+	return msgs
+}
+
+func (e *env) tryPull(ctx context.Context, ref, platform string) ([]images.Message, error) {
+	p, err := e.svc.PreparePull(ctx, images.PullOptions{Image: ref, Platform: platform})
+	if err != nil {
+		return nil, err
+	}
+	var msgs []images.Message
+	err = p.Run(ctx, func(m images.Message) { msgs = append(msgs, m) })
+	return msgs, err
+}
+
+func statuses(msgs []images.Message) []string {
+	var out []string
+	for _, m := range msgs {
+		if m.ID != "" {
+			out = append(out, m.ID+" "+m.Status)
+		} else {
+			out = append(out, m.Status)
+		}
+	}
+	return out
+}
+
+func imagecDefault() v1.Platform { return imagec.DefaultPlatform }
