@@ -10,9 +10,10 @@ BINARIES := \
 	core/cmd/vice-engine \
 	plugins/vcsim/cmd/vice-vcsim \
 	plugins/vcsim/cmd/vice-plugin-vcsim \
-	plugins/vsphere/cmd/vice-plugin-vsphere
+	plugins/vsphere/cmd/vice-plugin-vsphere \
+	simulator-tests/cmd/vice-registry
 
-.PHONY: all busybox build generate check-generate swagger-tool test bench run stop clean
+.PHONY: all busybox build bootstrap-iso generate check-generate swagger-tool test bench run stop clean
 
 all: build
 
@@ -20,9 +21,15 @@ all: build
 busybox:
 	@dpkg -s busybox-static >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq busybox-static; }
 
-build:
+build: bootstrap-iso
 	@mkdir -p bin
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./,$(BINARIES))
+
+# bootstrap.iso is the cdrom every containerVM boots: the static tether (CGO off) at /tether.
+bootstrap-iso:
+	@mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/tether ./tether/cmd/tether
+	$(GO) run ./installer/cmd/vice-iso -tether bin/tether -o bin/bootstrap.iso -version '$(VERSION)'
 
 swagger-tool:
 	@test -x "$(SWAGGER)" || $(GO) install github.com/go-swagger/go-swagger/cmd/swagger@$(SWAGGER_VERSION)

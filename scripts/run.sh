@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 RUN=${VICE_RUN_DIR:-$PWD/.run}
 PORT=${VICE_PORT:-2375}
 VCSIM_ADDR=${VICE_VCSIM_ADDR:-127.0.0.1:8989}
+REGISTRY_ADDR=${VICE_REGISTRY_ADDR:-127.0.0.1:5000}
 mkdir -p "$RUN/datastore" "$RUN/plugins"
 
 "$(dirname "$0")/stop.sh" --quiet || true
@@ -20,6 +21,10 @@ echo $! >"$RUN/vcsim.pid"
 for _ in $(seq 1 100); do [ -s "$RUN/vcsim.url" ] && break; sleep 0.1; done
 [ -s "$RUN/vcsim.url" ] || { echo "vice-vcsim did not start; see $RUN/vcsim.log" >&2; exit 1; }
 URL=$(cat "$RUN/vcsim.url")
+
+log "starting a local registry on $REGISTRY_ADDR, seeded with busybox and other test images"
+setsid bin/vice-registry --listen "$REGISTRY_ADDR" >"$RUN/registry.out" 2>"$RUN/registry.log" </dev/null &
+echo $! >"$RUN/registry.pid"
 
 log "registering the vcsim backend plugin"
 PLUGIN=$PWD/bin/vice-plugin-vcsim
@@ -48,6 +53,7 @@ cat <<MSG
 
   export DOCKER_HOST=tcp://127.0.0.1:$PORT
   docker info
+  docker pull $REGISTRY_ADDR/busybox
 
-  logs: $RUN/engine.log, $RUN/vcsim.log        stop: make stop
+  logs: $RUN/engine.log, $RUN/vcsim.log, $RUN/registry.log        stop: make stop
 MSG

@@ -4,7 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 RUN=${VICE_RUN_DIR:-$PWD/.run}
 quiet=${1:-}
-for name in engine vcsim; do
+for name in engine vcsim registry; do
 	pidfile=$RUN/$name.pid
 	[ -f "$pidfile" ] || continue
 	pid=$(cat "$pidfile")

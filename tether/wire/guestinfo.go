@@ -40,6 +40,10 @@ type ContainerConfig struct {
 	DNSSearch  []string `json:"dnsSearch,omitempty"`
 	// Boot counts the power-ons of this container, so a status left by an earlier boot is recognisable.
 	Boot int `json:"boot,omitempty"`
+	// RunBlock holds the process back until the first ChannelAttach is opened, so a client that attaches
+	// before start (docker run without -d) sees every byte of output, and a tty gets its size first
+	// (VIC's RunBlock). Without it the process starts as soon as the guest is ready.
+	RunBlock bool `json:"runBlock,omitempty"`
 }
 
 // Guest states written in GuestStatus.State.

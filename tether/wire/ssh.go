@@ -4,7 +4,8 @@ package wire
 // accepts the containerVMs' connections (the serial port's network backing dials out to it), so one
 // listener serves every container. Authentication is "none": the line is private to the VCH.
 const (
-	// RequestContainerID is a global request the VCH sends first; the reply's payload is the container ID.
+	// RequestContainerID is a global request the VCH sends first; the reply's payload is the container ID as
+	// raw bytes (no SSH string length prefix).
 	RequestContainerID = "vice-container-id@vice"
 
 	// ChannelAttach opens a view of the main process's streams. Channel data from the VCH is stdin;

@@ -1,0 +1,79 @@
+package tether
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// setIdentity gives the container its hostname and name resolution. The files are written into the
+// container's own root (its writable layer), as Docker's are visible inside the container.
+func setIdentity(cfg *wire.ContainerConfig) error {
+	if cfg.Hostname != "" {
+		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
+			return fmt.Errorf("sethostname: %w", err)
+		}
+	}
+	if cfg.Domainname != "" {
+		if err := unix.Setdomainname([]byte(cfg.Domainname)); err != nil {
+			return fmt.Errorf("setdomainname: %w", err)
+		}
+	}
+	if err := os.MkdirAll("/etc", 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile("/etc/hosts", []byte(hostsFile(cfg)), 0o644); err != nil {
+		return fmt.Errorf("write /etc/hosts: %w", err)
+	}
+	if rc, ok := resolvConf(cfg); ok {
+		if err := os.WriteFile("/etc/resolv.conf", []byte(rc), 0o644); err != nil {
+			return fmt.Errorf("write /etc/resolv.conf: %w", err)
+		}
+	}
+	return nil
+}
+
+// hostsFile is Docker's /etc/hosts: the loopback names, the container's own name (on 127.0.1.1 until the
+// container has networks), then ExtraHosts ("name:ip").
+func hostsFile(cfg *wire.ContainerConfig) string {
+	var b strings.Builder
+	b.WriteString("127.0.0.1\tlocalhost\n")
+	b.WriteString("::1\tlocalhost ip6-localhost ip6-loopback\n")
+	b.WriteString("fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
+	if cfg.Hostname != "" {
+		names := cfg.Hostname
+		if cfg.Domainname != "" {
+			names = cfg.Hostname + "." + cfg.Domainname + " " + cfg.Hostname
+		}
+		fmt.Fprintf(&b, "127.0.1.1\t%s\n", names)
+	}
+	for _, h := range cfg.ExtraHosts {
+		// The address may itself hold colons (IPv6), so only the first colon separates the name.
+		name, ip, ok := strings.Cut(h, ":")
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", ip, name)
+	}
+	return b.String()
+}
+
+// resolvConf is the resolver configuration; ok is false when the config names no servers or search
+// domains, and the image's own file is left alone.
+func resolvConf(cfg *wire.ContainerConfig) (string, bool) {
+	if len(cfg.DNS) == 0 && len(cfg.DNSSearch) == 0 {
+		return "", false
+	}
+	var b strings.Builder
+	for _, ns := range cfg.DNS {
+		fmt.Fprintf(&b, "nameserver %s\n", ns)
+	}
+	if len(cfg.DNSSearch) > 0 {
+		fmt.Fprintf(&b, "search %s\n", strings.Join(cfg.DNSSearch, " "))
+	}
+	return b.String(), true
+}

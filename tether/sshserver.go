@@ -1,0 +1,155 @@
+package tether
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
+
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// controller is what the control channel acts on.
+type controller interface {
+	Signal(sig unix.Signal) error
+	Resize(rows, cols uint16) error
+}
+
+// sshServer serves the VCH's SSH sessions on the serial line, one per accepted connection.
+type sshServer struct {
+	log     *slog.Logger
+	id      string
+	config  *ssh.ServerConfig
+	hub     *hub
+	control controller
+}
+
+// newSSHServer makes a server with a host key generated at boot: the line is private to the VCH, which
+// authenticates the containerVM by the ID it answers, not by key.
+func newSSHServer(log *slog.Logger, id string, h *hub, c controller) (*sshServer, error) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := ssh.NewSignerFromKey(key)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &ssh.ServerConfig{NoClientAuth: true}
+	cfg.AddHostKey(signer)
+	return &sshServer{log: log, id: id, config: cfg, hub: h, control: c}, nil
+}
+
+// Serve accepts connections until ctx ends or the listener fails; each runs on its own, so a dropped
+// connection affects nothing but itself.
+func (s *sshServer) Serve(ctx context.Context, l net.Listener) error {
+	go func() {
+		<-ctx.Done()
+		l.Close()
+	}()
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("serial accept: %w", err)
+		}
+		go s.serveConn(ctx, conn)
+	}
+}
+
+func (s *sshServer) serveConn(ctx context.Context, conn net.Conn) {
+	sc, chans, reqs, err := ssh.NewServerConn(conn, s.config)
+	if err != nil {
+		s.log.Warn("ssh handshake", "err", err)
+		conn.Close()
+		return
+	}
+	s.log.Info("vch connected")
+	stop := context.AfterFunc(ctx, func() { sc.Close() })
+	defer stop()
+	go func() {
+		for req := range reqs {
+			if req.Type == wire.RequestContainerID {
+				req.Reply(true, []byte(s.id))
+				continue
+			}
+			if req.WantReply {
+				req.Reply(false, nil)
+			}
+		}
+	}()
+	for nc := range chans {
+		switch nc.ChannelType() {
+		case wire.ChannelAttach:
+			ch, chReqs, err := nc.Accept()
+			if err != nil {
+				continue
+			}
+			s.hub.Add(ch, chReqs, s.resize)
+		case wire.ChannelControl:
+			ch, chReqs, err := nc.Accept()
+			if err != nil {
+				continue
+			}
+			go s.serveControl(ch, chReqs)
+		default:
+			nc.Reject(ssh.UnknownChannelType, "unknown channel type "+nc.ChannelType())
+		}
+	}
+	s.log.Info("vch disconnected", "err", sc.Wait())
+}
+
+// serveControl answers "signal" and "window-change" requests until the channel closes.
+func (s *sshServer) serveControl(ch ssh.Channel, reqs <-chan *ssh.Request) {
+	defer ch.Close()
+	for req := range reqs {
+		var ok bool
+		switch req.Type {
+		case wire.RequestSignal:
+			ok = s.signal(req.Payload)
+		case wire.RequestWindowChange:
+			ok = s.resize(req.Payload)
+		}
+		if req.WantReply {
+			req.Reply(ok, nil)
+		}
+	}
+}
+
+func (s *sshServer) signal(payload []byte) bool {
+	var msg struct{ Signal string }
+	if err := ssh.Unmarshal(payload, &msg); err != nil {
+		return false
+	}
+	sig, ok := parseSignal(msg.Signal)
+	if !ok {
+		return false
+	}
+	if err := s.control.Signal(sig); err != nil {
+		s.log.Warn("signal", "signal", msg.Signal, "err", err)
+		return false
+	}
+	s.log.Info("signal", "signal", msg.Signal)
+	return true
+}
+
+// resize applies RFC 4254's window-change: columns, rows, then pixel sizes the tether ignores.
+func (s *sshServer) resize(payload []byte) bool {
+	var msg struct{ Cols, Rows, Width, Height uint32 }
+	if err := ssh.Unmarshal(payload, &msg); err != nil {
+		return false
+	}
+	if err := s.control.Resize(uint16(msg.Rows), uint16(msg.Cols)); err != nil {
+		s.log.Warn("window-change", "err", err)
+		return false
+	}
+	return true
+}

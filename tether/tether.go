@@ -1,0 +1,213 @@
+package tether
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// After the main process exits, its output may still be held open by processes it left behind; they get
+// this long to finish before PID 1 kills them, as a VM's power-off would.
+const (
+	outputGrace = time.Second
+	killedGrace = 5 * time.Second
+)
+
+// Main is the whole life of a containerVM's PID 1: it runs the container, then powers the machine off.
+// It does not return.
+func Main() {
+	p, err := NewPlatform()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tether:", err)
+		os.Exit(1)
+	}
+	if err := Run(context.Background(), p); err != nil {
+		fmt.Fprintln(os.Stderr, "tether:", err)
+	}
+	if err := p.PowerOff(); err != nil {
+		fmt.Fprintln(os.Stderr, "tether:", err)
+	}
+	os.Exit(1)
+}
+
+// Run prepares the container, runs its process to the end and records the outcome; the caller powers
+// off. An error means the container could not be run at all; a process that failed to start is an
+// outcome (exit code 126/127/128 in the status), not an error.
+func Run(ctx context.Context, p Platform) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	log := slog.New(slog.NewJSONHandler(p.DebugLog(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	cfg, err := readConfig(ctx, p)
+	if err != nil {
+		log.Error("read config", "err", err)
+		_ = writeStatus(ctx, p, wire.GuestStatus{State: wire.StateExited, ExitCode: exitStartFailed,
+			Error: err.Error(), FinishedAt: time.Now().UTC()})
+		return err
+	}
+	log = log.With("id", cfg.ID)
+	log.Info("boot", "boot", cfg.Boot, "path", cfg.Path, "tty", cfg.Tty)
+	if err := writeStatus(ctx, p, wire.GuestStatus{State: wire.StateStarting, Boot: cfg.Boot}); err != nil {
+		log.Error("write status", "err", err)
+	}
+	g := &guest{log: log, p: p, cfg: cfg, logs: newLogWriter(p.OutputLog())}
+	return g.run(ctx)
+}
+
+// guest is one boot of a containerVM.
+type guest struct {
+	log  *slog.Logger
+	p    Platform
+	cfg  *wire.ContainerConfig
+	logs *logWriter
+	hub  *hub // nil until the SSH server runs
+}
+
+func (g *guest) run(ctx context.Context) error {
+	if err := prepareRoot(os.Getenv(wire.RootEnv)); err != nil {
+		return g.failStart(ctx, err)
+	}
+	if err := setIdentity(g.cfg); err != nil {
+		return g.failStart(ctx, err)
+	}
+	sess, err := newSession(g.cfg)
+	if err != nil {
+		return g.failStart(ctx, err)
+	}
+	r := newReaper(g.log)
+	go r.run(ctx)
+	g.hub = newHub(g.log, g.cfg, sess)
+	if err := g.serveSerial(ctx, r, sess); err != nil {
+		// The process still runs and its output still reaches the log; only attach is lost.
+		g.log.Error("serial", "err", err)
+	}
+	pumps := g.pumpOutput(sess)
+
+	if g.cfg.RunBlock {
+		g.log.Info("waiting for attach")
+		select {
+		case <-g.hub.Attached():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	pid, err := sess.start(r.fork)
+	if err != nil {
+		g.waitOutput(pumps, sess)
+		return g.failStart(ctx, err)
+	}
+	started := time.Now().UTC()
+	g.log.Info("started", "pid", pid)
+	g.setStatus(ctx, wire.GuestStatus{State: wire.StateRunning, Pid: pid, StartedAt: started})
+
+	var code int
+	select {
+	case code = <-r.Exited():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	g.waitOutput(pumps, sess)
+	g.logs.Flush()
+	g.hub.Finish(code)
+	g.setStatus(ctx, wire.GuestStatus{State: wire.StateExited, Pid: pid, StartedAt: started,
+		FinishedAt: time.Now().UTC(), ExitCode: code})
+	g.log.Info("exited", "exitCode", code)
+	return nil
+}
+
+func (g *guest) serveSerial(ctx context.Context, r *reaper, sess *session) error {
+	srv, err := newSSHServer(g.log, g.cfg.ID, g.hub, sessionControl{r, sess})
+	if err != nil {
+		return err
+	}
+	l, err := g.p.Serial()
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := srv.Serve(ctx, l); err != nil {
+			g.log.Error("serial", "err", err)
+		}
+	}()
+	return nil
+}
+
+// pumpOutput copies each output stream to the log and to the attached clients until it ends.
+func (g *guest) pumpOutput(sess *session) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for _, o := range sess.outputs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := io.MultiWriter(g.logs.Stream(o.stream), streamTo{g.hub, o.stream})
+			// A pty master ends with EIO once the last slave is closed: that is its EOF.
+			_, _ = io.Copy(w, o.r)
+		}()
+	}
+	return &wg
+}
+
+// waitOutput waits for the outputs to end. Processes left behind that hold them open are killed, as
+// the VM's power-off would kill them; that is only safe where the tether is PID 1 of its own machine.
+func (g *guest) waitOutput(wg *sync.WaitGroup, sess *session) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(outputGrace):
+	}
+	if os.Getpid() == 1 {
+		g.log.Info("killing processes left behind")
+		_ = unix.Kill(-1, unix.SIGKILL)
+	}
+	select {
+	case <-done:
+	case <-time.After(killedGrace):
+		for _, o := range sess.outputs {
+			o.r.Close()
+		}
+		<-done
+	}
+}
+
+// failStart records a process that could not be started, as Docker reports it: the message on stderr
+// (in the log and to attached clients) and in the status, with exit code 126, 127 or 128.
+func (g *guest) failStart(ctx context.Context, err error) error {
+	se := startFailure(err)
+	g.log.Error("start failed", "exitCode", se.code, "err", se.msg)
+	msg := []byte(se.msg + "\n")
+	_, _ = g.logs.Stream("stderr").Write(msg)
+	g.logs.Flush()
+	if g.hub != nil {
+		g.hub.Write("stderr", msg)
+		g.hub.Finish(se.code)
+	}
+	g.setStatus(ctx, wire.GuestStatus{State: wire.StateExited, ExitCode: se.code, Error: se.msg,
+		FinishedAt: time.Now().UTC()})
+	return nil
+}
+
+func (g *guest) setStatus(ctx context.Context, st wire.GuestStatus) {
+	st.Boot = g.cfg.Boot
+	if err := writeStatus(ctx, g.p, st); err != nil {
+		g.log.Error("write status", "state", st.State, "err", err)
+	}
+}
+
+// sessionControl is what the control channel acts on: signals go to the process, sizes to its tty.
+type sessionControl struct {
+	r    *reaper
+	sess *session
+}
+
+func (c sessionControl) Signal(sig unix.Signal) error   { return c.r.Signal(sig) }
+func (c sessionControl) Resize(rows, cols uint16) error { return c.sess.Resize(rows, cols) }
