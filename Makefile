@@ -49,9 +49,10 @@ test: check-generate
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count 5 ./plugins/sdk/transport/ | tee /tmp/vice-bench.txt
-	@scripts/bench-summary.sh /tmp/vice-bench.txt
+# Go micro-benchmarks (medians of 5), then vice side by side with Docker's own engine (root; installs Debian's
+# docker.io when dockerd is missing; bench/README.md). BENCH_ARGS go to vice-bench, e.g. BENCH_ARGS='-runs 5'.
+bench: build busybox
+	@GO=$(GO) scripts/bench.sh $(BENCH_ARGS)
 
 # Starts a VCH on the embedded simulator in the background and leaves its endpoint on 127.0.0.1:2375.
 run: build busybox

@@ -15,7 +15,7 @@ log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 log "starting the simulated vSphere (vice-vcsim) on $VCSIM_ADDR, datastore in $RUN/datastore"
 rm -f "$RUN/vcsim.url"
-setsid bin/vice-vcsim --listen "$VCSIM_ADDR" --datastore-dir "$RUN/datastore" --url-file "$RUN/vcsim.url" \
+setsid bin/vice-vcsim --listen "$VCSIM_ADDR" --datastore-dir "$RUN/datastore" --url-file "$RUN/vcsim.url" --run-dir "$RUN/guests" \
 	>"$RUN/vcsim.out" 2>"$RUN/vcsim.log" </dev/null &
 echo $! >"$RUN/vcsim.pid"
 for _ in $(seq 1 100); do [ -s "$RUN/vcsim.url" ] && break; sleep 0.1; done
@@ -34,7 +34,8 @@ cat >"$RUN/plugins/vcsim.json" <<JSON
   "path": "$PLUGIN",
   "sha256": "$(sha256sum "$PLUGIN" | cut -d' ' -f1)",
   "apiVersion": 1,
-  "args": ["--target", "$URL", "--name", "virtual-container-host"]
+  "args": ["--target", "$URL", "--name", "virtual-container-host",
+           "--bootstrap-iso", "$PWD/bin/bootstrap.iso", "--attach-listen", "127.0.0.1:${VICE_ATTACH_PORT:-2377}"]
 }
 JSON
 

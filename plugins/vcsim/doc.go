@@ -3,5 +3,8 @@
 // disk (so images, volumes and records survive restarts of the simulator), and the port groups a VCH needs
 // ("VM Network" and "VCH Bridge"), served over HTTPS like a real vCenter.
 //
+// Unless disabled, the hypervisor emulator (package emulator) runs beside it and boots the guests of
+// containerVMs when they power on, so containers really run.
+//
 // The inventory itself is not persistent: every Start builds it anew; only the datastore's files persist.
 package vcsim

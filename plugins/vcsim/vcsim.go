@@ -17,6 +17,8 @@ import (
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
+
+	"github.com/vice-engine/vice/plugins/vcsim/emulator"
 )
 
 // The simulated inventory's names.
@@ -42,14 +44,20 @@ type Options struct {
 	Username, Password string
 	// Logger receives the infrastructure's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// DisableEmulator leaves the hypervisor emulator off: containerVMs then power on and off without a
+	// guest, as in plain vcsim. For tests that need only the inventory (booting guests needs root).
+	DisableEmulator bool
+	// RunDir holds the emulator's per-guest state; a new temporary directory when empty. Removed by Close.
+	RunDir string
 }
 
 // Infrastructure is a running simulated vCenter.
 type Infrastructure struct {
-	model  *simulator.Model
-	server *simulator.Server
-	log    *slog.Logger
-	dir    string
+	model    *simulator.Model
+	server   *simulator.Server
+	emulator *emulator.Emulator // nil when disabled
+	log      *slog.Logger
+	dir      string
 
 	closeOnce sync.Once
 }
@@ -122,8 +130,38 @@ func Start(ctx context.Context, opts Options) (_ *Infrastructure, err error) {
 		return nil, err
 	}
 	inf := &Infrastructure{model: m, server: server, log: log, dir: dir}
-	log.Info("vcsim serving", "url", redacted(server.URL), "datastoreDir", dir, "hosts", len(hosts))
+	if !opts.DisableEmulator {
+		if inf.emulator, err = startEmulator(ctx, inf, opts); err != nil {
+			server.Close()
+			return nil, err
+		}
+	}
+	log.Info("vcsim serving", "url", redacted(server.URL), "datastoreDir", dir, "hosts", len(hosts),
+		"emulator", inf.emulator != nil)
 	return inf, nil
+}
+
+// startEmulator runs the hypervisor emulator as one more client of the server, so its power-offs and
+// guestinfo writes reach every client's property collectors as they would from ESXi.
+func startEmulator(ctx context.Context, inf *Infrastructure, opts Options) (*emulator.Emulator, error) {
+	runDir := opts.RunDir
+	if runDir == "" {
+		d, err := os.MkdirTemp("", "vice-emu-") // short: guests' unix sockets live below it
+		if err != nil {
+			return nil, fmt.Errorf("vcsim: emulator run directory: %w", err)
+		}
+		runDir = d
+	}
+	e, err := emulator.Start(ctx, emulator.Config{
+		URL: inf.URL(), Thumbprint: inf.Thumbprint(), RunDir: runDir, Logger: inf.log,
+	})
+	if err != nil {
+		if opts.RunDir == "" {
+			os.RemoveAll(runDir)
+		}
+		return nil, fmt.Errorf("vcsim: %w", err)
+	}
+	return e, nil
 }
 
 // addDatastore mounts dir on every host as datastore1, the way an NFS export shared by a cluster would be.
@@ -169,12 +207,19 @@ func (i *Infrastructure) Thumbprint() string {
 	return soap.ThumbprintSHA256(i.server.Certificate())
 }
 
+// Emulator is the hypervisor emulator, nil when Options.DisableEmulator was set.
+func (i *Infrastructure) Emulator() *emulator.Emulator { return i.emulator }
+
 // DatastoreDir is the directory holding datastore1's files.
 func (i *Infrastructure) DatastoreDir() string { return i.dir }
 
-// Close stops the server and removes the simulator's temporary state. The datastore directory stays.
+// Close stops every guest, then the server, and removes the simulator's temporary state. The datastore
+// directory stays.
 func (i *Infrastructure) Close() {
 	i.closeOnce.Do(func() {
+		if i.emulator != nil {
+			i.emulator.Close() // first: its guests are stopped while the server still answers
+		}
 		i.server.Close()
 		i.model.Remove() // removes only the model's own temporary directory, never DatastoreDir
 		i.log.Info("vcsim stopped")

@@ -27,6 +27,8 @@ type Backend struct {
 
 	layers layerState // the image store's caches and locks
 
+	ctr containerRuntime // the containers' locks, attach listener and inventory watch
+
 	closeOnce sync.Once
 }
 
@@ -58,6 +60,10 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		_ = sess.logout(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	if err := b.startContainers(ctx); err != nil {
+		_ = sess.logout(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	log.Info("connected to vSphere", "url", redact(u), "datacenter", b.where.datacenter.InventoryPath,
 		"computeResource", b.where.compute.InventoryPath, "datastore", b.where.datastore.Name(),
 		"pool", b.where.pool.InventoryPath)
@@ -67,7 +73,10 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 // Close logs out of vSphere. Later calls do nothing.
 func (b *Backend) Close(ctx context.Context) error {
 	var err error
-	b.closeOnce.Do(func() { err = b.sess.logout(ctx) })
+	b.closeOnce.Do(func() {
+		b.stopContainers()
+		err = b.sess.logout(ctx)
+	})
 	return err
 }
 

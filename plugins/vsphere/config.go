@@ -40,7 +40,21 @@ type Config struct {
 	MemoryLimitMB int64
 	// Logger receives the backend's logs; nil means slog.Default().
 	Logger *slog.Logger
+
+	// BootstrapISO is a local bootstrap.iso (the tether's boot image) that New places at
+	// "[datastore] <vch>/bootstrap.iso" when the copy there differs; empty leaves the datastore as it is.
+	BootstrapISO string
+	// AttachListen is where the VCH accepts the containerVMs' serial lines (DESIGN §5); empty means
+	// DefaultAttachListen.
+	AttachListen string
+	// AttachAdvertise is the host:port new containerVMs' serial ports dial; empty means the listener's actual
+	// address, with an unspecified IP replaced by the loopback one.
+	AttachAdvertise string
 }
+
+// DefaultAttachListen is the library's attach address: a free loopback port, so that several backends in one
+// machine (tests, the simulator) never collide. The vsphere plugin's flag defaults to VIC's port, 2377.
+const DefaultAttachListen = "127.0.0.1:0"
 
 // withDefaults returns a copy of c with defaults filled in and the URL parsed, or an ErrInvalid error.
 func (c Config) withDefaults() (Config, *url.URL, error) {
@@ -52,6 +66,9 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.AttachListen == "" {
+		c.AttachListen = DefaultAttachListen
 	}
 	if c.CPULimitMHz < 0 || c.MemoryLimitMB < 0 {
 		return c, nil, fmt.Errorf("negative resource limit: %w", errdefs.ErrInvalid)

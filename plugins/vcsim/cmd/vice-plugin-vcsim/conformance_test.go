@@ -39,7 +39,9 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer inf.Close()
+		// A cleanup, not a defer: it runs after the plugin launched below is stopped, since the server's Close
+		// waits for requests in flight, such as the plugin's long-polling property collector.
+		t.Cleanup(inf.Close)
 		backendtest.Run(t, func(t *testing.T) http.RoundTripper {
 			return backendtest.Launch(t, exe, "--target", inf.URL().String(), "--name", "target-vch",
 				"--cpu-limit-mhz", "3000")

@@ -24,6 +24,11 @@ func main() {
 	datastore := flag.String("datastore", "", "image store datastore (default: the first one)")
 	cpuLimit := flag.Int64("cpu-limit-mhz", 0, "CPU limit of the VCH pool when it is created (0: unlimited)")
 	memLimit := flag.Int64("memory-limit-mb", 0, "memory limit of the VCH pool when it is created (0: unlimited)")
+	bootstrapISO := flag.String("bootstrap-iso", "", "local bootstrap.iso to place at [datastore] <name>/bootstrap.iso when the copy there differs")
+	// The emulator dials whatever a VM's serial port names, so a free port does here and keeps several
+	// simulated VCHs on one machine from colliding.
+	attachListen := flag.String("attach-listen", vsphere.DefaultAttachListen, "address accepting the containerVMs' serial lines")
+	attachAdvertise := flag.String("attach-advertise", "", "host:port the containerVMs dial (default: the --attach-listen address)")
 	debug := flag.Bool("debug", false, "log at debug level")
 	flag.Parse()
 
@@ -56,6 +61,7 @@ func main() {
 		URL: url, Insecure: true, BackendName: "vcsim",
 		Datacenter: *datacenter, ComputeResource: *computeResource, Datastore: *datastore,
 		VCHName: *name, CPULimitMHz: *cpuLimit, MemoryLimitMB: *memLimit, Logger: logger,
+		BootstrapISO: *bootstrapISO, AttachListen: *attachListen, AttachAdvertise: *attachAdvertise,
 	})
 	cancel()
 	if err != nil {

@@ -1,7 +1,7 @@
 // Command vice-vcsim runs the simulated vSphere infrastructure of the vcsim backend as a daemon: a vCenter
 // with one cluster, the datastore "datastore1" kept in --datastore-dir, and the networks a VCH needs.
 // When it is ready it prints VCSIM_URL=... and VCSIM_THUMBPRINT=... on stdout; it runs until SIGINT or
-// SIGTERM.
+// SIGTERM. Its hypervisor emulator boots the guests of containerVMs (as root); stopping the daemon stops them.
 package main
 
 import (
@@ -25,6 +25,8 @@ func main() {
 	dir := flag.String("datastore-dir", "/var/lib/vice/vcsim/datastore1", "directory holding the files of datastore1 (kept across restarts)")
 	debug := flag.Bool("debug", false, "log at debug level, including the simulator's own messages")
 	urlFile := flag.String("url-file", "", "write the SDK URL (with credentials) to this file once ready")
+	noEmulator := flag.Bool("no-emulator", false, "do not boot containerVMs' guests (the hypervisor emulator needs root)")
+	runDir := flag.String("run-dir", "", "directory for the emulator's per-guest state (default: a new temporary directory)")
 	flag.Parse()
 
 	level := slog.LevelWarn // quiet by default: stdout carries the URL, stderr only problems
@@ -36,17 +38,19 @@ func main() {
 	log.SetFlags(0)
 	log.SetOutput(stdLogWriter{logger})
 
-	if err := run(logger, *listen, *dir, *urlFile); err != nil {
+	opts := vcsim.Options{Listen: *listen, DatastoreDir: *dir, Logger: logger, DisableEmulator: *noEmulator,
+		RunDir: *runDir}
+	if err := run(logger, opts, *urlFile); err != nil {
 		logger.Error("vice-vcsim failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(logger *slog.Logger, listen, dir, urlFile string) error {
+func run(logger *slog.Logger, opts vcsim.Options, urlFile string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	inf, err := vcsim.Start(ctx, vcsim.Options{Listen: listen, DatastoreDir: dir, Logger: logger})
+	inf, err := vcsim.Start(ctx, opts)
 	if err != nil {
 		return err
 	}

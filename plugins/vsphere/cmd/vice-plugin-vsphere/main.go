@@ -22,6 +22,9 @@ func main() {
 	datastore := flag.String("datastore", "", "image store datastore (default: the first one)")
 	cpuLimit := flag.Int64("cpu-limit-mhz", 0, "CPU limit of the VCH pool when it is created (0: unlimited)")
 	memLimit := flag.Int64("memory-limit-mb", 0, "memory limit of the VCH pool when it is created (0: unlimited)")
+	bootstrapISO := flag.String("bootstrap-iso", "", "local bootstrap.iso to place at [datastore] <name>/bootstrap.iso when the copy there differs")
+	attachListen := flag.String("attach-listen", "127.0.0.1:2377", "address accepting the containerVMs' serial lines")
+	attachAdvertise := flag.String("attach-advertise", "", "host:port the containerVMs dial (default: the --attach-listen address)")
 	debug := flag.Bool("debug", false, "log at debug level")
 	flag.Parse()
 
@@ -35,6 +38,7 @@ func main() {
 		URL: *target, Insecure: *insecure, Thumbprint: *thumbprint, BackendName: "vsphere",
 		Datacenter: *datacenter, ComputeResource: *computeResource, Datastore: *datastore,
 		VCHName: *name, CPULimitMHz: *cpuLimit, MemoryLimitMB: *memLimit, Logger: logger,
+		BootstrapISO: *bootstrapISO, AttachListen: *attachListen, AttachAdvertise: *attachAdvertise,
 	})
 	cancel()
 	if err != nil {

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// measure takes every row. Each row alternates the sides per iteration, so drift on the machine (page
+// cache, other load) falls on both; a side that fails stops sampling that row and the run goes on.
+func (h *harness) measure(ctx context.Context) {
+	h.pullRow(ctx)
+	h.rssRows(ctx, "idle", nil, false)
+	h.warmUp(ctx)
+	r := h.newRow("run --rm busybox true", "s")
+	h.alternate(ctx, []*row{r}, h.cfg.runs, nil, func(ctx context.Context, s *side) ([]float64, error) {
+		t, _, err := h.cli(ctx, s, h.cfg.cmdTimeout, "run", "--rm", h.image("busybox"), "true")
+		return sample(t, err)
+	})
+	create, start := h.newRow("create busybox true", "s"), h.newRow("start -a (of that container)", "s")
+	h.alternate(ctx, []*row{create, start}, h.cfg.runs, nil, func(ctx context.Context, s *side) ([]float64, error) {
+		tc, id, err := h.cli(ctx, s, h.cfg.cmdTimeout, "create", h.image("busybox"), "true")
+		if err != nil {
+			return nil, err
+		}
+		// Removed whatever happens next, so a failing start leaves nothing behind.
+		defer h.cli(context.WithoutCancel(ctx), s, h.cfg.cmdTimeout, "rm", "-f", id)
+		ts, _, err := h.cli(ctx, s, h.cfg.cmdTimeout, "start", "-a", id)
+		if err != nil {
+			return []float64{tc}, err
+		}
+		return []float64{tc, ts}, nil
+	})
+	h.fleetRounds(ctx)
+}
+
+// alternate takes up to n samples of a group of rows on both sides, the side going first swapping every
+// iteration. f returns one value per row it measured successfully, in order; on an error the remaining rows
+// count a failure and keep the first error. A side failing maxFailsInRow times in a row is not sampled
+// again (a flaky operation keeps being sampled; a broken one stops wasting time). skip gives a reason not
+// to try a side at all.
+func (h *harness) alternate(ctx context.Context, rows []*row, n int, skip func(*side) string,
+	f func(context.Context, *side) ([]float64, error)) {
+	const maxFailsInRow = 3
+	done := map[string]bool{}
+	failsInRow := map[string]int{}
+	if skip != nil {
+		for _, s := range h.sides() {
+			if why := skip(s); why != "" {
+				for _, r := range rows {
+					r.side(s).Err = "skipped: " + why
+				}
+				done[s.name] = true
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		if ctx.Err() != nil || h.overBudget(rows[0], i) {
+			return
+		}
+		order := h.sides()
+		if i%2 == 1 {
+			order[0], order[1] = order[1], order[0]
+		}
+		for _, s := range order {
+			if done[s.name] {
+				continue
+			}
+			vals, err := f(ctx, s)
+			if ctx.Err() != nil {
+				return // an interrupted sample is no sample
+			}
+			for j, r := range rows {
+				res := r.side(s)
+				if j < len(vals) {
+					res.Samples = append(res.Samples, vals[j])
+				} else if err != nil {
+					res.Failures++
+					if res.Err == "" {
+						res.Err = fmt.Sprintf("first failure (sample %d): %s", len(res.Samples)+res.Failures, brief(err))
+					}
+				}
+			}
+			if err == nil {
+				failsInRow[s.name] = 0
+				continue
+			}
+			failsInRow[s.name]++
+			done[s.name] = failsInRow[s.name] >= maxFailsInRow
+		}
+	}
+}
+
+// sample is one measurement for alternate: none when the command failed.
+func sample(t float64, err error) ([]float64, error) {
+	if err != nil {
+		return nil, err
+	}
+	return []float64{t}, nil
+}
+
+// overBudget tells (and notes on the row) when the time budget has run out.
+func (h *harness) overBudget(r *row, taken int) bool {
+	if time.Now().Before(h.deadline) {
+		return false
+	}
+	r.Note = fmt.Sprintf("cut short by the %v budget after %d iterations", h.cfg.budget, taken)
+	return true
+}
+
+// pullRow times `docker pull` of the 256 MB five-layer image, removed first every time so each pull
+// fetches and unpacks every layer.
+func (h *harness) pullRow(ctx context.Context) {
+	r := h.newRow("pull big (256 MB, 5 layers)", "s")
+	img := h.image("big")
+	h.alternate(ctx, []*row{r}, h.cfg.pulls, nil, func(ctx context.Context, s *side) ([]float64, error) {
+		if _, _, err := h.cli(ctx, s, h.cfg.cmdTimeout, "rmi", img); err != nil && !strings.Contains(err.Error(), "No such image") {
+			logf("%s: rmi %s: %s", s.name, img, brief(err))
+		}
+		t, _, err := h.cli(ctx, s, 5*time.Minute, "pull", "-q", img)
+		return sample(t, err)
+	})
+	for _, s := range h.sides() { // the big image is not needed again; free the disk
+		_, _, _ = h.cli(context.WithoutCancel(ctx), s, h.cfg.cmdTimeout, "rmi", img)
+	}
+}
+
+// warmUp runs an untimed container per side, so first-use costs (the bootstrap ISO upload, runc's first
+// exec, page cache) are not in the samples. A side where it fails twice in a row is marked broken and the
+// slow fleet rows are not attempted there; a single failure may be a flaky first run.
+func (h *harness) warmUp(ctx context.Context) {
+	for _, s := range h.sides() {
+		for try := 1; try <= 2 && s.broken == "" && ctx.Err() == nil; try++ {
+			t, _, err := h.cli(ctx, s, 2*h.cfg.cmdTimeout, "run", "--rm", h.image("busybox"), "true")
+			if err == nil {
+				logf("%s: warm-up run took %.2fs", s.name, t)
+				break
+			}
+			logf("%s: warm-up `docker run --rm busybox true` #%d failed: %s", s.name, try, brief(err))
+			if try == 2 {
+				s.broken = "warm-up `docker run --rm busybox true` failed twice: " + brief(err)
+			}
+		}
+	}
+}
+
+// rssRows samples resident memory five times, 200 ms apart: the endpoint side of each engine, and what
+// has no counterpart on the other side (vice-vcsim plays vSphere; the containers' own processes).
+func (h *harness) rssRows(ctx context.Context, when string, skip func(*side) string, withGuests bool) {
+	engine := h.newRow("RSS "+when+": engine processes", "MiB")
+	vcsim := h.newRow("RSS "+when+": vice-vcsim (vSphere)", "MiB")
+	guests := &row{} // idle, there are none: not a row of the table
+	if withGuests {
+		guests = h.newRow("RSS "+when+": containers' processes", "MiB")
+		guests.Note = "vice: each guest's tether (PID 1) and its process; Docker: the containers' processes"
+	}
+	engine.Note = "vice: vice-engine + vice-plugin-vcsim; Docker: dockerd + containerd + containerd-shim*"
+	vcsim.Docker.NA = "no counterpart: the simulated vCenter and hypervisor emulator"
+	classes := map[string]func(string) string{"vice": viceClass, "docker": dockerClass}
+	for i := 0; i < 5 && ctx.Err() == nil; i++ {
+		for _, s := range h.sides() {
+			if skip != nil && skip(s) != "" {
+				for _, r := range []*row{engine, vcsim, guests} {
+					if r != vcsim || s.name == "vice" {
+						r.side(s).Err = "skipped: " + skip(s)
+					}
+				}
+				continue
+			}
+			sums, who := h.rssGroups(s.name, classes[s.name])
+			engine.side(s).Samples = append(engine.side(s).Samples, sums["engine"])
+			guests.side(s).Samples = append(guests.side(s).Samples, sums["guests"])
+			if s.name == "vice" {
+				vcsim.Vice.Samples = append(vcsim.Vice.Samples, sums["vcsim"])
+			}
+			if i == 0 {
+				engine.side(s).Detail = map[string]string{"processes": summary(who["engine"])}
+				guests.side(s).Detail = map[string]string{"processes": fmt.Sprintf("%d (%s)", len(who["guests"]), summary(who["guests"]))}
+				if s.name == "vice" {
+					vcsim.Vice.Detail = map[string]string{"processes": summary(who["vcsim"])}
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func viceClass(comm string) string {
+	switch comm {
+	case "vice-engine", "vice-plugin-vcs": // comm keeps 15 characters
+		return "engine"
+	case "vice-vcsim":
+		return "vcsim"
+	}
+	return "guests"
+}
+
+func dockerClass(comm string) string {
+	switch {
+	case comm == "dockerd" || comm == "containerd" || strings.HasPrefix(comm, "containerd-shim"):
+		return "engine"
+	case comm == "runc" || comm == "runc:[2:INIT]" || comm == "docker-init":
+		return "" // transient, mid-start
+	}
+	return "guests"
+}

@@ -1,0 +1,136 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/soap"
+)
+
+// Config configures Start.
+type Config struct {
+	// URL is the simulator's SDK endpoint, with the credentials to log in with. Required.
+	URL *url.URL
+	// Thumbprint pins the server's certificate (SHA-256); empty skips verification, for a local simulator.
+	Thumbprint string
+	// RunDir holds the emulator's state: a folder per running guest (its tether, root mount point and serial
+	// socket) and the tethers extracted from ISOs. Required; created, and removed by Close. Keep it short:
+	// unix socket paths inside it are limited to 107 bytes.
+	RunDir string
+	// Logger receives one line per guest event; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Emulator boots and stops the guests of the simulator's containerVMs. Close stops every guest.
+type Emulator struct {
+	cfg     Config
+	log     *slog.Logger
+	client  *vim25.Client
+	logout  func()
+	ds      *datastores
+	tethers *tetherCache
+
+	ctx    context.Context // cancelled by Close: every guest and the watch end with it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	guests map[string]*guest // by the VM's managed object ID
+
+	closeOnce sync.Once
+}
+
+// Start logs in to the simulator and watches its VMs until Close. ctx bounds the login only.
+func Start(ctx context.Context, cfg Config) (*Emulator, error) {
+	if cfg.URL == nil || cfg.RunDir == "" {
+		return nil, errors.New("emulator: the SDK URL and a run directory are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	runDir, err := filepath.Abs(cfg.RunDir)
+	if err != nil {
+		return nil, fmt.Errorf("emulator: run directory: %w", err)
+	}
+	cfg.RunDir = runDir
+	if err := os.MkdirAll(filepath.Join(runDir, tetherCacheDir), 0o700); err != nil {
+		return nil, fmt.Errorf("emulator: run directory: %w", err)
+	}
+	c, logout, err := login(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ectx, cancel := context.WithCancel(context.Background())
+	e := &Emulator{
+		cfg: cfg, log: cfg.Logger.With("component", "emulator"), client: c, logout: logout,
+		ds:      &datastores{client: c},
+		tethers: &tetherCache{dir: filepath.Join(runDir, tetherCacheDir)},
+		ctx:     ectx, cancel: cancel,
+		guests: map[string]*guest{},
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.watch()
+	}()
+	e.log.Info("emulator started", "runDir", runDir)
+	return e, nil
+}
+
+// login opens a session of its own, so the emulator is one more client of the simulator, like ESXi's
+// hostd would be: its reconfigures and power-offs reach every other client's property collectors.
+func login(ctx context.Context, cfg Config) (*vim25.Client, func(), error) {
+	sc := soap.NewClient(cfg.URL, cfg.Thumbprint == "")
+	if cfg.Thumbprint != "" {
+		sc.SetThumbprint(cfg.URL.Host, cfg.Thumbprint)
+	}
+	c, err := vim25.NewClient(ctx, sc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("emulator: connect to %s: %w", cfg.URL.Redacted(), err)
+	}
+	gc := &govmomi.Client{Client: c, SessionManager: session.NewManager(c)}
+	if err := gc.Login(ctx, cfg.URL.User); err != nil {
+		return nil, nil, fmt.Errorf("emulator: log in to %s: %w", cfg.URL.Redacted(), err)
+	}
+	logout := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = gc.Logout(ctx)
+	}
+	return c, logout, nil
+}
+
+// Close kills every guest, waits for their cleanup and logs out. VMs are left as they are: the simulator
+// is going away with the daemon.
+func (e *Emulator) Close() {
+	e.closeOnce.Do(func() {
+		e.cancel()
+		e.wg.Wait()
+		e.logout()
+		if err := os.RemoveAll(e.cfg.RunDir); err != nil {
+			e.log.Warn("remove the run directory", "dir", e.cfg.RunDir, "err", err)
+		}
+		e.log.Info("emulator stopped")
+	})
+}
+
+// Running reports the IDs of the VMs whose guests are booting or running.
+func (e *Emulator) Running() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ids := make([]string, 0, len(e.guests))
+	for id := range e.guests {
+		ids = append(ids, id)
+	}
+	return ids
+}

@@ -1,0 +1,161 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// powerOffTimeout bounds the power-off the emulator asks for when a guest halts.
+const powerOffTimeout = 30 * time.Second
+
+// guest is one boot of a containerVM: from power-on to halt or kill, and the cleanup after.
+type guest struct {
+	e    *Emulator
+	vm   types.ManagedObjectReference
+	log  *slog.Logger
+	prev *guest // the VM's previous boot, which must be cleaned up before this one uses the VM's files
+
+	ctx     context.Context // ends when the guest halts or is stopped
+	cancel  context.CancelCauseFunc
+	stopped atomic.Bool // the VM is no longer on (or the emulator closes): no power-off is needed
+	done    chan struct{}
+}
+
+func newGuest(e *Emulator, vm types.ManagedObjectReference, prev *guest) *guest {
+	ctx, cancel := context.WithCancelCause(e.ctx)
+	return &guest{
+		e: e, vm: vm, prev: prev, ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		log: e.log.With("vmID", vm.Value),
+	}
+}
+
+// stopping reports whether this boot is over or ending, so a new power-on needs a new guest.
+func (g *guest) stopping() bool { return g.ctx.Err() != nil }
+
+// stop kills the guest because the VM left the powered-on state.
+func (g *guest) stop(why string) {
+	if g.stopped.CompareAndSwap(false, true) {
+		g.cancel(errors.New(why))
+	}
+}
+
+// run boots the guest, waits for it to end and, when it ended by itself, powers the VM off as a halting
+// guest would.
+func (g *guest) run() {
+	defer close(g.done)
+	if g.prev != nil {
+		<-g.prev.done
+	}
+	if g.ctx.Err() != nil {
+		return
+	}
+	err := g.boot()
+	switch {
+	case errors.Is(err, errPlainVM):
+		g.log.Debug("VM powered on; not a containerVM, left alone", "reason", err)
+		return
+	case g.stopped.Load() || g.e.ctx.Err() != nil:
+		g.log.Info("guest stopped", "why", context.Cause(g.ctx), "err", err)
+		return
+	case err != nil:
+		g.log.Error("guest failed; powering the VM off", "err", err)
+	}
+	g.powerOff()
+}
+
+// boot reads the VM's configuration, prepares and starts the guest, and returns when it has ended and
+// everything it used is released.
+func (g *guest) boot() error {
+	var vm mo.VirtualMachine
+	if err := property.DefaultCollector(g.e.client).RetrieveOne(g.ctx, g.vm, vmProperties, &vm); err != nil {
+		return fmt.Errorf("read the VM's configuration: %w", err)
+	}
+	l, err := parseLayout(vm)
+	if err != nil {
+		return err
+	}
+	g.log = g.log.With("vm", l.name, "container", l.containerID)
+	m, err := g.prepare(l)
+	if err != nil {
+		return err
+	}
+	defer m.release(g.log)
+
+	proc, err := startGuest(m.spec)
+	m.closeGuestEnds() // the child has its copies; ours would keep the guestinfo socket from ending
+	if err != nil {
+		return fmt.Errorf("start the tether: %w", err)
+	}
+	g.log.Info("guest booted", "pid", proc.Process.Pid, "root", m.spec.root, "layers", len(m.spec.lower))
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		g.serveGuestInfo(m.info)
+	}()
+	go func() {
+		defer wg.Done()
+		if l.serialURI != "" {
+			runSerial(g.ctx, g.log, l.serialURI, m.serialSock)
+		}
+	}()
+
+	exited := make(chan error, 1)
+	go func() { exited <- proc.Wait() }()
+	var werr error
+	select {
+	case werr = <-exited:
+		g.cancel(errors.New("guest halted"))
+	case <-g.ctx.Done():
+		_ = killGuest(proc)
+		werr = <-exited
+	}
+	// PID 1 is gone, so is every process of its namespace: the guestinfo stream ends after what the guest
+	// wrote last (its exit status), which is applied before the VM is powered off.
+	wg.Wait()
+	g.log.Info("guest ended", "exit", exitDescription(proc.ProcessState, werr))
+	return nil
+}
+
+// powerOff turns the VM off in the simulator after its guest halted. A VM that is off already is fine:
+// someone else was quicker.
+func (g *guest) powerOff() {
+	ctx, cancel := context.WithTimeout(g.e.ctx, powerOffTimeout)
+	defer cancel()
+	task, err := object.NewVirtualMachine(g.e.client, g.vm).PowerOff(ctx)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	switch {
+	case err == nil:
+		g.log.Info("VM powered off after its guest halted")
+	case fault.Is(err, &types.InvalidPowerState{}):
+		g.log.Debug("VM was already off")
+	default:
+		g.log.Error("power the VM off after its guest halted", "err", err)
+	}
+}
+
+// exitDescription says how the tether ended, for the log.
+func exitDescription(ps *os.ProcessState, err error) string {
+	if ps == nil {
+		if err != nil {
+			return err.Error()
+		}
+		return "unknown"
+	}
+	return ps.String()
+}

@@ -1,0 +1,141 @@
+package emulator
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// guestSpec is how a guest is started: the tether, its root overlay and its descriptors.
+type guestSpec struct {
+	tether string
+	root   string   // the overlay's mount point, handed to the tether as wire.RootEnv
+	lower  []string // read-only layers, top first
+	upper  string   // the container disk's contents
+	work   string
+	env    []string
+	files  []*os.File // descriptors 3.. (wire.FDSerial ...)
+	stdio  *os.File   // the tether's stdout and stderr: its debug log
+}
+
+// startGuest starts the tether as PID 1 of new PID, UTS, IPC and mount namespaces, on its overlay.
+//
+// The overlay is mounted in a private mount namespace made on one locked thread, which then starts the
+// tether with CLONE_NEWNS: the guest gets its own copy holding the overlay, and when its last process dies
+// the kernel unmounts it. The host's namespace never sees the mount, so nothing leaks and nothing is kept
+// busy. The thread then goes back to the host's namespace, so the intermediate one (with its copy of the
+// overlay) is freed even when the thread is the main thread, which Go never ends; and it stays locked, so
+// the runtime ends it (or parks it, for the main thread) rather than reuse a thread whose filesystem state
+// is no longer shared with the process.
+func startGuest(s guestSpec) (*exec.Cmd, error) {
+	type result struct {
+		cmd *exec.Cmd
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		cmd, err := startInNewMountNamespace(s)
+		ch <- result{cmd, err}
+	}()
+	r := <-ch
+	return r.cmd, r.err
+}
+
+func startInNewMountNamespace(s guestSpec) (*exec.Cmd, error) {
+	host, err := os.Open("/proc/thread-self/ns/mnt")
+	if err != nil {
+		return nil, fmt.Errorf("host mount namespace: %w", err)
+	}
+	defer host.Close()
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		return nil, fmt.Errorf("new mount namespace: %w", err)
+	}
+	defer func() {
+		// The guest holds its own copy. A failed return is not the guest's failure: the thread is never
+		// reused, and at worst (the main thread) keeps this namespace until the daemon exits.
+		_ = unix.Unmount(s.root, unix.MNT_DETACH)
+		_ = unix.Setns(int(host.Fd()), unix.CLONE_NEWNS)
+	}()
+	// Private first: on a host whose mounts are shared (systemd's default), the overlay would otherwise
+	// propagate back to the host's namespace.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return nil, fmt.Errorf("make the guest's mounts private: %w", err)
+	}
+	opts, err := overlayOptions(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Mount("overlay", s.root, "overlay", 0, opts); err != nil {
+		return nil, fmt.Errorf("mount the disk chain's overlay (%d layers): %w", len(s.lower), err)
+	}
+	cmd := &exec.Cmd{
+		Path: s.tether, Args: []string{"tether"}, Env: s.env, Dir: "/",
+		Stdout: s.stdio, Stderr: s.stdio, ExtraFiles: s.files,
+		// No Pdeathsig: guests belong to the daemon, not to the thread or request that booted them.
+		SysProcAttr: &syscall.SysProcAttr{
+			Setsid:     true,
+			Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
+		},
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return cmd, nil
+}
+
+// overlayOptions is the mount data. A ':' in a layer path is escaped as overlayfs reads it; a ',' cannot be
+// passed through mount(2) data and is refused.
+func overlayOptions(s guestSpec) (string, error) {
+	esc := func(p string) (string, error) {
+		if strings.Contains(p, ",") {
+			return "", fmt.Errorf("layer path %q contains a comma", p)
+		}
+		return strings.NewReplacer(`\`, `\\`, `:`, `\:`).Replace(p), nil
+	}
+	lower := make([]string, len(s.lower))
+	for i, l := range s.lower {
+		var err error
+		if lower[i], err = esc(l); err != nil {
+			return "", err
+		}
+	}
+	upper, err := esc(s.upper)
+	if err != nil {
+		return "", err
+	}
+	work, err := esc(s.work)
+	if err != nil {
+		return "", err
+	}
+	opts := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + upper + ",workdir=" + work
+	if len(opts) >= os.Getpagesize() {
+		return "", fmt.Errorf("overlay options for %d layers exceed a page", len(s.lower))
+	}
+	return opts, nil
+}
+
+// killGuest kills PID 1; the kernel then kills every other process of its PID namespace.
+func killGuest(cmd *exec.Cmd) error {
+	return cmd.Process.Signal(syscall.SIGKILL)
+}
+
+// socketPair is a connected pair of stream sockets, close-on-exec (exec.Cmd dups the child's end).
+func socketPair() (*os.File, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(fds[0]), "guestinfo-host"), os.NewFile(uintptr(fds[1]), "guestinfo-guest"), nil
+}
+
+// unmountRoot detaches anything mounted on root in the emulator's own namespace. Nothing should be: the
+// overlay is mounted in the guest's namespace only.
+func unmountRoot(root string) {
+	_ = unix.Unmount(root, unix.MNT_DETACH) // best effort: removing the run folder reports what is left
+}

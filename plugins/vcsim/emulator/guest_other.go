@@ -1,0 +1,27 @@
+//go:build !linux
+
+package emulator
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+)
+
+// guestSpec is how a guest is started; see guest_linux.go.
+type guestSpec struct {
+	tether, root, upper, work string
+	lower, env                []string
+	files                     []*os.File
+	stdio                     *os.File
+}
+
+var errUnsupported = fmt.Errorf("booting guests needs Linux namespaces and overlayfs, not %s: %w",
+	runtime.GOOS, errors.ErrUnsupported)
+
+func startGuest(guestSpec) (*exec.Cmd, error) { return nil, errUnsupported }
+func killGuest(*exec.Cmd) error               { return errUnsupported }
+func socketPair() (*os.File, *os.File, error) { return nil, nil, errUnsupported }
+func unmountRoot(string)                      {}

@@ -1,0 +1,109 @@
+package emulator
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+const (
+	// guestInfoPrefix is the only part of extraConfig a guest may read or write, as with VMware Tools.
+	guestInfoPrefix = "guestinfo."
+	// maxGuestInfoLine bounds one request; the container config is the largest value, well below it.
+	maxGuestInfoLine = 4 << 20
+	guestInfoTimeout = 30 * time.Second
+)
+
+// serveGuestInfo answers the guest's guestinfo requests until it closes the stream. Requests are applied in
+// order, each before its reply, so a guest that waits for the reply to its last "set" knows it is visible.
+// The emulator's context bounds each request rather than the guest's: what a halting guest wrote last must
+// still be applied.
+func (g *guest) serveGuestInfo(conn net.Conn) {
+	sc := bufio.NewScanner(conn)
+	sc.Buffer(make([]byte, 64<<10), maxGuestInfoLine)
+	enc := json.NewEncoder(conn)
+	for sc.Scan() {
+		var req wire.GuestInfoRequest
+		var reply wire.GuestInfoReply
+		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
+			reply.Error = "bad request: " + err.Error()
+		} else {
+			reply = g.guestInfo(req)
+		}
+		if err := enc.Encode(reply); err != nil {
+			return
+		}
+	}
+	if err := sc.Err(); err != nil && !errors.Is(err, net.ErrClosed) {
+		g.log.Warn("guestinfo stream", "err", err)
+	}
+}
+
+func (g *guest) guestInfo(req wire.GuestInfoRequest) wire.GuestInfoReply {
+	if !strings.HasPrefix(req.Key, guestInfoPrefix) {
+		return wire.GuestInfoReply{Error: fmt.Sprintf("key %q is not a guestinfo key", req.Key)}
+	}
+	ctx, cancel := context.WithTimeout(g.e.ctx, guestInfoTimeout)
+	defer cancel()
+	switch req.Op {
+	case "get":
+		v, found, err := g.getExtraConfig(ctx, req.Key)
+		if err != nil {
+			return wire.GuestInfoReply{Error: err.Error()}
+		}
+		return wire.GuestInfoReply{Value: v, Found: found}
+	case "set":
+		if err := g.setExtraConfig(ctx, req.Key, req.Value); err != nil {
+			g.log.Warn("guestinfo set", "key", req.Key, "err", err)
+			return wire.GuestInfoReply{Error: err.Error()}
+		}
+		g.log.Debug("guestinfo set", "key", req.Key)
+		return wire.GuestInfoReply{Found: true}
+	}
+	return wire.GuestInfoReply{Error: fmt.Sprintf("unknown op %q", req.Op)}
+}
+
+// getExtraConfig reads the VM's current extraConfig, so the guest sees what the endpoint wrote last.
+func (g *guest) getExtraConfig(ctx context.Context, key string) (string, bool, error) {
+	var vm mo.VirtualMachine
+	if err := property.DefaultCollector(g.e.client).RetrieveOne(ctx, g.vm, []string{"config.extraConfig"}, &vm); err != nil {
+		return "", false, fmt.Errorf("read extraConfig: %w", err)
+	}
+	if vm.Config == nil {
+		return "", false, nil
+	}
+	for _, o := range vm.Config.ExtraConfig {
+		if v := o.GetOptionValue(); v != nil && v.Key == key {
+			s, _ := v.Value.(string)
+			return s, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// setExtraConfig writes through a real reconfigure, so every client's property collector sees the change
+// (the backend waits on wire.KeyStatus). As in vSphere, an empty value removes the key.
+func (g *guest) setExtraConfig(ctx context.Context, key, value string) error {
+	task, err := object.NewVirtualMachine(g.e.client, g.vm).Reconfigure(ctx, types.VirtualMachineConfigSpec{
+		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: key, Value: value}},
+	})
+	if err != nil {
+		return fmt.Errorf("write extraConfig: %w", err)
+	}
+	if err := task.Wait(ctx); err != nil {
+		return fmt.Errorf("write extraConfig: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package emulator
+
+import (
+	"context"
+	"time"
+
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/view"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// Back-off between attempts to (re)establish the watch or a serial link.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// watch follows the power state of every VM until Close. A failed watch is set up again; its first update
+// set lists every VM, so guests and power states are reconciled after a gap.
+func (e *Emulator) watch() {
+	backoff := minBackoff
+	for e.ctx.Err() == nil {
+		start := time.Now()
+		err := e.watchOnce(e.ctx)
+		if e.ctx.Err() != nil {
+			return
+		}
+		e.log.Warn("watching VM power states failed; retrying", "err", err, "in", backoff)
+		if time.Since(start) > maxBackoff {
+			backoff = minBackoff
+		}
+		if !sleep(e.ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// watchOnce runs one property collector over a container view of all VMs.
+func (e *Emulator) watchOnce(ctx context.Context) error {
+	v, err := view.NewManager(e.client).CreateContainerView(ctx, e.client.ServiceContent.RootFolder,
+		[]string{"VirtualMachine"}, true)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = v.Destroy(dctx)
+	}()
+	filter := &property.WaitFilter{CreateFilter: types.CreateFilter{Spec: types.PropertyFilterSpec{
+		ObjectSet: []types.ObjectSpec{{
+			Obj:       v.Reference(),
+			Skip:      types.NewBool(true),
+			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: "ContainerView", Path: "view"}},
+		}},
+		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: []string{"runtime.powerState"}}},
+	}}}
+	return property.WaitForUpdates(ctx, property.DefaultCollector(e.client), filter,
+		func(updates []types.ObjectUpdate) bool {
+			for _, u := range updates {
+				e.observe(u)
+			}
+			return false
+		})
+}
+
+// observe acts on one VM's update: a powered-on VM gets a guest, any other state (or the VM's removal)
+// ends the guest it has.
+func (e *Emulator) observe(u types.ObjectUpdate) {
+	if u.Kind == types.ObjectUpdateKindLeave {
+		e.stopGuest(u.Obj, "VM removed")
+		return
+	}
+	for _, c := range u.ChangeSet {
+		if c.Name != "runtime.powerState" {
+			continue
+		}
+		switch state, _ := c.Val.(types.VirtualMachinePowerState); state {
+		case types.VirtualMachinePowerStatePoweredOn:
+			e.bootGuest(u.Obj)
+		default:
+			e.stopGuest(u.Obj, "VM "+string(state))
+		}
+	}
+}
+
+// bootGuest starts a guest for vm unless one is booting or running. A guest of an earlier power-on that is
+// still being cleaned up is waited for by the new one, since both use the VM's disk and run folder.
+func (e *Emulator) bootGuest(vm types.ManagedObjectReference) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	prev := e.guests[vm.Value]
+	if prev != nil && !prev.stopping() {
+		return
+	}
+	if e.ctx.Err() != nil {
+		return
+	}
+	g := newGuest(e, vm, prev)
+	e.guests[vm.Value] = g
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		g.run()
+		e.mu.Lock()
+		if e.guests[vm.Value] == g {
+			delete(e.guests, vm.Value)
+		}
+		e.mu.Unlock()
+	}()
+}
+
+// stopGuest kills vm's guest, if it has one, without powering the VM off: its state changed already.
+func (e *Emulator) stopGuest(vm types.ManagedObjectReference, why string) {
+	e.mu.Lock()
+	g := e.guests[vm.Value]
+	e.mu.Unlock()
+	if g != nil {
+		g.stop(why)
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

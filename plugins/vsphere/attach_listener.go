@@ -1,0 +1,250 @@
+package vsphere
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// handshakeTimeout bounds a guest's SSH handshake and identification, so a stray connection cannot hold a
+// goroutine for ever.
+const handshakeTimeout = 15 * time.Second
+
+// attachListener is the VCH end of the containerVMs' serial lines (DESIGN §5): each containerVM's serial port
+// dials it, and over that line the VCH is the SSH client of the tether. It keeps one connection per
+// container, the latest one.
+type attachListener struct {
+	log       *slog.Logger
+	ln        net.Listener
+	advertise string // host:port the VMs' serial ports dial
+
+	mu      sync.Mutex
+	guests  map[string]*guestConn
+	changed chan struct{} // closed, and replaced, when a guest connects
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// guestConn is one tether's SSH connection.
+type guestConn struct {
+	id   string
+	conn ssh.Conn
+
+	ctrlMu sync.Mutex
+	ctrl   ssh.Channel // the control channel, opened on first use and again after it closes
+}
+
+// listenAttach starts accepting guests on addr. advertise, when empty, is the listener's address, with an
+// unspecified IP replaced by the loopback one.
+func listenAttach(addr, advertise string, log *slog.Logger) (*attachListener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("attach listener on %s: %w", addr, errdefs.Classed(err, errdefs.ErrInvalid))
+	}
+	if advertise == "" {
+		tcp := ln.Addr().(*net.TCPAddr)
+		ip := tcp.IP
+		if ip.IsUnspecified() {
+			ip = net.IPv4(127, 0, 0, 1)
+		}
+		advertise = net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
+	}
+	a := &attachListener{log: log, ln: ln, advertise: advertise, guests: map[string]*guestConn{},
+		changed: make(chan struct{})}
+	a.wg.Add(1)
+	go a.serve()
+	log.Info("accepting containerVM serial lines", "listen", ln.Addr().String(), "advertise", advertise)
+	return a, nil
+}
+
+func (a *attachListener) serve() {
+	defer a.wg.Done()
+	for {
+		nc, err := a.ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				a.log.Error("attach listener stopped", "err", err)
+			}
+			return
+		}
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.handshake(nc)
+		}()
+	}
+}
+
+// handshake makes the SSH connection to the tether, asks which container it is, and keeps it until it ends.
+func (a *attachListener) handshake(nc net.Conn) {
+	_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
+	cfg := &ssh.ClientConfig{
+		User: "vice",
+		// The line is private to the VCH (the VM's serial port dials us), so the tether's host key is taken
+		// as it comes and authentication is "none".
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+		Timeout:         handshakeTimeout,
+	}
+	conn, chans, reqs, err := ssh.NewClientConn(nc, nc.RemoteAddr().String(), cfg)
+	if err != nil {
+		a.log.Warn("a guest's SSH handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
+		nc.Close()
+		return
+	}
+	go ssh.DiscardRequests(reqs)
+	go func() {
+		for nch := range chans {
+			_ = nch.Reject(ssh.Prohibited, "the VCH opens the channels")
+		}
+	}()
+	ok, payload, err := conn.SendRequest(wire.RequestContainerID, true, nil)
+	_ = nc.SetDeadline(time.Time{})
+	id := decodeContainerID(payload)
+	if err != nil || !ok || !containerIDPattern.MatchString(id) {
+		a.log.Warn("a guest did not identify its container", "remote", nc.RemoteAddr().String(), "err", err)
+		conn.Close()
+		return
+	}
+	g := &guestConn{id: id, conn: conn}
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		conn.Close()
+		return
+	}
+	old := a.guests[id]
+	a.guests[id] = g
+	close(a.changed)
+	a.changed = make(chan struct{})
+	a.mu.Unlock()
+	if old != nil {
+		old.conn.Close() // the guest reconnected; the old line is dead or soon will be
+	}
+	a.log.Debug("guest connected", "container", id, "remote", nc.RemoteAddr().String())
+	_ = conn.Wait()
+	a.mu.Lock()
+	if a.guests[id] == g {
+		delete(a.guests, id)
+	}
+	a.mu.Unlock()
+	a.log.Debug("guest disconnected", "container", id)
+}
+
+// decodeContainerID reads the ID from RequestContainerID's reply, sent either as the bare ID or as an SSH
+// string (length-prefixed).
+func decodeContainerID(p []byte) string {
+	if len(p) > 4 && int(binary.BigEndian.Uint32(p)) == len(p)-4 {
+		return string(p[4:])
+	}
+	return string(p)
+}
+
+// guest returns id's connection, waiting up to wait for the guest to connect.
+func (a *attachListener) guest(ctx context.Context, id string, wait time.Duration) (*guestConn, error) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		a.mu.Lock()
+		g, changed := a.guests[id], a.changed
+		a.mu.Unlock()
+		if g != nil {
+			return g, nil
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return nil, fmt.Errorf("the tether of container %s is not connected to the VCH: %w", id, errdefs.ErrUnavailable)
+		case <-ctx.Done():
+			return nil, classify(ctx.Err(), "wait for the tether of container "+id)
+		}
+	}
+}
+
+// drop closes id's connection (its container is gone).
+func (a *attachListener) drop(id string) {
+	a.mu.Lock()
+	g := a.guests[id]
+	delete(a.guests, id)
+	a.mu.Unlock()
+	if g != nil {
+		g.conn.Close()
+	}
+}
+
+// close stops accepting, closes every guest connection and waits for their goroutines.
+func (a *attachListener) close() {
+	a.mu.Lock()
+	a.closed = true
+	guests := a.guests
+	a.guests = map[string]*guestConn{}
+	a.mu.Unlock()
+	a.ln.Close()
+	for _, g := range guests {
+		g.conn.Close()
+	}
+	a.wg.Wait()
+}
+
+// request sends a control request (signal, window-change) and waits for the tether's answer.
+func (g *guestConn) request(ctx context.Context, name string, payload []byte) error {
+	ch, err := g.control()
+	if err != nil {
+		return err
+	}
+	type reply struct {
+		ok  bool
+		err error
+	}
+	done := make(chan reply, 1)
+	go func() {
+		ok, err := ch.SendRequest(name, true, payload)
+		done <- reply{ok, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return fmt.Errorf("%s request to container %s: %w", name, g.id, errdefs.Classed(r.err, errdefs.ErrUnavailable))
+		}
+		if !r.ok {
+			return fmt.Errorf("the tether of container %s refused the %s request: %w", g.id, name, errdefs.ErrConflict)
+		}
+		return nil
+	case <-ctx.Done():
+		return classify(ctx.Err(), name+" request to container "+g.id)
+	}
+}
+
+func (g *guestConn) control() (ssh.Channel, error) {
+	g.ctrlMu.Lock()
+	defer g.ctrlMu.Unlock()
+	if g.ctrl != nil {
+		return g.ctrl, nil
+	}
+	ch, reqs, err := g.conn.OpenChannel(wire.ChannelControl, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open the control channel of container %s: %w", g.id, errdefs.Classed(err, errdefs.ErrUnavailable))
+	}
+	go ssh.DiscardRequests(reqs)
+	g.ctrl = ch
+	go func() {
+		// The channel carries no data; reading it tells when it closes, so the next request reopens it.
+		_, _ = io.Copy(io.Discard, ch)
+		g.ctrlMu.Lock()
+		if g.ctrl == ch {
+			g.ctrl = nil
+		}
+		g.ctrlMu.Unlock()
+	}()
+	return ch, nil
+}

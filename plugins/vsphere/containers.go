@@ -1,0 +1,237 @@
+package vsphere
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/swagger/gen/models"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// A containerVM keeps everything about its container in extraConfig (DESIGN §4): the endpoint's keys under
+// wire.ConfigPrefix, the guest's under wire.GuestPrefix. The inventory is the only record: nothing here is
+// cached, so a restarted endpoint, or another one, sees the same containers.
+const (
+	keyName        = wire.ConfigPrefix + "name"
+	keyLayer       = wire.ConfigPrefix + "layer"
+	keyCreated     = wire.ConfigPrefix + "created"
+	keyBoot        = wire.ConfigPrefix + "boot"
+	keyAnnotations = wire.ConfigPrefix + "annotations"
+)
+
+// Container states reported in models.ContainerState.Status.
+const (
+	statusCreated = "created"
+	statusRunning = "running"
+	statusExited  = "exited"
+)
+
+// exitKilled is the exit code of a process that died with its VM (powered off without the guest reporting):
+// Docker's code for SIGKILL.
+const exitKilled = 137
+
+// containerIDPattern is the port layer's container ID; checking it keeps an ID from naming anything else.
+var containerIDPattern = regexp.MustCompile(`^[a-f0-9]{64}$`)
+
+// vmProperties are what a container's description needs, read in one retrieval.
+var vmProperties = []string{"name", "config.extraConfig", "config.files.vmPathName", "config.hardware.numCPU",
+	"config.hardware.memoryMB", "runtime.powerState"}
+
+// containerVM is one containerVM as the inventory described it at one moment.
+type containerVM struct {
+	ref    types.ManagedObjectReference
+	vmName string
+	vmx    string // "[ds] <vm-folder>/<vm>.vmx"; the folder keeps its first name across renames
+	power  types.VirtualMachinePowerState
+	cpus   int64
+	memMB  int64
+	extra  map[string]string
+}
+
+func newContainerVM(m *mo.VirtualMachine) *containerVM {
+	c := &containerVM{ref: m.Self, vmName: m.Name, power: m.Runtime.PowerState, extra: map[string]string{}}
+	if m.Config == nil {
+		return c
+	}
+	c.vmx = m.Config.Files.VmPathName
+	c.cpus, c.memMB = int64(m.Config.Hardware.NumCPU), int64(m.Config.Hardware.MemoryMB)
+	for _, ov := range m.Config.ExtraConfig {
+		if o := ov.GetOptionValue(); o != nil {
+			if s, ok := o.Value.(string); ok {
+				c.extra[o.Key] = s
+			}
+		}
+	}
+	return c
+}
+
+func (c *containerVM) id() string   { return c.extra[wire.KeyID] }
+func (c *containerVM) name() string { return c.extra[keyName] }
+
+func (c *containerVM) boot() int {
+	n, _ := strconv.Atoi(c.extra[keyBoot])
+	return n
+}
+
+// folder is the VM's folder, relative to the datastore root.
+func (c *containerVM) folder() string {
+	var p object.DatastorePath
+	p.FromString(c.vmx)
+	return path.Dir(p.Path)
+}
+
+// guestStatus is the status the guest wrote during the current boot, or nil: a status from an earlier boot
+// describes a process that no longer exists.
+func (c *containerVM) guestStatus() *wire.GuestStatus {
+	raw, ok := c.extra[wire.KeyStatus]
+	if !ok || raw == "" {
+		return nil
+	}
+	var st wire.GuestStatus
+	if err := json.Unmarshal([]byte(raw), &st); err != nil || st.Boot != c.boot() {
+		return nil
+	}
+	return &st
+}
+
+func (c *containerVM) on() bool { return c.power == types.VirtualMachinePowerStatePoweredOn }
+
+// state derives the container's state from the power state and the guest's status of this boot.
+func (c *containerVM) state() *models.ContainerState {
+	st := &models.ContainerState{Boot: int64(c.boot())}
+	gs := c.guestStatus()
+	status := statusExited
+	switch {
+	case st.Boot == 0 && !c.on():
+		status = statusCreated
+	case c.on() && (gs == nil || gs.State != wire.StateExited):
+		// Powered on and not yet reported exited: "starting" is running as far as Docker is concerned.
+		status, st.Running = statusRunning, true
+	case gs != nil && gs.State == wire.StateExited:
+		st.ExitCode, st.Error = int64(gs.ExitCode), gs.Error
+		st.FinishedAt = rfc3339(gs.FinishedAt)
+	default:
+		// Powered off while the guest said it ran, or before it said anything: the process died with its VM.
+		st.ExitCode = exitKilled
+	}
+	st.Status = &status
+	if gs != nil {
+		st.Pid = int64(gs.Pid)
+		st.StartedAt = rfc3339(gs.StartedAt)
+	}
+	return st
+}
+
+func (c *containerVM) annotations() map[string]string {
+	var a map[string]string
+	if raw := c.extra[keyAnnotations]; raw != "" {
+		_ = json.Unmarshal([]byte(raw), &a)
+	}
+	return a
+}
+
+// info is the port layer's description of the container.
+func (b *Backend) info(c *containerVM) *models.ContainerInfo {
+	id, name := c.id(), c.name()
+	return &models.ContainerInfo{
+		ID:          &id,
+		Name:        &name,
+		VM:          c.ref.String(),
+		VMName:      c.vmName,
+		Layer:       c.extra[keyLayer],
+		Disk:        b.where.datastore.Path(path.Join(c.folder(), id+".vmdk")),
+		Config:      c.extra[wire.KeyConfig],
+		Cpus:        c.cpus,
+		MemoryMB:    c.memMB,
+		Created:     c.extra[keyCreated],
+		State:       c.state(),
+		Annotations: c.annotations(),
+	}
+}
+
+// containerVMs reads every containerVM of the VCH pool in one property-collector retrieval (the pool's "vm"
+// property traversed to the VMs), leaving out VMs that are not containers, such as the endpoint VM.
+func (b *Backend) containerVMs(ctx context.Context) ([]*containerVM, error) {
+	req := types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{{
+		ObjectSet: []types.ObjectSpec{{
+			Obj:       b.where.pool.Reference(),
+			Skip:      types.NewBool(true),
+			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: "ResourcePool", Path: "vm"}},
+		}},
+		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: vmProperties}},
+	}}}
+	res, err := b.collector().RetrieveProperties(ctx, req)
+	if err != nil {
+		return nil, classify(err, "list the containerVMs of pool "+b.where.pool.InventoryPath)
+	}
+	var vms []mo.VirtualMachine
+	if err := mo.LoadObjectContent(res.Returnval, &vms); err != nil {
+		return nil, classify(err, "read the containerVMs of pool "+b.where.pool.InventoryPath)
+	}
+	out := make([]*containerVM, 0, len(vms))
+	for i := range vms {
+		if c := newContainerVM(&vms[i]); c.id() != "" {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].extra[keyCreated] < out[j].extra[keyCreated] })
+	return out, nil
+}
+
+// containerVM finds the container id; a container that does not exist is errdefs.ErrNotFound.
+func (b *Backend) containerVM(ctx context.Context, id string) (*containerVM, error) {
+	if !containerIDPattern.MatchString(id) {
+		return nil, fmt.Errorf("container ID %q is not 64 lowercase hex digits: %w", id, errdefs.ErrInvalid)
+	}
+	all, err := b.containerVMs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range all {
+		if c.id() == id {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("no such container: %s: %w", id, errdefs.ErrNotFound)
+}
+
+// readVM re-reads one containerVM; a VM that is gone is errdefs.ErrNotFound.
+func (b *Backend) readVM(ctx context.Context, ref types.ManagedObjectReference) (*containerVM, error) {
+	var m mo.VirtualMachine
+	if err := b.collector().RetrieveOne(ctx, ref, vmProperties, &m); err != nil {
+		return nil, classify(err, "read "+ref.String())
+	}
+	return newContainerVM(&m), nil
+}
+
+// ListContainers lists the VCH's containers, oldest first.
+func (b *Backend) ListContainers(ctx context.Context) ([]*models.ContainerInfo, error) {
+	all, err := b.containerVMs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*models.ContainerInfo, len(all))
+	for i, c := range all {
+		out[i] = b.info(c)
+	}
+	return out, nil
+}
+
+// GetContainer describes one container.
+func (b *Backend) GetContainer(ctx context.Context, id string) (*models.ContainerInfo, error) {
+	c, err := b.containerVM(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return b.info(c), nil
+}

@@ -1,0 +1,174 @@
+package vsphere
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/swagger/gen/models"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// shortIDLength is the container ID prefix in VM names, as Docker shortens IDs.
+const shortIDLength = 12
+
+// vmNameOf is a containerVM's name: the container's name and short ID, so names stay readable in the vSphere
+// client and two containers never share a VM name.
+func vmNameOf(name, id string) string { return name + "-" + id[:shortIDLength] }
+
+// CreateContainer makes a powered-off containerVM from spec: first the container's disk, a child of the
+// image's top layer, in the VM's folder, then the VM with every device and its configuration in one CreateVM.
+func (b *Backend) CreateContainer(ctx context.Context, spec *models.ContainerSpec) (*models.ContainerInfo, error) {
+	l, err := b.layoutOf(spec)
+	if err != nil {
+		return nil, err
+	}
+	// Names are checked and taken under one lock, so two creates in this endpoint cannot both pass the check.
+	b.ctr.createMu.Lock()
+	defer b.ctr.createMu.Unlock()
+	all, err := b.containerVMs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range all {
+		switch {
+		case c.id() == l.id:
+			return nil, fmt.Errorf("container ID %s is already in use: %w", l.id, errdefs.ErrConflict)
+		case c.name() == l.name:
+			return nil, fmt.Errorf("container name %q is already in use by container %s: %w", l.name, c.id(),
+				errdefs.ErrConflict)
+		}
+	}
+	if err := b.makeContainerDisk(ctx, l); err != nil {
+		b.removeFolderQuietly(context.WithoutCancel(ctx), l.vmName)
+		return nil, fmt.Errorf("container %s: %w", l.id, err)
+	}
+	ref, err := b.createVM(ctx, l)
+	if err != nil {
+		b.removeFolderQuietly(context.WithoutCancel(ctx), l.vmName)
+		return nil, fmt.Errorf("container %s: %w", l.id, err)
+	}
+	c, err := b.readVM(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	b.log.Info("created containerVM", "container", l.id, "name", l.name, "vm", l.vmName, "ref", ref.Value)
+	b.publishContainer(c, "create", nil)
+	return b.info(c), nil
+}
+
+// layoutOf checks spec and fills in the defaults.
+func (b *Backend) layoutOf(spec *models.ContainerSpec) (*containerVMLayout, error) {
+	if spec == nil || spec.ID == nil || spec.Name == nil || spec.Config == nil {
+		return nil, fmt.Errorf("a container spec needs an id, a name and a config: %w", errdefs.ErrInvalid)
+	}
+	id, name := *spec.ID, strings.TrimPrefix(*spec.Name, "/")
+	if !containerIDPattern.MatchString(id) {
+		return nil, fmt.Errorf("container ID %q is not 64 lowercase hex digits: %w", id, errdefs.ErrInvalid)
+	}
+	if name == "" || strings.ContainsAny(name, "/[]\\%") {
+		return nil, fmt.Errorf("invalid container name %q: %w", name, errdefs.ErrInvalid)
+	}
+	if spec.Layer != "" {
+		if err := checkLayerID("layer", spec.Layer); err != nil {
+			return nil, err
+		}
+	}
+	var cfg wire.ContainerConfig
+	if err := json.Unmarshal([]byte(*spec.Config), &cfg); err != nil {
+		return nil, fmt.Errorf("container config is not a tether configuration: %v: %w", err, errdefs.ErrInvalid)
+	}
+	if spec.Cpus < 0 || spec.MemoryMB < 0 {
+		return nil, fmt.Errorf("negative cpus or memory: %w", errdefs.ErrInvalid)
+	}
+	l := &containerVMLayout{
+		id: id, name: name, layer: spec.Layer, vmName: vmNameOf(name, id),
+		cpus: spec.Cpus, memMB: spec.MemoryMB, config: *spec.Config, annotations: spec.Annotations,
+		created:   time.Now().UTC().Format(time.RFC3339Nano),
+		attachURI: "tcp://" + b.ctr.attach.advertise,
+	}
+	if l.cpus == 0 {
+		l.cpus = defaultCPUs
+	}
+	if l.memMB == 0 {
+		l.memMB = defaultMemoryMB
+	}
+	return l, nil
+}
+
+// makeContainerDisk creates `<vm>/<id>.vmdk` as a child of the layer's disk (or scratch), the way the image
+// store chains its layers, and gives it its contents directory: the empty writable upper layer.
+func (b *Backend) makeContainerDisk(ctx context.Context, l *containerVMLayout) error {
+	data, err := b.prepareLayers(ctx)
+	if err != nil {
+		return err
+	}
+	var parent *Descriptor
+	parentRel := LayerDescriptor(b.cfg.VCHName, ScratchID)
+	if l.layer == "" {
+		parent, err = b.ensureScratch(ctx, data)
+	} else {
+		parentRel = LayerDescriptor(b.cfg.VCHName, l.layer)
+		if _, err = b.layerFile(ctx, l.layer); err == nil { // only complete layers have their record
+			parent, err = b.readDescriptor(ctx, parentRel)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("the image's layer %s: %w", l.layer, err)
+	}
+	if err := b.mkdirAll(ctx, l.vmName); err != nil {
+		return err
+	}
+	// The hint is relative to the child's folder, so the chain survives the datastore being mounted elsewhere.
+	hint := path.Join(strings.Repeat("../", strings.Count(l.vmName, "/")+1), parentRel)
+	if _, err := b.createDisk(ctx, l.disk(), parent, hint); err != nil {
+		return err
+	}
+	// On real vSphere the child disk already shows its parent's filesystem, so there is nothing to format.
+	if err := data.format(ctx, b.where.datastore.Path(l.disk())); err != nil && !errdefs.Is(err, errdefs.ErrNotImplemented) {
+		return err
+	}
+	return nil
+}
+
+// createVM makes the VM in the datacenter's VM folder and the VCH pool.
+func (b *Backend) createVM(ctx context.Context, l *containerVMLayout) (types.ManagedObjectReference, error) {
+	folders, err := b.where.datacenter.Folders(ctx)
+	if err != nil {
+		return types.ManagedObjectReference{}, classify(err, "find the VM folder of "+b.where.datacenter.InventoryPath)
+	}
+	task, err := folders.VmFolder.CreateVM(ctx, b.vmConfigSpec(l), b.where.pool, nil)
+	if err != nil {
+		return types.ManagedObjectReference{}, classify(err, "create VM "+l.vmName)
+	}
+	res, err := task.WaitForResult(ctx)
+	if err != nil {
+		return types.ManagedObjectReference{}, classify(err, "create VM "+l.vmName)
+	}
+	ref, ok := res.Result.(types.ManagedObjectReference)
+	if !ok {
+		return ref, fmt.Errorf("create VM %s: unexpected result %T: %w", l.vmName, res.Result, errdefs.ErrSystem)
+	}
+	return ref, nil
+}
+
+// vmObject is the govmomi handle of a containerVM.
+func (b *Backend) vmObject(c *containerVM) *object.VirtualMachine {
+	return object.NewVirtualMachine(b.sess.client, c.ref)
+}
+
+// reconfigure applies spec to the containerVM and waits for it.
+func (b *Backend) reconfigure(ctx context.Context, c *containerVM, spec types.VirtualMachineConfigSpec) error {
+	task, err := b.vmObject(c).Reconfigure(ctx, spec)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	return classify(err, "reconfigure "+c.vmName)
+}

@@ -1,0 +1,222 @@
+package vsphere
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/swagger/gen/models"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// startTimeout bounds how long StartContainer waits for the guest to report its process: a containerVM
+// boots in seconds, so a silent guest after this long is broken.
+const startTimeout = 2 * time.Minute
+
+// StartContainer counts a new boot, powers the VM on and waits for the guest's status of that boot. A process
+// that failed to start is returned as an exited state with the guest's exit code and error.
+func (b *Backend) StartContainer(ctx context.Context, id string) (*models.ContainerInfo, error) {
+	unlock, err := b.ctr.locks.lock(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	c, err := b.containerVM(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.on() {
+		return nil, fmt.Errorf("container %s is already running: %w", id, errdefs.ErrNotModified)
+	}
+	boot := c.boot() + 1
+	cfg, err := withBoot(c.extra[wire.KeyConfig], boot)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", id, err)
+	}
+	// The boot count goes into the tether's config too: the guest echoes it, which is how a status left by an
+	// earlier boot is told apart.
+	if err := b.reconfigure(ctx, c, extraConfigChange(map[string]string{keyBoot: itoa(boot), wire.KeyConfig: cfg})); err != nil {
+		return nil, fmt.Errorf("container %s: %w", id, err)
+	}
+	task, err := b.vmObject(c).PowerOn(ctx)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		// Undo the count, so the container does not look like it ran and died.
+		undo := extraConfigChange(map[string]string{keyBoot: itoa(boot - 1), wire.KeyConfig: c.extra[wire.KeyConfig]})
+		_ = b.reconfigure(context.WithoutCancel(ctx), c, undo)
+		return nil, fmt.Errorf("container %s: %w", id, classify(err, "power on "+c.vmName))
+	}
+	b.publishContainer(c, "start", nil)
+	wctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	c, err = b.await(wctx, c.ref, func(c *containerVM) bool {
+		gs := c.guestStatus()
+		return !c.on() || (gs != nil && (gs.State == wire.StateRunning || gs.State == wire.StateExited))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("container %s: the guest did not report its process: %w", id, err)
+	}
+	return b.info(c), nil
+}
+
+// StopContainer signals the process (SIGTERM unless told otherwise), waits up to timeout for it to exit,
+// then powers the VM off, as VIC did: the guest halts by itself once its process is gone, and a process
+// that ignores the signal goes down with its VM.
+func (b *Backend) StopContainer(ctx context.Context, id, signal string, timeout time.Duration) (*models.ContainerInfo, error) {
+	unlock, err := b.ctr.locks.lock(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	c, err := b.containerVM(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.on() {
+		return nil, fmt.Errorf("container %s is not running: %w", id, errdefs.ErrNotModified)
+	}
+	if signal == "" {
+		signal = "SIGTERM"
+	}
+	sig, err := parseSignal(signal)
+	if err != nil {
+		return nil, err
+	}
+	if c.state().Running {
+		if err := b.signalGuest(ctx, id, sig.name); err != nil {
+			b.log.Warn("could not signal the container; powering it off", "container", id, "signal", sig.name, "err", err)
+		} else {
+			b.publishContainer(c, "kill", map[string]string{"signal": itoa(sig.number)})
+			wctx, cancel := ctx, context.CancelFunc(func() {})
+			if timeout >= 0 {
+				wctx, cancel = context.WithTimeout(ctx, timeout)
+			}
+			c, err = b.await(wctx, c.ref, func(c *containerVM) bool { return !c.state().Running })
+			cancel()
+			if ctx.Err() != nil || isGone(err) {
+				return nil, fmt.Errorf("stop container %s: %w", id, err)
+			}
+		}
+	}
+	if c, err = b.powerOff(ctx, c); err != nil {
+		return nil, err
+	}
+	b.publishContainer(c, "stop", nil)
+	return b.info(c), nil
+}
+
+// powerOff turns the VM off and, when the guest did not get to say how its process ended, records it as
+// killed, so the state and the "die" event say what happened.
+func (b *Backend) powerOff(ctx context.Context, c *containerVM) (*containerVM, error) {
+	if c.on() {
+		task, err := b.vmObject(c).PowerOff(ctx)
+		if err == nil {
+			err = task.Wait(ctx)
+		}
+		// The guest may have halted between our read and our call: that is the outcome we wanted.
+		if err != nil && !errdefs.Is(classify(err, ""), errdefs.ErrConflict) {
+			return nil, classify(err, "power off "+c.vmName)
+		}
+	}
+	c, err := b.readVM(ctx, c.ref)
+	if err != nil {
+		return nil, err
+	}
+	if gs := c.guestStatus(); c.boot() > 0 && (gs == nil || gs.State != wire.StateExited) {
+		st := wire.GuestStatus{State: wire.StateExited, Boot: c.boot(), ExitCode: exitKilled,
+			FinishedAt: time.Now().UTC()}
+		if gs != nil {
+			st.StartedAt = gs.StartedAt
+		}
+		data, _ := json.Marshal(st) // plain values always encode
+		if err := b.reconfigure(ctx, c, extraConfigChange(map[string]string{wire.KeyStatus: string(data)})); err != nil {
+			return nil, err
+		}
+		if c, err = b.readVM(ctx, c.ref); err != nil {
+			return nil, err
+		}
+	}
+	b.noteExit(c, true)
+	return c, nil
+}
+
+// SignalContainer delivers signal to the main process through the tether. SIGKILL still works when the
+// tether cannot be reached: the VM is powered off.
+func (b *Backend) SignalContainer(ctx context.Context, id, signal string) error {
+	sig, err := parseSignal(signal)
+	if err != nil {
+		return err
+	}
+	c, err := b.containerVM(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !c.state().Running {
+		return fmt.Errorf("container %s is not running: %w", id, errdefs.ErrConflict)
+	}
+	if err := b.signalGuest(ctx, id, sig.name); err != nil {
+		if sig.name != "KILL" {
+			return fmt.Errorf("signal container %s: %w", id, err)
+		}
+		b.log.Warn("the tether did not take SIGKILL; powering the VM off", "container", id, "err", err)
+		if _, err := b.powerOff(ctx, c); err != nil {
+			return err
+		}
+	}
+	b.publishContainer(c, "kill", map[string]string{"signal": itoa(sig.number)})
+	return nil
+}
+
+// WaitContainer blocks until condition holds: "not-running" (at once when it is not), "next-exit" (the end of
+// the current run, or of the next one when not running) or "removed". A container removed meanwhile ends
+// every wait, with its last state.
+func (b *Backend) WaitContainer(ctx context.Context, id, condition string) (*models.ContainerState, error) {
+	c, err := b.containerVM(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var done func(*containerVM) bool
+	switch condition {
+	case "", "not-running":
+		done = func(c *containerVM) bool { return !c.state().Running }
+	case "next-exit":
+		from := c.boot()
+		if !c.state().Running {
+			from++ // this run is over: wait for the next one's end
+		}
+		done = func(c *containerVM) bool { return !c.state().Running && c.boot() >= from && c.guestStatus() != nil }
+	case "removed":
+		done = func(*containerVM) bool { return false }
+	default:
+		return nil, fmt.Errorf("wait condition %q (want not-running, next-exit or removed): %w", condition, errdefs.ErrInvalid)
+	}
+	last, err := b.await(ctx, c.ref, done)
+	if isGone(err) {
+		if last == nil {
+			last = c
+		}
+		return last.state(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return last.state(), nil
+}
+
+// withBoot sets the boot count in the tether's config, keeping every other field as the core wrote it.
+func withBoot(config string, boot int) (string, error) {
+	fields := map[string]json.RawMessage{}
+	if err := json.Unmarshal([]byte(config), &fields); err != nil {
+		return "", fmt.Errorf("stored container config: %v: %w", err, errdefs.ErrSystem)
+	}
+	fields["boot"] = json.RawMessage(itoa(boot))
+	data, err := json.Marshal(fields)
+	if err != nil {
+		return "", fmt.Errorf("encode container config: %v: %w", err, errdefs.ErrSystem)
+	}
+	return string(data), nil
+}

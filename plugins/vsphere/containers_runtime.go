@@ -1,0 +1,84 @@
+package vsphere
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/vmware/govmomi/property"
+)
+
+// containerRuntime is the backend's in-process state for containers: locks and the live connections to
+// guests. What describes a container lives in vSphere.
+type containerRuntime struct {
+	createMu sync.Mutex // names are checked and taken (create, rename) one at a time
+	locks    keyedLocks // a container's start and stop do not interleave
+	watch    vmWatch
+	attach   *attachListener
+}
+
+// keyedLocks is a mutex per key whose waits end with their context.
+type keyedLocks struct {
+	mu   sync.Mutex
+	held map[string]chan struct{}
+}
+
+func (k *keyedLocks) lock(ctx context.Context, key string) (func(), error) {
+	for {
+		k.mu.Lock()
+		if k.held == nil {
+			k.held = map[string]chan struct{}{}
+		}
+		ch, busy := k.held[key]
+		if !busy {
+			ch = make(chan struct{})
+			k.held[key] = ch
+			k.mu.Unlock()
+			return func() {
+				k.mu.Lock()
+				delete(k.held, key)
+				k.mu.Unlock()
+				close(ch)
+			}, nil
+		}
+		k.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, classify(ctx.Err(), "wait for another operation on container "+key)
+		}
+	}
+}
+
+// startContainers brings up what containers need in this process: the bootstrap ISO on the datastore, the
+// attach listener and the inventory watch.
+func (b *Backend) startContainers(ctx context.Context) error {
+	if err := b.uploadBootstrapISO(ctx); err != nil {
+		return err
+	}
+	a, err := listenAttach(b.cfg.AttachListen, b.cfg.AttachAdvertise, b.log)
+	if err != nil {
+		return err
+	}
+	b.ctr.attach = a
+	b.startWatch()
+	return nil
+}
+
+// stopContainers stops the watch and the listener; the containers themselves keep running.
+func (b *Backend) stopContainers() {
+	b.stopWatch()
+	if b.ctr.attach != nil {
+		b.ctr.attach.close()
+	}
+}
+
+func (b *Backend) collector() *property.Collector { return property.DefaultCollector(b.sess.client) }
+
+// rfc3339 formats t as the port layer's times; the zero time is "".
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}

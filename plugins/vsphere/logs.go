@@ -1,0 +1,164 @@
+package vsphere
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"time"
+
+	"github.com/vmware/govmomi/vim25/soap"
+
+	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// followInterval is how often a followed log is read again from where the last read ended. The datastore
+// has no change notification for files, so following is polling, with HTTP ranges to read only what is new.
+const followInterval = 200 * time.Millisecond
+
+// ContainerLogs streams output.log from the datastore: the records selected by opts, unchanged, one per line.
+func (b *Backend) ContainerLogs(ctx context.Context, id string, opts sdk.LogOptions) (io.ReadCloser, error) {
+	c, err := b.containerVM(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rel := path.Join(c.folder(), outputLog)
+	data, err := b.readRange(ctx, rel, 0)
+	if err != nil {
+		return nil, fmt.Errorf("logs of container %s: %w", id, err)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		f := logFilter{opts: opts}
+		offset := int64(len(data))
+		lines, rest := splitLines(data)
+		if opts.Tail >= 0 && int64(len(lines)) > opts.Tail {
+			lines = lines[int64(len(lines))-opts.Tail:]
+		}
+		if !f.write(pw, lines) || f.done || !opts.Follow {
+			pw.Close()
+			return
+		}
+		pw.CloseWithError(b.followLog(ctx, c, rel, offset, rest, &f, pw))
+	}()
+	return pr, nil
+}
+
+// followLog reads what is appended to rel until the container stops running and the file is drained, the
+// reader goes away, until is passed, or ctx ends.
+func (b *Backend) followLog(ctx context.Context, c *containerVM, rel string, offset int64, partial []byte,
+	f *logFilter, w io.Writer) error {
+	ticker := time.NewTicker(followInterval)
+	defer ticker.Stop()
+	for {
+		// The state is read before the file, so output written before the container stopped is read too.
+		cur, err := b.readVM(ctx, c.ref)
+		stopped := isGone(err) || (err == nil && !cur.state().Running)
+		if err != nil && !stopped {
+			return err
+		}
+		data, err := b.readRange(ctx, rel, offset)
+		if err != nil && !isGone(err) {
+			return err
+		}
+		offset += int64(len(data))
+		lines, rest := splitLines(append(partial, data...))
+		partial = rest
+		if !f.write(w, lines) || f.done || stopped {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// readRange reads rel from offset to its end; a file that does not exist (the container never ran) is empty.
+func (b *Backend) readRange(ctx context.Context, rel string, offset int64) ([]byte, error) {
+	ds := b.where.datastore
+	u, ticket, err := ds.ServiceTicket(ctx, rel, http.MethodGet)
+	if err != nil {
+		return nil, classify(err, "read "+ds.Path(rel))
+	}
+	dl := &soap.Download{Method: http.MethodGet, Ticket: ticket}
+	if offset > 0 {
+		dl.Headers = map[string]string{"Range": fmt.Sprintf("bytes=%d-", offset)}
+	}
+	res, err := b.sess.client.DownloadRequest(ctx, u, dl)
+	if err != nil {
+		return nil, classify(err, "read "+ds.Path(rel))
+	}
+	defer res.Body.Close()
+	switch res.StatusCode {
+	case http.StatusNotFound, http.StatusRequestedRangeNotSatisfiable: // missing, or nothing past offset
+		return nil, nil
+	case http.StatusOK:
+		// A server that ignores ranges sends it all: skip what was read before.
+		if _, err := io.CopyN(io.Discard, res.Body, offset); err != nil {
+			return nil, nil // the file is shorter than before: it was replaced, nothing new to say
+		}
+	case http.StatusPartialContent:
+	default:
+		return nil, fmt.Errorf("read %s: %s: %w", ds.Path(rel), res.Status, httpStatusClass(res.StatusCode))
+	}
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, classify(err, "read "+ds.Path(rel))
+	}
+	return data, nil
+}
+
+// splitLines returns the complete, non-empty lines of data (without their newlines) and the incomplete rest.
+func splitLines(data []byte) (lines [][]byte, rest []byte) {
+	end := bytes.LastIndexByte(data, '\n')
+	if end < 0 {
+		return nil, data
+	}
+	for _, l := range bytes.Split(data[:end], []byte{'\n'}) {
+		if len(l) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	return lines, append([]byte(nil), data[end+1:]...)
+}
+
+// logFilter applies since and until to records.
+type logFilter struct {
+	opts sdk.LogOptions
+	done bool // a record at or after until was seen: nothing later can qualify
+}
+
+// write writes the selected lines in one write; false means until was reached. A reader that went away
+// sets done, for the follower to stop.
+func (f *logFilter) write(w io.Writer, lines [][]byte) bool {
+	var out bytes.Buffer
+	defer func() {
+		if out.Len() > 0 {
+			if _, err := w.Write(out.Bytes()); err != nil {
+				f.done = true
+			}
+		}
+	}()
+	for _, line := range lines {
+		var rec wire.LogRecord
+		if err := json.Unmarshal(line, &rec); err != nil {
+			continue // not a record (a torn write at a crash): skip it rather than fail the stream
+		}
+		if !f.opts.Until.IsZero() && !rec.Time.Before(f.opts.Until) {
+			f.done = true
+			return false
+		}
+		if !f.opts.Since.IsZero() && rec.Time.Before(f.opts.Since) {
+			continue
+		}
+		out.Write(line)
+		out.WriteByte('\n')
+	}
+	return true
+}

@@ -1,0 +1,115 @@
+package vsphere
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// logLine is one output.log record as the tether writes it.
+func logLine(t *testing.T, msg string, at time.Time) string {
+	t.Helper()
+	data, err := json.Marshal(wire.LogRecord{Log: msg + "\n", Stream: "stdout", Time: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data) + "\n"
+}
+
+func appendLog(t *testing.T, file, text string) {
+	t.Helper()
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readLogs(t *testing.T, e *containerEnv, id string, opts sdk.LogOptions) string {
+	t.Helper()
+	rc, err := e.b.ContainerLogs(context.Background(), id, opts)
+	if err != nil {
+		t.Fatalf("ContainerLogs: %v", err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestContainerLogs reads output.log through the datastore's HTTP API: here the test writes the file where
+// the emulator's serial port would, and plays the guest for the follow case.
+func TestContainerLogs(t *testing.T) {
+	e := newContainerEnv(t)
+	info := e.create(t, spec("logger", "", wire.ContainerConfig{Path: "/bin/echo"}, nil))
+	id := *info.ID
+	if got := readLogs(t, e, id, sdk.LogOptions{Tail: -1}); got != "" {
+		t.Fatalf("logs before any output: %q", got)
+	}
+
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	lines := []string{logLine(t, "one", base), logLine(t, "two", base.Add(time.Second)), logLine(t, "three", base.Add(2*time.Second))}
+	file := e.local(info.VMName + "/" + outputLog)
+	appendLog(t, file, strings.Join(lines, "")+`{"log":"torn`) // a torn last record is not a record yet
+
+	cases := []struct {
+		name string
+		opts sdk.LogOptions
+		want string
+	}{
+		{"all", sdk.LogOptions{Tail: -1}, lines[0] + lines[1] + lines[2]},
+		{"tail", sdk.LogOptions{Tail: 2}, lines[1] + lines[2]},
+		{"tail 0", sdk.LogOptions{Tail: 0}, ""},
+		{"since", sdk.LogOptions{Tail: -1, Since: base.Add(time.Second)}, lines[1] + lines[2]},
+		{"until", sdk.LogOptions{Tail: -1, Until: base.Add(time.Second)}, lines[0]},
+	}
+	for _, c := range cases {
+		if got := readLogs(t, e, id, c.opts); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+
+	// Follow a running container: new records arrive as they are appended; the stream ends once the
+	// container exits and the file is drained.
+	g, _ := e.startWithFakeGuest(t, info)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rc, err := e.b.ContainerLogs(ctx, id, sdk.LogOptions{Follow: true, Tail: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	buf := make([]byte, 4096)
+	n, err := io.ReadAtLeast(rc, buf, len(lines[2]))
+	if err != nil || string(buf[:n]) != lines[2] {
+		t.Fatalf("follow, first read %q %v", buf[:n], err)
+	}
+	four := logLine(t, "four", base.Add(3*time.Second))
+	appendLog(t, file, `ed"}`+"\n"+four) // completes the partial record, then one more
+	want := `{"log":"torned"}` + "\n" + four
+	n, err = io.ReadAtLeast(rc, buf, len(want))
+	if err != nil || string(buf[:n]) != want {
+		t.Fatalf("follow, appended record %q %v", buf[:n], err)
+	}
+	five := logLine(t, "five", base.Add(4*time.Second))
+	appendLog(t, file, five)
+	if err := g.exit(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(rc)
+	if err != nil || string(rest) != five {
+		t.Fatalf("follow, after exit %q %v", rest, err)
+	}
+}
