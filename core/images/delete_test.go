@@ -54,6 +54,11 @@ func TestDeleteRules(t *testing.T) {
 	if len(list) != 1 || len(list[0].RepoTags) != 1 || list[0].RepoTags[0] != "other:v2" {
 		t.Errorf("reference filter = %+v", list)
 	}
+	for _, d := range list[0].RepoDigests {
+		if !strings.HasPrefix(d, "other@") {
+			t.Errorf("the reference filter kept the digest %s of another repository", d)
+		}
+	}
 	if list, _ := e.svc.List(ctx, map[string][]string{"dangling": {"true"}}); len(list) != 0 {
 		t.Errorf("dangling = %+v", list)
 	}

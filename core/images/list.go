@@ -45,7 +45,9 @@ func (s *Service) List(ctx context.Context, filters map[string][]string) ([]imag
 			continue
 		}
 		if pats := filters["reference"]; len(pats) > 0 {
-			if tags = matchReference(pats, tags); len(tags) == 0 {
+			// Docker narrows both lists, so the CLI shows no "<none>" row for a digest of another repository.
+			tags, digests = matchReference(pats, tags), matchReference(pats, digests)
+			if len(tags) == 0 && len(digests) == 0 {
 				continue
 			}
 		}
