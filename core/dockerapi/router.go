@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/system"
 
+	"github.com/vice-engine/vice/core/containers"
 	"github.com/vice-engine/vice/core/engine"
 	"github.com/vice-engine/vice/core/images"
 )
@@ -21,6 +22,7 @@ type Engine interface {
 	Version(ctx context.Context) (system.VersionResponse, error)
 	Events(ctx context.Context, o engine.EventsOptions) (<-chan events.Message, error)
 	Images() *images.Service
+	Containers() *containers.Service
 }
 
 var _ Engine = (*engine.Engine)(nil)
@@ -82,7 +84,7 @@ func New(eng Engine, opts ...Option) *API {
 	for _, o := range opts {
 		o(a)
 	}
-	a.routes = append(append(a.systemRoutes(), a.imageRoutes()...), notImplementedRoutes()...)
+	a.routes = append(append(append(a.systemRoutes(), a.imageRoutes()...), a.containerRoutes()...), notImplementedRoutes()...)
 	a.h = logRequests(a.log, recoverPanics(a.log, http.HandlerFunc(a.dispatch)))
 	return a
 }

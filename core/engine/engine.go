@@ -3,6 +3,7 @@ package engine
 import (
 	"log/slog"
 
+	"github.com/vice-engine/vice/core/containers"
 	"github.com/vice-engine/vice/core/imagec"
 	"github.com/vice-engine/vice/core/images"
 	"github.com/vice-engine/vice/core/portlayer"
@@ -46,6 +47,8 @@ type Engine struct {
 	registry *imagec.Client
 	imageTmp string
 	images   *images.Service
+
+	containers *containers.Service
 }
 
 // Option configures an Engine.
@@ -87,6 +90,7 @@ func New(pl *portlayer.Client, opts ...Option) *Engine {
 		}
 	}
 	e.newImages()
+	e.newContainers()
 	return e
 }
 

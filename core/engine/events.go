@@ -32,8 +32,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		ch, err := e.pl.Events(ctx, nil)
 		if err == nil {
 			backoff = 100 * time.Millisecond
+			e.recoverContainers(ctx)
 			for ev := range ch {
-				e.events.publish(toMessage(ev))
+				m := toMessage(ev)
+				e.events.publish(m)
+				e.containers.Observe(m)
 			}
 		}
 		if ctx.Err() != nil {

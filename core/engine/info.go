@@ -67,6 +67,11 @@ func (e *Engine) SystemInfo(ctx context.Context) (system.Info, error) {
 	} else {
 		e.log.Debug("image count unavailable", "err", err)
 	}
+	if total, running, stopped, err := e.containers.Counts(ctx); err == nil {
+		info.Containers, info.ContainersRunning, info.ContainersStopped = total, running, stopped
+	} else {
+		e.log.Debug("container counts unavailable", "err", err)
+	}
 	return info, nil
 }
 

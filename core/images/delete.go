@@ -43,6 +43,7 @@ func (s *Service) Delete(ctx context.Context, refOrID string, force, prune bool)
 		return nil
 	}
 	tags, digests := s.refsOfLocked(r.ID)
+	keep := false
 	if ref != "" {
 		// A reference was given: remove it, with the digests of its repository when no tag of it remains.
 		gone := []string{ref}
@@ -53,20 +54,32 @@ func (s *Service) Delete(ctx context.Context, refOrID string, force, prune bool)
 				}
 			}
 		}
+		if len(tags)+len(digests) <= len(gone) {
+			// The last reference: the image would go with it, which containers using it forbid.
+			if keep, err = s.checkUsersLocked(ctx, r.ID, refOrID, ref, force); err != nil {
+				return nil, err
+			}
+		}
 		if err := untag(gone...); err != nil {
 			return out, err
 		}
-		if t, d := s.refsOfLocked(r.ID); len(t)+len(d) > 0 {
+		if t, d := s.refsOfLocked(r.ID); len(t)+len(d) > 0 || keep {
 			return out, nil
 		}
 	} else {
 		all := append(append([]string{}, tags...), digests...)
+		if keep, err = s.checkUsersLocked(ctx, r.ID, refOrID, "", force); err != nil {
+			return nil, err
+		}
 		if !force && !singleRepository(tags, digests) {
 			return nil, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories: %w",
 				shortID(r.ID), errdefs.ErrConflict)
 		}
 		if err := untag(all...); err != nil {
 			return out, err
+		}
+		if keep {
+			return out, nil
 		}
 	}
 	deleted, err := s.deleteLocked(ctx, r)

@@ -33,6 +33,7 @@ type Service struct {
 	refs   refsRecord
 
 	flights flights
+	users   UsersFunc
 }
 
 // Option configures a Service.

@@ -21,7 +21,13 @@ type Backend struct {
 	PingErr error
 	InfoErr error
 
+	// StartErr, when set, is what StartContainer fails with. Creates and Attaches count those calls.
+	StartErr error
+	Creates  int
+	Attaches int
+
 	mu     sync.Mutex
+	ctrs   map[string]*container
 	kv     map[string]*models.KeyValue
 	layers map[string]*layer
 	writes map[string]int

@@ -22,6 +22,8 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	sreq.RequestURI = req.URL.RequestURI()
 	pr, pw := io.Pipe()
 	rw := &pipeResponse{header: http.Header{}, pw: pw, ready: make(chan struct{})}
+	upr, upw := io.Pipe() // the client's bytes after an upgrade
+	rw.upgradeIn = upr
 	go func() {
 		defer func() {
 			rw.WriteHeader(http.StatusOK) // a handler that wrote nothing answered 200
@@ -35,6 +37,12 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, ctx.Err()
 	}
+	var body io.ReadCloser = &cancelBody{ReadCloser: pr, cancel: cancel}
+	if rw.status == http.StatusSwitchingProtocols {
+		body = &upgradedBody{cancelBody: body.(*cancelBody), in: upw}
+	} else {
+		upw.Close()
+	}
 	return &http.Response{
 		Status:     http.StatusText(rw.status),
 		StatusCode: rw.status,
@@ -42,7 +50,7 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ProtoMajor: 1,
 		ProtoMinor: 1,
 		Header:     rw.sent,
-		Body:       &cancelBody{ReadCloser: pr, cancel: cancel},
+		Body:       body,
 		Request:    req,
 	}, nil
 }
@@ -55,6 +63,9 @@ type pipeResponse struct {
 	once   sync.Once
 	ready  chan struct{}
 	status int
+
+	upgradeIn *io.PipeReader
+	hijacked  *hijackedConn
 }
 
 func (r *pipeResponse) Header() http.Header { return r.header }

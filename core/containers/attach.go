@@ -1,0 +1,170 @@
+package containers
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/vice-engine/vice/core/portlayer"
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+)
+
+// AttachOptions are POST /containers/{id}/attach's parameters.
+type AttachOptions struct {
+	Stream, Logs          bool
+	Stdin, Stdout, Stderr bool
+	DetachKeys            string
+}
+
+// Attachment is a client attach, registered from the moment it is accepted: a start that comes while it
+// waits leaves the process held for it (RunBlock), so the client sees every byte.
+type Attachment struct {
+	s    *Service
+	r    *record
+	o    AttachOptions
+	once sync.Once
+}
+
+// Attach accepts an attach to the container ref. Call Serve, or Close when the client is not served.
+func (s *Service) Attach(ctx context.Context, ref string, o AttachOptions) (*Attachment, error) {
+	r, err := s.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	a := &Attachment{s: s, r: r, o: o}
+	if o.Stream {
+		s.mu.Lock()
+		s.attaching[r.ID]++
+		s.mu.Unlock()
+	}
+	return a, nil
+}
+
+// Tty says the output is raw rather than multiplexed.
+func (a *Attachment) Tty() bool { return a.r.Config.Tty }
+
+// Close gives up the attach's claim on the process.
+func (a *Attachment) Close() {
+	a.once.Do(func() {
+		if !a.o.Stream {
+			return
+		}
+		a.s.mu.Lock()
+		defer a.s.mu.Unlock()
+		if a.s.attaching[a.r.ID]--; a.s.attaching[a.r.ID] <= 0 {
+			delete(a.s.attaching, a.r.ID)
+		}
+	})
+}
+
+// eof marks the end of the client's input.
+var eof = []byte(nil)
+
+// Serve replays the past output when Logs is set, then (with Stream) waits for the process and splices the
+// client with it: in is the client's input (its EOF, a half-close, closes the process's stdin), out
+// receives the output. It returns when the output ends (the process exited or the client detached), the
+// client goes away, or ctx ends.
+func (a *Attachment) Serve(ctx context.Context, in io.Reader, out io.Writer) error {
+	defer a.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	input := make(chan []byte, 16)
+	if a.o.Stream {
+		go pumpInput(ctx, in, input, cancel)
+	}
+	if a.o.Logs {
+		logs, err := a.s.Logs(ctx, a.r.ID, LogsOptions{Stdout: a.o.Stdout, Stderr: a.o.Stderr})
+		if err == nil {
+			err = logs.WriteTo(out, nil)
+		}
+		if err != nil && !errors.Is(err, errdefs.ErrInvalid) {
+			return err
+		}
+	}
+	if !a.o.Stream {
+		return nil
+	}
+	if err := a.s.waitRunning(ctx, a.r.ID); err != nil {
+		return err
+	}
+	keys := a.o.DetachKeys
+	if keys == "" && a.o.Stdin && a.r.Config.Tty {
+		keys = "ctrl-p,ctrl-q" // Docker's default, for an interactive tty
+	}
+	st, err := a.s.pl.Attach(ctx, a.r.ID, portlayer.AttachOptions{
+		Stdin: a.o.Stdin && a.r.Config.OpenStdin, Stdout: a.o.Stdout, Stderr: a.o.Stderr, DetachKeys: keys})
+	a.Close()
+	if errors.Is(err, errdefs.ErrConflict) {
+		return nil // the process ended before we got to it: nothing more to show
+	}
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a.s.log.Debug("attached", "container", a.r.ID, "stdin", a.o.Stdin, "tty", a.r.Config.Tty)
+	go feedStdin(ctx, input, st, a.o.Stdin && a.r.Config.OpenStdin)
+	copied := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(out, st)
+		copied <- err
+	}()
+	select {
+	case <-copied:
+		return nil
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// pumpInput reads the client from the start, so input sent before the process runs waits in the channel
+// (`echo hi | docker run -i` sends and half-closes at once). Its end is eof; a read error means the client
+// is gone.
+func pumpInput(ctx context.Context, in io.Reader, input chan<- []byte, gone context.CancelFunc) {
+	send := func(p []byte) bool {
+		select {
+		case input <- p:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := in.Read(buf)
+		if n > 0 && !send(append([]byte(nil), buf[:n]...)) {
+			return
+		}
+		if err == io.EOF {
+			send(eof)
+			return
+		}
+		if err != nil {
+			gone()
+			return
+		}
+	}
+}
+
+// feedStdin writes the client's input to the process and closes its write side at the client's EOF; without
+// stdin the input is read and dropped, so a client's half-close changes nothing.
+func feedStdin(ctx context.Context, input <-chan []byte, st portlayer.Stream, stdin bool) {
+	for {
+		select {
+		case p := <-input:
+			if p == nil {
+				if stdin {
+					_ = st.CloseWrite()
+				}
+				return
+			}
+			if stdin {
+				if _, err := st.Write(p); err != nil {
+					return
+				}
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package containers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/vice-engine/vice/core/images"
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/swagger/gen/models"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// Create is POST /containers/create: it resolves the image (a missing one is "No such image", which makes
+// `docker run` pull and retry), merges its config with the client's, and creates the containerVM.
+func (s *Service) Create(ctx context.Context, name string, req container.CreateRequest) (container.CreateResponse, error) {
+	cfg := req.Config
+	if cfg == nil {
+		return container.CreateResponse{}, fmt.Errorf("config cannot be empty in order to create a container: %w", errdefs.ErrInvalid)
+	}
+	cfg = ptr(*cfg)
+	host := req.HostConfig
+	if host == nil {
+		host = &container.HostConfig{}
+	}
+	if err := checkHost(host); err != nil {
+		return container.CreateResponse{}, err
+	}
+	if name != "" {
+		var err error
+		if name, err = checkName(name); err != nil {
+			return container.CreateResponse{}, err
+		}
+	}
+	if cfg.Image == "" {
+		return container.CreateResponse{}, fmt.Errorf("no image specified: %w", errdefs.ErrInvalid)
+	}
+	img, err := s.images.Resolve(ctx, cfg.Image)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	mergeImage(cfg, img.Config)
+	if _, _, err := command(cfg); err != nil {
+		return container.CreateResponse{}, err
+	}
+
+	id := newID()
+	for attempt := 0; ; attempt++ {
+		resp, err := s.createVM(ctx, id, name, cfg, host, img)
+		// A generated name that another endpoint's container has: pick another.
+		if name == "" && errdefs.Is(err, errdefs.ErrConflict) && attempt < 3 {
+			continue
+		}
+		return resp, err
+	}
+}
+
+// createVM makes the containerVM of a merged config under name (generated when empty).
+func (s *Service) createVM(ctx context.Context, id, name string, cfg *container.Config, host *container.HostConfig,
+	img images.Resolved) (container.CreateResponse, error) {
+	release, name, err := s.reserveName(name, id)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	defer release()
+	path, args, err := command(cfg)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	cfg = ptr(*cfg)
+	if cfg.Hostname == "" {
+		cfg.Hostname = id[:12]
+	}
+	tether := wire.ContainerConfig{
+		ID: id, Name: name, Hostname: cfg.Hostname, Domainname: cfg.Domainname, Path: path, Args: args,
+		Env: cfg.Env, WorkingDir: cfg.WorkingDir, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin,
+		StdinOnce: cfg.StdinOnce, ExtraHosts: host.ExtraHosts, DNS: addrs(host.DNS), DNSSearch: host.DNSSearch,
+		// A client that means to attach (docker run without -d) attaches before it starts: the process waits
+		// for the first attach so that no output is lost. A start without an attach releases it (start.go).
+		RunBlock: cfg.AttachStdin || cfg.AttachStdout || cfg.AttachStderr,
+	}
+	created := time.Now().UTC().Format(time.RFC3339Nano)
+	ann, err := annotations(cfg, host, img.ID, created)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	rawTether, err := json.Marshal(tether)
+	if err != nil {
+		return container.CreateResponse{}, fmt.Errorf("encode the tether config: %w: %w", errdefs.ErrSystem, err)
+	}
+	cpus, mem := vmSize(host)
+	spec := &models.ContainerSpec{ID: &id, Name: &name, Layer: img.TopLayer, Config: ptr(string(rawTether)),
+		Cpus: cpus, MemoryMB: mem, Annotations: ann}
+	if _, err := s.pl.CreateContainer(ctx, spec); err != nil {
+		if errdefs.Is(err, errdefs.ErrConflict) {
+			if other, rerr := s.resolve(ctx, name); rerr == nil && other.ID != id {
+				return container.CreateResponse{}, nameConflict(name, other.ID)
+			}
+		}
+		return container.CreateResponse{}, err
+	}
+	s.log.Info("container created", "container", id, "name", name, "image", cfg.Image)
+	return container.CreateResponse{ID: id, Warnings: []string{}}, nil
+}
+
+// annotations are Docker's records of the container, kept with the containerVM.
+func annotations(cfg *container.Config, host *container.HostConfig, imageID, created string) (map[string]string, error) {
+	c, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("encode the container config: %w: %w", errdefs.ErrInvalid, err)
+	}
+	h, err := json.Marshal(host)
+	if err != nil {
+		return nil, fmt.Errorf("encode the host config: %w: %w", errdefs.ErrInvalid, err)
+	}
+	return map[string]string{annImage: cfg.Image, annImageID: imageID, annConfig: string(c),
+		annHostConfig: string(h), annCreated: created}, nil
+}
+
+// reserveName claims name (a generated one when empty) for id until release is called, against other
+// creates and renames of this endpoint; the backend refuses a name its inventory already has, which
+// createVM turns into Docker's conflict. Listing the inventory here would cost every create a full read.
+func (s *Service) reserveName(name, id string) (release func(), _ string, _ error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	taken := func(n string) bool { _, ok := s.reserved[n]; return ok }
+	if name == "" {
+		name = generateName(taken)
+	} else if taken(name) {
+		return nil, "", nameConflict(name, s.reserved[name])
+	}
+	s.reserved[name] = id
+	return func() {
+		s.mu.Lock()
+		delete(s.reserved, name)
+		s.mu.Unlock()
+	}, name, nil
+}
+
+func addrs(list []netip.Addr) []string {
+	var out []string
+	for _, a := range list {
+		out = append(out, a.String())
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,101 @@
+package containers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	units "github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/storage"
+)
+
+// zeroTime is how Docker shows a time that never was.
+const zeroTime = "0001-01-01T00:00:00Z"
+
+// Inspect is GET /containers/{id}/json.
+func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectResponse, error) {
+	r, err := s.resolve(ctx, ref)
+	if err != nil {
+		return container.InspectResponse{}, err
+	}
+	st := r.state()
+	return container.InspectResponse{
+		ID:      r.ID,
+		Created: r.Created,
+		Path:    r.wire.Path,
+		Args:    nonNil(r.wire.Args),
+		State: &container.State{
+			Status: container.ContainerState(r.status()), Running: st.Running, Pid: int(st.Pid),
+			ExitCode: int(st.ExitCode), Error: st.Error, StartedAt: orZero(st.StartedAt), FinishedAt: orZero(st.FinishedAt),
+		},
+		Image:        r.ImageID,
+		Name:         "/" + r.Name,
+		RestartCount: 0,
+		Driver:       "vsphere",
+		Platform:     "linux",
+		HostConfig:   r.HostConfig,
+		GraphDriver: &storage.DriverData{Name: "vsphere", Data: map[string]string{
+			"Disk": r.info.Disk, "Layer": r.info.Layer, "VM": r.info.VMName}},
+		Mounts: []container.MountPoint{},
+		Config: r.Config,
+		NetworkSettings: &container.NetworkSettings{
+			Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{},
+		},
+	}, nil
+}
+
+func orZero(t string) string {
+	if t == "" {
+		return zeroTime
+	}
+	return t
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// statusText is the STATUS column of `docker ps`: "Created", "Up 3 seconds", "Exited (0) 2 minutes ago".
+func statusText(r *record, now time.Time) string {
+	st := r.state()
+	switch r.status() {
+	case "running":
+		if t, err := time.Parse(time.RFC3339Nano, st.StartedAt); err == nil {
+			return "Up " + units.HumanDuration(now.Sub(t))
+		}
+		return "Up Less than a second"
+	case "exited":
+		if t, err := time.Parse(time.RFC3339Nano, st.FinishedAt); err == nil {
+			return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(t)))
+		}
+		return fmt.Sprintf("Exited (%d)", st.ExitCode)
+	case "created":
+		return "Created"
+	default:
+		return strings.ToUpper(r.status()[:1]) + r.status()[1:]
+	}
+}
+
+// summary is one line of `docker ps`.
+func summary(r *record, now time.Time) container.Summary {
+	cmd := strings.Join(append([]string{r.wire.Path}, r.wire.Args...), " ")
+	labels := r.Config.Labels
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	sum := container.Summary{
+		ID: r.ID, Names: []string{"/" + r.Name}, Image: r.Image, ImageID: r.ImageID, Command: cmd,
+		Created: r.createdAt().Unix(), Ports: []container.PortSummary{}, Labels: labels,
+		State: container.ContainerState(r.status()), Status: statusText(r, now),
+		NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{}},
+		Mounts:          []container.MountPoint{},
+	}
+	sum.HostConfig.NetworkMode = string(r.HostConfig.NetworkMode)
+	return sum
+}

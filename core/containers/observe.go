@@ -1,0 +1,113 @@
+package containers
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/moby/moby/api/types/events"
+
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/swagger/gen/models"
+)
+
+// autoRemoveTimeout bounds one auto-removal, which runs apart from any request.
+const autoRemoveTimeout = 2 * time.Minute
+
+// waker returns a channel closed at the container's next event.
+func (s *Service) waker(id string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.wakers[id]
+	if !ok {
+		ch = make(chan struct{})
+		s.wakers[id] = ch
+	}
+	return ch
+}
+
+// Observe takes one of the backend's Docker events: it wakes whoever waits on the container and removes an
+// auto-remove container (docker run --rm) once it has died. The engine calls it for every event it
+// publishes; the service publishes none itself, so nothing is reported twice.
+func (s *Service) Observe(m events.Message) {
+	if m.Type != events.ContainerEventType {
+		return
+	}
+	id := m.Actor.ID
+	s.mu.Lock()
+	if ch, ok := s.wakers[id]; ok {
+		close(ch)
+		delete(s.wakers, id)
+	}
+	s.mu.Unlock()
+	if m.Action == events.ActionDie {
+		go s.autoRemove(context.Background(), id)
+	}
+}
+
+// autoRemove removes a container whose HostConfig says AutoRemove once it is not running. A container
+// already gone is no error: the event path and a waiting `docker run --rm` may both get here.
+func (s *Service) autoRemove(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(ctx, autoRemoveTimeout)
+	defer cancel()
+	s.mu.Lock()
+	starting := s.starting[id]
+	s.mu.Unlock()
+	if starting != nil {
+		select {
+		case <-starting:
+		case <-ctx.Done():
+			return
+		}
+	}
+	r, err := s.refresh(ctx, id)
+	if err != nil || !r.HostConfig.AutoRemove || r.running() {
+		return
+	}
+	s.keepLastState(id, r.state())
+	err = s.pl.RemoveContainer(ctx, id, false)
+	switch {
+	case err == nil:
+		s.log.Info("container auto-removed", "container", id, "name", r.Name)
+	case errors.Is(err, errdefs.ErrNotFound):
+	default:
+		s.log.Warn("auto-remove failed", "container", id, "err", err)
+	}
+}
+
+// Recover removes the auto-remove containers that exited while no endpoint watched (the engine calls it
+// when it starts following the backend).
+func (s *Service) Recover(ctx context.Context) error {
+	all, err := s.list(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range all {
+		if r.HostConfig.AutoRemove && r.status() == "exited" {
+			s.autoRemove(ctx, r.ID)
+		}
+	}
+	return nil
+}
+
+// lastStateKept is how long the final state of an auto-removed container stays for its `docker run --rm`
+// to collect the exit code.
+const lastStateKept = time.Minute
+
+func (s *Service) keepLastState(id string, st *models.ContainerState) {
+	s.mu.Lock()
+	s.lastState[id] = st
+	s.mu.Unlock()
+	time.AfterFunc(lastStateKept, func() {
+		s.mu.Lock()
+		delete(s.lastState, id)
+		s.mu.Unlock()
+	})
+}
+
+// finalState is the state an auto-removed container ended with, when it is still kept.
+func (s *Service) finalState(id string) *models.ContainerState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastState[id]
+}

@@ -1,0 +1,215 @@
+package containers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/vice-engine/vice/core/images"
+	"github.com/vice-engine/vice/core/portlayer"
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/swagger/gen/models"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// Annotation keys of Docker's records kept with each containerVM. "image" is the name the client used;
+// the backend copies it into the "image" attribute of container events.
+const (
+	annImage      = "image"
+	annImageID    = "docker.imageID"
+	annConfig     = "docker.config"
+	annHostConfig = "docker.hostConfig"
+	annCreated    = "docker.created"
+)
+
+// Service is the container service of one VCH. It keeps no container state of its own: the backend's
+// inventory is the record; the service only holds what is in flight (names being created, attaches about to
+// begin, waiters woken by events).
+type Service struct {
+	pl     *portlayer.Client
+	images *images.Service
+	log    *slog.Logger
+
+	mu        sync.Mutex
+	reserved  map[string]string                 // names being created -> the ID they go to
+	attaching map[string]int                    // container ID -> client attaches waiting for the process
+	wakers    map[string]chan struct{}          // container ID -> closed at its next event
+	lastState map[string]*models.ContainerState // auto-removed container ID -> its final state, briefly
+	starting  map[string]chan struct{}          // container ID -> closed when its start request returns
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// New returns the container service over pl, making containers from the images of img.
+func New(pl *portlayer.Client, img *images.Service, opts ...Option) *Service {
+	s := &Service{pl: pl, images: img, log: slog.Default(), reserved: map[string]string{},
+		attaching: map[string]int{}, wakers: map[string]chan struct{}{},
+		lastState: map[string]*models.ContainerState{}, starting: map[string]chan struct{}{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// record is one container as Docker sees it: the backend's info with Docker's records decoded.
+type record struct {
+	info       *models.ContainerInfo
+	ID         string
+	Name       string // without the slash
+	Image      string // as the client named it
+	ImageID    string
+	Config     *container.Config
+	HostConfig *container.HostConfig
+	Created    string
+	wire       wire.ContainerConfig
+}
+
+func decode(info *models.ContainerInfo) *record {
+	r := &record{info: info, Config: &container.Config{}, HostConfig: &container.HostConfig{}}
+	if info.ID != nil {
+		r.ID = *info.ID
+	}
+	if info.Name != nil {
+		r.Name = *info.Name
+	}
+	a := info.Annotations
+	r.Image, r.ImageID, r.Created = a[annImage], a[annImageID], a[annCreated]
+	if r.Created == "" {
+		r.Created = info.Created
+	}
+	_ = json.Unmarshal([]byte(a[annConfig]), r.Config) // a container made elsewhere has zero records
+	_ = json.Unmarshal([]byte(a[annHostConfig]), r.HostConfig)
+	_ = json.Unmarshal([]byte(info.Config), &r.wire)
+	return r
+}
+
+func (r *record) state() *models.ContainerState {
+	if r.info.State == nil {
+		return &models.ContainerState{}
+	}
+	return r.info.State
+}
+
+func (r *record) status() string {
+	if st := r.state(); st.Status != nil {
+		return *st.Status
+	}
+	return "created"
+}
+
+func (r *record) createdAt() time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, r.Created)
+	return t
+}
+
+func (r *record) running() bool { return r.state().Running }
+
+func noSuchContainer(ref string) error {
+	return fmt.Errorf("No such container: %s: %w", ref, errdefs.ErrNotFound)
+}
+
+// list returns every container of the VCH.
+func (s *Service) list(ctx context.Context) ([]*record, error) {
+	infos, err := s.pl.ListContainers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*record, 0, len(infos))
+	for _, i := range infos {
+		out = append(out, decode(i))
+	}
+	return out, nil
+}
+
+// resolve finds the container ref names, by Docker's order: full ID, then name (with or without "/"), then
+// a unique ID prefix.
+func (s *Service) resolve(ctx context.Context, ref string) (*record, error) {
+	if ref == "" {
+		return nil, noSuchContainer(ref)
+	}
+	if fullID.MatchString(ref) {
+		info, err := s.pl.GetContainer(ctx, ref)
+		if err == nil {
+			return decode(info), nil
+		}
+		if !errdefs.Is(err, errdefs.ErrNotFound) {
+			return nil, err
+		}
+	}
+	all, err := s.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimPrefix(ref, "/")
+	for _, r := range all {
+		if r.Name == name {
+			return r, nil
+		}
+	}
+	var found *record
+	for _, r := range all {
+		if strings.HasPrefix(r.ID, ref) {
+			if found != nil {
+				return nil, fmt.Errorf("multiple IDs found with provided prefix: %s: %w", ref, errdefs.ErrInvalid)
+			}
+			found = r
+		}
+	}
+	if found == nil {
+		return nil, noSuchContainer(ref)
+	}
+	return found, nil
+}
+
+// refresh re-reads one container; gone is "No such container".
+func (s *Service) refresh(ctx context.Context, id string) (*record, error) {
+	info, err := s.pl.GetContainer(ctx, id)
+	if errdefs.Is(err, errdefs.ErrNotFound) {
+		return nil, noSuchContainer(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decode(info), nil
+}
+
+// Users lists the containers made from image id, for image deletion's conflicts.
+func (s *Service) Users(ctx context.Context, imageID string) ([]images.User, error) {
+	all, err := s.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []images.User
+	for _, r := range all {
+		if r.ImageID == imageID {
+			out = append(out, images.User{ContainerID: r.ID, Running: r.running()})
+		}
+	}
+	return out, nil
+}
+
+// Counts are `docker info`'s container numbers.
+func (s *Service) Counts(ctx context.Context) (total, running, stopped int, err error) {
+	all, err := s.list(ctx)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	for _, r := range all {
+		if r.running() {
+			running++
+		} else {
+			stopped++
+		}
+	}
+	return len(all), running, stopped, nil
+}

@@ -1,0 +1,146 @@
+package containers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+)
+
+// Stop is POST /containers/{id}/stop: the stop signal (the client's, else the container's, else SIGTERM),
+// then after timeout seconds (the client's, else the container's, else 10; -1 waits for ever) the
+// containerVM goes down. A container not running is "not modified" (304), as in Docker.
+func (s *Service) Stop(ctx context.Context, ref, signal string, timeout *int) error {
+	r, err := s.resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if !r.running() {
+		return fmt.Errorf("container %s is not running: %w", r.ID, errdefs.ErrNotModified)
+	}
+	return s.stop(ctx, r, signal, timeout)
+}
+
+func (s *Service) stop(ctx context.Context, r *record, signal string, timeout *int) error {
+	sig, err := parseSignal(signal)
+	if err != nil {
+		return err
+	}
+	if sig == "" {
+		sig = r.Config.StopSignal
+	}
+	if sig == "" {
+		sig = defaultStopSignal
+	}
+	secs := defaultStopTimeout
+	switch {
+	case timeout != nil:
+		secs = *timeout
+	case r.Config.StopTimeout != nil:
+		secs = *r.Config.StopTimeout
+	}
+	wait := time.Duration(secs) * time.Second
+	if secs < 0 {
+		wait = -1
+	}
+	if _, err := s.pl.StopContainer(ctx, r.ID, sig, wait); err != nil {
+		return err
+	}
+	s.log.Info("container stopped", "container", r.ID, "signal", sig, "timeout", secs)
+	return nil
+}
+
+// Kill is POST /containers/{id}/kill: a signal (SIGKILL unless told) to a running container; a container
+// not running is a conflict, as Docker 28 says it.
+func (s *Service) Kill(ctx context.Context, ref, signal string) error {
+	r, err := s.resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	sig, err := parseSignal(signal)
+	if err != nil {
+		return err
+	}
+	if sig == "" {
+		sig = "SIGKILL"
+	}
+	notRunning := fmt.Errorf("container %s is not running: %w", r.ID, errdefs.ErrConflict)
+	if !r.running() {
+		return notRunning
+	}
+	if err := s.pl.SignalContainer(ctx, r.ID, sig); err != nil {
+		if errors.Is(err, errdefs.ErrConflict) {
+			return notRunning
+		}
+		return err
+	}
+	return nil
+}
+
+// Remove is DELETE /containers/{id}: a running container only with force. Volumes (v) are accepted: vice
+// containers have no anonymous volumes yet.
+func (s *Service) Remove(ctx context.Context, ref string, force bool) error {
+	r, err := s.resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if r.running() && !force {
+		return fmt.Errorf("cannot remove container \"/%s\": container is running: stop the container before removing or force remove: %w",
+			r.Name, errdefs.ErrConflict)
+	}
+	if err := s.pl.RemoveContainer(ctx, r.ID, force); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return noSuchContainer(ref)
+		}
+		return err
+	}
+	s.log.Info("container removed", "container", r.ID, "name", r.Name)
+	return nil
+}
+
+// Rename is POST /containers/{id}/rename.
+func (s *Service) Rename(ctx context.Context, ref, newName string) error {
+	if newName == "" {
+		return fmt.Errorf("Neither old nor new names may be empty: %w", errdefs.ErrInvalid)
+	}
+	name, err := checkName(newName)
+	if err != nil {
+		return err
+	}
+	r, err := s.resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if r.Name == name {
+		return fmt.Errorf("Renaming a container with the same name as its current name: %w", errdefs.ErrInvalid)
+	}
+	release, _, err := s.reserveName(name, r.ID)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if _, err := s.pl.RenameContainer(ctx, r.ID, name); err != nil {
+		if errdefs.Is(err, errdefs.ErrConflict) {
+			if other, rerr := s.resolve(ctx, name); rerr == nil && other.ID != r.ID {
+				return nameConflict(name, other.ID)
+			}
+		}
+		return err
+	}
+	s.log.Info("container renamed", "container", r.ID, "from", r.Name, "to", name)
+	return nil
+}
+
+// Resize is POST /containers/{id}/resize: the tty size of the main process.
+func (s *Service) Resize(ctx context.Context, ref string, height, width int64) error {
+	r, err := s.resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if !r.running() {
+		return fmt.Errorf("Container %s is not running: %w", r.ID, errdefs.ErrConflict)
+	}
+	return s.pl.Resize(ctx, r.ID, height, width)
+}

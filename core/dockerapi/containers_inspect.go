@@ -1,0 +1,58 @@
+package dockerapi
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/vice-engine/vice/core/containers"
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+)
+
+// listContainers is GET /containers/json?all=&limit=&size=&filters=.
+func (a *API) listContainers(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f, err := parseFilters(q.Get("filters"))
+	if err != nil {
+		return err
+	}
+	limit := 0
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil {
+			return fmt.Errorf("invalid limit %q: %w", v, errdefs.ErrInvalid)
+		}
+	}
+	list, err := a.eng.Containers().List(r.Context(), containers.ListOptions{All: boolValue(q.Get("all")), Limit: limit, Filters: f})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, list)
+}
+
+// inspectContainer is GET /containers/{id}/json.
+func (a *API) inspectContainer(w http.ResponseWriter, r *http.Request) error {
+	resp, err := a.eng.Containers().Inspect(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+// containerRoutes are the routes of Docker's containers group that vice serves.
+func (a *API) containerRoutes() []route {
+	return []route{
+		newRoute(http.MethodGet, "/containers/json", a.listContainers),
+		newRoute(http.MethodPost, "/containers/create", a.createContainer),
+		newRoute(http.MethodGet, "/containers/{id}/json", a.inspectContainer),
+		newRoute(http.MethodGet, "/containers/{id}/logs", a.containerLogs),
+		newRoute(http.MethodPost, "/containers/{id}/start", a.startContainer),
+		newRoute(http.MethodPost, "/containers/{id}/stop", a.stopContainer),
+		newRoute(http.MethodPost, "/containers/{id}/restart", a.restartContainer),
+		newRoute(http.MethodPost, "/containers/{id}/kill", a.killContainer),
+		newRoute(http.MethodPost, "/containers/{id}/rename", a.renameContainer),
+		newRoute(http.MethodPost, "/containers/{id}/resize", a.resizeContainer),
+		newRoute(http.MethodPost, "/containers/{id}/attach", a.attachContainer),
+		newRoute(http.MethodPost, "/containers/{id}/wait", a.waitContainer),
+		newRoute(http.MethodDelete, "/containers/{id}", a.removeContainer),
+	}
+}

@@ -1,0 +1,143 @@
+package portlayer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/swagger/gen/client"
+	"github.com/vice-engine/vice/swagger/gen/client/containers"
+	"github.com/vice-engine/vice/swagger/gen/client/interaction"
+	"github.com/vice-engine/vice/swagger/gen/models"
+)
+
+// LogOptions select a container's log records. Zero times are unbounded; Tail < 0 (or 0 with All) is all.
+type LogOptions struct {
+	Follow bool
+	// Since and Until are Unix nanoseconds; 0 is unbounded.
+	Since, Until int64
+	// Tail keeps the last Tail records; negative keeps all.
+	Tail int64
+}
+
+// Logs streams the container's output log as newline-delimited tether/wire.LogRecord JSON. It returns once
+// the port layer has answered; closing the reader (or cancelling ctx) ends the stream.
+func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (io.ReadCloser, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	answered := make(chan int, 1)
+	hc := &http.Client{Transport: headerSignal{rt: c.rt, status: answered}}
+	p := containers.NewGetContainerLogsParamsWithTimeout(0).WithID(id).WithHTTPClient(hc).WithTail(&o.Tail)
+	if o.Follow {
+		p.SetFollow(&o.Follow)
+	}
+	if o.Since > 0 {
+		p.SetSince(&o.Since)
+	}
+	if o.Until > 0 {
+		p.SetUntil(&o.Until)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.api.Containers.GetContainerLogsContext(ctx, p, pw)
+		if err != nil {
+			pw.CloseWithError(classify("container logs", err))
+		} else {
+			pw.Close()
+		}
+		done <- err
+	}()
+	select {
+	case status := <-answered:
+		if status != http.StatusOK {
+			err := <-done
+			cancel()
+			return nil, classify("container logs", err)
+		}
+	case err := <-done:
+		if err != nil {
+			cancel()
+			return nil, classify("container logs", err)
+		}
+	}
+	return &diffReader{PipeReader: pr, cancel: cancel}, nil
+}
+
+// AttachOptions say which streams of the main process to attach and Docker's detach keys ("" for none).
+type AttachOptions struct {
+	Stdin, Stdout, Stderr bool
+	DetachKeys            string
+}
+
+// Stream is an upgraded attach exchange: reads are the process's output in Docker's stream format (raw with
+// a tty, multiplexed without), writes its stdin. CloseWrite ends stdin; Close ends the attachment.
+type Stream interface {
+	io.ReadWriteCloser
+	CloseWrite() error
+}
+
+// Attach upgrades an exchange to the main process's streams. The generated client cannot hold a 101
+// exchange open, so the request is built here and sent through the same RoundTripper.
+func (c *Client) Attach(ctx context.Context, id string, o AttachOptions) (Stream, error) {
+	q := url.Values{}
+	q.Set("stdin", strconv.FormatBool(o.Stdin))
+	q.Set("stdout", strconv.FormatBool(o.Stdout))
+	q.Set("stderr", strconv.FormatBool(o.Stderr))
+	if o.DetachKeys != "" {
+		q.Set("detachKeys", o.DetachKeys)
+	}
+	u := url.URL{Scheme: "http", Host: Host, Path: client.DefaultBasePath + "/containers/" + url.PathEscape(id) + "/attach",
+		RawQuery: q.Encode()}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("port layer attach: %w: %w", errdefs.ErrInvalid, err)
+	}
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "tcp")
+	resp, err := c.rt.RoundTrip(req)
+	if err != nil {
+		return nil, classify("attach", &url.Error{Op: "Post", URL: u.String(), Err: err})
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		defer resp.Body.Close()
+		return nil, responseError("attach", resp)
+	}
+	rwc, ok := resp.Body.(io.ReadWriteCloser)
+	if !ok {
+		resp.Body.Close()
+		return nil, fmt.Errorf("port layer attach: the transport gave a read-only upgraded body: %w", errdefs.ErrNotImplemented)
+	}
+	return &stream{ReadWriteCloser: rwc}, nil
+}
+
+// stream adds CloseWrite to transports whose upgraded body has none (closing then is the only way to say EOF).
+type stream struct{ io.ReadWriteCloser }
+
+func (s *stream) CloseWrite() error {
+	if cw, ok := s.ReadWriteCloser.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// responseError reads a port-layer error body (models.Error) into an error of its class.
+func responseError(op string, resp *http.Response) error {
+	var e models.Error
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(body, &e) == nil && e.Class != nil && e.Message != nil {
+		return errdefs.FromClass(*e.Class, *e.Message)
+	}
+	return errdefs.FromHTTPStatus(resp.StatusCode, fmt.Sprintf("port layer %s: status %d", op, resp.StatusCode))
+}
+
+// Resize changes the tty size of the main process.
+func (c *Client) Resize(ctx context.Context, id string, height, width int64) error {
+	p := interaction.NewResizeContainerParams().WithID(id).WithHeight(height).WithWidth(width)
+	_, err := c.api.Interaction.ResizeContainerContext(ctx, p)
+	return classify("resize", err)
+}
