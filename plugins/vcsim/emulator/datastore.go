@@ -8,10 +8,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/view"
+	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 // datastores maps datastore paths to local files. On the simulator a datastore's URL is the local directory
@@ -50,14 +52,18 @@ func (d *datastores) root(ctx context.Context, name string) (string, error) {
 	if r, ok := d.roots[name]; ok {
 		return r, nil
 	}
-	v, err := view.NewManager(d.client).CreateContainerView(ctx, d.client.ServiceContent.RootFolder,
-		[]string{"Datastore"}, true)
+	// The finder walks the inventory with the property collector; a ContainerView is avoided here as in
+	// watch.go, since creating one while VMs are registered can deadlock the simulator.
+	found, err := find.NewFinder(d.client).DatastoreList(ctx, "/*/datastore/*")
 	if err != nil {
 		return "", fmt.Errorf("list datastores: %w", err)
 	}
-	defer func() { _ = v.Destroy(context.WithoutCancel(ctx)) }()
+	refs := make([]types.ManagedObjectReference, len(found))
+	for i, ds := range found {
+		refs[i] = ds.Reference()
+	}
 	var all []mo.Datastore
-	if err := v.Retrieve(ctx, []string{"Datastore"}, []string{"name", "summary.url"}, &all); err != nil {
+	if err := property.DefaultCollector(d.client).Retrieve(ctx, refs, []string{"name", "summary.url"}, &all); err != nil {
 		return "", fmt.Errorf("list datastores: %w", err)
 	}
 	roots := map[string]string{}

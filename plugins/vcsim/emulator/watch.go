@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi/property"
-	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -36,23 +35,28 @@ func (e *Emulator) watch() {
 	}
 }
 
-// watchOnce runs one property collector over a container view of all VMs.
+// watchOnce runs one property collector over every VM, reached by traversing the inventory from the root
+// folder (folders, datacenters' VM folders, vApps). A ContainerView would be simpler, but the simulator
+// takes a view's lock while it registers a new VM and the collector takes them in the other order, which
+// deadlocks under concurrent VM creation.
 func (e *Emulator) watchOnce(ctx context.Context) error {
-	v, err := view.NewManager(e.client).CreateContainerView(ctx, e.client.ServiceContent.RootFolder,
-		[]string{"VirtualMachine"}, true)
-	if err != nil {
-		return err
+	sel := func(name string) types.BaseSelectionSpec { return &types.SelectionSpec{Name: name} }
+	traverse := func(name, typ, path string, next ...string) types.BaseSelectionSpec {
+		t := &types.TraversalSpec{SelectionSpec: types.SelectionSpec{Name: name}, Type: typ, Path: path}
+		for _, n := range next {
+			t.SelectSet = append(t.SelectSet, sel(n))
+		}
+		return t
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = v.Destroy(dctx)
-	}()
 	filter := &property.WaitFilter{CreateFilter: types.CreateFilter{Spec: types.PropertyFilterSpec{
 		ObjectSet: []types.ObjectSpec{{
-			Obj:       v.Reference(),
-			Skip:      types.NewBool(true),
-			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: "ContainerView", Path: "view"}},
+			Obj:  e.client.ServiceContent.RootFolder,
+			Skip: types.NewBool(true),
+			SelectSet: []types.BaseSelectionSpec{
+				traverse("folder", "Folder", "childEntity", "folder", "dcVM", "vapp"),
+				traverse("dcVM", "Datacenter", "vmFolder", "folder"),
+				traverse("vapp", "VirtualApp", "vm"),
+			},
 		}},
 		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: []string{"runtime.powerState"}}},
 	}}}
