@@ -3,6 +3,7 @@ module github.com/vice-engine/vice
 go 1.26.8
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/diskfs/go-diskfs v1.9.4
 	github.com/docker/go-units v0.5.0
 	github.com/go-openapi/errors v0.22.9

@@ -72,7 +72,9 @@ func (h *hub) Add(ch ssh.Channel, reqs <-chan *ssh.Request, resize func(payload 
 	go h.pumpInput(ch)
 }
 
-// pumpInput copies channel data to the process's stdin; the channel's EOF closes stdin under StdinOnce.
+// pumpInput copies channel data to the process's stdin; the channel's EOF closes stdin under StdinOnce
+// without a tty. With a tty, as in Docker, the end of one client's input (a detach) leaves stdin open for
+// the next attach.
 func (h *hub) pumpInput(ch ssh.Channel) {
 	buf := make([]byte, 32*1024)
 	for {
@@ -83,7 +85,7 @@ func (h *hub) pumpInput(ch ssh.Channel) {
 			}
 		}
 		if err == io.EOF {
-			if h.stdinOnce {
+			if h.stdinOnce && !h.tty {
 				h.io.CloseStdin()
 			}
 			return

@@ -46,7 +46,7 @@ func (b *Backend) Attach(ctx context.Context, id string, opts sdk.AttachOptions)
 		return nil, err
 	}
 	b.publishContainer(c, "attach", nil)
-	return &attachment{guest: g, opts: opts, tty: cfg.Tty}, nil
+	return &attachment{guest: g, opts: opts, tty: cfg.Tty, stdinOnce: cfg.StdinOnce}, nil
 }
 
 // Resize sends the new tty size to the tether.
@@ -83,9 +83,10 @@ func (b *Backend) signalGuest(ctx context.Context, id, name string) error {
 
 // attachment is one client's view of the main process's streams.
 type attachment struct {
-	guest *guestConn
-	opts  sdk.AttachOptions
-	tty   bool
+	guest     *guestConn
+	opts      sdk.AttachOptions
+	tty       bool
+	stdinOnce bool
 }
 
 // errDetached ends a session whose client typed the detach keys.
@@ -140,9 +141,11 @@ func (a *attachment) Serve(ctx context.Context, conn sdk.Conn) error {
 	}
 }
 
-// copyInput forwards the client's bytes as stdin, watching for the detach keys. The client's EOF is its
-// stdin ending: it is passed on (CloseWrite) and nil is returned, for the output keeps flowing. Without stdin the client's bytes
-// are dropped, and only a failed read ends the session.
+// copyInput forwards the client's bytes as stdin, watching for the detach keys. The client's EOF is handled
+// as Docker does: with StdinOnce and no tty it closes the process's stdin (CloseWrite) and the output keeps
+// flowing; otherwise it ends the session and leaves stdin open (the docker CLI half-closes when the user
+// types the detach keys on a tty, which it recognises itself). Without stdin the client's bytes are
+// dropped, and only a failed read ends the session.
 func (a *attachment) copyInput(conn io.Reader, ch ssh.Channel) error {
 	keys := detachFilter{keys: a.opts.DetachKeys}
 	buf := make([]byte, 32<<10)
@@ -160,10 +163,15 @@ func (a *attachment) copyInput(conn io.Reader, ch ssh.Channel) error {
 			}
 		}
 		if errors.Is(err, io.EOF) {
-			if a.opts.Stdin {
+			switch {
+			case !a.opts.Stdin:
+				return nil
+			case a.stdinOnce && !a.tty:
 				_ = ch.CloseWrite()
+				return nil
+			default:
+				return errDetached
 			}
-			return nil
 		}
 		if err != nil {
 			return err
