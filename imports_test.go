@@ -31,19 +31,19 @@ var rules = []rule{
 		why:   "plugins never import core; of the tether they share only its wire contract",
 	},
 	{
-		from:  module + "/plugins/sdk",
-		deny:  []string{"github.com/vmware/govmomi", module + "/plugins/vsphere", module + "/plugins/vcsim"},
-		why:   "the contract imports no implementation",
+		from: module + "/plugins/sdk",
+		deny: []string{"github.com/vmware/govmomi", module + "/plugins/vsphere", module + "/plugins/vcsim"},
+		why:  "the contract imports no implementation",
 	},
 	{
-		from:  module + "/tether/",
-		deny:  []string{module + "/core/", module + "/plugins/", module + "/installer/", "github.com/vmware/govmomi"},
-		why:   "the tether is a small static binary of its own",
+		from: module + "/tether/",
+		deny: []string{module + "/core/", module + "/plugins/", module + "/installer/", "github.com/vmware/govmomi"},
+		why:  "the tether is a small static binary of its own",
 	},
 	{
-		from:  module + "/swagger/",
-		deny:  []string{module + "/core/", module + "/plugins/"},
-		why:   "generated code depends on nothing of ours",
+		from: module + "/swagger/",
+		deny: []string{module + "/core/", module + "/plugins/"},
+		why:  "generated code depends on nothing of ours",
 	},
 }
 
