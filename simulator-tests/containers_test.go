@@ -2,6 +2,8 @@ package simulatortests
 
 import (
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -128,6 +130,7 @@ func TestManyContainers(t *testing.T) {
 	}
 	g := startGuestVCH(t)
 	bb := g.image("busybox")
+	guestsBefore, mountsBefore := tetherPIDs(), overlayMounts()
 	var mu sync.Mutex
 	var ids []string
 	sem := make(chan struct{}, 8)
@@ -156,9 +159,23 @@ func TestManyContainers(t *testing.T) {
 	if out := g.ok(t, "ps", "-a", "-q"); strings.TrimSpace(out) != "" {
 		t.Errorf("rm -f left %q", out)
 	}
+	// Every guest's PID 1 is gone (and with it its PID, mount, UTS and IPC namespaces), and no overlay
+	// mount is left in the host's namespace.
+	waitFor(t, 15*time.Second, "the guests' processes to end", func() bool {
+		return len(slices.DeleteFunc(tetherPIDs(), func(p int) bool { return slices.Contains(guestsBefore, p) })) == 0
+	})
+	if after := overlayMounts(); after > mountsBefore {
+		t.Errorf("%d overlay mounts before, %d after rm -f", mountsBefore, after)
+	}
 }
 
 // dockerStdout runs the docker CLI and returns its stdout only (logs keep stderr apart).
 func (g *guestVCH) dockerStdout(t *testing.T, args ...string) (string, int) {
 	return g.dockerStdin(t, "", args...)
+}
+
+// overlayMounts counts the overlay mounts visible in this mount namespace.
+func overlayMounts() int {
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	return strings.Count(string(data), " - overlay ")
 }
