@@ -121,6 +121,7 @@ func (h *harness) pullRow(ctx context.Context) {
 		t, _, err := h.cli(ctx, s, 5*time.Minute, "pull", "-q", img)
 		return sample(t, err)
 	})
+	h.plainPullRow(ctx, r)
 	for _, s := range h.sides() { // the big image is not needed again; free the disk
 		_, _, _ = h.cli(context.WithoutCancel(ctx), s, h.cfg.cmdTimeout, "rmi", img)
 	}
