@@ -182,6 +182,7 @@ func (b *Backend) containerVMs(ctx context.Context) ([]*containerVM, error) {
 	for i := range vms {
 		if c := newContainerVM(&vms[i]); c.id() != "" {
 			out = append(out, c)
+			b.ctr.refs.Store(c.id(), c.ref)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].extra[keyCreated] < out[j].extra[keyCreated] })
@@ -192,6 +193,17 @@ func (b *Backend) containerVMs(ctx context.Context) ([]*containerVM, error) {
 func (b *Backend) containerVM(ctx context.Context, id string) (*containerVM, error) {
 	if !containerIDPattern.MatchString(id) {
 		return nil, fmt.Errorf("container ID %q is not 64 lowercase hex digits: %w", id, errdefs.ErrInvalid)
+	}
+	if ref, ok := b.ctr.refs.Load(id); ok {
+		c, err := b.readVM(ctx, ref.(types.ManagedObjectReference))
+		switch {
+		case err == nil && c.id() == id:
+			return c, nil
+		case err == nil || isGone(err):
+			b.ctr.refs.Delete(id) // stale: look the container up in the pool
+		default:
+			return nil, err
+		}
 	}
 	all, err := b.containerVMs(ctx)
 	if err != nil {

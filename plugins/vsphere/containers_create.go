@@ -59,6 +59,7 @@ func (b *Backend) CreateContainer(ctx context.Context, spec *models.ContainerSpe
 	if err != nil {
 		return nil, err
 	}
+	b.ctr.refs.Store(l.id, ref)
 	b.log.Info("created containerVM", "container", l.id, "name", l.name, "vm", l.vmName, "ref", ref.Value)
 	b.publishContainer(c, "create", nil)
 	return b.info(c), nil

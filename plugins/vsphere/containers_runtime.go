@@ -15,6 +15,9 @@ type containerRuntime struct {
 	locks    keyedLocks // a container's start and stop do not interleave
 	watch    vmWatch
 	attach   *attachListener
+	// refs maps container IDs to their VMs' references, learnt from listings and creates. It is only a hint
+	// for finding one VM without reading the whole pool: the VM is always read afresh and checked.
+	refs sync.Map
 }
 
 // keyedLocks is a mutex per key whose waits end with their context.

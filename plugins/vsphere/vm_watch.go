@@ -25,9 +25,10 @@ type vmWatch struct {
 }
 
 // watchedProperties are the ones whose changes matter to a container's state. config.changeVersion moves
-// with every reconfigure, which is how a change of one extraConfig key shows even to a collector (vcsim's)
-// that reports such a change only under the key's own path.
-var watchedProperties = []string{"config.extraConfig", "config.changeVersion", "runtime.powerState"}
+// with every reconfigure, so it stands for the extraConfig (the guest's status included) without the
+// collector sending, or vcsim deep-copying on every change, each VM's whole extraConfig: the watch re-reads
+// the one VM that changed anyway.
+var watchedProperties = []string{"config.changeVersion", "runtime.powerState"}
 
 // startWatch runs the watch until stopWatch.
 func (b *Backend) startWatch() {
