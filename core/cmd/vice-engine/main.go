@@ -39,7 +39,10 @@ type config struct {
 	insecureRegistries []string
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
+func main() {
+	servePprof()
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
 
 func run(args []string, stderr io.Writer) int {
 	cfg, err := parseFlags(args, stderr)

@@ -17,6 +17,7 @@ import (
 )
 
 func main() {
+	servePprof()
 	target := flag.String("target", "", "SDK URL of a running simulator (https://user:pass@host/sdk); empty starts an embedded one")
 	name := flag.String("name", vsphere.DefaultVCHName, "the VCH's name (its resource pool and datastore folder)")
 	datacenter := flag.String("datacenter", "", "datacenter name or path (default: the only one)")

@@ -9,7 +9,7 @@ import (
 // Opt-in profiling, off by default: when VICE_PPROF_ADDR is set (e.g. 127.0.0.1:6060), serve
 // net/http/pprof on that address only, on a private mux (nothing is added to http.DefaultServeMux).
 // For example: go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=30
-func init() {
+func servePprof() {
 	addr := os.Getenv("VICE_PPROF_ADDR")
 	if addr == "" {
 		return
