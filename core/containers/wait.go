@@ -73,12 +73,10 @@ func (s *Service) waitAutoRemoved(ctx context.Context, r *record) (container.Wai
 	return waitResponse(st), nil
 }
 
+// waitResponse carries the exit code only: a process that could not start already failed the start
+// request with its message, and Docker's CLI would print that message a second time as a wait error.
 func waitResponse(st *models.ContainerState) container.WaitResponse {
-	resp := container.WaitResponse{StatusCode: st.ExitCode}
-	if st.Error != "" {
-		resp.Error = &container.WaitExitError{Message: st.Error}
-	}
-	return resp
+	return container.WaitResponse{StatusCode: st.ExitCode}
 }
 
 // waitNextExit waits for the end of the run that follows the moment r was read (the current one when it
