@@ -20,6 +20,7 @@ import (
 	"github.com/vice-engine/vice/core/imagec"
 	"github.com/vice-engine/vice/core/pluginhost"
 	"github.com/vice-engine/vice/core/portlayer"
+	"github.com/vice-engine/vice/plugins/sdk/pprofenv"
 )
 
 // Set with -ldflags "-X main.version=... -X main.gitCommit=... -X main.buildTime=...".
@@ -40,7 +41,7 @@ type config struct {
 }
 
 func main() {
-	servePprof()
+	pprofenv.Serve("VICE_PPROF_ADDR")
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 

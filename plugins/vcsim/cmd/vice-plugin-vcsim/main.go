@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/plugins/sdk/pprofenv"
 	"github.com/vice-engine/vice/plugins/vcsim"
 	"github.com/vice-engine/vice/plugins/vsphere"
 )
 
 func main() {
-	servePprof()
+	pprofenv.Serve("VICE_PLUGIN_PPROF_ADDR") // the plugin inherits the endpoint's environment
 	target := flag.String("target", "", "SDK URL of a running simulator (https://user:pass@host/sdk); empty starts an embedded one")
 	name := flag.String("name", vsphere.DefaultVCHName, "the VCH's name (its resource pool and datastore folder)")
 	datacenter := flag.String("datacenter", "", "datacenter name or path (default: the only one)")

@@ -17,11 +17,12 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/vice-engine/vice/plugins/sdk/pprofenv"
 	"github.com/vice-engine/vice/plugins/vcsim"
 )
 
 func main() {
-	servePprof()
+	pprofenv.Serve("VICE_PPROF_ADDR")
 	listen := flag.String("listen", "127.0.0.1:8989", "HTTPS address to serve the simulated vCenter on")
 	dir := flag.String("datastore-dir", "/var/lib/vice/vcsim/datastore1", "directory holding the files of datastore1 (kept across restarts)")
 	debug := flag.Bool("debug", false, "log at debug level, including the simulator's own messages")
