@@ -28,8 +28,6 @@ type LogOptions struct {
 // Logs streams the container's output log as newline-delimited tether/wire.LogRecord JSON. It returns once
 // the port layer has answered; closing the reader (or cancelling ctx) ends the stream.
 func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (io.ReadCloser, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	pr, pw := io.Pipe()
 	answered := make(chan int, 1)
 	hc := &http.Client{Transport: headerSignal{rt: c.rt, status: answered}}
 	p := containers.NewGetContainerLogsParamsWithTimeout(0).WithID(id).WithHTTPClient(hc).WithTail(&o.Tail)
@@ -42,30 +40,10 @@ func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (io.ReadClos
 	if o.Until > 0 {
 		p.SetUntil(&o.Until)
 	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.api.Containers.GetContainerLogsContext(ctx, p, pw)
-		if err != nil {
-			pw.CloseWithError(classify("container logs", err))
-		} else {
-			pw.Close()
-		}
-		done <- err
-	}()
-	select {
-	case status := <-answered:
-		if status != http.StatusOK {
-			err := <-done
-			cancel()
-			return nil, classify("container logs", err)
-		}
-	case err := <-done:
-		if err != nil {
-			cancel()
-			return nil, classify("container logs", err)
-		}
-	}
-	return &diffReader{PipeReader: pr, cancel: cancel}, nil
+	return openStream(ctx, "container logs", answered, func(ctx context.Context, w io.Writer) error {
+		_, err := c.api.Containers.GetContainerLogsContext(ctx, p, w)
+		return err
+	})
 }
 
 // AttachOptions say which streams of the main process to attach and Docker's detach keys ("" for none).

@@ -54,17 +54,28 @@ func (c *Client) RemoveLayer(ctx context.Context, id string) error {
 // ReadLayerDiff streams the layer's diff as an uncompressed tar, byte for byte as written. It returns once
 // the port layer has answered; closing the reader (or cancelling ctx) ends the stream.
 func (c *Client) ReadLayerDiff(ctx context.Context, id string) (io.ReadCloser, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	pr, pw := io.Pipe()
 	answered := make(chan int, 1)
 	hc := &http.Client{Transport: headerSignal{rt: c.rt, status: answered}}
 	params := storage.NewReadLayerDiffParamsWithTimeout(0).WithID(id).WithHTTPClient(hc)
 
+	return openStream(ctx, "read layer diff", answered, func(ctx context.Context, w io.Writer) error {
+		_, err := c.api.Storage.ReadLayerDiffContext(ctx, params, w)
+		return err
+	})
+}
+
+// openStream runs call, which copies a streaming response body into w, and returns a reader of that body
+// as soon as the port layer has answered (answered gets the status): an error status comes back as the
+// error. An empty body may end the exchange before the status is seen; the reader is then at EOF.
+// Closing the reader (or cancelling ctx) ends the exchange.
+func openStream(ctx context.Context, op string, answered <-chan int, call func(context.Context, io.Writer) error) (io.ReadCloser, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.api.Storage.ReadLayerDiffContext(ctx, params, pw)
+		err := call(ctx, pw)
 		if err != nil {
-			pw.CloseWithError(classify("read layer diff", err))
+			pw.CloseWithError(classify(op, err))
 		} else {
 			pw.Close()
 		}
@@ -75,14 +86,13 @@ func (c *Client) ReadLayerDiff(ctx context.Context, id string) (io.ReadCloser, e
 		if status != http.StatusOK {
 			err := <-done
 			cancel()
-			return nil, classify("read layer diff", err)
+			return nil, classify(op, err)
 		}
 	case err := <-done:
 		if err != nil {
 			cancel()
-			return nil, classify("read layer diff", err)
+			return nil, classify(op, err)
 		}
-		// An empty diff: the exchange ended before the header signal was read, and the pipe is closed.
 	}
 	return &diffReader{PipeReader: pr, cancel: cancel}, nil
 }
