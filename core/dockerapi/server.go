@@ -2,6 +2,7 @@ package dockerapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,8 @@ type Server struct {
 	log     *slog.Logger
 	// ShutdownTimeout bounds how long requests in flight may finish after the context ends.
 	ShutdownTimeout time.Duration
+	// TLS, when set, is served on every tcp:// address (unix sockets stay plain, as with dockerd).
+	TLS *tls.Config
 }
 
 // NewServer returns a server of h that logs to log.
@@ -44,8 +47,15 @@ func (s *Server) Serve(ctx context.Context, hosts []string) error {
 	return s.ServeListeners(ctx, ls)
 }
 
-// ServeListeners is Serve on listeners already open; it closes them.
+// ServeListeners is Serve on listeners already open; it closes them. With TLS set, the tcp ones serve TLS.
 func (s *Server) ServeListeners(ctx context.Context, ls []net.Listener) error {
+	if s.TLS != nil {
+		for i, l := range ls {
+			if l.Addr().Network() == "tcp" {
+				ls[i] = tls.NewListener(l, s.TLS)
+			}
+		}
+	}
 	base, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRequests()
 	srv := &http.Server{

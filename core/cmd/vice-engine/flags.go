@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"strings"
 
@@ -34,12 +35,28 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var((*hostList)(&cfg.insecureRegistries), "insecure-registry",
 		"registry (host, host:port or CIDR) reachable over plain HTTP or unverified TLS, repeatable; loopback registries always are")
 	fs.BoolVar(&cfg.debug, "debug", false, "log at debug level, every request included")
+	fs.BoolVar(&cfg.tls.Insecure, "tls", false, "serve TLS on tcp:// addresses (implied by --tlsverify)")
+	fs.BoolVar(&cfg.tls.Verify, "tlsverify", false, "serve TLS and require client certificates signed by --tlscacert")
+	fs.StringVar(&cfg.tls.CACert, "tlscacert", "", "CA certificate (PEM) that client certificates must be signed by")
+	fs.StringVar(&cfg.tls.Cert, "tlscert", "", "the server's TLS certificate (PEM)")
+	fs.StringVar(&cfg.tls.Key, "tlskey", "", "the server's TLS key (PEM)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	cfg.hosts = hosts
 	if len(cfg.hosts) == 0 {
 		cfg.hosts = defaultHosts
+		if cfg.tls.Enabled() { // dockerd's default TCP port with TLS is 2376
+			cfg.hosts = []string{defaultHosts[0], "tcp://127.0.0.1:" + dockerapi.DefaultTLSPort}
+		}
+	}
+	if cfg.tls.Enabled() {
+		tc, err := cfg.tls.Config()
+		if err != nil {
+			fmt.Fprintln(stderr, "vice-engine:", err)
+			return cfg, err
+		}
+		cfg.tlsConfig = tc
 	}
 	return cfg, nil
 }

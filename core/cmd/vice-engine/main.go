@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +39,9 @@ type config struct {
 	debug      bool
 
 	insecureRegistries []string
+
+	tls       dockerapi.TLSOptions
+	tlsConfig *tls.Config // loaded from tls by parseFlags
 }
 
 func main() {
@@ -111,7 +115,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 
 	api := dockerapi.New(eng, dockerapi.WithLogger(log), dockerapi.WithServerVersion(version))
 	log.Debug("serving backend", "backend", name, "plugins", host.Names())
-	return dockerapi.NewServer(api, log).Serve(ctx, cfg.hosts)
+	srv := dockerapi.NewServer(api, log)
+	srv.TLS = cfg.tlsConfig
+	return srv.Serve(ctx, cfg.hosts)
 }
 
 // pickBackend is the --backend plugin, or the only registered one.
