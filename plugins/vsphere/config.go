@@ -32,6 +32,9 @@ type Config struct {
 	Datastore string
 	// VCHName names the VCH's resource pool and its folder on the datastore.
 	VCHName string
+	// Pool is the inventory path of the VCH's existing pool or vApp (made by vice-machine). Empty means the
+	// pool named VCHName under the compute resource, created when missing.
+	Pool string
 	// BackendName is what Name reports: "vsphere" or "vcsim".
 	BackendName string
 	// CPULimitMHz and MemoryLimitMB cap the VCH's pool when New creates it; 0 means unlimited. An existing

@@ -166,7 +166,7 @@ func (b *Backend) containerVMs(ctx context.Context) ([]*containerVM, error) {
 		ObjectSet: []types.ObjectSpec{{
 			Obj:       b.where.pool.Reference(),
 			Skip:      types.NewBool(true),
-			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: "ResourcePool", Path: "vm"}},
+			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: b.where.pool.Reference().Type, Path: "vm"}},
 		}},
 		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: vmProperties}},
 	}}}

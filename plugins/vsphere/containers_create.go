@@ -145,7 +145,12 @@ func (b *Backend) createVM(ctx context.Context, l *containerVMLayout) (types.Man
 	if err != nil {
 		return types.ManagedObjectReference{}, classify(err, "find the VM folder of "+b.where.datacenter.InventoryPath)
 	}
-	task, err := folders.VmFolder.CreateVM(ctx, b.vmConfigSpec(l), b.where.pool, nil)
+	var task *object.Task
+	if b.where.isVApp() {
+		task, err = object.NewVirtualApp(b.sess.client, b.where.pool.Reference()).CreateChildVM(ctx, b.vmConfigSpec(l), nil)
+	} else {
+		task, err = folders.VmFolder.CreateVM(ctx, b.vmConfigSpec(l), b.where.pool, nil)
+	}
 	if err != nil {
 		return types.ManagedObjectReference{}, classify(err, "create VM "+l.vmName)
 	}

@@ -42,11 +42,38 @@ func resolvePlacement(ctx context.Context, c *vim25.Client, cfg Config) (*placem
 	if p.datastore, err = pickDatastore(ctx, c, f, p.compute, cfg.Datastore); err != nil {
 		return nil, err
 	}
+	if cfg.Pool != "" {
+		if p.pool, err = findPool(ctx, f, cfg.Pool); err != nil {
+			return nil, err
+		}
+		return &p, nil
+	}
 	if p.pool, err = ensurePool(ctx, f, p.compute, cfg); err != nil {
 		return nil, err
 	}
 	return &p, nil
 }
+
+// findPool is the existing pool or vApp at path, which the installer made for the VCH; it is never created
+// here, since a missing one means the VCH was deleted.
+func findPool(ctx context.Context, f *find.Finder, path string) (*object.ResourcePool, error) {
+	pool, err := f.ResourcePool(ctx, path)
+	if err == nil {
+		return pool, nil
+	}
+	var nf *find.NotFoundError
+	if !errors.As(err, &nf) {
+		return nil, classify(err, "find resource pool "+path)
+	}
+	vapp, verr := f.VirtualApp(ctx, path)
+	if verr != nil {
+		return nil, fmt.Errorf("the VCH's pool %s does not exist: %w", path, errdefs.ErrNotFound)
+	}
+	return vapp.ResourcePool, nil
+}
+
+// isVApp reports whether the VCH's pool is a vApp, whose VMs are made with CreateChildVM.
+func (p *placement) isVApp() bool { return p.pool.Reference().Type == "VirtualApp" }
 
 func pickDatacenter(ctx context.Context, f *find.Finder, name string) (*object.Datacenter, error) {
 	all, err := f.DatacenterList(ctx, "*")

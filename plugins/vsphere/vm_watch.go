@@ -85,7 +85,7 @@ func (b *Backend) watchOnce(ctx context.Context) error {
 		ObjectSet: []types.ObjectSpec{{
 			Obj:       b.where.pool.Reference(),
 			Skip:      types.NewBool(true),
-			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: "ResourcePool", Path: "vm"}},
+			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: b.where.pool.Reference().Type, Path: "vm"}},
 		}},
 		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: watchedProperties}},
 	}}

@@ -20,7 +20,9 @@ import (
 func main() {
 	pprofenv.Serve("VICE_PLUGIN_PPROF_ADDR") // the plugin inherits the endpoint's environment
 	target := flag.String("target", "", "SDK URL of a running simulator (https://user:pass@host/sdk); empty starts an embedded one")
+	thumbprint := flag.String("thumbprint", "", "pin the target certificate's thumbprint (default: accept the simulator's certificate)")
 	name := flag.String("name", vsphere.DefaultVCHName, "the VCH's name (its resource pool and datastore folder)")
+	pool := flag.String("pool", "", "inventory path of the VCH's existing pool or vApp (default: the pool named --name, created when missing)")
 	datacenter := flag.String("datacenter", "", "datacenter name or path (default: the only one)")
 	computeResource := flag.String("compute-resource", "", "compute resource name or path (default: the only one)")
 	datastore := flag.String("datastore", "", "image store datastore (default: the first one)")
@@ -60,7 +62,7 @@ func main() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	b, err := vsphere.New(ctx, vsphere.Config{
-		URL: url, Insecure: true, BackendName: "vcsim",
+		URL: url, Insecure: *thumbprint == "", Thumbprint: *thumbprint, BackendName: "vcsim", Pool: *pool,
 		Datacenter: *datacenter, ComputeResource: *computeResource, Datastore: *datastore,
 		VCHName: *name, CPULimitMHz: *cpuLimit, MemoryLimitMB: *memLimit, Logger: logger,
 		BootstrapISO: *bootstrapISO, AttachListen: *attachListen, AttachAdvertise: *attachAdvertise,

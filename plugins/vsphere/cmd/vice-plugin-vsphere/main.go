@@ -17,6 +17,7 @@ func main() {
 	thumbprint := flag.String("thumbprint", "", "the target certificate's thumbprint, when it is not signed by a trusted authority")
 	insecure := flag.Bool("insecure", false, "do not verify the target's certificate")
 	name := flag.String("name", vsphere.DefaultVCHName, "the VCH's name (its resource pool and datastore folder)")
+	pool := flag.String("pool", "", "inventory path of the VCH's existing pool or vApp (default: the pool named --name, created when missing)")
 	datacenter := flag.String("datacenter", "", "datacenter name or path (default: the only one)")
 	computeResource := flag.String("compute-resource", "", "compute resource name or path (default: the only one)")
 	datastore := flag.String("datastore", "", "image store datastore (default: the first one)")
@@ -37,7 +38,7 @@ func main() {
 	b, err := vsphere.New(ctx, vsphere.Config{
 		URL: *target, Insecure: *insecure, Thumbprint: *thumbprint, BackendName: "vsphere",
 		Datacenter: *datacenter, ComputeResource: *computeResource, Datastore: *datastore,
-		VCHName: *name, CPULimitMHz: *cpuLimit, MemoryLimitMB: *memLimit, Logger: logger,
+		VCHName: *name, Pool: *pool, CPULimitMHz: *cpuLimit, MemoryLimitMB: *memLimit, Logger: logger,
 		BootstrapISO: *bootstrapISO, AttachListen: *attachListen, AttachAdvertise: *attachAdvertise,
 	})
 	cancel()
