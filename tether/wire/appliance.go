@@ -1,0 +1,139 @@
+package wire
+
+import "time"
+
+// The endpoint VM (the VCH appliance) boots appliance.iso the way a containerVM boots bootstrap.iso. Its init
+// (the ISO's /init) reads ApplianceConfig from guestinfo, starts vice-engine with the backend plugins the
+// installer registered, and reports ApplianceStatus back. vice-machine writes the config keys (extraConfig)
+// and reads the status key; the hypervisor emulator boots the init like any other guest.
+const (
+	// ApplianceISO is the endpoint VM's CD-ROM image; a VM with it is booted as an appliance.
+	ApplianceISO = "appliance.iso"
+	// ApplianceInit is the path of the init inside appliance.iso.
+	ApplianceInit = "init"
+
+	// KeyAppliance holds the JSON ApplianceConfig; its presence marks a VM as a VCH endpoint.
+	KeyAppliance = ConfigPrefix + "appliance"
+	// KeyApplianceTLS holds the JSON ApplianceTLS. The installer writes it once the endpoint has reported its
+	// address (the server certificate names that address), and again to replace the certificates.
+	KeyApplianceTLS = ConfigPrefix + "appliance.tls"
+	// KeyApplianceDebug holds the JSON ApplianceDebug (vice-machine debug); read while the appliance runs.
+	KeyApplianceDebug = ConfigPrefix + "appliance.debug"
+	// KeyApplianceStatus holds the JSON ApplianceStatus, written by the appliance's init.
+	KeyApplianceStatus = GuestPrefix + "appliance"
+
+	// KeyVCHVersion, KeyVCHPrevious: the installed version and, after an upgrade, the one a rollback returns to.
+	KeyVCHVersion  = ConfigPrefix + "vch.version"
+	KeyVCHPrevious = ConfigPrefix + "vch.previous"
+
+	// GuestIPEnv, under the emulator, is the address the emulated network gives the appliance (its "DHCP
+	// lease"): a loopback address of its own, so several endpoints on one host each have 2376, 2377, 2378.
+	GuestIPEnv = "VICE_GUEST_IP"
+	// ApplianceRootEnv, under the emulator, names the directory holding appliance.iso's files (read-only).
+	ApplianceRootEnv = "VICE_APPLIANCE_ROOT"
+	// ApplianceStateEnv, under the emulator, names a scratch directory for this boot (the appliance's tmpfs);
+	// the emulator removes it when the guest ends.
+	ApplianceStateEnv = "VICE_APPLIANCE_STATE"
+
+	// The appliance's ports, as VIC had them.
+	PortDockerTLS   = 2376
+	PortDockerPlain = 2375
+	PortAttach      = 2377 // the containerVMs' serial lines
+	PortAdmin       = 2378 // the admin portal (vicadmin)
+	PortSSH         = 22   // vice-machine debug
+)
+
+// ApplianceConfig is everything the endpoint needs to serve the VCH. Secrets (the target's password, the
+// server key) travel in guestinfo, which only the VM's administrators can read.
+type ApplianceConfig struct {
+	Name    string `json:"name"`
+	Version string `json:"version"` // the build of appliance.iso this config was written for
+
+	// Target is the SDK URL with credentials (https://user:pass@host/sdk); Thumbprint pins its certificate.
+	Target          string `json:"target"`
+	Thumbprint      string `json:"thumbprint,omitempty"`
+	Datacenter      string `json:"datacenter,omitempty"`      // inventory path
+	ComputeResource string `json:"computeResource,omitempty"` // inventory path
+	Pool            string `json:"pool"`                      // the VCH's pool or vApp, inventory path
+	ImageStore      string `json:"imageStore"`                // datastore name
+
+	// VolumeStores maps a label to a datastore URL, "ds://datastore1/path".
+	VolumeStores map[string]string `json:"volumeStores,omitempty"`
+	// Networks: the port groups the endpoint's NICs and the containers use.
+	BridgeNetwork      string             `json:"bridgeNetwork,omitempty"`
+	BridgeNetworkRange string             `json:"bridgeNetworkRange,omitempty"`
+	PublicNetwork      string             `json:"publicNetwork,omitempty"`
+	ClientNetwork      string             `json:"clientNetwork,omitempty"`
+	ManagementNetwork  string             `json:"managementNetwork,omitempty"`
+	ContainerNetworks  []ContainerNetwork `json:"containerNetworks,omitempty"`
+	DNS                []string           `json:"dns,omitempty"`
+	InsecureRegistries []string           `json:"insecureRegistries,omitempty"`
+
+	// TLS is "verify" (client certificates required, port 2376), "server" (TLS without client
+	// verification, 2376) or "off" (plain HTTP, 2375).
+	TLS   string `json:"tls"`
+	Debug bool   `json:"debug,omitempty"`
+
+	// Backend names the plugin vice-engine serves from; Plugins are the registered plugins, each a binary
+	// of appliance.iso with its checksum.
+	Backend string         `json:"backend"`
+	Plugins []PluginRecord `json:"plugins"`
+}
+
+// ContainerNetwork maps a vSphere port group to the name containers see it by (--container-network).
+type ContainerNetwork struct {
+	PortGroup string `json:"portGroup"`
+	Alias     string `json:"alias"`
+}
+
+// PluginRecord registers one backend plugin: File is the path inside appliance.iso, SHA256 its checksum.
+// The init writes the plugin manifest, adding the arguments that depend on the running appliance.
+type PluginRecord struct {
+	Name   string   `json:"name"`
+	File   string   `json:"file"`
+	SHA256 string   `json:"sha256"`
+	Args   []string `json:"args,omitempty"` // extra arguments after the ones the init derives from the config
+}
+
+// ApplianceTLS is the endpoint's certificate material, PEM-encoded.
+type ApplianceTLS struct {
+	CACert     string `json:"caCert,omitempty"` // verifies client certificates; empty unless TLS is "verify"
+	ServerCert string `json:"serverCert"`
+	ServerKey  string `json:"serverKey"`
+}
+
+// ApplianceDebug enables SSH access to the endpoint for the given public keys (authorized_keys lines).
+type ApplianceDebug struct {
+	SSH            bool     `json:"ssh"`
+	AuthorizedKeys []string `json:"authorizedKeys,omitempty"`
+}
+
+// Appliance states written in ApplianceStatus.State.
+const (
+	ApplianceBooting    = "booting"     // address known, waiting for certificates
+	ApplianceStarting   = "starting"    // services starting
+	ApplianceRunning    = "running"     // vice-engine answers on DockerHost
+	ApplianceFailed     = "failed"      // see Error and the services
+	ApplianceWaitingTLS = "waiting-tls" // the address is reported; the installer has not written KeyApplianceTLS yet
+)
+
+// ApplianceStatus is what the endpoint reports, rewritten on every change.
+type ApplianceStatus struct {
+	State       string          `json:"state"`
+	Version     string          `json:"version"`
+	IP          string          `json:"ip,omitempty"`
+	DockerHost  string          `json:"dockerHost,omitempty"`  // tcp://ip:2376
+	AdminPortal string          `json:"adminPortal,omitempty"` // https://ip:2378
+	Services    []ServiceStatus `json:"services,omitempty"`
+	Error       string          `json:"error,omitempty"`
+	Updated     time.Time       `json:"updated"`
+}
+
+// ServiceStatus is one process the appliance runs: vice-engine, each plugin, the admin portal, sshd.
+type ServiceStatus struct {
+	Name     string `json:"name"`
+	State    string `json:"state"` // "running", "restarting", "failed", "stopped"
+	Pid      int    `json:"pid,omitempty"`
+	Restarts int    `json:"restarts,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
