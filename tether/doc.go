@@ -6,6 +6,7 @@
 // process's start and exit in guestinfo, and powers the machine off when the process has ended.
 //
 // Everything the tether needs from the machine goes through Platform: the VMware backdoor and serial ports
-// in a real VM, the hypervisor emulator's file descriptors under vcsim (see tether/wire). The tether imports
-// only the standard library, golang.org/x/sys, golang.org/x/crypto and tether/wire.
+// in a real VM, the hypervisor emulator's file descriptors under vcsim (see tether/wire); guestinfo itself
+// is tether/guestinfo's, shared with the VCH appliance's init. The tether imports only the standard
+// library, golang.org/x/sys, golang.org/x/crypto and its own tether/ packages.
 package tether

@@ -2,17 +2,17 @@ package tether
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"os"
 
+	"github.com/vice-engine/vice/tether/guestinfo"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
 // ErrNotImplemented says the platform cannot do what was asked (for example the VMware backdoor on a CPU
-// that is not a VMware guest).
-var ErrNotImplemented = errors.New("not implemented on this platform")
+// that is not a VMware guest). It is guestinfo's, so either package's name matches with errors.Is.
+var ErrNotImplemented = guestinfo.ErrNotImplemented
 
 // Platform is what the tether needs from the machine it runs on.
 type Platform interface {

@@ -10,13 +10,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vice-engine/vice/tether/guestinfo"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
 // vmPlatform is a real containerVM: guestinfo through the VMware backdoor, the VCH line and the logs on
 // serial ports in the order tether/wire gives.
 type vmPlatform struct {
-	rpcMu     sync.Mutex // the backdoor carries one RPC at a time
+	info      *guestinfo.Backdoor
 	outputLog *os.File
 	debugLog  *os.File
 }
@@ -31,25 +32,15 @@ func newVMPlatform() (*vmPlatform, error) {
 		out.Close()
 		return nil, err
 	}
-	return &vmPlatform{outputLog: out, debugLog: dbg}, nil
+	return &vmPlatform{info: guestinfo.NewBackdoor(), outputLog: out, debugLog: dbg}, nil
 }
 
 func (p *vmPlatform) GuestInfo(ctx context.Context, key string) (string, bool, error) {
-	if err := ctx.Err(); err != nil {
-		return "", false, err
-	}
-	p.rpcMu.Lock()
-	defer p.rpcMu.Unlock()
-	return guestInfoGet(newBackdoorRPC(), key)
+	return p.info.Get(ctx, key)
 }
 
 func (p *vmPlatform) SetGuestInfo(ctx context.Context, key, value string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	p.rpcMu.Lock()
-	defer p.rpcMu.Unlock()
-	return guestInfoSet(newBackdoorRPC(), key, value)
+	return p.info.Set(ctx, key, value)
 }
 
 func (p *vmPlatform) Serial() (net.Listener, error) {

@@ -11,6 +11,10 @@ const (
 	ApplianceISO = "appliance.iso"
 	// ApplianceInit is the path of the init inside appliance.iso.
 	ApplianceInit = "init"
+	// ApplianceLog is the file of the endpoint VM's file-backed serial port: the init's console (its
+	// stdout and stderr). Under the emulator the init has the containerVMs' descriptors, with FDSerial and
+	// FDOutputLog on /dev/null, FDDebugLog on this file and FDGuestInfo the guestinfo socket.
+	ApplianceLog = "appliance.log"
 
 	// KeyAppliance holds the JSON ApplianceConfig; its presence marks a VM as a VCH endpoint.
 	KeyAppliance = ConfigPrefix + "appliance"
@@ -110,11 +114,12 @@ type ApplianceDebug struct {
 
 // Appliance states written in ApplianceStatus.State.
 const (
-	ApplianceBooting    = "booting"     // address known, waiting for certificates
+	ApplianceBooting    = "booting"     // the init runs; no valid config or no address yet (Error says which)
 	ApplianceStarting   = "starting"    // services starting
 	ApplianceRunning    = "running"     // vice-engine answers on DockerHost
 	ApplianceFailed     = "failed"      // see Error and the services
 	ApplianceWaitingTLS = "waiting-tls" // the address is reported; the installer has not written KeyApplianceTLS yet
+	ApplianceStopped    = "stopped"     // the init stopped its services: the appliance is shutting down
 )
 
 // ApplianceStatus is what the endpoint reports, rewritten on every change.

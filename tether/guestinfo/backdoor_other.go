@@ -1,6 +1,6 @@
 //go:build !amd64
 
-package tether
+package guestinfo
 
 // newBackdoorRPC has no backdoor to offer off amd64: every command fails with ErrNotImplemented.
 func newBackdoorRPC() *backdoorRPC {

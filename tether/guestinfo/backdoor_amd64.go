@@ -1,4 +1,4 @@
-package tether
+package guestinfo
 
 // bdoorIn loads the registers, executes "in eax, dx" (trapped by the VMware hypervisor) and stores them back.
 //

@@ -1,4 +1,4 @@
-package tether
+package guestinfo
 
 import (
 	"encoding/binary"
