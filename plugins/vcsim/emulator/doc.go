@@ -5,6 +5,13 @@
 // connected as their backings say and guestinfo served from and to the VM's extraConfig. When the guest halts
 // the VM is powered off; when the VM is powered off (or destroyed) the guest is killed.
 //
-// The guest's side of this is the contract in tether/wire (EmulatorEnv, RootEnv and the FD* descriptors).
-// VMs without a bootstrap.iso CD-ROM are left alone, so plain simulator VMs keep the simulator's behaviour.
+// A VM whose CD-ROM holds appliance.iso is a VCH endpoint: the ISO's files are extracted (once per ISO
+// content) and its /init runs as PID 1 of new PID, UTS, IPC and mount namespaces, but in the host's network
+// namespace, with a loopback address of its own (127.64.0.0/16 by default, the same for a VM on every boot)
+// in place of a DHCP lease, shown as the VM's guest IP. Its descriptors are the containerVMs' (the console,
+// appliance.log, on FDDebugLog), and a scratch directory lives as long as the boot.
+//
+// The guest's side of this is the contract in tether/wire (EmulatorEnv, RootEnv, the appliance's
+// environment and the FD* descriptors). VMs with neither ISO are left alone, so plain simulator VMs keep
+// the simulator's behaviour.
 package emulator

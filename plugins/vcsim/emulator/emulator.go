@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,14 +25,18 @@ type Config struct {
 	// Thumbprint pins the server's certificate (SHA-256); empty skips verification, for a local simulator.
 	Thumbprint string
 	// RunDir holds the emulator's state: a folder per running guest (its tether, root mount point and serial
-	// socket) and the tethers extracted from ISOs. Required; created, and removed by Close. Keep it short:
-	// unix socket paths inside it are limited to 107 bytes.
+	// socket, or an appliance's scratch directory) and the files extracted from ISOs. Required; created,
+	// and removed by Close. Keep it short: unix socket paths inside it are limited to 107 bytes.
 	RunDir string
 	// Logger receives one line per guest event; nil means slog.Default().
 	Logger *slog.Logger
+	// ApplianceNet is where appliance VMs get their addresses; DefaultApplianceNet when zero. It must be
+	// an IPv4 loopback prefix, so the addresses work on the host without configuration.
+	ApplianceNet netip.Prefix
 }
 
-// Emulator boots and stops the guests of the simulator's containerVMs. Close stops every guest.
+// Emulator boots and stops the guests of the simulator's containerVMs and VCH endpoints. Close stops every
+// guest.
 type Emulator struct {
 	cfg     Config
 	log     *slog.Logger
@@ -39,6 +44,9 @@ type Emulator struct {
 	logout  func()
 	ds      *datastores
 	tethers *tetherCache
+	// appliances are the files of appliance ISOs; addrs the appliance VMs' addresses.
+	appliances *applianceCache
+	addrs      *addrPool
 
 	ctx    context.Context // cancelled by Close: every guest and the watch end with it
 	cancel context.CancelFunc
@@ -58,6 +66,13 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if !cfg.ApplianceNet.IsValid() {
+		cfg.ApplianceNet = DefaultApplianceNet
+	}
+	addrs, err := newAddrPool(cfg.ApplianceNet)
+	if err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
 	runDir, err := filepath.Abs(cfg.RunDir)
 	if err != nil {
 		return nil, fmt.Errorf("emulator: run directory: %w", err)
@@ -73,9 +88,11 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	ectx, cancel := context.WithCancel(context.Background())
 	e := &Emulator{
 		cfg: cfg, log: cfg.Logger.With("component", "emulator"), client: c, logout: logout,
-		ds:      &datastores{client: c},
-		tethers: &tetherCache{dir: filepath.Join(runDir, tetherCacheDir)},
-		ctx:     ectx, cancel: cancel,
+		ds:         &datastores{client: c},
+		tethers:    &tetherCache{dir: filepath.Join(runDir, tetherCacheDir)},
+		appliances: &applianceCache{dir: filepath.Join(runDir, applianceCacheDir)},
+		addrs:      addrs,
+		ctx:        ectx, cancel: cancel,
 		guests: map[string]*guest{},
 	}
 	e.wg.Add(1)
@@ -116,6 +133,7 @@ func (e *Emulator) Close() {
 	e.closeOnce.Do(func() {
 		e.cancel()
 		e.wg.Wait()
+		e.addrs.close()
 		e.logout()
 		if err := os.RemoveAll(e.cfg.RunDir); err != nil {
 			e.log.Warn("remove the run directory", "dir", e.cfg.RunDir, "err", err)

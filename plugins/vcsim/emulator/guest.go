@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"os/exec"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,6 +88,9 @@ func (g *guest) boot() error {
 	if err != nil {
 		return err
 	}
+	if l.appliance {
+		return g.bootAppliance(l)
+	}
 	g.log = g.log.With("vm", l.name, "container", l.containerID)
 	m, err := g.prepare(l)
 	if err != nil {
@@ -99,19 +104,22 @@ func (g *guest) boot() error {
 		return fmt.Errorf("start the tether: %w", err)
 	}
 	g.log.Info("guest booted", "pid", proc.Process.Pid, "root", m.spec.root, "layers", len(m.spec.lower))
-
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		g.serveGuestInfo(m.info)
-	}()
-	go func() {
-		defer wg.Done()
+	g.supervise(proc, m.info, func() {
 		if l.serialURI != "" {
 			runSerial(g.ctx, g.log, l.serialURI, m.serialSock)
 		}
-	}()
+	})
+	return nil
+}
+
+// supervise serves the guest's guestinfo and runs each of devices (the serial line) until the guest ends,
+// by itself or because the VM left the powered-on state, in which case it is killed.
+func (g *guest) supervise(proc *exec.Cmd, info net.Conn, devices ...func()) {
+	var wg sync.WaitGroup
+	wg.Go(func() { g.serveGuestInfo(info) })
+	for _, run := range devices {
+		wg.Go(run)
+	}
 
 	exited := make(chan error, 1)
 	go func() { exited <- proc.Wait() }()
@@ -127,7 +135,6 @@ func (g *guest) boot() error {
 	// wrote last (its exit status), which is applied before the VM is powered off.
 	wg.Wait()
 	g.log.Info("guest ended", "exit", exitDescription(proc.ProcessState, werr))
-	return nil
 }
 
 // powerOff turns the VM off in the simulator after its guest halted. A VM that is off already is fine:

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vice-engine/vice/tether/wire"
 )
 
 // guestSpec is how a guest is started: the tether, its root overlay and its descriptors.
@@ -23,70 +25,101 @@ type guestSpec struct {
 	stdio  *os.File   // the tether's stdout and stderr: its debug log
 }
 
-// startGuest starts the tether as PID 1 of new PID, UTS, IPC and mount namespaces, on its overlay.
-//
-// The overlay is mounted in a private mount namespace made on one locked thread, which then starts the
-// tether with CLONE_NEWNS: the guest gets its own copy holding the overlay, and when its last process dies
-// the kernel unmounts it. The host's namespace never sees the mount, so nothing leaks and nothing is kept
-// busy. The thread then goes back to the host's namespace, so the intermediate one (with its copy of the
-// overlay) is freed even when the thread is the main thread, which Go never ends; and it stays locked, so
-// the runtime ends it (or parks it, for the main thread) rather than reuse a thread whose filesystem state
-// is no longer shared with the process.
-func startGuest(s guestSpec) (*exec.Cmd, error) {
-	type result struct {
-		cmd *exec.Cmd
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		cmd, err := startInNewMountNamespace(s)
-		ch <- result{cmd, err}
-	}()
-	r := <-ch
-	return r.cmd, r.err
+// applianceSpec is how an appliance VM's init is started.
+type applianceSpec struct {
+	init  string
+	root  string // the ISO's files (wire.ApplianceRootEnv), bound read-only in the guest's namespace
+	env   []string
+	files []*os.File // descriptors 3.. as for a containerVM
+	stdio *os.File   // the init's stdout and stderr: appliance.log
 }
 
-func startInNewMountNamespace(s guestSpec) (*exec.Cmd, error) {
+// startGuest starts the tether as PID 1 of new PID, UTS, IPC and mount namespaces, on its overlay.
+func startGuest(s guestSpec) (*exec.Cmd, error) {
+	cmd := &exec.Cmd{
+		Path: s.tether, Args: []string{"tether"}, Env: s.env, Dir: "/",
+		Stdout: s.stdio, Stderr: s.stdio, ExtraFiles: s.files,
+	}
+	mount := func() error {
+		opts, err := overlayOptions(s)
+		if err != nil {
+			return err
+		}
+		if err := unix.Mount("overlay", s.root, "overlay", 0, opts); err != nil {
+			return fmt.Errorf("mount the disk chain's overlay (%d layers): %w", len(s.lower), err)
+		}
+		return nil
+	}
+	return cmd, startIsolated(cmd, s.root, mount)
+}
+
+// startAppliance starts an appliance's init the same way, in the host's network namespace, with the ISO's
+// files read-only: the cache they live in is shared by every appliance booted from that ISO.
+func startAppliance(s applianceSpec) (*exec.Cmd, error) {
+	cmd := &exec.Cmd{
+		Path: s.init, Args: []string{wire.ApplianceInit}, Env: s.env, Dir: "/",
+		Stdout: s.stdio, Stderr: s.stdio, ExtraFiles: s.files,
+	}
+	mount := func() error {
+		if err := unix.Mount(s.root, s.root, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind the appliance's files: %w", err)
+		}
+		if err := unix.Mount("", s.root, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+			return fmt.Errorf("make the appliance's files read-only: %w", err)
+		}
+		return nil
+	}
+	return cmd, startIsolated(cmd, s.root, mount)
+}
+
+// startIsolated starts cmd as PID 1 of new PID, UTS, IPC and mount namespaces, with what mount mounts on
+// target in its mount namespace only.
+//
+// mount runs in a private mount namespace made on one locked thread, which then starts cmd with
+// CLONE_NEWNS: the guest gets its own copy holding the mount, private too (so what the guest mounts stays
+// in it), and when its last process dies the kernel unmounts it. The host's namespace never sees the mount,
+// so nothing leaks and nothing is kept busy. The thread then goes back to the host's namespace, so the
+// intermediate one (with its copy of the mount) is freed even when the thread is the main thread, which Go
+// never ends; and it stays locked, so the runtime ends it (or parks it, for the main thread) rather than
+// reuse a thread whose filesystem state is no longer shared with the process.
+func startIsolated(cmd *exec.Cmd, target string, mount func() error) error {
+	// No Pdeathsig: guests belong to the daemon, not to the thread or request that booted them.
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setsid:     true,
+		Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
+	}
+	ch := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		ch <- startInNewMountNamespace(cmd, target, mount)
+	}()
+	return <-ch
+}
+
+func startInNewMountNamespace(cmd *exec.Cmd, target string, mount func() error) error {
 	host, err := os.Open("/proc/thread-self/ns/mnt")
 	if err != nil {
-		return nil, fmt.Errorf("host mount namespace: %w", err)
+		return fmt.Errorf("host mount namespace: %w", err)
 	}
 	defer host.Close()
 	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-		return nil, fmt.Errorf("new mount namespace: %w", err)
+		return fmt.Errorf("new mount namespace: %w", err)
 	}
 	defer func() {
 		// The guest holds its own copy. A failed return is not the guest's failure: the thread is never
 		// reused, and at worst (the main thread) keeps this namespace until the daemon exits.
-		_ = unix.Unmount(s.root, unix.MNT_DETACH)
+		_ = unix.Unmount(target, unix.MNT_DETACH)
 		_ = unix.Setns(int(host.Fd()), unix.CLONE_NEWNS)
 	}()
-	// Private first: on a host whose mounts are shared (systemd's default), the overlay would otherwise
-	// propagate back to the host's namespace.
+	// Private first: on a host whose mounts are shared (systemd's default), the guest's mounts would
+	// otherwise propagate back to the host's namespace.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return nil, fmt.Errorf("make the guest's mounts private: %w", err)
+		return fmt.Errorf("make the guest's mounts private: %w", err)
 	}
-	opts, err := overlayOptions(s)
-	if err != nil {
-		return nil, err
+	if err := mount(); err != nil {
+		return err
 	}
-	if err := unix.Mount("overlay", s.root, "overlay", 0, opts); err != nil {
-		return nil, fmt.Errorf("mount the disk chain's overlay (%d layers): %w", len(s.lower), err)
-	}
-	cmd := &exec.Cmd{
-		Path: s.tether, Args: []string{"tether"}, Env: s.env, Dir: "/",
-		Stdout: s.stdio, Stderr: s.stdio, ExtraFiles: s.files,
-		// No Pdeathsig: guests belong to the daemon, not to the thread or request that booted them.
-		SysProcAttr: &syscall.SysProcAttr{
-			Setsid:     true,
-			Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
-		},
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	return cmd, nil
+	return cmd.Start()
 }
 
 // overlayOptions is the mount data. A ':' in a layer path is escaped as overlayfs reads it; a ',' cannot be

@@ -18,10 +18,19 @@ type guestSpec struct {
 	stdio                     *os.File
 }
 
+// applianceSpec is how an appliance's init is started; see guest_linux.go.
+type applianceSpec struct {
+	init, root string
+	env        []string
+	files      []*os.File
+	stdio      *os.File
+}
+
 var errUnsupported = fmt.Errorf("booting guests needs Linux namespaces and overlayfs, not %s: %w",
 	runtime.GOOS, errors.ErrUnsupported)
 
-func startGuest(guestSpec) (*exec.Cmd, error) { return nil, errUnsupported }
-func killGuest(*exec.Cmd) error               { return errUnsupported }
-func socketPair() (*os.File, *os.File, error) { return nil, nil, errUnsupported }
-func unmountRoot(string)                      {}
+func startGuest(guestSpec) (*exec.Cmd, error)         { return nil, errUnsupported }
+func startAppliance(applianceSpec) (*exec.Cmd, error) { return nil, errUnsupported }
+func killGuest(*exec.Cmd) error                       { return errUnsupported }
+func socketPair() (*os.File, *os.File, error)         { return nil, nil, errUnsupported }
+func unmountRoot(string)                              {}

@@ -18,13 +18,16 @@ const (
 	bootstrapISO  = "bootstrap.iso"
 	outputLogName = "output.log"
 	debugLogName  = "tether.debug"
+	// applianceLogName is the endpoint VM's file-backed serial port: its init's console.
+	applianceLogName = wire.ApplianceLog
 )
 
 // vmProperties are the properties a boot reads.
 var vmProperties = []string{"name", "config.hardware.device", "config.extraConfig"}
 
-// errPlainVM marks a VM without a bootstrap.iso CD-ROM: not a containerVM, so not the emulator's to boot.
-var errPlainVM = errors.New("no " + bootstrapISO + " CD-ROM: not a containerVM")
+// errPlainVM marks a VM with neither a bootstrap.iso nor an appliance.iso CD-ROM: not a containerVM nor a
+// VCH endpoint, so not the emulator's to boot.
+var errPlainVM = errors.New("no " + bootstrapISO + " or " + wire.ApplianceISO + " CD-ROM: not a containerVM nor an appliance")
 
 // layout is what booting a containerVM needs from its configuration, as datastore paths.
 type layout struct {
@@ -35,10 +38,15 @@ type layout struct {
 	serialURI   string // the network-backed serial port's ServiceURI; empty without one
 	outputLog   string // the file-backed port whose file is output.log
 	debugLog    string // the file-backed port whose file is tether.debug
+
+	// appliance marks a VCH endpoint VM: iso is its appliance.iso, and it needs no disk.
+	appliance    bool
+	applianceLog string // the file-backed port whose file is appliance.log
 }
 
-// parseLayout reads vm's devices. A VM without the bootstrap ISO is errPlainVM; a containerVM without a
-// disk is an error, since there is no root filesystem to give the guest.
+// parseLayout reads vm's devices. A VM without the bootstrap ISO is an appliance when its CD-ROM holds
+// appliance.iso, and errPlainVM otherwise; a containerVM without a disk is an error, since there is no
+// root filesystem to give the guest.
 func parseLayout(vm mo.VirtualMachine) (layout, error) {
 	l := layout{name: vm.Name}
 	if vm.Config == nil {
@@ -46,11 +54,17 @@ func parseLayout(vm mo.VirtualMachine) (layout, error) {
 	}
 	l.containerID = extraConfig(vm.Config.ExtraConfig, wire.KeyID)
 	var disks []string
+	var applianceISO string
 	for _, d := range vm.Config.Hardware.Device {
 		switch dev := d.(type) {
 		case *types.VirtualCdrom:
-			if b, ok := dev.Backing.(*types.VirtualCdromIsoBackingInfo); ok && baseName(b.FileName) == bootstrapISO {
-				l.iso = b.FileName
+			if b, ok := dev.Backing.(*types.VirtualCdromIsoBackingInfo); ok {
+				switch baseName(b.FileName) {
+				case bootstrapISO:
+					l.iso = b.FileName
+				case wire.ApplianceISO:
+					applianceISO = b.FileName
+				}
 			}
 		case *types.VirtualDisk:
 			if b, ok := dev.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok {
@@ -68,9 +82,15 @@ func parseLayout(vm mo.VirtualMachine) (layout, error) {
 					l.outputLog = b.FileName
 				case debugLogName:
 					l.debugLog = b.FileName
+				case applianceLogName:
+					l.applianceLog = b.FileName
 				}
 			}
 		}
+	}
+	if l.iso == "" && applianceISO != "" {
+		l.iso, l.appliance = applianceISO, true
+		return l, nil
 	}
 	if l.iso == "" {
 		return l, errPlainVM

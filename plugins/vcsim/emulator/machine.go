@@ -21,7 +21,12 @@ type machine struct {
 	info       net.Conn   // the emulator's end of the guestinfo stream
 	guestEnds  []*os.File // the child's descriptors; the emulator closes its copies once the child has them
 	work       string     // overlayfs's work directory, beside the upper layer
+
+	appliance applianceSpec // an appliance VM's init, instead of spec
 }
+
+// guestPATH is the search path guests start with.
+const guestPATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // prepare makes everything the guest is started with, from the VM's layout.
 func (g *guest) prepare(l layout) (m *machine, err error) {
@@ -61,8 +66,7 @@ func (g *guest) prepare(l layout) (m *machine, err error) {
 	if err := m.devices(g, l); err != nil {
 		return m, err
 	}
-	m.spec.env = []string{wire.EmulatorEnv + "=1", wire.RootEnv + "=" + m.spec.root,
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	m.spec.env = []string{wire.EmulatorEnv + "=1", wire.RootEnv + "=" + m.spec.root, guestPATH}
 	return m, nil
 }
 
@@ -124,6 +128,16 @@ func (m *machine) devices(g *guest, l layout) error {
 		}
 		m.guestEnds = append(m.guestEnds, f)
 	}
+	if err := m.guestInfoSocket(); err != nil {
+		return err
+	}
+	m.spec.files = m.guestEnds // ExtraFiles: descriptor 3 onwards
+	m.spec.stdio = m.guestEnds[wire.FDDebugLog-3]
+	return nil
+}
+
+// guestInfoSocket adds the guest's end of the guestinfo stream to its descriptors and keeps the emulator's.
+func (m *machine) guestInfoSocket() error {
 	host, guestEnd, err := socketPair()
 	if err != nil {
 		return fmt.Errorf("guestinfo socket: %w", err)
@@ -134,8 +148,6 @@ func (m *machine) devices(g *guest, l layout) error {
 	if err != nil {
 		return fmt.Errorf("guestinfo socket: %w", err)
 	}
-	m.spec.files = m.guestEnds // ExtraFiles: descriptor 3 onwards
-	m.spec.stdio = m.guestEnds[wire.FDDebugLog-3]
 	return nil
 }
 

@@ -74,6 +74,7 @@ func (e *Emulator) watchOnce(ctx context.Context) error {
 func (e *Emulator) observe(u types.ObjectUpdate) {
 	if u.Kind == types.ObjectUpdateKindLeave {
 		e.stopGuest(u.Obj, "VM removed")
+		e.addrs.release(u.Obj.Value)
 		return
 	}
 	for _, c := range u.ChangeSet {
