@@ -2,79 +2,242 @@ package iso
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
+
+	"github.com/vice-engine/vice/tether/wire"
 )
 
-// Paths inside bootstrap.iso.
+// Paths inside the images.
 const (
 	TetherPath  = "/tether"
 	VersionPath = "/VERSION"
+
+	InitPath   = "/" + wire.ApplianceInit
+	EnginePath = "/bin/vice-engine"
+	PluginsDir = "/plugins"
+
+	KernelPath      = "/boot/vmlinuz"
+	InitrdPath      = "/boot/initrd.img"
+	IsolinuxDir     = "/isolinux"
+	IsolinuxBinPath = IsolinuxDir + "/isolinux.bin"
+	IsolinuxCfgPath = IsolinuxDir + "/isolinux.cfg"
+	BootCatalogPath = IsolinuxDir + "/boot.cat"
 )
 
 const (
-	blockSize = 2048
-	volumeID  = "VICE-BOOTSTRAP"
+	blockSize         = 2048
+	bootstrapVolumeID = "VICE-BOOTSTRAP"
+	applianceVolumeID = "VICE-APPLIANCE"
+
+	// DefaultKernelArgs make the first serial port (the VM's log file) the console.
+	DefaultKernelArgs = "console=tty0 console=ttyS0 quiet"
 )
 
-type options struct{ version string }
+type options struct {
+	version    string
+	kernel     string
+	initrd     string
+	isolinux   string
+	modules    []string
+	kernelArgs string
+}
 
-// Option adjusts BuildBootstrap.
+// Option adjusts BuildBootstrap and BuildAppliance.
 type Option func(*options)
 
 // WithVersion sets the contents of /VERSION (default "dev").
 func WithVersion(v string) Option { return func(o *options) { o.version = v } }
 
+// WithKernel adds a Linux kernel and its initramfs, as /boot/vmlinuz and /boot/initrd.img; initrd may be
+// empty.
+func WithKernel(kernel, initrd string) Option {
+	return func(o *options) { o.kernel, o.initrd = kernel, initrd }
+}
+
+// WithIsolinux makes the image El Torito bootable (BIOS, no emulation) with the isolinux.bin at path,
+// loading the kernel that WithKernel adds. modules are copied beside it (syslinux 5 and later need
+// ldlinux.c32 there).
+func WithIsolinux(path string, modules ...string) Option {
+	return func(o *options) { o.isolinux, o.modules = path, modules }
+}
+
+// WithKernelArgs replaces DefaultKernelArgs on the kernel command line isolinux.cfg gives.
+func WithKernelArgs(args string) Option { return func(o *options) { o.kernelArgs = args } }
+
 // BuildBootstrap writes bootstrap.iso to outPath with the tether binary at tetherPath as /tether (mode
 // 0755). The image is assembled in a scratch directory and renamed into place, so outPath is never left
 // half-written.
 func BuildBootstrap(ctx context.Context, tetherPath, outPath string, opts ...Option) error {
-	o := options{version: "dev"}
+	files := []entry{{src: tetherPath, dst: TetherPath, mode: 0o755}}
+	if err := build(ctx, files, outPath, bootstrapVolumeID, opts); err != nil {
+		return fmt.Errorf("bootstrap iso: %w", err)
+	}
+	return nil
+}
+
+// ApplianceFiles are the local binaries of appliance.iso.
+type ApplianceFiles struct {
+	Init    string   // vice-appliance, the image's /init
+	Engine  string   // vice-engine, /bin/vice-engine
+	Plugins []string // backend plugins, each /plugins/<its file name>
+}
+
+// BuildAppliance writes appliance.iso to outPath, as BuildBootstrap writes bootstrap.iso.
+func BuildAppliance(ctx context.Context, f ApplianceFiles, outPath string, opts ...Option) error {
+	if f.Init == "" || f.Engine == "" {
+		return errors.New("appliance iso: the init and vice-engine are required")
+	}
+	files := []entry{{src: f.Init, dst: InitPath, mode: 0o755}, {src: f.Engine, dst: EnginePath, mode: 0o755}}
+	seen := map[string]bool{}
+	for _, p := range f.Plugins {
+		name := filepath.Base(p)
+		if seen[name] {
+			return fmt.Errorf("appliance iso: two plugins named %s", name)
+		}
+		seen[name] = true
+		files = append(files, entry{src: p, dst: path.Join(PluginsDir, name), mode: 0o755})
+	}
+	if err := build(ctx, files, outPath, applianceVolumeID, opts); err != nil {
+		return fmt.Errorf("appliance iso: %w", err)
+	}
+	return nil
+}
+
+// entry is one file of an image: the local file src at the image path dst.
+type entry struct {
+	src, dst string
+	mode     os.FileMode
+	data     []byte // instead of src
+}
+
+// build assembles the image: go-diskfs makes it from a workspace directory whose files and modes it copies
+// as they are.
+func build(ctx context.Context, files []entry, outPath, volumeID string, opts []Option) error {
+	o := options{version: "dev", kernelArgs: DefaultKernelArgs}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	files = append(files, entry{dst: VersionPath, mode: 0o644, data: []byte(o.version + "\n")})
+	boot, err := o.bootFiles()
+	if err != nil {
+		return err
+	}
+	files = append(files, boot...)
+
 	work, err := os.MkdirTemp("", "vice-iso")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	// go-diskfs builds the image from a workspace directory whose files and modes it copies as they are.
-	if err := copyFile(tetherPath, filepath.Join(work, "tether"), 0o755); err != nil {
-		return fmt.Errorf("bootstrap iso: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(work, "VERSION"), []byte(o.version+"\n"), 0o644); err != nil {
-		return fmt.Errorf("bootstrap iso: %w", err)
+	for _, e := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		dst := filepath.Join(work, filepath.FromSlash(strings.TrimPrefix(e.dst, "/")))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if e.data != nil {
+			err = writeFile(dst, e.data, e.mode)
+		} else {
+			err = copyFile(e.src, dst, e.mode)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 
 	tmp := outPath + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o644)
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o644)
 	if err != nil {
-		return fmt.Errorf("bootstrap iso: %w", err)
+		return err
 	}
 	defer os.Remove(tmp)
-	defer f.Close()
-	fsys, err := iso9660.Create(file.New(f, false), 0, 0, blockSize, work)
+	defer out.Close()
+	fsys, err := iso9660.Create(file.New(out, false), 0, 0, blockSize, work)
 	if err != nil {
-		return fmt.Errorf("bootstrap iso: %w", err)
+		return err
 	}
-	if err := fsys.Finalize(iso9660.FinalizeOptions{RockRidge: true, VolumeIdentifier: volumeID}); err != nil {
-		return fmt.Errorf("bootstrap iso: finalize: %w", err)
+	fo := iso9660.FinalizeOptions{RockRidge: true, VolumeIdentifier: volumeID}
+	if o.isolinux != "" {
+		entry := &iso9660.ElToritoEntry{
+			Platform: iso9660.BIOS, Emulation: iso9660.NoEmulation, BootFile: IsolinuxBinPath, BootTable: true,
+		}
+		entry.SetLoadSize(4) // isolinux loads the rest of itself
+		fo.ElTorito = &iso9660.ElTorito{BootCatalog: BootCatalogPath, HideBootCatalog: true,
+			Entries: []*iso9660.ElToritoEntry{entry}}
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("bootstrap iso: %w", err)
+	if err := fsys.Finalize(fo); err != nil {
+		return fmt.Errorf("finalize: %w", err)
+	}
+	if err := out.Sync(); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return os.Rename(tmp, outPath)
+}
+
+// bootFiles are the kernel, initramfs, isolinux and its configuration the options ask for.
+func (o options) bootFiles() ([]entry, error) {
+	var files []entry
+	if o.kernel != "" {
+		files = append(files, entry{src: o.kernel, dst: KernelPath, mode: 0o644})
+	}
+	if o.initrd != "" {
+		if o.kernel == "" {
+			return nil, errors.New("an initramfs needs a kernel")
+		}
+		files = append(files, entry{src: o.initrd, dst: InitrdPath, mode: 0o644})
+	}
+	if o.isolinux == "" {
+		if len(o.modules) > 0 {
+			return nil, errors.New("isolinux modules need isolinux.bin")
+		}
+		return files, nil
+	}
+	if o.kernel == "" {
+		return nil, errors.New("a bootable image needs a kernel")
+	}
+	files = append(files, entry{src: o.isolinux, dst: IsolinuxBinPath, mode: 0o644},
+		entry{dst: IsolinuxCfgPath, mode: 0o644, data: []byte(isolinuxCfg(o.initrd != "", o.kernelArgs))})
+	for _, m := range o.modules {
+		files = append(files, entry{src: m, dst: path.Join(IsolinuxDir, filepath.Base(m)), mode: 0o644})
+	}
+	return files, nil
+}
+
+// isolinuxCfg boots the image's kernel at once.
+func isolinuxCfg(initrd bool, args string) string {
+	var b strings.Builder
+	b.WriteString("DEFAULT vice\nPROMPT 0\nTIMEOUT 0\n\nLABEL vice\n  KERNEL " + KernelPath + "\n")
+	if initrd {
+		b.WriteString("  INITRD " + InitrdPath + "\n")
+	}
+	if args != "" {
+		b.WriteString("  APPEND " + args + "\n")
+	}
+	return b.String()
+}
+
+func writeFile(dst string, data []byte, mode os.FileMode) error {
+	if err := os.WriteFile(dst, data, mode); err != nil {
+		return err
+	}
+	return os.Chmod(dst, mode)
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

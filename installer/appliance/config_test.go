@@ -1,0 +1,158 @@
+package appliance
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vice-engine/vice/core/pluginhost"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+func testConfig(recs []wire.PluginRecord) *wire.ApplianceConfig {
+	return &wire.ApplianceConfig{
+		Name: "vch1", Version: "v9.9.9", Target: "https://user:pass@vc.example.com/sdk", Thumbprint: "AB:CD",
+		Datacenter: "/dc1", ComputeResource: "/dc1/host/cluster1", Pool: "/dc1/host/cluster1/Resources/vch1",
+		ImageStore: "datastore1", TLS: TLSVerify, Backend: "vsphere", Plugins: recs,
+		InsecureRegistries: []string{"reg.local:5000", "10.0.0.0/8"},
+	}
+}
+
+func TestPluginManifests(t *testing.T) {
+	root, recs := testRoot(t)
+	recs[1].Args = []string{"--cpu-limit-mhz", "1000"}
+	cfg := testConfig(recs)
+	ms, err := Manifests(cfg, root, "10.1.2.3:2377")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), PluginsDir)
+	if err := writeManifests(dir, ms); err != nil {
+		t.Fatal(err)
+	}
+	// vice-engine reads them back and accepts them. Only the backend is registered: vice-engine starts every
+	// plugin it finds, and all would listen on the one attach address.
+	read, err := pluginhost.ReadManifests(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(read) != 1 || read[0].Name != "vsphere" {
+		t.Fatalf("manifests %+v", read)
+	}
+	base := []string{"--target", "https://user:pass@vc.example.com/sdk", "--thumbprint", "AB:CD", "--name", "vch1",
+		"--datacenter", "/dc1", "--compute-resource", "/dc1/host/cluster1", "--pool", "/dc1/host/cluster1/Resources/vch1",
+		"--datastore", "datastore1", "--attach-listen", "10.1.2.3:2377"}
+	for _, m := range read {
+		i := slices.IndexFunc(recs, func(r wire.PluginRecord) bool { return r.Name == m.Name })
+		if m.Name != recs[i].Name || m.SHA256 != recs[i].SHA256 || m.Path != filepath.Join(root, recs[i].File) {
+			t.Errorf("manifest %d: %+v", i, m)
+		}
+		if want := append(slices.Clone(base), recs[i].Args...); !slices.Equal(m.Args, want) {
+			t.Errorf("%s args\n got %q\nwant %q", m.Name, m.Args, want)
+		}
+		st, err := os.Stat(filepath.Join(dir, m.Name+".json"))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, %v (it holds the target's password)", m.Name, st.Mode(), err)
+		}
+		if sum, err := pluginhost.FileSHA256(m.Path); err != nil || sum != m.SHA256 {
+			t.Errorf("%s: checksum %s %v", m.Name, sum, err)
+		}
+	}
+
+	cfg.Backend = "none"
+	if _, err := Manifests(cfg, root, "10.1.2.3:2377"); err == nil {
+		t.Error("registered no backend")
+	}
+
+	// Optional settings are left out; debug is passed on.
+	cfg = &wire.ApplianceConfig{Name: "v", Target: "https://h/sdk", Debug: true, Plugins: recs[:1]}
+	got := PluginArgs(cfg, recs[0], "127.64.0.2:2377")
+	want := []string{"--target", "https://h/sdk", "--name", "v", "--attach-listen", "127.64.0.2:2377", "--debug"}
+	if !slices.Equal(got, want) {
+		t.Errorf("minimal args %q, want %q", got, want)
+	}
+}
+
+func TestEngineArgs(t *testing.T) {
+	_, recs := testRoot(t)
+	cfg := testConfig(recs)
+	state := "/run/vice"
+	common := []string{"-H", "tcp://10.1.2.3:2376", "-H", "unix:///run/vice/docker.sock", "--plugins-dir", "/run/vice/plugins",
+		"--backend", "vsphere", "--insecure-registry", "reg.local:5000", "--insecure-registry", "10.0.0.0/8"}
+	certs := []string{"--tlscert", "/run/vice/server-cert.pem", "--tlskey", "/run/vice/server-key.pem"}
+	for mode, want := range map[string][]string{
+		TLSVerify: append(append(slices.Clone(common), "--tlsverify", "--tlscacert", "/run/vice/ca.pem"), certs...),
+		TLSServer: append(append(slices.Clone(common), "--tls"), certs...),
+		TLSOff:    slices.Clone(common),
+	} {
+		cfg.TLS = mode
+		if got := EngineArgs(cfg, "tcp://10.1.2.3:2376", state); !slices.Equal(got, want) {
+			t.Errorf("%s:\n got %q\nwant %q", mode, got, want)
+		}
+	}
+	// One plugin and no backend named: that one, and --debug.
+	cfg = &wire.ApplianceConfig{TLS: TLSOff, Debug: true, Plugins: recs[:1]}
+	got := EngineArgs(cfg, "tcp://10.1.2.3:2375", state)
+	if !slices.Contains(got, "--debug") || got[slices.Index(got, "--backend")+1] != "vcsim" {
+		t.Errorf("args %q", got)
+	}
+	ep := endpoints{ip: "10.1.2.3", dockerPort: 2375, adminPort: 2378}
+	if ep.DockerHost() != "tcp://10.1.2.3:2375" || ep.AdminPortal() != "https://10.1.2.3:2378" {
+		t.Errorf("endpoints %s %s", ep.DockerHost(), ep.AdminPortal())
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	root, recs := testRoot(t)
+	good := testConfig(recs)
+	enc := func(c *wire.ApplianceConfig) string {
+		b, _ := json.Marshal(c)
+		return string(b)
+	}
+	if _, err := parseConfig(enc(good), root); err != nil {
+		t.Fatal(err)
+	}
+	if err := verifyPlugins(good, root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseConfig("", root); err != errNoConfig {
+		t.Errorf("empty: %v", err)
+	}
+	for name, change := range map[string]func(c *wire.ApplianceConfig){
+		"no name":        func(c *wire.ApplianceConfig) { c.Name = "" },
+		"no target":      func(c *wire.ApplianceConfig) { c.Target = "" },
+		"tls":            func(c *wire.ApplianceConfig) { c.TLS = "maybe" },
+		"no plugins":     func(c *wire.ApplianceConfig) { c.Plugins = nil },
+		"bad name":       func(c *wire.ApplianceConfig) { c.Plugins[0].Name = "Bad Name" },
+		"twice":          func(c *wire.ApplianceConfig) { c.Plugins[1].Name = c.Plugins[0].Name },
+		"missing file":   func(c *wire.ApplianceConfig) { c.Plugins[0].File = "/plugins/none" },
+		"escaping file":  func(c *wire.ApplianceConfig) { c.Plugins[0].File = "../../etc/passwd" },
+		"directory":      func(c *wire.ApplianceConfig) { c.Plugins[0].File = "/plugins" },
+		"bad sum":        func(c *wire.ApplianceConfig) { c.Plugins[0].SHA256 = "xyz" },
+		"unknown engine": func(c *wire.ApplianceConfig) { c.Backend = "qemu" },
+		"no backend":     func(c *wire.ApplianceConfig) { c.Backend = "" },
+	} {
+		c := *good
+		c.Plugins = slices.Clone(good.Plugins)
+		change(&c)
+		if _, err := parseConfig(enc(&c), root); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := parseConfig("{", root); err == nil {
+		t.Error("bad JSON accepted")
+	}
+	bad := *good
+	bad.Plugins = slices.Clone(good.Plugins)
+	bad.Plugins[0].SHA256 = strings.Repeat("0", 64) // not the backend: not registered, not checked
+	if err := verifyPlugins(&bad, root); err != nil {
+		t.Errorf("a plugin that is not run was checked: %v", err)
+	}
+	bad.Plugins[1].SHA256 = strings.Repeat("0", 64)
+	if err := verifyPlugins(&bad, root); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("checksum mismatch: %v", err)
+	}
+}

@@ -1,0 +1,108 @@
+package appliance
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/vice-engine/vice/core/pluginhost"
+	"github.com/vice-engine/vice/plugins/sdk/transport"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// PluginArgs are the arguments the init gives a plugin: the VCH's place in vSphere from the config, the
+// address containerVMs dial (this appliance's), then the record's own.
+func PluginArgs(cfg *wire.ApplianceConfig, rec wire.PluginRecord, attachListen string) []string {
+	args := []string{"--target", cfg.Target}
+	if cfg.Thumbprint != "" {
+		args = append(args, "--thumbprint", cfg.Thumbprint)
+	}
+	args = append(args, "--name", cfg.Name)
+	for _, f := range []struct{ flag, value string }{
+		{"--datacenter", cfg.Datacenter},
+		{"--compute-resource", cfg.ComputeResource},
+		{"--pool", cfg.Pool},
+		{"--datastore", cfg.ImageStore},
+	} {
+		if f.value != "" {
+			args = append(args, f.flag, f.value)
+		}
+	}
+	args = append(args, "--attach-listen", attachListen)
+	if cfg.Debug {
+		args = append(args, "--debug")
+	}
+	return append(args, rec.Args...)
+}
+
+// Manifests are the plugin registrations vice-engine reads from its --plugins-dir: the backend's alone.
+// vice-engine starts every plugin it finds there, and each would listen for the containerVMs' serial
+// lines on the appliance's one attach address, so the other records are checked (readConfig) but not
+// registered.
+func Manifests(cfg *wire.ApplianceConfig, root, attachListen string) ([]pluginhost.Manifest, error) {
+	backend := backendName(cfg)
+	var out []pluginhost.Manifest
+	for _, rec := range cfg.Plugins {
+		if rec.Name != backend {
+			continue
+		}
+		file, err := pluginPath(root, rec.File)
+		if err != nil {
+			return nil, fmt.Errorf("plugin %s: %w", rec.Name, err)
+		}
+		out = append(out, pluginhost.Manifest{
+			Name: rec.Name, Path: file, SHA256: rec.SHA256, APIVersion: transport.APIVersion,
+			Args: PluginArgs(cfg, rec, attachListen),
+		})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("backend %q is not a registered plugin", backend)
+	}
+	return out, nil
+}
+
+// backendName is the plugin vice-engine serves from: the configured one, or the only one.
+func backendName(cfg *wire.ApplianceConfig) string {
+	if cfg.Backend == "" && len(cfg.Plugins) == 1 {
+		return cfg.Plugins[0].Name
+	}
+	return cfg.Backend
+}
+
+// writeManifests replaces the manifests in dir. They hold the target's credentials, so only root reads
+// them.
+func writeManifests(dir string, ms []pluginhost.Manifest) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		b, err := json.MarshalIndent(&m, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, m.Name+".json"), append(b, '\n'), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fileSHA256(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

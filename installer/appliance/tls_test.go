@@ -1,0 +1,99 @@
+package appliance
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// The appliance waits for the certificates, reporting an unusable value, and writes them once they come;
+// the key only root may read.
+func TestWaitTLS(t *testing.T) {
+	pki := newPKI(t)
+	gi := newFakeGuestInfo()
+	state := t.TempDir()
+	a := &appliance{o: Options{GuestInfo: gi, State: state, TLSPoll: 10 * time.Millisecond},
+		log: slog.New(slog.DiscardHandler), status: newReporter(gi, slog.New(slog.DiscardHandler))}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	type result struct {
+		m   *material
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, err := a.waitTLS(ctx, TLSVerify)
+		done <- result{m, err}
+	}()
+	waitFor(t, "a few polls", 5*time.Second, func() bool {
+		gi.mu.Lock()
+		defer gi.mu.Unlock()
+		return gi.gets[wire.KeyApplianceTLS] >= 3
+	})
+	// Verify mode needs the CA.
+	gi.put(t, wire.KeyApplianceTLS, pki.wire(false))
+	waitFor(t, "the bad value to be reported", 5*time.Second, func() bool { return gi.status().Error != "" })
+	select {
+	case r := <-done:
+		t.Fatalf("accepted certificates without a CA: %v", r.err)
+	default:
+	}
+	gi.put(t, wire.KeyApplianceTLS, pki.wire(true))
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if !r.m.covers("127.0.0.1") || r.m.covers("10.9.9.9") {
+		t.Error("covers() is wrong")
+	}
+	server := &serverTLS{}
+	if err := a.installTLS(r.m, "127.0.0.1", server); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]struct {
+		data string
+		mode os.FileMode
+	}{
+		CACertFile: {pki.caPEM, 0o644}, ServerCertFile: {pki.serverCert, 0o644}, ServerKeyFile: {pki.serverKey, 0o600},
+	} {
+		p := filepath.Join(state, name)
+		b, err := os.ReadFile(p)
+		st, _ := os.Stat(p)
+		if err != nil || string(b) != want.data || st.Mode().Perm() != want.mode {
+			t.Errorf("%s: mode %v, %v", name, st.Mode(), err)
+		}
+	}
+	if _, err := parseTLS(`{"serverCert":"x"}`, TLSServer); err == nil {
+		t.Error("a broken pair was accepted")
+	}
+	if _, err := parseTLS(`{`, TLSServer); err == nil {
+		t.Error("bad JSON was accepted")
+	}
+
+	// Cancelled while waiting.
+	gi2 := newFakeGuestInfo()
+	a.o.GuestInfo = gi2
+	a.status = newReporter(gi2, a.log)
+	cctx, ccancel := context.WithCancel(context.Background())
+	ccancel()
+	if _, err := a.waitTLS(cctx, TLSServer); err == nil {
+		t.Error("waitTLS returned without certificates")
+	}
+}
+
+func TestSelfSigned(t *testing.T) {
+	c, err := selfSigned("127.64.0.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &material{cert: c}
+	if !m.covers("127.64.0.9") {
+		t.Error("self-signed certificate does not name its address")
+	}
+}
