@@ -1,0 +1,163 @@
+package machine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmware/govmomi/object"
+
+	"github.com/vice-engine/vice/installer/certs"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+func TestConfigure(t *testing.T) {
+	s := startSim(t)
+	ctx := context.Background()
+	// A resource pool: govmomi's simulator cannot change a vApp's limits (VirtualApp.UpdateConfig is missing).
+	o, a, _ := s.createVCH(t, "vch1", "v1.0.0", func(o *CreateOptions) { o.UseRP = true })
+	common := CommonOptions{Target: s.target(), Thumbprint: s.thumbprint, Name: "vch1", Timeout: 30 * time.Second}
+	boots := a.Boots()
+
+	// Pool limits change on the pool, without a restart.
+	cpu, mem := int64(3000), int64(4096)
+	m, _ := testMachine(t)
+	if err := m.Configure(ctx, ConfigureOptions{CommonOptions: common, CPUMHz: &cpu, MemoryMB: &mem}); err != nil {
+		t.Fatalf("configure limits: %v", err)
+	}
+	v := s.vch(t, "vch1")
+	if c, mm, err := poolLimits(ctx, object.NewResourcePool(s.client, v.Pool.Reference())); err != nil || c != 3000 || mm != 4096 {
+		t.Errorf("limits %d %d %v", c, mm, err)
+	}
+	if a.Boots() != boots {
+		t.Errorf("changing the limits restarted the appliance")
+	}
+	zero := int64(0)
+	m, _ = testMachine(t)
+	if err := m.Configure(ctx, ConfigureOptions{CommonOptions: common, CPUMHz: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	if c, mm, _ := poolLimits(ctx, object.NewResourcePool(s.client, v.Pool.Reference())); c != -1 || mm != 4096 {
+		t.Errorf("after removing the CPU limit: %d %d", c, mm)
+	}
+
+	// DNS, a volume store and a container network: the config is rewritten and the appliance restarted.
+	m, out := testMachine(t)
+	err := m.Configure(ctx, ConfigureOptions{CommonOptions: common, DNS: []string{"10.0.0.1", "10.0.0.2"},
+		VolumeStores: []string{"datastore1/more-volumes:fast"}, ContainerNetworks: []string{"VM Network:external"}, CertPath: ""})
+	if err != nil {
+		t.Fatalf("configure: %v", err)
+	}
+	if a.Boots() != boots+1 {
+		t.Errorf("the appliance booted %d times, want 1", a.Boots()-boots)
+	}
+	v = s.vch(t, "vch1")
+	if !slices.Equal(v.Config.DNS, []string{"10.0.0.1", "10.0.0.2"}) || v.Config.VolumeStores["fast"] != "ds://datastore1/more-volumes" ||
+		v.Config.VolumeStores["default"] != "ds://datastore1/volumes/vch1" || len(v.Config.ContainerNetworks) != 1 ||
+		v.Config.ContainerNetworks[0] != (wire.ContainerNetwork{PortGroup: "VM Network", Alias: "external"}) {
+		t.Errorf("config after configure: %+v", v.Config)
+	}
+	if _, err := os.Stat(filepath.Join(s.dsDir, "more-volumes")); err != nil {
+		t.Errorf("new volume store folder: %v", err)
+	}
+	if v.Status == nil || v.Status.State != wire.ApplianceRunning || !strings.Contains(out.String(), "Completed successfully") {
+		t.Errorf("after configure: %+v", v.Status)
+	}
+
+	// Conflicts and missing things are refused before anything changes.
+	for _, tc := range []struct {
+		o    ConfigureOptions
+		want string
+	}{
+		{ConfigureOptions{VolumeStores: []string{"datastore1/elsewhere:fast"}}, `volume store "fast" is already ds://datastore1/more-volumes`},
+		{ConfigureOptions{VolumeStores: []string{"nope/x:other"}}, "Suggested values for --volume-store:"},
+		{ConfigureOptions{ContainerNetworks: []string{"nope:other"}}, "Suggested values for --container-network:"},
+		{ConfigureOptions{ContainerNetworks: []string{"VCH Bridge:external"}}, `container network "external" is already port group "VM Network"`},
+		{ConfigureOptions{DNS: []string{"x"}}, "is not an IP address"},
+		{ConfigureOptions{}, "nothing to configure"},
+	} {
+		tc.o.CommonOptions = common
+		m, _ := testMachine(t)
+		if err := m.Configure(ctx, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("configure %+v: %v, want %q", tc.o, err, tc.want)
+		}
+	}
+	if a.Boots() != boots+1 {
+		t.Errorf("a refused configure restarted the appliance")
+	}
+
+	// New certificates: a new CA, server and client certificate; the old ones are moved aside.
+	oldCA, _ := os.ReadFile(filepath.Join(o.CertPath, certs.CAFile))
+	m, out = testMachine(t)
+	if err := m.Configure(ctx, ConfigureOptions{CommonOptions: common, CertPath: o.CertPath, RegenerateCerts: true, CNames: []string{"new.example.com"}}); err != nil {
+		t.Fatalf("configure --tls-regenerate: %v", err)
+	}
+	newCA, _ := os.ReadFile(filepath.Join(o.CertPath, certs.CAFile))
+	if string(newCA) == string(oldCA) || len(newCA) == 0 {
+		t.Error("the CA was not replaced")
+	}
+	v = s.vch(t, "vch1")
+	if v.TLS == nil || v.TLS.CACert != string(newCA) {
+		t.Error("the appliance did not get the new CA")
+	}
+	srv, _ := certs.ParseCertificate([]byte(v.TLS.ServerCert))
+	if !certs.Covers(srv, a.IP, "new.example.com") {
+		t.Errorf("new server certificate names %v %v", srv.IPAddresses, srv.DNSNames)
+	}
+	if !strings.Contains(out.String(), "Docker API endpoint check OK") || !strings.Contains(out.String(), "Moved the old certificates") {
+		t.Errorf("configure --tls-regenerate output:\n%s", out.String())
+	}
+}
+
+// A vApp's limits cannot change on govmomi's simulator: the error says so and what to do.
+func TestConfigureVAppLimits(t *testing.T) {
+	s := startSim(t)
+	s.createVCH(t, "vch1", "v1.0.0", nil)
+	cpu := int64(1000)
+	m, _ := testMachine(t)
+	err := m.Configure(context.Background(), ConfigureOptions{CommonOptions: CommonOptions{Target: s.target(), Thumbprint: s.thumbprint, Name: "vch1"}, CPUMHz: &cpu})
+	if err == nil {
+		t.Skip("this simulator changes vApp limits")
+	}
+	if !strings.Contains(err.Error(), "--use-rp") {
+		t.Errorf("vApp limits: %v", err)
+	}
+}
+
+func TestDebug(t *testing.T) {
+	s := startSim(t)
+	ctx := context.Background()
+	_, a, _ := s.createVCH(t, "vch1", "v1.0.0", nil)
+	boots := a.Boots()
+	key := filepath.Join(t.TempDir(), "id.pub")
+	if err := os.WriteFile(key, []byte("# mine\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample admin@example\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	common := CommonOptions{Target: s.target(), Thumbprint: s.thumbprint, Name: "vch1"}
+	m, out := testMachine(t)
+	if err := m.Debug(ctx, DebugOptions{CommonOptions: common, EnableSSH: true, AuthorizedKeys: []string{key}}); err != nil {
+		t.Fatalf("debug: %v", err)
+	}
+	v := s.vch(t, "vch1")
+	if v.Debug == nil || !v.Debug.SSH || len(v.Debug.AuthorizedKeys) != 1 || !strings.HasPrefix(v.Debug.AuthorizedKeys[0], "ssh-ed25519 ") {
+		t.Errorf("debug key: %+v", v.Debug)
+	}
+	if !strings.Contains(out.String(), "ssh root@"+a.IP) || a.Boots() != boots {
+		t.Errorf("debug output (or a restart):\n%s", out.String())
+	}
+	m, _ = testMachine(t)
+	if err := m.Debug(ctx, DebugOptions{CommonOptions: common, EnableSSH: true}); err == nil || !strings.Contains(err.Error(), "--authorized-key") {
+		t.Errorf("debug without a key: %v", err)
+	}
+	m, _ = testMachine(t)
+	if err := m.Debug(ctx, DebugOptions{CommonOptions: common, DisableSSH: true}); err != nil {
+		t.Fatal(err)
+	}
+	if v := s.vch(t, "vch1"); v.Debug == nil || v.Debug.SSH {
+		t.Errorf("after --disable-ssh: %+v", v.Debug)
+	}
+}

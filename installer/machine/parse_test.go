@@ -1,0 +1,155 @@
+package machine
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+func TestParseTarget(t *testing.T) {
+	for _, tc := range []struct {
+		raw, user, pass string
+		want            Target
+		sdk, str        string
+	}{
+		{"admin:secret@vc.example.com/DC1", "", "", Target{"https", "vc.example.com", "admin", "secret", "DC1"},
+			"https://vc.example.com/sdk", "https://vc.example.com/DC1"},
+		{"https://admin:p%40ss@10.0.0.1:8443/sdk", "", "", Target{"https", "10.0.0.1:8443", "admin", "p@ss", ""},
+			"https://10.0.0.1:8443/sdk", "https://10.0.0.1:8443"},
+		{"vc.example.com", "root", "pw", Target{"https", "vc.example.com", "root", "pw", ""}, "https://vc.example.com/sdk", "https://vc.example.com"},
+		{"u:old@esx/ha-datacenter", "other", "new", Target{"https", "esx", "other", "new", "ha-datacenter"}, "https://esx/sdk", "https://esx/ha-datacenter"},
+		{"u@host/folder/DC2", "", "", Target{"https", "host", "u", "", "folder/DC2"}, "https://host/sdk", "https://host/folder/DC2"},
+	} {
+		got, err := ParseTarget(tc.raw, tc.user, tc.pass)
+		if err != nil {
+			t.Errorf("%q: %v", tc.raw, err)
+			continue
+		}
+		if *got != tc.want || got.SDK().String() != tc.sdk || got.String() != tc.str {
+			t.Errorf("%q: %+v %s %s", tc.raw, *got, got.SDK(), got)
+		}
+	}
+	if got, _ := ParseTarget("admin:p@ss@host", "", ""); got.SDKWithCredentials().String() != "https://admin:p%40ss@host/sdk" {
+		t.Errorf("credentials URL %s", got.SDKWithCredentials())
+	}
+	for _, bad := range []string{"", "host", "ftp://u@host", "https://"} {
+		if _, err := ParseTarget(bad, "", ""); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	if _, err := ParseTarget("u:secret@host:bad:port", "", ""); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("bad target error shows the password: %v", err)
+	}
+}
+
+func TestNormalizeThumbprint(t *testing.T) {
+	sha1 := "ab:cd:ef:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:ab:cd:ef:01"
+	if got, err := normalizeThumbprint(sha1); err != nil || got != strings.ToUpper(sha1) {
+		t.Errorf("%q: %q %v", sha1, got, err)
+	}
+	plain := strings.Repeat("0a", 32)
+	if got, err := normalizeThumbprint(plain); err != nil || got != strings.TrimSuffix(strings.Repeat("0A:", 32), ":") {
+		t.Errorf("%q: %q %v", plain, got, err)
+	}
+	for _, bad := range []string{"", "zz", "AB:CD", strings.Repeat("AB:", 21)} {
+		if _, err := normalizeThumbprint(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestParseVolumeStore(t *testing.T) {
+	for raw, want := range map[string]VolumeStore{
+		"datastore1/volumes/vch1:default": {"default", "datastore1", "volumes/vch1"},
+		"ds://datastore1/vols:fast":       {"fast", "datastore1", "vols"},
+		"datastore1/vols":                 {"default", "datastore1", "vols"},
+		"datastore1:nfs":                  {"nfs", "datastore1", ""},
+	} {
+		got, err := ParseVolumeStore(raw)
+		if err != nil || got != want {
+			t.Errorf("%q: %+v %v", raw, got, err)
+		}
+		if back := volumeStoreFromURL(got.Label, got.URL()); back != got {
+			t.Errorf("%q: URL %s reads back as %+v", raw, got.URL(), back)
+		}
+	}
+	for _, bad := range []string{":x", "ds/path:bad label", "/x:y"} {
+		if _, err := ParseVolumeStore(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestParseContainerNetwork(t *testing.T) {
+	if n, err := ParseContainerNetwork("VM Network:public"); err != nil || n != (wire.ContainerNetwork{PortGroup: "VM Network", Alias: "public"}) {
+		t.Errorf("%+v %v", n, err)
+	}
+	if n, err := ParseContainerNetwork("backend-pg"); err != nil || n.Alias != "backend-pg" {
+		t.Errorf("%+v %v", n, err)
+	}
+	if _, err := ParseContainerNetwork("VM Network"); err == nil || !strings.Contains(err.Error(), "VM Network:NAME") {
+		t.Errorf("a port group name with a space as the alias: %v", err)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	got := formatCommand([]string{"vice-machine", "create", "--name", "vch1", "--bridge-network", "VCH Bridge", "--x", "it's"})
+	want := "vice-machine create \\\n    --name vch1 \\\n    --bridge-network 'VCH Bridge' \\\n    --x 'it'\\''s'"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestUpgradeStatus(t *testing.T) {
+	for _, tc := range [][3]string{
+		{"v1.0.0", "v1.0.0", "Up to date"},
+		{"v1.0.0", "v1.1.0", "Upgradeable to v1.1.0"},
+		{"v1.10.0-3-gabc", "v1.9.2", "Newer than installer version v1.9.2"},
+		{"e2e-2", "e2e-1", "Upgradeable to e2e-1"}, // not comparable: offer it
+		{"", "v1", "Unknown version"},
+	} {
+		if got := upgradeStatus(tc[0], tc[1]); got != tc[2] {
+			t.Errorf("%s vs %s: %q, want %q", tc[0], tc[1], got, tc[2])
+		}
+	}
+}
+
+func TestLoggerFormat(t *testing.T) {
+	var b bytes.Buffer
+	l := NewLogger(&b, false)
+	l.now = func() time.Time { return time.Date(2026, 11, 22, 23, 40, 1, 123e6, time.UTC) }
+	l.Infof(`Creating resource pool %q`, "vch1")
+	l.Warnf("two\nlines")
+	l.Debugf("hidden")
+	want := "Nov 22 2026 23:40:01.123Z INFO  Creating resource pool \"vch1\"\n" +
+		"Nov 22 2026 23:40:01.123Z WARN  two\nNov 22 2026 23:40:01.123Z WARN  lines\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestISONames(t *testing.T) {
+	for in, want := range map[string]string{"VERSION.;1": "version", "VERSION": "version", "vice-plugin-vcsim": "vice-plugin-vcsim", "PLUGINS": "plugins"} {
+		if got := isoName(in); got != want {
+			t.Errorf("%q: %q", in, got)
+		}
+	}
+}
+
+func TestReadISO(t *testing.T) {
+	app, _ := isos(t, "v3.1.4")
+	img, err := ReadISO(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Version != "v3.1.4" || len(img.Plugins) != 2 || img.Plugin("vcsim") == nil || img.Plugin("vcsim").File != "plugins/vice-plugin-vcsim" {
+		t.Errorf("%+v", img)
+	}
+	// sha256("vcsim plugin v3.1.4")
+	if got := img.Plugin("vcsim").SHA256; len(got) != 64 {
+		t.Errorf("checksum %q", got)
+	}
+}

@@ -1,0 +1,96 @@
+package machine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vice-engine/vice/installer/certs"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// reportEndpoint prints how to reach a running VCH, as VIC did at the end of create and in inspect: the
+// admin portal, DOCKER_HOST (and DOCKER_CERT_PATH), and the docker command line. With writeEnv the
+// environment is also saved in "<cert folder>/<name>.env".
+func (m *Machine) reportEndpoint(name string, st *wire.ApplianceStatus, t *tlsMaterial, writeEnv bool) {
+	log := m.Log
+	if st == nil || st.IP == "" {
+		log.Warnf("The appliance has not reported its address yet (state %q); run `vice-machine inspect` later", stateOf(st))
+		return
+	}
+	addr := dockerAddr(st, t.mode)
+	admin := st.AdminPortal
+	if admin == "" {
+		admin = fmt.Sprintf("https://%s:%d", st.IP, wire.PortAdmin)
+	}
+	log.Blank()
+	log.Infof("VCH Admin Portal:")
+	log.Infof("%s", admin)
+	log.Blank()
+	log.Infof("Published ports can be reached at:")
+	log.Infof("%s", st.IP)
+	log.Blank()
+	log.Infof("Docker environment variables:")
+	env := dockerEnv(addr, t)
+	log.Infof("%s", strings.Join(env, " "))
+	if writeEnv && t.folder.Dir != "" {
+		file := filepath.Join(t.folder.Dir, name+".env")
+		if err := os.WriteFile(file, []byte(strings.Join(env, "\n")+"\n"), 0o644); err != nil {
+			log.Warnf("Could not save the environment in %s: %v", file, err)
+		} else {
+			log.Blank()
+			log.Infof("Environment saved in %s", displayPath(file))
+		}
+	}
+	log.Blank()
+	log.Infof("Connect to docker:")
+	log.Infof("%s", dockerCommand(addr, t))
+	if t.mode == TLSVerify && !t.folder.Has(certs.CAFile, certs.ClientCertFile, certs.ClientKeyFile) {
+		log.Warnf("%s has no client certificate: give --tls-cert-path the folder the VCH's certificates were written to", t.folder.Dir)
+	}
+}
+
+func stateOf(st *wire.ApplianceStatus) string {
+	if st == nil {
+		return "unknown"
+	}
+	return st.State
+}
+
+// dockerEnv is the environment the docker CLI needs for the VCH.
+func dockerEnv(addr string, t *tlsMaterial) []string {
+	switch t.mode {
+	case TLSOff:
+		return []string{"DOCKER_HOST=" + addr}
+	case TLSServer:
+		return []string{"DOCKER_HOST=" + addr, "DOCKER_TLS=1"}
+	}
+	return []string{"DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=" + t.folder.Dir, "DOCKER_HOST=" + addr}
+}
+
+// dockerCommand is the docker command line that reaches the VCH.
+func dockerCommand(addr string, t *tlsMaterial) string {
+	switch t.mode {
+	case TLSOff:
+		return fmt.Sprintf("docker -H %s info", addr)
+	case TLSServer:
+		return fmt.Sprintf("docker -H %s --tls info", addr)
+	}
+	return fmt.Sprintf("docker -H %s --tlsverify --tlscacert=%q --tlscert=%q --tlskey=%q info", addr,
+		displayPath(t.folder.Path(certs.CAFile)), displayPath(t.folder.Path(certs.ClientCertFile)),
+		displayPath(t.folder.Path(certs.ClientKeyFile)))
+}
+
+// displayPath is p relative to the working directory when it lies below it, as VIC printed the certificates.
+func displayPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	rel, err := filepath.Rel(wd, p)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return p
+	}
+	return rel
+}

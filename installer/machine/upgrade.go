@@ -1,0 +1,232 @@
+package machine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// savedVersion names the files an upgrade keeps of the version it replaces, in the VCH's datastore folder:
+// "<name>/appliance-<version>.iso", "<name>/bootstrap-<version>.iso" and the appliance configuration of that
+// version, "<name>/appliance-<version>.json".
+type savedVersion struct{ appliance, bootstrap, config string }
+
+func saved(name, version string) savedVersion {
+	return savedVersion{
+		appliance: path.Join(name, "appliance-"+version+".iso"),
+		bootstrap: path.Join(name, "bootstrap-"+version+".iso"),
+		config:    path.Join(name, "appliance-"+version+".json"),
+	}
+}
+
+func (sv savedVersion) all() []string { return []string{sv.appliance, sv.bootstrap, sv.config} }
+
+// Upgrade replaces the VCH's ISOs with the installer's and restarts the endpoint on them; the containerVMs
+// keep running. The replaced version is kept for --rollback. A failed upgrade rolls back by itself.
+func (m *Machine) Upgrade(ctx context.Context, o UpgradeOptions) error {
+	if o.Rollback {
+		return m.Rollback(ctx, o)
+	}
+	log := m.Log
+	log.Infof("### Upgrading VCH ####")
+	app, err := ReadISO(o.ApplianceISO)
+	if err != nil {
+		return fmt.Errorf("appliance ISO: %w; give the new one with --appliance-iso", err)
+	}
+	boot, err := ReadISO(o.BootstrapISO)
+	if err != nil {
+		return fmt.Errorf("bootstrap ISO: %w; give the new one with --bootstrap-iso", err)
+	}
+	ctx, cancel := m.withTimeout(ctx, o.Timeout)
+	defer cancel()
+	s, err := m.connect(ctx, o.CommonOptions)
+	if err != nil {
+		return err
+	}
+	defer s.Logout(context.Background())
+	v, err := s.findVCH(ctx, o.CommonOptions)
+	if err != nil {
+		return err
+	}
+	old := v.Version
+	if old == "" {
+		old = v.Config.Version
+	}
+	if old == app.Version && !o.Force {
+		log.Infof("VCH %q is already up to date (version %s); use --force to upgrade it to the same version anyway", v.Name, old)
+		return nil
+	}
+	if c, ok := compareVersions(old, app.Version); ok && c > 0 && !o.Force {
+		return fmt.Errorf("VCH %q has version %s, newer than %s's %s: use the installer of that version, "+
+			"`vice-machine upgrade --rollback`, or --force to install the older version", v.Name, old, app.Path, app.Version)
+	}
+	if app.Plugin(v.Config.Backend) == nil {
+		return fmt.Errorf("%s has no plugin %q, the VCH's backend (it has: %v); use an appliance ISO that has it", app.Path, v.Config.Backend, app.PluginNames())
+	}
+	tlsm, err := loadTLS(v, o.CertPath, nil)
+	if err != nil {
+		return err
+	}
+	store, err := s.imageStore(ctx, v)
+	if err != nil {
+		return err
+	}
+	files := s.files(v.Datacenter, store)
+	r := m.newRestart(s, v, files, tlsm)
+
+	log.Infof("Upgrading VCH %q from version %s to %s", v.Name, old, app.Version)
+	if err := r.stop(ctx); err != nil {
+		return err
+	}
+	sv := saved(v.Name, old)
+	log.Infof("Saving the ISOs and configuration of version %s", old)
+	if err := files.copy(ctx, path.Join(v.Name, wire.ApplianceISO), sv.appliance); err != nil {
+		return m.restartAfterFailure(s, v, r, err)
+	}
+	if err := files.copy(ctx, path.Join(v.Name, bootstrapISOName), sv.bootstrap); err != nil {
+		return m.restartAfterFailure(s, v, r, err)
+	}
+	if err := files.uploadBytes(ctx, []byte(mustJSON(v.Config)), sv.config); err != nil {
+		return m.restartAfterFailure(s, v, r, err)
+	}
+	log.Infof("Uploading images for container")
+	uploadErr := files.upload(ctx, app.Path, path.Join(v.Name, wire.ApplianceISO), log)
+	if uploadErr == nil {
+		uploadErr = files.upload(ctx, boot.Path, path.Join(v.Name, bootstrapISOName), log)
+	}
+	if uploadErr != nil {
+		return m.rollbackAfterFailure(o, s, v, r, files, old, uploadErr)
+	}
+
+	cfg := v.Config
+	cfg.Version, cfg.Plugins = app.Version, app.Plugins
+	st, err := r.start(ctx, map[string]string{
+		wire.KeyAppliance: mustJSON(cfg), wire.KeyVCHVersion: app.Version, wire.KeyVCHPrevious: old,
+	})
+	if err != nil {
+		return m.rollbackAfterFailure(o, s, v, r, files, old, err)
+	}
+	// The version before the one just saved is no longer reachable: remove its files.
+	if v.Previous != "" && v.Previous != old && v.Previous != app.Version {
+		for _, f := range saved(v.Name, v.Previous).all() {
+			_ = files.remove(ctx, f)
+		}
+	}
+	log.Infof("Upgrade of VCH %q to version %s succeeded", v.Name, app.Version)
+	log.Blank()
+	log.Infof("VCH ID: %s", v.ID)
+	log.Infof("VCH version: %s (previous: %s, restore it with --rollback)", app.Version, old)
+	m.reportEndpoint(v.Name, st, tlsm, false)
+	log.Infof("Completed successfully")
+	return nil
+}
+
+// restartAfterFailure powers the unchanged appliance on again after a failure before anything changed.
+func (m *Machine) restartAfterFailure(s *Session, v *VCH, r *restart, cause error) error {
+	m.Log.Errorf("Upgrade failed: %v", cause)
+	ctx, cancel := cleanupContext()
+	defer cancel()
+	m.Log.Infof("Powering the appliance %q on again, unchanged", v.Name)
+	if err := r.ep.powerOn(ctx); err != nil {
+		m.Log.Errorf("%v", err)
+	}
+	return reportedError{fmt.Errorf("upgrade failed: %w; the VCH is unchanged", cause)}
+}
+
+// rollbackAfterFailure returns the VCH to the version it had before a failed upgrade.
+func (m *Machine) rollbackAfterFailure(o UpgradeOptions, s *Session, v *VCH, r *restart, files *dsFiles, old string, cause error) error {
+	m.Log.Errorf("Upgrade failed: %v", cause)
+	m.Log.Infof("Rolling back VCH %q to version %s", v.Name, old)
+	ctx, cancel := m.withTimeout(context.Background(), o.Timeout)
+	defer cancel()
+	_ = r.stop(ctx)
+	if _, err := m.restoreVersion(ctx, r, files, old, v.Config, v.Previous); err != nil {
+		return reportedError{fmt.Errorf("upgrade failed: %w\nand rolling back to %s failed too: %v\n"+
+			"retry with `vice-machine upgrade --rollback`, or look at the appliance's console log %s", cause, old, err, r.ep.console)}
+	}
+	m.Log.Infof("Rolled back to version %s", old)
+	return reportedError{fmt.Errorf("upgrade to the new version failed and VCH %q was rolled back to %s: %w", v.Name, old, cause)}
+}
+
+// restoreVersion puts the saved ISOs of version back in place, with cfg as the configuration and previous
+// as the version a later rollback returns to ("" for none), and starts the appliance on them.
+func (m *Machine) restoreVersion(ctx context.Context, r *restart, files *dsFiles, version string, cfg wire.ApplianceConfig,
+	previous string) (*wire.ApplianceStatus, error) {
+	sv := saved(r.v.Name, version)
+	if err := files.copy(ctx, sv.appliance, path.Join(r.v.Name, wire.ApplianceISO)); err != nil {
+		return nil, err
+	}
+	if err := files.copy(ctx, sv.bootstrap, path.Join(r.v.Name, bootstrapISOName)); err != nil {
+		return nil, err
+	}
+	return r.start(ctx, map[string]string{
+		wire.KeyAppliance: mustJSON(cfg), wire.KeyVCHVersion: version, wire.KeyVCHPrevious: previous,
+	})
+}
+
+// Rollback returns the VCH to the version before its last upgrade, with that version's configuration.
+func (m *Machine) Rollback(ctx context.Context, o UpgradeOptions) error {
+	log := m.Log
+	log.Infof("### Rolling back VCH ####")
+	ctx, cancel := m.withTimeout(ctx, o.Timeout)
+	defer cancel()
+	s, err := m.connect(ctx, o.CommonOptions)
+	if err != nil {
+		return err
+	}
+	defer s.Logout(context.Background())
+	v, err := s.findVCH(ctx, o.CommonOptions)
+	if err != nil {
+		return err
+	}
+	prev := v.Previous
+	if prev == "" {
+		return fmt.Errorf("VCH %q has no previous version to roll back to: a rollback undoes the last `vice-machine upgrade`", v.Name)
+	}
+	store, err := s.imageStore(ctx, v)
+	if err != nil {
+		return err
+	}
+	files := s.files(v.Datacenter, store)
+	sv := saved(v.Name, prev)
+	for _, f := range sv.all() {
+		ok, err := files.exists(ctx, f)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("the saved file %s of version %s is missing, so the VCH cannot be rolled back; upgrade it with that version's ISOs instead", files.path(f), prev)
+		}
+	}
+	data, err := files.download(ctx, sv.config)
+	if err != nil {
+		return err
+	}
+	var cfg wire.ApplianceConfig
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return fmt.Errorf("the saved configuration %s is unreadable: %w", files.path(sv.config), err)
+	}
+	tlsm, err := loadTLS(v, o.CertPath, nil)
+	if err != nil {
+		return err
+	}
+	r := m.newRestart(s, v, files, tlsm)
+	log.Infof("Rolling back VCH %q from version %s to %s", v.Name, v.Version, prev)
+	if err := r.stop(ctx); err != nil {
+		return err
+	}
+	st, err := m.restoreVersion(ctx, r, files, prev, cfg, "")
+	if err != nil {
+		return fmt.Errorf("rollback to %s failed: %w\nthe saved files are kept; retry `vice-machine upgrade --rollback`", prev, err)
+	}
+	for _, f := range sv.all() {
+		_ = files.remove(ctx, f)
+	}
+	log.Infof("Rollback of VCH %q to version %s succeeded", v.Name, prev)
+	m.reportEndpoint(v.Name, st, tlsm, false)
+	log.Infof("Completed successfully")
+	return nil
+}

@@ -1,0 +1,157 @@
+package machine
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// vch reads the VCH the way the installer sees it.
+func (s *sim) vch(t *testing.T, name string) *VCH {
+	t.Helper()
+	ctx := context.Background()
+	m, _ := testMachine(t)
+	sess, err := m.connect(ctx, CommonOptions{Target: s.target(), Thumbprint: s.thumbprint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Logout(ctx)
+	v, err := sess.findVCH(ctx, CommonOptions{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestUpgradeAndRollback(t *testing.T) {
+	s := startSim(t)
+	ctx := context.Background()
+	o, a, _ := s.createVCH(t, "vch1", "v1.0.0", nil)
+	box := s.containerVM(t, "vch1", "busybox-1")
+	common := CommonOptions{Target: s.target(), Thumbprint: s.thumbprint, Name: "vch1", Timeout: 30 * time.Second}
+	boots := a.Boots()
+
+	// The same version: nothing to do.
+	m, out := testMachine(t)
+	if err := m.Upgrade(ctx, UpgradeOptions{CommonOptions: common, ApplianceISO: o.ApplianceISO, BootstrapISO: o.BootstrapISO, CertPath: o.CertPath}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "already up to date") || a.Boots() != boots {
+		t.Fatalf("same-version upgrade did something:\n%s", out.String())
+	}
+
+	app2, boot2 := isos(t, "v2.0.0")
+	m, out = testMachine(t)
+	if err := m.Upgrade(ctx, UpgradeOptions{CommonOptions: common, ApplianceISO: app2, BootstrapISO: boot2, CertPath: o.CertPath}); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	for _, want := range []string{"Upgrading VCH \"vch1\" from version v1.0.0 to v2.0.0", "Saving the ISOs and configuration of version v1.0.0",
+		"Uploading images for container", "Waiting for IP information", "Waiting for major appliance components to launch",
+		"Reusing the VCH's server certificate", "Docker API endpoint check OK", "Completed successfully"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("upgrade output lacks %q", want)
+		}
+	}
+	if a.Boots() != boots+1 {
+		t.Errorf("the appliance booted %d times during the upgrade, want 1", a.Boots()-boots)
+	}
+	v := s.vch(t, "vch1")
+	if v.Version != "v2.0.0" || v.Previous != "v1.0.0" || v.Config.Version != "v2.0.0" {
+		t.Errorf("after upgrade: version %q previous %q config %q", v.Version, v.Previous, v.Config.Version)
+	}
+	if v.Status == nil || v.Status.State != wire.ApplianceRunning {
+		t.Errorf("after upgrade the appliance is %+v", v.Status)
+	}
+	for _, f := range []string{"appliance-v1.0.0.iso", "bootstrap-v1.0.0.iso", "appliance-v1.0.0.json"} {
+		if _, err := os.Stat(filepath.Join(s.dsDir, "vch1", f)); err != nil {
+			t.Errorf("saved file: %v", err)
+		}
+	}
+	if img, err := ReadISO(filepath.Join(s.dsDir, "vch1", "appliance.iso")); err != nil || img.Version != "v2.0.0" {
+		t.Errorf("appliance.iso on the datastore: %v %+v", err, img)
+	}
+	if img, err := ReadISO(filepath.Join(s.dsDir, "vch1", "bootstrap.iso")); err != nil || img.Version != "v2.0.0" {
+		t.Errorf("bootstrap.iso on the datastore: %v %+v", err, img)
+	}
+	// The containerVM was not touched.
+	if st, err := box.PowerState(ctx); err != nil || st != "poweredOn" {
+		t.Errorf("containerVM after upgrade: %v %v", st, err)
+	}
+
+	// Rollback returns to v1.0.0 with its configuration, and removes the saved files.
+	m, out = testMachine(t)
+	if err := m.Upgrade(ctx, UpgradeOptions{CommonOptions: common, Rollback: true, CertPath: o.CertPath}); err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	v = s.vch(t, "vch1")
+	if v.Version != "v1.0.0" || v.Previous != "" || v.Config.Version != "v1.0.0" {
+		t.Errorf("after rollback: version %q previous %q config %q", v.Version, v.Previous, v.Config.Version)
+	}
+	var cfg wire.ApplianceConfig
+	_ = json.Unmarshal([]byte(v.Extra[wire.KeyAppliance]), &cfg)
+	if cfg.Plugins[0].SHA256 == "" || cfg.Plugins[0].SHA256 != mustPlugins(t, o.ApplianceISO)[0].SHA256 {
+		t.Errorf("rolled back plugins %+v", cfg.Plugins)
+	}
+	if img, err := ReadISO(filepath.Join(s.dsDir, "vch1", "appliance.iso")); err != nil || img.Version != "v1.0.0" {
+		t.Errorf("appliance.iso after rollback: %v %+v", err, img)
+	}
+	if _, err := os.Stat(filepath.Join(s.dsDir, "vch1", "appliance-v1.0.0.iso")); !os.IsNotExist(err) {
+		t.Errorf("saved ISO kept after the rollback: %v", err)
+	}
+	if st, err := box.PowerState(ctx); err != nil || st != "poweredOn" {
+		t.Errorf("containerVM after rollback: %v %v", st, err)
+	}
+
+	// No second rollback.
+	m, _ = testMachine(t)
+	if err := m.Upgrade(ctx, UpgradeOptions{CommonOptions: common, Rollback: true}); err == nil || !strings.Contains(err.Error(), "no previous version") {
+		t.Errorf("second rollback: %v", err)
+	}
+}
+
+// An upgrade whose appliance fails comes back to the old version by itself.
+func TestUpgradeFailureRollsBack(t *testing.T) {
+	s := startSim(t)
+	ctx := context.Background()
+	o, a, _ := s.createVCH(t, "vch1", "v1.0.0", nil)
+	common := CommonOptions{Target: s.target(), Thumbprint: s.thumbprint, Name: "vch1", Timeout: 10 * time.Second}
+	app2, boot2 := isos(t, "v2.0.0")
+	a.mu.Lock()
+	a.Fail = "vice-engine: plugin vcsim does not start"
+	a.mu.Unlock()
+	go func() {
+		// The old version works again once the upgrade has failed.
+		for a.current().State != wire.ApplianceFailed {
+			time.Sleep(10 * time.Millisecond)
+		}
+		a.mu.Lock()
+		a.Fail = ""
+		a.mu.Unlock()
+	}()
+	m, out := testMachine(t)
+	err := m.Upgrade(ctx, UpgradeOptions{CommonOptions: common, ApplianceISO: app2, BootstrapISO: boot2, CertPath: o.CertPath})
+	if err == nil || !strings.Contains(err.Error(), "rolled back to v1.0.0") || !strings.Contains(err.Error(), "plugin vcsim does not start") {
+		t.Fatalf("failed upgrade: %v\n%s", err, out.String())
+	}
+	v := s.vch(t, "vch1")
+	if v.Version != "v1.0.0" || v.Config.Version != "v1.0.0" || v.Status == nil || v.Status.State != wire.ApplianceRunning {
+		t.Errorf("after the failed upgrade: version %q config %q status %+v", v.Version, v.Config.Version, v.Status)
+	}
+	if img, err := ReadISO(filepath.Join(s.dsDir, "vch1", "appliance.iso")); err != nil || img.Version != "v1.0.0" {
+		t.Errorf("appliance.iso after the failed upgrade: %v %+v", err, img)
+	}
+}
+
+func mustPlugins(t *testing.T, iso string) []wire.PluginRecord {
+	img, err := ReadISO(iso)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img.Plugins
+}
