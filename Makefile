@@ -11,9 +11,17 @@ BINARIES := \
 	plugins/vcsim/cmd/vice-vcsim \
 	plugins/vcsim/cmd/vice-plugin-vcsim \
 	plugins/vsphere/cmd/vice-plugin-vsphere \
+	installer/cmd/vice-machine \
 	simulator-tests/cmd/vice-registry
 
-.PHONY: all busybox build bootstrap-iso generate check-generate swagger-tool test bench run stop clean
+# The endpoint VM's binaries: static, so that appliance.iso runs on any kernel, and stripped, to keep it small.
+APPLIANCE_BINARIES := \
+	installer/cmd/vice-appliance \
+	core/cmd/vice-engine \
+	plugins/vcsim/cmd/vice-plugin-vcsim \
+	plugins/vsphere/cmd/vice-plugin-vsphere
+
+.PHONY: all busybox build bootstrap-iso appliance-iso generate check-generate swagger-tool test bench run stop clean
 
 all: build
 
@@ -21,7 +29,7 @@ all: build
 busybox:
 	@dpkg -s busybox-static >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq busybox-static; }
 
-build: bootstrap-iso
+build: bootstrap-iso appliance-iso
 	@mkdir -p bin
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./,$(BINARIES))
 
@@ -30,6 +38,14 @@ bootstrap-iso:
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/tether ./tether/cmd/tether
 	$(GO) run ./installer/cmd/vice-iso -tether bin/tether -o bin/bootstrap.iso -version '$(VERSION)'
+
+# appliance.iso is the endpoint VM's cdrom: /init (vice-appliance), /bin/vice-engine and /plugins/*.
+appliance-iso:
+	@mkdir -p bin/appliance
+	CGO_ENABLED=0 $(GO) build -ldflags '-s -w $(LDFLAGS)' -o bin/appliance/ $(addprefix ./,$(APPLIANCE_BINARIES))
+	$(GO) run ./installer/cmd/vice-iso -appliance -init bin/appliance/vice-appliance -engine bin/appliance/vice-engine \
+		-plugin bin/appliance/vice-plugin-vcsim -plugin bin/appliance/vice-plugin-vsphere \
+		-o bin/appliance.iso -version '$(VERSION)'
 
 swagger-tool:
 	@test -x "$(SWAGGER)" || $(GO) install github.com/go-swagger/go-swagger/cmd/swagger@$(SWAGGER_VERSION)
