@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Starts the simulated vSphere (vice-vcsim) and a VCH endpoint (vice-engine with the vcsim backend plugin)
-# in the background, state under .run/, and waits until `docker -H tcp://127.0.0.1:2375 version` answers.
+# Starts the simulated vSphere (vice-vcsim) and a local registry, then deploys a VCH on it with vice-machine,
+# as an administrator would on vSphere: the endpoint is a VM that boots appliance.iso under the simulator's
+# hypervisor emulator. State is under .run/; the docker environment is written to .run/docker.env.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${VICE_RUN_DIR:-$PWD/.run}
-PORT=${VICE_PORT:-2375}
 VCSIM_ADDR=${VICE_VCSIM_ADDR:-127.0.0.1:8989}
 REGISTRY_ADDR=${VICE_REGISTRY_ADDR:-127.0.0.1:5000}
-mkdir -p "$RUN/datastore" "$RUN/plugins"
+NAME=${VICE_VCH_NAME:-virtual-container-host}
 
 "$(dirname "$0")/stop.sh" --quiet || true
+# The simulator's inventory starts empty each time, so its datastore does too.
+rm -rf "$RUN/datastore" "$RUN/guests" "$RUN/certs"
+mkdir -p "$RUN/datastore" "$RUN/certs"
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 
@@ -20,41 +23,30 @@ setsid bin/vice-vcsim --listen "$VCSIM_ADDR" --datastore-dir "$RUN/datastore" --
 echo $! >"$RUN/vcsim.pid"
 for _ in $(seq 1 100); do [ -s "$RUN/vcsim.url" ] && break; sleep 0.1; done
 [ -s "$RUN/vcsim.url" ] || { echo "vice-vcsim did not start; see $RUN/vcsim.log" >&2; exit 1; }
-URL=$(cat "$RUN/vcsim.url")
+THUMBPRINT=$(sed -n 's/^VCSIM_THUMBPRINT=//p' "$RUN/vcsim.out")
+USERPASS=$(sed -E 's|^https://([^@]*)@.*|\1|' "$RUN/vcsim.url")
 
 log "starting a local registry on $REGISTRY_ADDR, seeded with busybox and other test images"
 setsid bin/vice-registry --listen "$REGISTRY_ADDR" >"$RUN/registry.out" 2>"$RUN/registry.log" </dev/null &
 echo $! >"$RUN/registry.pid"
 
-log "registering the vcsim backend plugin"
-PLUGIN=$PWD/bin/vice-plugin-vcsim
-cat >"$RUN/plugins/vcsim.json" <<JSON
-{
-  "name": "vcsim",
-  "path": "$PLUGIN",
-  "sha256": "$(sha256sum "$PLUGIN" | cut -d' ' -f1)",
-  "apiVersion": 1,
-  "args": ["--target", "$URL", "--name", "virtual-container-host",
-           "--bootstrap-iso", "$PWD/bin/bootstrap.iso", "--attach-listen", "127.0.0.1:${VICE_ATTACH_PORT:-2377}"]
-}
-JSON
+TARGET=(--target "$VCSIM_ADDR" --user "${USERPASS%%:*}" --password "${USERPASS#*:}" --thumbprint "$THUMBPRINT")
+log "opening the hosts' firewall to the containerVMs' serial lines (vice-machine update firewall --allow)"
+bin/vice-machine update firewall --allow "${TARGET[@]}" >"$RUN/firewall.log"
 
-log "starting the VCH endpoint (vice-engine) on tcp://127.0.0.1:$PORT and unix://$RUN/docker.sock"
-setsid bin/vice-engine -H "tcp://127.0.0.1:$PORT" -H "unix://$RUN/docker.sock" --plugins-dir "$RUN/plugins" \
-	>"$RUN/engine.out" 2>"$RUN/engine.log" </dev/null &
-echo $! >"$RUN/engine.pid"
-for _ in $(seq 1 150); do
-	docker -H "tcp://127.0.0.1:$PORT" version >/dev/null 2>&1 && break
-	sleep 0.2
-done
-docker -H "tcp://127.0.0.1:$PORT" version >/dev/null || { echo "vice-engine did not answer; see $RUN/engine.log" >&2; exit 1; }
+log "deploying the VCH \"$NAME\" with vice-machine create"
+(cd "$RUN/certs" && "$OLDPWD/bin/vice-machine" create "${TARGET[@]}" --name "$NAME" --backend vcsim \
+	--image-store datastore1 --bridge-network "VCH Bridge" --public-network "VM Network" --volume-store "datastore1/volumes/$NAME:default" \
+	--appliance-iso "$OLDPWD/bin/appliance.iso" --bootstrap-iso "$OLDPWD/bin/bootstrap.iso") | tee "$RUN/create.log"
 
+sed 's/^/export /' "$RUN/certs/$NAME/$NAME.env" >"$RUN/docker.env"
 log "ready"
 cat <<MSG
 
-  export DOCKER_HOST=tcp://127.0.0.1:$PORT
+  . $RUN/docker.env        # $(tr '\n' ' ' <"$RUN/docker.env" | sed 's/export //g')
   docker info
-  docker pull $REGISTRY_ADDR/busybox
+  docker run --rm $REGISTRY_ADDR/busybox echo hello
 
-  logs: $RUN/engine.log, $RUN/vcsim.log, $RUN/registry.log        stop: make stop
+  certificates: $RUN/certs/$NAME     logs: $RUN/vcsim.log (the endpoint: [datastore1] $NAME/appliance.log)
+  stop: make stop
 MSG

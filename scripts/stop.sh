@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Stops what scripts/run.sh started: the endpoint first (it stops its plugins), then the simulator.
+# Stops what scripts/run.sh started: the simulator (its emulator stops the endpoint VM and the containerVMs
+# with it) and the registry.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RUN=${VICE_RUN_DIR:-$PWD/.run}
 quiet=${1:-}
-for name in engine vcsim registry; do
+for name in engine vcsim registry; do  # engine: from older runs that started it directly
 	pidfile=$RUN/$name.pid
 	[ -f "$pidfile" ] || continue
 	pid=$(cat "$pidfile")
