@@ -151,6 +151,12 @@ func TestInstaller(t *testing.T) {
 		}
 		e.machineOK(t, []string{"delete"}, "--name", "vch2", "--force")
 		waitFor(t, 30*time.Second, "every guest to end", func() bool { return len(tetherPIDs()) == 0 })
+		// Nothing is left but the volume store: the inventory is as it was before the first create.
+		inv = e.inventory(t)
+		if !slices.Equal(inv.vms, empty.vms) || !slices.Equal(inv.pools, empty.pools) ||
+			!slices.Equal(inv.files, append(slices.Clone(empty.files), "volumes")) {
+			t.Errorf("after deleting both VCHs: %+v, before the first create %+v", inv, empty)
+		}
 	})
 }
 
