@@ -18,7 +18,7 @@ import (
 func TestConfigure(t *testing.T) {
 	s := startSim(t)
 	ctx := context.Background()
-	// A resource pool: govmomi's simulator cannot change a vApp's limits (VirtualApp.UpdateConfig is missing).
+	// A resource pool (--use-rp); the vApp case is TestConfigureVAppLimits.
 	o, a, _ := s.createVCH(t, "vch1", "v1.0.0", func(o *CreateOptions) { o.UseRP = true })
 	common := CommonOptions{Target: s.target(), Thumbprint: s.thumbprint, Name: "vch1", Timeout: 30 * time.Second}
 	boots := a.Boots()
@@ -113,18 +113,26 @@ func TestConfigure(t *testing.T) {
 	}
 }
 
-// A vApp's limits cannot change on govmomi's simulator: the error says so and what to do.
+// A VCH's vApp (the default on vCenter) gets its limits changed in place, without a restart.
 func TestConfigureVAppLimits(t *testing.T) {
 	s := startSim(t)
-	s.createVCH(t, "vch1", "v1.0.0", nil)
-	cpu := int64(1000)
+	ctx := context.Background()
+	_, a, _ := s.createVCH(t, "vch1", "v1.0.0", nil)
+	boots := a.Boots()
+	cpu, mem := int64(1000), int64(2048)
 	m, _ := testMachine(t)
-	err := m.Configure(context.Background(), ConfigureOptions{CommonOptions: CommonOptions{Target: s.target(), Thumbprint: s.thumbprint, Name: "vch1"}, CPUMHz: &cpu})
-	if err == nil {
-		t.Skip("this simulator changes vApp limits")
+	if err := m.Configure(ctx, ConfigureOptions{CommonOptions: CommonOptions{Target: s.target(), Thumbprint: s.thumbprint, Name: "vch1", Timeout: 30 * time.Second}, CPUMHz: &cpu, MemoryMB: &mem}); err != nil {
+		t.Fatalf("configure the vApp's limits: %v", err)
 	}
-	if !strings.Contains(err.Error(), "--use-rp") {
-		t.Errorf("vApp limits: %v", err)
+	v := s.vch(t, "vch1")
+	if v.Pool.Reference().Type != "VirtualApp" {
+		t.Fatalf("the VCH's pool is a %s, want a vApp", v.Pool.Reference().Type)
+	}
+	if c, mm, err := poolLimits(ctx, object.NewResourcePool(s.client, v.Pool.Reference())); err != nil || c != 1000 || mm != 2048 {
+		t.Errorf("vApp limits %d %d %v", c, mm, err)
+	}
+	if a.Boots() != boots {
+		t.Errorf("changing the limits restarted the appliance")
 	}
 }
 

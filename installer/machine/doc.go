@@ -33,7 +33,7 @@
 //	log.go, faults.go, options.go, machine.go   output, vSphere faults, options, the Machine
 //
 // The vApp: on vCenter the VCH is a vApp because govmomi's simulator supports VirtualApp.CreateChildVM (the
-// vsphere backend makes its containerVMs in the pool the configuration names, vApp or not). The simulator
-// lacks VirtualApp.UpdateConfig, so `configure --cpu/--memory` fails there on a vApp; --use-rp makes a
-// resource pool instead.
+// vsphere backend makes its containerVMs in the pool the configuration names, vApp or not); `configure
+// --cpu/--memory` changes it with ResourcePool.UpdateConfig, which vice-vcsim answers for vApps too. --use-rp
+// makes a resource pool instead.
 package machine

@@ -89,8 +89,8 @@ func setPoolLimits(ctx context.Context, pool *object.ResourcePool, cpuMHz, memMB
 	if err := pool.UpdateConfig(ctx, "", &spec); err != nil {
 		hint := ""
 		if isMethodNotFound(err) && isVApp(pool.Reference()) {
-			hint = "; this target cannot change a vApp's resources (govmomi's simulator lacks VirtualApp.UpdateConfig): " +
-				"change them in the vSphere client, or create the VCH with --use-rp"
+			hint = "; this target cannot change a vApp's resources: change them in the vSphere client, " +
+				"or create the VCH with --use-rp"
 		}
 		return fmt.Errorf("update the limits of pool %s: %w%s", pool.InventoryPath, err, hint)
 	}

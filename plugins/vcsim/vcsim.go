@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -192,6 +193,9 @@ func serve(m *simulator.Model, opts Options) (s *simulator.Server, err error) {
 		}
 	}()
 	m.Service.TLS = new(tls.Config)
+	// POST /sdk is more specific than the simulator's own /sdk route, which it then reaches through the shim.
+	m.Service.ServeMux = http.NewServeMux()
+	m.Service.ServeMux.Handle("POST "+m.Service.Context.Map.Path, &vAppUpdateConfig{svc: m.Service})
 	m.Service.Listen = &url.URL{Host: opts.Listen, User: url.UserPassword(opts.Username, opts.Password)}
 	return m.Service.NewServer(), nil
 }
