@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // ErrUnavailable is returned (wrapped) when the exchange could not reach the plugin.
@@ -32,7 +31,7 @@ func NewClient(conn grpc.ClientConnInterface) *Client { return &Client{conn: con
 // upgrades) that also has CloseWrite, to half-close the stream towards the plugin.
 func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())
-	stream, err := c.conn.NewStream(ctx, &exchangeDesc, exchangePath)
+	stream, err := c.conn.NewStream(ctx, &exchangeDesc, exchangePath, grpc.ForceCodecV2(codec))
 	if err != nil {
 		cancel()
 		closeBody(req)
@@ -54,7 +53,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 
-	first := new(wrapperspb.BytesValue)
+	first := new(inFrame)
 	if err := stream.RecvMsg(first); err != nil {
 		cancel()
 		return nil, wrapRPC(err)
@@ -65,8 +64,8 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, err
 	}
-	ex.reader = &frameReader{pending: inline, recv: func() (*wrapperspb.BytesValue, error) {
-		m := new(wrapperspb.BytesValue)
+	ex.reader = &frameReader{pending: inline, recv: func() (*inFrame, error) {
+		m := new(inFrame)
 		if err := stream.RecvMsg(m); err != nil {
 			return nil, wrapRPC(err)
 		}
@@ -122,11 +121,29 @@ func (ex *exchange) sendRequest(req *http.Request, head *requestHead, upgrade bo
 	// The body streams concurrently with the response, as with HTTP/2: a handler may answer early.
 	go func() {
 		defer closeBody(req)
-		buf := make([]byte, ChunkSize)
+		// The body is read into a pooled frame, which is sent as it is when the read was large and copied
+		// into a frame of its own size otherwise (the pooled one is then kept for the next read).
+		var buf *[]byte
+		defer func() {
+			if buf != nil {
+				framePool.Put(buf)
+			}
+		}()
 		for {
-			n, rerr := req.Body.Read(buf)
+			if buf == nil {
+				buf = framePool.Get(1 + ChunkSize)
+				(*buf)[0] = kindData
+			}
+			n, rerr := req.Body.Read((*buf)[1:])
 			if n > 0 {
-				if ex.send(dataFrame(buf[:n])) != nil {
+				var msg any
+				if n < poolMin {
+					msg = dataFrame((*buf)[1 : 1+n])
+				} else {
+					*buf = (*buf)[:1+n]
+					msg, buf = &outFrame{buf: buf}, nil
+				}
+				if ex.send(msg) != nil {
 					return
 				}
 			}
@@ -173,7 +190,7 @@ type exchange struct {
 	sendClosed bool
 }
 
-func (ex *exchange) send(msg *wrapperspb.BytesValue) error {
+func (ex *exchange) send(msg any) error {
 	ex.sendMu.Lock()
 	defer ex.sendMu.Unlock()
 	if ex.sendClosed {

@@ -6,5 +6,7 @@
 //
 // gRPC messages are protobuf BytesValue wrappers holding our own frames, so no generated protobuf code is
 // needed: frame kind 'H' is a head (JSON) optionally followed by the first body bytes, 'D' is body data,
-// and 'E' ends the request body while keeping the stream open for an upgrade.
+// and 'E' ends the request body while keeping the stream open for an upgrade. Both sides use a codec
+// (codec.go) that moves data frames without copying them into and out of protobuf messages; the bytes on
+// the wire are the same.
 package transport

@@ -17,8 +17,13 @@ const (
 	exchangePath = "/" + ServiceName + "/Exchange"
 )
 
-// ChunkSize is the largest body payload of one frame.
-const ChunkSize = 64 << 10
+// ChunkSize is the largest body payload of one frame. Large frames keep the per-message cost of a bulk
+// stream (a layer upload) small; a frame is only as large as the bytes a read gave.
+const ChunkSize = 1 << 20
+
+// responseBuffer is how much of a response is gathered before it is sent: small responses travel in one
+// frame, and larger writes pass straight through.
+const responseBuffer = 64 << 10
 
 const (
 	kindHead = 'H'
@@ -65,8 +70,8 @@ func encodeHead(head any, body []byte) (*wrapperspb.BytesValue, error) {
 }
 
 // decodeHead parses a head frame into head and returns the body bytes that came with it.
-func decodeHead(msg *wrapperspb.BytesValue, head any) ([]byte, error) {
-	b := msg.GetValue()
+func decodeHead(msg *inFrame, head any) ([]byte, error) {
+	b := msg.bytes()
 	if len(b) < 5 || b[0] != kindHead {
 		return nil, fmt.Errorf("%w: expected a head", errBadFrame)
 	}
@@ -78,13 +83,6 @@ func decodeHead(msg *wrapperspb.BytesValue, head any) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %v", errBadFrame, err)
 	}
 	return b[5+n:], nil
-}
-
-func dataFrame(p []byte) *wrapperspb.BytesValue {
-	buf := make([]byte, 1+len(p))
-	buf[0] = kindData
-	copy(buf[1:], p)
-	return wrapperspb.Bytes(buf)
 }
 
 var endFrame = wrapperspb.Bytes([]byte{kindEnd})

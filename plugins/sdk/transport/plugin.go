@@ -48,10 +48,12 @@ func PluginSets(h http.Handler) map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{APIVersion: {PluginName: &Plugin{Handler: h}}}
 }
 
-// Window sizes large enough that one stream can carry a layer upload at full speed.
+// Window sizes large enough that one stream can carry a layer upload at full speed, and socket buffers that
+// move it in few system calls.
 const (
 	streamWindow = 4 << 20
 	connWindow   = 16 << 20
+	ioBuffer     = 256 << 10
 )
 
 // ServerOptions tune the plugin's gRPC server for streaming.
@@ -60,6 +62,10 @@ func ServerOptions() []grpc.ServerOption {
 		grpc.InitialWindowSize(streamWindow),
 		grpc.InitialConnWindowSize(connWindow),
 		grpc.MaxRecvMsgSize(ChunkSize + 1<<20),
+		grpc.WriteBufferSize(ioBuffer),
+		grpc.ReadBufferSize(ioBuffer),
+		// For every service of the server (go-plugin's own too): the codec leaves other messages to protobuf.
+		grpc.ForceServerCodecV2(codec),
 	}
 }
 
@@ -69,5 +75,7 @@ func DialOptions() []grpc.DialOption {
 		grpc.WithInitialWindowSize(streamWindow),
 		grpc.WithInitialConnWindowSize(connWindow),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(ChunkSize + 1<<20)),
+		grpc.WithWriteBufferSize(ioBuffer),
+		grpc.WithReadBufferSize(ioBuffer),
 	}
 }

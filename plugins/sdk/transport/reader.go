@@ -4,20 +4,25 @@ import (
 	"fmt"
 	"io"
 
-	"google.golang.org/protobuf/types/known/wrapperspb"
+	"google.golang.org/grpc/mem"
 )
 
 // frameReader turns received data frames into a byte stream. It reports io.EOF at an end frame ('E') and
 // can then be resumed, because an upgraded exchange carries raw bytes after the end of its request body.
 type frameReader struct {
-	recv    func() (*wrapperspb.BytesValue, error)
-	pending []byte
-	ended   bool  // an end frame was seen and not yet resumed past
-	err     error // sticky receive error
+	recv    func() (*inFrame, error)
+	pending []byte     // body bytes that came with the head
+	cur     mem.Reader // the rest of the current data frame
+	ended   bool       // an end frame was seen and not yet resumed past
+	err     error      // sticky receive error
 }
 
 func (r *frameReader) Read(p []byte) (int, error) {
-	for len(r.pending) == 0 {
+	for len(r.pending) == 0 && (r.cur == nil || r.cur.Remaining() == 0) {
+		if r.cur != nil {
+			r.cur.Close()
+			r.cur = nil
+		}
 		if r.ended {
 			return 0, io.EOF
 		}
@@ -29,21 +34,26 @@ func (r *frameReader) Read(p []byte) (int, error) {
 			r.err = err
 			return 0, err
 		}
-		b := msg.GetValue()
+		kind, err := msg.r.ReadByte()
 		switch {
-		case len(b) == 0:
+		case err != nil:
 			r.err = fmt.Errorf("%w: empty frame", errBadFrame)
-		case b[0] == kindData:
-			r.pending = b[1:]
-		case b[0] == kindEnd:
+		case kind == kindData:
+			r.cur = msg.r
+			continue
+		case kind == kindEnd:
 			r.ended = true
 		default:
-			r.err = fmt.Errorf("%w: unexpected kind %q", errBadFrame, b[0])
+			r.err = fmt.Errorf("%w: unexpected kind %q", errBadFrame, kind)
 		}
+		msg.r.Close()
 	}
-	n := copy(p, r.pending)
-	r.pending = r.pending[n:]
-	return n, nil
+	if len(r.pending) > 0 {
+		n := copy(p, r.pending)
+		r.pending = r.pending[n:]
+		return n, nil
+	}
+	return r.cur.Read(p)
 }
 
 // skipToEnd discards what remains up to the end frame, then resumes reading past it.

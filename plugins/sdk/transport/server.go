@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // Register serves h on s: every exchange stream becomes one call of h.ServeHTTP.
@@ -33,7 +32,7 @@ func Register(s grpc.ServiceRegistrar, h http.Handler) {
 
 func serveExchange(stream grpc.ServerStream, h http.Handler) error {
 	ctx := stream.Context()
-	first := new(wrapperspb.BytesValue)
+	first := new(inFrame)
 	if err := stream.RecvMsg(first); err != nil {
 		return err
 	}
@@ -42,8 +41,8 @@ func serveExchange(stream grpc.ServerStream, h http.Handler) error {
 	if err != nil {
 		return err
 	}
-	reader := &frameReader{recv: func() (*wrapperspb.BytesValue, error) {
-		m := new(wrapperspb.BytesValue)
+	reader := &frameReader{recv: func() (*inFrame, error) {
+		m := new(inFrame)
 		return m, stream.RecvMsg(m)
 	}}
 	if len(inline) > 0 {
@@ -69,7 +68,7 @@ func serveExchange(stream grpc.ServerStream, h http.Handler) error {
 	req.RemoteAddr = "plugin-host"
 
 	w := &responseWriter{stream: stream, header: http.Header{}, reader: reader, upgrade: head.Upgrade}
-	w.buf = bufio.NewWriterSize(frameWriter{w}, ChunkSize)
+	w.buf = bufio.NewWriterSize(frameWriter{w}, responseBuffer)
 	h.ServeHTTP(w, req)
 	if w.conn != nil {
 		// A hijacked exchange lives until the handler's connection is closed or the client goes away.
@@ -167,17 +166,23 @@ func (f frameWriter) Write(p []byte) (int, error) {
 	if w.writeFailed != nil {
 		return 0, w.writeFailed
 	}
-	var err error
-	if !w.headSent {
-		err = w.sendHeadLocked(p)
-	} else {
-		err = w.stream.SendMsg(dataFrame(p))
+	written := 0
+	for len(p) > 0 {
+		n := min(len(p), ChunkSize)
+		var err error
+		if !w.headSent {
+			err = w.sendHeadLocked(p[:n])
+		} else {
+			err = w.stream.SendMsg(dataFrame(p[:n]))
+		}
+		if err != nil {
+			w.writeFailed = err
+			return written, err
+		}
+		written += n
+		p = p[n:]
 	}
-	if err != nil {
-		w.writeFailed = err
-		return 0, err
-	}
-	return len(p), nil
+	return written, nil
 }
 
 // Upgrades reports that Hijack answers the exchange with status 101 itself, so a handler must not write a
