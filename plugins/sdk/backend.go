@@ -47,6 +47,9 @@ type LayerStore interface {
 	// WriteLayer creates layer id as a child of parent ("" for a base layer) from a diff tar compressed as
 	// compression says ("none" or "gzip"). The layer is visible only once complete; a layer that exists
 	// is an errdefs.ErrConflict error, a missing parent errdefs.ErrNotFound, a bad tar errdefs.ErrInvalid.
+	// A backend may take the write of a child while it is still writing the parent (the pull of an image
+	// writes its layers at once), committing the child after the parent; one that answers ErrNotFound
+	// instead has the child written again once the parent is complete.
 	WriteLayer(ctx context.Context, id, parent, compression string, diff io.Reader) (*models.LayerInfo, error)
 	// RemoveLayer removes a layer; one that is a parent of another is an errdefs.ErrConflict error.
 	RemoveLayer(ctx context.Context, id string) error

@@ -21,10 +21,14 @@ import (
 type diskData interface {
 	// format gives the new disk desc (a datastore path, "[ds] folder/x.vmdk") an empty filesystem.
 	format(ctx context.Context, desc string) error
-	// unpack fills the new disk desc from an uncompressed layer diff and returns the bytes of its regular files.
-	unpack(ctx context.Context, desc string, diff io.Reader) (int64, error)
-	// keep creates the file name in desc's folder, for the diff stream kept as it was sent.
+	// unpack fills the new disk desc from an uncompressed layer diff (read to its end) and returns the bytes
+	// of its regular files. It writes the diff's index (diffindex.go) to index as it goes.
+	unpack(ctx context.Context, desc string, diff io.Reader, index io.Writer) (int64, error)
+	// keep creates the file name in desc's folder (the diff's index).
 	keep(ctx context.Context, desc, name string) (io.WriteCloser, error)
+	// readDiff rebuilds the uncompressed diff of the disk desc from its index (a file in desc's folder) and
+	// its contents, checking that it has the digest diffID and diffSize bytes.
+	readDiff(ctx context.Context, desc, index, diffID string, diffSize int64) (io.ReadCloser, error)
 }
 
 // newDiskData picks the implementation for ds. The simulator reports a datastore's URL as the local
@@ -74,12 +78,47 @@ func (l *localDiskData) format(_ context.Context, desc string) error {
 	return nil
 }
 
-func (l *localDiskData) unpack(ctx context.Context, desc string, diff io.Reader) (int64, error) {
+func (l *localDiskData) unpack(ctx context.Context, desc string, diff io.Reader, index io.Writer) (int64, error) {
 	if err := l.format(ctx, desc); err != nil {
 		return 0, err
 	}
 	local, _ := l.local(desc) // format checked it
-	return unpackTar(ctx, diff, DiskDataDir(local))
+	return unpackTar(ctx, diff, DiskDataDir(local), &diffKeeping{index: index, stash: diffStash(local)})
+}
+
+func (l *localDiskData) readDiff(_ context.Context, desc, index, diffID string, diffSize int64) (io.ReadCloser, error) {
+	local, err := l.local(desc)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(filepath.Join(filepath.Dir(local), index))
+	if err != nil {
+		return nil, fmt.Errorf("open the diff index of %s: %w", desc, errdefs.Classed(err, osClass(err)))
+	}
+	files, err := openLayerFiles(DiskDataDir(local), diffStash(local))
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r, err := newDiffReader(f, files, diffID, diffSize)
+	if err != nil {
+		files.Close()
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// diffStash is the local directory where an unpack keeps the files that later entries of its diff replaced.
+func diffStash(localDescriptorPath string) string {
+	return filepath.Join(filepath.Dir(localDescriptorPath), diffStashDir)
+}
+
+// diffKeeping is how an unpack keeps its diff: the index it writes, and the directory (a local path outside
+// the layer's contents, made when first needed) where files that later entries replace are moved.
+type diffKeeping struct {
+	index io.Writer
+	stash string
 }
 
 // keep writes the file in place. Streaming it through the datastore's HTTP API instead would race the
@@ -108,8 +147,12 @@ func (vmDiskData) format(context.Context, string) error {
 	return fmt.Errorf("format a layer disk: %w: %w", errNoEndpointVM, errdefs.ErrNotImplemented)
 }
 
-func (vmDiskData) unpack(context.Context, string, io.Reader) (int64, error) {
+func (vmDiskData) unpack(context.Context, string, io.Reader, io.Writer) (int64, error) {
 	return 0, fmt.Errorf("fill a layer disk: %w: %w", errNoEndpointVM, errdefs.ErrNotImplemented)
+}
+
+func (vmDiskData) readDiff(context.Context, string, string, string, int64) (io.ReadCloser, error) {
+	return nil, fmt.Errorf("read a layer disk: %w: %w", errNoEndpointVM, errdefs.ErrNotImplemented)
 }
 
 func (vmDiskData) keep(context.Context, string, string) (io.WriteCloser, error) {

@@ -23,6 +23,16 @@ const layerDiskCapacityKB = 8 << 20
 // descriptor to name parent, whose descriptor is parentHint relative to rel's folder (nil, "" for a root
 // disk). It returns the descriptor it wrote.
 func (b *Backend) createDisk(ctx context.Context, rel string, parent *Descriptor, parentHint string) (*Descriptor, error) {
+	made, err := b.makeDisk(ctx, rel)
+	if err != nil {
+		return nil, err
+	}
+	return b.describeDisk(ctx, rel, made, parent, parentHint)
+}
+
+// makeDisk has the VirtualDiskManager make the thin disk rel and returns the descriptor it wrote;
+// describeDisk then makes the descriptor ours.
+func (b *Backend) makeDisk(ctx context.Context, rel string) (*Descriptor, error) {
 	ds, dc := b.where.datastore, b.where.datacenter
 	spec := &types.FileBackedVirtualDiskSpec{
 		VirtualDiskSpec: types.VirtualDiskSpec{
@@ -39,12 +49,14 @@ func (b *Backend) createDisk(ctx context.Context, rel string, parent *Descriptor
 	if err != nil {
 		return nil, classify(err, "create disk "+ds.Path(rel))
 	}
+	return b.readDescriptor(ctx, rel)
+}
+
+// describeDisk rewrites the descriptor of the disk rel, which makeDisk made (made is what it read back), to
+// name parent, whose descriptor is parentHint relative to rel's folder (nil, "" for a root disk).
+func (b *Backend) describeDisk(ctx context.Context, rel string, made *Descriptor, parent *Descriptor, parentHint string) (*Descriptor, error) {
 	// Keep the extents vSphere made (their files exist, and DeleteVirtualDisk removes them); the rest of the
 	// descriptor is ours, so the chain does not depend on what the target filled in.
-	made, err := b.readDescriptor(ctx, rel)
-	if err != nil {
-		return nil, err
-	}
 	d := &Descriptor{
 		Version:    1,
 		Encoding:   "UTF-8",

@@ -1,7 +1,6 @@
 package vsphere
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +8,9 @@ import (
 	"path"
 	"sort"
 	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
@@ -33,14 +35,20 @@ type layerState struct {
 
 	cacheMu sync.Mutex
 	cache   map[string]*layerFile
+
+	writingMu sync.Mutex
+	writing   map[string]chan struct{} // the layers being written in this process; closed when done
+	active    int                      // layer writes under way
+	idle      *time.Timer              // since active fell to 0: gives memory back (startWrite)
 }
 
 // layerFile is layer.json: the layer's LayerInfo and what reading it back needs.
 type layerFile struct {
 	models.LayerInfo
 	Compression string `json:"compression"`
-	DiffFile    string `json:"diffFile"`
-	CID         string `json:"cid"` // the disk's content ID, as its descriptor has it
+	DiffIndex   string `json:"diffIndex,omitempty"` // the diff's index (diffindex.go)
+	DiffFile    string `json:"diffFile,omitempty"`  // or, in layers written before the index, the stream as sent
+	CID         string `json:"cid"`                 // the disk's content ID, as its descriptor has it
 }
 
 func (f *layerFile) info() *models.LayerInfo {
@@ -190,6 +198,17 @@ func (b *Backend) ReadLayerDiff(ctx context.Context, id string) (io.ReadCloser, 
 	f, err := b.layerFile(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if f.DiffIndex != "" {
+		data, err := b.prepareLayers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rc, err := data.readDiff(ctx, b.where.datastore.Path(LayerDescriptor(b.cfg.VCHName, id)), f.DiffIndex, f.DiffID, f.DiffSize)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s diff: %w", id, err)
+		}
+		return rc, nil
 	}
 	rc, err := b.openFile(ctx, path.Join(ImagesFolder(b.cfg.VCHName), id, f.DiffFile))
 	if err != nil {

@@ -1,7 +1,7 @@
 package vsphere
 
 import (
-	"compress/gzip"
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,7 +11,10 @@ import (
 	"hash"
 	"io"
 	"path"
+	"runtime/debug"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
@@ -19,7 +22,9 @@ import (
 
 // WriteLayer creates layer id as a child of parent ("" for a child of the scratch disk) from a diff stream.
 // Everything is written in a temporary folder, VIC/<vch>/images/.tmp-<id>-<random>, which a failure removes
-// and a success renames to <id>: the rename is the commit.
+// and a success renames to <id>: the rename is the commit. The diff is unpacked first and the parent looked
+// for only then, so a pull writes consecutive layers at once: a parent that this backend is still writing is
+// waited for, and a child is committed after it.
 func (b *Backend) WriteLayer(ctx context.Context, id, parent, compression string, diff io.Reader) (*models.LayerInfo, error) {
 	if err := checkLayerID("layer", id); err != nil {
 		return nil, err
@@ -29,8 +34,7 @@ func (b *Backend) WriteLayer(ctx context.Context, id, parent, compression string
 			return nil, err
 		}
 	}
-	diffFile, err := DiffFile(compression)
-	if err != nil {
+	if err := checkCompression(compression); err != nil {
 		return nil, err
 	}
 	if compression == "" {
@@ -46,10 +50,8 @@ func (b *Backend) WriteLayer(ctx context.Context, id, parent, compression string
 	case !errdefs.Is(err, errdefs.ErrNotFound):
 		return nil, err
 	}
-	parentDesc, parentID, err := b.parentDisk(ctx, data, parent)
-	if err != nil {
-		return nil, err
-	}
+	done := b.layers.startWrite(id)
+	defer done()
 
 	images := ImagesFolder(b.cfg.VCHName)
 	tmp := path.Join(images, tmpPrefix+id+"-"+randomSuffix())
@@ -63,12 +65,34 @@ func (b *Backend) WriteLayer(ctx context.Context, id, parent, compression string
 		}
 	}()
 	tmpDesc := path.Join(tmp, id+".vmdk")
-	// The hint is relative, so it stays right when the folder is renamed: the parent is a sibling folder.
-	desc, err := b.createDisk(ctx, tmpDesc, parentDesc, "../"+parentID+"/"+parentID+".vmdk")
+	// vSphere makes the disk while the diff unpacks; its descriptor names the parent once that is there.
+	type madeDisk struct {
+		d   *Descriptor
+		err error
+	}
+	madeCh := make(chan madeDisk, 1)
+	go func() {
+		d, err := b.makeDisk(ctx, tmpDesc)
+		madeCh <- madeDisk{d, err}
+	}()
+	st, err := fill(ctx, data, b.where.datastore.Path(tmpDesc), compression, diff)
+	made := <-madeCh // before anything returns: a failure removes the folder it makes the disk in
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", id, err)
 	}
-	st, err := fill(ctx, data, b.where.datastore.Path(tmpDesc), diffFile, compression, diff)
+	if made.err != nil {
+		return nil, fmt.Errorf("layer %s: %w", id, made.err)
+	}
+	// A parent that this backend is still writing is waited for; then it must be there.
+	if err := b.layers.waitWrite(ctx, parent); err != nil {
+		return nil, err
+	}
+	parentDesc, parentID, err := b.parentDisk(ctx, data, parent)
+	if err != nil {
+		return nil, err
+	}
+	// The hint is relative, so it stays right when the folder is renamed: the parent is a sibling folder.
+	desc, err := b.describeDisk(ctx, tmpDesc, made.d, parentDesc, "../"+parentID+"/"+parentID+".vmdk")
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", id, err)
 	}
@@ -78,7 +102,7 @@ func (b *Backend) WriteLayer(ctx context.Context, id, parent, compression string
 			Disk: b.where.datastore.Path(LayerDescriptor(b.cfg.VCHName, id)), Created: time.Now().Unix(),
 		},
 		Compression: compression,
-		DiffFile:    diffFile,
+		DiffIndex:   diffIndexFile,
 		CID:         fmt.Sprintf("%08x", desc.CID),
 	}
 	raw, err := json.Marshal(rec)
@@ -96,14 +120,75 @@ func (b *Backend) WriteLayer(ctx context.Context, id, parent, compression string
 	return rec.info(), nil
 }
 
+// startWrite notes that layer id is being written in this process, for waitWrite; the function returned
+// ends the note. A second write of the same layer at once is not noted (one of them wins at the commit).
+func (s *layerState) startWrite(id string) func() {
+	s.writingMu.Lock()
+	defer s.writingMu.Unlock()
+	s.active++
+	if s.idle != nil {
+		s.idle.Stop()
+		s.idle = nil
+	}
+	var ch chan struct{}
+	if _, ok := s.writing[id]; !ok {
+		if s.writing == nil {
+			s.writing = map[string]chan struct{}{}
+		}
+		ch = make(chan struct{})
+		s.writing[id] = ch
+	}
+	return func() {
+		s.writingMu.Lock()
+		defer s.writingMu.Unlock()
+		if ch != nil {
+			delete(s.writing, id)
+			close(ch)
+		}
+		if s.active--; s.active == 0 {
+			s.idle = time.AfterFunc(releaseAfter, debug.FreeOSMemory)
+		}
+	}
+}
+
+// releaseAfter is how long the layer store stays without writes before the memory its writes went
+// through (read-ahead chunks, decompressor and transport buffers, tens of MiB for a pull) is given back to
+// the system, instead of staying in the process's heap.
+const releaseAfter = 3 * time.Second
+
+// waitWrite waits while layer id is being written in this process (it may then exist, or not).
+func (s *layerState) waitWrite(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	s.writingMu.Lock()
+	ch := s.writing[id]
+	s.writingMu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // parentDisk is the descriptor and folder name of the disk a new layer is a child of.
 func (b *Backend) parentDisk(ctx context.Context, data diskData, parent string) (*Descriptor, string, error) {
 	if parent == "" {
 		d, err := b.ensureScratch(ctx, data)
 		return d, ScratchID, err
 	}
-	if _, err := b.readLayerFile(ctx, parent); err != nil {
+	// Layers never change, so a cached record will do; the commit checks that the parent is still there.
+	f, err := b.layerFile(ctx, parent)
+	if err != nil {
 		return nil, "", fmt.Errorf("parent: %w", err)
+	}
+	// The record has the descriptor's content ID, which is all a child's descriptor needs of it.
+	if cid, err := parseCID(f.CID); err == nil {
+		return &Descriptor{CID: cid}, parent, nil
 	}
 	d, err := b.readDescriptor(ctx, LayerDescriptor(b.cfg.VCHName, parent))
 	return d, parent, err
@@ -139,54 +224,83 @@ type fillStats struct {
 	diffID   string // "sha256:" + hex of the uncompressed tar
 }
 
-// fill reads the diff stream once: it is kept as sent beside the disk while being decompressed, hashed and
-// unpacked into the disk.
-func fill(ctx context.Context, data diskData, desc, diffFile, compression string, diff io.Reader) (fillStats, error) {
-	kept, err := data.keep(ctx, desc, diffFile)
+// fill reads the diff stream once: one goroutine reads it, decompresses and hashes it, a chunk ahead of the
+// unpack into the disk, which writes the diff's index as it goes (so the diff can be read back without a
+// second copy of it).
+func fill(ctx context.Context, data diskData, desc, compression string, diff io.Reader) (fillStats, error) {
+	index, err := data.keep(ctx, desc, diffIndexFile)
 	if err != nil {
 		return fillStats{}, err
 	}
+	defer index.Close()
 	src := &sourceReader{ctx: ctx, r: diff}
-	sink := &sinkWriter{w: kept}
-	raw := io.TeeReader(src, sink)
-	st, err := fillFrom(ctx, data, desc, compression, raw)
-	if cerr := kept.Close(); err == nil && cerr != nil {
-		sink.err = cerr
-	}
-	// The tar reader sees a broken source or sink as a broken tar; say what really happened.
-	switch {
-	case src.err != nil:
-		return fillStats{}, fmt.Errorf("read the diff stream: %w", streamClass(src.err))
-	case sink.err != nil:
-		return fillStats{}, fmt.Errorf("keep the diff stream: %w", errdefs.Classed(sink.err, errdefs.ErrSystem))
-	}
-	return st, err
-}
-
-func fillFrom(ctx context.Context, data diskData, desc, compression string, raw io.Reader) (fillStats, error) {
-	tarStream := raw
+	var tarStream io.Reader = src
 	if compression == "gzip" {
-		zr, err := gzip.NewReader(raw)
+		// The decompressor reads a *bufio.Reader directly (and fastest). A small one: reads at least as large
+		// (a stored block's data, copied into the window) bypass it.
+		br := bufio.NewReaderSize(src, 4096)
+		zr, err := gzip.NewReader(br)
 		if err != nil {
+			if src.err != nil {
+				return fillStats{}, fmt.Errorf("read the diff stream: %w", streamClass(src.err))
+			}
 			return fillStats{}, fmt.Errorf("diff stream is not gzip: %w", errdefs.Classed(err, errdefs.ErrInvalid))
 		}
 		defer zr.Close()
-		tarStream = zr
+		tarStream = &drainAfter{r: zr, rest: br}
 	}
 	h := &hashCounter{h: sha256.New()}
-	tarTee := io.TeeReader(tarStream, h)
-	size, err := data.unpack(ctx, desc, tarTee)
+	ahead := readAhead(&streamErrors{r: tarStream, src: src}, func(b []byte) { _, _ = h.Write(b) })
+	defer ahead.Close()
+	size, err := data.unpack(ctx, desc, ahead, index)
+	// The unpack sees a broken stream as a broken tar; say what really happened.
+	if ferr := ahead.failure(); ferr != nil {
+		return fillStats{}, ferr
+	}
 	if err != nil {
 		return fillStats{}, err
 	}
-	// What follows the end-of-archive blocks (record padding) is part of the diff and of its digest.
-	if _, err := io.Copy(io.Discard, tarTee); err != nil {
-		return fillStats{}, fmt.Errorf("diff stream after the tar: %w", errdefs.Classed(err, errdefs.ErrInvalid))
+	if err := index.Close(); err != nil {
+		return fillStats{}, fmt.Errorf("write the diff index: %w", errdefs.Classed(err, errdefs.ErrSystem))
 	}
-	if _, err := io.Copy(io.Discard, raw); err != nil {
-		return fillStats{}, fmt.Errorf("diff stream after the tar: %w", errdefs.Classed(err, errdefs.ErrInvalid))
-	}
+	// unpack read the stream to its end, so the producer is done and h complete.
 	return fillStats{size: size, diffSize: h.n, diffID: "sha256:" + hex.EncodeToString(h.h.Sum(nil))}, nil
+}
+
+// drainAfter reads r, then what is left of rest (the compressed stream after the compressed data) to its end.
+type drainAfter struct {
+	r, rest io.Reader
+	drained bool
+}
+
+func (d *drainAfter) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err == io.EOF && !d.drained {
+		d.drained = true
+		if _, derr := io.Copy(io.Discard, d.rest); derr != nil {
+			return n, derr
+		}
+	}
+	return n, err
+}
+
+// streamErrors classes the failures of reading the diff stream: the stream's own (the request broke off, or
+// was cancelled) or its contents' (not gzip after all).
+type streamErrors struct {
+	r   io.Reader
+	src *sourceReader
+}
+
+func (s *streamErrors) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	switch {
+	case err == nil || err == io.EOF:
+	case s.src.err != nil:
+		err = fmt.Errorf("read the diff stream: %w", streamClass(s.src.err))
+	default:
+		err = fmt.Errorf("diff stream: %w", errdefs.Classed(err, errdefs.ErrInvalid))
+	}
+	return n, err
 }
 
 // sourceReader remembers the diff stream's own failure and stops when ctx is cancelled.
@@ -203,20 +317,6 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	}
 	n, err := s.r.Read(p)
 	if err != nil && err != io.EOF {
-		s.err = err
-	}
-	return n, err
-}
-
-// sinkWriter remembers a failure to keep the stream.
-type sinkWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (s *sinkWriter) Write(p []byte) (int, error) {
-	n, err := s.w.Write(p)
-	if err != nil {
 		s.err = err
 	}
 	return n, err

@@ -14,7 +14,9 @@ import (
 //
 //	VIC/<vch>/images/scratch/scratch.vmdk          the empty root disk of every chain
 //	VIC/<vch>/images/<id>/<id>.vmdk                a layer disk, a child of its parent's (or scratch)
-//	VIC/<vch>/images/<id>/diff.tar[.gz]            the diff stream as it was sent, for export
+//	VIC/<vch>/images/<id>/diff.index               what rebuilds the diff from the disk's files, for export (diffindex.go)
+//	VIC/<vch>/images/<id>/diff.stash/              files of the diff that later entries of it replaced (rarely there)
+//	VIC/<vch>/images/<id>/diff.tar[.gz]            instead of diff.index, in layers written before it: the stream as sent
 //	VIC/<vch>/images/<id>/layer.json               the completion record (written last, before the commit)
 //	VIC/<vch>/images/<id>/rootfs/                  on the simulator: the disk's contents (see DiskDataDir)
 //	VIC/<vch>/images/.tmp-<id>-<random>/           a layer being written; renamed to <id> to commit it
@@ -29,6 +31,8 @@ const (
 	layerRecord    = "layer.json"
 	tmpPrefix      = ".tmp-"
 	rootfsDir      = "rootfs"
+	diffIndexFile  = "diff.index"
+	diffStashDir   = "diff.stash"
 	maxChainLength = 256 // the overlayfs stacking limit is far below; a longer chain is a loop
 )
 
@@ -41,15 +45,13 @@ func ImagesFolder(vch string) string { return path.Join("VIC", vch, imagesFolder
 // LayerDescriptor is the datastore-relative path of a layer's (or ScratchID's) disk descriptor.
 func LayerDescriptor(vch, id string) string { return path.Join(ImagesFolder(vch), id, id+".vmdk") }
 
-// DiffFile is the name of the kept diff stream in a layer's folder for a compression ("none" or "gzip").
-func DiffFile(compression string) (string, error) {
+// checkCompression accepts the compressions of a layer diff stream: "" (none), "none" and "gzip".
+func checkCompression(compression string) error {
 	switch compression {
-	case "", "none":
-		return "diff.tar", nil
-	case "gzip":
-		return "diff.tar.gz", nil
+	case "", "none", "gzip":
+		return nil
 	}
-	return "", fmt.Errorf("compression %q (want none or gzip): %w", compression, errdefs.ErrInvalid)
+	return fmt.Errorf("compression %q (want none or gzip): %w", compression, errdefs.ErrInvalid)
 }
 
 // DiskDataDir is the directory that holds the contents of the disk whose descriptor is at

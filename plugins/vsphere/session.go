@@ -27,12 +27,19 @@ type vimSession struct {
 	mu sync.Mutex // serialises logins
 }
 
+// maxIdleConnsPerHost is how many connections to the target stay open between calls.
+const maxIdleConnsPerHost = 32
+
 // dial connects to u (whose credentials are used to log in) and logs in.
 func dial(ctx context.Context, u *url.URL, insecure bool, thumbprint string, log *slog.Logger) (*vimSession, error) {
 	// The soap client keeps its URL for datastore HTTP access; keep the password out of it.
 	endpoint := *u
 	endpoint.User = nil
 	sc := soap.NewClient(&endpoint, insecure)
+	// Layer writes, container operations and the watch call the target at once; with Go's default of two
+	// idle connections per host, the others would be closed after each call and the next call would pay a
+	// new TLS handshake.
+	sc.DefaultTransport().MaxIdleConnsPerHost = maxIdleConnsPerHost
 	if thumbprint != "" {
 		sc.SetThumbprint(endpoint.Host, thumbprint)
 	}

@@ -31,15 +31,24 @@ const (
 // unpackTar writes the layer diff read from r into the directory root and returns the bytes of its regular
 // files. Every name is resolved below root one component at a time without following symlinks (openat with
 // O_NOFOLLOW), so no entry can write outside root, whatever symlinks earlier entries made. A malformed tar or
-// an entry that tries to escape is an errdefs.ErrInvalid error.
-func unpackTar(ctx context.Context, r io.Reader, root string) (int64, error) {
+// an entry that tries to escape is an errdefs.ErrInvalid error. r is read to its end, past the tar's own. With
+// keep, the diff's index is written as it goes (see diffindex.go), so that the diff can be read back.
+func unpackTar(ctx context.Context, r io.Reader, root string, keep *diffKeeping) (int64, error) {
 	rootFD, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, sysErr("open", root, err)
 	}
 	defer unix.Close(rootFD)
-	u := &unpacker{root: rootFD}
-	tr := tar.NewReader(r)
+	u := &unpacker{root: rootFD, stashFD: -1}
+	defer u.closeStash()
+	src := r
+	if keep != nil {
+		if u.rec, err = newDiffRecorder(r, keep.index); err != nil {
+			return 0, fmt.Errorf("write the diff index: %w", errdefs.Classed(err, errdefs.ErrSystem))
+		}
+		src, u.refs, u.stashPath = u.rec, map[string]int{}, keep.stash
+	}
+	tr := tar.NewReader(src)
 	for {
 		if err := ctx.Err(); err != nil {
 			return 0, err
@@ -55,6 +64,15 @@ func unpackTar(ctx context.Context, r io.Reader, root string) (int64, error) {
 			return 0, fmt.Errorf("diff tar entry %q: %w", hdr.Name, err)
 		}
 	}
+	// What follows the end-of-archive blocks (record padding) is part of the diff and of its digest.
+	if _, err := io.Copy(io.Discard, src); err != nil {
+		return 0, fmt.Errorf("diff stream after the tar: %w", errdefs.Classed(err, errdefs.ErrInvalid))
+	}
+	if u.rec != nil {
+		if err := u.rec.finish(); err != nil {
+			return 0, err
+		}
+	}
 	// Directory times last: creating entries inside a directory changes its mtime.
 	for i := len(u.dirs) - 1; i >= 0; i-- {
 		if err := u.setTimes(u.dirs[i].name, u.dirs[i].hdr); err != nil {
@@ -68,6 +86,53 @@ type unpacker struct {
 	root int
 	size int64
 	dirs []dirEntry
+	buf  []byte // copyFile's, made on first use
+
+	// Keeping the diff (nil rec: not kept).
+	rec       *diffRecorder
+	refs      map[string]int // the files whose contents the index refers to, by name, with their numbers
+	stashPath string
+	stashFD   int
+}
+
+// copyBuffer is how much of a file's contents is gathered before it is written: a decompressor hands out a
+// few KiB per read, and a write per read would be most of an unpack's cost.
+const copyBuffer = 256 << 10
+
+// copyFile writes the size bytes of the file's contents from r to f in writes of up to copyBuffer bytes. A
+// stream that ends early is io.ErrUnexpectedEOF.
+func (u *unpacker) copyFile(f *os.File, r io.Reader, size int64) (int64, error) {
+	if int64(len(u.buf)) < min(size, copyBuffer) {
+		if size < copyBuffer && u.buf == nil {
+			u.buf = make([]byte, size)
+		} else {
+			u.buf = make([]byte, copyBuffer)
+		}
+	}
+	if size >= copyBuffer {
+		// The blocks in one go: writing into them is much cheaper than having each write reserve its own.
+		// Only an optimisation, so a filesystem without it is fine; the size still grows as data is written.
+		_ = unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, size)
+	}
+	var n int64
+	for n < size {
+		chunk := u.buf[:min(size-n, int64(len(u.buf)))]
+		got, err := io.ReadFull(r, chunk)
+		if got > 0 {
+			w, werr := f.Write(chunk[:got])
+			n += int64(w)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 type dirEntry struct {
@@ -125,15 +190,15 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	}
 	defer unix.Close(pfd)
 	if hidden, ok := strings.CutPrefix(base, whiteoutPrefix); ok {
-		return u.whiteout(pfd, hidden)
+		return u.whiteout(pfd, hidden, path.Join(dir, hidden))
 	}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		return u.dir(pfd, name, base, hdr)
 	case tar.TypeReg:
-		return u.file(pfd, base, hdr, r)
+		return u.file(pfd, name, base, hdr, r)
 	case tar.TypeSymlink:
-		if err := u.replace(pfd, base); err != nil {
+		if err := u.replace(pfd, base, name); err != nil {
 			return err
 		}
 		if err := unix.Symlinkat(hdr.Linkname, pfd, base); err != nil {
@@ -141,9 +206,9 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		}
 		return u.pathMetadata(pfd, base, hdr, false)
 	case tar.TypeLink:
-		return u.hardlink(pfd, base, hdr.Linkname)
+		return u.hardlink(pfd, name, base, hdr.Linkname)
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		if err := u.replace(pfd, base); err != nil {
+		if err := u.replace(pfd, base, name); err != nil {
 			return err
 		}
 		kind := map[byte]uint32{tar.TypeChar: unix.S_IFCHR, tar.TypeBlock: unix.S_IFBLK, tar.TypeFifo: unix.S_IFIFO}
@@ -195,7 +260,7 @@ func (u *unpacker) dir(pfd int, name, base string, hdr *tar.Header) error {
 	var st unix.Stat_t
 	err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		if err := u.replace(pfd, base); err != nil {
+		if err := u.replace(pfd, base, name); err != nil {
 			return err
 		}
 	}
@@ -216,8 +281,8 @@ func (u *unpacker) dir(pfd int, name, base string, hdr *tar.Header) error {
 	return nil
 }
 
-func (u *unpacker) file(pfd int, base string, hdr *tar.Header, r io.Reader) error {
-	if err := u.replace(pfd, base); err != nil {
+func (u *unpacker) file(pfd int, name, base string, hdr *tar.Header, r io.Reader) error {
+	if err := u.replace(pfd, base, name); err != nil {
 		return err
 	}
 	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
@@ -226,12 +291,21 @@ func (u *unpacker) file(pfd int, base string, hdr *tar.Header, r io.Reader) erro
 	}
 	f := os.NewFile(uintptr(fd), base)
 	defer f.Close()
-	n, err := io.Copy(f, r)
+	// The index refers to the file for its contents, unless the tar holds them in another form (a sparse
+	// file's data is its fragments): those bytes are kept as they are.
+	referred := u.rec != nil && hdr.Size > 0 && !isSparse(hdr)
+	if referred {
+		u.refs[name] = u.rec.file(name, hdr.Size)
+	}
+	n, err := u.copyFile(f, r, hdr.Size)
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%s: the tar ends inside the file: %w", base, errdefs.ErrInvalid)
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", base, classOf(err))
+	}
+	if referred && u.rec.pending() != 0 {
+		return fmt.Errorf("%s: the contents in the tar are not the file's: %w", base, errdefs.ErrInvalid)
 	}
 	u.size += n
 	if err := u.metadata(fd, base, hdr); err != nil {
@@ -241,7 +315,7 @@ func (u *unpacker) file(pfd int, base string, hdr *tar.Header, r io.Reader) erro
 }
 
 // hardlink links base to target, an earlier entry of this layer, resolved like any other name.
-func (u *unpacker) hardlink(pfd int, base, linkname string) error {
+func (u *unpacker) hardlink(pfd int, name, base, linkname string) error {
 	target, err := cleanName(linkname)
 	if err != nil || target == "" {
 		return fmt.Errorf("hard link to %q: %w", linkname, errdefs.ErrInvalid)
@@ -252,7 +326,7 @@ func (u *unpacker) hardlink(pfd int, base, linkname string) error {
 		return fmt.Errorf("hard link to %q: %w", linkname, err)
 	}
 	defer unix.Close(tfd)
-	if err := u.replace(pfd, base); err != nil {
+	if err := u.replace(pfd, base, name); err != nil {
 		return err
 	}
 	if err := unix.Linkat(tfd, tbase, pfd, base, 0); err != nil {
@@ -264,12 +338,12 @@ func (u *unpacker) hardlink(pfd int, base, linkname string) error {
 	return nil
 }
 
-// whiteout hides name in lower layers: overlayfs's whiteout is a character device 0:0.
-func (u *unpacker) whiteout(pfd int, name string) error {
+// whiteout hides name (full, below root) in lower layers: overlayfs's whiteout is a character device 0:0.
+func (u *unpacker) whiteout(pfd int, name, full string) error {
 	if name == "" || name == "." || name == ".." {
 		return fmt.Errorf("whiteout of %q: %w", name, errdefs.ErrInvalid)
 	}
-	if err := u.replace(pfd, name); err != nil {
+	if err := u.replace(pfd, name, full); err != nil {
 		return err
 	}
 	if err := unix.Mknodat(pfd, name, unix.S_IFCHR, 0); err != nil {

@@ -22,7 +22,7 @@ func TestUnpackOverlayFormat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	size, err := unpackTar(context.Background(), bytes.NewReader(buildTar(t, baseEntries()...)), base)
+	size, err := unpackTar(context.Background(), bytes.NewReader(buildTar(t, baseEntries()...)), base, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestUnpackOverlayFormat(t *testing.T) {
 		t.Errorf("size %d, want %d", size, want)
 	}
 	checkBaseRootfs(t, base)
-	if _, err := unpackTar(context.Background(), bytes.NewReader(buildTar(t, childEntries()...)), child); err != nil {
+	if _, err := unpackTar(context.Background(), bytes.NewReader(buildTar(t, childEntries()...)), child, nil); err != nil {
 		t.Fatal(err)
 	}
 	checkChildRootfs(t, child)
@@ -70,7 +70,7 @@ func TestUnpackRejectsEscapes(t *testing.T) {
 			if err := os.Mkdir(root, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			_, err := unpackTar(context.Background(), bytes.NewReader(buildTar(t, entries...)), root)
+			_, err := unpackTar(context.Background(), bytes.NewReader(buildTar(t, entries...)), root, nil)
 			if !errors.Is(err, errdefs.ErrInvalid) {
 				t.Fatalf("got %v, want invalid", err)
 			}
@@ -97,7 +97,7 @@ func TestUnpackMalformed(t *testing.T) {
 		"truncated": good[:2048], // inside the file
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := unpackTar(context.Background(), bytes.NewReader(data), t.TempDir())
+			_, err := unpackTar(context.Background(), bytes.NewReader(data), t.TempDir(), nil)
 			if !errors.Is(err, errdefs.ErrInvalid) {
 				t.Fatalf("got %v, want invalid", err)
 			}

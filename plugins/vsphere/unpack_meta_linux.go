@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,16 +106,160 @@ func timespec(t time.Time) unix.Timespec {
 	return unix.Timespec{Sec: t.Unix(), Nsec: int64(t.Nanosecond())}
 }
 
-// replace removes what an earlier entry of the same layer left at base; a later entry wins, as in tar.
-func (u *unpacker) replace(pfd int, base string) error {
+// replace removes what an earlier entry of the same layer left at base (name below root); a later entry wins,
+// as in tar. Files the diff index refers to are moved to the stash instead of being deleted.
+func (u *unpacker) replace(pfd int, base, name string) error {
+	if err := u.stash(pfd, base, name); err != nil {
+		return err
+	}
 	err := unix.Unlinkat(pfd, base, 0)
 	if errors.Is(err, unix.EISDIR) {
+		if err := u.stashUnder(name); err != nil {
+			return err
+		}
+		u.forgetDirs(name)
 		err = removeAllAt(pfd, base)
 	}
 	if err != nil && !errors.Is(err, unix.ENOENT) {
 		return sysErr("replace", base, err)
 	}
 	return nil
+}
+
+// forgetDirs drops the directory name and those below it from the directories whose times are set at the end:
+// an entry replaces them.
+func (u *unpacker) forgetDirs(name string) {
+	u.dirs = slices.DeleteFunc(u.dirs, func(d dirEntry) bool {
+		return d.name == name || strings.HasPrefix(d.name, name+"/")
+	})
+}
+
+// stash moves the file base in pfd (name below root) into the stash when the diff index refers to it.
+func (u *unpacker) stash(pfd int, base, name string) error {
+	k, ok := u.refs[name]
+	if !ok {
+		return nil
+	}
+	if u.stashFD < 0 {
+		if err := unix.Mkdir(u.stashPath, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+			return sysErr("make the stash", u.stashPath, err)
+		}
+		fd, err := unix.Open(u.stashPath, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return sysErr("open the stash", u.stashPath, err)
+		}
+		u.stashFD = fd
+	}
+	if err := unix.Renameat(pfd, base, u.stashFD, strconv.Itoa(k)); err != nil {
+		return sysErr("stash", name, err)
+	}
+	delete(u.refs, name)
+	return nil
+}
+
+// stashUnder stashes the referred files below the directory name, which is about to be removed.
+func (u *unpacker) stashUnder(name string) error {
+	prefix := name + "/"
+	var below []string
+	for n := range u.refs {
+		if strings.HasPrefix(n, prefix) {
+			below = append(below, n)
+		}
+	}
+	for _, n := range below {
+		dir, base := path.Split(n)
+		pfd, err := u.openDir(strings.TrimSuffix(dir, "/"), false)
+		if err != nil {
+			return err
+		}
+		err = u.stash(pfd, base, n)
+		unix.Close(pfd)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (u *unpacker) closeStash() {
+	if u.stashFD >= 0 {
+		unix.Close(u.stashFD)
+		u.stashFD = -1
+	}
+}
+
+// isSparse tells a sparse file, whose data in the tar is not its contents as they are.
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
+// localLayerFiles opens the files of an unpacked layer for reading its diff back.
+type localLayerFiles struct {
+	u     unpacker
+	stash int // -1: nothing was stashed
+}
+
+func openLayerFiles(root, stash string) (layerFiles, error) {
+	rootFD, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, sysErr("open", root, err)
+	}
+	l := &localLayerFiles{u: unpacker{root: rootFD, stashFD: -1}, stash: -1}
+	fd, err := unix.Open(stash, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	switch {
+	case err == nil:
+		l.stash = fd
+	case !errors.Is(err, unix.ENOENT):
+		unix.Close(rootFD)
+		return nil, sysErr("open", stash, err)
+	}
+	return l, nil
+}
+
+func (l *localLayerFiles) open(name string) (*os.File, error) {
+	dir, base := path.Split(name)
+	pfd, err := l.u.openDir(strings.TrimSuffix(dir, "/"), false)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(pfd)
+	return openFileAt(pfd, base)
+}
+
+func (l *localLayerFiles) stashed(k int) (*os.File, error) {
+	if l.stash < 0 {
+		return nil, os.ErrNotExist
+	}
+	f, err := openFileAt(l.stash, strconv.Itoa(k))
+	if errors.Is(err, unix.ENOENT) {
+		return nil, os.ErrNotExist
+	}
+	return f, err
+}
+
+func (l *localLayerFiles) Close() error {
+	if l.stash >= 0 {
+		unix.Close(l.stash)
+	}
+	return unix.Close(l.u.root)
+}
+
+// openFileAt opens the regular file base in the directory dirFD for reading, not following a symlink.
+func openFileAt(dirFD int, base string) (*os.File, error) {
+	// O_NONBLOCK: whatever is there, the open must not wait (a fifo); the caller checks it is a file.
+	fd, err := unix.Openat(dirFD, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), base), nil
 }
 
 // removeAllAt removes the directory name below dirFD and everything in it, never following a symlink.

@@ -11,6 +11,11 @@ import (
 )
 
 // unpackTar needs Linux: the layer directories are overlayfs layers, with its whiteouts and xattrs.
-func unpackTar(context.Context, io.Reader, string) (int64, error) {
+func unpackTar(context.Context, io.Reader, string, *diffKeeping) (int64, error) {
 	return 0, fmt.Errorf("unpacking layers into directories needs Linux: %w", errdefs.ErrNotImplemented)
+}
+
+// openLayerFiles needs Linux, as the unpack does.
+func openLayerFiles(string, string) (layerFiles, error) {
+	return nil, fmt.Errorf("reading layer directories needs Linux: %w", errdefs.ErrNotImplemented)
 }

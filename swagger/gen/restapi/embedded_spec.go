@@ -715,7 +715,7 @@ func init() {
             ],
             "type": "string",
             "default": "none",
-            "description": "how the stream is compressed; the stream is kept as sent, for export",
+            "description": "how the stream is compressed; the backend decompresses it and must give the same uncompressed diff back on export",
             "name": "compression",
             "in": "query"
           },
@@ -2123,7 +2123,7 @@ func init() {
             ],
             "type": "string",
             "default": "none",
-            "description": "how the stream is compressed; the stream is kept as sent, for export",
+            "description": "how the stream is compressed; the backend decompresses it and must give the same uncompressed diff back on export",
             "name": "compression",
             "in": "query"
           },

@@ -65,7 +65,7 @@ type WriteLayerParams struct {
 
 	// Compression.
 	//
-	// how the stream is compressed; the stream is kept as sent, for export
+	// how the stream is compressed; the backend decompresses it and must give the same uncompressed diff back on export
 	//
 	// Default: "none"
 	Compression *string

@@ -35,7 +35,7 @@ func NewWriteLayerParams() WriteLayerParams {
 type WriteLayerParams struct {
 	// HTTP Request Object
 	HTTPRequest *http.Request `json:"-"`
-	// how the stream is compressed; the stream is kept as sent, for export
+	// how the stream is compressed; the backend decompresses it and must give the same uncompressed diff back on export
 	// In: query
 	// Default: "none"
 	Compression *string
