@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -72,9 +73,11 @@ type Layer struct {
 // ID is the image ID: "sha256:" and the hex sha256 of the config.
 func (img *Image) ID() string { return "sha256:" + sha256Hex(img.RawConfig) }
 
-// Open starts downloading a layer's blob. The caller verifies the digest of what it reads.
+// Open starts downloading a layer's blob. Its last read fails, instead of ending it, when what was read does
+// not have the digest (or size) the manifest gives.
 func (img *Image) Open(ctx context.Context, l Layer) (io.ReadCloser, error) {
-	blob, err := remote.Layer(l.repo.Digest(l.Digest.String()), append(img.opts, remote.WithContext(ctx))...)
+	// Clipped: layers open at once, and an append into shared spare capacity would race.
+	blob, err := remote.Layer(l.repo.Digest(l.Digest.String()), append(slices.Clip(img.opts), remote.WithContext(ctx))...)
 	if err != nil {
 		return nil, translate(err, img.Ref)
 	}
@@ -111,6 +114,11 @@ func (c *Client) Resolve(ctx context.Context, ref Reference, auth registry.AuthC
 		return nil, invalidReference(ref.Name(), err)
 	}
 	opts := c.remoteOptions(ctx, auth)
+	// One puller for the manifest, the config and the layers: the registry's ping and token exchange happen
+	// once per pull, not once per layer.
+	if puller, err := remote.NewPuller(opts...); err == nil {
+		opts = append(opts, remote.Reuse(puller))
+	}
 	desc, err := remote.Get(r, opts...)
 	if err != nil {
 		return nil, translate(err, ref)

@@ -1,12 +1,12 @@
 package images
 
 import (
+	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
-	"os"
+	"strings"
 	"sync"
 
 	"github.com/vice-engine/vice/core/imagec"
@@ -21,15 +21,24 @@ type layerJob struct {
 	parent string
 	short  string // the 12 hex of the blob digest that progress lines are keyed by
 	info   *models.LayerInfo
-	fl     *flight // the flight this pull owns, or waits on
-	owner  bool
-	file   string
-	done   chan error // the download's outcome, for owned layers
+	fl     *flight   // the flight this pull owns, or waits on
+	owner  bool      // set before the writes start, never changed
+	prev   *layerJob // the parent's job; nil for a base layer
+
+	// An owned layer's write: started is closed once it holds a download slot (or gave up), done once it
+	// ended, with info or err.
+	started  chan struct{}
+	done     chan struct{}
+	err      error
+	finished bool // its flight is finished (fetchLayers' goroutine only)
 }
 
 // fetchLayers makes sure every layer of img is in the layer store: layers there already are skipped, layers
-// another pull is writing are waited for, the rest download (a few at a time) into temporary files while
-// earlier ones are written to the port layer in order, parent before child.
+// another pull is writing are waited for, the rest stream from the registry straight into the port layer.
+// Nothing is spooled: the blob's digest is checked as it streams, and a blob that does not match breaks the
+// upload before its end, so the backend never commits it. The layers stream at once, as many as the download
+// slots allow: the backend unpacks a child while its parent is still being written, and commits them parent
+// first.
 func (s *Service) fetchLayers(ctx context.Context, img *imagec.Image, out ProgressFunc) ([]LayerRecord, error) {
 	existing, err := s.pl.ListLayers(ctx)
 	if err != nil {
@@ -39,14 +48,13 @@ func (s *Service) fetchLayers(ctx context.Context, img *imagec.Image, out Progre
 	for _, l := range existing {
 		have[*l.ID] = l
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 
 	jobs := make([]*layerJob, len(img.Layers))
-	parent := ""
+	var prev *layerJob
 	for i, l := range img.Layers {
-		j := &layerJob{layer: l, parent: parent, chain: chainID(parent, l.DiffID.String()), short: l.Digest.Hex[:12]}
-		parent, jobs[i] = j.chain, j
+		j := &layerJob{layer: l, chain: chainID(parentChain(prev), l.DiffID.String()), short: l.Digest.Hex[:12], prev: prev}
+		j.parent = parentChain(prev)
+		prev, jobs[i] = j, j
 		if j.info = have[j.chain]; j.info != nil {
 			out(status(j.short, "Already exists"))
 			continue
@@ -55,30 +63,46 @@ func (s *Service) fetchLayers(ctx context.Context, img *imagec.Image, out Progre
 		out(Message{ID: j.short, Status: "Pulling fs layer", Detail: zeroProgress()})
 	}
 
-	var wg sync.WaitGroup
-	defer func() {
-		cancel()
-		wg.Wait()
-		for _, j := range jobs {
-			if j.file != "" {
-				os.Remove(j.file)
-			}
-		}
-	}()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		rootErr error // the first write to fail; the others may only have been stopped because of it
+	)
 	for _, j := range jobs {
-		if j.owner {
-			j.done = make(chan error, 1)
-			wg.Go(func() { j.done <- s.download(ctx, img, j, out) })
+		if !j.owner {
+			continue
 		}
+		j.started, j.done = make(chan struct{}), make(chan struct{})
+		wg.Go(func() {
+			defer close(j.done)
+			j.info, j.err = s.writeOwned(ctx, img, j, out)
+			if j.err != nil {
+				mu.Lock()
+				if rootErr == nil {
+					rootErr = j.err
+				}
+				mu.Unlock()
+				cancel() // the layers after it cannot be committed
+			}
+		})
 	}
 
 	records := make([]LayerRecord, len(jobs))
 	for i, j := range jobs {
 		if err := s.settle(ctx, j, out); err != nil {
+			cancel()
+			wg.Wait()
+			mu.Lock()
+			if rootErr != nil && !errors.Is(rootErr, context.Canceled) {
+				err = rootErr
+			}
+			mu.Unlock()
 			for _, rest := range jobs[i:] {
-				if rest.owner {
+				if rest.owner && !rest.finished {
 					s.flights.finish(rest.chain, rest.fl, nil, err)
-					rest.owner = false
+					rest.finished = true
 				}
 			}
 			return nil, err
@@ -86,14 +110,22 @@ func (s *Service) fetchLayers(ctx context.Context, img *imagec.Image, out Progre
 		records[i] = LayerRecord{ChainID: j.chain, DiffID: j.layer.DiffID.String(), Size: layerSize(j.info),
 			Digest: j.layer.Digest.String()}
 	}
+	wg.Wait()
 	return records, nil
 }
 
-// settle waits for one layer to be complete in the layer store, writing it when this pull owns it.
+func parentChain(j *layerJob) string {
+	if j == nil {
+		return ""
+	}
+	return j.chain
+}
+
+// settle waits for one layer to be complete in the layer store, written by this pull or another.
 func (s *Service) settle(ctx context.Context, j *layerJob, out ProgressFunc) error {
 	switch {
-	case j.info != nil:
-		return nil
+	case !j.owner && j.fl == nil:
+		return nil // there already
 	case !j.owner:
 		info, err := j.fl.wait(ctx)
 		if err != nil {
@@ -103,29 +135,70 @@ func (s *Service) settle(ctx context.Context, j *layerJob, out ProgressFunc) err
 		out(status(j.short, "Already exists"))
 		return nil
 	}
-	select {
-	case err := <-j.done:
-		if err != nil {
-			return err
-		}
-	case <-ctx.Done():
-		return ctx.Err()
+	<-j.done
+	s.flights.finish(j.chain, j.fl, j.info, j.err)
+	j.finished = true
+	if j.err != nil {
+		return j.err
 	}
-	info, err := s.writeLayerFile(ctx, j.file, j.chain, j.parent, j.layer.DiffID.String(), func(r io.Reader) io.Reader {
-		return newProgressReader(r, j.short, "Extracting", j.layer.Size, out)
-	})
-	s.flights.finish(j.chain, j.fl, info, err)
-	j.owner = false
-	if err != nil {
-		return err
-	}
-	j.info = info
 	out(status(j.short, "Pull complete"))
 	return nil
 }
 
-// download copies a layer's blob into a temporary file, verifying its digest.
-func (s *Service) download(ctx context.Context, img *imagec.Image, j *layerJob, out ProgressFunc) error {
+// writeOwned writes a layer this pull owns, once its parent is under way: a parent this pull writes must
+// have had its download slot first (so the slots go to each pull's layers in order, and a pull's oldest
+// unfinished layer is never left waiting for a slot its children hold), and one another pull writes must be
+// complete. A download slot is held while the blob downloads; the backend's commit needs none.
+func (s *Service) writeOwned(ctx context.Context, img *imagec.Image, j *layerJob, out ProgressFunc) (*models.LayerInfo, error) {
+	started := false
+	defer func() {
+		if !started {
+			close(j.started)
+		}
+	}()
+	if p := j.prev; p != nil {
+		switch {
+		case p.owner:
+			select {
+			case <-p.started:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		case p.fl != nil:
+			if _, err := p.fl.wait(ctx); err != nil {
+				return nil, fmt.Errorf("layer %s (written by another pull): %w", p.short, err)
+			}
+		}
+	}
+	release, err := s.downloadSlot(ctx, j, out)
+	if err != nil {
+		return nil, err
+	}
+	started = true
+	close(j.started)
+	info, err := s.pullLayer(ctx, img, j, out, release)
+	// A backend waits for a parent it is writing, but this write may have reached it before the parent's
+	// did (or it may not wait at all): once the parent is complete, the layer is written again.
+	if p := j.prev; errors.Is(err, errParentMissing) && p != nil && p.owner {
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if p.err == nil {
+			s.log.Debug("layer written again after its parent", "layer", j.short)
+			if release, err = s.downloadSlot(ctx, j, out); err != nil {
+				return nil, err
+			}
+			info, err = s.pullLayer(ctx, img, j, out, release)
+		}
+	}
+	return info, err
+}
+
+// downloadSlot waits for one of the concurrent download slots and returns the function that frees it (once,
+// however often it is called).
+func (s *Service) downloadSlot(ctx context.Context, j *layerJob, out ProgressFunc) (func(), error) {
 	select {
 	case s.slots <- struct{}{}:
 	default:
@@ -133,38 +206,163 @@ func (s *Service) download(ctx context.Context, img *imagec.Image, j *layerJob, 
 		select {
 		case s.slots <- struct{}{}:
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
-	defer func() { <-s.slots }()
+	return sync.OnceFunc(func() { <-s.slots }), nil
+}
 
-	f, err := os.CreateTemp(s.tmpDir, "vice-layer-*")
-	if err != nil {
-		return fmt.Errorf("layer %s: %w", j.short, err)
-	}
-	j.file = f.Name()
-	defer f.Close()
+// pullLayer streams one layer's blob from the registry into the port layer. The registry client checks the
+// blob's digest as it reads and fails the last read when it does not match; that failure (or any other
+// failure of the download) breaks the upload off before its end, so the backend discards what it wrote.
+// The download slot is freed (release) when the blob has been read.
+func (s *Service) pullLayer(ctx context.Context, img *imagec.Image, j *layerJob, out ProgressFunc, release func()) (*models.LayerInfo, error) {
+	defer release()
 	rc, err := img.Open(ctx, j.layer)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer rc.Close()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), newProgressReader(rc, j.short, "Downloading", j.layer.Size, out))
+	blob := &blobReader{r: rc, body: rc, short: j.short, want: j.layer.Size, digest: j.layer.Digest.String(), out: out,
+		progress: newProgressReader(nil, j.short, "Downloading", j.layer.Size, out), ended: release}
+	defer blob.stop()
+	// Small: reads as large as the buffer (the transport's) bypass it; it is here for the sniff.
+	br := bufio.NewReaderSize(blob, 4096)
+	compression, err := sniffCompression(br)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if berr := blob.failure(); berr != nil {
+			return nil, berr
 		}
-		return fmt.Errorf("layer %s: download: %v: %w", j.short, err, errdefs.ErrUnavailable)
+		return nil, err
 	}
-	out(status(j.short, "Verifying Checksum"))
-	if got := hex.EncodeToString(h.Sum(nil)); got != j.layer.Digest.Hex || (j.layer.Size > 0 && n != j.layer.Size) {
-		return fmt.Errorf("layer %s: digest sha256:%s (%d bytes), the manifest says %s (%d bytes): %w",
-			j.short, got, n, j.layer.Digest, j.layer.Size, errdefs.ErrInvalid)
+	src := &uploadSource{r: br}
+	info, err := s.writeLayer(ctx, j.chain, j.parent, j.layer.DiffID.String(), compression, src, func() error {
+		// The backend may answer before reading the blob to its end (a tar's trailing padding): the digest
+		// check needs all of it.
+		rest := src.detach()
+		if _, err := io.Copy(io.Discard, rest); err != nil {
+			return err
+		}
+		return blob.failure()
+	})
+	if err != nil {
+		// The transport may still be reading the blob for the upload that failed: end that read.
+		blob.stop()
 	}
-	if err := f.Close(); err != nil {
+	if berr := blob.failure(); berr != nil {
+		// The upload broke off because the download did; that is the error to report.
+		return nil, berr
+	}
+	return info, err
+}
+
+// blobReader reads a layer blob from the registry, reporting the download's progress, and remembers the
+// download's own failure (which the upload only sees as a broken stream). At the end of a blob whose digest
+// and size are right it reports the download complete and the extraction under way.
+type blobReader struct {
+	r        io.Reader
+	body     io.Closer
+	short    string
+	digest   string
+	want     int64
+	n        int64
+	out      ProgressFunc
+	progress *progressReader
+	done     bool
+	ended    func() // called once the blob is read, or failed
+
+	// Read runs in the transport's goroutine; the pull's reads err and stops the reading.
+	mu      sync.Mutex
+	err     error
+	stopped bool
+}
+
+func (b *blobReader) Read(p []byte) (int, error) {
+	if err := b.failure(); err != nil {
+		return 0, err
+	}
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	b.progress.advance(n, err)
+	if err != nil {
+		b.ended()
+	}
+	switch {
+	case err == io.EOF:
+		b.out(status(b.short, "Verifying Checksum"))
+		if b.want > 0 && b.n != b.want {
+			return n, b.fail(fmt.Errorf("layer %s: %d bytes, the manifest says %s has %d: %w", b.short, b.n, b.digest, b.want, errdefs.ErrInvalid))
+		}
+		b.done = true
+		b.out(status(b.short, "Download complete"))
+		b.out(progressMessage(b.short, "Extracting", b.n, b.n, b.progress.start))
+	case err != nil:
+		return n, b.fail(downloadError(b.short, b.digest, b.n, b.want, err))
+	}
+	return n, err
+}
+
+// fail records the download's failure, unless the pull stopped the download itself.
+func (b *blobReader) fail(err error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err == nil && !b.stopped {
+		b.err = err
+	}
+	return err
+}
+
+// failure is the download's own failure, if it had one.
+func (b *blobReader) failure() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+// stop closes the download; the failure of a read it cuts short is not the download's.
+func (b *blobReader) stop() {
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
+	b.body.Close()
+}
+
+// downloadError classes a failed read of a blob: a cancelled pull keeps its class; a blob read to its end
+// whose digest does not match is invalid; anything else is the registry being unavailable.
+func downloadError(short, digest string, n, want int64, err error) error {
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return err
+	case (want > 0 && n == want) || strings.Contains(err.Error(), "error verifying"):
+		return fmt.Errorf("layer %s: the blob does not match its digest %s: %v: %w", short, digest, err, errdefs.ErrInvalid)
 	}
-	out(status(j.short, "Download complete"))
-	return nil
+	return fmt.Errorf("layer %s: download: %v: %w", short, err, errdefs.ErrUnavailable)
+}
+
+// uploadSource is the body of a layer upload. The transport may go on reading a request body after the
+// response came; detach stops that and hands the rest of the stream to the caller alone.
+type uploadSource struct {
+	mu       sync.Mutex
+	r        io.Reader
+	detached bool
+}
+
+var errDetached = errors.New("upload body detached")
+
+func (u *uploadSource) Read(p []byte) (int, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.detached {
+		return 0, errDetached
+	}
+	return u.r.Read(p)
+}
+
+func (u *uploadSource) detach() io.Reader {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.detached = true
+	return u.r
 }

@@ -2,7 +2,6 @@ package images
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
@@ -50,10 +51,9 @@ func diffDigest(r io.Reader, compression string) (string, int64, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// writeLayerFile streams the layer blob in path into the port layer as layer chain (child of parent),
-// checking on the way that its uncompressed tar has diffID. A layer someone else completed meanwhile is
-// taken as is. A mismatching layer is removed again.
-func (s *Service) writeLayerFile(ctx context.Context, path, chain, parent, diffID string, wrap func(io.Reader) io.Reader) (*models.LayerInfo, error) {
+// writeLayerFile streams the layer blob in path into the port layer as layer chain (child of parent); the
+// backend must find that its uncompressed tar has diffID.
+func (s *Service) writeLayerFile(ctx context.Context, path, chain, parent, diffID string) (*models.LayerInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -64,43 +64,61 @@ func (s *Service) writeLayerFile(ctx context.Context, path, chain, parent, diffI
 	if err != nil {
 		return nil, err
 	}
-	var src io.Reader = br
-	if wrap != nil {
-		src = wrap(br)
-	}
-	pr, pw := io.Pipe()
-	type sum struct {
-		digest string
-		err    error
-	}
-	hashed := make(chan sum, 1)
-	go func() {
-		d, _, err := diffDigest(pr, compression)
-		_, _ = io.Copy(io.Discard, pr) // keep the tee flowing whatever happened
-		hashed <- sum{d, err}
-	}()
-	info, werr := s.pl.WriteLayer(ctx, chain, parent, compression, io.TeeReader(src, pw))
-	if werr == nil {
-		// The port layer may not read to EOF (a tar's trailing padding): the digest needs it all.
-		_, werr = io.Copy(pw, src)
-	}
-	pw.CloseWithError(werr)
-	h := <-hashed
-	if errors.Is(werr, errdefs.ErrConflict) {
+	return s.writeLayer(ctx, chain, parent, diffID, compression, br, nil)
+}
+
+// writeLayer streams src, a layer diff compressed as compression says, into the port layer as layer chain (a
+// child of parent), and checks that the tar the backend unpacked is the one the image names: its digest, as
+// the backend computed it while unpacking, must be diffID. finish, when not nil, runs once the backend has
+// the layer and may still reject it (the source's own check failing). A layer someone else completed
+// meanwhile is taken as is; a rejected layer is removed again.
+func (s *Service) writeLayer(ctx context.Context, chain, parent, diffID, compression string, src io.Reader,
+	finish func() error) (*models.LayerInfo, error) {
+	info, err := s.pl.WriteLayer(ctx, chain, parent, compression, src)
+	switch {
+	case errors.Is(err, errdefs.ErrConflict):
 		return s.pl.GetLayer(ctx, chain)
+	case errors.Is(err, errdefs.ErrNotFound):
+		return nil, fmt.Errorf("write layer %s: %w: %w", shortID(chain), errParentMissing, err)
+	case err != nil:
+		return nil, fmt.Errorf("write layer %s: %w", shortID(chain), err)
 	}
-	if werr != nil {
-		return nil, fmt.Errorf("write layer %s: %w", shortID(chain), werr)
+	if finish != nil {
+		err = finish()
 	}
-	if h.err != nil || h.digest != diffID {
+	if err == nil {
+		err = s.checkDiffID(ctx, info, chain, diffID)
+	}
+	if err != nil {
 		_ = s.pl.RemoveLayer(context.WithoutCancel(ctx), chain)
-		if h.err != nil {
-			return nil, fmt.Errorf("layer %s: %v: %w", shortID(chain), h.err, errdefs.ErrInvalid)
-		}
-		return nil, fmt.Errorf("layer %s: the uncompressed tar has digest %s, the image config says %s: %w",
-			shortID(chain), h.digest, diffID, errdefs.ErrInvalid)
+		return nil, err
 	}
 	return info, nil
+}
+
+// errParentMissing marks a write the backend refused because the parent layer is not there (yet).
+var errParentMissing = errors.New("the parent layer is missing")
+
+// checkDiffID compares the digest of the layer's uncompressed tar with diffID. It is the backend's figure;
+// a backend that gives none has the diff read back and hashed here.
+func (s *Service) checkDiffID(ctx context.Context, info *models.LayerInfo, chain, diffID string) error {
+	got := info.DiffID
+	if got == "" {
+		rc, err := s.pl.ReadLayerDiff(ctx, chain)
+		if err != nil {
+			return fmt.Errorf("layer %s: read back the diff: %w", shortID(chain), err)
+		}
+		got, _, err = diffDigest(rc, "none")
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("layer %s: read back the diff: %w", shortID(chain), err)
+		}
+	}
+	if got != diffID {
+		return fmt.Errorf("layer %s: the uncompressed tar has digest %s, the image config says %s: %w",
+			shortID(chain), got, diffID, errdefs.ErrInvalid)
+	}
+	return nil
 }
 
 // layerSize is what Docker counts for a layer: its unpacked size, or its tar's when the backend gives none.

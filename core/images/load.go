@@ -189,7 +189,7 @@ func (s *Service) ensureLayer(ctx context.Context, chain, parent, diffID, path s
 	if !owner {
 		return fl.wait(ctx)
 	}
-	info, err := s.writeLayerFile(ctx, path, chain, parent, diffID, nil)
+	info, err := s.writeLayerFile(ctx, path, chain, parent, diffID)
 	s.flights.finish(chain, fl, info, err)
 	return info, err
 }

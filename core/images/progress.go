@@ -94,10 +94,15 @@ func newProgressReader(r io.Reader, id, action string, total int64, out Progress
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
+	p.advance(n, err)
+	return n, err
+}
+
+// advance counts n more bytes read (err is the read's error) and reports them when it is time.
+func (p *progressReader) advance(n int, err error) {
 	p.n += int64(n)
 	if n > 0 && (p.last.IsZero() || time.Since(p.last) >= 100*time.Millisecond || err == io.EOF) {
 		p.last = time.Now()
 		p.out(progressMessage(p.id, p.action, p.n, p.total, p.start))
 	}
-	return n, err
 }

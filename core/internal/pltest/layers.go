@@ -48,7 +48,8 @@ func (b *Backend) GetLayer(_ context.Context, id string) (*models.LayerInfo, err
 	return l.info, nil
 }
 
-// WriteLayer reads the whole stream, checks that it is a tar, and only then makes the layer visible.
+// WriteLayer reads the whole stream, checks that it is a tar, and only then makes the layer visible. It does
+// not wait for a parent being written at the same time: a missing parent is refused at once.
 func (b *Backend) WriteLayer(ctx context.Context, id, parent, compression string, diff io.Reader) (*models.LayerInfo, error) {
 	if err := b.checkWrite(id, parent); err != nil {
 		return nil, err
