@@ -29,6 +29,7 @@ type config struct {
 	cmdTimeout time.Duration // one CLI invocation
 	bin        string
 	out        string
+	only       map[string]bool // row groups to measure (-only); nil is all of them
 }
 
 // harness is one run: its private directory and cgroups, the daemons it started, and the results.
@@ -62,7 +63,14 @@ func main() {
 	flag.DurationVar(&cfg.cmdTimeout, "cmd-timeout", 60*time.Second, "limit of one docker CLI invocation")
 	flag.StringVar(&cfg.bin, "bin", "bin", "directory of the vice binaries (make build)")
 	flag.StringVar(&cfg.out, "out", "bench/results", "directory of the JSON results")
+	only := flag.String("only", "", "comma-separated row groups to measure, of "+strings.Join(rowGroups, ", ")+
+		" (default: all)")
 	flag.Parse()
+	var err error
+	if cfg.only, err = parseOnly(*only); err != nil {
+		fmt.Fprintln(os.Stderr, "vice-bench:", err)
+		os.Exit(2)
+	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "vice-bench: needs root (dockerd, the hypervisor emulator, cgroups)")
 		os.Exit(2)

@@ -3,21 +3,67 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
 
-// measure takes every row. Each row alternates the sides per iteration, so drift on the machine (page
-// cache, other load) falls on both; a side that fails stops sampling that row and the run goes on.
+// rowGroups are what -only selects from, in the order they are measured.
+var rowGroups = []string{"pull", "rss", "run", "create", "fleet"}
+
+// parseOnly reads -only: "" is every group (nil), otherwise the set of the groups named.
+func parseOnly(s string) (map[string]bool, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	out := map[string]bool{}
+	for _, g := range strings.Split(s, ",") {
+		g = strings.TrimSpace(g)
+		if !slices.Contains(rowGroups, g) {
+			return nil, fmt.Errorf("-only: unknown row group %q (have %s)", g, strings.Join(rowGroups, ", "))
+		}
+		out[g] = true
+	}
+	return out, nil
+}
+
+// wants tells whether the row group g is measured in this run.
+func (h *harness) wants(g string) bool { return h.cfg.only == nil || h.cfg.only[g] }
+
+// measure takes every row (or those -only selects). Each row alternates the sides per iteration, so drift on
+// the machine (page cache, other load) falls on both; a side that fails stops sampling that row and the run
+// goes on.
 func (h *harness) measure(ctx context.Context) {
-	h.pullRow(ctx)
-	h.rssRows(ctx, "idle", nil, false)
+	if h.wants("pull") {
+		h.pullRow(ctx)
+	}
+	if h.wants("rss") {
+		h.rssRows(ctx, "idle", nil, false)
+	}
+	if !h.wants("run") && !h.wants("create") && !h.wants("fleet") {
+		return
+	}
 	h.warmUp(ctx)
+	if h.wants("run") {
+		h.runRow(ctx)
+	}
+	if h.wants("create") {
+		h.createRows(ctx)
+	}
+	if h.wants("fleet") {
+		h.fleetRounds(ctx)
+	}
+}
+
+func (h *harness) runRow(ctx context.Context) {
 	r := h.newRow("run --rm busybox true", "s")
 	h.alternate(ctx, []*row{r}, h.cfg.runs, nil, func(ctx context.Context, s *side) ([]float64, error) {
 		t, _, err := h.cli(ctx, s, h.cfg.cmdTimeout, "run", "--rm", h.image("busybox"), "true")
 		return sample(t, err)
 	})
+}
+
+func (h *harness) createRows(ctx context.Context) {
 	create, start := h.newRow("create busybox true", "s"), h.newRow("start -a (of that container)", "s")
 	h.alternate(ctx, []*row{create, start}, h.cfg.runs, nil, func(ctx context.Context, s *side) ([]float64, error) {
 		tc, id, err := h.cli(ctx, s, h.cfg.cmdTimeout, "create", h.image("busybox"), "true")
@@ -32,7 +78,6 @@ func (h *harness) measure(ctx context.Context) {
 		}
 		return []float64{tc, ts}, nil
 	})
-	h.fleetRounds(ctx)
 }
 
 // alternate takes up to n samples of a group of rows on both sides, the side going first swapping every

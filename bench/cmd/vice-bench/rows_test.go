@@ -40,3 +40,21 @@ func TestAlternate(t *testing.T) {
 		t.Errorf("broken vice: %d failures (%q); docker %d samples", broken.Vice.Failures, broken.Vice.Err, len(broken.Docker.Samples))
 	}
 }
+
+// -only selects row groups by name; empty is all of them, an unknown name is refused.
+func TestParseOnly(t *testing.T) {
+	if m, err := parseOnly(""); m != nil || err != nil {
+		t.Errorf(`parseOnly("") = %v, %v; want nil, nil (every row)`, m, err)
+	}
+	m, err := parseOnly("pull, rss")
+	if err != nil || !m["pull"] || !m["rss"] || len(m) != 2 {
+		t.Errorf(`parseOnly("pull, rss") = %v, %v`, m, err)
+	}
+	if _, err := parseOnly("pull,nope"); err == nil {
+		t.Error(`parseOnly("pull,nope"): no error`)
+	}
+	h := &harness{cfg: config{only: m}}
+	if !h.wants("pull") || h.wants("fleet") {
+		t.Error("wants does not follow -only")
+	}
+}
