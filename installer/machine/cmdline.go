@@ -14,17 +14,11 @@ import (
 // `inspect config` did, and returns its arguments.
 func (m *Machine) InspectConfig(ctx context.Context, o ListOptions) ([]string, error) {
 	m.Log.Infof("### Inspecting VCH configuration ####")
-	ctx, cancel := m.withTimeout(ctx, o.Timeout)
-	defer cancel()
-	s, err := m.connect(ctx, o.CommonOptions)
+	ctx, s, v, done, err := m.openVCH(ctx, o.CommonOptions)
 	if err != nil {
 		return nil, err
 	}
-	defer s.Logout(context.Background())
-	v, err := s.findVCH(ctx, o.CommonOptions)
-	if err != nil {
-		return nil, err
-	}
+	defer done()
 	args := m.createArgs(ctx, s, v)
 	m.Log.Infof("Target VCH created with the following options:")
 	fmt.Fprintln(m.Out)

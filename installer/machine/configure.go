@@ -19,17 +19,11 @@ import (
 func (m *Machine) Configure(ctx context.Context, o ConfigureOptions) error {
 	log := m.Log
 	log.Infof("### Configuring VCH ####")
-	ctx, cancel := m.withTimeout(ctx, o.Timeout)
-	defer cancel()
-	s, err := m.connect(ctx, o.CommonOptions)
+	ctx, s, v, done, err := m.openVCH(ctx, o.CommonOptions)
 	if err != nil {
 		return err
 	}
-	defer s.Logout(context.Background())
-	v, err := s.findVCH(ctx, o.CommonOptions)
-	if err != nil {
-		return err
-	}
+	defer done()
 
 	cfg := cloneConfig(v.Config)
 	var is issues

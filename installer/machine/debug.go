@@ -33,17 +33,11 @@ func (m *Machine) Debug(ctx context.Context, o DebugOptions) error {
 			keys = append(keys, k...)
 		}
 	}
-	ctx, cancel := m.withTimeout(ctx, o.Timeout)
-	defer cancel()
-	s, err := m.connect(ctx, o.CommonOptions)
+	ctx, s, v, done, err := m.openVCH(ctx, o.CommonOptions)
 	if err != nil {
 		return err
 	}
-	defer s.Logout(context.Background())
-	v, err := s.findVCH(ctx, o.CommonOptions)
-	if err != nil {
-		return err
-	}
+	defer done()
 	ep := m.endpoint(s, v, "")
 	d := wire.ApplianceDebug{SSH: o.EnableSSH, AuthorizedKeys: keys}
 	if err := ep.reconfigure(ctx, map[string]string{wire.KeyApplianceDebug: mustJSON(d)}); err != nil {

@@ -16,17 +16,11 @@ import (
 func (m *Machine) Delete(ctx context.Context, o DeleteOptions) error {
 	log := m.Log
 	log.Infof("### Removing VCH ####")
-	ctx, cancel := m.withTimeout(ctx, o.Timeout)
-	defer cancel()
-	s, err := m.connect(ctx, o.CommonOptions)
+	ctx, s, v, done, err := m.openVCH(ctx, o.CommonOptions)
 	if err != nil {
 		return err
 	}
-	defer s.Logout(context.Background())
-	v, err := s.findVCH(ctx, o.CommonOptions)
-	if err != nil {
-		return err
-	}
+	defer done()
 	vms, err := s.poolVMs(ctx, v)
 	if err != nil {
 		return err

@@ -12,17 +12,11 @@ import (
 func (m *Machine) Inspect(ctx context.Context, o ListOptions) (*VCH, error) {
 	log := m.Log
 	log.Infof("### Inspecting VCH ####")
-	ctx, cancel := m.withTimeout(ctx, o.Timeout)
-	defer cancel()
-	s, err := m.connect(ctx, o.CommonOptions)
+	ctx, s, v, done, err := m.openVCH(ctx, o.CommonOptions)
 	if err != nil {
 		return nil, err
 	}
-	defer s.Logout(context.Background())
-	v, err := s.findVCH(ctx, o.CommonOptions)
-	if err != nil {
-		return nil, err
-	}
+	defer done()
 	installer := m.installerVersion(o.ApplianceISO)
 	log.Blank()
 	log.Infof("VCH ID: %s", v.ID)

@@ -49,6 +49,27 @@ func (m *Machine) connect(ctx context.Context, o CommonOptions) (*Session, error
 	return Connect(ctx, t, o.Thumbprint, m.Log)
 }
 
+// openVCH starts an operation on the VCH o names: the context bounded by --timeout, a session on the target
+// and the VCH. done logs out and releases the context.
+func (m *Machine) openVCH(ctx context.Context, o CommonOptions) (context.Context, *Session, *VCH, func(), error) {
+	ctx, cancel := m.withTimeout(ctx, o.Timeout)
+	s, err := m.connect(ctx, o)
+	if err != nil {
+		cancel()
+		return ctx, nil, nil, nil, err
+	}
+	done := func() {
+		s.Logout(context.Background())
+		cancel()
+	}
+	v, err := s.findVCH(ctx, o)
+	if err != nil {
+		done()
+		return ctx, nil, nil, nil, err
+	}
+	return ctx, s, v, done, nil
+}
+
 // withTimeout bounds an operation by --timeout.
 func (m *Machine) withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if d <= 0 {

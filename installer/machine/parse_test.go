@@ -131,14 +131,6 @@ func TestLoggerFormat(t *testing.T) {
 	}
 }
 
-func TestISONames(t *testing.T) {
-	for in, want := range map[string]string{"VERSION.;1": "version", "VERSION": "version", "vice-plugin-vcsim": "vice-plugin-vcsim", "PLUGINS": "plugins"} {
-		if got := isoName(in); got != want {
-			t.Errorf("%q: %q", in, got)
-		}
-	}
-}
-
 func TestReadISO(t *testing.T) {
 	app, _ := isos(t, "v3.1.4")
 	img, err := ReadISO(app)

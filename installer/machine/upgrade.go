@@ -40,17 +40,11 @@ func (m *Machine) Upgrade(ctx context.Context, o UpgradeOptions) error {
 	if err != nil {
 		return fmt.Errorf("bootstrap ISO: %w; give the new one with --bootstrap-iso", err)
 	}
-	ctx, cancel := m.withTimeout(ctx, o.Timeout)
-	defer cancel()
-	s, err := m.connect(ctx, o.CommonOptions)
+	ctx, s, v, done, err := m.openVCH(ctx, o.CommonOptions)
 	if err != nil {
 		return err
 	}
-	defer s.Logout(context.Background())
-	v, err := s.findVCH(ctx, o.CommonOptions)
-	if err != nil {
-		return err
-	}
+	defer done()
 	old := v.Version
 	if old == "" {
 		old = v.Config.Version
@@ -171,17 +165,11 @@ func (m *Machine) restoreVersion(ctx context.Context, r *restart, files *dsFiles
 func (m *Machine) Rollback(ctx context.Context, o UpgradeOptions) error {
 	log := m.Log
 	log.Infof("### Rolling back VCH ####")
-	ctx, cancel := m.withTimeout(ctx, o.Timeout)
-	defer cancel()
-	s, err := m.connect(ctx, o.CommonOptions)
+	ctx, s, v, done, err := m.openVCH(ctx, o.CommonOptions)
 	if err != nil {
 		return err
 	}
-	defer s.Logout(context.Background())
-	v, err := s.findVCH(ctx, o.CommonOptions)
-	if err != nil {
-		return err
-	}
+	defer done()
 	prev := v.Previous
 	if prev == "" {
 		return fmt.Errorf("VCH %q has no previous version to roll back to: a rollback undoes the last `vice-machine upgrade`", v.Name)
