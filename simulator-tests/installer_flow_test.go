@@ -31,7 +31,7 @@ func TestInstaller(t *testing.T) {
 		}
 		for _, c := range cases {
 			args := append([]string{"--name", "bad", "--backend", "vcsim", "--appliance-iso", e.newISO,
-				"--bootstrap-iso", e.bootISO}, c.args...)
+				"--bootstrap-iso", e.bootISO, "--bridge-network", "VCH Bridge", "--public-network", "VM Network"}, c.args...)
 			if c.name != "ambiguous compute resource" {
 				args = append(args, "--compute-resource", "DC0_C0")
 			}
