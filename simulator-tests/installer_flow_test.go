@@ -3,6 +3,7 @@ package simulatortests
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -37,13 +38,13 @@ func TestInstaller(t *testing.T) {
 			}
 			out, code := e.machine(t, []string{"create"}, args...)
 			if code == 0 {
-				t.Errorf("%s: create succeeded:\\n%s", c.name, out)
+				t.Errorf("%s: create succeeded:\n%s", c.name, out)
 				continue
 			}
 			t.Logf("%s:\n%s", c.name, out)
 			for _, w := range c.want {
 				if !strings.Contains(strings.ToLower(out), strings.ToLower(w)) {
-					t.Errorf("%s: output does not say %q:\\n%s", c.name, w, out)
+					t.Errorf("%s: output does not say %q:\n%s", c.name, w, out)
 				}
 			}
 			if inv := e.inventory(t); !slices.Equal(inv.vms, empty.vms) || !slices.Equal(inv.pools, empty.pools) || !slices.Equal(inv.files, empty.files) {
@@ -61,7 +62,7 @@ func TestInstaller(t *testing.T) {
 
 	t.Run("TLS", func(t *testing.T) {
 		if out := vch1.ok(t, "run", "--rm", bb, "echo", "hi"); !strings.Contains(out, "hi") {
-			t.Fatalf("docker run --rm busybox echo hi:\\n%s", out)
+			t.Fatalf("docker run --rm busybox echo hi:\n%s", out)
 		}
 		if err := handshakeRefused(t, vch1); err == nil {
 			t.Fatal("a client without a certificate was served")
@@ -85,18 +86,22 @@ func TestInstaller(t *testing.T) {
 		if strings.TrimSpace(ps2) != "two-a" {
 			t.Errorf("vch2 ps: %q", ps2)
 		}
-		ls := e.machineOK(t, []string{"ls"})
+		ls := e.machineOK(t, []string{"ls"}, "--appliance-iso", e.newISO)
 		t.Logf("ls:\n%s", ls)
+		if !regexp.MustCompile(`vch1\s+e2e-old\s+Upgradeable to e2e-new`).MatchString(ls) ||
+			!regexp.MustCompile(`vch2\s+e2e-new\s+Up to date`).MatchString(ls) {
+			t.Errorf("ls does not show the versions and upgrade status:\n%s", ls)
+		}
 		for _, w := range []string{"vch1", "vch2", "e2e-old", "e2e-new", "/Resources/vch1", "/Resources/vch2", "vm-"} {
 			if !strings.Contains(ls, w) {
-				t.Errorf("ls does not show %q:\\n%s", w, ls)
+				t.Errorf("ls does not show %q:\n%s", w, ls)
 			}
 		}
 		for _, d := range []*deployed{vch1, vch2} {
 			out := e.machineOK(t, []string{"inspect"}, "--name", d.name)
 			t.Logf("inspect %s:\n%s", d.name, out)
 			if !strings.Contains(out, strings.TrimPrefix(d.host, "tcp://")) {
-				t.Errorf("inspect %s does not show its endpoint %s:\\n%s", d.name, d.host, out)
+				t.Errorf("inspect %s does not show its endpoint %s:\n%s", d.name, d.host, out)
 			}
 		}
 	})
@@ -107,7 +112,7 @@ func TestInstaller(t *testing.T) {
 			t.Fatalf("vch1 server version %q before the upgrade", v)
 		}
 		out := e.machineOK(t, []string{"upgrade"}, "--name", "vch1", "--appliance-iso", e.newISO, "--bootstrap-iso", e.bootISO)
-		t.Logf("upgrade:\\n%s", out)
+		t.Logf("upgrade:\n%s", out)
 		if v := vch1.ok(t, "version", "--format", "{{.Server.Version}}"); strings.TrimSpace(v) != "e2e-new" {
 			t.Fatalf("vch1 server version %q after the upgrade", v)
 		}
@@ -116,7 +121,7 @@ func TestInstaller(t *testing.T) {
 		}
 		attachDeployed(t, vch1, "one-a")
 		out = e.machineOK(t, []string{"upgrade"}, "--name", "vch1", "--rollback")
-		t.Logf("rollback:\\n%s", out)
+		t.Logf("rollback:\n%s", out)
 		if v := vch1.ok(t, "version", "--format", "{{.Server.Version}}"); strings.TrimSpace(v) != "e2e-old" {
 			t.Fatalf("vch1 server version %q after the rollback", v)
 		}
@@ -126,12 +131,13 @@ func TestInstaller(t *testing.T) {
 	t.Run("Delete", func(t *testing.T) {
 		out, code := e.machine(t, []string{"delete"}, "--name", "vch1")
 		if code == 0 || !strings.Contains(out, "--force") {
-			t.Fatalf("delete with running containers: exit %d\\n%s", code, out)
+			t.Fatalf("delete with running containers: exit %d\n%s", code, out)
 		}
+		t.Logf("delete with running containers: exit %d\n%s", code, out)
 		out = e.machineOK(t, []string{"delete"}, "--name", "vch1", "--force")
 		t.Logf("delete --force:\n%s", out)
 		if !strings.Contains(out, "volumes/vch1") {
-			t.Errorf("delete does not list the kept volume store:\\n%s", out)
+			t.Errorf("delete does not list the kept volume store:\n%s", out)
 		}
 		inv := e.inventory(t)
 		for _, n := range inv.vms {
