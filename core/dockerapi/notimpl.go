@@ -43,13 +43,11 @@ var notImplemented = []struct{ group, method, pattern string }{
 	{"volumes", "GET", "/volumes"},
 	{"volumes", "POST", "/volumes/create"},
 	{"volumes", "POST", "/volumes/prune"},
-	{"volumes", "GET", "/volumes/{name}"},
 	{"volumes", "PUT", "/volumes/{name}"},
 	{"volumes", "DELETE", "/volumes/{name}"},
 	{"networks", "GET", "/networks"},
 	{"networks", "POST", "/networks/create"},
 	{"networks", "POST", "/networks/prune"},
-	{"networks", "GET", "/networks/{id}"},
 	{"networks", "DELETE", "/networks/{id}"},
 	{"networks", "POST", "/networks/{id}/connect"},
 	{"networks", "POST", "/networks/{id}/disconnect"},
@@ -58,7 +56,6 @@ var notImplemented = []struct{ group, method, pattern string }{
 	{"plugins", "GET", "/plugins/privileges"},
 	{"plugins", "POST", "/plugins/pull"},
 	{"plugins", "POST", "/plugins/create"},
-	{"plugins", "GET", "/plugins/{name:.*}/json"},
 	{"plugins", "POST", "/plugins/{name:.*}/enable"},
 	{"plugins", "POST", "/plugins/{name:.*}/disable"},
 	{"plugins", "POST", "/plugins/{name:.*}/upgrade"},
@@ -97,9 +94,21 @@ var notImplemented = []struct{ group, method, pattern string }{
 	{"swarm", "POST", "/configs/{id}/update"},
 }
 
-// notImplementedRoutes turns the table into routes that answer 501.
+// notImplementedRoutes turns the table into routes that answer 501, plus the lookups of objects vice has
+// none of (networks, volumes, managed plugins), which answer 404 as Docker does for a missing one: `docker
+// inspect NAME` asks for every kind of object in turn and must hear "not found" from those.
 func notImplementedRoutes() []route {
-	routes := make([]route, 0, len(notImplemented))
+	routes := []route{
+		newRoute(http.MethodGet, "/networks/{id}", func(_ http.ResponseWriter, r *http.Request) error {
+			return fmt.Errorf("network %s not found: %w", r.PathValue("id"), errdefs.ErrNotFound)
+		}),
+		newRoute(http.MethodGet, "/volumes/{name}", func(_ http.ResponseWriter, r *http.Request) error {
+			return fmt.Errorf("get %s: no such volume: %w", r.PathValue("name"), errdefs.ErrNotFound)
+		}),
+		newRoute(http.MethodGet, "/plugins/{name:.*}/json", func(_ http.ResponseWriter, r *http.Request) error {
+			return fmt.Errorf("plugin %q not found: %w", r.PathValue("name"), errdefs.ErrNotFound)
+		}),
+	}
 	for _, n := range notImplemented {
 		msg := fmt.Sprintf("vice does not implement %s %s (%s) yet", n.method, n.pattern, n.group)
 		routes = append(routes, newRoute(n.method, n.pattern, func(http.ResponseWriter, *http.Request) error {
