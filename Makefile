@@ -14,6 +14,12 @@ BINARIES := \
 	installer/cmd/vice-machine \
 	simulator-tests/cmd/vice-registry
 
+# make build KERNEL=/boot/vmlinuz-... INITRD=/boot/initrd.img-... ISOLINUX=/usr/lib/ISOLINUX/isolinux.bin
+# ISOLINUX_MODULES=/usr/lib/syslinux/modules/bios/ldlinux.c32 puts a Linux kernel (a Debian kernel package is a
+# fine source) on both ISOs and makes them El Torito bootable, for real vSphere.
+ISO_BOOT := $(if $(KERNEL),-kernel '$(KERNEL)') $(if $(INITRD),-initrd '$(INITRD)') $(if $(ISOLINUX),-isolinux '$(ISOLINUX)') \
+	$(foreach m,$(ISOLINUX_MODULES),-isolinux-module '$(m)')
+
 # The endpoint VM's binaries: static, so that appliance.iso runs on any kernel, and stripped, to keep it small.
 APPLIANCE_BINARIES := \
 	installer/cmd/vice-appliance \
@@ -37,7 +43,7 @@ build: bootstrap-iso appliance-iso
 bootstrap-iso:
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/tether ./tether/cmd/tether
-	$(GO) run ./installer/cmd/vice-iso -tether bin/tether -o bin/bootstrap.iso -version '$(VERSION)'
+	$(GO) run ./installer/cmd/vice-iso -tether bin/tether -o bin/bootstrap.iso -version '$(VERSION)' $(ISO_BOOT)
 
 # appliance.iso is the endpoint VM's cdrom: /init (vice-appliance), /bin/vice-engine and /plugins/*.
 appliance-iso:
@@ -45,7 +51,7 @@ appliance-iso:
 	CGO_ENABLED=0 $(GO) build -ldflags '-s -w $(LDFLAGS)' -o bin/appliance/ $(addprefix ./,$(APPLIANCE_BINARIES))
 	$(GO) run ./installer/cmd/vice-iso -appliance -init bin/appliance/vice-appliance -engine bin/appliance/vice-engine \
 		-plugin bin/appliance/vice-plugin-vcsim -plugin bin/appliance/vice-plugin-vsphere \
-		-o bin/appliance.iso -version '$(VERSION)'
+		-o bin/appliance.iso -version '$(VERSION)' $(ISO_BOOT)
 
 swagger-tool:
 	@test -x "$(SWAGGER)" || $(GO) install github.com/go-swagger/go-swagger/cmd/swagger@$(SWAGGER_VERSION)
