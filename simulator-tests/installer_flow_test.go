@@ -71,13 +71,17 @@ func TestInstaller(t *testing.T) {
 		}
 	})
 
-	vch2 := e.create(t, "vch2", e.newISO)
+	vch2 := e.create(t, "vch2", e.newISO, "--dns-server", "192.0.2.53")
 
 	loop := "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"
 	t.Run("SeparateVCHs", func(t *testing.T) {
 		vch1.ok(t, "run", "-d", "--name", "one-a", bb, "sh", "-c", loop)
 		vch1.ok(t, "run", "-d", "--name", "one-b", bb, "sh", "-c", loop)
 		vch2.ok(t, "run", "-d", "--name", "two-a", bb, "sleep", "600")
+		// The VCH's --dns-server is its containers' name server.
+		if out := vch2.ok(t, "run", "--rm", bb, "cat", "/etc/resolv.conf"); !strings.Contains(out, "nameserver 192.0.2.53") {
+			t.Errorf("resolv.conf of a container of vch2:\n%s", out)
+		}
 		ps1 := vch1.ok(t, "ps", "--format", "{{.Names}}")
 		ps2 := vch2.ok(t, "ps", "--format", "{{.Names}}")
 		if strings.Fields(ps1) == nil || strings.Contains(ps1, "two-a") || !strings.Contains(ps1, "one-a") || !strings.Contains(ps1, "one-b") {

@@ -83,6 +83,9 @@ func (s *Service) createVM(ctx context.Context, id, name string, cfg *container.
 		// for the first attach so that no output is lost. A start without an attach releases it (start.go).
 		RunBlock: cfg.AttachStdin || cfg.AttachStdout || cfg.AttachStderr,
 	}
+	if len(tether.DNS) == 0 {
+		tether.DNS = s.dns
+	}
 	created := time.Now().UTC().Format(time.RFC3339Nano)
 	ann, err := annotations(cfg, host, img.ID, created)
 	if err != nil {

@@ -42,10 +42,14 @@ type Service struct {
 	wakers    map[string]chan struct{}          // container ID -> closed at its next event
 	lastState map[string]*models.ContainerState // auto-removed container ID -> its final state, briefly
 	starting  map[string]chan struct{}          // container ID -> closed when its start request returns
+	dns       []string                          // default name servers (the VCH's --dns-server)
 }
 
 // Option configures a Service.
 type Option func(*Service)
+
+// WithDNS sets the name servers a container gets when its create request names none (dockerd's --dns).
+func WithDNS(servers []string) Option { return func(s *Service) { s.dns = servers } }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }

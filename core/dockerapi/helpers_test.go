@@ -24,14 +24,14 @@ type stack struct {
 	srv     *httptest.Server
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t *testing.T, opts ...engine.Option) *stack {
 	t.Helper()
 	b := pltest.NewBackend()
 	status := func() []engine.PluginInfo {
 		return []engine.PluginInfo{{Name: "fake", Path: "/etc/vice/plugins/fake", APIVersion: 1, Running: true, PID: 4242}}
 	}
-	eng := engine.New(portlayer.New(pltest.Transport(b.Handler())), engine.WithPluginStatus(status),
-		engine.WithBuild(engine.BuildInfo{Version: "0.1.0-test", GitCommit: "c0ffee1"}))
+	eng := engine.New(portlayer.New(pltest.Transport(b.Handler())), append([]engine.Option{engine.WithPluginStatus(status),
+		engine.WithBuild(engine.BuildInfo{Version: "0.1.0-test", GitCommit: "c0ffee1"})}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { eng.Run(ctx); close(done) }()

@@ -43,6 +43,7 @@ type Engine struct {
 	log     *slog.Logger
 	debug   bool
 	events  *eventLog
+	dns     []string
 
 	registry *imagec.Client
 	imageTmp string
@@ -65,6 +66,9 @@ func WithPluginStatus(f func() []PluginInfo) Option { return func(e *Engine) { e
 
 // WithLogger sets the logger (default: slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
+
+// WithDNS sets the name servers of containers whose create request names none.
+func WithDNS(servers []string) Option { return func(e *Engine) { e.dns = servers } }
 
 // WithDebug reports the engine as running in debug mode.
 func WithDebug(debug bool) Option { return func(e *Engine) { e.debug = debug } }

@@ -82,6 +82,9 @@ func TestEngineArgs(t *testing.T) {
 	state := "/run/vice"
 	common := []string{"-H", "tcp://10.1.2.3:2376", "-H", "unix:///run/vice/docker.sock", "--plugins-dir", "/run/vice/plugins",
 		"--backend", "vsphere", "--insecure-registry", "reg.local:5000", "--insecure-registry", "10.0.0.0/8"}
+	if len(cfg.DNS) > 0 {
+		t.Fatalf("testConfig has DNS %v; the expected arguments leave it out", cfg.DNS)
+	}
 	certs := []string{"--tlscert", "/run/vice/server-cert.pem", "--tlskey", "/run/vice/server-key.pem"}
 	for mode, want := range map[string][]string{
 		TLSVerify: append(append(slices.Clone(common), "--tlsverify", "--tlscacert", "/run/vice/ca.pem"), certs...),
@@ -92,6 +95,11 @@ func TestEngineArgs(t *testing.T) {
 		if got := EngineArgs(cfg, "tcp://10.1.2.3:2376", state); !slices.Equal(got, want) {
 			t.Errorf("%s:\n got %q\nwant %q", mode, got, want)
 		}
+	}
+	cfg.TLS = TLSOff
+	cfg.DNS = []string{"10.0.0.2", "10.0.0.3"}
+	if got, want := EngineArgs(cfg, "tcp://10.1.2.3:2376", state), append(slices.Clone(common), "--dns", "10.0.0.2", "--dns", "10.0.0.3"); !slices.Equal(got, want) {
+		t.Errorf("with DNS servers:\n got %q\nwant %q", got, want)
 	}
 	// One plugin and no backend named: that one, and --debug.
 	cfg = &wire.ApplianceConfig{TLS: TLSOff, Debug: true, Plugins: recs[:1]}

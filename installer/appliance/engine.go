@@ -47,6 +47,9 @@ func EngineArgs(cfg *wire.ApplianceConfig, dockerHost, state string) []string {
 	for _, r := range cfg.InsecureRegistries {
 		args = append(args, "--insecure-registry", r)
 	}
+	for _, d := range cfg.DNS { // the VCH's --dns-server: containers that name none get these
+		args = append(args, "--dns", d)
+	}
 	if cfg.Debug {
 		args = append(args, "--debug")
 	}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 
 	"github.com/vice-engine/vice/core/dockerapi"
@@ -34,6 +35,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.backend, "backend", "", "backend plugin to serve from (default: the only registered one)")
 	fs.Var((*hostList)(&cfg.insecureRegistries), "insecure-registry",
 		"registry (host, host:port or CIDR) reachable over plain HTTP or unverified TLS, repeatable; loopback registries always are")
+	fs.Func("dns", "name server for containers whose run names none, repeatable (dockerd's --dns)", func(v string) error {
+		if _, err := netip.ParseAddr(v); err != nil {
+			return fmt.Errorf("%q is not an IP address", v)
+		}
+		cfg.dns = append(cfg.dns, v)
+		return nil
+	})
 	fs.BoolVar(&cfg.debug, "debug", false, "log at debug level, every request included")
 	fs.BoolVar(&cfg.tls.Insecure, "tls", false, "serve TLS on tcp:// addresses (implied by --tlsverify)")
 	fs.BoolVar(&cfg.tls.Verify, "tlsverify", false, "serve TLS and require client certificates signed by --tlscacert")

@@ -39,6 +39,7 @@ type config struct {
 	debug      bool
 
 	insecureRegistries []string
+	dns                []string
 
 	tls       dockerapi.TLSOptions
 	tlsConfig *tls.Config // loaded from tls by parseFlags
@@ -105,6 +106,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		engine.WithBuild(engine.BuildInfo{Version: version, GitCommit: gitCommit, BuildTime: buildTime}),
 		engine.WithLogger(log),
 		engine.WithDebug(cfg.debug),
+		engine.WithDNS(cfg.dns),
 		engine.WithRegistryClient(reg))
 
 	var wg sync.WaitGroup
