@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vice-engine/vice/core/pluginhost"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -92,7 +93,7 @@ func verifyPlugins(cfg *wire.ApplianceConfig, root string) error {
 		if err != nil {
 			return fmt.Errorf("plugin %s: %w", p.Name, err)
 		}
-		sum, err := fileSHA256(file)
+		sum, err := pluginhost.FileSHA256(file)
 		if err != nil {
 			return fmt.Errorf("plugin %s: %w", p.Name, err)
 		}

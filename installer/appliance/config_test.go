@@ -42,13 +42,16 @@ func TestPluginManifests(t *testing.T) {
 	if len(read) != 1 || read[0].Name != "vsphere" {
 		t.Fatalf("manifests %+v", read)
 	}
-	base := []string{"--target", "https://user:pass@vc.example.com/sdk", "--thumbprint", "AB:CD", "--name", "vch1",
+	base := []string{"--thumbprint", "AB:CD", "--name", "vch1",
 		"--datacenter", "/dc1", "--compute-resource", "/dc1/host/cluster1", "--pool", "/dc1/host/cluster1/Resources/vch1",
 		"--datastore", "datastore1", "--attach-listen", "10.1.2.3:2377"}
 	for _, m := range read {
 		i := slices.IndexFunc(recs, func(r wire.PluginRecord) bool { return r.Name == m.Name })
 		if m.Name != recs[i].Name || m.SHA256 != recs[i].SHA256 || m.Path != filepath.Join(root, recs[i].File) {
 			t.Errorf("manifest %d: %+v", i, m)
+		}
+		if want := []string{"VICE_TARGET=https://user:pass@vc.example.com/sdk"}; !slices.Equal(m.Env, want) {
+			t.Errorf("%s env %q, want the target there and not in the arguments", m.Name, m.Env)
 		}
 		if want := append(slices.Clone(base), recs[i].Args...); !slices.Equal(m.Args, want) {
 			t.Errorf("%s args\n got %q\nwant %q", m.Name, m.Args, want)
@@ -70,7 +73,7 @@ func TestPluginManifests(t *testing.T) {
 	// Optional settings are left out; debug is passed on.
 	cfg = &wire.ApplianceConfig{Name: "v", Target: "https://h/sdk", Debug: true, Plugins: recs[:1]}
 	got := PluginArgs(cfg, recs[0], "127.64.0.2:2377")
-	want := []string{"--target", "https://h/sdk", "--name", "v", "--attach-listen", "127.64.0.2:2377", "--debug"}
+	want := []string{"--name", "v", "--attach-listen", "127.64.0.2:2377", "--debug"}
 	if !slices.Equal(got, want) {
 		t.Errorf("minimal args %q, want %q", got, want)
 	}

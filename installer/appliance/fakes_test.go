@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vice-engine/vice/core/pluginhost"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -218,7 +219,7 @@ func testRoot(t *testing.T) (string, []wire.PluginRecord) {
 	var recs []wire.PluginRecord
 	for _, name := range []string{"vcsim", "vsphere"} {
 		file := "/plugins/vice-plugin-" + name
-		sum, err := fileSHA256(filepath.Join(root, file))
+		sum, err := pluginhost.FileSHA256(filepath.Join(root, file))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,15 +1,13 @@
 package appliance
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/vice-engine/vice/core/pluginhost"
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/transport"
 	"github.com/vice-engine/vice/tether/wire"
 )
@@ -17,7 +15,7 @@ import (
 // PluginArgs are the arguments the init gives a plugin: the VCH's place in vSphere from the config, the
 // address containerVMs dial (this appliance's), then the record's own.
 func PluginArgs(cfg *wire.ApplianceConfig, rec wire.PluginRecord, attachListen string) []string {
-	args := []string{"--target", cfg.Target}
+	var args []string // the target, with its password, travels in the manifest's environment (TargetEnv)
 	if cfg.Thumbprint != "" {
 		args = append(args, "--thumbprint", cfg.Thumbprint)
 	}
@@ -56,7 +54,7 @@ func Manifests(cfg *wire.ApplianceConfig, root, attachListen string) ([]pluginho
 		}
 		out = append(out, pluginhost.Manifest{
 			Name: rec.Name, Path: file, SHA256: rec.SHA256, APIVersion: transport.APIVersion,
-			Args: PluginArgs(cfg, rec, attachListen),
+			Args: PluginArgs(cfg, rec, attachListen), Env: []string{sdk.TargetEnv + "=" + cfg.Target},
 		})
 	}
 	if len(out) == 0 {
@@ -92,17 +90,4 @@ func writeManifests(dir string, ms []pluginhost.Manifest) error {
 		}
 	}
 	return nil
-}
-
-func fileSHA256(name string) (string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -19,7 +19,7 @@ import (
 
 func main() {
 	pprofenv.Serve("VICE_PLUGIN_PPROF_ADDR") // the plugin inherits the endpoint's environment
-	target := flag.String("target", "", "SDK URL of a running simulator (https://user:pass@host/sdk); empty starts an embedded one")
+	target := flag.String("target", sdk.TakeTarget(), "SDK URL of a running simulator (https://user:pass@host/sdk); empty starts an embedded one (default: $"+sdk.TargetEnv+")")
 	thumbprint := flag.String("thumbprint", "", "pin the target certificate's thumbprint (default: accept the simulator's certificate)")
 	name := flag.String("name", vsphere.DefaultVCHName, "the VCH's name (its resource pool and datastore folder)")
 	pool := flag.String("pool", "", "inventory path of the VCH's existing pool or vApp (default: the pool named --name, created when missing)")

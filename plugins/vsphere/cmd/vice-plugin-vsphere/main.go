@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	target := flag.String("target", "", "SDK URL with credentials: https://user:pass@host/sdk (required)")
+	target := flag.String("target", sdk.TakeTarget(), "SDK URL with credentials: https://user:pass@host/sdk (required) (default: $"+sdk.TargetEnv+")")
 	thumbprint := flag.String("thumbprint", "", "the target certificate's thumbprint, when it is not signed by a trusted authority")
 	insecure := flag.Bool("insecure", false, "do not verify the target's certificate")
 	name := flag.String("name", vsphere.DefaultVCHName, "the VCH's name (its resource pool and datastore folder)")
