@@ -82,13 +82,10 @@ func checkConfig(cfg *wire.ApplianceConfig, root string) error {
 	return nil
 }
 
-// verifyPlugins checks the backend's file (the one plugin registered, see Manifests) against its recorded
-// checksum, so a mismatch is reported as such rather than as an engine that cannot start its backend.
+// verifyPlugins checks the registered plugins' files against their recorded checksums, so a mismatch is
+// reported as such rather than as an engine that cannot start its backend.
 func verifyPlugins(cfg *wire.ApplianceConfig, root string) error {
 	for _, p := range cfg.Plugins {
-		if p.Name != backendName(cfg) {
-			continue
-		}
 		file, err := pluginPath(root, p.File)
 		if err != nil {
 			return fmt.Errorf("plugin %s: %w", p.Name, err)

@@ -33,13 +33,12 @@ func TestPluginManifests(t *testing.T) {
 	if err := writeManifests(dir, ms); err != nil {
 		t.Fatal(err)
 	}
-	// vice-engine reads them back and accepts them. Only the backend is registered: vice-engine starts every
-	// plugin it finds, and all would listen on the one attach address.
+	// vice-engine reads them back and accepts them: one manifest per registered plugin.
 	read, err := pluginhost.ReadManifests(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(read) != 1 || read[0].Name != "vsphere" {
+	if len(read) != len(recs) || !slices.ContainsFunc(read, func(m *pluginhost.Manifest) bool { return m.Name == "vsphere" }) {
 		t.Fatalf("manifests %+v", read)
 	}
 	base := []string{"--thumbprint", "AB:CD", "--name", "vch1",
@@ -158,12 +157,14 @@ func TestParseConfig(t *testing.T) {
 	}
 	bad := *good
 	bad.Plugins = slices.Clone(good.Plugins)
-	bad.Plugins[0].SHA256 = strings.Repeat("0", 64) // not the backend: not registered, not checked
 	if err := verifyPlugins(&bad, root); err != nil {
-		t.Errorf("a plugin that is not run was checked: %v", err)
+		t.Errorf("the recorded checksums: %v", err)
 	}
-	bad.Plugins[1].SHA256 = strings.Repeat("0", 64)
-	if err := verifyPlugins(&bad, root); err == nil || !strings.Contains(err.Error(), "checksum") {
-		t.Errorf("checksum mismatch: %v", err)
+	for i := range bad.Plugins { // every registered plugin is checked, the backend or not
+		bad.Plugins = slices.Clone(good.Plugins)
+		bad.Plugins[i].SHA256 = strings.Repeat("0", 64)
+		if err := verifyPlugins(&bad, root); err == nil || !strings.Contains(err.Error(), "checksum") {
+			t.Errorf("checksum mismatch of %s: %v", bad.Plugins[i].Name, err)
+		}
 	}
 }

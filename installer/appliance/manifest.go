@@ -37,17 +37,15 @@ func PluginArgs(cfg *wire.ApplianceConfig, rec wire.PluginRecord, attachListen s
 	return append(args, rec.Args...)
 }
 
-// Manifests are the plugin registrations vice-engine reads from its --plugins-dir: the backend's alone.
-// vice-engine starts every plugin it finds there, and each would listen for the containerVMs' serial
-// lines on the appliance's one attach address, so the other records are checked (readConfig) but not
-// registered.
+// Manifests are the plugin registrations vice-engine reads from its --plugins-dir, one per record of the
+// config. The installer registers the backend's plugin alone (vice-engine starts every plugin it finds, and
+// each listens for the containerVMs' serial lines on the appliance's one attach address).
 func Manifests(cfg *wire.ApplianceConfig, root, attachListen string) ([]pluginhost.Manifest, error) {
 	backend := backendName(cfg)
 	var out []pluginhost.Manifest
+	found := false
 	for _, rec := range cfg.Plugins {
-		if rec.Name != backend {
-			continue
-		}
+		found = found || rec.Name == backend
 		file, err := pluginPath(root, rec.File)
 		if err != nil {
 			return nil, fmt.Errorf("plugin %s: %w", rec.Name, err)
@@ -57,7 +55,7 @@ func Manifests(cfg *wire.ApplianceConfig, root, attachListen string) ([]pluginho
 			Args: PluginArgs(cfg, rec, attachListen), Env: []string{sdk.TargetEnv + "=" + cfg.Target},
 		})
 	}
-	if len(out) == 0 {
+	if !found {
 		return nil, fmt.Errorf("backend %q is not a registered plugin", backend)
 	}
 	return out, nil

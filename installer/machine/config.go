@@ -29,7 +29,7 @@ func (plan *createPlan) applianceConfig(s *Session) wire.ApplianceConfig {
 		TLS:                plan.mode,
 		Debug:              o.Debug,
 		Backend:            o.Backend,
-		Plugins:            plan.app.Plugins,
+		Plugins:            plan.app.registration(o.Backend),
 	}
 	if len(plan.volumes) > 0 {
 		cfg.VolumeStores = map[string]string{}

@@ -95,7 +95,7 @@ func TestCreate(t *testing.T) {
 	if cfg.VolumeStores["default"] != "ds://datastore1/volumes/vch1" || cfg.ImageStore != "datastore1" {
 		t.Errorf("stores %v %q", cfg.VolumeStores, cfg.ImageStore)
 	}
-	if cfg.TLS != "verify" || cfg.Backend != "vcsim" || len(cfg.Plugins) != 2 || cfg.Thumbprint != s.thumbprint {
+	if cfg.TLS != "verify" || cfg.Backend != "vcsim" || len(cfg.Plugins) != 1 || cfg.Plugins[0].Name != "vcsim" || cfg.Thumbprint != s.thumbprint {
 		t.Errorf("tls %q backend %q plugins %v thumbprint %q", cfg.TLS, cfg.Backend, cfg.Plugins, cfg.Thumbprint)
 	}
 	for _, p := range cfg.Plugins {

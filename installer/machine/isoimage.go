@@ -53,6 +53,16 @@ func (img *ISOImage) Plugin(name string) *wire.PluginRecord {
 	return nil
 }
 
+// registration is what the VCH registers of the image's plugins: the backend's alone. An endpoint serves from
+// one backend, and every plugin it starts listens for the containerVMs' serial lines on its one attach address.
+// The callers have checked that the image has the backend.
+func (img *ISOImage) registration(backend string) []wire.PluginRecord {
+	if p := img.Plugin(backend); p != nil {
+		return []wire.PluginRecord{*p}
+	}
+	return nil
+}
+
 // PluginNames lists the plugins' names.
 func (img *ISOImage) PluginNames() []string {
 	out := make([]string, len(img.Plugins))

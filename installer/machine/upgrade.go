@@ -96,7 +96,7 @@ func (m *Machine) Upgrade(ctx context.Context, o UpgradeOptions) error {
 	}
 
 	cfg := v.Config
-	cfg.Version, cfg.Plugins = app.Version, app.Plugins
+	cfg.Version, cfg.Plugins = app.Version, app.registration(cfg.Backend)
 	st, err := r.start(ctx, map[string]string{
 		wire.KeyAppliance: mustJSON(cfg), wire.KeyVCHVersion: app.Version, wire.KeyVCHPrevious: old,
 	})
