@@ -73,36 +73,33 @@ func (ca *KeyPair) IssueServer(names ServerNames) (*KeyPair, error) {
 			cn = names.DNSNames[0]
 		}
 	}
-	key, err := newKey()
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	return sign(&x509.Certificate{
+	return ca.issueLeaf(&x509.Certificate{
 		Subject:     pkix.Name{CommonName: cn, Organization: []string{Organization}},
-		NotBefore:   now.Add(-backdate),
-		NotAfter:    now.Add(LeafValidity),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses: names.IPs,
 		DNSNames:    names.DNSNames,
-	}, ca.Cert, ca.Key, key)
+	})
 }
 
 // IssueClient signs a client certificate (the docker CLI's) with the CA.
 func (ca *KeyPair) IssueClient(cn string) (*KeyPair, error) {
+	return ca.issueLeaf(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: cn, Organization: []string{Organization}},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+}
+
+// issueLeaf signs tmpl (its subject, usage and names) with the CA for a new key, valid from a little before
+// now for LeafValidity.
+func (ca *KeyPair) issueLeaf(tmpl *x509.Certificate) (*KeyPair, error) {
 	key, err := newKey()
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
-	return sign(&x509.Certificate{
-		Subject:     pkix.Name{CommonName: cn, Organization: []string{Organization}},
-		NotBefore:   now.Add(-backdate),
-		NotAfter:    now.Add(LeafValidity),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}, ca.Cert, ca.Key, key)
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-backdate), now.Add(LeafValidity)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
+	return sign(tmpl, ca.Cert, ca.Key, key)
 }
 
 // Verify checks that leaf chains to ca for the usage (x509.ExtKeyUsageServerAuth or ClientAuth); for a

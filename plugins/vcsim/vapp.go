@@ -34,8 +34,12 @@ func (h *vAppUpdateConfig) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	if !bytes.Contains(body, []byte("<UpdateConfig")) { // every other call, cheaply
+		h.forward(w, r, body)
+		return
+	}
 	m := updateConfigOnVApp.FindSubmatchIndex(body)
-	if m == nil || !bytes.Contains(body, []byte("<UpdateConfig")) {
+	if m == nil {
 		h.forward(w, r, body)
 		return
 	}
