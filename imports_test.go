@@ -65,22 +65,36 @@ func (r rule) applies(pkg string) bool {
 	return pkg == strings.TrimSuffix(r.from, "/") || strings.HasPrefix(pkg, strings.TrimSuffix(r.from, "/")+"/")
 }
 
+// testedPackage is the package a `go list -test` entry belongs to: "p [p.test]", "p_test [p.test]" and
+// "p.test" are all p's.
+func testedPackage(importPath string) string {
+	p, _, _ := strings.Cut(importPath, " [")
+	p = strings.TrimSuffix(p, ".test")
+	return strings.TrimSuffix(p, "_test")
+}
+
 func TestImportRules(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}|{{join .Deps \" \"}}", "./...").CombinedOutput()
+	// -test adds every package's test variants ("p [p.test]", "p_test [p.test]") and test binaries ("p.test"),
+	// each with the transitive dependencies of its test files: a test may break a rule as much as the code.
+	out, err := exec.Command("go", "list", "-test", "-f", "{{.ImportPath}}|{{join .Deps \" \"}}", "./...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	checked := 0
+	reported := map[[2]string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		pkg, deps, _ := strings.Cut(line, "|")
+		variant, deps, _ := strings.Cut(line, "|")
+		pkg := testedPackage(variant)
 		for _, r := range rules {
 			if !r.applies(pkg) {
 				continue
 			}
 			checked++
 			for _, dep := range strings.Fields(deps) {
-				if r.violated(dep) {
-					t.Errorf("%s depends on %s: %s", pkg, dep, r.why)
+				dep = testedPackage(dep)
+				if r.violated(dep) && !reported[[2]string{pkg, dep}] {
+					reported[[2]string{pkg, dep}] = true
+					t.Errorf("%s (%s) depends on %s: %s", pkg, variant, dep, r.why)
 				}
 			}
 		}
@@ -104,6 +118,21 @@ func TestRuleMatcher(t *testing.T) {
 	} {
 		if got := core.violated(dep); got != want {
 			t.Errorf("core rule on %s: violated=%v, want %v", dep, got, want)
+		}
+	}
+}
+
+// TestTestedPackage: every form `go list -test` names a test by belongs to the package under test.
+func TestTestedPackage(t *testing.T) {
+	for in, want := range map[string]string{
+		module + "/core/containers":                                            module + "/core/containers",
+		module + "/core/containers [" + module + "/core/containers.test]":      module + "/core/containers",
+		module + "/core/dockerapi_test [" + module + "/core/dockerapi.test]":   module + "/core/dockerapi",
+		module + "/core/dockerapi.test":                                        module + "/core/dockerapi",
+		"github.com/vmware/govmomi/object [" + module + "/plugins/vcsim.test]": "github.com/vmware/govmomi/object",
+	} {
+		if got := testedPackage(in); got != want {
+			t.Errorf("testedPackage(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
