@@ -7,17 +7,17 @@ import (
 	"os"
 	"time"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // addressPoll is how often a VM's interfaces are looked at until one has an address.
 const addressPoll = time.Second
 
-// emulatedAddress is the address the hypervisor emulator gave the appliance (wire.GuestIPEnv).
+// emulatedAddress is the address the hypervisor emulator gave the appliance (vchwire.GuestIPEnv).
 func emulatedAddress(context.Context) (string, error) {
-	ip := net.ParseIP(os.Getenv(wire.GuestIPEnv))
+	ip := net.ParseIP(os.Getenv(vchwire.GuestIPEnv))
 	if ip == nil {
-		return "", errors.New(wire.GuestIPEnv + " does not hold an address")
+		return "", errors.New(vchwire.GuestIPEnv + " does not hold an address")
 	}
 	return ip.String(), nil
 }

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // Options is the machine Run works on.
@@ -53,10 +53,10 @@ func (o *Options) defaults() error {
 		o.Procs = NewProcs(o.Logger, false)
 	}
 	if o.AdminPort == 0 {
-		o.AdminPort = wire.PortAdmin
+		o.AdminPort = vchwire.PortAdmin
 	}
 	if o.SSHPort == 0 {
-		o.SSHPort = wire.PortSSH
+		o.SSHPort = vchwire.PortSSH
 	}
 	for _, d := range []struct {
 		v   *time.Duration
@@ -93,7 +93,7 @@ func Run(ctx context.Context, o Options) error {
 func (a *appliance) run(ctx context.Context) error {
 	version := readVersion(a.o.Root)
 	a.log.Info("appliance booting", "version", version)
-	a.status.Update(ctx, func(s *wire.ApplianceStatus) { s.State, s.Version = wire.ApplianceBooting, version })
+	a.status.Update(ctx, func(s *vchwire.ApplianceStatus) { s.State, s.Version = vchwire.ApplianceBooting, version })
 	logDir := filepath.Join(a.o.State, LogDir)
 	if err := os.MkdirAll(logDir, 0o700); err != nil {
 		return a.fail(ctx, fmt.Errorf("state directory: %w", err))
@@ -118,13 +118,13 @@ func (a *appliance) run(ctx context.Context) error {
 	}
 	ep := endpoints{ip: ip, dockerPort: a.o.DockerPort, adminPort: a.o.AdminPort, sshPort: a.o.SSHPort}
 	if ep.dockerPort == 0 {
-		ep.dockerPort = wire.PortDockerTLS
+		ep.dockerPort = vchwire.PortDockerTLS
 		if cfg.TLS == TLSOff {
-			ep.dockerPort = wire.PortDockerPlain
+			ep.dockerPort = vchwire.PortDockerPlain
 		}
 	}
 	a.log.Info("address", "ip", ip)
-	a.status.Update(ctx, func(s *wire.ApplianceStatus) {
+	a.status.Update(ctx, func(s *vchwire.ApplianceStatus) {
 		s.IP, s.DockerHost, s.AdminPortal = ip, ep.DockerHost(), ep.AdminPortal()
 	})
 
@@ -146,7 +146,7 @@ func (a *appliance) run(ctx context.Context) error {
 		serverCerts.set(cert, nil)
 	} else {
 		a.log.Info("waiting for certificates")
-		a.status.Update(ctx, func(s *wire.ApplianceStatus) { s.State, s.Error = wire.ApplianceWaitingTLS, "" })
+		a.status.Update(ctx, func(s *vchwire.ApplianceStatus) { s.State, s.Error = vchwire.ApplianceWaitingTLS, "" })
 		if certs, err = a.waitTLS(ctx, cfg.TLS); err != nil {
 			return err
 		}
@@ -154,7 +154,7 @@ func (a *appliance) run(ctx context.Context) error {
 			return a.fail(ctx, err)
 		}
 	}
-	a.status.Update(ctx, func(s *wire.ApplianceStatus) { s.State, s.Error = wire.ApplianceStarting, "" })
+	a.status.Update(ctx, func(s *vchwire.ApplianceStatus) { s.State, s.Error = vchwire.ApplianceStarting, "" })
 
 	engineLog, err := OpenLogFile(filepath.Join(logDir, EngineLogName), a.o.LogSize)
 	if err != nil {
@@ -162,8 +162,8 @@ func (a *appliance) run(ctx context.Context) error {
 	}
 	defer engineLog.Close()
 	sessionEnv := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/",
-		"DOCKER_HOST=unix://" + filepath.Join(a.o.State, EngineSocket), wire.ApplianceStateEnv + "=" + a.o.State,
-		wire.ApplianceRootEnv + "=" + a.o.Root}
+		"DOCKER_HOST=unix://" + filepath.Join(a.o.State, EngineSocket), vchwire.ApplianceStateEnv + "=" + a.o.State,
+		vchwire.ApplianceRootEnv + "=" + a.o.Root}
 	ssh, err := newSSHD(a.log.With("service", ServiceSSH), a.o.Procs, sessionEnv)
 	if err != nil {
 		return a.fail(ctx, err)
@@ -181,7 +181,7 @@ func (a *appliance) run(ctx context.Context) error {
 	wg.Go(func() { a.debugLoop(ctx, ssh, ep.ssh()) })
 	wg.Wait()
 
-	a.status.Update(ctx, func(s *wire.ApplianceStatus) { s.State = wire.ApplianceStopped })
+	a.status.Update(ctx, func(s *vchwire.ApplianceStatus) { s.State = vchwire.ApplianceStopped })
 	a.log.Info("appliance stopped")
 	return nil
 }
@@ -195,25 +195,25 @@ func (a *appliance) fail(ctx context.Context, err error) error {
 }
 
 func (a *appliance) setFailed(ctx context.Context, msg string) {
-	a.status.Update(ctx, func(s *wire.ApplianceStatus) { s.State, s.Error = wire.ApplianceFailed, msg })
+	a.status.Update(ctx, func(s *vchwire.ApplianceStatus) { s.State, s.Error = vchwire.ApplianceFailed, msg })
 }
 
 // setError keeps the state and says what is wrong.
 func (a *appliance) setError(ctx context.Context, msg string) {
-	a.status.Update(ctx, func(s *wire.ApplianceStatus) { s.Error = msg })
+	a.status.Update(ctx, func(s *vchwire.ApplianceStatus) { s.Error = msg })
 }
 
 // waitConfig polls the config until there is a valid one. A missing config leaves the appliance booting,
 // an invalid one failed, each with the reason, until the installer writes a good one.
-func (a *appliance) waitConfig(ctx context.Context) (*wire.ApplianceConfig, error) {
+func (a *appliance) waitConfig(ctx context.Context) (*vchwire.ApplianceConfig, error) {
 	t := time.NewTicker(a.o.ConfigPoll)
 	defer t.Stop()
 	var seen, failed string
 	for {
-		raw, _, err := a.o.GuestInfo.Get(ctx, wire.KeyAppliance)
+		raw, _, err := a.o.GuestInfo.Get(ctx, vchwire.KeyAppliance)
 		if err == nil && (raw != seen || failed == "") {
 			seen = raw
-			var cfg *wire.ApplianceConfig
+			var cfg *vchwire.ApplianceConfig
 			cfg, err = parseConfig(raw, a.o.Root)
 			if err == nil {
 				err = verifyPlugins(cfg, a.o.Root)
@@ -226,7 +226,7 @@ func (a *appliance) waitConfig(ctx context.Context) (*wire.ApplianceConfig, erro
 			}
 			failed = err.Error()
 			if errors.Is(err, errNoConfig) {
-				a.status.Update(ctx, func(s *wire.ApplianceStatus) { s.State, s.Error = wire.ApplianceBooting, failed })
+				a.status.Update(ctx, func(s *vchwire.ApplianceStatus) { s.State, s.Error = vchwire.ApplianceBooting, failed })
 			} else {
 				a.setFailed(ctx, failed)
 			}
@@ -265,7 +265,7 @@ func (a *appliance) watchTLS(ctx context.Context, mode, ip string, cur *material
 			return
 		case <-t.C:
 		}
-		v, found, err := a.o.GuestInfo.Get(ctx, wire.KeyApplianceTLS)
+		v, found, err := a.o.GuestInfo.Get(ctx, vchwire.KeyApplianceTLS)
 		if err != nil || !found || v == "" || v == cur.raw || v == bad {
 			continue
 		}
@@ -295,15 +295,15 @@ func (a *appliance) runPortal(ctx context.Context, certs *serverTLS, addr, logDi
 		l, err := net.Listen("tcp", addr)
 		if err == nil {
 			a.log.Debug("admin portal listening", "addr", addr)
-			a.status.Service(ctx, wire.ServiceStatus{Name: ServicePortal, State: ServiceRunning})
+			a.status.Service(ctx, vchwire.ServiceStatus{Name: ServicePortal, State: ServiceRunning})
 			err = p.serve(ctx, l)
 		}
 		if ctx.Err() != nil {
-			a.status.Service(ctx, wire.ServiceStatus{Name: ServicePortal, State: ServiceStopped})
+			a.status.Service(ctx, vchwire.ServiceStatus{Name: ServicePortal, State: ServiceStopped})
 			return
 		}
 		a.log.Warn("admin portal", "err", err)
-		a.status.Service(ctx, wire.ServiceStatus{Name: ServicePortal, State: ServiceFailed, Error: err.Error()})
+		a.status.Service(ctx, vchwire.ServiceStatus{Name: ServicePortal, State: ServiceFailed, Error: err.Error()})
 		select {
 		case <-ctx.Done():
 			return

@@ -14,10 +14,10 @@ import (
 	"strings"
 
 	"github.com/vice-engine/vice/core/pluginhost"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
-// TLS modes of wire.ApplianceConfig.TLS.
+// TLS modes of vchwire.ApplianceConfig.TLS.
 const (
 	TLSVerify = "verify"
 	TLSServer = "server"
@@ -28,15 +28,15 @@ const (
 var validPluginName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 // errNoConfig says the VM has no appliance config (yet).
-var errNoConfig = errors.New("no appliance config in guestinfo (" + wire.KeyAppliance + ")")
+var errNoConfig = errors.New("no appliance config in guestinfo (" + vchwire.KeyAppliance + ")")
 
 // parseConfig reads and checks the config value v (empty when the key is not set); every plugin must be a
 // file of root.
-func parseConfig(v, root string) (*wire.ApplianceConfig, error) {
+func parseConfig(v, root string) (*vchwire.ApplianceConfig, error) {
 	if strings.TrimSpace(v) == "" {
 		return nil, errNoConfig
 	}
-	var cfg wire.ApplianceConfig
+	var cfg vchwire.ApplianceConfig
 	if err := json.Unmarshal([]byte(v), &cfg); err != nil {
 		return nil, fmt.Errorf("appliance config: %w", err)
 	}
@@ -46,7 +46,7 @@ func parseConfig(v, root string) (*wire.ApplianceConfig, error) {
 	return &cfg, nil
 }
 
-func checkConfig(cfg *wire.ApplianceConfig, root string) error {
+func checkConfig(cfg *vchwire.ApplianceConfig, root string) error {
 	switch {
 	case cfg.Name == "":
 		return errors.New("no VCH name")
@@ -84,7 +84,7 @@ func checkConfig(cfg *wire.ApplianceConfig, root string) error {
 
 // verifyPlugins checks the registered plugins' files against their recorded checksums, so a mismatch is
 // reported as such rather than as an engine that cannot start its backend.
-func verifyPlugins(cfg *wire.ApplianceConfig, root string) error {
+func verifyPlugins(cfg *vchwire.ApplianceConfig, root string) error {
 	for _, p := range cfg.Plugins {
 		file, err := pluginPath(root, p.File)
 		if err != nil {
@@ -129,7 +129,7 @@ type endpoints struct {
 func (e endpoints) docker() string { return net.JoinHostPort(e.ip, strconv.Itoa(e.dockerPort)) }
 func (e endpoints) admin() string  { return net.JoinHostPort(e.ip, strconv.Itoa(e.adminPort)) }
 func (e endpoints) ssh() string    { return net.JoinHostPort(e.ip, strconv.Itoa(e.sshPort)) }
-func (e endpoints) attach() string { return net.JoinHostPort(e.ip, strconv.Itoa(wire.PortAttach)) }
+func (e endpoints) attach() string { return net.JoinHostPort(e.ip, strconv.Itoa(vchwire.PortAttach)) }
 
 // DockerHost is what clients set DOCKER_HOST to.
 func (e endpoints) DockerHost() string { return "tcp://" + e.docker() }

@@ -9,11 +9,11 @@ import (
 	"testing"
 
 	"github.com/vice-engine/vice/core/pluginhost"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
-func testConfig(recs []wire.PluginRecord) *wire.ApplianceConfig {
-	return &wire.ApplianceConfig{
+func testConfig(recs []vchwire.PluginRecord) *vchwire.ApplianceConfig {
+	return &vchwire.ApplianceConfig{
 		Name: "vch1", Version: "v9.9.9", Target: "https://user:pass@vc.example.com/sdk", Thumbprint: "AB:CD",
 		Datacenter: "/dc1", ComputeResource: "/dc1/host/cluster1", Pool: "/dc1/host/cluster1/Resources/vch1",
 		ImageStore: "datastore1", TLS: TLSVerify, Backend: "vsphere", Plugins: recs,
@@ -45,7 +45,7 @@ func TestPluginManifests(t *testing.T) {
 		"--datacenter", "/dc1", "--compute-resource", "/dc1/host/cluster1", "--pool", "/dc1/host/cluster1/Resources/vch1",
 		"--datastore", "datastore1", "--attach-listen", "10.1.2.3:2377"}
 	for _, m := range read {
-		i := slices.IndexFunc(recs, func(r wire.PluginRecord) bool { return r.Name == m.Name })
+		i := slices.IndexFunc(recs, func(r vchwire.PluginRecord) bool { return r.Name == m.Name })
 		if m.Name != recs[i].Name || m.SHA256 != recs[i].SHA256 || m.Path != filepath.Join(root, recs[i].File) {
 			t.Errorf("manifest %d: %+v", i, m)
 		}
@@ -70,7 +70,7 @@ func TestPluginManifests(t *testing.T) {
 	}
 
 	// Optional settings are left out; debug is passed on.
-	cfg = &wire.ApplianceConfig{Name: "v", Target: "https://h/sdk", Debug: true, Plugins: recs[:1]}
+	cfg = &vchwire.ApplianceConfig{Name: "v", Target: "https://h/sdk", Debug: true, Plugins: recs[:1]}
 	got := PluginArgs(cfg, recs[0], "127.64.0.2:2377")
 	want := []string{"--name", "v", "--attach-listen", "127.64.0.2:2377", "--debug"}
 	if !slices.Equal(got, want) {
@@ -104,7 +104,7 @@ func TestEngineArgs(t *testing.T) {
 		t.Errorf("with DNS servers:\n got %q\nwant %q", got, want)
 	}
 	// One plugin and no backend named: that one, and --debug.
-	cfg = &wire.ApplianceConfig{TLS: TLSOff, Debug: true, Plugins: recs[:1]}
+	cfg = &vchwire.ApplianceConfig{TLS: TLSOff, Debug: true, Plugins: recs[:1]}
 	got := EngineArgs(cfg, "tcp://10.1.2.3:2375", state)
 	if !slices.Contains(got, "--debug") || got[slices.Index(got, "--backend")+1] != "vcsim" {
 		t.Errorf("args %q", got)
@@ -118,7 +118,7 @@ func TestEngineArgs(t *testing.T) {
 func TestParseConfig(t *testing.T) {
 	root, recs := testRoot(t)
 	good := testConfig(recs)
-	enc := func(c *wire.ApplianceConfig) string {
+	enc := func(c *vchwire.ApplianceConfig) string {
 		b, _ := json.Marshal(c)
 		return string(b)
 	}
@@ -131,19 +131,19 @@ func TestParseConfig(t *testing.T) {
 	if _, err := parseConfig("", root); err != errNoConfig {
 		t.Errorf("empty: %v", err)
 	}
-	for name, change := range map[string]func(c *wire.ApplianceConfig){
-		"no name":        func(c *wire.ApplianceConfig) { c.Name = "" },
-		"no target":      func(c *wire.ApplianceConfig) { c.Target = "" },
-		"tls":            func(c *wire.ApplianceConfig) { c.TLS = "maybe" },
-		"no plugins":     func(c *wire.ApplianceConfig) { c.Plugins = nil },
-		"bad name":       func(c *wire.ApplianceConfig) { c.Plugins[0].Name = "Bad Name" },
-		"twice":          func(c *wire.ApplianceConfig) { c.Plugins[1].Name = c.Plugins[0].Name },
-		"missing file":   func(c *wire.ApplianceConfig) { c.Plugins[0].File = "/plugins/none" },
-		"escaping file":  func(c *wire.ApplianceConfig) { c.Plugins[0].File = "../../etc/passwd" },
-		"directory":      func(c *wire.ApplianceConfig) { c.Plugins[0].File = "/plugins" },
-		"bad sum":        func(c *wire.ApplianceConfig) { c.Plugins[0].SHA256 = "xyz" },
-		"unknown engine": func(c *wire.ApplianceConfig) { c.Backend = "qemu" },
-		"no backend":     func(c *wire.ApplianceConfig) { c.Backend = "" },
+	for name, change := range map[string]func(c *vchwire.ApplianceConfig){
+		"no name":        func(c *vchwire.ApplianceConfig) { c.Name = "" },
+		"no target":      func(c *vchwire.ApplianceConfig) { c.Target = "" },
+		"tls":            func(c *vchwire.ApplianceConfig) { c.TLS = "maybe" },
+		"no plugins":     func(c *vchwire.ApplianceConfig) { c.Plugins = nil },
+		"bad name":       func(c *vchwire.ApplianceConfig) { c.Plugins[0].Name = "Bad Name" },
+		"twice":          func(c *vchwire.ApplianceConfig) { c.Plugins[1].Name = c.Plugins[0].Name },
+		"missing file":   func(c *vchwire.ApplianceConfig) { c.Plugins[0].File = "/plugins/none" },
+		"escaping file":  func(c *vchwire.ApplianceConfig) { c.Plugins[0].File = "../../etc/passwd" },
+		"directory":      func(c *vchwire.ApplianceConfig) { c.Plugins[0].File = "/plugins" },
+		"bad sum":        func(c *vchwire.ApplianceConfig) { c.Plugins[0].SHA256 = "xyz" },
+		"unknown engine": func(c *vchwire.ApplianceConfig) { c.Backend = "qemu" },
+		"no backend":     func(c *vchwire.ApplianceConfig) { c.Backend = "" },
 	} {
 		c := *good
 		c.Plugins = slices.Clone(good.Plugins)

@@ -1,8 +1,8 @@
 // Package appliance is the init of the VCH endpoint VM (the /init of appliance.iso, built as
-// installer/cmd/vice-appliance). It reads wire.ApplianceConfig from guestinfo (the VMware backdoor in a
+// installer/cmd/vice-appliance). It reads vchwire.ApplianceConfig from guestinfo (the VMware backdoor in a
 // VM, the hypervisor emulator's socket under vcsim), finds the VM's address, waits for the certificates
 // the installer issues for that address, registers the backend plugins for vice-engine and runs it,
-// restarting it when it exits, and reports wire.ApplianceStatus back through guestinfo. Beside the engine
+// restarting it when it exits, and reports vchwire.ApplianceStatus back through guestinfo. Beside the engine
 // it serves the admin portal (status and logs) on port 2378 and, when vice-machine debug asks for it, an
 // SSH server on port 22. As PID 1 it also reaps every orphan.
 //

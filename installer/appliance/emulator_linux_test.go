@@ -23,8 +23,8 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/installer/iso"
+	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/plugins/vcsim"
-	"github.com/vice-engine/vice/tether/wire"
 )
 
 // The real init, booted from a real appliance.iso by the hypervisor emulator: it is PID 1 of its
@@ -57,7 +57,7 @@ func TestApplianceUnderEmulator(t *testing.T) {
 	}
 
 	dsDir := t.TempDir()
-	isoPath := filepath.Join(dsDir, "vch1", wire.ApplianceISO)
+	isoPath := filepath.Join(dsDir, "vch1", vchwire.ApplianceISO)
 	if err := os.MkdirAll(filepath.Dir(isoPath), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestApplianceUnderEmulator(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = c.Logout(context.Background()) })
 
-	cfg := wire.ApplianceConfig{Name: "vch1", Version: info.Version, Target: inf.URL().String(), Pool: "/DC0/host/DC0_C0/Resources",
+	cfg := vchwire.ApplianceConfig{Name: "vch1", Version: info.Version, Target: inf.URL().String(), Pool: "/DC0/host/DC0_C0/Resources",
 		ImageStore: vcsim.DatastoreName, TLS: TLSServer, Backend: "vcsim"}
 	for _, p := range info.Plugins {
 		cfg.Plugins = append(cfg.Plugins, p.Record())
@@ -107,12 +107,12 @@ func TestApplianceUnderEmulator(t *testing.T) {
 		t.Fatalf(format+"\nappliance.log:\n%s", append(args, b)...)
 	}
 
-	var st wire.ApplianceStatus
+	var st vchwire.ApplianceStatus
 	waitStatus := func(state string) {
 		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
 		for {
-			if v, ok := extraConfig(t, vm, wire.KeyApplianceStatus); ok && json.Unmarshal([]byte(v), &st) == nil && st.State == state {
+			if v, ok := extraConfig(t, vm, vchwire.KeyApplianceStatus); ok && json.Unmarshal([]byte(v), &st) == nil && st.State == state {
 				return
 			}
 			if time.Now().After(deadline) {
@@ -121,15 +121,15 @@ func TestApplianceUnderEmulator(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	waitStatus(wire.ApplianceWaitingTLS)
+	waitStatus(vchwire.ApplianceWaitingTLS)
 	if !strings.HasPrefix(st.IP, "127.64.") || st.DockerHost != "tcp://"+st.IP+":2376" || st.Version != "e2e" {
 		fail("status %+v", st)
 	}
 	// The installer issues the server certificate for the reported address.
 	pki := newPKI(t, st.IP)
 	b, _ := json.Marshal(pki.wire(false))
-	setExtraConfig(t, vm, wire.KeyApplianceTLS, string(b))
-	waitStatus(wire.ApplianceRunning)
+	setExtraConfig(t, vm, vchwire.KeyApplianceTLS, string(b))
+	waitStatus(vchwire.ApplianceRunning)
 
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool}}}
 	defer client.CloseIdleConnections()
@@ -182,7 +182,7 @@ func TestApplianceUnderEmulator(t *testing.T) {
 	}
 }
 
-func createEndpointVM(t *testing.T, c *govmomi.Client, cfg wire.ApplianceConfig) *object.VirtualMachine {
+func createEndpointVM(t *testing.T, c *govmomi.Client, cfg vchwire.ApplianceConfig) *object.VirtualMachine {
 	t.Helper()
 	ctx := context.Background()
 	f := find.NewFinder(c.Client, true)
@@ -204,7 +204,7 @@ func createEndpointVM(t *testing.T, c *govmomi.Client, cfg wire.ApplianceConfig)
 	task, err := folder.CreateVM(ctx, types.VirtualMachineConfigSpec{
 		Name: "vch1-endpoint", GuestId: string(types.VirtualMachineGuestOsIdentifierOtherLinux64Guest), NumCPUs: 1, MemoryMB: 512,
 		Files:       &types.VirtualMachineFileInfo{VmPathName: ds("vch1-endpoint")},
-		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: wire.KeyAppliance, Value: string(conf)}},
+		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: vchwire.KeyAppliance, Value: string(conf)}},
 	}, pool, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +226,7 @@ func createEndpointVM(t *testing.T, c *govmomi.Client, cfg wire.ApplianceConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cdrom = devices.InsertIso(cdrom, ds("vch1/"+wire.ApplianceISO))
+	cdrom = devices.InsertIso(cdrom, ds("vch1/"+vchwire.ApplianceISO))
 	serial := &types.VirtualSerialPort{VirtualDevice: types.VirtualDevice{Key: -102, Backing: &types.VirtualSerialPortFileBackingInfo{
 		VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{FileName: ds("vch1-endpoint/appliance.log")}}}, YieldOnPoll: true}
 	var change []types.BaseVirtualDeviceConfigSpec

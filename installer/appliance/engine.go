@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -38,7 +39,7 @@ var (
 
 // EngineArgs are vice-engine's arguments: the Docker API on the appliance's address (TLS as the config
 // says) and on a unix socket in the state directory, and the plugins the init registered.
-func EngineArgs(cfg *wire.ApplianceConfig, dockerHost, state string) []string {
+func EngineArgs(cfg *vchwire.ApplianceConfig, dockerHost, state string) []string {
 	args := []string{"-H", dockerHost, "-H", "unix://" + filepath.Join(state, EngineSocket),
 		"--plugins-dir", filepath.Join(state, PluginsDir)}
 	if backend := backendName(cfg); backend != "" {
@@ -69,7 +70,7 @@ func engineEnv() []string {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case wire.EmulatorEnv, wire.ApplianceRootEnv, wire.ApplianceStateEnv, wire.GuestIPEnv:
+		case wire.EmulatorEnv, vchwire.ApplianceRootEnv, vchwire.ApplianceStateEnv, vchwire.GuestIPEnv:
 			continue
 		}
 		env = append(env, kv)
@@ -172,7 +173,7 @@ func (a *appliance) superviseEngine(ctx context.Context, e *engine, restart <-ch
 			a.engineDown(ctx, restarts, failures, fmt.Sprintf("start: %v", err))
 		} else {
 			a.log.Info("vice-engine started", "pid", proc.Pid)
-			a.status.Service(ctx, wire.ServiceStatus{Name: ServiceEngine, State: ServiceStarting, Pid: proc.Pid, Restarts: restarts})
+			a.status.Service(ctx, vchwire.ServiceStatus{Name: ServiceEngine, State: ServiceStarting, Pid: proc.Pid, Restarts: restarts})
 			rctx, stopReady := context.WithCancel(ctx)
 			ready := make(chan struct{})
 			go waitReady(rctx, sock, proc, ready)
@@ -183,8 +184,8 @@ func (a *appliance) superviseEngine(ctx context.Context, e *engine, restart <-ch
 				case <-ready:
 					ready, answered, failures = nil, true, 0
 					a.log.Info("vice-engine is answering", "pid", proc.Pid)
-					a.status.Service(ctx, wire.ServiceStatus{Name: ServiceEngine, State: ServiceRunning, Pid: proc.Pid, Restarts: restarts})
-					a.status.Update(ctx, func(s *wire.ApplianceStatus) { s.State, s.Error = wire.ApplianceRunning, "" })
+					a.status.Service(ctx, vchwire.ServiceStatus{Name: ServiceEngine, State: ServiceRunning, Pid: proc.Pid, Restarts: restarts})
+					a.status.Update(ctx, func(s *vchwire.ApplianceStatus) { s.State, s.Error = vchwire.ApplianceRunning, "" })
 				case <-restart:
 					a.log.Info("restarting vice-engine", "why", "new certificates")
 					requested = true
@@ -193,7 +194,7 @@ func (a *appliance) superviseEngine(ctx context.Context, e *engine, restart <-ch
 					stopReady()
 					proc.Stop(context.WithoutCancel(ctx), a.o.StopTimeout)
 					a.log.Info("vice-engine stopped", "exit", proc.String())
-					a.status.Service(ctx, wire.ServiceStatus{Name: ServiceEngine, State: ServiceStopped, Restarts: restarts})
+					a.status.Service(ctx, vchwire.ServiceStatus{Name: ServiceEngine, State: ServiceStopped, Restarts: restarts})
 					return
 				case <-proc.Done():
 					break wait
@@ -220,7 +221,7 @@ func (a *appliance) superviseEngine(ctx context.Context, e *engine, restart <-ch
 		}
 		select {
 		case <-ctx.Done():
-			a.status.Service(ctx, wire.ServiceStatus{Name: ServiceEngine, State: ServiceStopped, Restarts: restarts})
+			a.status.Service(ctx, vchwire.ServiceStatus{Name: ServiceEngine, State: ServiceStopped, Restarts: restarts})
 			return
 		case <-time.After(backoff):
 		}
@@ -230,12 +231,12 @@ func (a *appliance) superviseEngine(ctx context.Context, e *engine, restart <-ch
 
 // engineDown reports an engine that is not running: starting again, or failed when it never answers.
 func (a *appliance) engineDown(ctx context.Context, restarts, failures int, why string) {
-	a.status.Service(ctx, wire.ServiceStatus{Name: ServiceEngine, State: ServiceRestarting, Restarts: restarts, Error: why})
-	a.status.Update(ctx, func(s *wire.ApplianceStatus) {
+	a.status.Service(ctx, vchwire.ServiceStatus{Name: ServiceEngine, State: ServiceRestarting, Restarts: restarts, Error: why})
+	a.status.Update(ctx, func(s *vchwire.ApplianceStatus) {
 		if failures >= failedAfter {
-			s.State, s.Error = wire.ApplianceFailed, "vice-engine does not start: "+why
+			s.State, s.Error = vchwire.ApplianceFailed, "vice-engine does not start: "+why
 		} else {
-			s.State, s.Error = wire.ApplianceStarting, ""
+			s.State, s.Error = vchwire.ApplianceStarting, ""
 		}
 	})
 }

@@ -20,14 +20,14 @@ import (
 	"time"
 
 	"github.com/vice-engine/vice/core/pluginhost"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // fakeGuestInfo is guestinfo in a map, recording every write of the status.
 type fakeGuestInfo struct {
 	mu       sync.Mutex
 	kv       map[string]string
-	statuses []wire.ApplianceStatus
+	statuses []vchwire.ApplianceStatus
 	failSets int // the next failSets writes fail
 	gets     map[string]int
 }
@@ -59,8 +59,8 @@ func (f *fakeGuestInfo) Set(_ context.Context, key, value string) error {
 	} else {
 		f.kv[key] = value
 	}
-	if key == wire.KeyApplianceStatus {
-		var st wire.ApplianceStatus
+	if key == vchwire.KeyApplianceStatus {
+		var st vchwire.ApplianceStatus
 		if err := json.Unmarshal([]byte(value), &st); err == nil {
 			f.statuses = append(f.statuses, st)
 		}
@@ -84,19 +84,19 @@ func (f *fakeGuestInfo) put(t *testing.T, key string, v any) {
 }
 
 // status is the last status written.
-func (f *fakeGuestInfo) status() wire.ApplianceStatus {
+func (f *fakeGuestInfo) status() vchwire.ApplianceStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.statuses) == 0 {
-		return wire.ApplianceStatus{}
+		return vchwire.ApplianceStatus{}
 	}
 	return f.statuses[len(f.statuses)-1]
 }
 
-func (f *fakeGuestInfo) writes() []wire.ApplianceStatus {
+func (f *fakeGuestInfo) writes() []vchwire.ApplianceStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]wire.ApplianceStatus(nil), f.statuses...)
+	return append([]vchwire.ApplianceStatus(nil), f.statuses...)
 }
 
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
@@ -182,8 +182,8 @@ func (p *testPKI) issue(t *testing.T, serial int64, cn string, usage x509.ExtKey
 		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}))
 }
 
-func (p *testPKI) wire(verify bool) wire.ApplianceTLS {
-	w := wire.ApplianceTLS{ServerCert: p.serverCert, ServerKey: p.serverKey}
+func (p *testPKI) wire(verify bool) vchwire.ApplianceTLS {
+	w := vchwire.ApplianceTLS{ServerCert: p.serverCert, ServerKey: p.serverKey}
 	if verify {
 		w.CACert = p.caPEM
 	}
@@ -192,7 +192,7 @@ func (p *testPKI) wire(verify bool) wire.ApplianceTLS {
 
 // testRoot is an appliance root: VERSION, bin/vice-engine (this test binary, which acts as a fake engine
 // when run under that name) and two plugin files.
-func testRoot(t *testing.T) (string, []wire.PluginRecord) {
+func testRoot(t *testing.T) (string, []vchwire.PluginRecord) {
 	t.Helper()
 	root := t.TempDir()
 	for name, content := range map[string]string{
@@ -216,14 +216,14 @@ func testRoot(t *testing.T) (string, []wire.PluginRecord) {
 	if err := os.Symlink(self, filepath.Join(root, EnginePath)); err != nil {
 		t.Fatal(err)
 	}
-	var recs []wire.PluginRecord
+	var recs []vchwire.PluginRecord
 	for _, name := range []string{"vcsim", "vsphere"} {
 		file := "/plugins/vice-plugin-" + name
 		sum, err := pluginhost.FileSHA256(filepath.Join(root, file))
 		if err != nil {
 			t.Fatal(err)
 		}
-		recs = append(recs, wire.PluginRecord{Name: name, File: file, SHA256: sum})
+		recs = append(recs, vchwire.PluginRecord{Name: name, File: file, SHA256: sum})
 	}
 	return root, recs
 }

@@ -10,12 +10,13 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/tether/guestinfo"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
 // defaultState is the scratch directory in a VM (a tmpfs); the emulator names one with
-// wire.ApplianceStateEnv.
+// vchwire.ApplianceStateEnv.
 const defaultState = "/run/vice"
 
 // Main is the life of the appliance's init: it sets up the machine, runs the appliance until SIGTERM or
@@ -36,7 +37,7 @@ func run() int {
 		setupPID1(boot, emulated)
 	}
 
-	root := os.Getenv(wire.ApplianceRootEnv)
+	root := os.Getenv(vchwire.ApplianceRootEnv)
 	if root == "" { // in a VM: the directory the init was started from, the ISO's root
 		exe, err := os.Executable()
 		if err != nil {
@@ -45,7 +46,7 @@ func run() int {
 		}
 		root = filepath.Dir(exe)
 	}
-	state := os.Getenv(wire.ApplianceStateEnv)
+	state := os.Getenv(vchwire.ApplianceStateEnv)
 	if state == "" {
 		state = defaultState
 	}

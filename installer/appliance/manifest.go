@@ -7,14 +7,14 @@ import (
 	"path/filepath"
 
 	"github.com/vice-engine/vice/core/pluginhost"
+	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/transport"
-	"github.com/vice-engine/vice/tether/wire"
 )
 
 // PluginArgs are the arguments the init gives a plugin: the VCH's place in vSphere from the config, the
 // address containerVMs dial (this appliance's), then the record's own.
-func PluginArgs(cfg *wire.ApplianceConfig, rec wire.PluginRecord, attachListen string) []string {
+func PluginArgs(cfg *vchwire.ApplianceConfig, rec vchwire.PluginRecord, attachListen string) []string {
 	var args []string // the target, with its password, travels in the manifest's environment (TargetEnv)
 	if cfg.Thumbprint != "" {
 		args = append(args, "--thumbprint", cfg.Thumbprint)
@@ -40,7 +40,7 @@ func PluginArgs(cfg *wire.ApplianceConfig, rec wire.PluginRecord, attachListen s
 // Manifests are the plugin registrations vice-engine reads from its --plugins-dir, one per record of the
 // config. The installer registers the backend's plugin alone (vice-engine starts every plugin it finds, and
 // each listens for the containerVMs' serial lines on the appliance's one attach address).
-func Manifests(cfg *wire.ApplianceConfig, root, attachListen string) ([]pluginhost.Manifest, error) {
+func Manifests(cfg *vchwire.ApplianceConfig, root, attachListen string) ([]pluginhost.Manifest, error) {
 	backend := backendName(cfg)
 	var out []pluginhost.Manifest
 	found := false
@@ -62,7 +62,7 @@ func Manifests(cfg *wire.ApplianceConfig, root, attachListen string) ([]pluginho
 }
 
 // backendName is the plugin vice-engine serves from: the configured one, or the only one.
-func backendName(cfg *wire.ApplianceConfig) string {
+func backendName(cfg *vchwire.ApplianceConfig) string {
 	if cfg.Backend == "" && len(cfg.Plugins) == 1 {
 		return cfg.Plugins[0].Name
 	}

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // portal is the admin portal (VIC's vicadmin): the appliance's status as a page and as JSON, and its logs.
@@ -67,7 +67,7 @@ func (p *portal) page(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	data := struct {
-		Status wire.ApplianceStatus
+		Status vchwire.ApplianceStatus
 		Logs   []string
 		Up     time.Duration
 	}{p.status.Get(), listLogs(p.logDir), time.Since(p.started).Round(time.Second)}

@@ -22,7 +22,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 const runTimeout = 30 * time.Second
@@ -86,9 +86,9 @@ func startAppliance(t *testing.T, gi *fakeGuestInfo, root string, change func(*O
 	return r
 }
 
-func (r *running) waitState(t *testing.T, state string) wire.ApplianceStatus {
+func (r *running) waitState(t *testing.T, state string) vchwire.ApplianceStatus {
 	t.Helper()
-	var st wire.ApplianceStatus
+	var st vchwire.ApplianceStatus
 	waitFor(t, "state "+state, runTimeout, func() bool {
 		st = r.gi.status()
 		return st.State == state
@@ -96,13 +96,13 @@ func (r *running) waitState(t *testing.T, state string) wire.ApplianceStatus {
 	return st
 }
 
-func service(st wire.ApplianceStatus, name string) wire.ServiceStatus {
+func service(st vchwire.ApplianceStatus, name string) vchwire.ServiceStatus {
 	for _, s := range st.Services {
 		if s.Name == name {
 			return s
 		}
 	}
-	return wire.ServiceStatus{}
+	return vchwire.ServiceStatus{}
 }
 
 func alive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }
@@ -115,18 +115,18 @@ func TestRunVerify(t *testing.T) {
 	cfg := testConfig(recs[:1]) // the installer registers the backend's plugin alone
 	cfg.Backend = "vcsim"
 	gi := newFakeGuestInfo()
-	gi.put(t, wire.KeyAppliance, cfg)
+	gi.put(t, vchwire.KeyAppliance, cfg)
 	r := startAppliance(t, gi, root, nil)
 
-	st := r.waitState(t, wire.ApplianceWaitingTLS)
+	st := r.waitState(t, vchwire.ApplianceWaitingTLS)
 	dockerAddr := "127.0.0.1:" + strconv.Itoa(r.o.DockerPort)
 	adminURL := "https://127.0.0.1:" + strconv.Itoa(r.o.AdminPort)
 	if st.IP != "127.0.0.1" || st.DockerHost != "tcp://"+dockerAddr || st.AdminPortal != adminURL || st.Version != "v9.9.9" {
 		t.Fatalf("status %+v", st)
 	}
 	pki := newPKI(t)
-	gi.put(t, wire.KeyApplianceTLS, pki.wire(true))
-	st = r.waitState(t, wire.ApplianceRunning)
+	gi.put(t, vchwire.KeyApplianceTLS, pki.wire(true))
+	st = r.waitState(t, vchwire.ApplianceRunning)
 	eng := service(st, ServiceEngine)
 	if eng.State != ServiceRunning || !alive(eng.Pid) {
 		t.Fatalf("engine %+v", eng)
@@ -153,8 +153,8 @@ func TestRunVerify(t *testing.T) {
 	}
 
 	// The portal: the status, the page and the logs, only with a client certificate.
-	var api wire.ApplianceStatus
-	if err := json.Unmarshal([]byte(get(t, client, adminURL+"/api/status")), &api); err != nil || api.State != wire.ApplianceRunning ||
+	var api vchwire.ApplianceStatus
+	if err := json.Unmarshal([]byte(get(t, client, adminURL+"/api/status")), &api); err != nil || api.State != vchwire.ApplianceRunning ||
 		service(api, ServicePortal).State != ServiceRunning {
 		t.Errorf("api status %+v %v", api, err)
 	}
@@ -180,10 +180,10 @@ func TestRunVerify(t *testing.T) {
 
 	// New certificates: written, served by the portal at once, and the engine restarted to load them.
 	pki2 := newPKI(t)
-	gi.put(t, wire.KeyApplianceTLS, pki2.wire(true))
+	gi.put(t, vchwire.KeyApplianceTLS, pki2.wire(true))
 	waitFor(t, "the engine to restart with the new certificates", runTimeout, func() bool {
 		st := gi.status()
-		return st.State == wire.ApplianceRunning && service(st, ServiceEngine).Restarts >= 1 &&
+		return st.State == vchwire.ApplianceRunning && service(st, ServiceEngine).Restarts >= 1 &&
 			service(st, ServiceEngine).State == ServiceRunning
 	})
 	if alive(eng.Pid) {
@@ -202,7 +202,7 @@ func TestRunVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = gi.status()
-	if st.State != wire.ApplianceStopped || service(st, ServiceEngine).State != ServiceStopped {
+	if st.State != vchwire.ApplianceStopped || service(st, ServiceEngine).State != ServiceStopped {
 		t.Errorf("final status %+v", st)
 	}
 	if alive(eng.Pid) {
@@ -240,7 +240,7 @@ func testSSH(t *testing.T, r *running) {
 		c.Close()
 		t.Fatal("ssh answered before debug enabled it")
 	}
-	r.gi.put(t, wire.KeyApplianceDebug, wire.ApplianceDebug{SSH: true,
+	r.gi.put(t, vchwire.KeyApplianceDebug, vchwire.ApplianceDebug{SSH: true,
 		AuthorizedKeys: []string{strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " user@test"}})
 	waitFor(t, "sshd to run", runTimeout, func() bool { return service(r.gi.status(), ServiceSSH).State == ServiceRunning })
 
@@ -298,7 +298,7 @@ func testSSH(t *testing.T, r *running) {
 	}
 
 	// Turned off: the server stops and its connections end.
-	r.gi.put(t, wire.KeyApplianceDebug, wire.ApplianceDebug{SSH: false})
+	r.gi.put(t, vchwire.KeyApplianceDebug, vchwire.ApplianceDebug{SSH: false})
 	waitFor(t, "sshd to stop", runTimeout, func() bool { return service(r.gi.status(), ServiceSSH).State == ServiceStopped })
 	waitFor(t, "the connection to be closed", runTimeout, func() bool {
 		_, err := c.NewSession()
@@ -325,18 +325,18 @@ func TestRunPlainAndRestarts(t *testing.T) {
 	}
 	waitFor(t, "a report of the missing config", runTimeout, func() bool {
 		st := gi.status()
-		return st.State == wire.ApplianceBooting && strings.Contains(st.Error, "no appliance config")
+		return st.State == vchwire.ApplianceBooting && strings.Contains(st.Error, "no appliance config")
 	})
 	cfg := testConfig(recs)
 	cfg.TLS = "maybe"
-	gi.put(t, wire.KeyAppliance, cfg)
-	if st := r.waitState(t, wire.ApplianceFailed); !strings.Contains(st.Error, "tls") {
+	gi.put(t, vchwire.KeyAppliance, cfg)
+	if st := r.waitState(t, vchwire.ApplianceFailed); !strings.Contains(st.Error, "tls") {
 		t.Errorf("error %q", st.Error)
 	}
 	cfg.TLS = TLSOff
-	gi.put(t, wire.KeyAppliance, cfg)
+	gi.put(t, vchwire.KeyAppliance, cfg)
 
-	st := r.waitState(t, wire.ApplianceRunning)
+	st := r.waitState(t, vchwire.ApplianceRunning)
 	if st.DockerHost != "tcp://127.0.0.1:"+strconv.Itoa(r.o.DockerPort) || st.Error != "" {
 		t.Errorf("status %+v", st)
 	}
@@ -345,7 +345,7 @@ func TestRunPlainAndRestarts(t *testing.T) {
 	}
 	var failed bool
 	for _, w := range gi.writes() {
-		if w.State == wire.ApplianceFailed && strings.Contains(w.Error, "crashing as asked") {
+		if w.State == vchwire.ApplianceFailed && strings.Contains(w.Error, "crashing as asked") {
 			failed = true
 		}
 	}

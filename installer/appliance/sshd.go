@@ -20,7 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // Shell is what SSH sessions run: "shell" requests run it, "exec" requests run it with -c.
@@ -31,7 +31,7 @@ const Shell = "/bin/sh"
 const outputGrace = time.Second
 
 // sshd is the debug SSH server (vice-machine debug): it accepts only the authorized keys of
-// wire.ApplianceDebug, with publickey authentication, and runs commands and shells as root.
+// vchwire.ApplianceDebug, with publickey authentication, and runs commands and shells as root.
 type sshd struct {
 	log    *slog.Logger
 	procs  *Procs
@@ -92,7 +92,7 @@ func parseAuthorizedKeys(lines []string) (map[string]bool, error) {
 
 // apply makes the server match dbg: listening on addr with dbg's keys when SSH is on and has keys, stopped
 // otherwise. Connections whose key is no longer authorized are closed.
-func (s *sshd) apply(dbg wire.ApplianceDebug, addr string) (bool, error) {
+func (s *sshd) apply(dbg vchwire.ApplianceDebug, addr string) (bool, error) {
 	keys, err := parseAuthorizedKeys(dbg.AuthorizedKeys)
 	if err != nil || !dbg.SSH || len(keys) == 0 {
 		s.stop()
@@ -368,7 +368,7 @@ func (ss *session) start(args []string) error {
 	return nil
 }
 
-// debugLoop polls wire.KeyApplianceDebug and applies it to the SSH server until ctx ends. Settings that
+// debugLoop polls vchwire.KeyApplianceDebug and applies it to the SSH server until ctx ends. Settings that
 // failed to apply (the port was taken) are tried again at every poll.
 func (a *appliance) debugLoop(ctx context.Context, s *sshd, addr string) {
 	t := time.NewTicker(a.o.DebugPoll)
@@ -376,7 +376,7 @@ func (a *appliance) debugLoop(ctx context.Context, s *sshd, addr string) {
 	applied, failed := "", ""
 	first := true
 	for {
-		v, _, err := a.o.GuestInfo.Get(ctx, wire.KeyApplianceDebug)
+		v, _, err := a.o.GuestInfo.Get(ctx, vchwire.KeyApplianceDebug)
 		if err != nil {
 			a.log.Debug("read the debug settings", "err", err)
 		} else if first || v != applied || failed != "" {
@@ -394,7 +394,7 @@ func (a *appliance) debugLoop(ctx context.Context, s *sshd, addr string) {
 		select {
 		case <-ctx.Done():
 			s.stop()
-			a.status.Service(ctx, wire.ServiceStatus{Name: ServiceSSH, State: ServiceStopped})
+			a.status.Service(ctx, vchwire.ServiceStatus{Name: ServiceSSH, State: ServiceStopped})
 			return
 		case <-t.C:
 		}
@@ -402,23 +402,23 @@ func (a *appliance) debugLoop(ctx context.Context, s *sshd, addr string) {
 }
 
 func (a *appliance) applyDebug(ctx context.Context, s *sshd, v, addr string) error {
-	var dbg wire.ApplianceDebug
+	var dbg vchwire.ApplianceDebug
 	if v != "" {
 		if err := json.Unmarshal([]byte(v), &dbg); err != nil {
 			s.stop()
 			err = fmt.Errorf("debug settings: %w", err)
-			a.status.Service(ctx, wire.ServiceStatus{Name: ServiceSSH, State: ServiceFailed, Error: err.Error()})
+			a.status.Service(ctx, vchwire.ServiceStatus{Name: ServiceSSH, State: ServiceFailed, Error: err.Error()})
 			return err
 		}
 	}
 	on, err := s.apply(dbg, addr)
 	switch {
 	case err != nil:
-		a.status.Service(ctx, wire.ServiceStatus{Name: ServiceSSH, State: ServiceFailed, Error: err.Error()})
+		a.status.Service(ctx, vchwire.ServiceStatus{Name: ServiceSSH, State: ServiceFailed, Error: err.Error()})
 	case on:
-		a.status.Service(ctx, wire.ServiceStatus{Name: ServiceSSH, State: ServiceRunning})
+		a.status.Service(ctx, vchwire.ServiceStatus{Name: ServiceSSH, State: ServiceRunning})
 	default:
-		a.status.Service(ctx, wire.ServiceStatus{Name: ServiceSSH, State: ServiceStopped})
+		a.status.Service(ctx, vchwire.ServiceStatus{Name: ServiceSSH, State: ServiceStopped})
 	}
 	return err
 }

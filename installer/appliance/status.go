@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/tether/guestinfo"
-	"github.com/vice-engine/vice/tether/wire"
 )
 
 // GuestInfo is how the appliance reads its config and writes its status.
@@ -43,7 +43,7 @@ type reporter struct {
 	now func() time.Time
 
 	mu sync.Mutex
-	st wire.ApplianceStatus
+	st vchwire.ApplianceStatus
 
 	wmu     sync.Mutex
 	written string // the last status written, without its time
@@ -54,7 +54,7 @@ func newReporter(gi GuestInfo, log *slog.Logger) *reporter {
 }
 
 // Update changes the status and writes it when that changed it.
-func (r *reporter) Update(ctx context.Context, change func(*wire.ApplianceStatus)) {
+func (r *reporter) Update(ctx context.Context, change func(*vchwire.ApplianceStatus)) {
 	r.mu.Lock()
 	change(&r.st)
 	r.mu.Unlock()
@@ -62,8 +62,8 @@ func (r *reporter) Update(ctx context.Context, change func(*wire.ApplianceStatus
 }
 
 // Service records one service's state, adding it on first use.
-func (r *reporter) Service(ctx context.Context, s wire.ServiceStatus) {
-	r.Update(ctx, func(st *wire.ApplianceStatus) {
+func (r *reporter) Service(ctx context.Context, s vchwire.ServiceStatus) {
+	r.Update(ctx, func(st *vchwire.ApplianceStatus) {
 		for i := range st.Services {
 			if st.Services[i].Name == s.Name {
 				st.Services[i] = s
@@ -75,7 +75,7 @@ func (r *reporter) Service(ctx context.Context, s wire.ServiceStatus) {
 }
 
 // Get is a copy of the status.
-func (r *reporter) Get() wire.ApplianceStatus {
+func (r *reporter) Get() vchwire.ApplianceStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := r.st
@@ -103,7 +103,7 @@ func (r *reporter) Flush(ctx context.Context) {
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusWriteTimeout)
 	defer cancel()
-	if err := r.gi.Set(wctx, wire.KeyApplianceStatus, string(b)); err != nil {
+	if err := r.gi.Set(wctx, vchwire.KeyApplianceStatus, string(b)); err != nil {
 		r.log.Warn("write the status to guestinfo", "err", err)
 		return
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // Every change is written, an unchanged status is not written again, and a failed write is retried.
@@ -17,30 +17,30 @@ func TestReporter(t *testing.T) {
 	r.now = func() time.Time { return now }
 	ctx := context.Background()
 
-	r.Update(ctx, func(s *wire.ApplianceStatus) { s.State, s.Version = wire.ApplianceBooting, "v1" })
-	r.Update(ctx, func(s *wire.ApplianceStatus) { s.State = wire.ApplianceBooting }) // no change
-	r.Service(ctx, wire.ServiceStatus{Name: ServiceEngine, State: ServiceStarting, Pid: 7})
-	r.Service(ctx, wire.ServiceStatus{Name: ServicePortal, State: ServiceRunning})
-	r.Service(ctx, wire.ServiceStatus{Name: ServiceEngine, State: ServiceRunning, Pid: 7})
+	r.Update(ctx, func(s *vchwire.ApplianceStatus) { s.State, s.Version = vchwire.ApplianceBooting, "v1" })
+	r.Update(ctx, func(s *vchwire.ApplianceStatus) { s.State = vchwire.ApplianceBooting }) // no change
+	r.Service(ctx, vchwire.ServiceStatus{Name: ServiceEngine, State: ServiceStarting, Pid: 7})
+	r.Service(ctx, vchwire.ServiceStatus{Name: ServicePortal, State: ServiceRunning})
+	r.Service(ctx, vchwire.ServiceStatus{Name: ServiceEngine, State: ServiceRunning, Pid: 7})
 	w := gi.writes()
 	if len(w) != 4 {
 		t.Fatalf("%d writes, want 4: %+v", len(w), w)
 	}
 	last := w[3]
-	if last.State != wire.ApplianceBooting || last.Version != "v1" || !last.Updated.Equal(now) || len(last.Services) != 2 ||
-		last.Services[0] != (wire.ServiceStatus{Name: ServiceEngine, State: ServiceRunning, Pid: 7}) {
+	if last.State != vchwire.ApplianceBooting || last.Version != "v1" || !last.Updated.Equal(now) || len(last.Services) != 2 ||
+		last.Services[0] != (vchwire.ServiceStatus{Name: ServiceEngine, State: ServiceRunning, Pid: 7}) {
 		t.Errorf("last status %+v", last)
 	}
 
 	gi.mu.Lock()
 	gi.failSets = 1
 	gi.mu.Unlock()
-	r.Update(ctx, func(s *wire.ApplianceStatus) { s.State = wire.ApplianceRunning })
-	if got := gi.status().State; got != wire.ApplianceBooting {
+	r.Update(ctx, func(s *vchwire.ApplianceStatus) { s.State = vchwire.ApplianceRunning })
+	if got := gi.status().State; got != vchwire.ApplianceBooting {
 		t.Fatalf("failed write stored %q", got)
 	}
 	r.Flush(ctx)
-	if got := gi.status().State; got != wire.ApplianceRunning {
+	if got := gi.status().State; got != vchwire.ApplianceRunning {
 		t.Fatalf("retried write stored %q", got)
 	}
 	r.Flush(ctx)

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // Certificate files in the state directory, as vice-engine's --tlscacert, --tlscert and --tlskey name them.
@@ -28,17 +28,17 @@ const (
 	ServerKeyFile  = "server-key.pem"
 )
 
-// material is a checked wire.ApplianceTLS.
+// material is a checked vchwire.ApplianceTLS.
 type material struct {
 	raw  string // the guestinfo value it was read from
-	wire wire.ApplianceTLS
+	wire vchwire.ApplianceTLS
 	cert tls.Certificate
 	cas  *x509.CertPool // nil unless TLS is "verify"
 }
 
 // readTLS reads the certificates the installer wrote; errNoTLS when it has not yet.
 func readTLS(ctx context.Context, gi GuestInfo, mode string) (*material, error) {
-	v, found, err := gi.Get(ctx, wire.KeyApplianceTLS)
+	v, found, err := gi.Get(ctx, vchwire.KeyApplianceTLS)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func readTLS(ctx context.Context, gi GuestInfo, mode string) (*material, error) 
 	return parseTLS(v, mode)
 }
 
-var errNoTLS = errors.New("no certificates in guestinfo (" + wire.KeyApplianceTLS + ")")
+var errNoTLS = errors.New("no certificates in guestinfo (" + vchwire.KeyApplianceTLS + ")")
 
 func parseTLS(v, mode string) (*material, error) {
 	m := &material{raw: v}

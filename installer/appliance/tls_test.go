@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // The appliance waits for the certificates, reporting an unusable value, and writes them once they come;
@@ -34,17 +34,17 @@ func TestWaitTLS(t *testing.T) {
 	waitFor(t, "a few polls", 5*time.Second, func() bool {
 		gi.mu.Lock()
 		defer gi.mu.Unlock()
-		return gi.gets[wire.KeyApplianceTLS] >= 3
+		return gi.gets[vchwire.KeyApplianceTLS] >= 3
 	})
 	// Verify mode needs the CA.
-	gi.put(t, wire.KeyApplianceTLS, pki.wire(false))
+	gi.put(t, vchwire.KeyApplianceTLS, pki.wire(false))
 	waitFor(t, "the bad value to be reported", 5*time.Second, func() bool { return gi.status().Error != "" })
 	select {
 	case r := <-done:
 		t.Fatalf("accepted certificates without a CA: %v", r.err)
 	default:
 	}
-	gi.put(t, wire.KeyApplianceTLS, pki.wire(true))
+	gi.put(t, vchwire.KeyApplianceTLS, pki.wire(true))
 	r := <-done
 	if r.err != nil {
 		t.Fatal(r.err)

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/vice-engine/vice/installer/iso"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // writeBins writes fake binaries into dir and returns their paths by name.
@@ -42,7 +42,7 @@ func sum(t *testing.T, p string) string {
 func TestApplianceRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	bins := writeBins(t, dir, "vice-appliance", "vice-engine", "vice-plugin-vcsim", "vice-plugin-vsphere")
-	out := filepath.Join(dir, wire.ApplianceISO)
+	out := filepath.Join(dir, vchwire.ApplianceISO)
 	err := iso.BuildAppliance(context.Background(), iso.ApplianceFiles{
 		Init: bins["vice-appliance"], Engine: bins["vice-engine"],
 		Plugins: []string{bins["vice-plugin-vsphere"], bins["vice-plugin-vcsim"]},

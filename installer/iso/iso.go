@@ -13,7 +13,7 @@ import (
 	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // Paths inside the images.
@@ -21,7 +21,7 @@ const (
 	TetherPath  = "/tether"
 	VersionPath = "/VERSION"
 
-	InitPath   = "/" + wire.ApplianceInit
+	InitPath   = "/" + vchwire.ApplianceInit
 	EnginePath = "/bin/vice-engine"
 	PluginsDir = "/plugins"
 

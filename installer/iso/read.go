@@ -15,7 +15,7 @@ import (
 	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // open reads the ISO9660 filesystem of the image at isoPath.
@@ -91,8 +91,8 @@ const PluginPrefix = "vice-plugin-"
 
 // Record registers the plugin under its backend's name (vice-plugin-vcsim is "vcsim"), with no extra
 // arguments.
-func (p PluginFile) Record() wire.PluginRecord {
-	return wire.PluginRecord{Name: strings.TrimPrefix(path.Base(p.Path), PluginPrefix), File: p.Path, SHA256: p.SHA256}
+func (p PluginFile) Record() vchwire.PluginRecord {
+	return vchwire.PluginRecord{Name: strings.TrimPrefix(path.Base(p.Path), PluginPrefix), File: p.Path, SHA256: p.SHA256}
 }
 
 // ApplianceInfo is what the installer needs to know of an appliance.iso.

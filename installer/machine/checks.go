@@ -9,13 +9,13 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // serialRule is what the hosts' firewalls must let out: the containerVMs' serial lines dial the VCH's
 // attach port (VIC's "dst 2377/tcp outbound").
 var serialRule = types.HostFirewallRule{
-	Port:      wire.PortAttach,
+	Port:      vchwire.PortAttach,
 	PortType:  types.HostFirewallRulePortTypeDst,
 	Protocol:  string(types.HostFirewallRuleProtocolTcp),
 	Direction: types.HostFirewallRuleDirectionOutbound,

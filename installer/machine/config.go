@@ -3,13 +3,13 @@ package machine
 import (
 	"encoding/json"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
-// applianceConfig is the endpoint's wire.KeyAppliance value for a validated create.
-func (plan *createPlan) applianceConfig(s *Session) wire.ApplianceConfig {
+// applianceConfig is the endpoint's vchwire.KeyAppliance value for a validated create.
+func (plan *createPlan) applianceConfig(s *Session) vchwire.ApplianceConfig {
 	o := plan.o
-	cfg := wire.ApplianceConfig{
+	cfg := vchwire.ApplianceConfig{
 		Name:               o.Name,
 		Version:            plan.app.Version,
 		Target:             s.Target.SDKWithCredentials().String(),

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/vice-engine/vice/installer/certs"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // Configure changes a VCH. The pool limits change on the pool directly; every other change rewrites the
@@ -38,7 +38,7 @@ func (m *Machine) Configure(ctx context.Context, o ConfigureOptions) error {
 		changed = true
 	}
 	var newStores []plannedVolume
-	var newNets []wire.ContainerNetwork
+	var newNets []vchwire.ContainerNetwork
 	for _, raw := range o.VolumeStores {
 		vs, err := ParseVolumeStore(raw)
 		if err != nil {
@@ -182,7 +182,7 @@ func (m *Machine) Configure(ctx context.Context, o ConfigureOptions) error {
 	if err := r.stop(ctx); err != nil {
 		return err
 	}
-	st, err := r.start(ctx, map[string]string{wire.KeyAppliance: mustJSON(cfg)})
+	st, err := r.start(ctx, map[string]string{vchwire.KeyAppliance: mustJSON(cfg)})
 	if err != nil {
 		return fmt.Errorf("the appliance did not come back with the new configuration: %w\n"+
 			"run `vice-machine configure` again with the settings to fix, or `vice-machine inspect` to see the VCH", err)
@@ -194,7 +194,7 @@ func (m *Machine) Configure(ctx context.Context, o ConfigureOptions) error {
 }
 
 // cloneConfig is a deep copy of the parts configure changes.
-func cloneConfig(c wire.ApplianceConfig) wire.ApplianceConfig {
+func cloneConfig(c vchwire.ApplianceConfig) vchwire.ApplianceConfig {
 	out := c
 	if c.VolumeStores != nil {
 		out.VolumeStores = map[string]string{}
@@ -202,7 +202,7 @@ func cloneConfig(c wire.ApplianceConfig) wire.ApplianceConfig {
 			out.VolumeStores[k] = v
 		}
 	}
-	out.ContainerNetworks = append([]wire.ContainerNetwork(nil), c.ContainerNetworks...)
+	out.ContainerNetworks = append([]vchwire.ContainerNetwork(nil), c.ContainerNetworks...)
 	out.DNS = append([]string(nil), c.DNS...)
 	return out
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/vmware/govmomi/object"
 
 	"github.com/vice-engine/vice/installer/certs"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 func TestConfigure(t *testing.T) {
@@ -58,13 +58,13 @@ func TestConfigure(t *testing.T) {
 	v = s.vch(t, "vch1")
 	if !slices.Equal(v.Config.DNS, []string{"10.0.0.1", "10.0.0.2"}) || v.Config.VolumeStores["fast"] != "ds://datastore1/more-volumes" ||
 		v.Config.VolumeStores["default"] != "ds://datastore1/volumes/vch1" || len(v.Config.ContainerNetworks) != 1 ||
-		v.Config.ContainerNetworks[0] != (wire.ContainerNetwork{PortGroup: "VM Network", Alias: "external"}) {
+		v.Config.ContainerNetworks[0] != (vchwire.ContainerNetwork{PortGroup: "VM Network", Alias: "external"}) {
 		t.Errorf("config after configure: %+v", v.Config)
 	}
 	if _, err := os.Stat(filepath.Join(s.dsDir, "more-volumes")); err != nil {
 		t.Errorf("new volume store folder: %v", err)
 	}
-	if v.Status == nil || v.Status.State != wire.ApplianceRunning || !strings.Contains(out.String(), "Completed successfully") {
+	if v.Status == nil || v.Status.State != vchwire.ApplianceRunning || !strings.Contains(out.String(), "Completed successfully") {
 		t.Errorf("after configure: %+v", v.Status)
 	}
 

@@ -8,13 +8,13 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // CreateResult is what create made.
 type CreateResult struct {
 	ID      string // the endpoint VM's moref value, the VCH ID
-	Status  *wire.ApplianceStatus
+	Status  *vchwire.ApplianceStatus
 	CertDir string
 }
 
@@ -91,7 +91,7 @@ func (m *Machine) build(ctx context.Context, s *Session, plan *createPlan, tlsm 
 	u.push("datastore folder "+files.path(name), func(ctx context.Context) error { return files.remove(ctx, name) })
 
 	log.Infof("Uploading images for container")
-	if err := files.upload(ctx, plan.app.Path, path.Join(name, wire.ApplianceISO), log); err != nil {
+	if err := files.upload(ctx, plan.app.Path, path.Join(name, vchwire.ApplianceISO), log); err != nil {
 		return nil, err
 	}
 	if err := files.upload(ctx, plan.boot.Path, path.Join(name, bootstrapISOName), log); err != nil {
@@ -135,7 +135,7 @@ func (m *Machine) build(ctx context.Context, s *Session, plan *createPlan, tlsm 
 	cfg := plan.applianceConfig(s)
 	spec, err := endpointSpec{
 		Name: name, CPUs: int32(o.EndpointCPUs), MemoryMB: o.EndpointMemoryMB, Datastore: plan.store, Networks: plan.nics,
-		ExtraConfig: map[string]string{wire.KeyAppliance: mustJSON(cfg), wire.KeyVCHVersion: plan.app.Version},
+		ExtraConfig: map[string]string{vchwire.KeyAppliance: mustJSON(cfg), vchwire.KeyVCHVersion: plan.app.Version},
 	}.configSpec(ctx)
 	if err != nil {
 		return nil, err
@@ -159,7 +159,7 @@ func (m *Machine) build(ctx context.Context, s *Session, plan *createPlan, tlsm 
 		if err != nil {
 			return nil, err
 		}
-		if err := ep.reconfigure(ctx, map[string]string{wire.KeyApplianceTLS: mustJSON(tv)}); err != nil {
+		if err := ep.reconfigure(ctx, map[string]string{vchwire.KeyApplianceTLS: mustJSON(tv)}); err != nil {
 			return nil, err
 		}
 	}

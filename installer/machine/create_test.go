@@ -12,7 +12,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/installer/certs"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 func TestCreate(t *testing.T) {
@@ -79,12 +79,12 @@ func TestCreate(t *testing.T) {
 	for _, ov := range vmo.Config.ExtraConfig {
 		extra[ov.GetOptionValue().Key], _ = ov.GetOptionValue().Value.(string)
 	}
-	var cfg wire.ApplianceConfig
-	if err := json.Unmarshal([]byte(extra[wire.KeyAppliance]), &cfg); err != nil {
+	var cfg vchwire.ApplianceConfig
+	if err := json.Unmarshal([]byte(extra[vchwire.KeyAppliance]), &cfg); err != nil {
 		t.Fatalf("appliance config: %v", err)
 	}
-	if extra[wire.KeyVCHVersion] != "v1.0.0" || cfg.Version != "v1.0.0" || cfg.Name != "vch1" {
-		t.Errorf("versions %q %q name %q", extra[wire.KeyVCHVersion], cfg.Version, cfg.Name)
+	if extra[vchwire.KeyVCHVersion] != "v1.0.0" || cfg.Version != "v1.0.0" || cfg.Name != "vch1" {
+		t.Errorf("versions %q %q name %q", extra[vchwire.KeyVCHVersion], cfg.Version, cfg.Name)
 	}
 	if !strings.HasPrefix(cfg.Target, "https://user:pass@") || !strings.HasSuffix(cfg.Target, "/sdk") {
 		t.Errorf("target %q", cfg.Target)
@@ -103,8 +103,8 @@ func TestCreate(t *testing.T) {
 			t.Errorf("plugin %+v", p)
 		}
 	}
-	var tv wire.ApplianceTLS
-	if err := json.Unmarshal([]byte(extra[wire.KeyApplianceTLS]), &tv); err != nil || tv.CACert == "" {
+	var tv vchwire.ApplianceTLS
+	if err := json.Unmarshal([]byte(extra[vchwire.KeyApplianceTLS]), &tv); err != nil || tv.CACert == "" {
 		t.Fatalf("TLS value: %v %+v", err, tv)
 	}
 	srv, _ := certs.ParseCertificate([]byte(tv.ServerCert))

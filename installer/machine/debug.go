@@ -9,11 +9,11 @@ import (
 	"os"
 	"strings"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // Debug turns SSH access to the endpoint on (for the given authorized keys) or off. The appliance reads
-// wire.KeyApplianceDebug while it runs, so no restart is needed.
+// vchwire.KeyApplianceDebug while it runs, so no restart is needed.
 func (m *Machine) Debug(ctx context.Context, o DebugOptions) error {
 	log := m.Log
 	log.Infof("### Configuring VCH for debug ####")
@@ -39,8 +39,8 @@ func (m *Machine) Debug(ctx context.Context, o DebugOptions) error {
 	}
 	defer done()
 	ep := m.endpoint(s, v, "")
-	d := wire.ApplianceDebug{SSH: o.EnableSSH, AuthorizedKeys: keys}
-	if err := ep.reconfigure(ctx, map[string]string{wire.KeyApplianceDebug: mustJSON(d)}); err != nil {
+	d := vchwire.ApplianceDebug{SSH: o.EnableSSH, AuthorizedKeys: keys}
+	if err := ep.reconfigure(ctx, map[string]string{vchwire.KeyApplianceDebug: mustJSON(d)}); err != nil {
 		return err
 	}
 	if !o.EnableSSH {

@@ -9,8 +9,8 @@
 //     containerVM, and carries the --cpu and --memory limits;
 //   - the endpoint VM, named after the VCH, booting "[image-store] <name>/appliance.iso", logging to a
 //     file-backed serial port "[image-store] <name>/appliance.log", with its whole configuration in
-//     extraConfig: wire.KeyAppliance (JSON wire.ApplianceConfig), wire.KeyApplianceTLS, wire.KeyVCHVersion;
-//     the appliance reports back under wire.KeyApplianceStatus;
+//     extraConfig: vchwire.KeyAppliance (JSON vchwire.ApplianceConfig), vchwire.KeyApplianceTLS,
+//     vchwire.KeyVCHVersion; the appliance reports back under vchwire.KeyApplianceStatus;
 //   - "[image-store] <name>/" with appliance.iso and bootstrap.iso (and, after an upgrade, the previous
 //     version's ISOs and configuration for --rollback), "[image-store] VIC/<name>/" where the backend keeps
 //     images, and the volume store folders.

@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // pingDocker checks that the appliance's Docker API answers GET /_ping, with the client certificate in
 // TLSVerify mode. It retries until ctx ends: the engine may take a moment after the appliance says running.
-func (m *Machine) pingDocker(ctx context.Context, st *wire.ApplianceStatus, t *tlsMaterial) error {
+func (m *Machine) pingDocker(ctx context.Context, st *vchwire.ApplianceStatus, t *tlsMaterial) error {
 	addr := dockerAddr(st, t.mode)
 	host, _, _ := net.SplitHostPort(addr)
 	scheme := "https"

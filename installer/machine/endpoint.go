@@ -11,7 +11,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // endpointVM drives the endpoint VM: power, extraConfig, and the appliance's status reports.
@@ -86,9 +86,9 @@ func (e *endpointVM) read(ctx context.Context) (map[string]string, types.Virtual
 
 // waitStatus polls the appliance's status until done accepts it. A failed appliance, a powered-off VM and
 // the end of ctx (--timeout) end the wait with an error that says where to look.
-func (e *endpointVM) waitStatus(ctx context.Context, what string, done func(*wire.ApplianceStatus) bool) (*wire.ApplianceStatus, error) {
+func (e *endpointVM) waitStatus(ctx context.Context, what string, done func(*vchwire.ApplianceStatus) bool) (*vchwire.ApplianceStatus, error) {
 	start := time.Now()
-	var last *wire.ApplianceStatus
+	var last *vchwire.ApplianceStatus
 	for {
 		extra, power, err := e.read(ctx)
 		if err != nil {
@@ -97,8 +97,8 @@ func (e *endpointVM) waitStatus(ctx context.Context, what string, done func(*wir
 			}
 			return last, fmt.Errorf("read the status of the endpoint VM %q: %w", e.name, err)
 		}
-		if raw := extra[wire.KeyApplianceStatus]; raw != "" {
-			var st wire.ApplianceStatus
+		if raw := extra[vchwire.KeyApplianceStatus]; raw != "" {
+			var st vchwire.ApplianceStatus
 			if err := json.Unmarshal([]byte(raw), &st); err != nil {
 				e.log.Debugf("Unreadable appliance status %q: %v", raw, err)
 			} else {
@@ -106,7 +106,7 @@ func (e *endpointVM) waitStatus(ctx context.Context, what string, done func(*wir
 					e.log.Debugf("Appliance state %q (ip %q)", st.State, st.IP)
 				}
 				last = &st
-				if st.State == wire.ApplianceFailed {
+				if st.State == vchwire.ApplianceFailed {
 					return last, e.failed(last)
 				}
 				if done(last) {
@@ -126,7 +126,7 @@ func (e *endpointVM) waitStatus(ctx context.Context, what string, done func(*wir
 	}
 }
 
-func (e *endpointVM) timedOut(what string, start time.Time, last *wire.ApplianceStatus) error {
+func (e *endpointVM) timedOut(what string, start time.Time, last *vchwire.ApplianceStatus) error {
 	limit := ""
 	if e.timeout > 0 {
 		limit = fmt.Sprintf(" (--timeout %s)", e.timeout)
@@ -135,7 +135,7 @@ func (e *endpointVM) timedOut(what string, start time.Time, last *wire.Appliance
 		limit, time.Since(start).Round(100*time.Millisecond), what, describeStatus(last), e.console)
 }
 
-func (e *endpointVM) failed(st *wire.ApplianceStatus) error {
+func (e *endpointVM) failed(st *vchwire.ApplianceStatus) error {
 	msg := st.Error
 	if msg == "" {
 		msg = "no reason given"
@@ -144,7 +144,7 @@ func (e *endpointVM) failed(st *wire.ApplianceStatus) error {
 }
 
 // describeStatus is the last status for an error message.
-func describeStatus(st *wire.ApplianceStatus) string {
+func describeStatus(st *vchwire.ApplianceStatus) string {
 	if st == nil {
 		return "; the appliance reported no status"
 	}
@@ -158,7 +158,7 @@ func describeStatus(st *wire.ApplianceStatus) string {
 	return s + describeServices(st)
 }
 
-func describeServices(st *wire.ApplianceStatus) string {
+func describeServices(st *vchwire.ApplianceStatus) string {
 	if st == nil || len(st.Services) == 0 {
 		return ""
 	}
@@ -176,9 +176,9 @@ func describeServices(st *wire.ApplianceStatus) string {
 }
 
 // waitIP waits for the appliance to report its address ("Waiting for IP information").
-func (e *endpointVM) waitIP(ctx context.Context) (*wire.ApplianceStatus, error) {
+func (e *endpointVM) waitIP(ctx context.Context) (*vchwire.ApplianceStatus, error) {
 	e.log.Infof("Waiting for IP information")
-	st, err := e.waitStatus(ctx, "the appliance's IP address", func(st *wire.ApplianceStatus) bool { return st.IP != "" })
+	st, err := e.waitStatus(ctx, "the appliance's IP address", func(st *vchwire.ApplianceStatus) bool { return st.IP != "" })
 	if err != nil {
 		return st, err
 	}
@@ -187,10 +187,10 @@ func (e *endpointVM) waitIP(ctx context.Context) (*wire.ApplianceStatus, error) 
 }
 
 // waitRunning waits for the appliance's services ("Waiting for major appliance components to launch").
-func (e *endpointVM) waitRunning(ctx context.Context) (*wire.ApplianceStatus, error) {
+func (e *endpointVM) waitRunning(ctx context.Context) (*vchwire.ApplianceStatus, error) {
 	e.log.Infof("Waiting for major appliance components to launch")
-	return e.waitStatus(ctx, "the appliance's components to launch", func(st *wire.ApplianceStatus) bool {
-		return st.State == wire.ApplianceRunning
+	return e.waitStatus(ctx, "the appliance's components to launch", func(st *vchwire.ApplianceStatus) bool {
+		return st.State == vchwire.ApplianceRunning
 	})
 }
 

@@ -21,7 +21,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // fakeAppliance plays the endpoint's guest: when the VM powers on it reports an address, waits for the
@@ -38,7 +38,7 @@ type fakeAppliance struct {
 
 	mu    sync.Mutex
 	boots int
-	last  wire.ApplianceStatus
+	last  vchwire.ApplianceStatus
 	srv   *http.Server
 
 	stop chan struct{}
@@ -99,15 +99,15 @@ func (a *fakeAppliance) run() {
 		if vm.Runtime.BootTime != nil {
 			bt = *vm.Runtime.BootTime
 		}
-		if booted && (!on || extra[wire.KeyApplianceStatus] == "" || !bt.Equal(bootTime)) {
+		if booted && (!on || extra[vchwire.KeyApplianceStatus] == "" || !bt.Equal(bootTime)) {
 			booted = false // powered off, or rebooted by the installer (which clears the status)
 			a.stopServer()
 		}
 		if !on {
 			continue
 		}
-		var cfg wire.ApplianceConfig
-		_ = json.Unmarshal([]byte(extra[wire.KeyAppliance]), &cfg)
+		var cfg vchwire.ApplianceConfig
+		_ = json.Unmarshal([]byte(extra[vchwire.KeyAppliance]), &cfg)
 		if !booted {
 			booted, bootTime = true, bt
 			a.mu.Lock()
@@ -117,30 +117,30 @@ func (a *fakeAppliance) run() {
 			noIP := a.NoIP
 			a.mu.Unlock()
 			if noIP {
-				a.report(vm.Self, wire.ApplianceStatus{State: wire.ApplianceBooting, Version: cfg.Version})
+				a.report(vm.Self, vchwire.ApplianceStatus{State: vchwire.ApplianceBooting, Version: cfg.Version})
 				continue
 			}
-			a.report(vm.Self, wire.ApplianceStatus{State: wire.ApplianceWaitingTLS, Version: cfg.Version, IP: a.IP})
+			a.report(vm.Self, vchwire.ApplianceStatus{State: vchwire.ApplianceWaitingTLS, Version: cfg.Version, IP: a.IP})
 			continue
 		}
 		a.mu.Lock()
 		fail, noIP := a.Fail, a.NoIP
 		a.mu.Unlock()
-		if noIP || a.current().State == wire.ApplianceRunning || a.current().State == wire.ApplianceFailed {
+		if noIP || a.current().State == vchwire.ApplianceRunning || a.current().State == vchwire.ApplianceFailed {
 			continue
 		}
 		if fail != "" {
-			a.report(vm.Self, wire.ApplianceStatus{State: wire.ApplianceFailed, Version: cfg.Version, IP: a.IP, Error: fail,
-				Services: []wire.ServiceStatus{{Name: "vice-engine", State: "failed", Restarts: 3, Error: fail}}})
+			a.report(vm.Self, vchwire.ApplianceStatus{State: vchwire.ApplianceFailed, Version: cfg.Version, IP: a.IP, Error: fail,
+				Services: []vchwire.ServiceStatus{{Name: "vice-engine", State: "failed", Restarts: 3, Error: fail}}})
 			continue
 		}
-		var tlsCfg *wire.ApplianceTLS
+		var tlsCfg *vchwire.ApplianceTLS
 		if cfg.TLS != TLSOff {
-			raw := extra[wire.KeyApplianceTLS]
+			raw := extra[vchwire.KeyApplianceTLS]
 			if raw == "" {
 				continue // waiting for the installer's certificates
 			}
-			tlsCfg = &wire.ApplianceTLS{}
+			tlsCfg = &vchwire.ApplianceTLS{}
 			if err := json.Unmarshal([]byte(raw), tlsCfg); err != nil {
 				a.t.Errorf("fake appliance: bad TLS value: %v", err)
 				continue
@@ -148,19 +148,19 @@ func (a *fakeAppliance) run() {
 		}
 		port, err := a.serve(tlsCfg)
 		if err != nil {
-			a.report(vm.Self, wire.ApplianceStatus{State: wire.ApplianceFailed, Version: cfg.Version, IP: a.IP, Error: err.Error()})
+			a.report(vm.Self, vchwire.ApplianceStatus{State: vchwire.ApplianceFailed, Version: cfg.Version, IP: a.IP, Error: err.Error()})
 			continue
 		}
-		a.report(vm.Self, wire.ApplianceStatus{
-			State: wire.ApplianceRunning, Version: cfg.Version, IP: a.IP,
+		a.report(vm.Self, vchwire.ApplianceStatus{
+			State: vchwire.ApplianceRunning, Version: cfg.Version, IP: a.IP,
 			DockerHost:  fmt.Sprintf("tcp://%s:%d", a.IP, port),
-			AdminPortal: fmt.Sprintf("https://%s:%d", a.IP, wire.PortAdmin),
-			Services:    []wire.ServiceStatus{{Name: "vice-engine", State: "running", Pid: 42}},
+			AdminPortal: fmt.Sprintf("https://%s:%d", a.IP, vchwire.PortAdmin),
+			Services:    []vchwire.ServiceStatus{{Name: "vice-engine", State: "running", Pid: 42}},
 		})
 	}
 }
 
-func (a *fakeAppliance) current() wire.ApplianceStatus {
+func (a *fakeAppliance) current() vchwire.ApplianceStatus {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.last
@@ -185,7 +185,7 @@ func (a *fakeAppliance) find(ctx context.Context) *mo.VirtualMachine {
 }
 
 // report writes the status the way the appliance's init does: guestinfo, which vSphere keeps in extraConfig.
-func (a *fakeAppliance) report(ref types.ManagedObjectReference, st wire.ApplianceStatus) {
+func (a *fakeAppliance) report(ref types.ManagedObjectReference, st vchwire.ApplianceStatus) {
 	st.Updated = time.Now().UTC()
 	a.mu.Lock()
 	a.last = st
@@ -193,7 +193,7 @@ func (a *fakeAppliance) report(ref types.ManagedObjectReference, st wire.Applian
 	data, _ := json.Marshal(st)
 	vm := object.NewVirtualMachine(a.c, ref)
 	task, err := vm.Reconfigure(context.Background(), types.VirtualMachineConfigSpec{
-		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: wire.KeyApplianceStatus, Value: string(data)}},
+		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: vchwire.KeyApplianceStatus, Value: string(data)}},
 	})
 	if err == nil {
 		err = task.Wait(context.Background())
@@ -205,12 +205,12 @@ func (a *fakeAppliance) report(ref types.ManagedObjectReference, st wire.Applian
 
 // serve starts the Docker API stand-in: /_ping on the appliance's address, with the installer's server
 // certificate and, in verify mode, client certificates required.
-func (a *fakeAppliance) serve(tv *wire.ApplianceTLS) (int, error) {
+func (a *fakeAppliance) serve(tv *vchwire.ApplianceTLS) (int, error) {
 	a.stopServer()
-	port := wire.PortDockerPlain
+	port := vchwire.PortDockerPlain
 	var cfg *tls.Config
 	if tv != nil {
-		port = wire.PortDockerTLS
+		port = vchwire.PortDockerTLS
 		cert, err := tls.X509KeyPair([]byte(tv.ServerCert), []byte(tv.ServerKey))
 		if err != nil {
 			return 0, err

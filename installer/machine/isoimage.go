@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/vice-engine/vice/installer/iso"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // ISOImage is what vice-machine needs to know of a local ISO: its /VERSION and, for appliance.iso, the
@@ -15,7 +15,7 @@ type ISOImage struct {
 	Path    string
 	Size    int64
 	Version string
-	Plugins []wire.PluginRecord // sorted by name; File is relative to the image's root ("plugins/vice-plugin-vcsim")
+	Plugins []vchwire.PluginRecord // sorted by name; File is relative to the image's root ("plugins/vice-plugin-vcsim")
 }
 
 // ReadISO reads /VERSION and, from an appliance image (one with /init), the plugins and their checksums.
@@ -44,7 +44,7 @@ func ReadISO(name string) (*ISOImage, error) {
 }
 
 // Plugin is the plugin record called name, or nil.
-func (img *ISOImage) Plugin(name string) *wire.PluginRecord {
+func (img *ISOImage) Plugin(name string) *vchwire.PluginRecord {
 	for i := range img.Plugins {
 		if img.Plugins[i].Name == name {
 			return &img.Plugins[i]
@@ -56,9 +56,9 @@ func (img *ISOImage) Plugin(name string) *wire.PluginRecord {
 // registration is what the VCH registers of the image's plugins: the backend's alone. An endpoint serves from
 // one backend, and every plugin it starts listens for the containerVMs' serial lines on its one attach address.
 // The callers have checked that the image has the backend.
-func (img *ISOImage) registration(backend string) []wire.PluginRecord {
+func (img *ISOImage) registration(backend string) []vchwire.PluginRecord {
 	if p := img.Plugin(backend); p != nil {
-		return []wire.PluginRecord{*p}
+		return []vchwire.PluginRecord{*p}
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // DefaultPublicNetwork is VIC's default for --public-network.
@@ -17,8 +17,8 @@ const DefaultPublicNetwork = "VM Network"
 
 // ParseContainerNetwork reads "portgroup:alias"; the alias (the docker network's name) defaults to the port
 // group's name when that is a valid docker network name.
-func ParseContainerNetwork(s string) (wire.ContainerNetwork, error) {
-	var n wire.ContainerNetwork
+func ParseContainerNetwork(s string) (vchwire.ContainerNetwork, error) {
+	var n vchwire.ContainerNetwork
 	if i := strings.LastIndex(s, ":"); i >= 0 {
 		n.PortGroup, n.Alias = strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:])
 	} else {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -84,7 +84,7 @@ func TestParseVolumeStore(t *testing.T) {
 }
 
 func TestParseContainerNetwork(t *testing.T) {
-	if n, err := ParseContainerNetwork("VM Network:public"); err != nil || n != (wire.ContainerNetwork{PortGroup: "VM Network", Alias: "public"}) {
+	if n, err := ParseContainerNetwork("VM Network:public"); err != nil || n != (vchwire.ContainerNetwork{PortGroup: "VM Network", Alias: "public"}) {
 		t.Errorf("%+v %v", n, err)
 	}
 	if n, err := ParseContainerNetwork("backend-pg"); err != nil || n.Alias != "backend-pg" {

@@ -7,13 +7,13 @@ import (
 	"strings"
 
 	"github.com/vice-engine/vice/installer/certs"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // reportEndpoint prints how to reach a running VCH, as VIC did at the end of create and in inspect: the
 // admin portal, DOCKER_HOST (and DOCKER_CERT_PATH), and the docker command line. With writeEnv the
 // environment is also saved in "<cert folder>/<name>.env".
-func (m *Machine) reportEndpoint(name string, st *wire.ApplianceStatus, t *tlsMaterial, writeEnv bool) {
+func (m *Machine) reportEndpoint(name string, st *vchwire.ApplianceStatus, t *tlsMaterial, writeEnv bool) {
 	log := m.Log
 	if st == nil || st.IP == "" {
 		log.Warnf("The appliance has not reported its address yet (state %q); run `vice-machine inspect` later", stateOf(st))
@@ -22,7 +22,7 @@ func (m *Machine) reportEndpoint(name string, st *wire.ApplianceStatus, t *tlsMa
 	addr := dockerAddr(st, t.mode)
 	admin := st.AdminPortal
 	if admin == "" {
-		admin = fmt.Sprintf("https://%s:%d", st.IP, wire.PortAdmin)
+		admin = fmt.Sprintf("https://%s:%d", st.IP, vchwire.PortAdmin)
 	}
 	log.Blank()
 	log.Infof("VCH Admin Portal:")
@@ -51,7 +51,7 @@ func (m *Machine) reportEndpoint(name string, st *wire.ApplianceStatus, t *tlsMa
 	}
 }
 
-func stateOf(st *wire.ApplianceStatus) string {
+func stateOf(st *vchwire.ApplianceStatus) string {
 	if st == nil {
 		return "unknown"
 	}

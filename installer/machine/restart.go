@@ -3,7 +3,7 @@ package machine
 import (
 	"context"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // restart is a power cycle of the endpoint VM with a new configuration (upgrade, rollback, configure):
@@ -29,7 +29,7 @@ func (r *restart) stop(ctx context.Context) error {
 
 // start writes changes (plus a cleared status and certificate, so the appliance reports afresh) and
 // powers the appliance on, then waits for it as create does.
-func (r *restart) start(ctx context.Context, changes map[string]string) (*wire.ApplianceStatus, error) {
+func (r *restart) start(ctx context.Context, changes map[string]string) (*vchwire.ApplianceStatus, error) {
 	log := r.m.Log
 	cur, _, err := r.ep.read(ctx)
 	if err != nil {
@@ -44,7 +44,7 @@ func (r *restart) start(ctx context.Context, changes map[string]string) (*wire.A
 		}
 		kv[k] = v
 	}
-	for _, k := range []string{wire.KeyApplianceStatus, wire.KeyApplianceTLS} {
+	for _, k := range []string{vchwire.KeyApplianceStatus, vchwire.KeyApplianceTLS} {
 		if _, ok := cur[k]; ok {
 			kv[k] = ""
 		}
@@ -61,14 +61,14 @@ func (r *restart) start(ctx context.Context, changes map[string]string) (*wire.A
 		return st, err
 	}
 	if r.tlsm.mode != TLSOff {
-		var tv *wire.ApplianceTLS
+		var tv *vchwire.ApplianceTLS
 		if !r.reissue && reusable(r.v.TLS, st.IP) {
 			log.Infof("Reusing the VCH's server certificate for %s", st.IP)
 			tv = r.v.TLS
 		} else if tv, err = r.tlsm.install(st.IP, log); err != nil {
 			return st, err
 		}
-		if err := r.ep.reconfigure(ctx, map[string]string{wire.KeyApplianceTLS: mustJSON(tv)}); err != nil {
+		if err := r.ep.reconfigure(ctx, map[string]string{vchwire.KeyApplianceTLS: mustJSON(tv)}); err != nil {
 			return st, err
 		}
 	}

@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 
 	"github.com/vice-engine/vice/installer/certs"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
-// TLS modes of wire.ApplianceConfig.TLS.
+// TLS modes of vchwire.ApplianceConfig.TLS.
 const (
 	TLSVerify = "verify"
 	TLSServer = "server"
@@ -62,7 +62,7 @@ type tlsMaterial struct {
 func prepareTLS(name, mode string, o TLSOptions, log *Logger) (*tlsMaterial, error) {
 	t := &tlsMaterial{mode: mode, cnames: o.CNames}
 	if mode == TLSOff {
-		log.Warnf("Configuring without TLS - the Docker API will be open to anyone who can reach port %d", wire.PortDockerPlain)
+		log.Warnf("Configuring without TLS - the Docker API will be open to anyone who can reach port %d", vchwire.PortDockerPlain)
 		return t, nil
 	}
 	f, err := certFolder(o.CertPath, name)
@@ -164,7 +164,7 @@ func (t *tlsMaterial) serverNames(ip string) certs.ServerNames {
 }
 
 // issue signs (or reuses) the server certificate for ip and returns the appliance's TLS key value.
-func (t *tlsMaterial) issue(ip string, log *Logger) (*wire.ApplianceTLS, error) {
+func (t *tlsMaterial) issue(ip string, log *Logger) (*vchwire.ApplianceTLS, error) {
 	if t.ca == nil {
 		return nil, fmt.Errorf("cannot sign a server certificate for %s: %s has no %s; point --tls-cert-path at the folder "+
 			"with the VCH's %s and %s", ip, t.folder.Dir, certs.CAKeyFile, certs.CAFile, certs.CAKeyFile)
@@ -178,7 +178,7 @@ func (t *tlsMaterial) issue(ip string, log *Logger) (*wire.ApplianceTLS, error) 
 	} else {
 		log.Infof("Loaded server certificate from %s", t.folder.Path(certs.ServerCertFile))
 	}
-	out := &wire.ApplianceTLS{ServerCert: string(srv.CertPEM), ServerKey: string(srv.KeyPEM)}
+	out := &vchwire.ApplianceTLS{ServerCert: string(srv.CertPEM), ServerKey: string(srv.KeyPEM)}
 	if t.mode == TLSVerify {
 		out.CACert = string(t.ca.CertPEM)
 	}
@@ -186,7 +186,7 @@ func (t *tlsMaterial) issue(ip string, log *Logger) (*wire.ApplianceTLS, error) 
 }
 
 // reusable reports whether the VCH's current TLS value serves an appliance at ip.
-func reusable(cur *wire.ApplianceTLS, ip string) bool {
+func reusable(cur *vchwire.ApplianceTLS, ip string) bool {
 	if cur == nil || cur.ServerCert == "" || cur.ServerKey == "" {
 		return false
 	}
@@ -221,15 +221,15 @@ func (t *tlsMaterial) clientConfig(host string) (*tls.Config, error) {
 }
 
 // dockerAddr is the host:port of the Docker API of an appliance that reported st.
-func dockerAddr(st *wire.ApplianceStatus, mode string) string {
+func dockerAddr(st *vchwire.ApplianceStatus, mode string) string {
 	if st.DockerHost != "" {
 		if h := hostPort(st.DockerHost); h != "" {
 			return h
 		}
 	}
-	port := wire.PortDockerTLS
+	port := vchwire.PortDockerTLS
 	if mode == TLSOff {
-		port = wire.PortDockerPlain
+		port = vchwire.PortDockerPlain
 	}
 	return net.JoinHostPort(st.IP, fmt.Sprint(port))
 }
@@ -249,7 +249,7 @@ func hostPort(dockerHost string) string {
 
 // install is the TLS value for an appliance at ip from the certificate folder: a server certificate signed
 // with the folder's CA key, or, without one, the folder's own server-cert.pem and server-key.pem.
-func (t *tlsMaterial) install(ip string, log *Logger) (*wire.ApplianceTLS, error) {
+func (t *tlsMaterial) install(ip string, log *Logger) (*vchwire.ApplianceTLS, error) {
 	if t.ca != nil {
 		return t.issue(ip, log)
 	}
@@ -263,7 +263,7 @@ func (t *tlsMaterial) install(ip string, log *Logger) (*wire.ApplianceTLS, error
 			t.folder.Path(certs.ServerCertFile), ip)
 	}
 	log.Infof("Loaded server certificate from %s", t.folder.Path(certs.ServerCertFile))
-	out := &wire.ApplianceTLS{ServerCert: string(srv.CertPEM), ServerKey: string(srv.KeyPEM)}
+	out := &vchwire.ApplianceTLS{ServerCert: string(srv.CertPEM), ServerKey: string(srv.KeyPEM)}
 	if t.mode == TLSVerify {
 		if t.caCert == nil {
 			return nil, fmt.Errorf("%s has no %s to verify client certificates with", t.folder.Dir, certs.CAFile)

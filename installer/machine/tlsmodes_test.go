@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/vice-engine/vice/installer/certs"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 func TestCreateTLSModes(t *testing.T) {
@@ -55,7 +55,7 @@ func TestCreateTLSModes(t *testing.T) {
 			} else if v.TLS == nil || v.TLS.CACert != "" || v.TLS.ServerCert == "" {
 				t.Errorf("TLS value with --no-tlsverify: %+v", v.TLS)
 			}
-			if v.Status == nil || v.Status.State != wire.ApplianceRunning {
+			if v.Status == nil || v.Status.State != vchwire.ApplianceRunning {
 				t.Errorf("status %+v", v.Status)
 			}
 		})

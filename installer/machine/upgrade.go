@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"path"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // savedVersion names the files an upgrade keeps of the version it replaces, in the VCH's datastore folder:
@@ -77,7 +77,7 @@ func (m *Machine) Upgrade(ctx context.Context, o UpgradeOptions) error {
 	}
 	sv := saved(v.Name, old)
 	log.Infof("Saving the ISOs and configuration of version %s", old)
-	if err := files.copy(ctx, path.Join(v.Name, wire.ApplianceISO), sv.appliance); err != nil {
+	if err := files.copy(ctx, path.Join(v.Name, vchwire.ApplianceISO), sv.appliance); err != nil {
 		return m.restartAfterFailure(s, v, r, err)
 	}
 	if err := files.copy(ctx, path.Join(v.Name, bootstrapISOName), sv.bootstrap); err != nil {
@@ -87,7 +87,7 @@ func (m *Machine) Upgrade(ctx context.Context, o UpgradeOptions) error {
 		return m.restartAfterFailure(s, v, r, err)
 	}
 	log.Infof("Uploading images for container")
-	uploadErr := files.upload(ctx, app.Path, path.Join(v.Name, wire.ApplianceISO), log)
+	uploadErr := files.upload(ctx, app.Path, path.Join(v.Name, vchwire.ApplianceISO), log)
 	if uploadErr == nil {
 		uploadErr = files.upload(ctx, boot.Path, path.Join(v.Name, bootstrapISOName), log)
 	}
@@ -98,7 +98,7 @@ func (m *Machine) Upgrade(ctx context.Context, o UpgradeOptions) error {
 	cfg := v.Config
 	cfg.Version, cfg.Plugins = app.Version, app.registration(cfg.Backend)
 	st, err := r.start(ctx, map[string]string{
-		wire.KeyAppliance: mustJSON(cfg), wire.KeyVCHVersion: app.Version, wire.KeyVCHPrevious: old,
+		vchwire.KeyAppliance: mustJSON(cfg), vchwire.KeyVCHVersion: app.Version, vchwire.KeyVCHPrevious: old,
 	})
 	if err != nil {
 		return m.rollbackAfterFailure(o, s, v, r, files, old, err)
@@ -147,17 +147,17 @@ func (m *Machine) rollbackAfterFailure(o UpgradeOptions, s *Session, v *VCH, r *
 
 // restoreVersion puts the saved ISOs of version back in place, with cfg as the configuration and previous
 // as the version a later rollback returns to ("" for none), and starts the appliance on them.
-func (m *Machine) restoreVersion(ctx context.Context, r *restart, files *dsFiles, version string, cfg wire.ApplianceConfig,
-	previous string) (*wire.ApplianceStatus, error) {
+func (m *Machine) restoreVersion(ctx context.Context, r *restart, files *dsFiles, version string, cfg vchwire.ApplianceConfig,
+	previous string) (*vchwire.ApplianceStatus, error) {
 	sv := saved(r.v.Name, version)
-	if err := files.copy(ctx, sv.appliance, path.Join(r.v.Name, wire.ApplianceISO)); err != nil {
+	if err := files.copy(ctx, sv.appliance, path.Join(r.v.Name, vchwire.ApplianceISO)); err != nil {
 		return nil, err
 	}
 	if err := files.copy(ctx, sv.bootstrap, path.Join(r.v.Name, bootstrapISOName)); err != nil {
 		return nil, err
 	}
 	return r.start(ctx, map[string]string{
-		wire.KeyAppliance: mustJSON(cfg), wire.KeyVCHVersion: version, wire.KeyVCHPrevious: previous,
+		vchwire.KeyAppliance: mustJSON(cfg), vchwire.KeyVCHVersion: version, vchwire.KeyVCHPrevious: previous,
 	})
 }
 
@@ -193,7 +193,7 @@ func (m *Machine) Rollback(ctx context.Context, o UpgradeOptions) error {
 	if err != nil {
 		return err
 	}
-	var cfg wire.ApplianceConfig
+	var cfg vchwire.ApplianceConfig
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		return fmt.Errorf("the saved configuration %s is unreadable: %w", files.path(sv.config), err)
 	}

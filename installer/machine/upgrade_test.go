@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // vch reads the VCH the way the installer sees it.
@@ -65,7 +65,7 @@ func TestUpgradeAndRollback(t *testing.T) {
 	if v.Version != "v2.0.0" || v.Previous != "v1.0.0" || v.Config.Version != "v2.0.0" {
 		t.Errorf("after upgrade: version %q previous %q config %q", v.Version, v.Previous, v.Config.Version)
 	}
-	if v.Status == nil || v.Status.State != wire.ApplianceRunning {
+	if v.Status == nil || v.Status.State != vchwire.ApplianceRunning {
 		t.Errorf("after upgrade the appliance is %+v", v.Status)
 	}
 	for _, f := range []string{"appliance-v1.0.0.iso", "bootstrap-v1.0.0.iso", "appliance-v1.0.0.json"} {
@@ -93,8 +93,8 @@ func TestUpgradeAndRollback(t *testing.T) {
 	if v.Version != "v1.0.0" || v.Previous != "" || v.Config.Version != "v1.0.0" {
 		t.Errorf("after rollback: version %q previous %q config %q", v.Version, v.Previous, v.Config.Version)
 	}
-	var cfg wire.ApplianceConfig
-	_ = json.Unmarshal([]byte(v.Extra[wire.KeyAppliance]), &cfg)
+	var cfg vchwire.ApplianceConfig
+	_ = json.Unmarshal([]byte(v.Extra[vchwire.KeyAppliance]), &cfg)
 	if cfg.Plugins[0].SHA256 == "" || cfg.Plugins[0].SHA256 != mustPlugins(t, o.ApplianceISO)[0].SHA256 {
 		t.Errorf("rolled back plugins %+v", cfg.Plugins)
 	}
@@ -127,7 +127,7 @@ func TestUpgradeFailureRollsBack(t *testing.T) {
 	a.mu.Unlock()
 	go func() {
 		// The old version works again once the upgrade has failed.
-		for a.current().State != wire.ApplianceFailed {
+		for a.current().State != vchwire.ApplianceFailed {
 			time.Sleep(10 * time.Millisecond)
 		}
 		a.mu.Lock()
@@ -140,7 +140,7 @@ func TestUpgradeFailureRollsBack(t *testing.T) {
 		t.Fatalf("failed upgrade: %v\n%s", err, out.String())
 	}
 	v := s.vch(t, "vch1")
-	if v.Version != "v1.0.0" || v.Config.Version != "v1.0.0" || v.Status == nil || v.Status.State != wire.ApplianceRunning {
+	if v.Version != "v1.0.0" || v.Config.Version != "v1.0.0" || v.Status == nil || v.Status.State != vchwire.ApplianceRunning {
 		t.Errorf("after the failed upgrade: version %q config %q status %+v", v.Version, v.Config.Version, v.Status)
 	}
 	if img, err := ReadISO(filepath.Join(s.dsDir, "vch1", "appliance.iso")); err != nil || img.Version != "v1.0.0" {
@@ -148,7 +148,7 @@ func TestUpgradeFailureRollsBack(t *testing.T) {
 	}
 }
 
-func mustPlugins(t *testing.T, iso string) []wire.PluginRecord {
+func mustPlugins(t *testing.T, iso string) []vchwire.PluginRecord {
 	img, err := ReadISO(iso)
 	if err != nil {
 		t.Fatal(err)

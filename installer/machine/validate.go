@@ -15,7 +15,7 @@ import (
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // validationError lists every problem validation found, each saying what to fix.
@@ -68,7 +68,7 @@ type createPlan struct {
 	volumes []plannedVolume
 	// nics are the endpoint's networks, in order: public, bridge, then client and management when distinct.
 	nics              []object.NetworkReference
-	containerNetworks []wire.ContainerNetwork
+	containerNetworks []vchwire.ContainerNetwork
 }
 
 // validateLocal checks what needs no target: names, ISOs, addresses, sizes. It fills the defaults in o.

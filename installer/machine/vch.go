@@ -14,7 +14,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // VCH is a deployed Virtual Container Host as found in the inventory: its endpoint VM, pool and the
@@ -30,12 +30,12 @@ type VCH struct {
 	CPUs       int32
 	MemoryMB   int32
 
-	Config   wire.ApplianceConfig
-	Version  string // wire.KeyVCHVersion
-	Previous string // wire.KeyVCHPrevious
-	Status   *wire.ApplianceStatus
-	TLS      *wire.ApplianceTLS
-	Debug    *wire.ApplianceDebug
+	Config   vchwire.ApplianceConfig
+	Version  string // vchwire.KeyVCHVersion
+	Previous string // vchwire.KeyVCHPrevious
+	Status   *vchwire.ApplianceStatus
+	TLS      *vchwire.ApplianceTLS
+	Debug    *vchwire.ApplianceDebug
 	// Extra is the whole extraConfig.
 	Extra map[string]string
 }
@@ -63,7 +63,7 @@ func (s *Session) datacenters(ctx context.Context) ([]*object.Datacenter, error)
 	return all, nil
 }
 
-// listVCHs finds the VCHs of the datacenters: the VMs whose extraConfig has wire.KeyAppliance.
+// listVCHs finds the VCHs of the datacenters: the VMs whose extraConfig has vchwire.KeyAppliance.
 func (s *Session) listVCHs(ctx context.Context, dcs []*object.Datacenter) ([]*VCH, error) {
 	var out []*VCH
 	m := view.NewManager(s.Client)
@@ -102,34 +102,34 @@ func (s *Session) vchFromVM(ctx context.Context, dc *object.Datacenter, vm *mo.V
 			extra[ov.Key] = v
 		}
 	}
-	raw, ok := extra[wire.KeyAppliance]
+	raw, ok := extra[vchwire.KeyAppliance]
 	if !ok {
 		return nil
 	}
 	vch := &VCH{
 		ID: vm.Self.Value, Name: vm.Name, VM: object.NewVirtualMachine(s.Client, vm.Self), Datacenter: dc,
 		PowerState: vm.Runtime.PowerState, Extra: extra,
-		Version: extra[wire.KeyVCHVersion], Previous: extra[wire.KeyVCHPrevious],
+		Version: extra[vchwire.KeyVCHVersion], Previous: extra[vchwire.KeyVCHPrevious],
 		CPUs: vm.Config.Hardware.NumCPU, MemoryMB: vm.Config.Hardware.MemoryMB,
 	}
 	_ = json.Unmarshal([]byte(raw), &vch.Config)
 	if vch.Config.Name != "" {
 		vch.Name = vch.Config.Name
 	}
-	if st := extra[wire.KeyApplianceStatus]; st != "" {
-		var status wire.ApplianceStatus
+	if st := extra[vchwire.KeyApplianceStatus]; st != "" {
+		var status vchwire.ApplianceStatus
 		if json.Unmarshal([]byte(st), &status) == nil {
 			vch.Status = &status
 		}
 	}
-	if t := extra[wire.KeyApplianceTLS]; t != "" {
-		var tlsCfg wire.ApplianceTLS
+	if t := extra[vchwire.KeyApplianceTLS]; t != "" {
+		var tlsCfg vchwire.ApplianceTLS
 		if json.Unmarshal([]byte(t), &tlsCfg) == nil {
 			vch.TLS = &tlsCfg
 		}
 	}
-	if d := extra[wire.KeyApplianceDebug]; d != "" {
-		var dbg wire.ApplianceDebug
+	if d := extra[vchwire.KeyApplianceDebug]; d != "" {
+		var dbg vchwire.ApplianceDebug
 		if json.Unmarshal([]byte(d), &dbg) == nil {
 			vch.Debug = &dbg
 		}

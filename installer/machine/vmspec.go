@@ -9,7 +9,7 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // Files of the VCH's datastore folder "[image-store] <name>/".
@@ -44,7 +44,7 @@ func (e endpointSpec) configSpec(ctx context.Context) (types.VirtualMachineConfi
 	cdrom := &types.VirtualCdrom{VirtualDevice: types.VirtualDevice{
 		Key: devices.NewKey(),
 		Backing: &types.VirtualCdromIsoBackingInfo{VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{
-			FileName: e.Datastore.Path(path.Join(e.Name, wire.ApplianceISO)), Datastore: &dsRef,
+			FileName: e.Datastore.Path(path.Join(e.Name, vchwire.ApplianceISO)), Datastore: &dsRef,
 		}},
 		Connectable: &types.VirtualDeviceConnectInfo{StartConnected: true, Connected: true},
 	}}

@@ -20,6 +20,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/plugins/vcsim/emulator"
 	"github.com/vice-engine/vice/tether/wire"
 )
@@ -39,7 +40,7 @@ type applianceReport struct {
 	Err          string            `json:"err,omitempty"`
 }
 
-const reportKey = wire.GuestPrefix + "test.report"
+const reportKey = vchwire.GuestPrefix + "test.report"
 
 // An appliance VM boots its ISO's /init as PID 1 of its own namespaces, with its own loopback address
 // (shown as the VM's guest IP), the ISO's files read-only, a scratch directory and guestinfo. Powering it
@@ -65,7 +66,7 @@ func TestApplianceBoots(t *testing.T) {
 	vm := env.createApplianceVM(t, "vch-endpoint", "endpoint")
 	powerOn(t, vm)
 	rep := waitReport(t, vm)
-	ip := rep.Env[wire.GuestIPEnv]
+	ip := rep.Env[vchwire.GuestIPEnv]
 	addr, err := netip.ParseAddr(ip)
 	if err != nil || !emulator.DefaultApplianceNet.Contains(addr) || ip == "127.0.0.1" {
 		t.Fatalf("guest IP %q is not an address of its own in %s", ip, emulator.DefaultApplianceNet)
@@ -76,10 +77,10 @@ func TestApplianceBoots(t *testing.T) {
 		t.Errorf("init runs as pid %d, want 1", rep.Pid)
 	case rep.Env[wire.EmulatorEnv] != "1" || rep.Env["PATH"] == "":
 		t.Errorf("env %v", rep.Env)
-	case rep.Env[wire.ApplianceStateEnv] != stateDir || !rep.StateIsDir:
-		t.Errorf("state dir %q (a dir: %v), want %s", rep.Env[wire.ApplianceStateEnv], rep.StateIsDir, stateDir)
+	case rep.Env[vchwire.ApplianceStateEnv] != stateDir || !rep.StateIsDir:
+		t.Errorf("state dir %q (a dir: %v), want %s", rep.Env[vchwire.ApplianceStateEnv], rep.StateIsDir, stateDir)
 	case rep.Version != "appliance-test" || !rep.RootReadOnly:
-		t.Errorf("root %q: VERSION %q, read-only %v", rep.Env[wire.ApplianceRootEnv], rep.Version, rep.RootReadOnly)
+		t.Errorf("root %q: VERSION %q, read-only %v", rep.Env[vchwire.ApplianceRootEnv], rep.Version, rep.RootReadOnly)
 	case rep.FD3 != os.DevNull || rep.FD4 != os.DevNull:
 		t.Errorf("descriptors 3 and 4 are %q and %q, want %s", rep.FD3, rep.FD4, os.DevNull)
 	case rep.RootShared:
@@ -122,8 +123,8 @@ func TestApplianceBoots(t *testing.T) {
 	clearReport(t, vm)
 	powerOn(t, vm)
 	rep2 := waitReport(t, vm)
-	if rep2.Env[wire.GuestIPEnv] != ip {
-		t.Errorf("rebooted with %q, want the same address %s", rep2.Env[wire.GuestIPEnv], ip)
+	if rep2.Env[vchwire.GuestIPEnv] != ip {
+		t.Errorf("rebooted with %q, want the same address %s", rep2.Env[vchwire.GuestIPEnv], ip)
 	}
 	powerOff(t, vm)
 	powerOff(t, cvm)
@@ -139,8 +140,8 @@ func TestApplianceHaltsAndAddresses(t *testing.T) {
 	powerOn(t, a)
 	powerOn(t, b)
 	ra, rb := waitReport(t, a), waitReport(t, b)
-	if ra.Env[wire.GuestIPEnv] == rb.Env[wire.GuestIPEnv] {
-		t.Fatalf("both appliances got %s", ra.Env[wire.GuestIPEnv])
+	if ra.Env[vchwire.GuestIPEnv] == rb.Env[vchwire.GuestIPEnv] {
+		t.Fatalf("both appliances got %s", ra.Env[vchwire.GuestIPEnv])
 	}
 	waitFor(t, "the halted appliance's VM to power off", bootTimeout, func() bool {
 		return powerState(t, b) == types.VirtualMachinePowerStatePoweredOff
@@ -148,7 +149,7 @@ func TestApplianceHaltsAndAddresses(t *testing.T) {
 	if powerState(t, a) != types.VirtualMachinePowerStatePoweredOn {
 		t.Fatal("the other appliance went down too")
 	}
-	if got := dialGreeting(t, ra.Env[wire.GuestIPEnv]); got != "hello from a" {
+	if got := dialGreeting(t, ra.Env[vchwire.GuestIPEnv]); got != "hello from a" {
 		t.Errorf("greeting %q", got)
 	}
 	powerOff(t, a)
@@ -174,7 +175,7 @@ func (env *guestEnv) addApplianceISO(t *testing.T) {
 	if err := os.Rename(filepath.Join(bin, "init"), filepath.Join(work, "init")); err != nil {
 		t.Fatal(err)
 	}
-	iso := filepath.Join(env.dir, testVCH, wire.ApplianceISO)
+	iso := filepath.Join(env.dir, testVCH, vchwire.ApplianceISO)
 	f, err := os.Create(iso)
 	if err != nil {
 		t.Fatal(err)
@@ -195,14 +196,14 @@ func (env *guestEnv) createApplianceVM(t *testing.T, name, configName string) *o
 	t.Helper()
 	ctx := context.Background()
 	ds := func(p string) string { return fmt.Sprintf("[%s] %s", DatastoreName, p) }
-	conf, err := json.Marshal(wire.ApplianceConfig{Name: configName, TLS: "off", Backend: "vcsim"})
+	conf, err := json.Marshal(vchwire.ApplianceConfig{Name: configName, TLS: "off", Backend: "vcsim"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	task, err := env.folder.CreateVM(ctx, types.VirtualMachineConfigSpec{
 		Name: name, GuestId: string(types.VirtualMachineGuestOsIdentifierOtherLinux64Guest), NumCPUs: 1, MemoryMB: 256,
 		Files:       &types.VirtualMachineFileInfo{VmPathName: ds(name)},
-		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: wire.KeyAppliance, Value: string(conf)}},
+		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: vchwire.KeyAppliance, Value: string(conf)}},
 	}, env.pool, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +225,7 @@ func (env *guestEnv) createApplianceVM(t *testing.T, name, configName string) *o
 	if err != nil {
 		t.Fatal(err)
 	}
-	cdrom = devices.InsertIso(cdrom, ds(testVCH+"/"+wire.ApplianceISO))
+	cdrom = devices.InsertIso(cdrom, ds(testVCH+"/"+vchwire.ApplianceISO))
 	console := serialPort(-102, &types.VirtualSerialPortFileBackingInfo{
 		VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{FileName: ds(name + "/appliance.log")}})
 	var change []types.BaseVirtualDeviceConfigSpec
@@ -322,7 +323,7 @@ func dialGreeting(t *testing.T, ip string) string {
 	t.Helper()
 	var line string
 	waitFor(t, "the appliance to answer on "+ip, bootTimeout, func() bool {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(wire.PortAdmin)), time.Second)
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(vchwire.PortAdmin)), time.Second)
 		if err != nil {
 			return false
 		}

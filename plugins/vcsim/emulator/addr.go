@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // DefaultApplianceNet is where appliance VMs get their addresses: loopback addresses that Linux routes to
@@ -20,7 +20,7 @@ var DefaultApplianceNet = netip.MustParsePrefix("127.64.0.0/16")
 
 // addrProbePorts are bound briefly before an address is handed out, to skip one that another emulator on
 // the host (a second daemon, a test) gave to its own appliance.
-var addrProbePorts = []int{wire.PortAttach, wire.PortAdmin}
+var addrProbePorts = []int{vchwire.PortAttach, vchwire.PortAdmin}
 
 // maxAddrProbes bounds the addresses probed for one allocation.
 const maxAddrProbes = 64

@@ -11,6 +11,7 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -18,7 +19,7 @@ import (
 const guestIPTimeout = 30 * time.Second
 
 // bootAppliance boots a VCH endpoint VM: the init of its appliance.iso runs as PID 1 of new PID, UTS, IPC
-// and mount namespaces in the host's network namespace, with a loopback address of its own (wire.GuestIPEnv)
+// and mount namespaces in the host's network namespace, with a loopback address of its own (vchwire.GuestIPEnv)
 // and a scratch directory for this boot. It returns when the guest has ended and its files are released.
 func (g *guest) bootAppliance(l layout) error {
 	g.log = g.log.With("vm", l.name, "appliance", true)
@@ -84,9 +85,9 @@ func (g *guest) prepareAppliance(l layout) (m *machine, addr netip.Addr, err err
 		return m, addr, err
 	}
 	m.appliance = applianceSpec{
-		init: filepath.Join(root, wire.ApplianceInit), root: root,
-		env: []string{wire.EmulatorEnv + "=1", wire.ApplianceRootEnv + "=" + root,
-			wire.ApplianceStateEnv + "=" + state, wire.GuestIPEnv + "=" + addr.String(), guestPATH},
+		init: filepath.Join(root, vchwire.ApplianceInit), root: root,
+		env: []string{wire.EmulatorEnv + "=1", vchwire.ApplianceRootEnv + "=" + root,
+			vchwire.ApplianceStateEnv + "=" + state, vchwire.GuestIPEnv + "=" + addr.String(), guestPATH},
 		files: m.guestEnds, stdio: console,
 	}
 	return m, addr, nil

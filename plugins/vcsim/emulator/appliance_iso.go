@@ -14,7 +14,7 @@ import (
 	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 const applianceCacheDir = "appliances"
@@ -49,9 +49,9 @@ func (c *applianceCache) get(isoPath string) (string, error) {
 		os.RemoveAll(tmp)
 		return "", err
 	}
-	if _, err := os.Stat(filepath.Join(tmp, wire.ApplianceInit)); err != nil {
+	if _, err := os.Stat(filepath.Join(tmp, vchwire.ApplianceInit)); err != nil {
 		os.RemoveAll(tmp)
-		return "", fmt.Errorf("appliance ISO %s: no /%s in the image", isoPath, wire.ApplianceInit)
+		return "", fmt.Errorf("appliance ISO %s: no /%s in the image", isoPath, vchwire.ApplianceInit)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		os.RemoveAll(tmp)

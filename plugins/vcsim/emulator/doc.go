@@ -11,7 +11,8 @@
 // in place of a DHCP lease, shown as the VM's guest IP. Its descriptors are the containerVMs' (the console,
 // appliance.log, on FDDebugLog), and a scratch directory lives as long as the boot.
 //
-// The guest's side of this is the contract in tether/wire (EmulatorEnv, RootEnv, the appliance's
-// environment and the FD* descriptors). VMs with neither ISO are left alone, so plain simulator VMs keep
+// The guest's side of this is two contracts: tether/wire for every guest (EmulatorEnv, RootEnv and the FD*
+// descriptors) and installer/vchwire for the endpoint (appliance.iso's layout, the appliance's environment
+// and ports), the one package of the installer the emulator imports. VMs with neither ISO are left alone, so plain simulator VMs keep
 // the simulator's behaviour.
 package emulator

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // guestSpec is how a guest is started: the tether, its root overlay and its descriptors.
@@ -28,7 +28,7 @@ type guestSpec struct {
 // applianceSpec is how an appliance VM's init is started.
 type applianceSpec struct {
 	init  string
-	root  string // the ISO's files (wire.ApplianceRootEnv), bound read-only in the guest's namespace
+	root  string // the ISO's files (vchwire.ApplianceRootEnv), bound read-only in the guest's namespace
 	env   []string
 	files []*os.File // descriptors 3.. as for a containerVM
 	stdio *os.File   // the init's stdout and stderr: appliance.log
@@ -57,7 +57,7 @@ func startGuest(s guestSpec) (*exec.Cmd, error) {
 // files read-only: the cache they live in is shared by every appliance booted from that ISO.
 func startAppliance(s applianceSpec) (*exec.Cmd, error) {
 	cmd := &exec.Cmd{
-		Path: s.init, Args: []string{wire.ApplianceInit}, Env: s.env, Dir: "/",
+		Path: s.init, Args: []string{vchwire.ApplianceInit}, Env: s.env, Dir: "/",
 		Stdout: s.stdio, Stderr: s.stdio, ExtraFiles: s.files,
 	}
 	mount := func() error {

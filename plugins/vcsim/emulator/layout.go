@@ -9,6 +9,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -19,7 +20,7 @@ const (
 	outputLogName = "output.log"
 	debugLogName  = "tether.debug"
 	// applianceLogName is the endpoint VM's file-backed serial port: its init's console.
-	applianceLogName = wire.ApplianceLog
+	applianceLogName = vchwire.ApplianceLog
 )
 
 // vmProperties are the properties a boot reads.
@@ -27,7 +28,7 @@ var vmProperties = []string{"name", "config.hardware.device", "config.extraConfi
 
 // errPlainVM marks a VM with neither a bootstrap.iso nor an appliance.iso CD-ROM: not a containerVM nor a
 // VCH endpoint, so not the emulator's to boot.
-var errPlainVM = errors.New("no " + bootstrapISO + " or " + wire.ApplianceISO + " CD-ROM: not a containerVM nor an appliance")
+var errPlainVM = errors.New("no " + bootstrapISO + " or " + vchwire.ApplianceISO + " CD-ROM: not a containerVM nor an appliance")
 
 // layout is what booting a containerVM needs from its configuration, as datastore paths.
 type layout struct {
@@ -62,7 +63,7 @@ func parseLayout(vm mo.VirtualMachine) (layout, error) {
 				switch baseName(b.FileName) {
 				case bootstrapISO:
 					l.iso = b.FileName
-				case wire.ApplianceISO:
+				case vchwire.ApplianceISO:
 					applianceISO = b.FileName
 				}
 			}

@@ -1,5 +1,5 @@
 // Command appliance is the /init of the emulator's appliance tests: it reads the appliance config through
-// the guestinfo socket, reports what it sees of its machine (wire.GuestPrefix + "test.report"), greets
+// the guestinfo socket, reports what it sees of its machine (vchwire.GuestPrefix + "test.report"), greets
 // whoever connects to its address on the admin port, and runs until killed. A config named "halt" makes
 // it exit instead, as a halting appliance would. "child" runs a second process of the guest, which sleeps.
 package main
@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -70,10 +71,10 @@ func run() error {
 	}
 
 	rep := Report{Pid: os.Getpid(), Env: map[string]string{}}
-	for _, k := range []string{wire.EmulatorEnv, wire.ApplianceRootEnv, wire.ApplianceStateEnv, wire.GuestIPEnv, "PATH"} {
+	for _, k := range []string{wire.EmulatorEnv, vchwire.ApplianceRootEnv, vchwire.ApplianceStateEnv, vchwire.GuestIPEnv, "PATH"} {
 		rep.Env[k] = os.Getenv(k)
 	}
-	root, state, ip := os.Getenv(wire.ApplianceRootEnv), os.Getenv(wire.ApplianceStateEnv), os.Getenv(wire.GuestIPEnv)
+	root, state, ip := os.Getenv(vchwire.ApplianceRootEnv), os.Getenv(vchwire.ApplianceStateEnv), os.Getenv(vchwire.GuestIPEnv)
 	v, _ := os.ReadFile(filepath.Join(root, "VERSION"))
 	rep.Version = strings.TrimSpace(string(v))
 	err := os.WriteFile(filepath.Join(root, "written"), []byte("x"), 0o644)
@@ -85,8 +86,8 @@ func run() error {
 	rep.FD4, _ = os.Readlink("/proc/self/fd/4")
 	rep.RootShared = rootShared()
 
-	if r, err := call(wire.GuestInfoRequest{Op: "get", Key: wire.KeyAppliance}); err == nil && r.Found {
-		var cfg wire.ApplianceConfig
+	if r, err := call(wire.GuestInfoRequest{Op: "get", Key: vchwire.KeyAppliance}); err == nil && r.Found {
+		var cfg vchwire.ApplianceConfig
 		if err := json.Unmarshal([]byte(r.Value), &cfg); err == nil {
 			rep.ConfigName = cfg.Name
 		}
@@ -94,7 +95,7 @@ func run() error {
 		rep.Err = err.Error()
 	}
 
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(wire.PortAdmin)))
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(vchwire.PortAdmin)))
 	if err != nil {
 		rep.Err = err.Error()
 	} else {
@@ -115,7 +116,7 @@ func run() error {
 	}
 
 	b, _ := json.Marshal(rep)
-	if _, err := call(wire.GuestInfoRequest{Op: "set", Key: wire.GuestPrefix + "test.report", Value: string(b)}); err != nil {
+	if _, err := call(wire.GuestInfoRequest{Op: "set", Key: vchwire.GuestPrefix + "test.report", Value: string(b)}); err != nil {
 		return err
 	}
 	fmt.Printf("appliance init pid=%d ip=%s name=%s\n", os.Getpid(), ip, rep.ConfigName)

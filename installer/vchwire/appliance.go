@@ -1,6 +1,15 @@
-package wire
+package vchwire
 
 import "time"
+
+// The guestinfo namespace the endpoint VM's keys live in. These are the same prefixes as tether/wire's, one
+// dot for what the installer writes (extraConfig, before or while the VM runs), two dots for what the guest
+// writes, so a VM's keys read alike whichever guest it runs. The strings are part of every deployed VCH:
+// changing them orphans existing endpoints.
+const (
+	ConfigPrefix = "guestinfo.vice./"
+	GuestPrefix  = "guestinfo.vice../"
+)
 
 // The endpoint VM (the VCH appliance) boots appliance.iso the way a containerVM boots bootstrap.iso. Its init
 // (the ISO's /init) reads ApplianceConfig from guestinfo, starts vice-engine with the backend plugins the
@@ -12,8 +21,8 @@ const (
 	// ApplianceInit is the path of the init inside appliance.iso.
 	ApplianceInit = "init"
 	// ApplianceLog is the file of the endpoint VM's file-backed serial port: the init's console (its
-	// stdout and stderr). Under the emulator the init has the containerVMs' descriptors, with FDSerial and
-	// FDOutputLog on /dev/null, FDDebugLog on this file and FDGuestInfo the guestinfo socket.
+	// stdout and stderr). Under the emulator the init has the containerVMs' descriptors (tether/wire's FD*),
+	// with FDSerial and FDOutputLog on /dev/null, FDDebugLog on this file and FDGuestInfo the guestinfo socket.
 	ApplianceLog = "appliance.log"
 
 	// KeyAppliance holds the JSON ApplianceConfig; its presence marks a VM as a VCH endpoint.
