@@ -34,7 +34,7 @@ func TestCLI(t *testing.T) {
 		t.Errorf("no password and no terminal: %d %q", code, out)
 	}
 	if code, out := runCLI(t, "ls", "--target", noPass.String(), "--password", "wrong", "--thumbprint", s.thumbprint); code != 1 ||
-		!strings.Contains(out, "ERROR cannot log in to") || !strings.Contains(out, `as "user"`) {
+		!strings.Contains(out, "ERROR cannot log in to") || !strings.Contains(out, `as "user": incorrect user name or password`) {
 		t.Errorf("wrong password: %d %q", code, out)
 	}
 

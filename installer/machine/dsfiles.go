@@ -110,7 +110,7 @@ func (f *dsFiles) list(ctx context.Context, rel string) ([]string, error) {
 	}
 	info, err := task.WaitForResult(ctx, nil)
 	if err != nil {
-		if types.IsFileNotFound(err) || isNotFound(err) {
+		if isNotFound(err) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("list %s: %w", f.path(rel), err)

@@ -1,64 +1,27 @@
 package machine
 
 import (
-	"errors"
-	"strings"
-
-	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/task"
-	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/plugins/vsphere/vfault"
 )
 
-// vimFault is the fault behind err, from a SOAP call or a task.
-// The SOAP fault decoder yields fault values (types.InvalidLogin), tasks yield pointers; callers match both.
-func vimFault(err error) any {
-	if err == nil {
-		return nil
-	}
-	if soap.IsSoapFault(err) {
-		return soap.ToSoapFault(err).VimFault()
-	}
-	if soap.IsVimFault(err) {
-		return soap.ToVimFault(err)
-	}
-	var te task.Error
-	if errors.As(err, &te) && te.LocalizedMethodFault != nil {
-		return te.LocalizedMethodFault.Fault
-	}
-	return nil
+// The installer decides on vSphere's failures with the backend's classes (vfault, the one translation of
+// vSphere faults), so a fault means the same to vice-machine as to the VCH it deploys.
+
+// isNotFound reports a missing datastore file or folder, VM, pool or firewall ruleset.
+func isNotFound(err error) bool { return errdefs.Is(vfault.Class(err), errdefs.ErrNotFound) }
+
+// isInvalidLogin reports that the target refused the user name or password.
+func isInvalidLogin(err error) bool { return errdefs.Is(vfault.Class(err), errdefs.ErrUnauthorized) }
+
+// isNotImplemented reports a call the target does not have (a vApp's UpdateConfig on some targets).
+func isNotImplemented(err error) bool {
+	return errdefs.Is(vfault.Class(err), errdefs.ErrNotImplemented)
 }
 
-func isMethodNotFound(err error) bool {
-	switch vimFault(err).(type) {
-	case *types.MethodNotFound, types.MethodNotFound:
-		return true
-	}
-	return err != nil && strings.Contains(err.Error(), "MethodNotFound")
-}
-
-// isNotFound reports a missing datastore file or managed object.
-func isNotFound(err error) bool {
-	if err == nil {
-		return false
-	}
-	var nsf object.DatastoreNoSuchFileError
-	var nsd object.DatastoreNoSuchDirectoryError
-	if errors.As(err, &nsf) || errors.As(err, &nsd) {
-		return true
-	}
-	switch vimFault(err).(type) {
-	case *types.FileNotFound, types.FileNotFound, *types.ManagedObjectNotFound, types.ManagedObjectNotFound,
-		*types.CannotDeleteFile, types.CannotDeleteFile, *types.NotFound, types.NotFound:
-		return true
-	}
-	return false
-}
-
-func isInvalidPowerState(err error) bool {
-	switch vimFault(err).(type) {
-	case *types.InvalidPowerState, types.InvalidPowerState:
-		return true
-	}
-	return false
-}
+// isInvalidPowerState reports that a power operation found the VM already in the state it asked for. It is
+// narrower than vfault's conflict class (which also has a busy VM), so it asks for the one fault.
+func isInvalidPowerState(err error) bool { return fault.Is(err, &types.InvalidPowerState{}) }

@@ -88,7 +88,7 @@ func setPoolLimits(ctx context.Context, pool *object.ResourcePool, cpuMHz, memMB
 	}
 	if err := pool.UpdateConfig(ctx, "", &spec); err != nil {
 		hint := ""
-		if isMethodNotFound(err) && isVApp(pool.Reference()) {
+		if isNotImplemented(err) && isVApp(pool.Reference()) {
 			hint = "; this target cannot change a vApp's resources: change them in the vSphere client, " +
 				"or create the VCH with --use-rp"
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/session"
@@ -76,18 +75,4 @@ func (s *Session) Logout(ctx context.Context) {
 	if s != nil && s.mgr != nil {
 		_ = s.mgr.Logout(ctx)
 	}
-}
-
-func isInvalidLogin(err error) bool {
-	if soap.IsSoapFault(err) {
-		if _, ok := soap.ToSoapFault(err).VimFault().(types.InvalidLogin); ok {
-			return true
-		}
-	}
-	if soap.IsVimFault(err) {
-		if _, ok := soap.ToVimFault(err).(*types.InvalidLogin); ok {
-			return true
-		}
-	}
-	return strings.Contains(err.Error(), "incorrect user name or password")
 }

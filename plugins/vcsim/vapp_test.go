@@ -3,10 +3,10 @@ package vcsim
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"testing"
 
 	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -87,7 +87,7 @@ func TestVAppUpdateConfig(t *testing.T) {
 	}
 	req := types.UpdateConfig{This: vapp.Reference(), Config: &spec}
 	err = anon.RoundTrip(ctx, &soapUpdateConfig{Req: &req}, &soapUpdateConfig{})
-	if err == nil || !strings.Contains(err.Error(), "NotAuthenticated") {
+	if !fault.Is(err, &types.NotAuthenticated{}) {
 		t.Errorf("UpdateConfig without a session: %v", err)
 	}
 }

@@ -8,5 +8,5 @@
 // paths and vmdk.go reads and writes the descriptors that chain them. What is inside a disk is written behind
 // the diskData interface: on the simulator a directory in overlayfs's format beside the descriptor.
 //
-// Every vSphere fault becomes an errdefs class in one place, faults.go.
+// Every vSphere fault becomes an errdefs class in one place, the vfault package (faults.go calls it).
 package vsphere
