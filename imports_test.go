@@ -41,6 +41,15 @@ var rules = []rule{
 		why:  "the tether is a small static binary of its own",
 	},
 	{
+		from:  module + "/installer/",
+		deny:  []string{module + "/core/", module + "/tether/", module + "/plugins/vsphere"},
+		allow: []string{module + "/core/pluginhost", module + "/tether/guestinfo", module + "/tether/wire", module + "/plugins/vsphere/vfault"},
+		why: "the installer ships the engine, the tether and the backends as binaries, never linked in; it shares " +
+			"the engine's plugin manifest (core/pluginhost, which the appliance writes), the guest side of guestinfo " +
+			"and the emulator's devices (tether/guestinfo, tether/wire, which the appliance's init uses as the tether " +
+			"does) and the one vSphere fault translation (plugins/vsphere/vfault)",
+	},
+	{
 		from: module + "/swagger/",
 		deny: []string{module + "/core/", module + "/plugins/"},
 		why:  "generated code depends on nothing of ours",
