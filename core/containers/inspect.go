@@ -36,7 +36,7 @@ func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectRes
 		RestartCount: 0,
 		Driver:       "vsphere",
 		Platform:     "linux",
-		HostConfig:   r.HostConfig,
+		HostConfig:   hostConfigView(r.HostConfig),
 		GraphDriver: &storage.DriverData{Name: "vsphere", Data: map[string]string{
 			"Disk": r.info.Disk, "Layer": r.info.Layer, "VM": r.info.VMName}},
 		Mounts: []container.MountPoint{},
@@ -45,6 +45,24 @@ func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectRes
 			Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{},
 		},
 	}, nil
+}
+
+// defaultLogDriver is dockerd's default logging driver. A containerVM's output log keeps each line's stream
+// and time, as json-file does, and `docker logs` reads it: clients that read logs only from drivers that
+// keep them (the Python SDK's containers.run) must see this name.
+const defaultLogDriver = "json-file"
+
+// hostConfigView is the host config as dockerd shows it: the logging driver filled in when the client named
+// none, as dockerd does at create.
+func hostConfigView(h *container.HostConfig) *container.HostConfig {
+	out := *h
+	if out.LogConfig.Type == "" {
+		out.LogConfig.Type = defaultLogDriver
+	}
+	if out.LogConfig.Config == nil {
+		out.LogConfig.Config = map[string]string{}
+	}
+	return &out
 }
 
 func orZero(t string) string {

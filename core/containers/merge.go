@@ -9,6 +9,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 
+	"github.com/vice-engine/vice/core/internal/dockermsg"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
@@ -100,7 +101,7 @@ func mergeEnv(user, image []string) []string {
 func command(c *container.Config) (string, []string, error) {
 	argv := append(append([]string(nil), c.Entrypoint...), c.Cmd...)
 	if len(argv) == 0 || argv[0] == "" {
-		return "", nil, fmt.Errorf("no command specified: %w", errdefs.ErrInvalid)
+		return "", nil, dockermsg.NoCommand.Err()
 	}
 	return argv[0], argv[1:], nil
 }

@@ -138,4 +138,13 @@ func TestStatusAndSignals(t *testing.T) {
 		!strings.Contains(err.Error(), `exec: "/nonexistent": stat /nonexistent: no such file or directory: unknown`) {
 		t.Errorf("start error = %v", err)
 	}
+	// dockerd resolves the user itself and answers its own message, a 500, so the CLI exits 125.
+	st = &models.ContainerState{ExitCode: 128, Error: "unable to find user nobody2: no matching entries in passwd file"}
+	if err := startError(st); !errdefs.Is(err, errdefs.ErrSystem) ||
+		err.Error() != "unable to find user nobody2: no matching entries in passwd file: "+errdefs.ErrSystem.Error() {
+		t.Errorf("start error of an unknown user = %v", err)
+	}
+	if err := startError(&models.ContainerState{ExitCode: 128}); err != nil {
+		t.Errorf("a process that exits 128 by itself is no start error: %v", err)
+	}
 }

@@ -8,7 +8,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/core/internal/dockermsg"
 )
 
 // validName is Docker's rule for container names (the leading slash is optional).
@@ -33,15 +33,14 @@ func newID() string {
 // checkName validates a name given by the client and returns it without its leading slash.
 func checkName(name string) (string, error) {
 	if !validName.MatchString(name) {
-		return "", fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", name, errdefs.ErrInvalid)
+		return "", dockermsg.InvalidName.Err(name)
 	}
 	return strings.TrimPrefix(name, "/"), nil
 }
 
 // nameConflict is Docker's text for a name in use.
 func nameConflict(name, id string) error {
-	return fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.: %w",
-		name, id, errdefs.ErrConflict)
+	return dockermsg.NameInUse.Err(name, id)
 }
 
 // Word lists of generated names: adjective_surname, as Docker makes them, from vice's own lists.

@@ -3,7 +3,6 @@ package containers
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/vice-engine/vice/core/images"
+	"github.com/vice-engine/vice/core/internal/dockermsg"
 	"github.com/vice-engine/vice/core/portlayer"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
@@ -119,7 +119,7 @@ func (r *record) createdAt() time.Time {
 func (r *record) running() bool { return r.state().Running }
 
 func noSuchContainer(ref string) error {
-	return fmt.Errorf("No such container: %s: %w", ref, errdefs.ErrNotFound)
+	return dockermsg.NoSuchContainer.Err(ref)
 }
 
 // list returns every container of the VCH.
@@ -164,7 +164,7 @@ func (s *Service) resolve(ctx context.Context, ref string) (*record, error) {
 	for _, r := range all {
 		if strings.HasPrefix(r.ID, ref) {
 			if found != nil {
-				return nil, fmt.Errorf("multiple IDs found with provided prefix: %s: %w", ref, errdefs.ErrInvalid)
+				return nil, dockermsg.AmbiguousID.Err(ref)
 			}
 			found = r
 		}

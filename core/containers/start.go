@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vice-engine/vice/core/internal/dockermsg"
 	"github.com/vice-engine/vice/core/portlayer"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
@@ -20,7 +21,7 @@ func (s *Service) Start(ctx context.Context, ref string) error {
 		return err
 	}
 	if r.running() {
-		return fmt.Errorf("container %s is already running: %w", r.ID, errdefs.ErrNotModified)
+		return dockermsg.AlreadyStarted.Err(r.ID)
 	}
 	return s.start(ctx, r)
 }
@@ -51,16 +52,24 @@ func (s *Service) start(ctx context.Context, r *record) error {
 	return startError(info.State)
 }
 
-// startError is Docker's error for a process the guest could not start: "failed to create task for
-// container: ... <the tether's message>: unknown". Its "no such file or directory", "executable file not
-// found" or "permission denied" is what the docker CLI turns into exit code 127 or 126.
+// startError is Docker's error for a process the guest could not start. A missing or unusable executable
+// (exit 126/127) is the runtime's "failed to create task for container: ... <the tether's message>: unknown",
+// whose "no such file or directory", "executable file not found" or "permission denied" the docker CLI turns
+// into exit code 127 or 126. Anything else (exit 128: a user or group not in the image, say) is what dockerd
+// finds while it prepares the process, answered as its own message alone, a 500: the CLI exits 125.
 func startError(st *models.ContainerState) error {
-	if st == nil || st.Running || st.Error == "" || (st.ExitCode != 126 && st.ExitCode != 127) {
+	if st == nil || st.Running || st.Error == "" {
 		return nil
 	}
-	return fmt.Errorf("failed to create task for container: failed to create shim task: OCI runtime create failed: "+
-		"runc create failed: unable to start container process: error during container init: %s: unknown: %w",
-		st.Error, errdefs.ErrInvalid)
+	switch st.ExitCode {
+	case 126, 127:
+		return fmt.Errorf("failed to create task for container: failed to create shim task: OCI runtime create failed: "+
+			"runc create failed: unable to start container process: error during container init: %s: unknown: %w",
+			st.Error, errdefs.ErrInvalid)
+	case 128:
+		return fmt.Errorf("%s: %w", st.Error, errdefs.ErrSystem)
+	}
+	return nil
 }
 
 // clientAttaching reports whether a client attach waits for the container's process.
@@ -144,7 +153,7 @@ func parseSignal(sig string) (string, error) {
 		up = "SIG" + up
 	}
 	if strings.Trim(strings.TrimPrefix(up, "SIG"), "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-") != "" {
-		return "", fmt.Errorf("Invalid signal: %s: %w", sig, errdefs.ErrInvalid)
+		return "", dockermsg.InvalidSignal.Err(sig)
 	}
 	return up, nil
 }

@@ -3,9 +3,9 @@ package containers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
+	"github.com/vice-engine/vice/core/internal/dockermsg"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
@@ -18,7 +18,7 @@ func (s *Service) Stop(ctx context.Context, ref, signal string, timeout *int) er
 		return err
 	}
 	if !r.running() {
-		return fmt.Errorf("container %s is not running: %w", r.ID, errdefs.ErrNotModified)
+		return dockermsg.AlreadyStopped.Err(r.ID)
 	}
 	return s.stop(ctx, r, signal, timeout)
 }
@@ -66,7 +66,7 @@ func (s *Service) Kill(ctx context.Context, ref, signal string) error {
 	if sig == "" {
 		sig = "SIGKILL"
 	}
-	notRunning := fmt.Errorf("container %s is not running: %w", r.ID, errdefs.ErrConflict)
+	notRunning := dockermsg.CannotKill.Err(ref, r.ID)
 	if !r.running() {
 		return notRunning
 	}
@@ -87,8 +87,7 @@ func (s *Service) Remove(ctx context.Context, ref string, force bool) error {
 		return err
 	}
 	if r.running() && !force {
-		return fmt.Errorf("cannot remove container \"/%s\": container is running: stop the container before removing or force remove: %w",
-			r.Name, errdefs.ErrConflict)
+		return dockermsg.RemoveRunning.Err(r.Name)
 	}
 	if err := s.pl.RemoveContainer(ctx, r.ID, force); err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
@@ -103,7 +102,7 @@ func (s *Service) Remove(ctx context.Context, ref string, force bool) error {
 // Rename is POST /containers/{id}/rename.
 func (s *Service) Rename(ctx context.Context, ref, newName string) error {
 	if newName == "" {
-		return fmt.Errorf("Neither old nor new names may be empty: %w", errdefs.ErrInvalid)
+		return dockermsg.RenameEmpty.Err()
 	}
 	name, err := checkName(newName)
 	if err != nil {
@@ -114,7 +113,7 @@ func (s *Service) Rename(ctx context.Context, ref, newName string) error {
 		return err
 	}
 	if r.Name == name {
-		return fmt.Errorf("Renaming a container with the same name as its current name: %w", errdefs.ErrInvalid)
+		return dockermsg.RenameSame.Err()
 	}
 	release, _, err := s.reserveName(name, r.ID)
 	if err != nil {
@@ -140,7 +139,7 @@ func (s *Service) Resize(ctx context.Context, ref string, height, width int64) e
 		return err
 	}
 	if !r.running() {
-		return fmt.Errorf("Container %s is not running: %w", r.ID, errdefs.ErrConflict)
+		return dockermsg.NotRunning.Err(r.ID)
 	}
 	return s.pl.Resize(ctx, r.ID, height, width)
 }

@@ -3,11 +3,11 @@ package containers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
 
+	"github.com/vice-engine/vice/core/internal/dockermsg"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
@@ -22,7 +22,7 @@ func (s *Service) Wait(ctx context.Context, ref, condition string) (Waiter, erro
 	switch container.WaitCondition(condition) {
 	case "", container.WaitConditionNotRunning, container.WaitConditionNextExit, container.WaitConditionRemoved:
 	default:
-		return nil, fmt.Errorf("invalid condition: %q: %w", condition, errdefs.ErrInvalid)
+		return nil, dockermsg.InvalidWaitCond.Err(condition)
 	}
 	r, err := s.resolve(ctx, ref)
 	if err != nil {

@@ -38,21 +38,23 @@ func (a *API) inspectContainer(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, resp)
 }
 
-// containerRoutes are the routes of Docker's containers group that vice serves.
+// containerRoutes are the routes of Docker's containers group that vice serves. As in dockerd, a container
+// reference is the rest of the path up to the verb, so that a name with slashes (an image name given to
+// `docker inspect --type=container`) is "No such container", not "page not found".
 func (a *API) containerRoutes() []route {
 	return []route{
 		newRoute(http.MethodGet, "/containers/json", a.listContainers),
 		newRoute(http.MethodPost, "/containers/create", a.createContainer),
-		newRoute(http.MethodGet, "/containers/{id}/json", a.inspectContainer),
-		newRoute(http.MethodGet, "/containers/{id}/logs", a.containerLogs),
-		newRoute(http.MethodPost, "/containers/{id}/start", a.startContainer),
-		newRoute(http.MethodPost, "/containers/{id}/stop", a.stopContainer),
-		newRoute(http.MethodPost, "/containers/{id}/restart", a.restartContainer),
-		newRoute(http.MethodPost, "/containers/{id}/kill", a.killContainer),
-		newRoute(http.MethodPost, "/containers/{id}/rename", a.renameContainer),
-		newRoute(http.MethodPost, "/containers/{id}/resize", a.resizeContainer),
-		newRoute(http.MethodPost, "/containers/{id}/attach", a.attachContainer),
-		newRoute(http.MethodPost, "/containers/{id}/wait", a.waitContainer),
-		newRoute(http.MethodDelete, "/containers/{id}", a.removeContainer),
+		newRoute(http.MethodGet, "/containers/{id:.*}/json", a.inspectContainer),
+		newRoute(http.MethodGet, "/containers/{id:.*}/logs", a.containerLogs),
+		newRoute(http.MethodPost, "/containers/{id:.*}/start", a.startContainer),
+		newRoute(http.MethodPost, "/containers/{id:.*}/stop", a.stopContainer),
+		newRoute(http.MethodPost, "/containers/{id:.*}/restart", a.restartContainer),
+		newRoute(http.MethodPost, "/containers/{id:.*}/kill", a.killContainer),
+		newRoute(http.MethodPost, "/containers/{id:.*}/rename", a.renameContainer),
+		newRoute(http.MethodPost, "/containers/{id:.*}/resize", a.resizeContainer),
+		newRoute(http.MethodPost, "/containers/{id:.*}/attach", a.attachContainer),
+		newRoute(http.MethodPost, "/containers/{id:.*}/wait", a.waitContainer),
+		newRoute(http.MethodDelete, "/containers/{id:.*}", a.removeContainer),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/vice-engine/vice/core/internal/dockermsg"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
@@ -60,20 +61,23 @@ func stopTimeout(r *http.Request) (*int, error) {
 	return &n, nil
 }
 
-// killContainer is POST /containers/{id}/kill?signal=.
+// killContainer is POST /containers/{id}/kill?signal=. Before API 1.20 killing a container that is not
+// running was no error, and dockerd still answers those clients so.
 func (a *API) killContainer(w http.ResponseWriter, r *http.Request) error {
-	if err := a.eng.Containers().Kill(r.Context(), r.PathValue("id"), r.URL.Query().Get("signal")); err != nil {
+	err := a.eng.Containers().Kill(r.Context(), r.PathValue("id"), r.URL.Query().Get("signal"))
+	if err != nil && !(errdefs.Is(err, errdefs.ErrConflict) && versionLess(APIVersion(r.Context()), "1.20")) {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// removeContainer is DELETE /containers/{id}?force=&v=. Links do not exist in vice: link=1 is a 400.
+// removeContainer is DELETE /containers/{id}?force=&v=&link=. Links do not exist in vice: link=true names
+// a container's own name, which dockerd refuses as its default link name.
 func (a *API) removeContainer(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if boolValue(q.Get("link")) {
-		return fmt.Errorf("vice has no container links to remove: %w", errdefs.ErrInvalid)
+		return dockermsg.DefaultLinkRemove.Err()
 	}
 	if err := a.eng.Containers().Remove(r.Context(), r.PathValue("id"), boolValue(q.Get("force"))); err != nil {
 		return err

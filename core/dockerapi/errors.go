@@ -2,17 +2,17 @@ package dockerapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/moby/moby/api/types/common"
 
+	"github.com/vice-engine/vice/core/internal/dockermsg"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
 // errPageNotFound is Docker's answer to a path or method it has no route for.
-var errPageNotFound = fmt.Errorf("page not found: %w", errdefs.ErrNotFound)
+var errPageNotFound = dockermsg.PageNotFound.Err()
 
 // StatusCode is the one mapping of an error's class to the status Docker answers with. Cancelled and timed
 // out requests are internal errors, as in Docker.

@@ -23,12 +23,3 @@ func (a *API) deleteImage(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }
-
-// boolValue reads Docker's boolean query values: anything but "", "0", "no", "false" and "none" is true.
-func boolValue(v string) bool {
-	switch v {
-	case "", "0", "no", "false", "none":
-		return false
-	}
-	return true
-}

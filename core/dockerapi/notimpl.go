@@ -3,6 +3,7 @@ package dockerapi
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
@@ -11,22 +12,22 @@ import (
 // answer 501 with a message naming the route, so that a client learns what is missing rather than that the
 // path is unknown. Move a route out of this table when its handler lands.
 var notImplemented = []struct{ group, method, pattern string }{
-	{"containers", "GET", "/containers/{id}/top"},
-	{"containers", "GET", "/containers/{id}/changes"},
-	{"containers", "GET", "/containers/{id}/export"},
-	{"containers", "GET", "/containers/{id}/stats"},
-	{"containers", "POST", "/containers/{id}/update"},
-	{"containers", "POST", "/containers/{id}/pause"},
-	{"containers", "POST", "/containers/{id}/unpause"},
-	{"containers", "GET", "/containers/{id}/attach/ws"},
-	{"containers", "HEAD", "/containers/{id}/archive"},
-	{"containers", "GET", "/containers/{id}/archive"},
-	{"containers", "PUT", "/containers/{id}/archive"},
+	{"containers", "GET", "/containers/{id:.*}/top"},
+	{"containers", "GET", "/containers/{id:.*}/changes"},
+	{"containers", "GET", "/containers/{id:.*}/export"},
+	{"containers", "GET", "/containers/{id:.*}/stats"},
+	{"containers", "POST", "/containers/{id:.*}/update"},
+	{"containers", "POST", "/containers/{id:.*}/pause"},
+	{"containers", "POST", "/containers/{id:.*}/unpause"},
+	{"containers", "GET", "/containers/{id:.*}/attach/ws"},
+	{"containers", "HEAD", "/containers/{id:.*}/archive"},
+	{"containers", "GET", "/containers/{id:.*}/archive"},
+	{"containers", "PUT", "/containers/{id:.*}/archive"},
 	{"containers", "POST", "/containers/prune"},
-	{"checkpoints", "GET", "/containers/{id}/checkpoints"},
-	{"checkpoints", "POST", "/containers/{id}/checkpoints"},
-	{"checkpoints", "DELETE", "/containers/{id}/checkpoints/{checkpoint}"},
-	{"exec", "POST", "/containers/{id}/exec"},
+	{"checkpoints", "GET", "/containers/{id:.*}/checkpoints"},
+	{"checkpoints", "POST", "/containers/{id:.*}/checkpoints"},
+	{"checkpoints", "DELETE", "/containers/{id:.*}/checkpoints/{checkpoint}"},
+	{"exec", "POST", "/containers/{id:.*}/exec"},
 	{"exec", "POST", "/exec/{id}/start"},
 	{"exec", "POST", "/exec/{id}/resize"},
 	{"exec", "GET", "/exec/{id}/json"},
@@ -62,36 +63,6 @@ var notImplemented = []struct{ group, method, pattern string }{
 	{"plugins", "POST", "/plugins/{name:.*}/push"},
 	{"plugins", "POST", "/plugins/{name:.*}/set"},
 	{"plugins", "DELETE", "/plugins/{name:.*}"},
-	{"swarm", "GET", "/swarm"},
-	{"swarm", "POST", "/swarm/init"},
-	{"swarm", "POST", "/swarm/join"},
-	{"swarm", "POST", "/swarm/leave"},
-	{"swarm", "POST", "/swarm/update"},
-	{"swarm", "GET", "/swarm/unlockkey"},
-	{"swarm", "POST", "/swarm/unlock"},
-	{"swarm", "GET", "/nodes"},
-	{"swarm", "GET", "/nodes/{id}"},
-	{"swarm", "DELETE", "/nodes/{id}"},
-	{"swarm", "POST", "/nodes/{id}/update"},
-	{"swarm", "GET", "/services"},
-	{"swarm", "POST", "/services/create"},
-	{"swarm", "GET", "/services/{id}"},
-	{"swarm", "DELETE", "/services/{id}"},
-	{"swarm", "POST", "/services/{id}/update"},
-	{"swarm", "GET", "/services/{id}/logs"},
-	{"swarm", "GET", "/tasks"},
-	{"swarm", "GET", "/tasks/{id}"},
-	{"swarm", "GET", "/tasks/{id}/logs"},
-	{"swarm", "GET", "/secrets"},
-	{"swarm", "POST", "/secrets/create"},
-	{"swarm", "GET", "/secrets/{id}"},
-	{"swarm", "DELETE", "/secrets/{id}"},
-	{"swarm", "POST", "/secrets/{id}/update"},
-	{"swarm", "GET", "/configs"},
-	{"swarm", "POST", "/configs/create"},
-	{"swarm", "GET", "/configs/{id}"},
-	{"swarm", "DELETE", "/configs/{id}"},
-	{"swarm", "POST", "/configs/{id}/update"},
 }
 
 // notImplementedRoutes turns the table into routes that answer 501, plus the lookups of objects vice has
@@ -110,7 +81,7 @@ func notImplementedRoutes() []route {
 		}),
 	}
 	for _, n := range notImplemented {
-		msg := fmt.Sprintf("vice does not implement %s %s (%s) yet", n.method, n.pattern, n.group)
+		msg := fmt.Sprintf("vice does not implement %s %s (%s) yet", n.method, strings.ReplaceAll(n.pattern, ":.*}", "}"), n.group)
 		routes = append(routes, newRoute(n.method, n.pattern, func(http.ResponseWriter, *http.Request) error {
 			return fmt.Errorf("%s: %w", msg, errdefs.ErrNotImplemented)
 		}))

@@ -1,11 +1,13 @@
 package dockerapi
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/moby/moby/api/types/events"
@@ -84,7 +86,12 @@ func New(eng Engine, opts ...Option) *API {
 	for _, o := range opts {
 		o(a)
 	}
-	a.routes = append(append(append(a.systemRoutes(), a.imageRoutes()...), a.containerRoutes()...), notImplementedRoutes()...)
+	a.routes = slices.Concat(a.systemRoutes(), a.imageRoutes(), a.containerRoutes(), swarmRoutes(), notImplementedRoutes())
+	// A pattern whose last part takes the rest of the path (DELETE /containers/{id:.*}) must not shadow a
+	// longer one of the same method (DELETE /containers/{id:.*}/checkpoints/{checkpoint}): those go last.
+	slices.SortStableFunc(a.routes, func(x, y route) int {
+		return cmp.Compare(boolInt(strings.HasSuffix(x.pattern, ":.*}")), boolInt(strings.HasSuffix(y.pattern, ":.*}")))
+	})
 	a.h = logRequests(a.log, recoverPanics(a.log, http.HandlerFunc(a.dispatch)))
 	return a
 }
@@ -137,6 +144,13 @@ func (a *API) match(method, path string) (*route, []string) {
 		}
 	}
 	return nil, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // String names a route as error messages do.

@@ -2,13 +2,12 @@ package dockerapi
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/vice-engine/vice/core/engine"
-	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/core/internal/dockermsg"
 )
 
 // The API versions served: requests without a /vN.NN prefix get DefaultVersion.
@@ -32,9 +31,9 @@ func splitVersion(path string) (version, rest string) {
 func checkVersion(v string) error {
 	switch {
 	case versionLess(v, MinVersion):
-		return fmt.Errorf("client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version: %w", v, MinVersion, errdefs.ErrInvalid)
+		return dockermsg.VersionTooOld.Err(v, MinVersion)
 	case versionLess(DefaultVersion, v):
-		return fmt.Errorf("client version %s is too new. Maximum supported API version is %s: %w", v, DefaultVersion, errdefs.ErrInvalid)
+		return dockermsg.VersionTooNew.Err(v, DefaultVersion)
 	}
 	return nil
 }

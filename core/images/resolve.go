@@ -1,13 +1,12 @@
 package images
 
 import (
-	"fmt"
 	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/vice-engine/vice/core/imagec"
-	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/core/internal/dockermsg"
 )
 
 var (
@@ -49,7 +48,7 @@ func (s *Service) searchLocked(prefix string) (*Record, error) {
 	for id, r := range s.images {
 		if strings.HasPrefix(strings.TrimPrefix(id, "sha256:"), prefix) {
 			if found != nil {
-				return nil, fmt.Errorf("multiple IDs found with provided prefix: %s: %w", prefix, errdefs.ErrInvalid)
+				return nil, dockermsg.AmbiguousID.Err(prefix)
 			}
 			found = r
 		}
@@ -58,7 +57,7 @@ func (s *Service) searchLocked(prefix string) (*Record, error) {
 }
 
 func noSuchImage(what string) error {
-	return fmt.Errorf("No such image: %s: %w", what, errdefs.ErrNotFound)
+	return dockermsg.NoSuchImage.Err(what)
 }
 
 func isDigestRef(ref string) bool { return strings.Contains(ref, "@") }

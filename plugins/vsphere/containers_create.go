@@ -19,9 +19,18 @@ import (
 // shortIDLength is the container ID prefix in VM names, as Docker shortens IDs.
 const shortIDLength = 12
 
+// maxVMNameLength is the longest VM name vice makes: vSphere's limit on inventory names, which VIC kept to.
+const maxVMNameLength = 80
+
 // vmNameOf is a containerVM's name: the container's name and short ID, so names stay readable in the vSphere
-// client and two containers never share a VM name.
-func vmNameOf(name, id string) string { return name + "-" + id[:shortIDLength] }
+// client and two containers never share a VM name. A long container name is cut so that the VM name (and
+// its datastore folder) stays within maxVMNameLength, as VIC did; the full name stays in the VM's config.
+func vmNameOf(name, id string) string {
+	if keep := maxVMNameLength - 1 - shortIDLength; len(name) > keep {
+		name = name[:keep]
+	}
+	return name + "-" + id[:shortIDLength]
+}
 
 // CreateContainer makes a powered-off containerVM from spec: first the container's disk, a child of the
 // image's top layer, in the VM's folder, then the VM with every device and its configuration in one CreateVM.
