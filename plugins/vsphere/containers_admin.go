@@ -83,12 +83,15 @@ func (b *Backend) RenameContainer(ctx context.Context, id, name string) (*models
 	if old == name {
 		return b.info(c), nil
 	}
-	task, err := b.vmObject(c).Rename(ctx, vmNameOf(name, id))
-	if err == nil {
-		err = task.Wait(ctx)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("rename container %s: %w", id, classify(err, "rename "+c.vmName))
+	// Two long names can cut to the same VM name; vSphere refuses a rename to the name a VM has.
+	if vmName := vmNameOf(name, id); vmName != c.vmName {
+		task, err := b.vmObject(c).Rename(ctx, vmName)
+		if err == nil {
+			err = task.Wait(ctx)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("rename container %s: %w", id, classify(err, "rename "+c.vmName))
+		}
 	}
 	if err := b.reconfigure(ctx, c, extraConfigChange(map[string]string{keyName: name})); err != nil {
 		return nil, fmt.Errorf("rename container %s: %w", id, err)

@@ -1,0 +1,80 @@
+package simulatortests
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDockerWording runs what scripts match dockerd's wording and exit codes on through the docker CLI: the
+// messages, the exit codes the CLI derives from them, and names and references dockerd accepts.
+func TestDockerWording(t *testing.T) {
+	g := startGuestVCH(t)
+	bb := g.image("busybox")
+
+	t.Run("unknown user fails the start", func(t *testing.T) {
+		for _, c := range []struct{ user, want string }{
+			{"nosuch", "unable to find user nosuch: no matching entries in passwd file"},
+			{"0:nosuch", "unable to find group nosuch: no matching entries in group file"},
+		} {
+			out, code := g.run(t, "run", "--rm", "-u", c.user, bb, "true")
+			if code != 125 || !strings.Contains(out, "Error response from daemon: "+c.want) {
+				t.Errorf("run -u %s = exit %d %q, want 125 and %q", c.user, code, out, c.want)
+			}
+		}
+		if out := g.ok(t, "ps", "-a", "-q"); strings.TrimSpace(out) != "" {
+			t.Errorf("--rm left containers after failed starts: %q", out)
+		}
+	})
+
+	t.Run("remove running, kill stopped", func(t *testing.T) {
+		id := strings.TrimSpace(g.ok(t, "run", "-d", "--name", "busy", bb, "sleep", "300"))
+		out, code := g.run(t, "rm", "busy")
+		want := `Error response from daemon: cannot remove container "/busy": container is running: stop the container before removing or force remove`
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("rm of a running container = %d %q", code, out)
+		}
+		g.ok(t, "rm", "-f", "busy")
+		id = strings.TrimSpace(g.ok(t, "create", "--name", "idle", bb, "true"))
+		out, code = g.run(t, "kill", "idle")
+		want = "Error response from daemon: cannot kill container: idle: container " + id + " is not running"
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("kill of a stopped container = %d %q, want %q", code, out, want)
+		}
+		g.ok(t, "rm", "idle")
+	})
+
+	t.Run("no command", func(t *testing.T) {
+		empty := filepath.Join(t.TempDir(), "empty.tar")
+		if err := exec.Command("tar", "cf", empty, "--files-from", "/dev/null").Run(); err != nil {
+			t.Fatal(err)
+		}
+		g.ok(t, "import", empty, "nocmd:1")
+		out, code := g.run(t, "create", "nocmd:1")
+		if code != 1 || !strings.Contains(out, "Error response from daemon: no command specified") {
+			t.Errorf("create of an image without Cmd or Entrypoint = %d %q", code, out)
+		}
+		g.ok(t, "rmi", "nocmd:1")
+	})
+
+	t.Run("container reference with slashes", func(t *testing.T) {
+		out, code := g.run(t, "inspect", "--type=container", bb)
+		if code != 1 || !strings.Contains(out, "No such container: "+bb) {
+			t.Errorf("inspect --type=container %s = %d %q", bb, code, out)
+		}
+	})
+
+	t.Run("long name", func(t *testing.T) {
+		name := strings.Repeat("n", 300)
+		g.ok(t, "run", "--name", name, bb, "true")
+		if got := strings.TrimSpace(g.ok(t, "inspect", "-f", "{{.Name}} {{.State.ExitCode}}", name)); got != "/"+name+" 0" {
+			t.Errorf("inspect of a 300-character name = %q", got)
+		}
+		g.ok(t, "rename", name, name+"x")
+		if got := strings.TrimSpace(g.ok(t, "ps", "-a", "--format", "{{.Names}}")); got != name+"x" {
+			t.Errorf("ps after rename = %q", got)
+		}
+		g.ok(t, "rm", name+"x")
+	})
+}
