@@ -78,3 +78,49 @@ func TestDockerWording(t *testing.T) {
 		g.ok(t, "rm", name+"x")
 	})
 }
+
+// TestOldAPIClients is the docker CLI speaking older API versions, as a client of that age would: vice
+// negotiates them as dockerd does and `docker version` shows the floor.
+func TestOldAPIClients(t *testing.T) {
+	g := startGuestVCH(t)
+	bb := g.image("busybox")
+	out := g.ok(t, "version")
+	if !strings.Contains(out, "API version:      1.50 (minimum version 1.12)") {
+		t.Errorf("docker version does not show the floor:\n%s", out)
+	}
+	old := func(version string, args ...string) (string, int) {
+		t.Helper()
+		saved := g.env
+		g.env = append(append([]string(nil), saved...), "DOCKER_API_VERSION="+version)
+		defer func() { g.env = saved }()
+		return g.run(t, args...)
+	}
+	if out, code := old("1.19", "version"); code != 0 || !strings.Contains(out, "1.19 (downgraded from 1.50)") ||
+		!strings.Contains(out, "(minimum version 1.12)") {
+		t.Errorf("1.19 docker version = %d\n%s", code, out)
+	}
+	id := strings.TrimSpace(g.ok(t, "run", "-d", "--name", "old", bb, "sleep", "300"))
+	if out, code := old("1.23", "ps"); code != 0 || !strings.Contains(out, id[:12]) || !strings.Contains(out, "old") {
+		t.Errorf("1.23 docker ps = %d\n%s", code, out)
+	}
+	if out, code := old("1.19", "inspect", "-f", "{{.Name}} {{.State.Running}}", "old"); code != 0 || strings.TrimSpace(out) != "/old true" {
+		t.Errorf("1.19 docker inspect = %d %q", code, out)
+	}
+	if out, code := old("1.12", "kill", "old"); code != 0 {
+		t.Errorf("1.12 docker kill = %d %q", code, out)
+	}
+	g.ok(t, "wait", "old")
+	// Before 1.20 killing a container that is not running was no error.
+	if out, code := old("1.19", "kill", "old"); code != 0 {
+		t.Errorf("1.19 kill of a stopped container = %d %q", code, out)
+	}
+	// Before 1.25 the client removes a --rm container itself, after its "die" event. (The CLI may log that its
+	// removal was cancelled: it returns on the "destroy" event without waiting for its own DELETE's answer.)
+	if out, code := old("1.24", "run", "--rm", bb, "echo", "from 1.24"); code != 0 || !strings.HasPrefix(out, "from 1.24\n") {
+		t.Errorf("1.24 docker run --rm = %d %q", code, out)
+	}
+	g.ok(t, "rm", "old")
+	if out, code := old("1.11", "version"); code == 0 || !strings.Contains(out, "client version 1.11 is too old. Minimum supported API version is 1.12") {
+		t.Errorf("1.11 docker version = %d\n%s", code, out)
+	}
+}

@@ -26,14 +26,14 @@ func TestRoutesAndErrors(t *testing.T) {
 		{"ping", "GET", "/_ping", "", "", 200, "OK"},
 		{"ping versioned", "GET", "/v1.40/_ping", "", "", 200, "OK"},
 		{"version", "GET", "/version", "", "", 200, "{"},
-		{"oldest version", "GET", "/v1.24/version", "", "", 200, "{"},
+		{"oldest version", "GET", "/v1.12/version", "", "", 200, "{"},
 		{"newest version", "GET", "/v1.50/info", "", "", 200, "{"},
-		{"too old", "GET", "/v1.12/info", "", "", 400,
-			"client version 1.12 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version"},
+		{"too old", "GET", "/v1.11/info", "", "", 400,
+			"client version 1.11 is too old. Minimum supported API version is 1.12, please upgrade your client to a newer version"},
 		{"too new", "GET", "/v1.99/version", "", "", 400,
 			"client version 1.99 is too new. Maximum supported API version is 1.50"},
 		{"too old ping", "GET", "/v1.0/_ping", "", "", 400,
-			"client version 1.0 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version"},
+			"client version 1.0 is too old. Minimum supported API version is 1.12, please upgrade your client to a newer version"},
 		{"malformed version", "GET", "/vabc/info", "", "", 404, "page not found"},
 		{"empty version", "GET", "/v/info", "", "", 404, "page not found"},
 		{"unknown route", "GET", "/nothing/here", "", "", 404, "page not found"},
@@ -181,7 +181,7 @@ func TestInfoAndVersionBodies(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &v); err != nil {
 		t.Fatal(err)
 	}
-	if v.APIVersion != "1.50" || v.MinAPIVersion != "1.24" || v.Components[1].Name != "vice-plugin-fake" {
+	if v.APIVersion != "1.50" || v.MinAPIVersion != "1.12" || v.Components[1].Name != "vice-plugin-fake" {
 		t.Errorf("version = %+v", v)
 	}
 }

@@ -37,7 +37,7 @@ func TestDockerCLI(t *testing.T) {
 
 	out := run(nil, "version")
 	expect(out, "Server: vice Engine", " Engine:\n  Version:          0.1.0-test",
-		"API version:      1.50 (minimum version 1.24)", "Git commit:       c0ffee1", "OS/Arch:          linux/",
+		"API version:      1.50 (minimum version 1.12)", "Git commit:       c0ffee1", "OS/Arch:          linux/",
 		" vice-plugin-fake:\n  Version:          0.0.1")
 
 	out = run([]string{"DOCKER_API_VERSION=1.25"}, "version")

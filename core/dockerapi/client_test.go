@@ -36,7 +36,7 @@ func TestMobyClient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v.Version != "0.1.0-test" || v.APIVersion != "1.50" || v.MinAPIVersion != "1.24" || len(v.Components) != 2 {
+			if v.Version != "0.1.0-test" || v.APIVersion != "1.50" || v.MinAPIVersion != "1.12" || len(v.Components) != 2 {
 				t.Errorf("version = %+v", v)
 			}
 			info, err := cli.Info(ctx, client.InfoOptions{})

@@ -14,6 +14,7 @@ func (a *API) createContainer(w http.ResponseWriter, r *http.Request) error {
 	if err := DecodeJSON(r, &req); err != nil {
 		return err
 	}
+	createForVersion(APIVersion(r.Context()), &req)
 	resp, err := a.eng.Containers().Create(r.Context(), r.URL.Query().Get("name"), req)
 	if err != nil {
 		return err

@@ -35,7 +35,11 @@ func (a *API) inspectContainer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, resp)
+	shaped, err := inspectForVersion(APIVersion(r.Context()), resp)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, shaped)
 }
 
 // containerRoutes are the routes of Docker's containers group that vice serves. As in dockerd, a container

@@ -11,6 +11,9 @@ import (
 
 // startContainer is POST /containers/{id}/start; an already running container is a 304.
 func (a *API) startContainer(w http.ResponseWriter, r *http.Request) error {
+	if err := startBody(r); err != nil {
+		return err
+	}
 	if err := a.eng.Containers().Start(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}

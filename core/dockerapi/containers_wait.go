@@ -8,15 +8,22 @@ import (
 )
 
 // waitContainer is POST /containers/{id}/wait?condition=. As Docker does, the header goes out at once (a
-// client knows its wait is registered) and the body when the condition holds.
+// client knows its wait is registered) and the body when the condition holds. Before API 1.30 there was no
+// condition and the whole answer came at the end.
 func (a *API) waitContainer(w http.ResponseWriter, r *http.Request) error {
-	wait, err := a.eng.Containers().Wait(r.Context(), r.PathValue("id"), r.URL.Query().Get("condition"))
+	condition, early := r.URL.Query().Get("condition"), atLeast(APIVersion(r.Context()), "1.30")
+	if !early {
+		condition = ""
+	}
+	wait, err := a.eng.Containers().Wait(r.Context(), r.PathValue("id"), condition)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	flush(w)
+	if early {
+		w.WriteHeader(http.StatusOK)
+		flush(w)
+	}
 	resp, err := wait(r.Context())
 	if err != nil {
 		if r.Context().Err() != nil {

@@ -50,7 +50,11 @@ func (a *API) info(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, info)
+	shaped, err := infoForVersion(APIVersion(r.Context()), info)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, shaped)
 }
 
 // auth is `docker login`: the credentials are checked against the registry with a real round trip.

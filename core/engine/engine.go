@@ -14,7 +14,7 @@ const (
 	// MaxAPIVersion is the newest API version served, and the default of requests that name none.
 	MaxAPIVersion = "1.50"
 	// MinAPIVersion is the oldest API version served.
-	MinAPIVersion = "1.24"
+	MinAPIVersion = "1.12"
 )
 
 // PluginInfo is the plugin host's view of one backend plugin.

@@ -78,7 +78,7 @@ func TestVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Version != "0.1.0" || v.APIVersion != engine.MaxAPIVersion || v.MinAPIVersion != "1.24" || v.Os != "linux" {
+	if v.Version != "0.1.0" || v.APIVersion != engine.MaxAPIVersion || v.MinAPIVersion != "1.12" || v.Os != "linux" {
 		t.Errorf("Version = %+v", v)
 	}
 	if len(v.Components) != 2 || v.Components[0].Name != "Engine" || v.Components[1].Name != "vice-plugin-fake" ||
