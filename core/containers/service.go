@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -43,6 +44,7 @@ type Service struct {
 	lastState map[string]*models.ContainerState // auto-removed container ID -> its final state, briefly
 	starting  map[string]chan struct{}          // container ID -> closed when its start request returns
 	dns       []string                          // default name servers (the VCH's --dns-server)
+	pruning   atomic.Bool                       // a prune runs (prune.go)
 }
 
 // Option configures a Service.

@@ -25,6 +25,7 @@ type Engine interface {
 	Events(ctx context.Context, o engine.EventsOptions) (<-chan events.Message, error)
 	Images() *images.Service
 	Containers() *containers.Service
+	Pruner
 }
 
 var _ Engine = (*engine.Engine)(nil)
@@ -86,7 +87,7 @@ func New(eng Engine, opts ...Option) *API {
 	for _, o := range opts {
 		o(a)
 	}
-	a.routes = slices.Concat(a.systemRoutes(), a.imageRoutes(), a.containerRoutes(), swarmRoutes(), notImplementedRoutes())
+	a.routes = slices.Concat(a.systemRoutes(), a.imageRoutes(), a.containerRoutes(), a.pruneRoutes(), swarmRoutes(), notImplementedRoutes())
 	// A pattern whose last part takes the rest of the path (DELETE /containers/{id:.*}) must not shadow a
 	// longer one of the same method (DELETE /containers/{id:.*}/checkpoints/{checkpoint}): those go last.
 	slices.SortStableFunc(a.routes, func(x, y route) int {

@@ -54,8 +54,9 @@ func (s *Service) Delete(ctx context.Context, refOrID string, force, prune bool)
 				}
 			}
 		}
-		if len(tags)+len(digests) <= len(gone) {
-			// The last reference: the image would go with it, which containers using it forbid.
+		// The last reference: the image would go with it, which containers using it forbid. Without force,
+		// so do references of one repository (a tag and its digests): the image would be left dangling.
+		if len(tags)+len(digests) <= len(gone) || !force && singleRepository(tags, digests) {
 			if keep, err = s.checkUsersLocked(ctx, r.ID, refOrID, ref, force); err != nil {
 				return nil, err
 			}

@@ -1,0 +1,55 @@
+package images
+
+import (
+	"context"
+	"sort"
+
+	"github.com/moby/moby/api/types/image"
+)
+
+// Usage is the image half of GET /system/df: each image with the number of containers made from it and
+// the size it shares with other images, and the size of every layer in the store.
+type Usage struct {
+	Images     []image.Summary
+	LayersSize int64
+}
+
+// DiskUsage sizes the store; containers counts the containers of each image ID.
+func (s *Service) DiskUsage(ctx context.Context, containers map[string]int) (Usage, error) {
+	if err := s.lock(ctx); err != nil {
+		return Usage{}, err
+	}
+	defer s.mu.Unlock()
+	sizes := map[string]int64{}
+	users := map[string]int{} // layer -> images that have it
+	for _, r := range s.images {
+		for _, l := range r.Layers {
+			sizes[l.ChainID] = l.Size
+			users[l.ChainID]++
+		}
+	}
+	u := Usage{Images: []image.Summary{}}
+	for _, size := range sizes {
+		u.LayersSize += size
+	}
+	for _, r := range s.images {
+		tags, digests := s.refsOfLocked(r.ID)
+		var shared int64
+		for _, l := range r.Layers {
+			if users[l.ChainID] > 1 {
+				shared += l.Size
+			}
+		}
+		u.Images = append(u.Images, image.Summary{
+			ID: r.ID, Created: r.Created.Unix(), Size: r.Size, SharedSize: shared, Labels: r.config.Config.Labels,
+			Containers: int64(containers[r.ID]), RepoTags: nonNil(tags), RepoDigests: nonNil(digests),
+		})
+	}
+	sort.Slice(u.Images, func(i, j int) bool {
+		if u.Images[i].Created != u.Images[j].Created {
+			return u.Images[i].Created > u.Images[j].Created
+		}
+		return u.Images[i].ID < u.Images[j].ID
+	})
+	return u, nil
+}
