@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/plugins/vsphere/events"
@@ -34,6 +35,8 @@ func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) er
 			return fmt.Errorf("remove container %s: %w", id, err)
 		}
 	}
+	b.ctr.removed.Store(id, c.state())
+	time.AfterFunc(removedStateKept, func() { b.ctr.removed.Delete(id) })
 	task, err := b.vmObject(c).Destroy(ctx)
 	if err == nil {
 		err = task.Wait(ctx)

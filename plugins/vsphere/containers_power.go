@@ -27,8 +27,11 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 	if err != nil {
 		return nil, err
 	}
-	if c.on() {
+	if c.state().Running {
 		return nil, fmt.Errorf("container %s is already running: %w", id, errdefs.ErrNotModified)
+	}
+	if c, err = b.settle(ctx, c); err != nil {
+		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
 	boot := c.boot() + 1
 	cfg, err := withBoot(c.extra[wire.KeyConfig], boot)
@@ -63,6 +66,29 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 	return b.info(c), nil
 }
 
+// haltWait bounds how long a start waits for the guest of an exited process to power its VM off.
+const haltWait = 10 * time.Second
+
+// settle returns c once its VM is off. A guest powers its VM off itself once it has reported its process's
+// exit; powering it off here instead would race that power-off, which could then end the next boot. A guest
+// that does not halt in haltWait is powered off.
+func (b *Backend) settle(ctx context.Context, c *containerVM) (*containerVM, error) {
+	if !c.on() {
+		return c, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, haltWait)
+	last, err := b.await(wctx, c.ref, func(c *containerVM) bool { return !c.on() })
+	cancel()
+	switch {
+	case err == nil:
+		return last, nil
+	case ctx.Err() != nil || isGone(err):
+		return nil, err
+	}
+	b.log.Warn("the guest did not power its VM off after its process exited; powering it off", "container", c.id())
+	return b.powerOff(ctx, c)
+}
+
 // StopContainer signals the process (SIGTERM unless told otherwise), waits up to timeout for it to exit,
 // then powers the VM off, as VIC did: the guest halts by itself once its process is gone, and a process
 // that ignores the signal goes down with its VM.
@@ -76,7 +102,7 @@ func (b *Backend) StopContainer(ctx context.Context, id, signal string, timeout 
 	if err != nil {
 		return nil, err
 	}
-	if !c.on() {
+	if !c.state().Running { // its VM may be on still, while the guest halts by itself
 		return nil, fmt.Errorf("container %s is not running: %w", id, errdefs.ErrNotModified)
 	}
 	if signal == "" {
@@ -86,25 +112,32 @@ func (b *Backend) StopContainer(ctx context.Context, id, signal string, timeout 
 	if err != nil {
 		return nil, err
 	}
-	if c.state().Running {
-		if err := b.signalGuest(ctx, id, sig.name); err != nil {
-			b.log.Warn("could not signal the container; powering it off", "container", id, "signal", sig.name, "err", err)
-		} else {
-			b.publishContainer(c, "kill", map[string]string{"signal": itoa(sig.number)})
-			wctx, cancel := ctx, context.CancelFunc(func() {})
-			if timeout >= 0 {
-				wctx, cancel = context.WithTimeout(ctx, timeout)
-			}
-			c, err = b.await(wctx, c.ref, func(c *containerVM) bool { return !c.state().Running })
-			cancel()
-			if ctx.Err() != nil || isGone(err) {
-				return nil, fmt.Errorf("stop container %s: %w", id, err)
-			}
+	if err := b.signalGuest(ctx, id, sig.name); err != nil {
+		b.log.Warn("could not signal the container; powering it off", "container", id, "signal", sig.name, "err", err)
+	} else {
+		b.publishContainer(c, "kill", map[string]string{"signal": itoa(sig.number)})
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if timeout >= 0 {
+			wctx, cancel = context.WithTimeout(ctx, timeout)
+		}
+		last, err := b.await(wctx, c.ref, func(c *containerVM) bool { return !c.state().Running })
+		cancel()
+		if ctx.Err() != nil || isGone(err) {
+			return nil, fmt.Errorf("stop container %s: %w", id, err)
+		}
+		if last != nil { // nil when the timeout (0, say) ended the wait before its first read
+			c = last
 		}
 	}
-	if c, err = b.powerOff(ctx, c); err != nil {
+	if c.state().Running {
+		c, err = b.powerOff(ctx, c)
+	} else {
+		c, err = b.settle(ctx, c) // the process ended: its guest halts by itself
+	}
+	if err != nil {
 		return nil, err
 	}
+	b.noteExit(c, true)
 	b.publishContainer(c, "stop", nil)
 	return b.info(c), nil
 }
@@ -196,6 +229,9 @@ func (b *Backend) WaitContainer(ctx context.Context, id, condition string) (*mod
 	}
 	last, err := b.await(ctx, c.ref, done)
 	if isGone(err) {
+		if st, ok := b.ctr.removed.Load(id); ok {
+			return st.(*models.ContainerState), nil
+		}
 		if last == nil {
 			last = c
 		}

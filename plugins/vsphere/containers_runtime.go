@@ -18,7 +18,14 @@ type containerRuntime struct {
 	// refs maps container IDs to their VMs' references, learnt from listings and creates. It is only a hint
 	// for finding one VM without reading the whole pool: the VM is always read afresh and checked.
 	refs sync.Map
+	// removed holds the final state of containers this process removed lately (ID to *models.ContainerState),
+	// for the waits that see them go: the inventory no longer has it, and their last read may predate the
+	// power-off.
+	removed sync.Map
 }
+
+// removedStateKept is how long a removed container's final state stays for its waits.
+const removedStateKept = time.Minute
 
 // keyedLocks is a mutex per key whose waits end with their context.
 type keyedLocks struct {
