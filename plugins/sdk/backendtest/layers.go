@@ -21,7 +21,7 @@ import (
 // testLayers writes a two-layer chain (the child whites out a file of the base), reads it back, checks the
 // conflicts and the missing parent, and removes the chain child first.
 func testLayers(t *testing.T, pl *client.Portlayer) {
-	base, child := layerID(), layerID()
+	base, child := newID(), newID()
 	baseTar := layerTar(t, map[string]string{"etc/os-release": "ID=conformance\n", "gone": "hidden by the child\n"})
 	childTar := layerTar(t, map[string]string{".wh.gone": "", "new": "added by the child\n"})
 
@@ -64,7 +64,7 @@ func testLayers(t *testing.T, pl *client.Portlayer) {
 	wantClass(t, err, http.StatusConflict, "conflict")
 	_, err = pl.Storage.RemoveLayer(storage.NewRemoveLayerParamsWithContext(ctx(t)).WithID(base))
 	wantClass(t, err, http.StatusConflict, "conflict")
-	_, err = pl.Storage.WriteLayer(writeParams(t, layerID(), layerID(), "none", baseTar))
+	_, err = pl.Storage.WriteLayer(writeParams(t, newID(), newID(), "none", baseTar))
 	wantClass(t, err, http.StatusNotFound, "not_found")
 
 	for _, id := range []string{child, base} {
@@ -94,8 +94,8 @@ func writeParams(t *testing.T, id, parent, compression string, diff []byte) *sto
 	return p
 }
 
-// layerID is a fresh chain ID, so reruns against the same store never collide.
-func layerID() string {
+// newID is a fresh 64-hex ID (a chain ID, a container ID), so reruns against the same store never collide.
+func newID() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	sum := sha256.Sum256(b[:])
@@ -105,23 +105,39 @@ func layerID() string {
 // layerTar is a diff holding files (sorted by name, with their parent directories).
 func layerTar(t *testing.T, files map[string]string) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	now := time.Now().Truncate(time.Second)
+	var entries []tarEntry
 	dirs := map[string]bool{}
 	for _, name := range sortedKeys(files) {
 		for d := parentDir(name); d != "" && !dirs[d]; d = parentDir(d) {
 			dirs[d] = true
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: now}); err != nil {
-				t.Fatal(err)
-			}
+			entries = append(entries, tarEntry{typ: tar.TypeDir, name: d + "/", mode: 0o755})
 		}
-		body := files[name]
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(body)), ModTime: now}
+		entries = append(entries, tarEntry{typ: tar.TypeReg, name: name, mode: 0o644, body: files[name]})
+	}
+	return tarOf(t, entries)
+}
+
+// tarEntry is one member of a layer diff: a directory, a regular file or a symbolic link.
+type tarEntry struct {
+	typ        byte
+	name       string
+	mode       int64
+	body, link string
+}
+
+// tarOf writes entries, in order, as an uncompressed tar.
+func tarOf(t *testing.T, entries []tarEntry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	now := time.Now().Truncate(time.Second)
+	for _, e := range entries {
+		hdr := &tar.Header{Typeflag: e.typ, Name: e.name, Mode: e.mode, Linkname: e.link, ModTime: now,
+			Size: int64(len(e.body))}
 		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := io.WriteString(tw, body); err != nil {
+		if _, err := io.WriteString(tw, e.body); err != nil {
 			t.Fatal(err)
 		}
 	}

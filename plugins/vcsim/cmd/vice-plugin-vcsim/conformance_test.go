@@ -16,24 +16,32 @@ import (
 
 // TestConformance runs the backend conformance suite against this plugin, built and launched the way the
 // endpoint launches it: once with its embedded simulator, once against a simulator given with --target.
+// In the second, containerVMs really boot: the hypervisor emulator of the simulator this test runs boots
+// the tether from bootstrap.iso (built here as `make bootstrap-iso` builds it), so every guest ends with
+// the test even when the plugin does not. The embedded simulator's guests would die with the plugin
+// process alone, so that run leaves the containers out.
 func TestConformance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and launches the plugin")
 	}
-	exe := filepath.Join(t.TempDir(), "vice-plugin-vcsim")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", exe, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build the plugin: %v", err)
-	}
+	bin := t.TempDir()
+	exe := filepath.Join(bin, "vice-plugin-vcsim")
+	goBuild(t, nil, "-o", exe, ".")
 
 	t.Run("embedded", func(t *testing.T) {
 		backendtest.Run(t, func(t *testing.T) http.RoundTripper {
 			return backendtest.Launch(t, exe, "--name", "conformance-vch")
-		})
+		}, backendtest.WithoutGuests("the target run boots the containers"))
 	})
 
 	t.Run("target", func(t *testing.T) {
+		args := []string{"--name", "target-vch", "--cpu-limit-mhz", "3000"}
+		var opts []backendtest.Option
+		if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+			opts = append(opts, backendtest.WithoutGuests("containerVMs boot under the hypervisor emulator, which needs root on Linux"))
+		} else {
+			args = append(args, "--bootstrap-iso", bootstrapISO(t, bin))
+		}
 		dir := t.TempDir()
 		inf, err := vcsim.Start(context.Background(), vcsim.Options{DatastoreDir: dir, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
@@ -43,13 +51,39 @@ func TestConformance(t *testing.T) {
 		// waits for requests in flight, such as the plugin's long-polling property collector.
 		t.Cleanup(inf.Close)
 		backendtest.Run(t, func(t *testing.T) http.RoundTripper {
-			return backendtest.Launch(t, exe, "--target", inf.URL().String(), "--name", "target-vch",
-				"--cpu-limit-mhz", "3000")
-		})
+			return backendtest.Launch(t, exe, append([]string{"--target", inf.URL().String()}, args...)...)
+		}, opts...)
 		// The records the suite wrote are files in the simulator's datastore directory.
 		files, err := filepath.Glob(filepath.Join(dir, "target-vch", "kv", "*.json"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no KV records under %s: %v", dir, err)
 		}
+		// The suite removed every container it made: no guest runs on.
+		if guests := inf.Emulator().Running(); len(guests) > 0 {
+			t.Errorf("guests still running after the suite: %v", guests)
+		}
 	})
 }
+
+// bootstrapISO builds the static tether and bootstrap.iso from it into dir.
+func bootstrapISO(t *testing.T, dir string) string {
+	t.Helper()
+	tether, iso := filepath.Join(dir, "tether"), filepath.Join(dir, "bootstrap.iso")
+	goBuild(t, []string{"CGO_ENABLED=0"}, "-o", tether, "../../../../tether/cmd/tether")
+	mk := exec.Command(goTool(), "run", "../../../../installer/cmd/vice-iso", "-tether", tether, "-o", iso, "-version", "conformance")
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("build bootstrap.iso: %v\n%s", err, out)
+	}
+	return iso
+}
+
+func goBuild(t *testing.T, env []string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(goTool(), append([]string{"build"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %v: %v\n%s", args, err, out)
+	}
+}
+
+func goTool() string { return filepath.Join(runtime.GOROOT(), "bin", "go") }
