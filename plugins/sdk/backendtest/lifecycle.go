@@ -108,7 +108,7 @@ func (s *suite) testWaitRemoved(t *testing.T) {
 	select {
 	case r := <-done:
 		t.Fatalf("waiting for removal answered while the container exists: %s %v", stateText(r.st), errText(r.err))
-	case <-time.After(time.Second):
+	case <-time.After(2 * time.Second):
 	}
 	s.remove(t, *c.ID, true)
 	select {
