@@ -119,7 +119,7 @@ func (a *appliance) run(ctx context.Context) error {
 	ep := endpoints{ip: ip, dockerPort: a.o.DockerPort, adminPort: a.o.AdminPort, sshPort: a.o.SSHPort}
 	if ep.dockerPort == 0 {
 		ep.dockerPort = vchwire.PortDockerTLS
-		if cfg.TLS == TLSOff {
+		if cfg.TLS == vchwire.TLSOff {
 			ep.dockerPort = vchwire.PortDockerPlain
 		}
 	}
@@ -138,7 +138,7 @@ func (a *appliance) run(ctx context.Context) error {
 
 	serverCerts := &serverTLS{}
 	var certs *material
-	if cfg.TLS == TLSOff {
+	if cfg.TLS == vchwire.TLSOff {
 		cert, err := selfSigned(ip)
 		if err != nil {
 			return a.fail(ctx, fmt.Errorf("admin portal certificate: %w", err))

@@ -17,13 +17,6 @@ import (
 	"github.com/vice-engine/vice/installer/vchwire"
 )
 
-// TLS modes of vchwire.ApplianceConfig.TLS.
-const (
-	TLSVerify = "verify"
-	TLSServer = "server"
-	TLSOff    = "off"
-)
-
 // validPluginName is core/pluginhost's rule for plugin names.
 var validPluginName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
@@ -52,8 +45,8 @@ func checkConfig(cfg *vchwire.ApplianceConfig, root string) error {
 		return errors.New("no VCH name")
 	case cfg.Target == "":
 		return errors.New("no target")
-	case cfg.TLS != TLSVerify && cfg.TLS != TLSServer && cfg.TLS != TLSOff:
-		return fmt.Errorf("tls is %q; want %s, %s or %s", cfg.TLS, TLSVerify, TLSServer, TLSOff)
+	case cfg.TLS != vchwire.TLSVerify && cfg.TLS != vchwire.TLSServer && cfg.TLS != vchwire.TLSOff:
+		return fmt.Errorf("tls is %q; want %s, %s or %s", cfg.TLS, vchwire.TLSVerify, vchwire.TLSServer, vchwire.TLSOff)
 	case len(cfg.Plugins) == 0:
 		return errors.New("no plugin is registered")
 	}

@@ -16,7 +16,7 @@ func testConfig(recs []vchwire.PluginRecord) *vchwire.ApplianceConfig {
 	return &vchwire.ApplianceConfig{
 		Name: "vch1", Version: "v9.9.9", Target: "https://user:pass@vc.example.com/sdk", Thumbprint: "AB:CD",
 		Datacenter: "/dc1", ComputeResource: "/dc1/host/cluster1", Pool: "/dc1/host/cluster1/Resources/vch1",
-		ImageStore: "datastore1", TLS: TLSVerify, Backend: "vsphere", Plugins: recs,
+		ImageStore: "datastore1", TLS: vchwire.TLSVerify, Backend: "vsphere", Plugins: recs,
 		InsecureRegistries: []string{"reg.local:5000", "10.0.0.0/8"},
 	}
 }
@@ -89,22 +89,22 @@ func TestEngineArgs(t *testing.T) {
 	}
 	certs := []string{"--tlscert", "/run/vice/server-cert.pem", "--tlskey", "/run/vice/server-key.pem"}
 	for mode, want := range map[string][]string{
-		TLSVerify: append(append(slices.Clone(common), "--tlsverify", "--tlscacert", "/run/vice/ca.pem"), certs...),
-		TLSServer: append(append(slices.Clone(common), "--tls"), certs...),
-		TLSOff:    slices.Clone(common),
+		vchwire.TLSVerify: append(append(slices.Clone(common), "--tlsverify", "--tlscacert", "/run/vice/ca.pem"), certs...),
+		vchwire.TLSServer: append(append(slices.Clone(common), "--tls"), certs...),
+		vchwire.TLSOff:    slices.Clone(common),
 	} {
 		cfg.TLS = mode
 		if got := EngineArgs(cfg, "tcp://10.1.2.3:2376", state); !slices.Equal(got, want) {
 			t.Errorf("%s:\n got %q\nwant %q", mode, got, want)
 		}
 	}
-	cfg.TLS = TLSOff
+	cfg.TLS = vchwire.TLSOff
 	cfg.DNS = []string{"10.0.0.2", "10.0.0.3"}
 	if got, want := EngineArgs(cfg, "tcp://10.1.2.3:2376", state), append(slices.Clone(common), "--dns", "10.0.0.2", "--dns", "10.0.0.3"); !slices.Equal(got, want) {
 		t.Errorf("with DNS servers:\n got %q\nwant %q", got, want)
 	}
 	// One plugin and no backend named: that one, and --debug.
-	cfg = &vchwire.ApplianceConfig{TLS: TLSOff, Debug: true, Plugins: recs[:1]}
+	cfg = &vchwire.ApplianceConfig{TLS: vchwire.TLSOff, Debug: true, Plugins: recs[:1]}
 	got := EngineArgs(cfg, "tcp://10.1.2.3:2375", state)
 	if !slices.Contains(got, "--debug") || got[slices.Index(got, "--backend")+1] != "vcsim" {
 		t.Errorf("args %q", got)

@@ -88,7 +88,7 @@ func TestApplianceUnderEmulator(t *testing.T) {
 	t.Cleanup(func() { _ = c.Logout(context.Background()) })
 
 	cfg := vchwire.ApplianceConfig{Name: "vch1", Version: info.Version, Target: inf.URL().String(), Pool: "/DC0/host/DC0_C0/Resources",
-		ImageStore: vcsim.DatastoreName, TLS: TLSServer, Backend: "vcsim"}
+		ImageStore: vcsim.DatastoreName, TLS: vchwire.TLSServer, Backend: "vcsim"}
 	for _, p := range info.Plugins {
 		cfg.Plugins = append(cfg.Plugins, p.Record())
 	}

@@ -56,9 +56,9 @@ func EngineArgs(cfg *vchwire.ApplianceConfig, dockerHost, state string) []string
 	}
 	certs := []string{"--tlscert", filepath.Join(state, ServerCertFile), "--tlskey", filepath.Join(state, ServerKeyFile)}
 	switch cfg.TLS {
-	case TLSVerify:
+	case vchwire.TLSVerify:
 		args = append(append(args, "--tlsverify", "--tlscacert", filepath.Join(state, CACertFile)), certs...)
-	case TLSServer:
+	case vchwire.TLSServer:
 		args = append(append(args, "--tls"), certs...)
 	}
 	return args

@@ -333,7 +333,7 @@ func TestRunPlainAndRestarts(t *testing.T) {
 	if st := r.waitState(t, vchwire.ApplianceFailed); !strings.Contains(st.Error, "tls") {
 		t.Errorf("error %q", st.Error)
 	}
-	cfg.TLS = TLSOff
+	cfg.TLS = vchwire.TLSOff
 	gi.put(t, vchwire.KeyAppliance, cfg)
 
 	st := r.waitState(t, vchwire.ApplianceRunning)

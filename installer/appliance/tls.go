@@ -60,7 +60,7 @@ func parseTLS(v, mode string) (*material, error) {
 		return nil, fmt.Errorf("appliance certificates: server certificate and key: %w", err)
 	}
 	m.cert = cert
-	if mode == TLSVerify {
+	if mode == vchwire.TLSVerify {
 		m.cas = x509.NewCertPool()
 		if !m.cas.AppendCertsFromPEM([]byte(m.wire.CACert)) {
 			return nil, errors.New("appliance certificates: tls is verify and no CA certificate was given")

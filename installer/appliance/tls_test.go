@@ -28,7 +28,7 @@ func TestWaitTLS(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		m, err := a.waitTLS(ctx, TLSVerify)
+		m, err := a.waitTLS(ctx, vchwire.TLSVerify)
 		done <- result{m, err}
 	}()
 	waitFor(t, "a few polls", 5*time.Second, func() bool {
@@ -69,10 +69,10 @@ func TestWaitTLS(t *testing.T) {
 			t.Errorf("%s: mode %v, %v", name, st.Mode(), err)
 		}
 	}
-	if _, err := parseTLS(`{"serverCert":"x"}`, TLSServer); err == nil {
+	if _, err := parseTLS(`{"serverCert":"x"}`, vchwire.TLSServer); err == nil {
 		t.Error("a broken pair was accepted")
 	}
-	if _, err := parseTLS(`{`, TLSServer); err == nil {
+	if _, err := parseTLS(`{`, vchwire.TLSServer); err == nil {
 		t.Error("bad JSON was accepted")
 	}
 
@@ -82,7 +82,7 @@ func TestWaitTLS(t *testing.T) {
 	a.status = newReporter(gi2, a.log)
 	cctx, ccancel := context.WithCancel(context.Background())
 	ccancel()
-	if _, err := a.waitTLS(cctx, TLSServer); err == nil {
+	if _, err := a.waitTLS(cctx, vchwire.TLSServer); err == nil {
 		t.Error("waitTLS returned without certificates")
 	}
 }

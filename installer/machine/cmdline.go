@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // InspectConfig prints the create command line that makes the VCH again (without the password), as VIC's
@@ -96,12 +98,12 @@ func (m *Machine) createArgs(ctx context.Context, s *Session, v *VCH) []string {
 		flag("insecure-registry", r)
 	}
 	switch c.TLS {
-	case TLSOff:
+	case vchwire.TLSOff:
 		args = append(args, "--no-tls")
-	case TLSServer:
+	case vchwire.TLSServer:
 		args = append(args, "--no-tlsverify")
 	}
-	if c.TLS != TLSOff && v.TLS != nil {
+	if c.TLS != vchwire.TLSOff && v.TLS != nil {
 		for _, n := range certCNames(v.TLS.ServerCert) {
 			flag("tls-cname", n)
 		}

@@ -73,7 +73,7 @@ func (m *Machine) Configure(ctx context.Context, o ConfigureOptions) error {
 		}
 	}
 	tlsChange := o.RegenerateCerts || o.CertPath != "" || len(o.CNames) > 0
-	if tlsChange && cfg.TLS == TLSOff {
+	if tlsChange && cfg.TLS == vchwire.TLSOff {
 		is.add(errors.New("the VCH runs without TLS (--no-tls); its certificates cannot be replaced"))
 	}
 	if err := is.err(); err != nil {

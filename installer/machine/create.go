@@ -154,7 +154,7 @@ func (m *Machine) build(ctx context.Context, s *Session, plan *createPlan, tlsm 
 	if err != nil {
 		return nil, err
 	}
-	if tlsm.mode != TLSOff {
+	if tlsm.mode != vchwire.TLSOff {
 		tv, err := tlsm.issue(st.IP, log)
 		if err != nil {
 			return nil, err

@@ -13,13 +13,13 @@ import (
 )
 
 // pingDocker checks that the appliance's Docker API answers GET /_ping, with the client certificate in
-// TLSVerify mode. It retries until ctx ends: the engine may take a moment after the appliance says running.
+// vchwire.TLSVerify mode. It retries until ctx ends: the engine may take a moment after the appliance says running.
 func (m *Machine) pingDocker(ctx context.Context, st *vchwire.ApplianceStatus, t *tlsMaterial) error {
 	addr := dockerAddr(st, t.mode)
 	host, _, _ := net.SplitHostPort(addr)
 	scheme := "https"
 	tr := &http.Transport{DisableKeepAlives: true}
-	if t.mode == TLSOff {
+	if t.mode == vchwire.TLSOff {
 		scheme = "http"
 	} else {
 		cfg, err := t.clientConfig(host)

@@ -135,7 +135,7 @@ func (a *fakeAppliance) run() {
 			continue
 		}
 		var tlsCfg *vchwire.ApplianceTLS
-		if cfg.TLS != TLSOff {
+		if cfg.TLS != vchwire.TLSOff {
 			raw := extra[vchwire.KeyApplianceTLS]
 			if raw == "" {
 				continue // waiting for the installer's certificates

@@ -46,7 +46,7 @@ func (m *Machine) reportEndpoint(name string, st *vchwire.ApplianceStatus, t *tl
 	log.Blank()
 	log.Infof("Connect to docker:")
 	log.Infof("%s", dockerCommand(addr, t))
-	if t.mode == TLSVerify && !t.folder.Has(certs.CAFile, certs.ClientCertFile, certs.ClientKeyFile) {
+	if t.mode == vchwire.TLSVerify && !t.folder.Has(certs.CAFile, certs.ClientCertFile, certs.ClientKeyFile) {
 		log.Warnf("%s has no client certificate: give --tls-cert-path the folder the VCH's certificates were written to", t.folder.Dir)
 	}
 }
@@ -61,9 +61,9 @@ func stateOf(st *vchwire.ApplianceStatus) string {
 // dockerEnv is the environment the docker CLI needs for the VCH.
 func dockerEnv(addr string, t *tlsMaterial) []string {
 	switch t.mode {
-	case TLSOff:
+	case vchwire.TLSOff:
 		return []string{"DOCKER_HOST=" + addr}
-	case TLSServer:
+	case vchwire.TLSServer:
 		return []string{"DOCKER_HOST=" + addr, "DOCKER_TLS=1"}
 	}
 	return []string{"DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=" + t.folder.Dir, "DOCKER_HOST=" + addr}
@@ -72,9 +72,9 @@ func dockerEnv(addr string, t *tlsMaterial) []string {
 // dockerCommand is the docker command line that reaches the VCH.
 func dockerCommand(addr string, t *tlsMaterial) string {
 	switch t.mode {
-	case TLSOff:
+	case vchwire.TLSOff:
 		return fmt.Sprintf("docker -H %s info", addr)
-	case TLSServer:
+	case vchwire.TLSServer:
 		return fmt.Sprintf("docker -H %s --tls info", addr)
 	}
 	return fmt.Sprintf("docker -H %s --tlsverify --tlscacert=%q --tlscert=%q --tlskey=%q info", addr,

@@ -60,7 +60,7 @@ func (r *restart) start(ctx context.Context, changes map[string]string) (*vchwir
 	if err != nil {
 		return st, err
 	}
-	if r.tlsm.mode != TLSOff {
+	if r.tlsm.mode != vchwire.TLSOff {
 		var tv *vchwire.ApplianceTLS
 		if !r.reissue && reusable(r.v.TLS, st.IP) {
 			log.Infof("Reusing the VCH's server certificate for %s", st.IP)

@@ -14,21 +14,14 @@ import (
 	"github.com/vice-engine/vice/installer/vchwire"
 )
 
-// TLS modes of vchwire.ApplianceConfig.TLS.
-const (
-	TLSVerify = "verify"
-	TLSServer = "server"
-	TLSOff    = "off"
-)
-
 func tlsMode(o TLSOptions) string {
 	switch {
 	case o.NoTLS:
-		return TLSOff
+		return vchwire.TLSOff
 	case o.NoTLSVerify:
-		return TLSServer
+		return vchwire.TLSServer
 	}
-	return TLSVerify
+	return vchwire.TLSVerify
 }
 
 // errNoClientCert: the certificate folder lacks the docker client certificate.
@@ -53,15 +46,15 @@ type tlsMaterial struct {
 	folder certs.Folder
 	ca     *certs.KeyPair    // nil without ca-key.pem: nothing can be signed
 	caCert *x509.Certificate // verifies the server
-	client *certs.KeyPair    // the docker CLI's, for TLSVerify
+	client *certs.KeyPair    // the docker CLI's, for vchwire.TLSVerify
 	cnames []string
 }
 
-// prepareTLS loads the certificate folder, making a CA and (for TLSVerify) a client certificate when it has
+// prepareTLS loads the certificate folder, making a CA and (for vchwire.TLSVerify) a client certificate when it has
 // none. The server certificate waits for the appliance's address.
 func prepareTLS(name, mode string, o TLSOptions, log *Logger) (*tlsMaterial, error) {
 	t := &tlsMaterial{mode: mode, cnames: o.CNames}
-	if mode == TLSOff {
+	if mode == vchwire.TLSOff {
 		log.Warnf("Configuring without TLS - the Docker API will be open to anyone who can reach port %d", vchwire.PortDockerPlain)
 		return t, nil
 	}
@@ -80,7 +73,7 @@ func prepareTLS(name, mode string, o TLSOptions, log *Logger) (*tlsMaterial, err
 		log.Infof("Loaded CA from %s", f.Path(certs.CAFile))
 	}
 	t.ca, t.caCert = ca, ca.Cert
-	if mode == TLSVerify {
+	if mode == vchwire.TLSVerify {
 		client, created, err := f.EnsureClient(ca, name+" client")
 		if err != nil {
 			return nil, fmt.Errorf("client certificate in %s: %w", f.Dir, err)
@@ -102,9 +95,9 @@ func prepareTLS(name, mode string, o TLSOptions, log *Logger) (*tlsMaterial, err
 func loadTLS(v *VCH, certPath string, cnames []string) (*tlsMaterial, error) {
 	t := &tlsMaterial{mode: v.Config.TLS, cnames: cnames}
 	if t.mode == "" {
-		t.mode = TLSVerify
+		t.mode = vchwire.TLSVerify
 	}
-	if t.mode == TLSOff {
+	if t.mode == vchwire.TLSOff {
 		return t, nil
 	}
 	if len(t.cnames) == 0 && v.TLS != nil {
@@ -122,7 +115,7 @@ func loadTLS(v *VCH, certPath string, cnames []string) (*tlsMaterial, error) {
 	} else if v.TLS != nil && v.TLS.CACert != "" {
 		t.caCert, _ = certs.ParseCertificate([]byte(v.TLS.CACert))
 	}
-	if t.mode == TLSVerify {
+	if t.mode == vchwire.TLSVerify {
 		if client, err := f.LoadPair(certs.ClientCertFile, certs.ClientKeyFile); err == nil {
 			t.client = client
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -179,7 +172,7 @@ func (t *tlsMaterial) issue(ip string, log *Logger) (*vchwire.ApplianceTLS, erro
 		log.Infof("Loaded server certificate from %s", t.folder.Path(certs.ServerCertFile))
 	}
 	out := &vchwire.ApplianceTLS{ServerCert: string(srv.CertPEM), ServerKey: string(srv.KeyPEM)}
-	if t.mode == TLSVerify {
+	if t.mode == vchwire.TLSVerify {
 		out.CACert = string(t.ca.CertPEM)
 	}
 	return out, nil
@@ -207,7 +200,7 @@ func (t *tlsMaterial) clientConfig(host string) (*tls.Config, error) {
 	} else {
 		cfg.InsecureSkipVerify = true
 	}
-	if t.mode == TLSVerify {
+	if t.mode == vchwire.TLSVerify {
 		if t.client == nil {
 			return nil, errNoClientCert
 		}
@@ -228,7 +221,7 @@ func dockerAddr(st *vchwire.ApplianceStatus, mode string) string {
 		}
 	}
 	port := vchwire.PortDockerTLS
-	if mode == TLSOff {
+	if mode == vchwire.TLSOff {
 		port = vchwire.PortDockerPlain
 	}
 	return net.JoinHostPort(st.IP, fmt.Sprint(port))
@@ -264,7 +257,7 @@ func (t *tlsMaterial) install(ip string, log *Logger) (*vchwire.ApplianceTLS, er
 	}
 	log.Infof("Loaded server certificate from %s", t.folder.Path(certs.ServerCertFile))
 	out := &vchwire.ApplianceTLS{ServerCert: string(srv.CertPEM), ServerKey: string(srv.KeyPEM)}
-	if t.mode == TLSVerify {
+	if t.mode == vchwire.TLSVerify {
 		if t.caCert == nil {
 			return nil, fmt.Errorf("%s has no %s to verify client certificates with", t.folder.Dir, certs.CAFile)
 		}

@@ -19,8 +19,8 @@ func TestCreateTLSModes(t *testing.T) {
 		env, cmd   string
 		clientCert bool
 	}{
-		{"no-tlsverify", TLSOptions{NoTLSVerify: true}, TLSServer, "DOCKER_TLS=1", ":2376 --tls info", false},
-		{"no-tls", TLSOptions{NoTLS: true}, TLSOff, "DOCKER_HOST=", ":2375 info", false},
+		{"no-tlsverify", TLSOptions{NoTLSVerify: true}, vchwire.TLSServer, "DOCKER_TLS=1", ":2376 --tls info", false},
+		{"no-tls", TLSOptions{NoTLS: true}, vchwire.TLSOff, "DOCKER_HOST=", ":2375 info", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startSim(t)
@@ -45,7 +45,7 @@ func TestCreateTLSModes(t *testing.T) {
 			if has := err == nil; has != tc.clientCert {
 				t.Errorf("client certificate present: %v", has)
 			}
-			if tc.mode == TLSOff {
+			if tc.mode == vchwire.TLSOff {
 				if v.TLS != nil {
 					t.Errorf("TLS value written with --no-tls: %+v", v.TLS)
 				}

@@ -166,7 +166,7 @@ func (m *Machine) validateLocal(o *CreateOptions) (*createPlan, error) {
 	} else if n != baseImageBytes {
 		m.Log.Warnf("--base-image-size %s is not configurable yet: the backends make %s container disks", o.BaseImageSize, DefaultBaseImageSize)
 	}
-	if plan.mode == TLSOff && len(o.CNames) > 0 {
+	if plan.mode == vchwire.TLSOff && len(o.CNames) > 0 {
 		m.Log.Warnf("--tls-cname is ignored with --no-tls")
 	}
 	plan.o = *o

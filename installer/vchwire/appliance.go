@@ -82,8 +82,7 @@ type ApplianceConfig struct {
 	DNS                []string           `json:"dns,omitempty"`
 	InsecureRegistries []string           `json:"insecureRegistries,omitempty"`
 
-	// TLS is "verify" (client certificates required, port 2376), "server" (TLS without client
-	// verification, 2376) or "off" (plain HTTP, 2375).
+	// TLS is the mode: TLSVerify, TLSServer or TLSOff.
 	TLS   string `json:"tls"`
 	Debug bool   `json:"debug,omitempty"`
 
@@ -92,6 +91,13 @@ type ApplianceConfig struct {
 	Backend string         `json:"backend"`
 	Plugins []PluginRecord `json:"plugins"`
 }
+
+// TLS modes of ApplianceConfig.TLS.
+const (
+	TLSVerify = "verify" // client certificates required, port 2376
+	TLSServer = "server" // TLS without client verification, port 2376
+	TLSOff    = "off"    // plain HTTP, port 2375
+)
 
 // ContainerNetwork maps a vSphere port group to the name containers see it by (--container-network).
 type ContainerNetwork struct {
