@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/vice-engine/vice/installer/vch"
 )
 
 // Main runs vice-machine on args (os.Args) and returns its exit code: 0 on success, 1 on failure.
@@ -29,7 +31,7 @@ func NewApp(build BuildInfo, stdin *os.File, stdout io.Writer, failed *bool) *cl
 		return func(c *cli.Context) error {
 			m := New(stdout, c.Bool("debug"), build)
 			err := f(c, m)
-			if err != nil && !IsReported(err) {
+			if err != nil && !vch.IsReported(err) {
 				m.Log.Errorf("%v", err)
 			}
 			if err != nil {
@@ -56,32 +58,28 @@ func NewApp(build BuildInfo, stdin *os.File, stdout io.Writer, failed *bool) *cl
 				if err != nil {
 					return err
 				}
-				_, err = m.Create(c.Context, o)
-				return err
+				return m.Create(c.Context, o)
 			})},
 			{Name: "ls", Usage: "list the VCHs", Flags: listFlags(false), Action: run(func(c *cli.Context, m *Machine) error {
 				o, err := listOptions(c, stdin, stdout)
 				if err != nil {
 					return err
 				}
-				_, err = m.List(c.Context, o)
-				return err
+				return m.List(c.Context, o)
 			})},
 			{Name: "inspect", Usage: "show a VCH", Flags: listFlags(true), Action: run(func(c *cli.Context, m *Machine) error {
 				o, err := listOptions(c, stdin, stdout)
 				if err != nil {
 					return err
 				}
-				_, err = m.Inspect(c.Context, o)
-				return err
+				return m.Inspect(c.Context, o)
 			}), Subcommands: []*cli.Command{
 				{Name: "config", Usage: "print the create command that makes the VCH", Flags: listFlags(true), Action: run(func(c *cli.Context, m *Machine) error {
 					o, err := listOptions(c, stdin, stdout)
 					if err != nil {
 						return err
 					}
-					_, err = m.InspectConfig(c.Context, o)
-					return err
+					return m.InspectConfig(c.Context, o)
 				})},
 			}},
 			{Name: "delete", Usage: "remove a VCH", Flags: deleteFlags(), Action: run(func(c *cli.Context, m *Machine) error {
@@ -89,7 +87,7 @@ func NewApp(build BuildInfo, stdin *os.File, stdout io.Writer, failed *bool) *cl
 				if err != nil {
 					return err
 				}
-				return m.Delete(c.Context, DeleteOptions{CommonOptions: co, Force: c.Bool("force")})
+				return m.Delete(c.Context, vch.DeleteOptions{CommonOptions: co, Force: c.Bool("force")})
 			})},
 			{Name: "upgrade", Usage: "upgrade a VCH to the installer's version, or roll it back", Flags: upgradeFlags(),
 				Action: run(func(c *cli.Context, m *Machine) error {
@@ -97,17 +95,21 @@ func NewApp(build BuildInfo, stdin *os.File, stdout io.Writer, failed *bool) *cl
 					if err != nil {
 						return err
 					}
-					return m.Upgrade(c.Context, UpgradeOptions{
+					o := vch.UpgradeOptions{
 						CommonOptions: co, ApplianceISO: c.String("appliance-iso"), BootstrapISO: c.String("bootstrap-iso"),
-						CertPath: c.String("tls-cert-path"), Force: c.Bool("force"), Rollback: c.Bool("rollback"),
-					})
+						CertPath: c.String("tls-cert-path"), Force: c.Bool("force"),
+					}
+					if c.Bool("rollback") {
+						return m.Rollback(c.Context, o)
+					}
+					return m.Upgrade(c.Context, o)
 				})},
 			{Name: "configure", Usage: "change a VCH", Flags: configureFlags(), Action: run(func(c *cli.Context, m *Machine) error {
 				co, err := commonOptions(c, stdin, stdout)
 				if err != nil {
 					return err
 				}
-				o := ConfigureOptions{
+				o := vch.ConfigureOptions{
 					CommonOptions: co, DNS: c.StringSlice("dns-server"), VolumeStores: c.StringSlice("volume-store"),
 					ContainerNetworks: c.StringSlice("container-network"), CertPath: c.String("tls-cert-path"),
 					CNames: c.StringSlice("tls-cname"), RegenerateCerts: c.Bool("tls-regenerate"),
@@ -127,8 +129,8 @@ func NewApp(build BuildInfo, stdin *os.File, stdout io.Writer, failed *bool) *cl
 				if err != nil {
 					return err
 				}
-				return m.Debug(c.Context, DebugOptions{CommonOptions: co, EnableSSH: c.Bool("enable-ssh"),
-					DisableSSH: c.Bool("disable-ssh"), AuthorizedKeys: c.StringSlice("authorized-key")})
+				return m.Debug(c.Context, vch.DebugOptions{CommonOptions: co, EnableSSH: c.Bool("enable-ssh"),
+					DisableSSH: c.Bool("disable-ssh")}, c.StringSlice("authorized-key"))
 			})},
 			{Name: "update", Usage: "update the target's configuration", Subcommands: []*cli.Command{
 				{Name: "firewall", Usage: "allow or deny the containerVMs' serial lines through the hosts' firewalls", Flags: firewallFlags(),
@@ -137,7 +139,7 @@ func NewApp(build BuildInfo, stdin *os.File, stdout io.Writer, failed *bool) *cl
 						if err != nil {
 							return err
 						}
-						return m.UpdateFirewall(c.Context, FirewallOptions{CommonOptions: co, Allow: c.Bool("allow"), Deny: c.Bool("deny")})
+						return m.UpdateFirewall(c.Context, vch.FirewallOptions{CommonOptions: co, Allow: c.Bool("allow"), Deny: c.Bool("deny")})
 					})},
 			}},
 			{Name: "version", Usage: "show the version", Action: func(c *cli.Context) error {
@@ -149,11 +151,11 @@ func NewApp(build BuildInfo, stdin *os.File, stdout io.Writer, failed *bool) *cl
 }
 
 // commonOptions reads the common flags, prompting for a missing password on a terminal.
-func commonOptions(c *cli.Context, stdin *os.File, stdout io.Writer) (CommonOptions, error) {
+func commonOptions(c *cli.Context, stdin *os.File, stdout io.Writer) (vch.CommonOptions, error) {
 	if c.Args().Len() > 0 {
-		return CommonOptions{}, errors.New("unexpected argument " + c.Args().First() + ": vice-machine takes flags only (see --help)")
+		return vch.CommonOptions{}, errors.New("unexpected argument " + c.Args().First() + ": vice-machine takes flags only (see --help)")
 	}
-	o := CommonOptions{
+	o := vch.CommonOptions{
 		Target: c.String("target"), User: c.String("user"), Password: c.String("password"),
 		Thumbprint: c.String("thumbprint"), Name: c.String("name"), ComputeResource: c.String("compute-resource"),
 		Timeout: c.Duration("timeout"), Debug: c.Bool("debug"),
@@ -161,7 +163,7 @@ func commonOptions(c *cli.Context, stdin *os.File, stdout io.Writer) (CommonOpti
 	if c.IsSet("id") || c.String("id") != "" {
 		o.ID = c.String("id")
 	}
-	t, err := ParseTarget(o.Target, o.User, o.Password)
+	t, err := vch.ParseTarget(o.Target, o.User, o.Password)
 	if err != nil {
 		return o, err
 	}
@@ -183,14 +185,14 @@ func listOptions(c *cli.Context, stdin *os.File, stdout io.Writer) (ListOptions,
 	return ListOptions{CommonOptions: co, ApplianceISO: c.String("appliance-iso"), CertPath: c.String("tls-cert-path")}, nil
 }
 
-func createOptions(c *cli.Context, stdin *os.File, stdout io.Writer) (CreateOptions, error) {
+func createOptions(c *cli.Context, stdin *os.File, stdout io.Writer) (vch.CreateOptions, error) {
 	co, err := commonOptions(c, stdin, stdout)
 	if err != nil {
-		return CreateOptions{}, err
+		return vch.CreateOptions{}, err
 	}
-	return CreateOptions{
+	return vch.CreateOptions{
 		CommonOptions: co,
-		TLSOptions: TLSOptions{NoTLS: c.Bool("no-tls"), NoTLSVerify: c.Bool("no-tlsverify"),
+		TLSOptions: vch.TLSOptions{NoTLS: c.Bool("no-tls"), NoTLSVerify: c.Bool("no-tlsverify"),
 			CNames: c.StringSlice("tls-cname"), CertPath: c.String("tls-cert-path")},
 		ImageStore: c.String("image-store"), VolumeStores: c.StringSlice("volume-store"),
 		BridgeNetwork: c.String("bridge-network"), BridgeNetworkRange: c.String("bridge-network-range"),

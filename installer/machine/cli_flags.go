@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/vice-engine/vice/installer/vch"
 )
 
 // TargetEnv holds the default of --target.
@@ -29,9 +31,9 @@ func commonFlags(withID bool) []cli.Flag {
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user name (instead of the one in --target)"},
 		&cli.StringFlag{Name: "password", Aliases: []string{"p"}, Usage: "password (prompted for when missing and stdin is a terminal)"},
 		&cli.StringFlag{Name: "thumbprint", Usage: "SHA-1 or SHA-256 thumbprint of the target's certificate, when an authority does not vouch for it"},
-		&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Value: DefaultName, Usage: "name of the VCH"},
+		&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Value: vch.DefaultName, Usage: "name of the VCH"},
 		&cli.StringFlag{Name: "compute-resource", Aliases: []string{"r"}, Usage: "cluster or host (name or inventory path)"},
-		&cli.DurationFlag{Name: "timeout", Value: DefaultTimeout, Usage: "time to wait for the operation"},
+		&cli.DurationFlag{Name: "timeout", Value: vch.DefaultTimeout, Usage: "time to wait for the operation"},
 		&cli.BoolFlag{Name: "debug", Usage: "show debug output (and, with create, run the VCH in debug mode)"},
 	}
 	if withID {
@@ -64,19 +66,19 @@ func createFlags() []cli.Flag {
 		&cli.StringFlag{Name: "image-store", Aliases: []string{"i"}, Usage: "datastore for the VCH's files and images"},
 		&cli.StringSliceFlag{Name: "volume-store", Aliases: []string{"vs"}, Usage: "datastore/path:label for docker volumes (repeatable)"},
 		&cli.StringFlag{Name: "bridge-network", Aliases: []string{"b"}, Usage: "port group the containers' bridge network uses"},
-		&cli.StringFlag{Name: "bridge-network-range", Aliases: []string{"bnr"}, Value: DefaultBridgeNetworkRange, Usage: "address range of the bridge networks"},
-		&cli.StringFlag{Name: "public-network", Aliases: []string{"pn"}, Value: DefaultPublicNetwork, Usage: "port group of the VCH's public interface"},
+		&cli.StringFlag{Name: "bridge-network-range", Aliases: []string{"bnr"}, Value: vch.DefaultBridgeNetworkRange, Usage: "address range of the bridge networks"},
+		&cli.StringFlag{Name: "public-network", Aliases: []string{"pn"}, Value: vch.DefaultPublicNetwork, Usage: "port group of the VCH's public interface"},
 		&cli.StringFlag{Name: "client-network", Aliases: []string{"cln"}, Usage: "port group docker clients reach the VCH on (default: the public network)"},
 		&cli.StringFlag{Name: "management-network", Aliases: []string{"mn"}, Usage: "port group the VCH reaches vSphere on (default: the public network)"},
 		&cli.StringSliceFlag{Name: "container-network", Aliases: []string{"cn"}, Usage: "portgroup:alias made available to containers (repeatable)"},
 		&cli.StringSliceFlag{Name: "dns-server", Usage: "DNS server of the VCH and its containers (repeatable)"},
 		&cli.Int64Flag{Name: "memory", Aliases: []string{"mem"}, Usage: "memory limit of the VCH pool in MB (0: none)"},
 		&cli.Int64Flag{Name: "cpu", Usage: "CPU limit of the VCH pool in MHz (0: none)"},
-		&cli.Int64Flag{Name: "endpoint-memory", Value: DefaultEndpointMemoryMB, Usage: "memory of the endpoint VM in MB"},
-		&cli.IntFlag{Name: "endpoint-cpu", Value: DefaultEndpointCPUs, Usage: "virtual CPUs of the endpoint VM"},
+		&cli.Int64Flag{Name: "endpoint-memory", Value: vch.DefaultEndpointMemoryMB, Usage: "memory of the endpoint VM in MB"},
+		&cli.IntFlag{Name: "endpoint-cpu", Value: vch.DefaultEndpointCPUs, Usage: "virtual CPUs of the endpoint VM"},
 		&cli.StringSliceFlag{Name: "insecure-registry", Aliases: []string{"dir"}, Usage: "registry reached without TLS verification (repeatable)"},
-		&cli.StringFlag{Name: "base-image-size", Value: DefaultBaseImageSize, Usage: "size of the containers' base image disk"},
-		&cli.StringFlag{Name: "backend", Value: DefaultBackend, Usage: "backend plugin: vsphere, or vcsim for govmomi's vCenter simulator"},
+		&cli.StringFlag{Name: "base-image-size", Value: vch.DefaultBaseImageSize, Usage: "size of the containers' base image disk"},
+		&cli.StringFlag{Name: "backend", Value: vch.DefaultBackend, Usage: "backend plugin: vsphere, or vcsim for govmomi's vCenter simulator"},
 		&cli.BoolFlag{Name: "use-rp", Usage: "make a resource pool instead of a vApp on vCenter"},
 	)
 }

@@ -2,13 +2,17 @@ package machine
 
 import (
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vice-engine/vice/installer/vch/vchtest"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &vchtest.Buffer{}
 	code := Main(append([]string{"vice-machine"}, args...), nil, out, BuildInfo{Version: "v1.0.0", Commit: "abc123"})
 	return code, out.String()
 }
@@ -27,55 +31,96 @@ func TestCLI(t *testing.T) {
 		t.Errorf("ls without a target: %d %q", code, out)
 	}
 
-	s := startSim(t)
-	u := s.url()
+	s := vchtest.StartVC(t)
+	u := s.URL()
 	noPass := &url.URL{Scheme: u.Scheme, Host: u.Host, User: url.User("user"), Path: "/DC0"}
-	if code, out := runCLI(t, "ls", "--target", noPass.String(), "--thumbprint", s.thumbprint); code != 1 || !strings.Contains(out, "no password for user") {
+	if code, out := runCLI(t, "ls", "--target", noPass.String(), "--thumbprint", s.Thumbprint); code != 1 || !strings.Contains(out, "no password for user") {
 		t.Errorf("no password and no terminal: %d %q", code, out)
 	}
-	if code, out := runCLI(t, "ls", "--target", noPass.String(), "--password", "wrong", "--thumbprint", s.thumbprint); code != 1 ||
+	if code, out := runCLI(t, "ls", "--target", noPass.String(), "--password", "wrong", "--thumbprint", s.Thumbprint); code != 1 ||
 		!strings.Contains(out, "ERROR cannot log in to") || !strings.Contains(out, `as "user": incorrect user name or password`) {
 		t.Errorf("wrong password: %d %q", code, out)
 	}
 
 	// The whole life of a VCH through the command line, the target from the environment.
-	t.Setenv(TargetEnv, s.target())
-	o := s.createOptions(t, "cli-vch", "v1.0.0")
-	a := s.startAppliance(t, "cli-vch")
-	code, out := runCLI(t, "create", "--thumbprint", strings.ToLower(s.thumbprint), "--name", "cli-vch",
+	t.Setenv(TargetEnv, s.Target())
+	app, boot := vchtest.ISOs(t, "v1.0.0")
+	certDir := filepath.Join(t.TempDir(), "cli-vch")
+	a := s.StartAppliance(t, "cli-vch")
+	code, out := runCLI(t, "create", "--thumbprint", strings.ToLower(s.Thumbprint), "--name", "cli-vch",
 		"--image-store", "datastore1", "--volume-store", "datastore1/volumes/cli:default", "--bridge-network", "VCH Bridge",
 		"--container-network", "VM Network:ext", "--dns-server", "10.0.0.1", "--dns-server", "10.0.0.2",
-		"--memory", "8192", "--cpu", "4000", "--use-rp",
-		"--appliance-iso", o.ApplianceISO, "--bootstrap-iso", o.BootstrapISO, "--tls-cert-path", o.CertPath,
+		"--memory", "8192", "--cpu", "4000", "--use-rp", "--tls-cname", "vch.example.com",
+		"--appliance-iso", app, "--bootstrap-iso", boot, "--tls-cert-path", certDir,
 		"--backend", "vcsim", "--timeout", "30s")
-	if code != 0 || !strings.Contains(out, "Installer completed successfully") || !strings.Contains(out, "DOCKER_HOST="+a.IP+":2376") {
+	if code != 0 {
 		t.Fatalf("create: %d\n%s", code, out)
 	}
-	if !strings.Contains(out, `Creating resource pool "cli-vch"`) {
-		t.Errorf("--use-rp made no resource pool:\n%s", out)
+	for _, want := range []string{"### Installing VCH ####", `Creating resource pool "cli-vch"`, "Docker API endpoint check OK",
+		"INFO  VCH ID: vm-", "Installer version: v1.0.0", "VCH version: v1.0.0", "VCH Admin Portal:", "https://" + a.IP + ":2378",
+		"DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=" + certDir + " DOCKER_HOST=" + a.IP + ":2376",
+		"Environment saved in " + filepath.Join(certDir, "cli-vch.env"), "docker -H " + a.IP + ":2376 --tlsverify",
+		"Installer completed successfully"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("create output lacks %q:\n%s", want, out)
+		}
 	}
-	common := []string{"--thumbprint", s.thumbprint, "--name", "cli-vch"}
+	if env, err := os.ReadFile(filepath.Join(certDir, "cli-vch.env")); err != nil || !strings.Contains(string(env), "DOCKER_HOST="+a.IP+":2376\n") {
+		t.Errorf("environment file: %q %v", env, err)
+	}
+
+	common := []string{"--thumbprint", s.Thumbprint, "--name", "cli-vch"}
 	code, out = runCLI(t, append([]string{"inspect", "config"}, common...)...)
 	if code != 0 {
 		t.Fatalf("inspect config: %d\n%s", code, out)
 	}
-	for _, want := range []string{"--memory 8192", "--cpu 4000", "--use-rp", "--dns-server 10.0.0.1", "--dns-server 10.0.0.2",
-		"--container-network 'VM Network:ext'", "--volume-store datastore1/volumes/cli:default"} {
+	for _, want := range []string{"Target VCH created with the following options:", "vice-machine create \\\n    --target ",
+		"--memory 8192", "--cpu 4000", "--use-rp", "--dns-server 10.0.0.1", "--dns-server 10.0.0.2",
+		"--bridge-network 'VCH Bridge'", "--container-network 'VM Network:ext'", "--volume-store datastore1/volumes/cli:default"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inspect config lacks %q:\n%s", want, out)
 		}
 	}
-	if code, out = runCLI(t, append([]string{"ls"}, common...)...); code != 0 || !strings.Contains(out, "cli-vch") {
-		t.Errorf("ls: %d\n%s", code, out)
+
+	newer, _ := vchtest.ISOs(t, "v1.1.0")
+	code, out = runCLI(t, append([]string{"ls", "--appliance-iso", newer}, common...)...)
+	if code != 0 {
+		t.Fatalf("ls: %d\n%s", code, out)
 	}
-	s.containerVM(t, "cli-vch", "c1")
+	for _, want := range []string{"ID", "PATH", "NAME", "VERSION", "UPGRADE STATUS", "/DC0/host/DC0_C0/Resources/cli-vch",
+		"cli-vch", "v1.0.0", "Upgradeable to v1.1.0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ls lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out = runCLI(t, append([]string{"inspect", "--tls-cert-path", certDir, "--appliance-iso", app}, common...)...)
+	if code != 0 {
+		t.Fatalf("inspect: %d\n%s", code, out)
+	}
+	for _, want := range []string{"### Inspecting VCH ####", "VCH ID: vm-", "Installer version: v1.0.0", "VCH version: v1.0.0",
+		"Installer has same version as VCH", "VCH power state: poweredOn", "Appliance state: running", "VCH Admin Portal:",
+		"DOCKER_HOST=" + a.IP + ":2376", "docker -H " + a.IP + ":2376 --tlsverify", "Pool:", "(resource pool)",
+		"Pool limits:           CPU 4000 MHz, memory 8192 MB", "Volume store:          default: ds://datastore1/volumes/cli",
+		"Container network:     ext: VM Network", "DNS servers:           10.0.0.1, 10.0.0.2", "Backend:               vcsim",
+		"Completed successfully"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, ":pass@") {
+		t.Errorf("inspect shows the password:\n%s", out)
+	}
+
+	s.ContainerVM(t, "cli-vch", "c1")
 	if code, out = runCLI(t, append([]string{"delete"}, common...)...); code != 1 || !strings.Contains(out, "Delete failed: 1 containers are running; use --force") {
 		t.Errorf("delete without --force: %d\n%s", code, out)
 	}
-	if code, out = runCLI(t, append([]string{"delete", "--force"}, common...)...); code != 0 || !strings.Contains(out, "Completed successfully") {
+	code, out = runCLI(t, append([]string{"delete", "--force"}, common...)...)
+	if code != 0 || !strings.Contains(out, "Volume stores kept: default (ds://datastore1/volumes/cli)") || !strings.Contains(out, "Completed successfully") {
 		t.Errorf("delete --force: %d\n%s", code, out)
 	}
-	if vms, pools := s.vmNames(t), s.poolNames(t); len(vms) != 0 || len(pools) != 0 {
+	if vms, pools := s.VMNames(t), s.PoolNames(t); len(vms) != 0 || len(pools) != 0 {
 		t.Errorf("left after delete: %v %v", vms, pools)
 	}
 }

@@ -4,55 +4,40 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 
-	"github.com/vice-engine/vice/installer/vchwire"
+	"github.com/vice-engine/vice/installer/vch"
 )
 
-// Debug turns SSH access to the endpoint on (for the given authorized keys) or off. The appliance reads
-// vchwire.KeyApplianceDebug while it runs, so no restart is needed.
-func (m *Machine) Debug(ctx context.Context, o DebugOptions) error {
+// Debug turns SSH to the endpoint on, for the public keys in keyFiles, or off, and prints how to log in.
+func (m *Machine) Debug(ctx context.Context, o vch.DebugOptions, keyFiles []string) error {
 	log := m.Log
 	log.Infof("### Configuring VCH for debug ####")
-	if o.EnableSSH == o.DisableSSH {
-		return errors.New("give --enable-ssh (with --authorized-key FILE) or --disable-ssh")
-	}
-	var keys []string
-	if o.EnableSSH {
-		if len(o.AuthorizedKeys) == 0 {
-			return errors.New("--enable-ssh needs --authorized-key FILE: a public key file (such as ~/.ssh/id_ed25519.pub) for the appliance's root")
-		}
-		for _, f := range o.AuthorizedKeys {
+	if o.EnableSSH && !o.DisableSSH {
+		for _, f := range keyFiles {
 			k, err := readAuthorizedKeys(f)
 			if err != nil {
 				return err
 			}
-			keys = append(keys, k...)
+			o.AuthorizedKeys = append(o.AuthorizedKeys, k...)
 		}
 	}
-	ctx, s, v, done, err := m.openVCH(ctx, o.CommonOptions)
+	res, err := m.VCHs.Debug(ctx, o)
 	if err != nil {
 		return err
 	}
-	defer done()
-	ep := m.endpoint(s, v, "")
-	d := vchwire.ApplianceDebug{SSH: o.EnableSSH, AuthorizedKeys: keys}
-	if err := ep.reconfigure(ctx, map[string]string{vchwire.KeyApplianceDebug: mustJSON(d)}); err != nil {
-		return err
-	}
-	if !o.EnableSSH {
+	if !res.SSH {
 		log.Infof("SSH to appliance disabled")
 		log.Infof("Completed successfully")
 		return nil
 	}
-	log.Infof("SSH to appliance enabled for %d key(s)", len(keys))
-	if v.Status != nil && v.Status.IP != "" {
+	log.Infof("SSH to appliance enabled for %d key(s)", res.Keys)
+	if res.IP != "" {
 		log.Blank()
 		log.Infof("SSH to appliance:")
-		log.Infof("ssh root@%s", v.Status.IP)
+		log.Infof("ssh root@%s", res.IP)
 	} else {
 		log.Warnf("The appliance has not reported its address; `vice-machine inspect` shows it once it has")
 	}

@@ -5,18 +5,19 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/vice-engine/vice/installer/vch"
 )
 
 // Inspect prints a VCH: its ID and versions, how to reach it (from the appliance's status) and its
 // configuration.
-func (m *Machine) Inspect(ctx context.Context, o ListOptions) (*VCH, error) {
+func (m *Machine) Inspect(ctx context.Context, o ListOptions) error {
 	log := m.Log
 	log.Infof("### Inspecting VCH ####")
-	ctx, s, v, done, err := m.openVCH(ctx, o.CommonOptions)
+	v, err := m.VCHs.Inspect(ctx, vch.InspectOptions{CommonOptions: o.CommonOptions, CertPath: o.CertPath})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer done()
 	installer := m.installerVersion(o.ApplianceISO)
 	log.Blank()
 	log.Infof("VCH ID: %s", v.ID)
@@ -48,36 +49,31 @@ func (m *Machine) Inspect(ctx context.Context, o ListOptions) (*VCH, error) {
 			log.Infof("  service %s: %s", sv.Name, sv.State)
 		}
 	}
-
-	tlsm, err := loadTLS(v, o.CertPath, nil)
-	if err != nil {
-		return nil, err
-	}
-	m.reportEndpoint(v.Name, v.Status, tlsm, false)
+	m.reportEndpoint(v.Access, false)
 
 	log.Blank()
 	log.Infof("VCH configuration:")
-	for _, line := range m.describe(ctx, s, v) {
+	for _, line := range describe(v) {
 		log.Infof("  %s", line)
 	}
 	log.Blank()
 	log.Infof("Completed successfully")
-	return v, nil
+	return nil
 }
 
 // describe lists the VCH's configuration for inspect.
-func (m *Machine) describe(ctx context.Context, s *Session, v *VCH) []string {
+func describe(v *vch.Inspection) []string {
 	c := v.Config
 	var out []string
 	add := func(k, f string, a ...any) { out = append(out, fmt.Sprintf("%-22s %s", k+":", fmt.Sprintf(f, a...))) }
 	if v.Pool != nil {
-		add("Pool", "%s (%s)", v.Pool.InventoryPath, kind(v.Pool.Reference().Type))
-		if cpu, mem, err := poolLimits(ctx, v.Pool); err == nil {
-			add("Pool limits", "CPU %s, memory %s", limitText(cpu, "MHz"), limitText(mem, "MB"))
+		add("Pool", "%s (%s)", v.Pool.InventoryPath, v.PoolKind())
+		if v.Limits != nil {
+			add("Pool limits", "%s", v.Limits)
 		}
 	}
 	add("Endpoint", "%d vCPU, %d MB", v.CPUs, v.MemoryMB)
-	add("Target", "%s", redactURL(c.Target))
+	add("Target", "%s", vch.RedactURL(c.Target))
 	add("Datacenter", "%s", c.Datacenter)
 	add("Compute resource", "%s", c.ComputeResource)
 	add("Image store", "%s", c.ImageStore)
@@ -114,11 +110,4 @@ func (m *Machine) describe(ctx context.Context, s *Session, v *VCH) []string {
 		add("Debug", "on")
 	}
 	return out
-}
-
-func limitText(v int64, unit string) string {
-	if v < 0 {
-		return "unlimited"
-	}
-	return fmt.Sprintf("%d %s", v, unit)
 }

@@ -3,16 +3,23 @@ package machine
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"text/tabwriter"
+
+	"github.com/vice-engine/vice/installer/vch"
 )
+
+// ListOptions are ls's and inspect's flags.
+type ListOptions struct {
+	vch.CommonOptions
+	ApplianceISO string // its /VERSION is what ls and inspect compare to ("Upgradeable to ...")
+	CertPath     string
+}
 
 // installerVersion is the version upgrade would install: the /VERSION of the appliance ISO at iso when it
 // can be read, else vice-machine's own.
 func (m *Machine) installerVersion(iso string) string {
 	if iso != "" {
-		if img, err := ReadISO(iso); err == nil {
+		if img, err := vch.ReadISO(iso); err == nil {
 			return img.Version
 		}
 	}
@@ -27,82 +34,24 @@ func upgradeStatus(vchVersion, installer string) string {
 	case vchVersion == installer:
 		return "Up to date"
 	}
-	if c, ok := compareVersions(vchVersion, installer); ok && c > 0 {
+	if c, ok := vch.CompareVersions(vchVersion, installer); ok && c > 0 {
 		return "Newer than installer version " + installer
 	}
 	return "Upgradeable to " + installer
 }
 
-// compareVersions orders "v1.2.3[-suffix]" versions by their numbers; ok is false when either is not one.
-func compareVersions(a, b string) (int, bool) {
-	pa, oka := versionNumbers(a)
-	pb, okb := versionNumbers(b)
-	if !oka || !okb {
-		return 0, false
-	}
-	for i := 0; i < len(pa) || i < len(pb); i++ {
-		var x, y int
-		if i < len(pa) {
-			x = pa[i]
-		}
-		if i < len(pb) {
-			y = pb[i]
-		}
-		if x != y {
-			if x < y {
-				return -1, true
-			}
-			return 1, true
-		}
-	}
-	return 0, true
-}
-
-func versionNumbers(v string) ([]int, bool) {
-	v = strings.TrimPrefix(v, "v")
-	if i := strings.IndexAny(v, "-+"); i >= 0 {
-		v = v[:i]
-	}
-	var out []int
-	for _, p := range strings.Split(v, ".") {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 {
-			return nil, false
-		}
-		out = append(out, n)
-	}
-	return out, len(out) > 0
-}
-
 // List prints the VCHs of the target's datacenter (or of all datacenters) as VIC's ls did.
-func (m *Machine) List(ctx context.Context, o ListOptions) ([]*VCH, error) {
+func (m *Machine) List(ctx context.Context, o ListOptions) error {
 	m.Log.Infof("### Listing VCHs ####")
-	ctx, cancel := m.withTimeout(ctx, o.Timeout)
-	defer cancel()
-	s, err := m.connect(ctx, o.CommonOptions)
+	list, err := m.VCHs.List(ctx, o.CommonOptions)
 	if err != nil {
-		return nil, err
-	}
-	defer s.Logout(context.Background())
-	dcs, err := s.datacenters(ctx)
-	if err != nil {
-		return nil, err
-	}
-	all, err := s.listVCHs(ctx, dcs)
-	if err != nil {
-		return nil, err
-	}
-	var shown []*VCH
-	for _, v := range all {
-		if o.ComputeResource == "" || poolUnder(v, o.ComputeResource) {
-			shown = append(shown, v)
-		}
+		return err
 	}
 	installer := m.installerVersion(o.ApplianceISO)
 	fmt.Fprintln(m.Out)
 	tw := tabwriter.NewWriter(m.Out, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tPATH\tNAME\tVERSION\tUPGRADE STATUS")
-	for _, v := range shown {
+	for _, v := range list {
 		p := ""
 		if v.Pool != nil {
 			p = v.Pool.InventoryPath
@@ -111,7 +60,7 @@ func (m *Machine) List(ctx context.Context, o ListOptions) ([]*VCH, error) {
 	}
 	tw.Flush()
 	fmt.Fprintln(m.Out)
-	return shown, nil
+	return nil
 }
 
 func orDash(s string) string {

@@ -7,35 +7,33 @@ import (
 	"strings"
 
 	"github.com/vice-engine/vice/installer/certs"
+	"github.com/vice-engine/vice/installer/vch"
 	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // reportEndpoint prints how to reach a running VCH, as VIC did at the end of create and in inspect: the
 // admin portal, DOCKER_HOST (and DOCKER_CERT_PATH), and the docker command line. With writeEnv the
 // environment is also saved in "<cert folder>/<name>.env".
-func (m *Machine) reportEndpoint(name string, st *vchwire.ApplianceStatus, t *tlsMaterial, writeEnv bool) {
+func (m *Machine) reportEndpoint(a vch.Access, writeEnv bool) {
 	log := m.Log
-	if st == nil || st.IP == "" {
-		log.Warnf("The appliance has not reported its address yet (state %q); run `vice-machine inspect` later", stateOf(st))
+	if !a.Reachable() {
+		log.Warnf("The appliance has not reported its address yet (state %q); run `vice-machine inspect` later", stateOf(a.Status))
 		return
 	}
-	addr := dockerAddr(st, t.mode)
-	admin := st.AdminPortal
-	if admin == "" {
-		admin = fmt.Sprintf("https://%s:%d", st.IP, vchwire.PortAdmin)
-	}
+	addr := a.DockerAddr()
+	folder := certs.Folder{Dir: a.CertDir}
 	log.Blank()
 	log.Infof("VCH Admin Portal:")
-	log.Infof("%s", admin)
+	log.Infof("%s", a.AdminPortal())
 	log.Blank()
 	log.Infof("Published ports can be reached at:")
-	log.Infof("%s", st.IP)
+	log.Infof("%s", a.Status.IP)
 	log.Blank()
 	log.Infof("Docker environment variables:")
-	env := dockerEnv(addr, t)
+	env := dockerEnv(addr, a.TLS, folder)
 	log.Infof("%s", strings.Join(env, " "))
-	if writeEnv && t.folder.Dir != "" {
-		file := filepath.Join(t.folder.Dir, name+".env")
+	if writeEnv && folder.Dir != "" {
+		file := filepath.Join(folder.Dir, a.Name+".env")
 		if err := os.WriteFile(file, []byte(strings.Join(env, "\n")+"\n"), 0o644); err != nil {
 			log.Warnf("Could not save the environment in %s: %v", file, err)
 		} else {
@@ -45,9 +43,9 @@ func (m *Machine) reportEndpoint(name string, st *vchwire.ApplianceStatus, t *tl
 	}
 	log.Blank()
 	log.Infof("Connect to docker:")
-	log.Infof("%s", dockerCommand(addr, t))
-	if t.mode == vchwire.TLSVerify && !t.folder.Has(certs.CAFile, certs.ClientCertFile, certs.ClientKeyFile) {
-		log.Warnf("%s has no client certificate: give --tls-cert-path the folder the VCH's certificates were written to", t.folder.Dir)
+	log.Infof("%s", dockerCommand(addr, a.TLS, folder))
+	if a.TLS == vchwire.TLSVerify && !folder.Has(certs.CAFile, certs.ClientCertFile, certs.ClientKeyFile) {
+		log.Warnf("%s has no client certificate: give --tls-cert-path the folder the VCH's certificates were written to", folder.Dir)
 	}
 }
 
@@ -59,27 +57,27 @@ func stateOf(st *vchwire.ApplianceStatus) string {
 }
 
 // dockerEnv is the environment the docker CLI needs for the VCH.
-func dockerEnv(addr string, t *tlsMaterial) []string {
-	switch t.mode {
+func dockerEnv(addr, mode string, folder certs.Folder) []string {
+	switch mode {
 	case vchwire.TLSOff:
 		return []string{"DOCKER_HOST=" + addr}
 	case vchwire.TLSServer:
 		return []string{"DOCKER_HOST=" + addr, "DOCKER_TLS=1"}
 	}
-	return []string{"DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=" + t.folder.Dir, "DOCKER_HOST=" + addr}
+	return []string{"DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=" + folder.Dir, "DOCKER_HOST=" + addr}
 }
 
 // dockerCommand is the docker command line that reaches the VCH.
-func dockerCommand(addr string, t *tlsMaterial) string {
-	switch t.mode {
+func dockerCommand(addr, mode string, folder certs.Folder) string {
+	switch mode {
 	case vchwire.TLSOff:
 		return fmt.Sprintf("docker -H %s info", addr)
 	case vchwire.TLSServer:
 		return fmt.Sprintf("docker -H %s --tls info", addr)
 	}
 	return fmt.Sprintf("docker -H %s --tlsverify --tlscacert=%q --tlscert=%q --tlskey=%q info", addr,
-		displayPath(t.folder.Path(certs.CAFile)), displayPath(t.folder.Path(certs.ClientCertFile)),
-		displayPath(t.folder.Path(certs.ClientKeyFile)))
+		displayPath(folder.Path(certs.CAFile)), displayPath(folder.Path(certs.ClientCertFile)),
+		displayPath(folder.Path(certs.ClientKeyFile)))
 }
 
 // displayPath is p relative to the working directory when it lies below it, as VIC printed the certificates.

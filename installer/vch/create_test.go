@@ -1,0 +1,140 @@
+package vch
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vice-engine/vice/installer/certs"
+	"github.com/vice-engine/vice/installer/vch/vchtest"
+	"github.com/vice-engine/vice/installer/vchwire"
+)
+
+func TestCreate(t *testing.T) {
+	s := vchtest.StartVC(t)
+	m, out := testManager(t)
+	o := createOptions(t, s, "vch1", "v1.0.0")
+	o.CPUMHz, o.MemoryMB = 4000, 8192
+	a := s.StartAppliance(t, "vch1")
+
+	res, err := m.Create(context.Background(), o)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	log := out.String()
+	for _, want := range []string{
+		"Validating supplied configuration", "Firewall", "License check OK on hosts:",
+		"Evaluation license detected", "DRS check OK on:", `Creating virtual app "vch1"`, "Uploading images for container",
+		"Waiting for IP information", "Waiting for major appliance components to launch", "Docker API endpoint check OK",
+		"Initialization of appliance successful",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	acc := res.Access
+	if res.Version != "v1.0.0" || acc.Name != "vch1" || acc.TLS != vchwire.TLSVerify || acc.CertDir != o.CertPath ||
+		acc.DockerAddr() != a.IP+":2376" || acc.AdminPortal() != "https://"+a.IP+":2378" || acc.Status.State != vchwire.ApplianceRunning {
+		t.Errorf("result %+v, Docker API at %q, portal %q", res, acc.DockerAddr(), acc.AdminPortal())
+	}
+
+	// The endpoint VM as the contract has it.
+	ctx := context.Background()
+	vm, err := s.Finder(t).VirtualMachine(ctx, "vch1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vmo mo.VirtualMachine
+	if err := vm.Properties(ctx, vm.Reference(), []string{"config", "resourcePool"}, &vmo); err != nil {
+		t.Fatal(err)
+	}
+	if vmo.Config.GuestId != "other3xLinux64Guest" || vmo.Config.Hardware.NumCPU != 1 || vmo.Config.Hardware.MemoryMB != 2048 {
+		t.Errorf("VM guest %s cpus %d memory %d", vmo.Config.GuestId, vmo.Config.Hardware.NumCPU, vmo.Config.Hardware.MemoryMB)
+	}
+	if vmo.ResourcePool == nil || vmo.ResourcePool.Type != "VirtualApp" {
+		t.Errorf("VM pool %v, want the VCH's vApp", vmo.ResourcePool)
+	}
+	var serials, cdroms, nics int
+	for _, d := range vmo.Config.Hardware.Device {
+		switch dev := d.(type) {
+		case *types.VirtualSerialPort:
+			serials++
+			if b, ok := dev.Backing.(*types.VirtualSerialPortFileBackingInfo); !ok || b.FileName != "[datastore1] vch1/appliance.log" {
+				t.Errorf("serial port backing %#v", dev.Backing)
+			}
+		case *types.VirtualCdrom:
+			cdroms++
+			if b, ok := dev.Backing.(*types.VirtualCdromIsoBackingInfo); !ok || b.FileName != "[datastore1] vch1/appliance.iso" {
+				t.Errorf("cdrom backing %#v", dev.Backing)
+			}
+		case types.BaseVirtualEthernetCard:
+			nics++
+		}
+	}
+	if serials != 1 || cdroms != 1 || nics != 2 {
+		t.Errorf("devices: %d serial ports, %d cdroms, %d NICs; want 1, 1, 2", serials, cdroms, nics)
+	}
+	extra := map[string]string{}
+	for _, ov := range vmo.Config.ExtraConfig {
+		extra[ov.GetOptionValue().Key], _ = ov.GetOptionValue().Value.(string)
+	}
+	var cfg vchwire.ApplianceConfig
+	if err := json.Unmarshal([]byte(extra[vchwire.KeyAppliance]), &cfg); err != nil {
+		t.Fatalf("appliance config: %v", err)
+	}
+	if extra[vchwire.KeyVCHVersion] != "v1.0.0" || cfg.Version != "v1.0.0" || cfg.Name != "vch1" {
+		t.Errorf("versions %q %q name %q", extra[vchwire.KeyVCHVersion], cfg.Version, cfg.Name)
+	}
+	if !strings.HasPrefix(cfg.Target, "https://user:pass@") || !strings.HasSuffix(cfg.Target, "/sdk") {
+		t.Errorf("target %q", cfg.Target)
+	}
+	if cfg.Pool != "/DC0/host/DC0_C0/Resources/vch1" || cfg.ComputeResource != "/DC0/host/DC0_C0" || cfg.Datacenter != "/DC0" {
+		t.Errorf("paths %q %q %q", cfg.Datacenter, cfg.ComputeResource, cfg.Pool)
+	}
+	if cfg.VolumeStores["default"] != "ds://datastore1/volumes/vch1" || cfg.ImageStore != "datastore1" {
+		t.Errorf("stores %v %q", cfg.VolumeStores, cfg.ImageStore)
+	}
+	if cfg.TLS != "verify" || cfg.Backend != "vcsim" || len(cfg.Plugins) != 1 || cfg.Plugins[0].Name != "vcsim" || cfg.Thumbprint != s.Thumbprint {
+		t.Errorf("tls %q backend %q plugins %v thumbprint %q", cfg.TLS, cfg.Backend, cfg.Plugins, cfg.Thumbprint)
+	}
+	for _, p := range cfg.Plugins {
+		if p.File != "plugins/vice-plugin-"+p.Name || len(p.SHA256) != 64 {
+			t.Errorf("plugin %+v", p)
+		}
+	}
+	var tv vchwire.ApplianceTLS
+	if err := json.Unmarshal([]byte(extra[vchwire.KeyApplianceTLS]), &tv); err != nil || tv.CACert == "" {
+		t.Fatalf("TLS value: %v %+v", err, tv)
+	}
+	srv, _ := certs.ParseCertificate([]byte(tv.ServerCert))
+	if !certs.Covers(srv, a.IP, "vch.example.com", "localhost") {
+		t.Errorf("server certificate names %v %v", srv.IPAddresses, srv.DNSNames)
+	}
+
+	// The datastore: ISOs in the VCH folder, the volume store.
+	for _, f := range []string{"vch1/appliance.iso", "vch1/bootstrap.iso", "volumes/vch1"} {
+		if _, err := os.Stat(filepath.Join(s.DatastoreDir, f)); err != nil {
+			t.Errorf("datastore: %v", err)
+		}
+	}
+	// The pool limits.
+	var pool mo.ResourcePool
+	if err := vm.Properties(ctx, *vmo.ResourcePool, []string{"config"}, &pool); err != nil {
+		t.Fatal(err)
+	}
+	if *pool.Config.CpuAllocation.Limit != 4000 || *pool.Config.MemoryAllocation.Limit != 8192 {
+		t.Errorf("pool limits %d MHz %d MB", *pool.Config.CpuAllocation.Limit, *pool.Config.MemoryAllocation.Limit)
+	}
+	// The certificates (vice-machine adds the environment file).
+	for _, f := range []string{"ca.pem", "ca-key.pem", "cert.pem", "key.pem", "server-cert.pem", "server-key.pem"} {
+		if _, err := os.Stat(filepath.Join(o.CertPath, f)); err != nil {
+			t.Errorf("cert folder: %v", err)
+		}
+	}
+}
