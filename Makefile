@@ -14,11 +14,18 @@ BINARIES := \
 	installer/cmd/vice-machine \
 	simulator-tests/cmd/vice-registry
 
-# make build KERNEL=/boot/vmlinuz-... INITRD=/boot/initrd.img-... ISOLINUX=/usr/lib/ISOLINUX/isolinux.bin
-# ISOLINUX_MODULES=/usr/lib/syslinux/modules/bios/ldlinux.c32 puts a Linux kernel (a Debian kernel package is a
-# fine source) on both ISOs and makes them El Torito bootable, for real vSphere.
-ISO_BOOT := $(if $(KERNEL),-kernel '$(KERNEL)') $(if $(INITRD),-initrd '$(INITRD)') $(if $(ISOLINUX),-isolinux '$(ISOLINUX)') \
-	$(foreach m,$(ISOLINUX_MODULES),-isolinux-module '$(m)')
+# Both ISOs boot a Linux kernel from Debian's cloud kernel package (pinned here, the one place) with an initramfs
+# the build makes (vice-init and the kernel's modules for VMware's and QEMU's virtual hardware), through isolinux.
+# The packages are fetched once with apt-get download into BOOT_CACHE and unpacked there.
+KERNEL_PACKAGE := linux-image-6.1.0-50-cloud-amd64=6.1.176-1
+ISOLINUX_PACKAGE := isolinux=3:6.04~git20190206.bf6db5b4+dfsg1-3
+SYSLINUX_PACKAGE := syslinux-common=3:6.04~git20190206.bf6db5b4+dfsg1-3
+BOOT_CACHE ?= .cache/boot
+boot_dir = $(BOOT_CACHE)/$(subst +,_,$(subst ~,_,$(subst :,_,$(subst =,_,$(1)))))
+KERNEL_DIR := $(call boot_dir,$(KERNEL_PACKAGE))
+ISOLINUX_BIN := $(call boot_dir,$(ISOLINUX_PACKAGE))/usr/lib/ISOLINUX/isolinux.bin
+LDLINUX := $(call boot_dir,$(SYSLINUX_PACKAGE))/usr/lib/syslinux/modules/bios/ldlinux.c32
+ISO_BOOT := -kernel-package '$(KERNEL_DIR)' -boot-init bin/vice-init -isolinux '$(ISOLINUX_BIN)' -isolinux-module '$(LDLINUX)'
 
 # The endpoint VM's binaries: static, so that appliance.iso runs on any kernel, and stripped, to keep it small.
 APPLIANCE_BINARIES := \
@@ -27,7 +34,7 @@ APPLIANCE_BINARIES := \
 	plugins/vcsim/cmd/vice-plugin-vcsim \
 	plugins/vsphere/cmd/vice-plugin-vsphere
 
-.PHONY: all busybox build bootstrap-iso appliance-iso generate check-generate swagger-tool test bench run stop clean
+.PHONY: all busybox boot-files vice-init build bootstrap-iso appliance-iso generate check-generate swagger-tool test bench run stop clean
 
 all: build
 
@@ -35,18 +42,27 @@ all: build
 busybox:
 	@dpkg -s busybox-static >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq busybox-static; }
 
+# The kernel and isolinux packages, fetched and unpacked once.
+boot-files:
+	@scripts/boot-files.sh '$(BOOT_CACHE)' '$(KERNEL_PACKAGE)' '$(ISOLINUX_PACKAGE)' '$(SYSLINUX_PACKAGE)'
+
+# The initramfs's /init: static, as nothing else is in the initramfs.
+vice-init:
+	@mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -ldflags '-s -w $(LDFLAGS)' -o bin/vice-init ./installer/cmd/vice-init
+
 build: bootstrap-iso appliance-iso
 	@mkdir -p bin
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./,$(BINARIES))
 
-# bootstrap.iso is the cdrom every containerVM boots: the static tether (CGO off) at /tether.
-bootstrap-iso:
+# bootstrap.iso is the cdrom every containerVM boots: the static tether (CGO off) at /tether, and the kernel.
+bootstrap-iso: boot-files vice-init
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/tether ./tether/cmd/tether
 	$(GO) run ./installer/cmd/vice-iso -tether bin/tether -o bin/bootstrap.iso -version '$(VERSION)' $(ISO_BOOT)
 
-# appliance.iso is the endpoint VM's cdrom: /init (vice-appliance), /bin/vice-engine and /plugins/*.
-appliance-iso:
+# appliance.iso is the endpoint VM's cdrom: /init (vice-appliance), /bin/vice-engine and /plugins/*, and the kernel.
+appliance-iso: boot-files vice-init
 	@mkdir -p bin/appliance
 	CGO_ENABLED=0 $(GO) build -ldflags '-s -w $(LDFLAGS)' -o bin/appliance/ $(addprefix ./,$(APPLIANCE_BINARIES))
 	$(GO) run ./installer/cmd/vice-iso -appliance -init bin/appliance/vice-appliance -engine bin/appliance/vice-engine \

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	vinit "github.com/vice-engine/vice/installer/initramfs/init"
 	"github.com/vice-engine/vice/installer/iso"
 	"github.com/vice-engine/vice/installer/vchwire"
 )
@@ -121,13 +122,28 @@ func TestKernelAndIsolinux(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"KERNEL /boot/vmlinuz", "INITRD /boot/initrd.img", "APPEND " + iso.DefaultKernelArgs} {
+	for _, want := range []string{"KERNEL /boot/vmlinuz", "INITRD /boot/initrd.img",
+		"APPEND " + iso.BootstrapKernelArgs + " " + vinit.BootArg + "=" + vinit.BootTether + "\n"} {
 		if !strings.Contains(string(cfg), want) {
 			t.Errorf("isolinux.cfg lacks %q:\n%s", want, cfg)
 		}
 	}
 	if !bootable(t, out) {
 		t.Error("no El Torito boot record")
+	}
+
+	// The appliance's kernel has its own console, and the argument names it; other arguments replace the
+	// console but keep the role.
+	app := filepath.Join(dir, "appliance.iso")
+	err = iso.BuildAppliance(context.Background(), iso.ApplianceFiles{Init: bins["tether"], Engine: bins["tether"]}, app,
+		iso.WithKernel(bins["vmlinuz"], bins["initrd.img"]), iso.WithIsolinux(bins["isolinux.bin"], bins["ldlinux.c32"]),
+		iso.WithKernelArgs("console=ttyS1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := iso.ReadFile(app, iso.IsolinuxCfgPath); err != nil ||
+		!strings.Contains(string(cfg), "APPEND console=ttyS1 "+vinit.BootArg+"="+vinit.BootAppliance+"\n") {
+		t.Errorf("appliance isolinux.cfg (%v):\n%s", err, cfg)
 	}
 
 	// Kernel only: placed, not bootable.

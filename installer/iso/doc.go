@@ -5,7 +5,8 @@
 //   - appliance.iso, the endpoint VM's CD-ROM: its init (vice-appliance) at /init, /bin/vice-engine, the
 //     backend plugins under /plugins and /VERSION.
 //
-// Either may also carry a Linux kernel and initramfs (/boot/vmlinuz, /boot/initrd.img) and, given
-// isolinux, be El Torito bootable. The hypervisor emulator reads the same images with its own go-diskfs
+// Either may also carry a Linux kernel and initramfs (/boot/vmlinuz, /boot/initrd.img; package initramfs
+// builds the latter) and, given isolinux, be El Torito bootable: isolinux boots the kernel with the
+// argument that tells the initramfs's /init which of the two images it booted from. The hypervisor emulator reads the same images with its own go-diskfs
 // code, since plugins do not import the installer.
 package iso

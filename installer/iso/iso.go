@@ -13,6 +13,8 @@ import (
 	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
 
+	vinit "github.com/vice-engine/vice/installer/initramfs/init"
+
 	"github.com/vice-engine/vice/installer/vchwire"
 )
 
@@ -38,8 +40,11 @@ const (
 	bootstrapVolumeID = "VICE-BOOTSTRAP"
 	applianceVolumeID = "VICE-APPLIANCE"
 
-	// DefaultKernelArgs make the first serial port (the VM's log file) the console.
-	DefaultKernelArgs = "console=tty0 console=ttyS0 quiet"
+	// BootstrapKernelArgs make a containerVM's third serial port, tether.debug, the console: the first is
+	// the line to the VCH and the second the container's output (tether/wire's order).
+	BootstrapKernelArgs = "console=ttyS2 quiet"
+	// ApplianceKernelArgs make the endpoint VM's serial port, appliance.log, the console.
+	ApplianceKernelArgs = "console=ttyS0 quiet"
 )
 
 type options struct {
@@ -70,7 +75,9 @@ func WithIsolinux(path string, modules ...string) Option {
 	return func(o *options) { o.isolinux, o.modules = path, modules }
 }
 
-// WithKernelArgs replaces DefaultKernelArgs on the kernel command line isolinux.cfg gives.
+// WithKernelArgs replaces the image's kernel arguments (BootstrapKernelArgs or ApplianceKernelArgs) on the
+// command line isolinux.cfg gives; "" keeps them. The argument that tells /init which image booted
+// (initramfs/init's BootArg) is always added.
 func WithKernelArgs(args string) Option { return func(o *options) { o.kernelArgs = args } }
 
 // BuildBootstrap writes bootstrap.iso to outPath with the tether binary at tetherPath as /tether (mode
@@ -78,7 +85,8 @@ func WithKernelArgs(args string) Option { return func(o *options) { o.kernelArgs
 // half-written.
 func BuildBootstrap(ctx context.Context, tetherPath, outPath string, opts ...Option) error {
 	files := []entry{{src: tetherPath, dst: TetherPath, mode: 0o755}}
-	if err := build(ctx, files, outPath, bootstrapVolumeID, opts); err != nil {
+	img := image{volumeID: bootstrapVolumeID, role: vinit.BootTether, kernelArgs: BootstrapKernelArgs}
+	if err := build(ctx, files, outPath, img, opts); err != nil {
 		return fmt.Errorf("bootstrap iso: %w", err)
 	}
 	return nil
@@ -106,7 +114,8 @@ func BuildAppliance(ctx context.Context, f ApplianceFiles, outPath string, opts 
 		seen[name] = true
 		files = append(files, entry{src: p, dst: path.Join(PluginsDir, name), mode: 0o755})
 	}
-	if err := build(ctx, files, outPath, applianceVolumeID, opts); err != nil {
+	img := image{volumeID: applianceVolumeID, role: vinit.BootAppliance, kernelArgs: ApplianceKernelArgs}
+	if err := build(ctx, files, outPath, img, opts); err != nil {
 		return fmt.Errorf("appliance iso: %w", err)
 	}
 	return nil
@@ -119,13 +128,23 @@ type entry struct {
 	data     []byte // instead of src
 }
 
+// image is what tells the two images apart: their volume ID, what /init boots, and the kernel's console.
+type image struct {
+	volumeID, role, kernelArgs string
+}
+
 // build assembles the image: go-diskfs makes it from a workspace directory whose files and modes it copies
 // as they are.
-func build(ctx context.Context, files []entry, outPath, volumeID string, opts []Option) error {
-	o := options{version: "dev", kernelArgs: DefaultKernelArgs}
+func build(ctx context.Context, files []entry, outPath string, img image, opts []Option) error {
+	o := options{version: "dev"}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.kernelArgs == "" {
+		o.kernelArgs = img.kernelArgs
+	}
+	o.kernelArgs = strings.TrimSpace(o.kernelArgs + " " + vinit.BootArg + "=" + img.role)
+	volumeID := img.volumeID
 	files = append(files, entry{dst: VersionPath, mode: 0o644, data: []byte(o.version + "\n")})
 	boot, err := o.bootFiles()
 	if err != nil {

@@ -5,7 +5,12 @@
 //	vice-iso -appliance -init bin/vice-appliance -engine bin/vice-engine \
 //	    -plugin bin/vice-plugin-vcsim -plugin bin/vice-plugin-vsphere -o bin/appliance.iso -version X
 //
-// Either takes -kernel and -initrd (placed at /boot), and -isolinux to make the image bootable.
+// Either takes -kernel and -initrd (placed at /boot), and -isolinux to make the image bootable. With
+// -kernel-package (an unpacked Debian kernel package) and -boot-init (vice-init), it takes the kernel from the
+// package and builds the initramfs itself, with the modules VMware's and QEMU's virtual hardware need:
+//
+//	vice-iso -tether bin/tether -kernel-package DIR -boot-init bin/vice-init \
+//	    -isolinux .../isolinux.bin -isolinux-module .../ldlinux.c32 -o bin/bootstrap.iso
 package main
 
 import (
@@ -14,8 +19,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/vice-engine/vice/installer/initramfs"
 	"github.com/vice-engine/vice/installer/iso"
 )
 
@@ -46,7 +53,9 @@ func run(args []string, stderr io.Writer) int {
 	initrd := fs.String("initrd", "", "an initramfs, placed at "+iso.InitrdPath+" (needs -kernel)")
 	isolinux := fs.String("isolinux", "", "isolinux.bin: makes the image El Torito bootable (needs -kernel)")
 	fs.Var(&modules, "isolinux-module", "a file placed beside isolinux.bin, such as ldlinux.c32 (repeatable)")
-	kernelArgs := fs.String("kernel-args", iso.DefaultKernelArgs, "the kernel command line isolinux gives")
+	kernelArgs := fs.String("kernel-args", "", "the kernel command line isolinux gives (default: the image's console)")
+	kernelPackage := fs.String("kernel-package", "", "an unpacked Debian kernel package: its kernel, and the modules of the initramfs")
+	bootInit := fs.String("boot-init", "", "the static /init of the initramfs built from -kernel-package (vice-init)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -58,6 +67,19 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	opts := []iso.Option{iso.WithVersion(*version), iso.WithKernelArgs(*kernelArgs)}
+	if *kernelPackage != "" || *bootInit != "" {
+		if *kernel != "" || *initrd != "" || *kernelPackage == "" || *bootInit == "" {
+			fmt.Fprintln(stderr, "vice-iso: -kernel-package and -boot-init go together, without -kernel and -initrd")
+			return 2
+		}
+		k, rd, cleanup, err := initramfsFromPackage(*kernelPackage, *bootInit)
+		if err != nil {
+			fmt.Fprintln(stderr, "vice-iso:", err)
+			return 1
+		}
+		defer cleanup()
+		*kernel, *initrd = k, rd
+	}
 	if *kernel != "" || *initrd != "" {
 		opts = append(opts, iso.WithKernel(*kernel, *initrd))
 	}
@@ -82,4 +104,26 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// initramfsFromPackage builds the initramfs for the kernel of the unpacked package root, with init as its
+// /init, in a temporary file; it returns the kernel image, the initramfs and what removes the latter.
+func initramfsFromPackage(root, init string) (string, string, func(), error) {
+	k, err := initramfs.FindKernel(root)
+	if err != nil {
+		return "", "", nil, err
+	}
+	dir, err := os.MkdirTemp("", "vice-initramfs-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	out := filepath.Join(dir, "initrd.img")
+	spec := initramfs.Spec{Init: init, ModulesDir: k.ModulesDir,
+		Modules: append(append([]string{}, initramfs.VMwareModules...), initramfs.QEMUModules...)}
+	if err := initramfs.Build(context.Background(), out, spec); err != nil {
+		cleanup()
+		return "", "", nil, err
+	}
+	return k.Image, out, cleanup, nil
 }
