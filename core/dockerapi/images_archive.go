@@ -47,6 +47,7 @@ func (a *API) imageRoutes() []route {
 		newRoute(http.MethodGet, "/images/{name:.*}/json", a.inspectImage),
 		newRoute(http.MethodGet, "/images/{name:.*}/history", a.imageHistory),
 		newRoute(http.MethodPost, "/images/{name:.*}/tag", a.tagImage),
+		newRoute(http.MethodPost, "/images/{name:.*}/push", a.pushImage),
 		newRoute(http.MethodGet, "/images/{name:.*}/get", a.saveImages),
 		newRoute(http.MethodDelete, "/images/{name:.*}", a.deleteImage),
 	}

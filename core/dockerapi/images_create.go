@@ -26,8 +26,10 @@ func (a *API) createImage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// As in dockerd, a repository without a tag pulls all its tags (`docker pull --all-tags`).
 	pull, err := a.eng.Images().PreparePull(r.Context(), images.PullOptions{
 		Image: q.Get("fromImage"), Tag: q.Get("tag"), Platform: q.Get("platform"), Auth: auth,
+		AllTags: q.Get("tag") == "" && imagec.NameOnly(q.Get("fromImage")),
 	})
 	if err != nil {
 		return err

@@ -31,7 +31,6 @@ var notImplemented = []struct{ group, method, pattern string }{
 	{"exec", "POST", "/exec/{id}/resize"},
 	{"exec", "GET", "/exec/{id}/json"},
 	{"images", "GET", "/images/search"},
-	{"images", "POST", "/images/{name:.*}/push"},
 	{"images", "POST", "/commit"},
 	{"build", "POST", "/build"},
 	{"build", "POST", "/build/cancel"},

@@ -20,6 +20,8 @@ type Message struct {
 	ID          string               `json:"id,omitempty"`
 	ErrorDetail *jsonstream.Error    `json:"errorDetail,omitempty"`
 	Error       string               `json:"error,omitempty"`
+	// Aux carries a result beside the progress (a push's tag, digest and size).
+	Aux any `json:"aux,omitempty"`
 }
 
 // ErrorMessage is the message that ends a stream with err.
