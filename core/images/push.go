@@ -299,4 +299,3 @@ func canonicalName(repo name.Repository) string {
 	}
 	return repo.Name()
 }
-
