@@ -22,6 +22,11 @@ type EventsOptions struct {
 	Filter EventFilter
 }
 
+// backendEventTypes are the backend's events that are Docker's to show; the port layer's own (such as its kv
+// records' "put" and "delete") are not, so the engine does not ask for them.
+var backendEventTypes = []string{string(events.ContainerEventType), string(events.ImageEventType),
+	string(events.NetworkEventType), string(events.VolumeEventType)}
+
 // Run follows the backend's event stream into the engine's event log until ctx is cancelled, reconnecting
 // whenever the stream ends or the plugin is unavailable (it may be restarting).
 func (e *Engine) Run(ctx context.Context) error {
@@ -29,7 +34,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.events.running.Add(-1)
 	backoff := 100 * time.Millisecond
 	for {
-		ch, err := e.pl.Events(ctx, nil)
+		ch, err := e.pl.Events(ctx, backendEventTypes)
 		if err == nil {
 			backoff = 100 * time.Millisecond
 			e.recoverContainers(ctx)
