@@ -3,45 +3,62 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 
 	"github.com/vice-engine/vice/core/engine"
-	"github.com/vice-engine/vice/core/internal/pltest"
+	"github.com/vice-engine/vice/core/images"
+	"github.com/vice-engine/vice/core/internal/plugintest"
 	"github.com/vice-engine/vice/core/portlayer"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
-func newEngine(t *testing.T) (*engine.Engine, *pltest.Backend) {
+func TestMain(m *testing.M) { os.Exit(plugintest.Main(m)) }
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// newEngine is an engine over the real vcsim plugin, with the plugin host's status as vice-engine gives it.
+func newEngine(t *testing.T) (*engine.Engine, *plugintest.Plugin, *plugintest.Tracked) {
 	t.Helper()
-	b := pltest.NewBackend()
-	status := func() []engine.PluginInfo {
-		return []engine.PluginInfo{{Name: "fake", Path: "/etc/vice/plugins/fake", APIVersion: 1, Running: true, PID: 42, Restarts: 2}}
-	}
-	e := engine.New(portlayer.New(pltest.Transport(b.Handler())),
-		engine.WithPluginStatus(status), engine.WithBuild(engine.BuildInfo{Version: "0.1.0", GitCommit: "abc1234"}))
-	return e, b
+	p := plugintest.Shared(t)
+	tr := p.Track()
+	e := engine.New(portlayer.New(tr), engine.WithBackend(plugintest.Name), engine.WithPluginStatus(p.PluginStatus),
+		engine.WithBuild(engine.BuildInfo{Version: "0.1.0", GitCommit: "abc1234"}), engine.WithLogger(quiet))
+	return e, p, tr
+}
+
+// downEngine is an engine whose plugin is down: its host stopped it.
+func downEngine(t *testing.T, p *plugintest.Plugin) *engine.Engine {
+	t.Helper()
+	return engine.New(portlayer.New(p.Stopped(t)), engine.WithBackend(plugintest.Name),
+		engine.WithPluginStatus(p.PluginStatus), engine.WithBuild(engine.BuildInfo{Version: "0.1.0", GitCommit: "abc1234"}),
+		engine.WithLogger(quiet))
 }
 
 func TestSystemInfo(t *testing.T) {
-	e, b := newEngine(t)
+	e, p, _ := newEngine(t)
 	info, err := e.SystemInfo(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The simulator's vCenter: three hosts of 2 cores at 2294 MHz and 4 GiB each; the VCH pool spans them.
 	checks := map[string][2]any{
-		"OperatingSystem": {info.OperatingSystem, "VMware vCenter Server 8.0.2 build-22617221 (vice)"},
+		"OperatingSystem": {info.OperatingSystem, "VMware vCenter Server 6.5.0 build-5973321 (vice)"},
 		"OSType":          {info.OSType, "linux"},
 		"Architecture":    {info.Architecture, "x86_64"},
-		"NCPU":            {info.NCPU, 8},
-		"MemTotal":        {info.MemTotal, int64(16 << 30)},
-		"Name":            {info.Name, "vch-test"},
-		"Driver":          {info.Driver, "vice-fake"},
+		"NCPU":            {info.NCPU, 6},
+		"MemTotal":        {info.MemTotal, int64(3 * 4294430720)},
+		"Name":            {info.Name, plugintest.VCHName},
+		"Driver":          {info.Driver, "vice-vcsim"},
 		"ServerVersion":   {info.ServerVersion, "0.1.0"},
-		"DefaultRuntime":  {info.DefaultRuntime, "fake"},
+		"DefaultRuntime":  {info.DefaultRuntime, "vcsim"},
 		"Containers":      {info.Containers, 0},
 		"Images":          {info.Images, 0},
 	}
@@ -55,46 +72,53 @@ func TestSystemInfo(t *testing.T) {
 		status[kv[0]] = kv[1]
 	}
 	for k, want := range map[string]string{
-		"VCH pool": "/DC0/host/DC0_C0/Resources/vch-test", "VCH CPU limit": "unlimited", "VCH memory capacity": "16GiB",
-		"VCH CPU usage": "230 MHz", "Datastores": "2", " LocalDS_0": "60GiB free of 100GiB (OTHER)", "Hosts": "2",
+		"VCH pool": "/DC0/host/DC0_C0/Resources/" + plugintest.VCHName, "VCH CPU limit": "unlimited",
+		"VCH memory capacity": "12GiB", "VCH CPU capacity": "6882 MHz", "Datastores": "1",
+		" datastore1": "3TiB free of 3TiB (OTHER)", "Hosts": "3", " DC0_C0_H0": "2 x 2294 MHz, 4GiB, connected",
 	} {
 		if status[k] != want {
 			t.Errorf("DriverStatus[%q] = %q, want %q", k, status[k], want)
 		}
 	}
-	if rt := info.Runtimes["fake"]; rt.Status["restarts"] != "2" || rt.Path != "/etc/vice/plugins/fake" {
-		t.Errorf("Runtimes = %+v", info.Runtimes)
+	host := p.Host.Status()[0]
+	if rt := info.Runtimes["vcsim"]; rt.Status["restarts"] != "0" || rt.Status["running"] != "true" ||
+		rt.Status["pid"] != strconv.Itoa(host.PID) || rt.Path != host.Path {
+		t.Errorf("Runtimes = %+v, want the plugin host's %+v", info.Runtimes, host)
 	}
 
-	b.InfoErr = errdefs.Classed(errors.New("vCenter session expired"), errdefs.ErrUnavailable)
-	if _, err := e.SystemInfo(t.Context()); !errors.Is(err, errdefs.ErrUnavailable) {
-		t.Errorf("SystemInfo with the backend failing = %v, want unavailable", err)
+	// The plugin being down is the unavailable class.
+	if _, err := downEngine(t, p).SystemInfo(t.Context()); !errors.Is(err, errdefs.ErrUnavailable) {
+		t.Errorf("SystemInfo with the plugin down = %v, want unavailable", err)
 	}
 }
 
 func TestVersion(t *testing.T) {
-	e, b := newEngine(t)
+	e, p, _ := newEngine(t)
 	v, err := e.Version(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vch, err := p.Client().Info(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v.Version != "0.1.0" || v.APIVersion != engine.MaxAPIVersion || v.MinAPIVersion != "1.12" || v.Os != "linux" {
 		t.Errorf("Version = %+v", v)
 	}
-	if len(v.Components) != 2 || v.Components[0].Name != "Engine" || v.Components[1].Name != "vice-plugin-fake" ||
-		v.Components[1].Version != "0.0.1" || v.Components[1].Details["Restarts"] != "2" {
+	if len(v.Components) != 2 || v.Components[0].Name != "Engine" || v.Components[1].Name != "vice-plugin-vcsim" ||
+		v.Components[1].Version != vch.BackendVersion || v.Components[1].Details["Restarts"] != "0" ||
+		v.Components[1].Details["vSphere"] != "VMware vCenter Server 6.5.0 build-5973321" {
 		t.Errorf("Components = %+v", v.Components)
 	}
 	// The plugin being down does not fail `docker version`.
-	b.InfoErr = errdefs.Classed(errors.New("plugin restarting"), errdefs.ErrUnavailable)
-	v, err = e.Version(t.Context())
-	if err != nil || v.Components[1].Details["Error"] != "plugin restarting" {
+	v, err = downEngine(t, p).Version(t.Context())
+	if err != nil || !strings.Contains(v.Components[1].Details["Error"], "backend plugin vcsim is stopped") {
 		t.Errorf("Version with the plugin down = %+v, %v", v.Components, err)
 	}
 }
 
 func TestEvents(t *testing.T) {
-	e, b := newEngine(t)
+	e, _, tr := newEngine(t)
 	if _, err := e.Events(t.Context(), engine.EventsOptions{}); !errors.Is(err, errdefs.ErrUnavailable) {
 		t.Fatalf("Events before Run = %v, want unavailable", err)
 	}
@@ -102,8 +126,11 @@ func TestEvents(t *testing.T) {
 	done := make(chan struct{})
 	go func() { e.Run(runCtx); close(done) }()
 	defer func() { stop(); <-done }()
-	b.WaitSubscribers(1)
+	tr.WaitEventStreams(t, 1)
 
+	if _, err := e.Images().Import(t.Context(), images.ImportOptions{Source: plugintest.Busybox(t), Repo: "busybox"}); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -111,13 +138,18 @@ func TestEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now().UnixNano()
-	b.Emit(pltest.Event("container", "create", "c1", now, map[string]string{"name": "web", "image": "busybox"}))
-	b.Emit(pltest.Event("image", "pull", "busybox:latest", now+1, nil))
-	b.Emit(pltest.Event("container", "start", "c1", now+2, map[string]string{"name": "web", "image": "busybox"}))
+	created, err := e.Containers().Create(t.Context(), "web", container.CreateRequest{
+		Config: &container.Config{Image: "busybox", Cmd: []string{"sleep", "300"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Containers().Start(t.Context(), "web"); err != nil {
+		t.Fatal(err)
+	}
 	m := recv(t, live)
-	if m.Type != events.ContainerEventType || m.Action != events.ActionStart || m.Actor.ID != "c1" ||
-		m.Actor.Attributes["name"] != "web" || m.TimeNano != now+2 || m.Time != (now+2)/1e9 || m.Scope != "local" {
+	if m.Type != events.ContainerEventType || m.Action != events.ActionStart || m.Actor.ID != created.ID ||
+		m.Actor.Attributes["name"] != "web" || m.Actor.Attributes["image"] != "busybox" || m.TimeNano < start.UnixNano() ||
+		m.Time != m.TimeNano/1e9 || m.Scope != "local" {
 		t.Errorf("live event = %+v", m)
 	}
 
@@ -139,12 +171,13 @@ func TestEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for range soon {
-		n++
+	var all []string
+	for m := range soon {
+		all = append(all, string(m.Type)+" "+string(m.Action))
 	}
-	if n != 3 {
-		t.Errorf("until-bounded stream gave %d events, want the 3 recorded", n)
+	// Everything recorded, and Docker's events only: the port layer's own (its kv records') are not Docker's.
+	if strings.Join(all, ",") != "image import,container create,container start" {
+		t.Errorf("until-bounded stream = %q, want the 3 recorded: image import, container create, container start", all)
 	}
 	if _, err := e.Events(t.Context(), engine.EventsOptions{Since: time.Now(), Until: start}); !errors.Is(err, errdefs.ErrInvalid) {
 		t.Errorf("until before since = %v, want invalid", err)

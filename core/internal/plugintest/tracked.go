@@ -1,0 +1,97 @@
+package plugintest
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Tracked is the plugin's transport, watching what passes through it: the event streams open (so a test
+// can wait for an engine to follow the backend's events before it acts) and the layers written.
+type Tracked struct {
+	rt http.RoundTripper
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every change
+	streams int
+	written map[string]int
+}
+
+// Track returns a new Tracked over the plugin's transport.
+func (p *Plugin) Track() *Tracked {
+	return &Tracked{rt: p.Transport, changed: make(chan struct{}), written: map[string]int{}}
+}
+
+const (
+	eventsPath = "/v1/events"
+	layersPath = "/v1/storage/layers/"
+)
+
+// RoundTrip sends req to the plugin and notes an event stream opened (until its body is closed) or a
+// layer written.
+func (tr *Tracked) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := tr.rt.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	switch {
+	case req.Method == http.MethodGet && req.URL.Path == eventsPath && resp.StatusCode == http.StatusOK:
+		tr.update(func() { tr.streams++ })
+		resp.Body = &onClose{ReadCloser: resp.Body, fn: func() { tr.update(func() { tr.streams-- }) }}
+	case req.Method == http.MethodPut && strings.HasPrefix(req.URL.Path, layersPath) &&
+		resp.StatusCode == http.StatusCreated:
+		id := strings.TrimPrefix(req.URL.Path, layersPath)
+		tr.update(func() { tr.written[id]++ })
+	}
+	return resp, nil
+}
+
+func (tr *Tracked) update(fn func()) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	fn()
+	close(tr.changed)
+	tr.changed = make(chan struct{})
+}
+
+// WaitEventStreams waits until exactly n event streams are open through tr.
+func (tr *Tracked) WaitEventStreams(t testing.TB, n int) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		tr.mu.Lock()
+		got, changed := tr.streams, tr.changed
+		tr.mu.Unlock()
+		if got == n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("%d event streams open through the plugin's transport, want %d", got, n)
+		}
+	}
+}
+
+// LayerWrites is how many times layer id was written through tr.
+func (tr *Tracked) LayerWrites(id string) int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.written[id]
+}
+
+// onClose runs fn once, when the body is first closed.
+type onClose struct {
+	io.ReadCloser
+	once sync.Once
+	fn   func()
+}
+
+func (b *onClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.fn)
+	return err
+}
