@@ -5,23 +5,26 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/vice-engine/vice/core/internal/pltest"
+	"github.com/vice-engine/vice/core/internal/plugintest"
 	"github.com/vice-engine/vice/core/portlayer"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
-func newClient(t *testing.T) (*portlayer.Client, *pltest.Backend) {
+// newClient is a port-layer client of the real vcsim plugin, through go-plugin.
+func newClient(t *testing.T) (*portlayer.Client, *plugintest.Plugin, *plugintest.Tracked) {
 	t.Helper()
-	b := pltest.NewBackend()
-	return portlayer.New(pltest.Transport(b.Handler())), b
+	p := plugintest.Shared(t)
+	tr := p.Track()
+	return portlayer.New(tr), p, tr
 }
 
 func TestPingAndInfo(t *testing.T) {
 	ctx := t.Context()
-	c, b := newClient(t)
+	c, p, _ := newClient(t)
 	if err := c.Ping(ctx); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
@@ -29,22 +32,25 @@ func TestPingAndInfo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Info: %v", err)
 	}
-	if *info.Name != "vch-test" || info.Pool.Cpus != 8 || len(info.Hosts) != 2 {
+	// The simulator's cluster: three hosts of two cores.
+	if *info.Name != plugintest.VCHName || info.Pool.Cpus != 6 || len(info.Hosts) != 3 {
 		t.Errorf("Info = %+v", info)
 	}
 
-	b.PingErr = errdefs.Classed(errors.New("vCenter unreachable"), errdefs.ErrUnavailable)
-	err = c.Ping(ctx)
-	if !errors.Is(err, errdefs.ErrUnavailable) || err.Error() != "vCenter unreachable" {
+	// A plugin that is down answers unavailable.
+	err = portlayer.New(p.Stopped(t)).Ping(ctx)
+	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "backend plugin vcsim is stopped") {
 		t.Errorf("Ping error = %v (class %s)", err, errdefs.Class(err))
 	}
 }
 
 func TestKV(t *testing.T) {
 	ctx := t.Context()
-	c, _ := newClient(t)
-	if _, err := c.GetValue(ctx, "images.tag.busybox"); !errors.Is(err, errdefs.ErrNotFound) {
-		t.Fatalf("GetValue of a missing key = %v, want not found", err)
+	c, _, _ := newClient(t)
+	// The backend's error crosses the port layer with its class and its own message.
+	if _, err := c.GetValue(ctx, "images.tag.busybox"); !errors.Is(err, errdefs.ErrNotFound) ||
+		!strings.HasPrefix(err.Error(), "key images.tag.busybox: ") {
+		t.Fatalf("GetValue of a missing key = %q, want not found", err)
 	}
 	for i, v := range []string{"sha256:aa", "sha256:bb"} {
 		rec, err := c.PutValue(ctx, "images.tag.busybox", []byte(v))
@@ -80,18 +86,20 @@ func TestKV(t *testing.T) {
 }
 
 func TestEventsStream(t *testing.T) {
-	c, b := newClient(t)
+	c, p, tr := newClient(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	ch, err := c.Events(ctx, []string{"container"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.WaitSubscribers(1)
-	b.Emit(pltest.Event("image", "pull", "busybox", 1, nil)) // filtered out by type
-	b.Emit(pltest.Event("container", "start", "abc", 2, map[string]string{"name": "web"}))
+	tr.WaitEventStreams(t, 1)
+	if _, err := c.PutValue(t.Context(), "events.test", []byte("x")); err != nil { // a kv event: filtered out by type
+		t.Fatal(err)
+	}
+	id := createContainer(t, p, "web")
 	select {
 	case ev := <-ch:
-		if *ev.Type != "container" || *ev.Action != "start" || ev.ID != "abc" || ev.Attributes["name"] != "web" {
+		if *ev.Type != "container" || *ev.Action != "create" || ev.ID != id || ev.Attributes["name"] != "web" {
 			t.Errorf("event = %+v", ev)
 		}
 	case <-time.After(5 * time.Second):
@@ -106,13 +114,12 @@ func TestEventsStream(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("channel not closed after cancel")
 	}
-	b.WaitSubscribers(0)
+	tr.WaitEventStreams(t, 0)
 }
 
 func TestEventsNotImplemented(t *testing.T) {
 	// A backend without an EventSource answers not_implemented.
-	h := pltest.NewBackend()
-	c := portlayer.New(pltest.Transport(pingOnly{h}.handler(t)))
+	c := portlayer.New(launchPingOnly(t))
 	_, err := c.Events(t.Context(), nil)
 	if !errors.Is(err, errdefs.ErrNotImplemented) {
 		t.Fatalf("Events = %v, want not implemented", err)
