@@ -10,7 +10,7 @@ import (
 
 	"github.com/vice-engine/vice/core/imagec"
 	"github.com/vice-engine/vice/core/images"
-	"github.com/vice-engine/vice/core/internal/pltest"
+	"github.com/vice-engine/vice/core/internal/plugintest"
 	"github.com/vice-engine/vice/core/portlayer"
 	"github.com/vice-engine/vice/simulator-tests/fixtures"
 )
@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 	if err := reg.Seed(context.Background(), false); err != nil {
 		panic(err)
 	}
-	code := m.Run()
+	code := plugintest.Main(m)
 	reg.Close()
 	os.Exit(code)
 }
@@ -34,26 +34,28 @@ func TestMain(m *testing.M) {
 type event struct{ action, id, name string }
 
 type env struct {
-	backend *pltest.Backend
+	plugin  *plugintest.Plugin
+	tracked *plugintest.Tracked // counts the layers this image store writes
+	backend *portlayer.Client   // the port layer, to look at what the store left there
 	svc     *images.Service
 	events  chan event
 }
 
-// newEnv is an image store over a fresh in-memory backend.
+// newEnv is an image store over the real vcsim plugin, emptied when the test ends.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvOver(t, pltest.NewBackend())
+	return newEnvOver(t, plugintest.Shared(t))
 }
 
-// newEnvOver is a new image store (a new endpoint) over backend b.
-func newEnvOver(t *testing.T, b *pltest.Backend) *env {
+// newEnvOver is a new image store (a new endpoint) over plugin p.
+func newEnvOver(t *testing.T, p *plugintest.Plugin) *env {
 	t.Helper()
 	rc, err := imagec.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{backend: b, events: make(chan event, 100)}
-	e.svc = images.New(portlayer.New(pltest.Transport(b.Handler())), rc,
+	e := &env{plugin: p, tracked: p.Track(), backend: p.Client(), events: make(chan event, 100)}
+	e.svc = images.New(portlayer.New(e.tracked), rc,
 		images.WithLogger(slog.New(slog.DiscardHandler)), images.WithTempDir(t.TempDir()),
 		images.WithEvents(func(action, id string, attrs map[string]string) {
 			select {

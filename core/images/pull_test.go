@@ -95,12 +95,12 @@ func TestPullProgressAndUpToDate(t *testing.T) {
 	if !slices.Contains(st, short+" Already exists") {
 		t.Fatalf("configured = %q", st)
 	}
-	if n := e.backend.LayerWrites(d.Hex); n != 0 {
+	if n := e.tracked.LayerWrites(d.Hex); n != 0 {
 		// the base layer's chain ID is its diff ID, not its blob digest
 		t.Errorf("a layer keyed by blob digest was written")
 	}
 	cfg, _ := img.ConfigFile()
-	if n := e.backend.LayerWrites(cfg.RootFS.DiffIDs[0].Hex); n != 1 {
+	if n := e.tracked.LayerWrites(cfg.RootFS.DiffIDs[0].Hex); n != 1 {
 		t.Errorf("base layer written %d times", n)
 	}
 	ev := <-e.events

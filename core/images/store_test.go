@@ -111,7 +111,7 @@ func TestSaveRemoveLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := strings.TrimPrefix(before.RootFS.Layers[0], "sha256:")
-	if n := e.backend.LayerWrites(base); n != 2 {
+	if n := e.tracked.LayerWrites(base); n != 2 {
 		t.Errorf("base layer written %d times (pull, load), want 2", n)
 	}
 }
@@ -149,7 +149,7 @@ func TestRestartSeesImages(t *testing.T) {
 	if err := e.svc.Tag(t.Context(), reg.Ref(fixtures.Busybox), "mine/bb", "v1"); err != nil {
 		t.Fatal(err)
 	}
-	e2 := newEnvOver(t, e.backend)
+	e2 := newEnvOver(t, e.plugin)
 	list, err := e2.svc.List(t.Context(), nil)
 	if err != nil || len(list) != 1 || len(list[0].RepoTags) != 2 || list[0].RepoTags[1] != "mine/bb:v1" {
 		t.Fatalf("new endpoint lists %+v, %v", list, err)
