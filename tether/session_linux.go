@@ -95,10 +95,11 @@ func (s *session) CloseStdin() {
 	s.stdin = nil
 }
 
-// Resize sets the tty size; without a tty there is nothing to resize.
+// Resize sets the tty size. Without a tty there is nothing to resize, and that is no error: Docker answers
+// a resize of a running container without a tty with 200 (containerd's shim ignores it).
 func (s *session) Resize(rows, cols uint16) error {
 	if s.master == nil {
-		return fmt.Errorf("resize: the container has no tty")
+		return nil
 	}
 	return setWinsize(s.master, rows, cols)
 }
