@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vice-engine/vice/core/dockerapi"
 	"github.com/vice-engine/vice/core/engine"
+	"github.com/vice-engine/vice/core/internal/plugintest"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
@@ -124,26 +126,25 @@ func TestPingHeaders(t *testing.T) {
 	}
 }
 
-// TestBackendErrorClasses sends each class from the backend over the port layer and checks Docker's status.
+// TestBackendErrorClasses: each error class has its Docker status, and a backend's failure reaches the client
+// with its class and message over the port layer.
 func TestBackendErrorClasses(t *testing.T) {
-	s := newStack(t)
 	for class, status := range map[error]int{
 		errdefs.ErrInvalid: 400, errdefs.ErrUnauthorized: 401, errdefs.ErrForbidden: 403, errdefs.ErrNotFound: 404,
 		errdefs.ErrConflict: 409, errdefs.ErrNotModified: 304, errdefs.ErrNotImplemented: 501,
 		errdefs.ErrUnavailable: 503, errdefs.ErrSystem: 500, errors.New("unclassified"): 500,
 	} {
-		s.backend.InfoErr = errdefs.Classed(errors.New("vCenter says no"), class)
-		got, hdr, body := do(t, s.api, "GET", "/info", "", "")
-		if got != status {
+		if got := dockerapi.StatusCode(fmt.Errorf("VCH info: %w", errdefs.Classed(errors.New("vCenter says no"), class))); got != status {
 			t.Errorf("class %v: status %d, want %d", class, got, status)
-			continue
 		}
-		if status == 304 {
-			continue // no body
-		}
-		if hdr.Get("Content-Type") != "application/json" || body != "{\"message\":\"VCH info: vCenter says no\"}\n" {
-			t.Errorf("class %v: body %q (%s)", class, body, hdr.Get("Content-Type"))
-		}
+	}
+	// The plugin being down: unavailable, from the plugin host through the engine to Docker's 503.
+	s := newStack(t)
+	got, hdr, body := do(t, downAPI(t, s), "GET", "/info", "", "")
+	var e struct{ Message string }
+	if got != 503 || hdr.Get("Content-Type") != "application/json" || json.Unmarshal([]byte(body), &e) != nil ||
+		!strings.HasPrefix(e.Message, "VCH info: ") || !strings.HasSuffix(e.Message, "backend plugin vcsim is stopped") {
+		t.Errorf("info with the plugin down: %d %q (%s)", got, body, hdr.Get("Content-Type"))
 	}
 }
 
@@ -176,7 +177,7 @@ func TestInfoAndVersionBodies(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &info); err != nil {
 		t.Fatal(err)
 	}
-	if info.Name != "vch-test" || info.NCPU != 8 || info.OSType != "linux" || info.ServerVersion != "0.1.0-test" {
+	if info.Name != plugintest.VCHName || info.NCPU != 6 || info.OSType != "linux" || info.ServerVersion != "0.1.0-test" {
 		t.Errorf("info = %+v", info)
 	}
 	_, _, body = do(t, s.api, "GET", "/v1.25/version", "", "")
@@ -184,7 +185,7 @@ func TestInfoAndVersionBodies(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &v); err != nil {
 		t.Fatal(err)
 	}
-	if v.APIVersion != "1.50" || v.MinAPIVersion != "1.12" || v.Components[1].Name != "vice-plugin-fake" {
+	if v.APIVersion != "1.50" || v.MinAPIVersion != "1.12" || v.Components[1].Name != "vice-plugin-vcsim" {
 		t.Errorf("version = %+v", v)
 	}
 }

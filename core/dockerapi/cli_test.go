@@ -35,10 +35,14 @@ func TestDockerCLI(t *testing.T) {
 		}
 	}
 
+	vch, err := s.plugin.Client().Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := run(nil, "version")
 	expect(out, "Server: vice Engine", " Engine:\n  Version:          0.1.0-test",
 		"API version:      1.50 (minimum version 1.12)", "Git commit:       c0ffee1", "OS/Arch:          linux/",
-		" vice-plugin-fake:\n  Version:          0.0.1")
+		" vice-plugin-vcsim:\n  Version:          "+vch.BackendVersion+"\n")
 
 	out = run([]string{"DOCKER_API_VERSION=1.25"}, "version")
 	expect(out, "API version:       1.25 (downgraded from", "Server: vice Engine", "Version:          0.1.0-test")
@@ -47,10 +51,10 @@ func TestDockerCLI(t *testing.T) {
 	expect(out, "1.50 linux")
 
 	out = run(nil, "info")
-	expect(out, "Server Version: 0.1.0-test", "Storage Driver: vice-fake",
-		"Operating System: VMware vCenter Server 8.0.2 build-22617221 (vice)", "OSType: linux",
-		"Architecture: x86_64", "CPUs: 8", "Total Memory: 16GiB", "Name: vch-test",
-		"VCH pool: /DC0/host/DC0_C0/Resources/vch-test", "Default Runtime: fake")
+	expect(out, "Server Version: 0.1.0-test", "Storage Driver: vice-vcsim",
+		"Operating System: VMware vCenter Server 6.5.0 build-5973321 (vice)", "OSType: linux",
+		"Architecture: x86_64", "CPUs: 6", "Total Memory: 12GiB", "Name: vch-test",
+		"VCH pool: /DC0/host/DC0_C0/Resources/vch-test", "Default Runtime: vcsim")
 }
 
 // cleanEnv is the test's environment without anything that would point docker elsewhere.

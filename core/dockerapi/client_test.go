@@ -4,21 +4,25 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 
-	"github.com/vice-engine/vice/core/internal/pltest"
+	"github.com/vice-engine/vice/core/internal/plugintest"
 )
 
 // TestMobyClient drives the API with the real Docker Go client over both listeners, negotiating the version.
 func TestMobyClient(t *testing.T) {
 	s := newStack(t)
+	importImage(t, s, "busybox:latest")
 	sock, addr := serve(t, s)
 	for _, host := range []string{"unix://" + sock, "tcp://" + addr} {
-		t.Run(host[:4], func(t *testing.T) {
+		name, _, _ := strings.Cut(host, ":")
+		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
 			cli, err := client.New(client.WithHost(host))
 			if err != nil {
@@ -43,26 +47,38 @@ func TestMobyClient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if info.Info.Name != "vch-test" || info.Info.NCPU != 8 || info.Info.MemTotal != 16<<30 {
+			// The simulator's cluster: three hosts of 2 cores and 4 GiB.
+			if info.Info.Name != plugintest.VCHName || info.Info.NCPU != 6 || info.Info.MemTotal != 3*4294430720 {
 				t.Errorf("info = %+v", info.Info)
 			}
 
 			evCtx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			res := cli.Events(evCtx, client.EventsListOptions{Filters: make(client.Filters).Add("type", "container")})
-			now := time.Now().UnixNano()
-			s.backend.Emit(pltest.Event("network", "create", "n1", now, nil))
-			s.backend.Emit(pltest.Event("container", "die", "c1", now+1, map[string]string{"name": "web", "exitCode": "0"}))
-			select {
-			case m := <-res.Messages:
-				if m.Type != events.ContainerEventType || m.Action != events.ActionDie || m.Actor.ID != "c1" ||
-					m.Actor.Attributes["exitCode"] != "0" || m.TimeNano != now+1 {
-					t.Errorf("event = %+v", m)
-				}
-			case err := <-res.Err:
+			before := time.Now().UnixNano()
+			// An image event, which the filter leaves out, then a container that runs and exits.
+			if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: "busybox", Target: "busybox:" + name}); err != nil {
 				t.Fatal(err)
-			case <-time.After(5 * time.Second):
-				t.Fatal("no event")
+			}
+			id, _, _, _ := run(t, cli, &container.Config{Image: "busybox", Cmd: []string{"true"}}, nil, "ev-"+name)
+			for {
+				select {
+				case m := <-res.Messages:
+					if m.Type != events.ContainerEventType || m.Actor.ID != id || m.TimeNano < before {
+						t.Fatalf("event = %+v", m)
+					}
+					if m.Action != events.ActionDie {
+						continue // create, attach, start
+					}
+					if m.Actor.Attributes["exitCode"] != "0" || m.Actor.Attributes["name"] != "ev-"+name {
+						t.Errorf("die event = %+v", m)
+					}
+				case err := <-res.Err:
+					t.Fatal(err)
+				case <-time.After(30 * time.Second):
+					t.Fatal("no die event")
+				}
+				break
 			}
 		})
 	}
@@ -77,13 +93,21 @@ func TestMobyClientEventsUntil(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
+	importImage(t, s, "busybox:latest")
 	start := time.Now()
-	// Wait for each event to be recorded before sending the next, by following the stream.
+	// Follow the stream until the container's die has been recorded.
 	ctx := t.Context()
-	live := cli.Events(ctx, client.EventsListOptions{})
-	for i, action := range []string{"create", "start", "die"} {
-		s.backend.Emit(pltest.Event("container", action, "c1", start.UnixNano()+int64(i), map[string]string{"image": "busybox"}))
-		<-live.Messages
+	live := cli.Events(ctx, client.EventsListOptions{Filters: make(client.Filters).Add("event", "die")})
+	id, _, _, _ := run(t, cli, &container.Config{Image: "busybox", Cmd: []string{"true"}}, nil, "until")
+	select {
+	case m := <-live.Messages:
+		if m.Actor.ID != id || m.Actor.Attributes["image"] != "busybox" {
+			t.Fatalf("die event = %+v", m)
+		}
+	case err := <-live.Err:
+		t.Fatal(err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("no die event")
 	}
 	res := cli.Events(ctx, client.EventsListOptions{
 		Since:   start.Add(-time.Second).Format(time.RFC3339Nano),

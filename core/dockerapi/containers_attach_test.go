@@ -126,7 +126,7 @@ func TestImageInUse(t *testing.T) {
 	imgID := importImage(t, s, "busybox:latest")
 	cli := newClient(t, s)
 	ctx := t.Context()
-	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: "busybox", Cmd: []string{"sleep", "1"}}})
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: "busybox", Cmd: []string{"sleep", "300"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

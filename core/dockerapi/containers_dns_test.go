@@ -1,40 +1,39 @@
 package dockerapi_test
 
 import (
-	"encoding/json"
 	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 
 	"github.com/vice-engine/vice/core/engine"
-	"github.com/vice-engine/vice/tether/wire"
 )
 
 // The endpoint's name servers (vice-engine --dns, from the VCH's --dns-server) go to containers whose
-// create request names none; a request's own --dns wins.
+// create request names none; a request's own --dns wins. The guest's /etc/resolv.conf says which it got.
 func TestDefaultDNS(t *testing.T) {
 	s := newStack(t, engine.WithDNS([]string{"10.0.0.2", "10.0.0.3"}))
 	importImage(t, s, "busybox:latest", `CMD ["sh"]`)
 	cli := newClient(t, s)
-	ctx := t.Context()
+	n := 0
 	dnsOf := func(host *container.HostConfig) []string {
 		t.Helper()
-		created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: "busybox"}, HostConfig: host})
-		if err != nil {
-			t.Fatal(err)
+		n++
+		_, out, _, code := run(t, cli, &container.Config{Image: "busybox", Cmd: []string{"cat", "/etc/resolv.conf"}},
+			host, "dns"+strconv.Itoa(n))
+		if code != 0 {
+			t.Fatalf("cat /etc/resolv.conf: exit %d, %q", code, out)
 		}
-		info, err := s.backend.GetContainer(ctx, created.ID)
-		if err != nil {
-			t.Fatal(err)
+		var servers []string
+		for _, line := range strings.Split(out, "\n") {
+			if addr, ok := strings.CutPrefix(line, "nameserver "); ok {
+				servers = append(servers, addr)
+			}
 		}
-		var cfg wire.ContainerConfig
-		if err := json.Unmarshal([]byte(info.Config), &cfg); err != nil {
-			t.Fatal(err)
-		}
-		return cfg.DNS
+		return servers
 	}
 	if got := dnsOf(nil); !slices.Equal(got, []string{"10.0.0.2", "10.0.0.3"}) {
 		t.Errorf("default DNS %v", got)

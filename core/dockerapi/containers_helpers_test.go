@@ -1,7 +1,6 @@
 package dockerapi_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"io"
@@ -14,20 +13,15 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/vice-engine/vice/core/images"
+	"github.com/vice-engine/vice/core/internal/plugintest"
 )
 
-// importImage stores a one-layer image named ref, its config changed by Dockerfile instructions.
+// importImage stores busybox as a one-layer image named ref, its config changed by Dockerfile instructions.
 func importImage(t *testing.T, s *stack, ref string, changes ...string) string {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	body := []byte("root:x:0:0:root:/root:/bin/sh\n")
-	_ = tw.WriteHeader(&tar.Header{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755})
-	_ = tw.WriteHeader(&tar.Header{Name: "etc/passwd", Mode: 0o644, Size: int64(len(body))})
-	_, _ = tw.Write(body)
-	_ = tw.Close()
 	repo, tag, _ := strings.Cut(ref, ":")
-	id, err := s.engine.Images().Import(context.Background(), images.ImportOptions{Source: &buf, Repo: repo, Tag: tag, Changes: changes})
+	id, err := s.engine.Images().Import(context.Background(), images.ImportOptions{Source: plugintest.Busybox(t),
+		Repo: repo, Tag: tag, Changes: changes})
 	if err != nil {
 		t.Fatal(err)
 	}

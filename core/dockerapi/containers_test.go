@@ -14,7 +14,7 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// TestRunWithMobyClient is `docker run` step by step with the real client over the fake backend.
+// TestRunWithMobyClient is `docker run` step by step with the real client over the vcsim backend.
 func TestRunWithMobyClient(t *testing.T) {
 	s := newStack(t)
 	imgID := importImage(t, s, "busybox:latest", `CMD ["sh"]`, "ENV PATH=/bin")
@@ -157,6 +157,8 @@ func TestLifecycle(t *testing.T) {
 		{"POST", "/containers/web/start", 304, ""},
 		{"DELETE", "/containers/web", 409, `cannot remove container \"/web\": container is running: stop the container before removing or force remove`},
 		{"POST", "/containers/web/kill?signal=USR1", 204, ""},
+		// A signal is delivered, not waited for (as in Docker): wait for the exit it causes (128+SIGUSR1).
+		{"POST", "/containers/web/wait", 200, `"StatusCode":138`},
 		{"POST", "/containers/web/kill", 409, "container " + id + " is not running"},
 		{"POST", "/containers/web/stop", 304, ""},
 		{"POST", "/containers/web/restart?t=1", 204, ""},
@@ -188,7 +190,9 @@ func TestLogsFraming(t *testing.T) {
 	importImage(t, s, "busybox:latest")
 	cli := newClient(t, s)
 	ctx := t.Context()
-	id, out, errOut, _ := run(t, cli, &container.Config{Image: "busybox", Cmd: []string{"logtest"}}, nil, "lt")
+	// out2 follows err1 after a pause, so that the log records the streams in the order the program wrote them.
+	id, out, errOut, _ := run(t, cli, &container.Config{Image: "busybox",
+		Cmd: []string{"sh", "-c", "echo out1; echo err1 >&2; sleep 0.2; echo out2"}}, nil, "lt")
 	if out != "out1\nout2\n" || errOut != "err1\n" {
 		t.Fatalf("attach = %q %q", out, errOut)
 	}
@@ -224,9 +228,9 @@ func TestLogsFraming(t *testing.T) {
 		t.Errorf("no stream: %v", err)
 	}
 
-	// A tty: raw output, for attach and logs.
+	// A tty: raw output, for attach and logs, with the line ending the terminal makes (onlcr), as in Docker.
 	tid, out, _, _ := run(t, cli, &container.Config{Image: "busybox", Cmd: []string{"echo", "raw"}, Tty: true}, nil, "")
-	if out != "raw\n" {
+	if out != "raw\r\n" {
 		t.Errorf("tty attach = %q", out)
 	}
 	resp, err := http.Get(s.srv.URL + "/v1.50/containers/" + tid + "/logs?stdout=1")
@@ -235,7 +239,7 @@ func TestLogsFraming(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if string(b) != "raw\n" || resp.Header.Get("Content-Type") != "application/vnd.docker.raw-stream" {
+	if string(b) != "raw\r\n" || resp.Header.Get("Content-Type") != "application/vnd.docker.raw-stream" {
 		t.Errorf("tty logs = %q %s", b, resp.Header.Get("Content-Type"))
 	}
 }

@@ -6,37 +6,36 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/vice-engine/vice/core/dockerapi"
 	"github.com/vice-engine/vice/core/engine"
-	"github.com/vice-engine/vice/core/internal/pltest"
+	"github.com/vice-engine/vice/core/internal/plugintest"
 	"github.com/vice-engine/vice/core/portlayer"
 )
 
-// stack is the whole core over an in-memory backend: Docker API -> engine -> port-layer client -> generated
-// port-layer server -> fake backend.
+func TestMain(m *testing.M) { os.Exit(plugintest.Main(m)) }
+
+// stack is the whole core over the real vcsim plugin: Docker API -> engine -> port-layer client -> go-plugin
+// transport (through pluginhost) -> vice-plugin-vcsim with its embedded simulator and hypervisor emulator.
 type stack struct {
-	backend *pltest.Backend
-	engine  *engine.Engine
-	api     *dockerapi.API
-	srv     *httptest.Server
+	plugin *plugintest.Plugin
+	engine *engine.Engine
+	api    *dockerapi.API
+	srv    *httptest.Server
 }
 
 func newStack(t *testing.T, opts ...engine.Option) *stack {
 	t.Helper()
-	b := pltest.NewBackend()
-	status := func() []engine.PluginInfo {
-		return []engine.PluginInfo{{Name: "fake", Path: "/etc/vice/plugins/fake", APIVersion: 1, Running: true, PID: 4242}}
-	}
-	eng := engine.New(portlayer.New(pltest.Transport(b.Handler())), append([]engine.Option{engine.WithPluginStatus(status),
-		engine.WithBuild(engine.BuildInfo{Version: "0.1.0-test", GitCommit: "c0ffee1"})}, opts...)...)
+	p := plugintest.Shared(t)
+	tr := p.Track()
+	eng := newEngine(p, tr, opts...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { eng.Run(ctx); close(done) }()
-	b.WaitSubscribers(1)
-	api := dockerapi.New(eng, dockerapi.WithLogger(quietLogger()), dockerapi.WithServerVersion("0.1.0-test"))
+	api := newAPI(eng)
 	srv := httptest.NewServer(api)
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
@@ -44,7 +43,24 @@ func newStack(t *testing.T, opts ...engine.Option) *stack {
 		cancel()
 		<-done
 	})
-	return &stack{backend: b, engine: eng, api: api, srv: srv}
+	tr.WaitEventStreams(t, 1) // the engine follows the backend's events
+	return &stack{plugin: p, engine: eng, api: api, srv: srv}
+}
+
+// downAPI is the API of an endpoint whose plugin is down: its host stopped it.
+func downAPI(t *testing.T, s *stack) *dockerapi.API {
+	t.Helper()
+	return newAPI(newEngine(s.plugin, s.plugin.Stopped(t)))
+}
+
+func newEngine(p *plugintest.Plugin, rt http.RoundTripper, opts ...engine.Option) *engine.Engine {
+	return engine.New(portlayer.New(rt), append([]engine.Option{engine.WithBackend(plugintest.Name),
+		engine.WithPluginStatus(p.PluginStatus), engine.WithLogger(quietLogger()),
+		engine.WithBuild(engine.BuildInfo{Version: "0.1.0-test", GitCommit: "c0ffee1"})}, opts...)...)
+}
+
+func newAPI(eng *engine.Engine) *dockerapi.API {
+	return dockerapi.New(eng, dockerapi.WithLogger(quietLogger()), dockerapi.WithServerVersion("0.1.0-test"))
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
