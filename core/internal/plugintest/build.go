@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -27,8 +28,11 @@ var (
 // build compiles vice-plugin-vcsim, the static tether and bootstrap.iso, once.
 func build() (binaries, error) {
 	buildOnce.Do(func() {
-		built.dir, buildErr = os.MkdirTemp("", "vice-plugintest-bin-")
+		built.dir, buildErr = os.MkdirTemp("", dirPrefix+"bin-")
 		if buildErr != nil {
+			return
+		}
+		if buildErr = os.WriteFile(filepath.Join(built.dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o600); buildErr != nil {
 			return
 		}
 		built.plugin = filepath.Join(built.dir, "vice-plugin-vcsim")

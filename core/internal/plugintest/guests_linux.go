@@ -9,10 +9,9 @@ import (
 	"time"
 )
 
-// killGuestsUnder kills every process whose executable lives below dir (a guest's tether runs from the
-// emulator's run directory) and returns their PIDs. Killing a guest's PID 1 ends its whole PID namespace, and
-// the kernel unmounts the guest's root with its mount namespace.
-func killGuestsUnder(dir string) []int {
+// guestsUnder lists the live processes whose executable lives below dir: a guest's tether runs from the
+// emulator's run directory.
+func guestsUnder(dir string) []int {
 	var pids []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -24,19 +23,25 @@ func killGuestsUnder(dir string) []int {
 		if err != nil || !strings.HasPrefix(exe, dir+"/") {
 			continue
 		}
+		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && !strings.Contains(string(stat), ") Z ") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// killGuestsUnder kills the guests below dir and returns their PIDs. Killing a guest's PID 1 ends its whole
+// PID namespace, and the kernel unmounts the guest's root with its mount namespace.
+func killGuestsUnder(dir string) []int {
+	var pids []int
+	for _, pid := range guestsUnder(dir) {
 		if syscall.Kill(pid, syscall.SIGKILL) == nil {
 			pids = append(pids, pid)
 		}
 	}
 	// Give the kernel a moment to tear the namespaces down before the directories are removed.
 	for deadline := time.Now().Add(5 * time.Second); len(pids) > 0 && time.Now().Before(deadline); {
-		alive := false
-		for _, pid := range pids {
-			if syscall.Kill(pid, 0) == nil {
-				alive = true
-			}
-		}
-		if !alive {
+		if len(guestsUnder(dir)) == 0 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)

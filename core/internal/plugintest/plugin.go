@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -41,12 +42,17 @@ func Start(ctx context.Context) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "vice-plugintest-")
+	sweepStale()
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
 		return nil, err
 	}
 	tmp := filepath.Join(dir, "tmp")
 	if err := os.Mkdir(tmp, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -100,13 +106,21 @@ func (p *Plugin) Stopped(t testing.TB) http.RoundTripper {
 	return rt
 }
 
+// Dir holds the plugin's manifest and its temporary files; Stop removes it.
+func (p *Plugin) Dir() string { return p.dir }
+
+// Guests lists the PIDs of the plugin's guests (each containerVM's tether, PID 1 of its namespaces).
+func (p *Plugin) Guests() []int { return guestsUnder(p.tmp()) }
+
+func (p *Plugin) tmp() string { return filepath.Join(p.dir, "tmp") }
+
 // Stop stops the plugin (which stops its guests and simulator), kills any guest left behind, and removes
 // the plugin's directories.
 func (p *Plugin) Stop() error {
 	if p.Host != nil {
 		p.Host.Stop()
 	}
-	tmp := filepath.Join(p.dir, "tmp")
+	tmp := p.tmp()
 	killed := killGuestsUnder(tmp)
 	err := os.RemoveAll(p.dir)
 	if len(killed) > 0 {
