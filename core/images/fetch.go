@@ -99,6 +99,7 @@ func (s *Service) fetchLayers(ctx context.Context, img *imagec.Image, out Progre
 				err = rootErr
 			}
 			mu.Unlock()
+			s.dropAbove(ctx, jobs[i:])
 			for _, rest := range jobs[i:] {
 				if rest.owner && !rest.finished {
 					s.flights.finish(rest.chain, rest.fl, nil, err)
@@ -112,6 +113,22 @@ func (s *Service) fetchLayers(ctx context.Context, img *imagec.Image, out Progre
 	}
 	wg.Wait()
 	return records, nil
+}
+
+// dropAbove removes, children first, what this pull left of a chain from its failed layer jobs[0] up: the
+// layers above it that the backend committed all the same (it commits a child as soon as its parent is, and
+// a cancelled upload may have been committed before the cancel), and the failed layer when one of them kept
+// it from being removed. Their chain IDs hang on a layer that failed: they are no image's. This pull owns
+// them: no other pull or load of this store writes a layer this one claimed.
+func (s *Service) dropAbove(ctx context.Context, jobs []*layerJob) {
+	ctx = context.WithoutCancel(ctx)
+	for k := len(jobs) - 1; k >= 0; k-- {
+		if j := jobs[k]; j.owner {
+			if err := s.pl.RemoveLayer(ctx, j.chain); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+				s.log.Warn("could not remove a layer of a failed pull", "layer", j.short, "err", err)
+			}
+		}
+	}
 }
 
 func parentChain(j *layerJob) string {

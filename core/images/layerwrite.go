@@ -90,6 +90,8 @@ func (s *Service) writeLayer(ctx context.Context, chain, parent, diffID, compres
 		err = s.checkDiffID(ctx, info, chain, diffID)
 	}
 	if err != nil {
+		// A child written meanwhile may hold it (the backend commits a child once its parent is): the pull
+		// that wrote the child removes both.
 		_ = s.pl.RemoveLayer(context.WithoutCancel(ctx), chain)
 		return nil, err
 	}
