@@ -111,7 +111,7 @@ func TestInstaller(t *testing.T) {
 	})
 
 	t.Run("UpgradeKeepsContainersRunning", func(t *testing.T) {
-		before := tetherPIDs()
+		before := e.guests()
 		if v := vch1.ok(t, "version", "--format", "{{.Server.Version}}"); strings.TrimSpace(v) != "e2e-old" {
 			t.Fatalf("vch1 server version %q before the upgrade", v)
 		}
@@ -120,7 +120,7 @@ func TestInstaller(t *testing.T) {
 		if v := vch1.ok(t, "version", "--format", "{{.Server.Version}}"); strings.TrimSpace(v) != "e2e-new" {
 			t.Fatalf("vch1 server version %q after the upgrade", v)
 		}
-		if after := tetherPIDs(); !slices.Equal(before, after) {
+		if after := e.guests(); len(before) == 0 || !slices.Equal(before, after) {
 			t.Errorf("containers' guests changed across the upgrade: %v -> %v", before, after)
 		}
 		attachDeployed(t, vch1, "one-a")
@@ -160,7 +160,7 @@ func TestInstaller(t *testing.T) {
 			t.Errorf("vch2 after deleting vch1: %q", ps)
 		}
 		e.machineOK(t, []string{"delete"}, "--name", "vch2", "--force")
-		waitFor(t, 30*time.Second, "every guest to end", func() bool { return len(tetherPIDs()) == 0 })
+		waitFor(t, 30*time.Second, "every guest to end", func() bool { return len(e.guests()) == 0 })
 		// Nothing is left but the volume store: the inventory is as it was before the first create.
 		inv = e.inventory(t)
 		if !slices.Equal(inv.vms, empty.vms) || !slices.Equal(inv.pools, empty.pools) ||

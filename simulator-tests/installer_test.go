@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +38,8 @@ type installerEnv struct {
 	oldISO     string
 	newISO     string
 	bootISO    string
+	// runDir is the emulator's: the guests of this environment run their tether from below it.
+	runDir string
 }
 
 var (
@@ -110,8 +113,9 @@ func startInstallerEnv(t *testing.T) *installerEnv {
 	urlFile := filepath.Join(dir, "vcsim.url")
 	out := &syncBuffer{}
 	v := &vch{bin: e.bin, dir: dir}
+	e.runDir = filepath.Join(dir, "guests")
 	v.start(t, "vice-vcsim", out, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		"--datastore-dir", e.dsDir, "--url-file", urlFile, "--run-dir", filepath.Join(dir, "guests"))
+		"--datastore-dir", e.dsDir, "--url-file", urlFile, "--run-dir", e.runDir)
 	waitFor(t, 20*time.Second, "vice-vcsim's URL and thumbprint", func() bool {
 		m := regexp.MustCompile(`VCSIM_THUMBPRINT=(\S+)`).FindStringSubmatch(out.String())
 		b, err := os.ReadFile(urlFile)
@@ -123,6 +127,15 @@ func startInstallerEnv(t *testing.T) *installerEnv {
 		return err == nil
 	})
 	return e
+}
+
+// guests lists the PID-1 processes of this environment's guests, the tethers the emulator runs from its run
+// dir: other tests on the machine have guests of their own.
+func (e *installerEnv) guests() []int {
+	return slices.DeleteFunc(tetherPIDs(), func(pid int) bool {
+		exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe"))
+		return err != nil || !strings.HasPrefix(exe, e.runDir+string(filepath.Separator))
+	})
 }
 
 // target is --target without credentials: host:port; the credentials go in --user and --password.
