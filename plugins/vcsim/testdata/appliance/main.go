@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vice-engine/vice/installer/vchwire"
@@ -78,7 +79,7 @@ func run() error {
 	v, _ := os.ReadFile(filepath.Join(root, "VERSION"))
 	rep.Version = strings.TrimSpace(string(v))
 	err := os.WriteFile(filepath.Join(root, "written"), []byte("x"), 0o644)
-	rep.RootReadOnly = err != nil && strings.Contains(err.Error(), "read-only")
+	rep.RootReadOnly = errors.Is(err, syscall.EROFS)
 	if st, err := os.Stat(state); err == nil && st.IsDir() {
 		rep.StateIsDir = true
 	}
