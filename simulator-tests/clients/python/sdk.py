@@ -1,0 +1,101 @@
+"""Drives a VCH with the Docker SDK for Python and prints what it saw as one JSON object.
+
+Run by simulator-tests/clients_test.go (TestPythonSDK), which starts the VCH, sets DOCKER_HOST and
+VICE_REGISTRY (the registry holding busybox), and asserts on the report. Each step records its result, or
+the error it met, under its own key, so that one failure does not hide the others.
+"""
+
+import json
+import os
+import sys
+import time
+
+import docker
+
+
+def main():
+    client = docker.from_env(timeout=120)
+    registry = os.environ["VICE_REGISTRY"]
+    busybox = registry + "/busybox"
+    report = {"sdk": docker.__version__}
+
+    def step(key, fn):
+        try:
+            report[key] = fn()
+        except docker.errors.APIError as e:
+            report[key] = {"error": e.explanation, "status": e.status_code}
+        except Exception as e:  # noqa: BLE001 - the report names any failure
+            report[key] = {"error": "%s: %s" % (type(e).__name__, e)}
+
+    step("ping", client.ping)
+    step("version", lambda: {k: client.version()[k] for k in ("ApiVersion", "MinAPIVersion")})
+    since = int(time.time()) - 1
+
+    image = client.images.pull(busybox, tag="latest")
+    report["pull"] = {"id": image.id, "tags": image.tags}
+    step("tag", lambda: image.tag(registry + "/pytagged", "v1"))
+    step("tagged", lambda: sorted(client.images.get(registry + "/pytagged:v1").tags))
+    step("images", lambda: sorted(t for i in client.images.list() for t in i.tags))
+
+    # containers.run reads the output from the logs (it checks the log driver first) and removes the container.
+    step("run", lambda: client.containers.run(busybox, "echo hi", remove=True).decode())
+
+    def lifecycle():
+        c = client.containers.create(busybox, ["sh", "-c", "echo out; echo err >&2; exit 3"], name="py-lifecycle")
+        c.start()
+        out = {"wait": c.wait(timeout=60)}
+        out["logs"] = c.logs().decode()
+        out["stdout"] = c.logs(stderr=False).decode()
+        out["stderr"] = c.logs(stdout=False).decode()
+        c.reload()
+        out["status"] = c.status
+        out["log_driver"] = c.attrs["HostConfig"]["LogConfig"]["Type"]
+        c.remove()  # DELETE ...?v=False&link=False&force=False
+        out["left"] = [x.name for x in client.containers.list(all=True) if x.name == "py-lifecycle"]
+        return out
+
+    step("lifecycle", lifecycle)
+
+    def prune():
+        c = client.containers.create(busybox, "true", name="py-prune")
+        keep = client.containers.create(busybox, "true", name="py-keep", labels={"keep": "yes"})
+        rep = client.containers.prune(filters={"label!": "keep"})
+        keep.remove()
+        return {"created": c.id, "report": rep}
+
+    step("prune", prune)
+    step("df", lambda: {k: (len(v) if isinstance(v, list) else v) for k, v in client.df().items()})
+
+    def events():
+        until = int(time.time()) + 1
+        seen = client.events(since=since, until=until, decode=True, filters={"type": "container"})
+        return sorted({e["Action"] for e in seen})
+
+    step("events", events)
+
+    def not_found():
+        try:
+            client.containers.get("no-such-container")
+        except docker.errors.NotFound as e:
+            return {"status": e.status_code, "message": e.explanation}
+        return "found"
+
+    step("not_found", not_found)
+
+    def swarm_leave():
+        # With force the SDK takes dockerd's 503 "not part of a swarm" as success (its tests' teardowns
+        # rely on it); without force it raises it.
+        out = {"forced": client.swarm.leave(force=True)}
+        try:
+            client.swarm.leave()
+        except docker.errors.APIError as e:
+            out.update(status=e.status_code, message=e.explanation)
+        return out
+
+    step("swarm_leave", swarm_leave)
+    json.dump(report, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+package simulatortests
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The clients other than the docker CLI that vice is tested with, each driven by a script kept in
+// simulator-tests/clients that prints a JSON report of what it saw; the tests assert on the reports.
+const (
+	pythonSDKVersion = "7.1.0" // the Docker SDK for Python
+	clientsDir       = "clients"
+)
+
+// runClient runs a client script against g and decodes its report into report.
+func runClient(t *testing.T, g *guestVCH, report any, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	// The clients read DOCKER_HOST as the docker CLI does. The CA bundle variables would make the Python
+	// SDK's TLS ignore DOCKER_CERT_PATH; the endpoint here is plain TCP, but they must not leak in.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(e string) bool {
+		for _, k := range []string{"REQUESTS_CA_BUNDLE=", "CURL_CA_BUNDLE=", "DOCKER_HOST=", "DOCKER_TLS_VERIFY=", "DOCKER_CERT_PATH=", "DOCKER_API_VERSION="} {
+			if strings.HasPrefix(e, k) {
+				return true
+			}
+		}
+		return false
+	})
+	cmd.Env = append(cmd.Env, "DOCKER_HOST="+g.host, "VICE_REGISTRY="+g.reg.Addr, "DOCKER_CONFIG="+t.TempDir())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s\n%s", name, strings.Join(args, " "), err, out, stderr.String())
+	}
+	if err := json.Unmarshal(out, report); err != nil {
+		t.Fatalf("%s printed no report: %v\n%s\n%s", name, err, out, stderr.String())
+	}
+	t.Logf("%s report: %s", filepath.Base(args[len(args)-1]), out)
+}
+
+// TestPythonSDK is the Docker SDK for Python against a VCH: ping, version, pull, tag, images, run with
+// output, create/start/wait/logs/remove, prune, df, events, a missing container and leaving a swarm.
+func TestPythonSDK(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not installed")
+	}
+	out, err := exec.Command("python3", "-c", "import docker; print(docker.__version__)").CombinedOutput()
+	if v := strings.TrimSpace(string(out)); err != nil || v != pythonSDKVersion {
+		t.Fatalf("the Docker SDK for Python %s is needed (.ci/run installs it: python3 -m pip install docker==%s); found %q, %v",
+			pythonSDKVersion, pythonSDKVersion, v, err)
+	}
+	g := startGuestVCH(t)
+	var r struct {
+		SDK     string `json:"sdk"`
+		Ping    bool   `json:"ping"`
+		Version struct{ ApiVersion, MinAPIVersion string }
+		Pull    struct {
+			ID   string   `json:"id"`
+			Tags []string `json:"tags"`
+		} `json:"pull"`
+		Tagged    []string `json:"tagged"`
+		Images    []string `json:"images"`
+		Run       any      `json:"run"`
+		Lifecycle struct {
+			Wait      struct{ StatusCode int }
+			Logs      string `json:"logs"`
+			Stdout    string `json:"stdout"`
+			Stderr    string `json:"stderr"`
+			Status    string `json:"status"`
+			LogDriver string `json:"log_driver"`
+			Left      []string
+		} `json:"lifecycle"`
+		Prune struct {
+			Created string `json:"created"`
+			Report  struct{ ContainersDeleted []string }
+		} `json:"prune"`
+		DF         map[string]any `json:"df"`
+		Events     []string       `json:"events"`
+		NotFound   map[string]any `json:"not_found"`
+		SwarmLeave map[string]any `json:"swarm_leave"`
+	}
+	runClient(t, g, &r, "python3", filepath.Join(clientsDir, "python", "sdk.py"))
+
+	bb := g.image("busybox")
+	if !r.Ping || r.Version.ApiVersion != "1.50" || r.Version.MinAPIVersion != "1.12" {
+		t.Errorf("ping %v, version %+v", r.Ping, r.Version)
+	}
+	if !strings.HasPrefix(r.Pull.ID, "sha256:") || !slices.Contains(r.Pull.Tags, bb+":latest") {
+		t.Errorf("pull = %+v", r.Pull)
+	}
+	if !slices.Contains(r.Tagged, g.reg.Addr+"/pytagged:v1") || !slices.Contains(r.Images, g.reg.Addr+"/pytagged:v1") {
+		t.Errorf("tag: tagged %v, images %v", r.Tagged, r.Images)
+	}
+	if r.Run != "hi\n" {
+		t.Errorf(`containers.run("echo hi", remove=True) = %#v, want "hi\n"`, r.Run)
+	}
+	lc := r.Lifecycle
+	if lc.Wait.StatusCode != 3 || lc.Stdout != "out\n" || lc.Stderr != "err\n" || !strings.Contains(lc.Logs, "out\n") ||
+		!strings.Contains(lc.Logs, "err\n") || lc.Status != "exited" || lc.LogDriver != "json-file" || len(lc.Left) != 0 {
+		t.Errorf("create/start/wait/logs/remove = %+v", lc)
+	}
+	if !slices.Contains(r.Prune.Report.ContainersDeleted, r.Prune.Created) || len(r.Prune.Report.ContainersDeleted) != 1 {
+		t.Errorf("containers.prune(filters={'label!': 'keep'}) = %+v", r.Prune)
+	}
+	for _, k := range []string{"LayersSize", "Images", "Containers", "Volumes", "BuildCache"} {
+		if _, ok := r.DF[k]; !ok {
+			t.Errorf("df() lacks %s: %v", k, r.DF)
+		}
+	}
+	if n, _ := r.DF["Images"].(float64); n < 2 {
+		t.Errorf("df() images = %v", r.DF["Images"])
+	}
+	for _, a := range []string{"create", "start", "die", "destroy"} {
+		if !slices.Contains(r.Events, a) {
+			t.Errorf("events lack %s: %v", a, r.Events)
+		}
+	}
+	if r.NotFound["status"] != float64(404) || r.NotFound["message"] != "No such container: no-such-container" {
+		t.Errorf("containers.get of a missing container = %v", r.NotFound)
+	}
+	if r.SwarmLeave["forced"] != true || r.SwarmLeave["status"] != float64(503) || r.SwarmLeave["message"] != "This node is not part of a swarm" {
+		t.Errorf("swarm.leave(force=True) = %v", r.SwarmLeave)
+	}
+}
+
+// TestDockerode is dockerode (npm, pinned in clients/node/package-lock.json) against a VCH: ping, version,
+// pull, tag, images, run with output, create/start/wait/logs/remove, prune, df, events and a missing
+// container.
+func TestDockerode(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
+	dir := filepath.Join(clientsDir, "node")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "dockerode", "package.json")); err != nil {
+		// The lock file pins dockerode and everything it needs; .ci/run installs them the same way.
+		npm := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		npm.Dir = dir
+		if out, err := npm.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
+		}
+	}
+	g := startGuestVCH(t)
+	var r struct {
+		Dockerode string `json:"dockerode"`
+		Ping      string `json:"ping"`
+		Version   struct{ ApiVersion, MinAPIVersion string }
+		Pull      any      `json:"pull"`
+		Tag       []string `json:"tag"`
+		Images    []string `json:"images"`
+		Run       struct {
+			Status         int
+			Stdout, Stderr string
+		} `json:"run"`
+		Lifecycle struct {
+			Wait   int                             `json:"wait"`
+			Logs   struct{ Stdout, Stderr string } `json:"logs"`
+			Status string                          `json:"status"`
+			Left   int                             `json:"left"`
+		} `json:"lifecycle"`
+		Prune struct {
+			Created string `json:"created"`
+			Report  struct{ ContainersDeleted []string }
+		} `json:"prune"`
+		DF       map[string]any `json:"df"`
+		Events   []string       `json:"events"`
+		NotFound map[string]any `json:"not_found"`
+	}
+	runClient(t, g, &r, "node", filepath.Join(dir, "dockerode.js"))
+
+	if r.Ping != "OK" || r.Version.ApiVersion != "1.50" || r.Version.MinAPIVersion != "1.12" {
+		t.Errorf("ping %q, version %+v", r.Ping, r.Version)
+	}
+	if s, _ := r.Pull.(string); !strings.HasPrefix(s, "Status: ") {
+		t.Errorf("pull's last status = %v", r.Pull)
+	}
+	if !slices.Contains(r.Tag, g.reg.Addr+"/nodetagged:v1") || !slices.Contains(r.Images, g.reg.Addr+"/nodetagged:v1") {
+		t.Errorf("tag: %v, images %v", r.Tag, r.Images)
+	}
+	if r.Run.Status != 0 || r.Run.Stdout != "hi\n" || r.Run.Stderr != "oops\n" {
+		t.Errorf("docker.run(sh -c 'echo hi; echo oops >&2') = %+v", r.Run)
+	}
+	lc := r.Lifecycle
+	if lc.Wait != 3 || lc.Logs.Stdout != "out\n" || lc.Logs.Stderr != "err\n" || lc.Status != "exited" || lc.Left != 0 {
+		t.Errorf("create/start/wait/logs/remove = %+v", lc)
+	}
+	if !slices.Contains(r.Prune.Report.ContainersDeleted, r.Prune.Created) {
+		t.Errorf("pruneContainers = %+v", r.Prune)
+	}
+	for _, k := range []string{"LayersSize", "Images", "Containers", "Volumes", "BuildCache"} {
+		if _, ok := r.DF[k]; !ok {
+			t.Errorf("df() lacks %s: %v", k, r.DF)
+		}
+	}
+	for _, a := range []string{"create", "start", "die", "destroy"} {
+		if !slices.Contains(r.Events, a) {
+			t.Errorf("events lack %s: %v", a, r.Events)
+		}
+	}
+	if r.NotFound["status"] != float64(404) || r.NotFound["message"] != "No such container: no-such-container" {
+		t.Errorf("inspect of a missing container = %v", r.NotFound)
+	}
+}
