@@ -6,7 +6,7 @@ import (
 )
 
 // TestPruneAndDiskUsage is `docker container prune`, `docker image prune`, `docker system df` and
-// `docker system prune -af` through the docker CLI.
+// `docker system prune -af --volumes` through the docker CLI.
 func TestPruneAndDiskUsage(t *testing.T) {
 	g := startGuestVCH(t)
 	bb, cfgd := g.image("busybox"), g.image("configured")
@@ -49,7 +49,7 @@ func TestPruneAndDiskUsage(t *testing.T) {
 	}
 
 	g.ok(t, "stop", "-t", "1", "running")
-	out = g.ok(t, "system", "prune", "-af")
+	out = g.ok(t, "system", "prune", "-af", "--volumes")
 	for _, want := range []string{"Deleted Containers:", running, kept, "untagged: " + bb + ":latest", "Total reclaimed space:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("system prune -af lacks %q:\n%s", want, out)
