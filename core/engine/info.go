@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	units "github.com/docker/go-units"
@@ -61,6 +62,13 @@ func (e *Engine) SystemInfo(ctx context.Context) (system.Info, error) {
 		SecurityOptions:    []string{},
 		CDISpecDirs:        []string{},
 		Warnings:           []string{},
+	}
+	reg := e.images.Registry()
+	rc := reg.ServiceConfig()
+	info.RegistryConfig = &rc
+	if wl := reg.Whitelist(); len(wl) > 0 { // VIC showed its allow-list beside the storage driver's lines
+		info.DriverStatus = append(info.DriverStatus, [2]string{"Registry Whitelist Mode", "enabled"},
+			[2]string{"Whitelisted Registries", strings.Join(wl, ", ")})
 	}
 	if n, err := e.images.Count(ctx); err == nil {
 		info.Images = n

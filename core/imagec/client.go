@@ -26,6 +26,12 @@ type Client struct {
 	policy    insecurePolicy
 	rt        *policyTransport
 	userAgent string
+	mirrors   []mirror
+	whitelist whitelist
+
+	mirrorURLs   []string // options, checked by New
+	caPEMs       [][]byte
+	whitelistRaw []string
 }
 
 // Option configures a Client.
@@ -35,16 +41,34 @@ type Option func(*Client)
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
 
 // New returns a client that allows plain HTTP (and unverified TLS) for the insecure registries given (host,
-// host:port or CIDR) and for loopback registries.
+// host:port or CIDR), for plain HTTP mirrors and for loopback registries.
 func New(insecure []string, opts ...Option) (*Client, error) {
+	c := &Client{userAgent: "vice"}
+	for _, o := range opts {
+		o(c)
+	}
+	for _, raw := range c.mirrorURLs {
+		m, err := parseMirror(raw)
+		if err != nil {
+			return nil, err
+		}
+		c.mirrors = append(c.mirrors, m)
+		if strings.HasPrefix(m.url, "http://") {
+			insecure = append(insecure, m.host)
+		}
+	}
 	p, err := newInsecurePolicy(insecure)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{policy: p, rt: newPolicyTransport(p), userAgent: "vice"}
-	for _, o := range opts {
-		o(c)
+	pool, err := certPool(c.caPEMs)
+	if err != nil {
+		return nil, err
 	}
+	if c.whitelist, err = newWhitelist(c.whitelistRaw); err != nil {
+		return nil, err
+	}
+	c.policy, c.rt = p, newPolicyTransport(p, pool)
 	return c, nil
 }
 
@@ -104,12 +128,50 @@ func (c *Client) nameOptions(registry string) []name.Option {
 }
 
 // Resolve fetches the manifest ref names and, for a list or index, the manifest of platform (DefaultPlatform
-// when nil), then the config. Registry errors come back with Docker's messages and classes.
+// when nil), then the config. Registry errors come back with Docker's messages and classes. A Docker Hub
+// name is tried at each mirror first, then at Docker Hub, as dockerd does; the image keeps its own name.
 func (c *Client) Resolve(ctx context.Context, ref Reference, auth registry.AuthConfig, platform *v1.Platform) (*Image, error) {
 	if platform == nil {
 		platform = &DefaultPlatform
 	}
-	r, err := name.ParseReference(ref.Name(), c.nameOptions(ref.Repository().RegistryStr())...)
+	var mirrorErr error
+	for _, at := range c.mirrorsOf(ref.Repository()) {
+		img, err := c.resolveAt(ctx, ref, at, auth, platform)
+		if err == nil || ctx.Err() != nil {
+			return img, err
+		}
+		mirrorErr = err
+	}
+	if mirrorErr != nil && c.checkRegistry(ref.Repository().RegistryStr()) != nil {
+		return nil, mirrorErr // the mirrors are all there is
+	}
+	return c.resolveAt(ctx, ref, ref.Repository(), auth, platform)
+}
+
+// mirrorsOf is where a repository of Docker Hub is mirrored (nothing for other registries).
+func (c *Client) mirrorsOf(repo name.Repository) []name.Repository {
+	if repo.RegistryStr() != name.DefaultRegistry {
+		return nil
+	}
+	var out []name.Repository
+	for _, m := range c.mirrors {
+		if r, err := name.NewRepository(m.host+"/"+repo.RepositoryStr(), c.nameOptions(m.host)...); err == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// resolveAt resolves ref's tag or digest in repository at (ref's own, or a mirror's).
+func (c *Client) resolveAt(ctx context.Context, ref Reference, at name.Repository, auth registry.AuthConfig, platform *v1.Platform) (*Image, error) {
+	if err := c.checkRegistry(at.RegistryStr()); err != nil {
+		return nil, err
+	}
+	sep := ":"
+	if ref.Digest() != "" {
+		sep = "@"
+	}
+	r, err := name.ParseReference(at.Name()+sep+ref.Identifier(), c.nameOptions(at.RegistryStr())...)
 	if err != nil {
 		return nil, invalidReference(ref.Name(), err)
 	}

@@ -23,6 +23,9 @@ func (c *Client) Login(ctx context.Context, cfg registry.AuthConfig) error {
 	if err != nil {
 		return err
 	}
+	if err := c.checkRegistry(reg.RegistryStr()); err != nil {
+		return err
+	}
 	rt, err := transport.NewWithContext(ctx, reg, authenticator(cfg), c.rt, nil)
 	if err != nil {
 		var terr *transport.Error

@@ -30,6 +30,9 @@ type Repo struct {
 // PushSession opens a push session with repo; mountFrom names the repositories of the same registry that
 // blobs may be mounted from.
 func (c *Client) PushSession(ctx context.Context, repo name.Repository, auth registry.AuthConfig, mountFrom ...name.Repository) (*Repo, error) {
+	if err := c.checkRegistry(repo.RegistryStr()); err != nil {
+		return nil, err
+	}
 	reg, err := name.NewRegistry(repo.RegistryStr(), c.nameOptions(repo.RegistryStr())...)
 	if err != nil {
 		return nil, invalidReference(repo.String(), err)

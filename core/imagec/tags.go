@@ -18,9 +18,27 @@ func NameOnly(image string) bool {
 	return !strings.ContainsAny(last, ":@")
 }
 
-// Tags lists the tags of repo in the registry.
+// Tags lists the tags of repo in the registry (of a Docker Hub repository, at the first mirror that answers).
 func (c *Client) Tags(ctx context.Context, repo name.Repository, auth registry.AuthConfig) ([]string, error) {
-	r, err := name.NewRepository(repo.Name(), c.nameOptions(repo.RegistryStr())...)
+	var mirrorErr error
+	for _, at := range c.mirrorsOf(repo) {
+		tags, err := c.tagsAt(ctx, repo, at, auth)
+		if err == nil || ctx.Err() != nil {
+			return tags, err
+		}
+		mirrorErr = err
+	}
+	if mirrorErr != nil && c.checkRegistry(repo.RegistryStr()) != nil {
+		return nil, mirrorErr
+	}
+	return c.tagsAt(ctx, repo, repo, auth)
+}
+
+func (c *Client) tagsAt(ctx context.Context, repo, at name.Repository, auth registry.AuthConfig) ([]string, error) {
+	if err := c.checkRegistry(at.RegistryStr()); err != nil {
+		return nil, err
+	}
+	r, err := name.NewRepository(at.Name(), c.nameOptions(at.RegistryStr())...)
 	if err != nil {
 		return nil, invalidReference(repo.Name(), err)
 	}

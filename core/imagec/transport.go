@@ -2,6 +2,7 @@ package imagec
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -40,8 +41,8 @@ func newInsecurePolicy(entries []string) (insecurePolicy, error) {
 	return p, nil
 }
 
-// allows reports whether host ("name[:port]") is an insecure registry.
-func (p insecurePolicy) allows(host string) bool {
+// named reports whether host ("name[:port]") is one of the insecure registries named (loopback ones aside).
+func (p insecurePolicy) named(host string) bool {
 	hostname := host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		hostname = h
@@ -52,15 +53,25 @@ func (p insecurePolicy) allows(host string) bool {
 		}
 	}
 	ip := net.ParseIP(strings.Trim(hostname, "[]"))
-	if hostname == "localhost" || ip != nil && ip.IsLoopback() {
-		return true
-	}
 	for _, n := range p.nets {
 		if ip != nil && n.Contains(ip) {
 			return true
 		}
 	}
 	return false
+}
+
+// allows reports whether host ("name[:port]") is an insecure registry: a named one, or a loopback one.
+func (p insecurePolicy) allows(host string) bool {
+	if p.named(host) {
+		return true
+	}
+	hostname := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		hostname = h
+	}
+	ip := net.ParseIP(strings.Trim(hostname, "[]"))
+	return hostname == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // policyTransport refuses plain HTTP to registries the policy does not allow, and skips TLS verification
@@ -71,9 +82,12 @@ type policyTransport struct {
 	skipTLS  http.RoundTripper
 }
 
-func newPolicyTransport(p insecurePolicy) *policyTransport {
+func newPolicyTransport(p insecurePolicy, roots *x509.CertPool) *policyTransport {
 	base := http.DefaultTransport.(*http.Transport)
 	verified := base.Clone()
+	if roots != nil {
+		verified.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
 	skip := base.Clone()
 	skip.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // only for --insecure-registry hosts
 	return &policyTransport{policy: p, verified: verified, skipTLS: skip}

@@ -35,6 +35,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.backend, "backend", "", "backend plugin to serve from (default: the only registered one)")
 	fs.Var((*hostList)(&cfg.insecureRegistries), "insecure-registry",
 		"registry (host, host:port or CIDR) reachable over plain HTTP or unverified TLS, repeatable; loopback registries always are")
+	fs.Var((*hostList)(&cfg.registryMirrors), "registry-mirror",
+		"mirror that Docker Hub images are pulled through, repeatable: https://host[:port] (http:// for a plain HTTP one)")
+	fs.Var((*hostList)(&cfg.registryCAs), "registry-ca", "CA certificate file (PEM) registries may be signed by, repeatable")
+	fs.Var((*hostList)(&cfg.whitelist), "whitelist-registry",
+		"reach only these registries (host, host:port, CIDR or *.domain), repeatable; insecure registries and mirrors count as listed")
 	fs.Func("dns", "name server for containers whose run names none, repeatable (dockerd's --dns)", func(v string) error {
 		if _, err := netip.ParseAddr(v); err != nil {
 			return fmt.Errorf("%q is not an IP address", v)

@@ -39,6 +39,9 @@ type config struct {
 	debug      bool
 
 	insecureRegistries []string
+	registryMirrors    []string
+	registryCAs        []string // PEM files
+	whitelist          []string
 	dns                []string
 
 	tls       dockerapi.TLSOptions
@@ -79,7 +82,7 @@ func run(args []string, stderr io.Writer) int {
 
 // serve starts the plugins and serves the Docker API until ctx ends, then stops every plugin.
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
-	reg, err := imagec.New(cfg.insecureRegistries, imagec.WithUserAgent("vice/"+version))
+	reg, err := registryClient(cfg)
 	if err != nil {
 		return err
 	}
@@ -143,4 +146,18 @@ func pluginInfos(st []pluginhost.Status) []engine.PluginInfo {
 			PID: s.PID, Restarts: s.Restarts}
 	}
 	return out
+}
+
+// registryClient reaches registries as the registry flags say.
+func registryClient(cfg config) (*imagec.Client, error) {
+	opts := []imagec.Option{imagec.WithUserAgent("vice/" + version), imagec.WithMirrors(cfg.registryMirrors...),
+		imagec.WithWhitelist(cfg.whitelist...)}
+	for _, f := range cfg.registryCAs {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--registry-ca: %w", err)
+		}
+		opts = append(opts, imagec.WithRegistryCAs(pem))
+	}
+	return imagec.New(cfg.insecureRegistries, opts...)
 }
