@@ -176,8 +176,10 @@ func (m *machine) closeGuestEnds() {
 	m.guestEnds = nil
 }
 
-// release closes what is left and removes the run folder and the overlay's work directory. The overlay
-// mount itself lived in the guest's mount namespace and went with it; the detach is for safety only.
+// release closes what is left, removes the run folder and empties the overlay's work directory. The overlay
+// mount itself lived in the guest's mount namespace and went with it; the detach is for safety only. The
+// work directory itself stays: it is an entry of the VM's folder, and the simulator's storage refresh (a
+// Destroy's, say) fails on an entry that vanishes while it lists the folder.
 func (m *machine) release(log *slog.Logger) {
 	if m.info != nil {
 		m.info.Close()
@@ -185,14 +187,28 @@ func (m *machine) release(log *slog.Logger) {
 	if m.spec.root != "" {
 		unmountRoot(m.spec.root)
 	}
-	for _, d := range []string{m.work, m.dir} {
-		if d == "" {
-			continue
-		}
-		if err := os.RemoveAll(d); err != nil {
-			log.Warn("clean up after the guest", "dir", d, "err", err)
+	if m.work != "" {
+		if err := emptyDir(m.work); err != nil {
+			log.Warn("clean up after the guest", "dir", m.work, "err", err)
 		}
 	}
+	if err := os.RemoveAll(m.dir); err != nil {
+		log.Warn("clean up after the guest", "dir", m.dir, "err", err)
+	}
+}
+
+// emptyDir removes what dir holds, keeping dir.
+func emptyDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // linkOrCopy puts the cached tether in the run folder: a hard link when both are on one filesystem.
