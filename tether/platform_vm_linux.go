@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -14,25 +15,47 @@ import (
 	"github.com/vice-engine/vice/tether/wire"
 )
 
-// vmPlatform is a real containerVM: guestinfo through the VMware backdoor, the VCH line and the logs on
-// serial ports in the order tether/wire gives.
+// vmPlatform is a real containerVM: guestinfo through the VMware backdoor (or QEMU's fw_cfg and virtio
+// port), the VCH line and the logs on serial ports in the order tether/wire gives. The ports are opened
+// at once, while /dev is the machine's: the container's root gets a /dev of its own.
 type vmPlatform struct {
-	info      *guestinfo.Backdoor
+	info      guestinfo.Client
+	serial    *os.File
 	outputLog *os.File
 	debugLog  *os.File
 }
 
 func newVMPlatform() (*vmPlatform, error) {
-	out, err := openSerialPort(wire.OutputLogDevice, os.O_WRONLY)
+	info, err := guestinfo.NewVM()
 	if err != nil {
 		return nil, err
 	}
-	dbg, err := openSerialPort(wire.DebugLogDevice, os.O_WRONLY)
-	if err != nil {
-		out.Close()
-		return nil, err
+	p := &vmPlatform{info: info}
+	for _, port := range []struct {
+		f    **os.File
+		path string
+		flag int
+	}{
+		{&p.serial, wire.SerialDevice, os.O_RDWR},
+		{&p.outputLog, wire.OutputLogDevice, os.O_WRONLY},
+		{&p.debugLog, wire.DebugLogDevice, os.O_WRONLY},
+	} {
+		f, err := openSerialPort(port.path, port.flag)
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		*port.f = f
 	}
-	return &vmPlatform{info: guestinfo.NewBackdoor(), outputLog: out, debugLog: dbg}, nil
+	return p, nil
+}
+
+func (p *vmPlatform) close() {
+	for _, f := range []*os.File{p.serial, p.outputLog, p.debugLog} {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 func (p *vmPlatform) GuestInfo(ctx context.Context, key string) (string, bool, error) {
@@ -44,7 +67,7 @@ func (p *vmPlatform) SetGuestInfo(ctx context.Context, key, value string) error 
 }
 
 func (p *vmPlatform) Serial() (net.Listener, error) {
-	return newSerialListener(wire.SerialDevice), nil
+	return newSerialListener(p.serial), nil
 }
 
 func (p *vmPlatform) OutputLog() io.Writer { return p.outputLog }
@@ -60,12 +83,13 @@ func (p *vmPlatform) PowerOff() error {
 }
 
 // openSerialPort opens a serial port in raw mode, so bytes pass untranslated (no CR/LF mapping, no echo).
+// The descriptor stays non-blocking (no File.Fd, which would make it blocking), so deadlines wake reads.
 func openSerialPort(path string, flag int) (*os.File, error) {
 	f, err := os.OpenFile(path, flag|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("serial port: %w", err)
 	}
-	if err := makeRaw(int(f.Fd())); err != nil {
+	if err := control(f, makeRaw); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("serial port %s: %w", path, err)
 	}
@@ -89,16 +113,16 @@ func makeRaw(fd int) error {
 }
 
 // serialListener hands out the serial port as one connection at a time: when the SSH session on it ends,
-// the port is reopened for the next one, as the emulator's listening socket accepts again.
+// the port serves the next one, as the emulator's listening socket accepts again.
 type serialListener struct {
-	path   string
+	port   *os.File
 	free   chan struct{}
 	closed chan struct{}
 	once   sync.Once
 }
 
-func newSerialListener(path string) *serialListener {
-	l := &serialListener{path: path, free: make(chan struct{}, 1), closed: make(chan struct{})}
+func newSerialListener(port *os.File) *serialListener {
+	l := &serialListener{port: port, free: make(chan struct{}, 1), closed: make(chan struct{})}
 	l.free <- struct{}{}
 	return l
 }
@@ -109,12 +133,14 @@ func (l *serialListener) Accept() (net.Conn, error) {
 	case <-l.closed:
 		return nil, net.ErrClosed
 	}
-	f, err := openSerialPort(l.path, os.O_RDWR)
-	if err != nil {
+	select {
+	case <-l.closed: // both were ready
 		l.free <- struct{}{}
-		return nil, err
+		return nil, net.ErrClosed
+	default:
 	}
-	return &serialConn{File: f, release: func() { l.free <- struct{}{} }}, nil
+	_ = l.port.SetDeadline(time.Time{})
+	return &serialConn{port: l.port, release: func() { l.free <- struct{}{} }}, nil
 }
 
 func (l *serialListener) Close() error {
@@ -122,23 +148,65 @@ func (l *serialListener) Close() error {
 	return nil
 }
 
-func (l *serialListener) Addr() net.Addr { return serialAddr(l.path) }
+func (l *serialListener) Addr() net.Addr { return serialAddr(l.port.Name()) }
 
-// serialConn is an open serial port dressed as a net.Conn for the SSH server.
+// serialConn is one session's use of the serial port, dressed as a net.Conn for the SSH server. Closing
+// it leaves the port open: reads and writes under way are woken, whatever the line still holds is
+// discarded, and the port goes back to the listener.
 type serialConn struct {
-	*os.File
-	once    sync.Once
+	port    *os.File
+	mu      sync.Mutex
+	closed  bool
+	active  sync.WaitGroup
 	release func()
 }
 
-func (c *serialConn) Close() error {
-	err := c.File.Close()
-	c.once.Do(c.release)
-	return err
+func (c *serialConn) begin() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return net.ErrClosed
+	}
+	c.active.Add(1)
+	return nil
 }
 
-func (c *serialConn) LocalAddr() net.Addr  { return serialAddr(c.Name()) }
-func (c *serialConn) RemoteAddr() net.Addr { return serialAddr("vch") }
+func (c *serialConn) Read(b []byte) (int, error) {
+	if err := c.begin(); err != nil {
+		return 0, err
+	}
+	defer c.active.Done()
+	return c.port.Read(b)
+}
+
+func (c *serialConn) Write(b []byte) (int, error) {
+	if err := c.begin(); err != nil {
+		return 0, err
+	}
+	defer c.active.Done()
+	return c.port.Write(b)
+}
+
+func (c *serialConn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	_ = c.port.SetDeadline(time.Unix(1, 0)) // wakes what is blocked on the port
+	c.active.Wait()
+	_ = control(c.port, func(fd int) error { return unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCIOFLUSH) })
+	c.release()
+	return nil
+}
+
+func (c *serialConn) SetDeadline(t time.Time) error      { return c.port.SetDeadline(t) }
+func (c *serialConn) SetReadDeadline(t time.Time) error  { return c.port.SetReadDeadline(t) }
+func (c *serialConn) SetWriteDeadline(t time.Time) error { return c.port.SetWriteDeadline(t) }
+func (c *serialConn) LocalAddr() net.Addr                { return serialAddr(c.port.Name()) }
+func (c *serialConn) RemoteAddr() net.Addr               { return serialAddr("vch") }
 
 type serialAddr string
 

@@ -21,10 +21,19 @@ type Client interface {
 }
 
 // New picks the transport of the machine this runs on: the emulator's socket when wire.EmulatorEnv says
-// so, the VMware backdoor otherwise.
+// so, otherwise that of the VM (NewVM).
 func New() (Client, error) {
 	if os.Getenv(wire.EmulatorEnv) == "1" {
 		return NewEmulator()
+	}
+	return NewVM()
+}
+
+// NewVM is a VM's guestinfo: fw_cfg and a virtio port when QEMU gave the machine vice's configuration, the
+// VMware backdoor otherwise.
+func NewVM() (Client, error) {
+	if IsQEMU() {
+		return NewQEMU()
 	}
 	return NewBackdoor(), nil
 }
