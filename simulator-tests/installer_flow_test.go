@@ -1,6 +1,7 @@
 package simulatortests
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vice-engine/vice/simulator-tests/fixtures"
 )
 
 // TestInstaller deploys VCHs with vice-machine on a fresh simulator, the way an administrator would, and
@@ -71,7 +74,25 @@ func TestInstaller(t *testing.T) {
 		}
 	})
 
-	vch2 := e.create(t, "vch2", e.newISO, "--dns-server", "192.0.2.53")
+	// vch2 pulls Docker Hub names through a mirror, which holds them under their full path.
+	hub, err := fixtures.BusyboxImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.Push(context.Background(), "library/busybox:latest", hub); err != nil {
+		t.Fatal(err)
+	}
+	vch2 := e.create(t, "vch2", e.newISO, "--dns-server", "192.0.2.53", "--registry-mirror", "http://"+e.reg.Addr)
+
+	t.Run("RegistryMirror", func(t *testing.T) {
+		if out := vch2.ok(t, "pull", "busybox"); !strings.Contains(out, "Status: Downloaded newer image for busybox:latest") {
+			t.Errorf("docker pull busybox through the mirror:\n%s", out)
+		}
+		if info := vch2.ok(t, "info"); !strings.Contains(info, "Registry Mirrors:\n  http://"+e.reg.Addr+"/") {
+			t.Errorf("docker info does not show the mirror:\n%s", info)
+		}
+		vch2.ok(t, "rmi", "busybox")
+	})
 
 	loop := "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"
 	t.Run("SeparateVCHs", func(t *testing.T) {

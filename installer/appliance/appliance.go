@@ -169,6 +169,9 @@ func (a *appliance) run(ctx context.Context) error {
 		return a.fail(ctx, err)
 	}
 
+	if err := writeRegistryCAs(cfg, a.o.State); err != nil {
+		return a.fail(ctx, fmt.Errorf("registry CAs: %w", err))
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { a.runPortal(ctx, serverCerts, ep.admin(), logDir) })
 	restart := make(chan struct{}, 1)

@@ -103,6 +103,27 @@ func TestEngineArgs(t *testing.T) {
 	if got, want := EngineArgs(cfg, "tcp://10.1.2.3:2376", state), append(slices.Clone(common), "--dns", "10.0.0.2", "--dns", "10.0.0.3"); !slices.Equal(got, want) {
 		t.Errorf("with DNS servers:\n got %q\nwant %q", got, want)
 	}
+	cfg.DNS = nil
+	cfg.RegistryMirrors, cfg.WhitelistRegistries = []string{"http://127.0.0.1:5000"}, []string{"10.0.0.0/8", "*.example.com"}
+	cfg.RegistryCAs = "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n"
+	if got, want := EngineArgs(cfg, "tcp://10.1.2.3:2376", state), append(slices.Clone(common), "--registry-mirror", "http://127.0.0.1:5000",
+		"--whitelist-registry", "10.0.0.0/8", "--whitelist-registry", "*.example.com", "--registry-ca", "/run/vice/registry-ca.pem"); !slices.Equal(got, want) {
+		t.Errorf("with registry settings:\n got %q\nwant %q", got, want)
+	}
+	dir := t.TempDir()
+	if err := writeRegistryCAs(cfg, dir); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, RegistryCAFile)); err != nil || string(b) != cfg.RegistryCAs {
+		t.Errorf("registry CA file: %q %v", b, err)
+	}
+	cfg.RegistryCAs = ""
+	if err := writeRegistryCAs(cfg, dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, RegistryCAFile)); !os.IsNotExist(err) {
+		t.Errorf("the registry CA file outlived its certificates: %v", err)
+	}
 	// One plugin and no backend named: that one, and --debug.
 	cfg = &vchwire.ApplianceConfig{TLS: vchwire.TLSOff, Debug: true, Plugins: recs[:1]}
 	got := EngineArgs(cfg, "tcp://10.1.2.3:2375", state)

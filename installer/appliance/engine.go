@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -47,6 +48,15 @@ func EngineArgs(cfg *vchwire.ApplianceConfig, dockerHost, state string) []string
 	}
 	for _, r := range cfg.InsecureRegistries {
 		args = append(args, "--insecure-registry", r)
+	}
+	for _, m := range cfg.RegistryMirrors {
+		args = append(args, "--registry-mirror", m)
+	}
+	for _, r := range cfg.WhitelistRegistries {
+		args = append(args, "--whitelist-registry", r)
+	}
+	if cfg.RegistryCAs != "" { // written by writeRegistryCAs
+		args = append(args, "--registry-ca", filepath.Join(state, RegistryCAFile))
 	}
 	for _, d := range cfg.DNS { // the VCH's --dns-server: containers that name none get these
 		args = append(args, "--dns", d)
@@ -248,4 +258,19 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// RegistryCAFile is where the init writes the VCH's registry CA certificates for vice-engine.
+const RegistryCAFile = "registry-ca.pem"
+
+// writeRegistryCAs writes the registry CA certificates of cfg (or removes an old file when there are none).
+func writeRegistryCAs(cfg *vchwire.ApplianceConfig, state string) error {
+	p := filepath.Join(state, RegistryCAFile)
+	if cfg.RegistryCAs == "" {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return os.WriteFile(p, []byte(cfg.RegistryCAs), 0o644)
 }

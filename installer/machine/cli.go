@@ -113,6 +113,8 @@ func NewApp(build BuildInfo, stdin *os.File, stdout io.Writer, failed *bool) *cl
 					CommonOptions: co, DNS: c.StringSlice("dns-server"), VolumeStores: c.StringSlice("volume-store"),
 					ContainerNetworks: c.StringSlice("container-network"), CertPath: c.String("tls-cert-path"),
 					CNames: c.StringSlice("tls-cname"), RegenerateCerts: c.Bool("tls-regenerate"),
+					InsecureRegistries: c.StringSlice("insecure-registry"), RegistryMirrors: c.StringSlice("registry-mirror"),
+					WhitelistRegistries: c.StringSlice("whitelist-registry"), RegistryCAFiles: c.StringSlice("registry-ca"),
 				}
 				if c.IsSet("cpu") {
 					v := c.Int64("cpu")
@@ -201,7 +203,9 @@ func createOptions(c *cli.Context, stdin *os.File, stdout io.Writer) (vch.Create
 		DNS: c.StringSlice("dns-server"), MemoryMB: c.Int64("memory"), CPUMHz: c.Int64("cpu"),
 		EndpointMemoryMB: c.Int64("endpoint-memory"), EndpointCPUs: c.Int("endpoint-cpu"),
 		InsecureRegistries: c.StringSlice("insecure-registry"), BaseImageSize: c.String("base-image-size"),
-		ApplianceISO: c.String("appliance-iso"), BootstrapISO: c.String("bootstrap-iso"),
+		RegistryMirrors: c.StringSlice("registry-mirror"), WhitelistRegistries: c.StringSlice("whitelist-registry"),
+		RegistryCAFiles: c.StringSlice("registry-ca"),
+		ApplianceISO:    c.String("appliance-iso"), BootstrapISO: c.String("bootstrap-iso"),
 		Backend: c.String("backend"), UseRP: c.Bool("use-rp"),
 	}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vice-engine/vice/installer/certs"
 	"github.com/vice-engine/vice/installer/vch/vchtest"
 )
 
@@ -47,7 +48,17 @@ func TestCLI(t *testing.T) {
 	app, boot := vchtest.ISOs(t, "v1.0.0")
 	certDir := filepath.Join(t.TempDir(), "cli-vch")
 	a := s.StartAppliance(t, "cli-vch")
+	ca, err := certs.NewCA("registry CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "registry-ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	code, out := runCLI(t, "create", "--thumbprint", strings.ToLower(s.Thumbprint), "--name", "cli-vch",
+		"--registry-mirror", "http://127.0.0.1:5000", "--whitelist-registry", "10.0.0.0/8", "--whitelist-registry", "127.0.0.1:5000",
+		"--rc", caFile,
 		"--image-store", "datastore1", "--volume-store", "datastore1/volumes/cli:default", "--bridge-network", "VCH Bridge",
 		"--container-network", "VM Network:ext", "--dns-server", "10.0.0.1", "--dns-server", "10.0.0.2",
 		"--memory", "8192", "--cpu", "4000", "--use-rp", "--tls-cname", "vch.example.com",
@@ -76,7 +87,8 @@ func TestCLI(t *testing.T) {
 	}
 	for _, want := range []string{"Target VCH created with the following options:", "vice-machine create \\\n    --target ",
 		"--memory 8192", "--cpu 4000", "--use-rp", "--dns-server 10.0.0.1", "--dns-server 10.0.0.2",
-		"--bridge-network 'VCH Bridge'", "--container-network 'VM Network:ext'", "--volume-store datastore1/volumes/cli:default"} {
+		"--bridge-network 'VCH Bridge'", "--container-network 'VM Network:ext'", "--volume-store datastore1/volumes/cli:default",
+		"--registry-mirror http://127.0.0.1:5000", "--whitelist-registry 10.0.0.0/8", "--whitelist-registry 127.0.0.1:5000"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inspect config lacks %q:\n%s", want, out)
 		}
@@ -103,6 +115,8 @@ func TestCLI(t *testing.T) {
 		"DOCKER_HOST=" + a.IP + ":2376", "docker -H " + a.IP + ":2376 --tlsverify", "Pool:", "(resource pool)",
 		"Pool limits:           CPU 4000 MHz, memory 8192 MB", "Volume store:          default: ds://datastore1/volumes/cli",
 		"Container network:     ext: VM Network", "DNS servers:           10.0.0.1, 10.0.0.2", "Backend:               vcsim",
+		"Registry mirrors:      http://127.0.0.1:5000", "Whitelisted registries: 10.0.0.0/8, 127.0.0.1:5000",
+		"Registry CAs:          1 certificates",
 		"Completed successfully"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inspect lacks %q:\n%s", want, out)

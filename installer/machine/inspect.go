@@ -98,6 +98,15 @@ func describe(v *vch.Inspection) []string {
 	if len(c.InsecureRegistries) > 0 {
 		add("Insecure registries", "%s", strings.Join(c.InsecureRegistries, ", "))
 	}
+	if len(c.RegistryMirrors) > 0 {
+		add("Registry mirrors", "%s", strings.Join(c.RegistryMirrors, ", "))
+	}
+	if len(c.WhitelistRegistries) > 0 {
+		add("Whitelisted registries", "%s", strings.Join(c.WhitelistRegistries, ", "))
+	}
+	if c.RegistryCAs != "" {
+		add("Registry CAs", "%d certificates", strings.Count(c.RegistryCAs, "-----BEGIN CERTIFICATE-----"))
+	}
 	add("TLS", "%s", c.TLS)
 	add("Backend", "%s", c.Backend)
 	for _, p := range c.Plugins {

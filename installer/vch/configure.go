@@ -36,6 +36,19 @@ func (m *Manager) Configure(ctx context.Context, o ConfigureOptions) (*Configure
 		cfg.DNS = append([]string(nil), o.DNS...)
 		changed = true
 	}
+	cas := registrySettings(&is, o.RegistryMirrors, o.WhitelistRegistries, o.RegistryCAFiles)
+	for _, r := range []struct{ given, cur *[]string }{
+		{&o.InsecureRegistries, &cfg.InsecureRegistries}, {&o.RegistryMirrors, &cfg.RegistryMirrors},
+		{&o.WhitelistRegistries, &cfg.WhitelistRegistries},
+	} {
+		if len(*r.given) > 0 && !slices.Equal(*r.given, *r.cur) {
+			*r.cur = append([]string(nil), *r.given...)
+			changed = true
+		}
+	}
+	if len(o.RegistryCAFiles) > 0 && cas != "" && cas != cfg.RegistryCAs {
+		cfg.RegistryCAs, changed = cas, true
+	}
 	var newStores []plannedVolume
 	var newNets []vchwire.ContainerNetwork
 	for _, raw := range o.VolumeStores {
@@ -81,7 +94,7 @@ func (m *Manager) Configure(ctx context.Context, o ConfigureOptions) (*Configure
 	poolChange := o.CPUMHz != nil || o.MemoryMB != nil
 	if !poolChange && !changed && len(newStores) == 0 && len(newNets) == 0 && !tlsChange {
 		return nil, errors.New("nothing to configure: give --cpu, --memory, --dns-server, --volume-store, --container-network, " +
-			"--tls-cert-path, --tls-cname or --tls-regenerate")
+			"--insecure-registry, --registry-mirror, --whitelist-registry, --registry-ca, --tls-cert-path, --tls-cname or --tls-regenerate")
 	}
 
 	// Validate what the new settings name before changing anything.
@@ -200,6 +213,9 @@ func cloneConfig(c vchwire.ApplianceConfig) vchwire.ApplianceConfig {
 	}
 	out.ContainerNetworks = append([]vchwire.ContainerNetwork(nil), c.ContainerNetworks...)
 	out.DNS = append([]string(nil), c.DNS...)
+	out.InsecureRegistries = append([]string(nil), c.InsecureRegistries...)
+	out.RegistryMirrors = append([]string(nil), c.RegistryMirrors...)
+	out.WhitelistRegistries = append([]string(nil), c.WhitelistRegistries...)
 	return out
 }
 

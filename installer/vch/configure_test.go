@@ -72,6 +72,19 @@ func TestConfigure(t *testing.T) {
 		t.Errorf("after configure: %+v", v.Status)
 	}
 
+	// The registry settings replace the current ones.
+	m, _ = testManager(t)
+	if _, err := m.Configure(ctx, ConfigureOptions{CommonOptions: common, RegistryMirrors: []string{"http://127.0.0.1:5000"},
+		WhitelistRegistries: []string{"10.0.0.0/8"}, InsecureRegistries: []string{"reg.example.com:5000"}}); err != nil {
+		t.Fatalf("configure registries: %v", err)
+	}
+	v = readVCH(t, s, "vch1")
+	if !slices.Equal(v.Config.RegistryMirrors, []string{"http://127.0.0.1:5000"}) || !slices.Equal(v.Config.WhitelistRegistries, []string{"10.0.0.0/8"}) ||
+		!slices.Equal(v.Config.InsecureRegistries, []string{"reg.example.com:5000"}) || !slices.Equal(v.Config.DNS, []string{"10.0.0.1", "10.0.0.2"}) {
+		t.Errorf("config after configuring registries: %+v", v.Config)
+	}
+	boots = a.Boots() - 1
+
 	// Conflicts and missing things are refused before anything changes.
 	for _, tc := range []struct {
 		o    ConfigureOptions
@@ -82,6 +95,7 @@ func TestConfigure(t *testing.T) {
 		{ConfigureOptions{ContainerNetworks: []string{"nope:other"}}, "Suggested values for --container-network:"},
 		{ConfigureOptions{ContainerNetworks: []string{"VCH Bridge:external"}}, `container network "external" is already port group "VM Network"`},
 		{ConfigureOptions{DNS: []string{"x"}}, "is not an IP address"},
+		{ConfigureOptions{RegistryMirrors: []string{"ftp://mirror"}}, "--registry-mirror"},
 		{ConfigureOptions{}, "nothing to configure"},
 	} {
 		tc.o.CommonOptions = common

@@ -90,6 +90,13 @@ func createArgs(ctx context.Context, s *Session, v *VCH) []string {
 	for _, r := range c.InsecureRegistries {
 		flag("insecure-registry", r)
 	}
+	for _, r := range c.RegistryMirrors {
+		flag("registry-mirror", r)
+	}
+	for _, r := range c.WhitelistRegistries {
+		flag("whitelist-registry", r)
+	}
+	// The registry CAs were files on the machine that created the VCH: the line cannot name them.
 	switch c.TLS {
 	case vchwire.TLSOff:
 		args = append(args, "--no-tls")

@@ -64,10 +64,15 @@ type CreateOptions struct {
 	EndpointMemoryMB   int64
 	EndpointCPUs       int
 	InsecureRegistries []string
-	BaseImageSize      string
-	ApplianceISO       string
-	BootstrapISO       string
-	Backend            string
+	// RegistryMirrors, WhitelistRegistries and RegistryCAFiles (PEM files) are the registry settings
+	// (registry.go).
+	RegistryMirrors     []string
+	WhitelistRegistries []string
+	RegistryCAFiles     []string
+	BaseImageSize       string
+	ApplianceISO        string
+	BootstrapISO        string
+	Backend             string
 	// UseRP makes a resource pool instead of a vApp on vCenter.
 	UseRP bool
 }
@@ -97,6 +102,11 @@ type ConfigureOptions struct {
 	DNS               []string
 	VolumeStores      []string
 	ContainerNetworks []string
+	// The registry settings, each replacing the current ones when given.
+	InsecureRegistries  []string
+	RegistryMirrors     []string
+	WhitelistRegistries []string
+	RegistryCAFiles     []string
 	// CertPath is a folder with the certificates to install (or the one to sign new ones with).
 	CertPath string
 	// RegenerateCerts makes a new CA, server and client certificate in the certificate folder.

@@ -69,6 +69,7 @@ type createPlan struct {
 	// nics are the endpoint's networks, in order: public, bridge, then client and management when distinct.
 	nics              []object.NetworkReference
 	containerNetworks []vchwire.ContainerNetwork
+	registryCAs       string // the PEM bundle of --registry-ca
 }
 
 // validateLocal checks what needs no target: names, ISOs, addresses, sizes. It fills the defaults in o.
@@ -117,6 +118,7 @@ func (m *Manager) validateLocal(o *CreateOptions) (*createPlan, error) {
 			is.add(fmt.Errorf("--dns-server %q is not an IP address", d))
 		}
 	}
+	plan.registryCAs = registrySettings(&is, o.RegistryMirrors, o.WhitelistRegistries, o.RegistryCAFiles)
 	labels := map[string]bool{}
 	for _, raw := range o.VolumeStores {
 		v, err := ParseVolumeStore(raw)

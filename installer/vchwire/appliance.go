@@ -81,6 +81,11 @@ type ApplianceConfig struct {
 	ContainerNetworks  []ContainerNetwork `json:"containerNetworks,omitempty"`
 	DNS                []string           `json:"dns,omitempty"`
 	InsecureRegistries []string           `json:"insecureRegistries,omitempty"`
+	// Registry configuration: the mirrors Docker Hub names are pulled through, the only registries that may
+	// be reached (VIC's whitelist; none is all), and CA certificates (PEM) registries may be signed by.
+	RegistryMirrors     []string `json:"registryMirrors,omitempty"`
+	WhitelistRegistries []string `json:"whitelistRegistries,omitempty"`
+	RegistryCAs         string   `json:"registryCAs,omitempty"`
 
 	// TLS is the mode: TLSVerify, TLSServer or TLSOff.
 	TLS   string `json:"tls"`
