@@ -65,7 +65,7 @@ func hostsFile(cfg *wire.ContainerConfig) string {
 // resolvConf is the resolver configuration; ok is false when the config names no servers or search
 // domains, and the image's own file is left alone.
 func resolvConf(cfg *wire.ContainerConfig) (string, bool) {
-	if len(cfg.DNS) == 0 && len(cfg.DNSSearch) == 0 {
+	if len(cfg.DNS) == 0 && len(cfg.DNSSearch) == 0 && len(cfg.DNSOptions) == 0 {
 		return "", false
 	}
 	var b strings.Builder
@@ -74,6 +74,9 @@ func resolvConf(cfg *wire.ContainerConfig) (string, bool) {
 	}
 	if len(cfg.DNSSearch) > 0 {
 		fmt.Fprintf(&b, "search %s\n", strings.Join(cfg.DNSSearch, " "))
+	}
+	if len(cfg.DNSOptions) > 0 {
+		fmt.Fprintf(&b, "options %s\n", strings.Join(cfg.DNSOptions, " "))
 	}
 	return b.String(), true
 }

@@ -6,7 +6,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/vice-engine/vice/core/portlayer"
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
@@ -88,12 +88,19 @@ func (a *Attachment) Serve(ctx context.Context, in io.Reader, out io.Writer) err
 	if err := a.s.waitRunning(ctx, a.r.ID); err != nil {
 		return err
 	}
-	keys := a.o.DetachKeys
-	if keys == "" && a.o.Stdin && a.r.Config.Tty {
-		keys = "ctrl-p,ctrl-q" // Docker's default, for an interactive tty
+	spec := a.o.DetachKeys
+	if spec == "" && a.o.Stdin && a.r.process.Tty {
+		spec = defaultDetachKeys // Docker's, for an interactive tty
 	}
-	st, err := a.s.pl.Attach(ctx, a.r.ID, portlayer.AttachOptions{
-		Stdin: a.o.Stdin && a.r.Config.OpenStdin, Stdout: a.o.Stdout, Stderr: a.o.Stderr, DetachKeys: keys})
+	var keys []byte
+	if spec != "" {
+		var err error
+		if keys, err = parseDetachKeys(spec); err != nil {
+			return err
+		}
+	}
+	stdin := a.o.Stdin && a.r.process.OpenStdin
+	st, err := a.s.pl.AttachContainer(ctx, a.r.ID, sdk.AttachOptions{Stdin: stdin, Stdout: a.o.Stdout, Stderr: a.o.Stderr})
 	a.Close()
 	if errors.Is(err, errdefs.ErrConflict) {
 		return nil // the process ended before we got to it: nothing more to show
@@ -102,13 +109,12 @@ func (a *Attachment) Serve(ctx context.Context, in io.Reader, out io.Writer) err
 		return err
 	}
 	defer st.Close()
-	a.s.log.Debug("attached", "container", a.r.ID, "stdin", a.o.Stdin, "tty", a.r.Config.Tty)
-	go feedStdin(ctx, input, st, a.o.Stdin && a.r.Config.OpenStdin)
+	a.s.log.Debug("attached", "container", a.r.ID, "stdin", a.o.Stdin, "tty", a.r.process.Tty)
+	feed := stdinFeed{st: st, stdin: stdin, keys: detachFilter{keys: keys},
+		closeStdin: a.r.process.StdinOnce && !a.r.process.Tty}
+	go feed.run(ctx, input)
 	copied := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(out, st)
-		copied <- err
-	}()
+	go func() { copied <- newDockerStream(out, a.r.process.Tty).copyFrames(st) }()
 	select {
 	case <-copied:
 		return nil
@@ -146,22 +152,42 @@ func pumpInput(ctx context.Context, in io.Reader, input chan<- []byte, gone cont
 	}
 }
 
-// feedStdin writes the client's input to the process and closes its write side at the client's EOF; without
-// stdin the input is read and dropped, so a client's half-close changes nothing.
-func feedStdin(ctx context.Context, input <-chan []byte, st portlayer.Stream, stdin bool) {
+// stdinFeed writes a client's input to the process as Docker does. The detach keys end the attach and leave
+// the process's stdin open. The client's end of input closes the process's stdin when the container has
+// StdinOnce and no tty (`echo hi | docker run -i`), and the output goes on; otherwise it ends the attach. An
+// attach without stdin reads and drops the input, and its end changes nothing.
+type stdinFeed struct {
+	st         sdk.Stream
+	stdin      bool
+	closeStdin bool
+	keys       detachFilter
+}
+
+func (f *stdinFeed) run(ctx context.Context, input <-chan []byte) {
 	for {
 		select {
 		case p := <-input:
-			if p == nil {
-				if stdin {
-					_ = st.CloseWrite()
-				}
+			switch {
+			case !f.stdin && p == nil:
+				return
+			case !f.stdin:
+				continue
+			case p == nil && f.closeStdin:
+				_ = f.st.CloseWrite()
+				return
+			case p == nil:
+				f.st.Close()
 				return
 			}
-			if stdin {
-				if _, err := st.Write(p); err != nil {
+			fwd, detach := f.keys.filter(p)
+			if len(fwd) > 0 {
+				if _, err := f.st.Write(fwd); err != nil {
 					return
 				}
+			}
+			if detach {
+				f.st.Close()
+				return
 			}
 		case <-ctx.Done():
 			return

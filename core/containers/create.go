@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -12,7 +13,6 @@ import (
 	"github.com/vice-engine/vice/core/images"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
-	"github.com/vice-engine/vice/tether/wire"
 )
 
 // Create is POST /containers/create: it resolves the image (a missing one is "No such image", which makes
@@ -75,29 +75,36 @@ func (s *Service) createVM(ctx context.Context, id, name string, cfg *container.
 	if cfg.Hostname == "" {
 		cfg.Hostname = id[:12]
 	}
-	tether := wire.ContainerConfig{
-		ID: id, Name: name, Hostname: cfg.Hostname, Domainname: cfg.Domainname, Path: path, Args: args,
-		Env: cfg.Env, WorkingDir: cfg.WorkingDir, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin,
-		StdinOnce: cfg.StdinOnce, ExtraHosts: host.ExtraHosts, DNS: addrs(host.DNS), DNSSearch: host.DNSSearch,
-		// A client that means to attach (docker run without -d) attaches before it starts: the process waits
-		// for the first attach so that no output is lost. A start without an attach releases it (start.go).
-		RunBlock: cfg.AttachStdin || cfg.AttachStdout || cfg.AttachStderr,
-	}
-	if len(tether.DNS) == 0 {
-		tether.DNS = s.dns
-	}
 	created := time.Now().UTC().Format(time.RFC3339Nano)
 	ann, err := annotations(cfg, host, img.ID, created)
 	if err != nil {
 		return container.CreateResponse{}, err
 	}
-	rawTether, err := json.Marshal(tether)
+	hosts, err := extraHosts(host.ExtraHosts)
 	if err != nil {
-		return container.CreateResponse{}, fmt.Errorf("encode the tether config: %w: %w", errdefs.ErrSystem, err)
+		return container.CreateResponse{}, err
 	}
 	cpus, mem := vmSize(host)
-	spec := &models.ContainerSpec{ID: &id, Name: &name, Layer: img.TopLayer, Config: ptr(string(rawTether)),
-		Cpus: cpus, MemoryMB: mem, Annotations: ann}
+	spec := &models.ContainerSpec{
+		ID: &id, Name: &name, Layer: img.TopLayer,
+		Process: &models.Process{Path: path, Args: args, Env: cfg.Env, WorkingDir: cfg.WorkingDir, User: cfg.User,
+			Tty: cfg.Tty, OpenStdin: cfg.OpenStdin, StdinOnce: cfg.StdinOnce},
+		Hostname: cfg.Hostname, Domainname: cfg.Domainname,
+		DNS:        &models.DNSConfig{Servers: addrs(host.DNS), Search: host.DNSSearch, Options: host.DNSOptions},
+		ExtraHosts: hosts,
+		Resources:  &models.Resources{Cpus: cpus, MemoryMB: mem},
+		StopSignal: cfg.StopSignal,
+		Labels:     cfg.Labels, Annotations: ann,
+		// A client that means to attach (docker run without -d) attaches before it starts: the process waits
+		// for the first attach so that no output is lost. A start without an attach releases it (start.go).
+		HoldForAttach: cfg.AttachStdin || cfg.AttachStdout || cfg.AttachStderr,
+	}
+	if len(spec.DNS.Servers) == 0 {
+		spec.DNS.Servers = s.dns
+	}
+	if cfg.StopTimeout != nil {
+		spec.StopTimeout = ptr(int64(*cfg.StopTimeout))
+	}
 	if _, err := s.pl.CreateContainer(ctx, spec); err != nil {
 		if errdefs.Is(err, errdefs.ErrConflict) {
 			if other, rerr := s.resolve(ctx, name); rerr == nil && other.ID != id {
@@ -142,6 +149,24 @@ func (s *Service) reserveName(name, id string) (release func(), _ string, _ erro
 		delete(s.reserved, name)
 		s.mu.Unlock()
 	}, name, nil
+}
+
+// extraHosts turns Docker's "name:address" (or "name=address") entries (--add-host) into the spec's; the
+// address may be an IPv6 one, so only the first separator counts.
+func extraHosts(entries []string) ([]*models.HostEntry, error) {
+	var out []*models.HostEntry
+	for _, e := range entries {
+		sep := ":"
+		if strings.Contains(e, "=") {
+			sep = "="
+		}
+		name, ip, ok := strings.Cut(e, sep)
+		if !ok || name == "" || ip == "" {
+			return nil, fmt.Errorf("invalid extra host %q: expected name:address or name=address: %w", e, errdefs.ErrInvalid)
+		}
+		out = append(out, &models.HostEntry{Hostname: ptr(name), IP: ptr(ip)})
+	}
+	return out, nil
 }
 
 func addrs(list []netip.Addr) []string {

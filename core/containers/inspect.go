@@ -25,8 +25,8 @@ func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectRes
 	return container.InspectResponse{
 		ID:      r.ID,
 		Created: r.Created,
-		Path:    r.wire.Path,
-		Args:    nonNil(r.wire.Args),
+		Path:    r.process.Path,
+		Args:    nonNil(r.process.Args),
 		State: &container.State{
 			Status: container.ContainerState(r.status()), Running: st.Running, Pid: int(st.Pid),
 			ExitCode: int(st.ExitCode), Error: st.Error, StartedAt: orZero(st.StartedAt), FinishedAt: orZero(st.FinishedAt),
@@ -38,7 +38,7 @@ func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectRes
 		Platform:     "linux",
 		HostConfig:   hostConfigView(r.HostConfig),
 		GraphDriver: &storage.DriverData{Name: "vsphere", Data: map[string]string{
-			"Disk": r.info.Disk, "Layer": r.info.Layer, "VM": r.info.VMName}},
+			"Disk": r.info.Disk, "Layer": r.spec.Layer, "VM": r.info.VMName}},
 		Mounts: []container.MountPoint{},
 		Config: r.Config,
 		NetworkSettings: &container.NetworkSettings{
@@ -102,7 +102,7 @@ func statusText(r *record, now time.Time) string {
 
 // summary is one line of `docker ps`.
 func summary(r *record, now time.Time) container.Summary {
-	cmd := strings.Join(append([]string{r.wire.Path}, r.wire.Args...), " ")
+	cmd := strings.Join(append([]string{r.process.Path}, r.process.Args...), " ")
 	labels := r.Config.Labels
 	if labels == nil {
 		labels = map[string]string{}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
@@ -40,7 +41,7 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 			}
 		}
 	}
-	all, err := s.list(ctx)
+	all, err := s.list(ctx, sdk.ListFilter{})
 	if err != nil {
 		return nil, err
 	}

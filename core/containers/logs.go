@@ -3,16 +3,15 @@ package containers
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"time"
 
-	"github.com/vice-engine/vice/core/portlayer"
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
 // timestampFormat is Docker's fixed-width RFC 3339 with nanoseconds, so timestamped lines align.
@@ -48,14 +47,7 @@ func (s *Service) Logs(ctx context.Context, ref string, o LogsOptions) (*Logs, e
 	if n, err := strconv.ParseInt(o.Tail, 10, 64); err == nil && n >= 0 {
 		tail = n
 	}
-	po := portlayer.LogOptions{Follow: o.Follow && r.running(), Tail: tail}
-	if !o.Since.IsZero() {
-		po.Since = o.Since.UnixNano()
-	}
-	if !o.Until.IsZero() {
-		po.Until = o.Until.UnixNano()
-	}
-	rc, err := s.pl.Logs(ctx, r.ID, po)
+	rc, err := s.pl.ContainerLogs(ctx, r.ID, sdk.LogOptions{Follow: o.Follow && r.running(), Tail: tail, Since: o.Since, Until: o.Until})
 	if err != nil {
 		return nil, err
 	}
@@ -70,42 +62,34 @@ func (l *Logs) Close() error { return l.rc.Close() }
 func (l *Logs) WriteTo(w io.Writer, flush func()) error {
 	defer l.rc.Close()
 	dec := json.NewDecoder(bufio.NewReader(l.rc))
+	out := newDockerStream(w, l.Tty)
+	var line []byte
 	for {
-		var rec wire.LogRecord
+		var rec models.LogRecord
 		if err := dec.Decode(&rec); err != nil {
 			if err == io.EOF {
 				return nil
 			}
 			return err
 		}
-		if (rec.Stream == "stderr" && !l.o.Stderr) || (rec.Stream != "stderr" && !l.o.Stdout) {
+		stream := sdk.StreamStdout
+		if rec.Stream == "stderr" {
+			stream = sdk.StreamStderr
+		}
+		if (stream == sdk.StreamStderr && !l.o.Stderr) || (stream == sdk.StreamStdout && !l.o.Stdout) {
 			continue
 		}
-		line := rec.Log
+		line = line[:0]
 		if l.o.Timestamps {
-			line = rec.Time.UTC().Format(timestampFormat) + " " + line
+			line = time.Time(rec.Time).UTC().AppendFormat(line, timestampFormat)
+			line = append(line, ' ')
 		}
-		if _, err := w.Write(Frame(l.Tty, rec.Stream, []byte(line))); err != nil {
+		line = append(line, rec.Log...)
+		if err := out.write(stream, line); err != nil {
 			return err
 		}
 		if flush != nil {
 			flush()
 		}
 	}
-}
-
-// Frame is p as Docker streams it: raw with a tty, else behind an 8-byte header (stream 1 stdout or 2
-// stderr, three zero bytes, the big-endian length).
-func Frame(tty bool, stream string, p []byte) []byte {
-	if tty {
-		return p
-	}
-	f := make([]byte, 8+len(p))
-	f[0] = 1
-	if stream == "stderr" {
-		f[0] = 2
-	}
-	binary.BigEndian.PutUint32(f[4:8], uint32(len(p)))
-	copy(f[8:], p)
-	return f
 }

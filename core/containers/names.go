@@ -14,8 +14,11 @@ import (
 // validName is Docker's rule for container names (the leading slash is optional).
 var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 
-// fullID is a complete container ID.
-var fullID = regexp.MustCompile(`^[a-f0-9]{64}$`)
+// A complete container ID, and the hex prefix of one.
+var (
+	fullID   = regexp.MustCompile(`^[a-f0-9]{64}$`)
+	idPrefix = regexp.MustCompile(`^[a-f0-9]{1,63}$`)
+)
 
 // newID is a container ID as Docker makes them: 32 random bytes in hex, never all digits (so a short ID is
 // never mistaken for a number).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/moby/moby/api/types/events"
 
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
@@ -78,7 +79,7 @@ func (s *Service) autoRemove(ctx context.Context, id string) {
 // Recover removes the auto-remove containers that exited while no endpoint watched (the engine calls it
 // when it starts following the backend).
 func (s *Service) Recover(ctx context.Context) error {
-	all, err := s.list(ctx)
+	all, err := s.list(ctx, sdk.ListFilter{})
 	if err != nil {
 		return err
 	}

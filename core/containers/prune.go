@@ -8,6 +8,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/vice-engine/vice/core/internal/prunefilter"
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
@@ -22,7 +23,7 @@ func (s *Service) Prune(ctx context.Context, f prunefilter.Filter) (container.Pr
 		return container.PruneReport{}, errPruneRunning
 	}
 	defer s.pruning.Store(false)
-	all, err := s.list(ctx)
+	all, err := s.list(ctx, sdk.ListFilter{})
 	if err != nil {
 		return container.PruneReport{}, err
 	}

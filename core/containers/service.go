@@ -3,6 +3,7 @@ package containers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,9 +15,9 @@ import (
 	"github.com/vice-engine/vice/core/images"
 	"github.com/vice-engine/vice/core/internal/dockermsg"
 	"github.com/vice-engine/vice/core/portlayer"
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
-	"github.com/vice-engine/vice/tether/wire"
 )
 
 // Annotation keys of Docker's records kept with each containerVM. "image" is the name the client used;
@@ -77,25 +78,31 @@ type record struct {
 	Config     *container.Config
 	HostConfig *container.HostConfig
 	Created    string
-	wire       wire.ContainerConfig
+	spec       *models.ContainerSpec // as the backend keeps it; never nil
+	process    *models.Process       // the spec's; never nil
 }
 
 func decode(info *models.ContainerInfo) *record {
-	r := &record{info: info, Config: &container.Config{}, HostConfig: &container.HostConfig{}}
+	r := &record{info: info, Config: &container.Config{}, HostConfig: &container.HostConfig{}, spec: info.Spec}
+	if r.spec == nil {
+		r.spec = &models.ContainerSpec{}
+	}
+	if r.process = r.spec.Process; r.process == nil {
+		r.process = &models.Process{}
+	}
 	if info.ID != nil {
 		r.ID = *info.ID
 	}
 	if info.Name != nil {
 		r.Name = *info.Name
 	}
-	a := info.Annotations
+	a := r.spec.Annotations
 	r.Image, r.ImageID, r.Created = a[annImage], a[annImageID], a[annCreated]
 	if r.Created == "" {
 		r.Created = info.Created
 	}
 	_ = json.Unmarshal([]byte(a[annConfig]), r.Config) // a container made elsewhere has zero records
 	_ = json.Unmarshal([]byte(a[annHostConfig]), r.HostConfig)
-	_ = json.Unmarshal([]byte(info.Config), &r.wire)
 	return r
 }
 
@@ -124,9 +131,9 @@ func noSuchContainer(ref string) error {
 	return dockermsg.NoSuchContainer.Err(ref)
 }
 
-// list returns every container of the VCH.
-func (s *Service) list(ctx context.Context) ([]*record, error) {
-	infos, err := s.pl.ListContainers(ctx)
+// list returns the containers of the VCH that pass filter.
+func (s *Service) list(ctx context.Context, filter sdk.ListFilter) ([]*record, error) {
+	infos, err := s.pl.ListContainers(ctx, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +145,7 @@ func (s *Service) list(ctx context.Context) ([]*record, error) {
 }
 
 // resolve finds the container ref names, by Docker's order: full ID, then name (with or without "/"), then
-// a unique ID prefix.
+// a unique ID prefix. The backend does the matching, so the whole inventory never crosses the port layer.
 func (s *Service) resolve(ctx context.Context, ref string) (*record, error) {
 	if ref == "" {
 		return nil, noSuchContainer(ref)
@@ -152,29 +159,26 @@ func (s *Service) resolve(ctx context.Context, ref string) (*record, error) {
 			return nil, err
 		}
 	}
-	all, err := s.list(ctx)
+	named, err := s.list(ctx, sdk.ListFilter{Names: []string{strings.TrimPrefix(ref, "/")}})
 	if err != nil {
 		return nil, err
 	}
-	name := strings.TrimPrefix(ref, "/")
-	for _, r := range all {
-		if r.Name == name {
-			return r, nil
-		}
+	if len(named) > 0 {
+		return named[0], nil
 	}
-	var found *record
-	for _, r := range all {
-		if strings.HasPrefix(r.ID, ref) {
-			if found != nil {
-				return nil, dockermsg.AmbiguousID.Err(ref)
-			}
-			found = r
-		}
-	}
-	if found == nil {
+	if !idPrefix.MatchString(ref) {
 		return nil, noSuchContainer(ref)
 	}
-	return found, nil
+	found, err := s.list(ctx, sdk.ListFilter{IDs: []string{ref}})
+	switch {
+	case err != nil:
+		return nil, err
+	case len(found) == 0:
+		return nil, noSuchContainer(ref)
+	case len(found) > 1:
+		return nil, fmt.Errorf("multiple IDs found with provided prefix: %s: %w", ref, errdefs.ErrInvalid)
+	}
+	return found[0], nil
 }
 
 // refresh re-reads one container; gone is "No such container".
@@ -191,7 +195,7 @@ func (s *Service) refresh(ctx context.Context, id string) (*record, error) {
 
 // Users lists the containers made from image id, for image deletion's conflicts.
 func (s *Service) Users(ctx context.Context, imageID string) ([]images.User, error) {
-	all, err := s.list(ctx)
+	all, err := s.list(ctx, sdk.ListFilter{})
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +210,7 @@ func (s *Service) Users(ctx context.Context, imageID string) ([]images.User, err
 
 // Counts are `docker info`'s container numbers.
 func (s *Service) Counts(ctx context.Context) (total, running, stopped int, err error) {
-	all, err := s.list(ctx)
+	all, err := s.list(ctx, sdk.ListFilter{})
 	if err != nil {
 		return 0, 0, 0, err
 	}

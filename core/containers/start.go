@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/vice-engine/vice/core/internal/dockermsg"
-	"github.com/vice-engine/vice/core/portlayer"
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
@@ -40,7 +40,7 @@ func (s *Service) start(ctx context.Context, r *record) error {
 		s.mu.Unlock()
 		close(done)
 	}()
-	if r.wire.RunBlock && !s.clientAttaching(r.ID) {
+	if r.spec.HoldForAttach && !s.clientAttaching(r.ID) {
 		stop := s.release(ctx, r.ID)
 		defer stop()
 	}
@@ -90,7 +90,7 @@ func (s *Service) release(ctx context.Context, id string) (stop func()) {
 		if err := s.waitRunning(ctx, id); err != nil {
 			return
 		}
-		st, err := s.pl.Attach(ctx, id, portlayer.AttachOptions{})
+		st, err := s.pl.AttachContainer(ctx, id, sdk.AttachOptions{})
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("could not release the process held for an attach", "container", id, "err", err)

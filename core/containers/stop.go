@@ -141,5 +141,5 @@ func (s *Service) Resize(ctx context.Context, ref string, height, width int64) e
 	if !r.running() {
 		return dockermsg.NotRunning.Err(r.ID)
 	}
-	return s.pl.Resize(ctx, r.ID, height, width)
+	return s.pl.ResizeContainer(ctx, r.ID, height, width)
 }

@@ -54,7 +54,7 @@ func downAPI(t *testing.T, s *stack) *dockerapi.API {
 }
 
 func newEngine(p *plugintest.Plugin, rt http.RoundTripper, opts ...engine.Option) *engine.Engine {
-	return engine.New(portlayer.New(rt), append([]engine.Option{engine.WithBackend(plugintest.Name),
+	return engine.New(portlayer.New(plugintest.Name, rt), append([]engine.Option{
 		engine.WithPluginStatus(p.PluginStatus), engine.WithLogger(quietLogger()),
 		engine.WithBuild(engine.BuildInfo{Version: "0.1.0-test", GitCommit: "c0ffee1"})}, opts...)...)
 }

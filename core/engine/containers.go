@@ -24,6 +24,6 @@ func (e *Engine) newContainers() {
 // (auto-removal of containers that exited meanwhile). The events that follow are handled as they come.
 func (e *Engine) recoverContainers(ctx context.Context) {
 	if err := e.containers.Recover(ctx); err != nil && !errors.Is(err, errdefs.ErrNotImplemented) {
-		e.log.Debug("container recovery", "backend", e.backend, "err", err)
+		e.log.Debug("container recovery", "backend", e.Backend(), "err", err)
 	}
 }

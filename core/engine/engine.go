@@ -37,7 +37,6 @@ type BuildInfo struct {
 // Engine serves the Docker API's requests from one backend's port layer.
 type Engine struct {
 	pl      *portlayer.Client
-	backend string
 	build   BuildInfo
 	plugins func() []PluginInfo
 	log     *slog.Logger
@@ -54,9 +53,6 @@ type Engine struct {
 
 // Option configures an Engine.
 type Option func(*Engine)
-
-// WithBackend names the backend plugin the port layer client talks to.
-func WithBackend(name string) Option { return func(e *Engine) { e.backend = name } }
 
 // WithBuild sets the build identity reported by `docker version` and `docker info`.
 func WithBuild(b BuildInfo) Option { return func(e *Engine) { e.build = b } }
@@ -88,23 +84,18 @@ func New(pl *portlayer.Client, opts ...Option) *Engine {
 	for _, o := range opts {
 		o(e)
 	}
-	if e.backend == "" {
-		if ps := e.plugins(); len(ps) == 1 {
-			e.backend = ps[0].Name
-		}
-	}
 	e.newImages()
 	e.newContainers()
 	return e
 }
 
-// Backend is the name of the backend plugin the engine serves from ("" when not told).
-func (e *Engine) Backend() string { return e.backend }
+// Backend is the name of the backend plugin the engine serves from.
+func (e *Engine) Backend() string { return e.pl.Name() }
 
 // pluginInfo returns the plugin host's view of the engine's own backend.
 func (e *Engine) pluginInfo() (PluginInfo, bool) {
 	for _, p := range e.plugins() {
-		if p.Name == e.backend {
+		if p.Name == e.pl.Name() {
 			return p, true
 		}
 	}

@@ -29,7 +29,7 @@ func newEngine(t *testing.T) (*engine.Engine, *plugintest.Plugin, *plugintest.Tr
 	t.Helper()
 	p := plugintest.Shared(t)
 	tr := p.Track()
-	e := engine.New(portlayer.New(tr), engine.WithBackend(plugintest.Name), engine.WithPluginStatus(p.PluginStatus),
+	e := engine.New(portlayer.New(plugintest.Name, tr), engine.WithPluginStatus(p.PluginStatus),
 		engine.WithBuild(engine.BuildInfo{Version: "0.1.0", GitCommit: "abc1234"}), engine.WithLogger(quiet))
 	return e, p, tr
 }
@@ -37,7 +37,7 @@ func newEngine(t *testing.T) (*engine.Engine, *plugintest.Plugin, *plugintest.Tr
 // downEngine is an engine whose plugin is down: its host stopped it.
 func downEngine(t *testing.T, p *plugintest.Plugin) *engine.Engine {
 	t.Helper()
-	return engine.New(portlayer.New(p.Stopped(t)), engine.WithBackend(plugintest.Name),
+	return engine.New(portlayer.New(plugintest.Name, p.Stopped(t)),
 		engine.WithPluginStatus(p.PluginStatus), engine.WithBuild(engine.BuildInfo{Version: "0.1.0", GitCommit: "abc1234"}),
 		engine.WithLogger(quiet))
 }

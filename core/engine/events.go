@@ -49,12 +49,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		switch {
 		case err == nil:
-			e.log.Debug("backend event stream ended; reconnecting", "backend", e.backend)
+			e.log.Debug("backend event stream ended; reconnecting", "backend", e.Backend())
 		case errors.Is(err, errdefs.ErrNotImplemented):
-			e.log.Debug("backend serves no events", "backend", e.backend, "err", err)
+			e.log.Debug("backend serves no events", "backend", e.Backend(), "err", err)
 			backoff = 30 * time.Second
 		default:
-			e.log.Debug("backend event stream unavailable", "backend", e.backend, "err", err)
+			e.log.Debug("backend event stream unavailable", "backend", e.Backend(), "err", err)
 		}
 		select {
 		case <-ctx.Done():

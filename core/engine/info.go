@@ -56,7 +56,7 @@ func (e *Engine) SystemInfo(ctx context.Context) (system.Info, error) {
 		Labels:             []string{},
 		ServerVersion:      e.build.Version,
 		Runtimes:           e.runtimes(),
-		DefaultRuntime:     e.backend,
+		DefaultRuntime:     e.Backend(),
 		Swarm:              swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
 		LiveRestoreEnabled: true, // containerVMs run on while the endpoint restarts
 		SecurityOptions:    []string{},

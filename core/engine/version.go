@@ -39,7 +39,7 @@ func (e *Engine) Version(ctx context.Context) (system.VersionResponse, error) {
 			"BuildTime":     e.build.BuildTime,
 		},
 	}}
-	if e.backend != "" {
+	if e.Backend() != "" {
 		v.Components = append(v.Components, e.pluginComponent(ctx))
 	}
 	return v, nil
@@ -47,7 +47,7 @@ func (e *Engine) Version(ctx context.Context) (system.VersionResponse, error) {
 
 // pluginComponent describes the backend plugin from the plugin host's status and the backend's own answer.
 func (e *Engine) pluginComponent(ctx context.Context) system.ComponentVersion {
-	c := system.ComponentVersion{Name: "vice-plugin-" + e.backend, Details: map[string]string{}}
+	c := system.ComponentVersion{Name: "vice-plugin-" + e.Backend(), Details: map[string]string{}}
 	if p, ok := e.pluginInfo(); ok {
 		c.Details["ApiVersion"] = strconv.Itoa(p.APIVersion)
 		c.Details["Running"] = strconv.FormatBool(p.Running)

@@ -55,7 +55,7 @@ func newEnvOver(t *testing.T, p *plugintest.Plugin) *env {
 		t.Fatal(err)
 	}
 	e := &env{plugin: p, tracked: p.Track(), backend: p.Client(), events: make(chan event, 100)}
-	e.svc = images.New(portlayer.New(e.tracked), rc,
+	e.svc = images.New(portlayer.New(plugintest.Name, e.tracked), rc,
 		images.WithLogger(slog.New(slog.DiscardHandler)), images.WithTempDir(t.TempDir()),
 		images.WithEvents(func(action, id string, attrs map[string]string) {
 			select {

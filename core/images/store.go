@@ -10,9 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-openapi/strfmt"
+
 	"github.com/vice-engine/vice/core/imagec"
 	"github.com/vice-engine/vice/core/portlayer"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
 // EventFunc receives the store's image events: Docker's action, the actor ID and its attributes.
@@ -128,7 +131,7 @@ func (s *Service) putImageLocked(ctx context.Context, r *Record) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.pl.PutValue(ctx, imageKey(r.ID), b); err != nil {
+	if _, err := s.pl.PutValue(ctx, kvRecord(imageKey(r.ID), b)); err != nil {
 		return fmt.Errorf("store image %s: %w", shortID(r.ID), err)
 	}
 	s.images[r.ID] = r
@@ -158,7 +161,7 @@ func (s *Service) setRefsLocked(ctx context.Context, change func(r *refsRecord))
 	if err != nil {
 		return err
 	}
-	if _, err := s.pl.PutValue(ctx, refsKey, b); err != nil {
+	if _, err := s.pl.PutValue(ctx, kvRecord(refsKey, b)); err != nil {
 		return fmt.Errorf("store the image references: %w", err)
 	}
 	s.refs = next
@@ -189,4 +192,10 @@ func (s *Service) Count(ctx context.Context) (int, error) {
 	}
 	defer s.mu.Unlock()
 	return len(s.images), nil
+}
+
+// kvRecord is a port-layer record of key holding value.
+func kvRecord(key string, value []byte) *models.KeyValue {
+	v := strfmt.Base64(value)
+	return &models.KeyValue{Key: &key, Value: &v}
 }

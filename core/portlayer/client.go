@@ -2,12 +2,15 @@ package portlayer
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/go-openapi/runtime"
 	httptransport "github.com/go-openapi/runtime/client"
 	"github.com/go-openapi/strfmt"
 
+	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/client"
 	"github.com/vice-engine/vice/swagger/gen/client/kv"
 	"github.com/vice-engine/vice/swagger/gen/client/misc"
@@ -23,20 +26,34 @@ const NDJSONMime = "application/x-ndjson"
 // TarMime is the media type of layer diffs.
 const TarMime = "application/x-tar"
 
+// The client is the core's side of the one contract: it has the very methods a backend implements.
+var (
+	_ sdk.Backend     = (*Client)(nil)
+	_ sdk.KVStore     = (*Client)(nil)
+	_ sdk.EventSource = (*Client)(nil)
+	_ sdk.LayerStore  = (*Client)(nil)
+	_ sdk.Containers  = (*Client)(nil)
+	_ sdk.Interaction = (*Client)(nil)
+)
+
 // Client calls one backend's port layer.
 type Client struct {
-	rt  http.RoundTripper
-	api *client.Portlayer
+	name string
+	rt   http.RoundTripper
+	api  *client.Portlayer
 }
 
-// New returns a client whose requests travel over rt.
-func New(rt http.RoundTripper) *Client {
+// New returns a client of the backend named name whose requests travel over rt.
+func New(name string, rt http.RoundTripper) *Client {
 	tr := httptransport.NewWithClient(Host, client.DefaultBasePath, []string{"http"}, &http.Client{Transport: rt})
 	tr.Consumers[NDJSONMime] = runtime.ByteStreamConsumer()
 	tr.Consumers[runtime.TextMime] = runtime.TextConsumer()
 	tr.Consumers[TarMime] = runtime.ByteStreamConsumer()
-	return &Client{rt: rt, api: client.New(tr, strfmt.Default)}
+	return &Client{name: name, rt: rt, api: client.New(tr, strfmt.Default)}
 }
+
+// Name is the backend's name, as its plugin is registered.
+func (c *Client) Name() string { return c.name }
 
 // Ping answers nil when the backend is able to serve.
 func (c *Client) Ping(ctx context.Context) error {
@@ -75,11 +92,12 @@ func (c *Client) GetValue(ctx context.Context, key string) (*models.KeyValue, er
 	return ok.Payload, nil
 }
 
-// PutValue creates or replaces the record key and returns it with its new revision.
-func (c *Client) PutValue(ctx context.Context, key string, value []byte) (*models.KeyValue, error) {
-	v := strfmt.Base64(value)
-	rec := &models.KeyValue{Key: &key, Value: &v}
-	ok, err := c.api.Kv.PutValueContext(ctx, kv.NewPutValueParams().WithKey(key).WithRecord(rec))
+// PutValue creates or replaces the record and returns it with its new revision.
+func (c *Client) PutValue(ctx context.Context, rec *models.KeyValue) (*models.KeyValue, error) {
+	if rec == nil || rec.Key == nil {
+		return nil, fmt.Errorf("put value: a record needs a key: %w", errdefs.ErrInvalid)
+	}
+	ok, err := c.api.Kv.PutValueContext(ctx, kv.NewPutValueParams().WithKey(*rec.Key).WithRecord(rec))
 	if err != nil {
 		return nil, classify("put value", err)
 	}

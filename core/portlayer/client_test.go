@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-openapi/strfmt"
+
 	"github.com/vice-engine/vice/core/internal/plugintest"
 	"github.com/vice-engine/vice/core/portlayer"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
 // newClient is a port-layer client of the real vcsim plugin, through go-plugin.
@@ -19,7 +22,7 @@ func newClient(t *testing.T) (*portlayer.Client, *plugintest.Plugin, *plugintest
 	t.Helper()
 	p := plugintest.Shared(t)
 	tr := p.Track()
-	return portlayer.New(tr), p, tr
+	return portlayer.New(plugintest.Name, tr), p, tr
 }
 
 func TestPingAndInfo(t *testing.T) {
@@ -38,7 +41,7 @@ func TestPingAndInfo(t *testing.T) {
 	}
 
 	// A plugin that is down answers unavailable.
-	err = portlayer.New(p.Stopped(t)).Ping(ctx)
+	err = portlayer.New(plugintest.Name, p.Stopped(t)).Ping(ctx)
 	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "backend plugin vcsim is stopped") {
 		t.Errorf("Ping error = %v (class %s)", err, errdefs.Class(err))
 	}
@@ -53,12 +56,12 @@ func TestKV(t *testing.T) {
 		t.Fatalf("GetValue of a missing key = %q, want not found", err)
 	}
 	for i, v := range []string{"sha256:aa", "sha256:bb"} {
-		rec, err := c.PutValue(ctx, "images.tag.busybox", []byte(v))
+		rec, err := c.PutValue(ctx, kv("images.tag.busybox", v))
 		if err != nil || rec.Revision != int64(i+1) {
 			t.Fatalf("PutValue = %+v, %v", rec, err)
 		}
 	}
-	if _, err := c.PutValue(ctx, "networks.bridge", []byte("{}")); err != nil {
+	if _, err := c.PutValue(ctx, kv("networks.bridge", "{}")); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := c.GetValue(ctx, "images.tag.busybox")
@@ -93,7 +96,7 @@ func TestEventsStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.WaitEventStreams(t, 1)
-	if _, err := c.PutValue(t.Context(), "events.test", []byte("x")); err != nil { // a kv event: filtered out by type
+	if _, err := c.PutValue(t.Context(), kv("events.test", "x")); err != nil { // a kv event: filtered out by type
 		t.Fatal(err)
 	}
 	id := createContainer(t, p, "web")
@@ -119,7 +122,7 @@ func TestEventsStream(t *testing.T) {
 
 func TestEventsNotImplemented(t *testing.T) {
 	// A backend without an EventSource answers not_implemented.
-	c := portlayer.New(launchPingOnly(t))
+	c := portlayer.New(plugintest.Name, launchPingOnly(t))
 	_, err := c.Events(t.Context(), nil)
 	if !errors.Is(err, errdefs.ErrNotImplemented) {
 		t.Fatalf("Events = %v, want not implemented", err)
@@ -136,7 +139,7 @@ func TestTransportFailureIsUnavailable(t *testing.T) {
 	rt := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 	}}
-	c := portlayer.New(rt)
+	c := portlayer.New(plugintest.Name, rt)
 	for name, call := range map[string]func() error{
 		"ping":   func() error { return c.Ping(t.Context()) },
 		"info":   func() error { _, err := c.Info(t.Context()); return err },
@@ -146,4 +149,9 @@ func TestTransportFailureIsUnavailable(t *testing.T) {
 			t.Errorf("%s with the plugin down = %v (class %s), want unavailable", name, err, errdefs.Class(err))
 		}
 	}
+}
+
+func kv(key, value string) *models.KeyValue {
+	v := strfmt.Base64(value)
+	return &models.KeyValue{Key: &key, Value: &v}
 }

@@ -4,13 +4,15 @@ import (
 	"context"
 	"time"
 
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/swagger/gen/client/containers"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
-// ListContainers returns every containerVM of the VCH, as the inventory describes them.
-func (c *Client) ListContainers(ctx context.Context) ([]*models.ContainerInfo, error) {
-	ok, err := c.api.Containers.ListContainersContext(ctx, containers.NewListContainersParamsWithTimeout(0))
+// ListContainers returns the containerVMs of the VCH that pass filter, as the inventory describes them.
+func (c *Client) ListContainers(ctx context.Context, filter sdk.ListFilter) ([]*models.ContainerInfo, error) {
+	p := containers.NewListContainersParamsWithTimeout(0).WithName(filter.Names).WithID(filter.IDs).WithStatus(filter.Statuses)
+	ok, err := c.api.Containers.ListContainersContext(ctx, p)
 	if err != nil {
 		return nil, classify("list containers", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/client"
 	"github.com/vice-engine/vice/swagger/gen/client/containers"
@@ -16,29 +17,20 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
-// LogOptions select a container's log records. Zero times are unbounded; Tail < 0 (or 0 with All) is all.
-type LogOptions struct {
-	Follow bool
-	// Since and Until are Unix nanoseconds; 0 is unbounded.
-	Since, Until int64
-	// Tail keeps the last Tail records; negative keeps all.
-	Tail int64
-}
-
-// Logs streams the container's output log as newline-delimited tether/wire.LogRecord JSON. It returns once
+// ContainerLogs streams the container's output as newline-delimited models.LogRecord JSON. It returns once
 // the port layer has answered; closing the reader (or cancelling ctx) ends the stream.
-func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (io.ReadCloser, error) {
+func (c *Client) ContainerLogs(ctx context.Context, id string, o sdk.LogOptions) (io.ReadCloser, error) {
 	answered := make(chan int, 1)
 	hc := &http.Client{Transport: headerSignal{rt: c.rt, status: answered}}
 	p := containers.NewGetContainerLogsParamsWithTimeout(0).WithID(id).WithHTTPClient(hc).WithTail(&o.Tail)
 	if o.Follow {
 		p.SetFollow(&o.Follow)
 	}
-	if o.Since > 0 {
-		p.SetSince(&o.Since)
+	if !o.Since.IsZero() {
+		p.SetSince(ptr(o.Since.UnixNano()))
 	}
-	if o.Until > 0 {
-		p.SetUntil(&o.Until)
+	if !o.Until.IsZero() {
+		p.SetUntil(ptr(o.Until.UnixNano()))
 	}
 	return openStream(ctx, "container logs", answered, func(ctx context.Context, w io.Writer) error {
 		_, err := c.api.Containers.GetContainerLogsContext(ctx, p, w)
@@ -46,29 +38,13 @@ func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (io.ReadClos
 	})
 }
 
-// AttachOptions say which streams of the main process to attach and Docker's detach keys ("" for none).
-type AttachOptions struct {
-	Stdin, Stdout, Stderr bool
-	DetachKeys            string
-}
-
-// Stream is an upgraded attach exchange: reads are the process's output in Docker's stream format (raw with
-// a tty, multiplexed without), writes its stdin. CloseWrite ends stdin; Close ends the attachment.
-type Stream interface {
-	io.ReadWriteCloser
-	CloseWrite() error
-}
-
-// Attach upgrades an exchange to the main process's streams. The generated client cannot hold a 101
-// exchange open, so the request is built here and sent through the same RoundTripper.
-func (c *Client) Attach(ctx context.Context, id string, o AttachOptions) (Stream, error) {
+// AttachContainer upgrades an exchange to the main process's streams. The generated client cannot hold a
+// 101 exchange open, so the request is built here and sent through the same RoundTripper.
+func (c *Client) AttachContainer(ctx context.Context, id string, o sdk.AttachOptions) (sdk.Stream, error) {
 	q := url.Values{}
 	q.Set("stdin", strconv.FormatBool(o.Stdin))
 	q.Set("stdout", strconv.FormatBool(o.Stdout))
 	q.Set("stderr", strconv.FormatBool(o.Stderr))
-	if o.DetachKeys != "" {
-		q.Set("detachKeys", o.DetachKeys)
-	}
 	u := url.URL{Scheme: "http", Host: Host, Path: client.DefaultBasePath + "/containers/" + url.PathEscape(id) + "/attach",
 		RawQuery: q.Encode()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
@@ -113,9 +89,11 @@ func responseError(op string, resp *http.Response) error {
 	return errdefs.FromHTTPStatus(resp.StatusCode, fmt.Sprintf("port layer %s: status %d", op, resp.StatusCode))
 }
 
-// Resize changes the tty size of the main process.
-func (c *Client) Resize(ctx context.Context, id string, height, width int64) error {
+// ResizeContainer changes the tty size of the main process.
+func (c *Client) ResizeContainer(ctx context.Context, id string, height, width int64) error {
 	p := interaction.NewResizeContainerParams().WithID(id).WithHeight(height).WithWidth(width)
 	_, err := c.api.Interaction.ResizeContainerContext(ctx, p)
 	return classify("resize", err)
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -18,7 +18,7 @@ import (
 )
 
 func wireContainers(api *operations.PortlayerAPI, b Backend) {
-	cs, ok := b.(ContainerStore)
+	cs, ok := b.(Containers)
 	if !ok {
 		cs = noContainers{name: b.Name()}
 	}
@@ -29,7 +29,7 @@ func wireContainers(api *operations.PortlayerAPI, b Backend) {
 		return i, nil
 	}
 	api.ContainersListContainersHandler = containers.ListContainersHandlerFunc(func(p containers.ListContainersParams) middleware.Responder {
-		list, err := cs.ListContainers(p.HTTPRequest.Context())
+		list, err := cs.ListContainers(p.HTTPRequest.Context(), ListFilter{Names: p.Name, IDs: p.ID, Statuses: p.Status})
 		if err != nil {
 			return errorResponder(err)
 		}
@@ -156,34 +156,45 @@ func wireInteraction(api *operations.PortlayerAPI, b Backend) {
 	}
 	api.InteractionAttachContainerHandler = interaction.AttachContainerHandlerFunc(func(p interaction.AttachContainerParams) middleware.Responder {
 		opts := AttachOptions{Stdin: isTrue(p.Stdin), Stdout: isTrue(p.Stdout), Stderr: isTrue(p.Stderr)}
-		if p.DetachKeys != nil && *p.DetachKeys != "" {
-			keys, err := ParseDetachKeys(*p.DetachKeys)
-			if err != nil {
-				return errorResponder(err)
-			}
-			opts.DetachKeys = keys
-		}
 		ctx := p.HTTPRequest.Context()
-		att, err := ia.Attach(ctx, p.ID, opts)
+		st, err := ia.AttachContainer(ctx, p.ID, opts)
 		if err != nil {
 			return errorResponder(err)
 		}
 		return middleware.ResponderFunc(func(w http.ResponseWriter, _ runtime.Producer) {
 			conn, _, err := Upgrade(w)
 			if err != nil {
+				st.Close()
 				WriteError(w, err)
 				return
 			}
-			defer conn.Close()
-			_ = att.Serve(ctx, conn)
+			serveStream(ctx, conn, st)
 		})
 	})
 	api.InteractionResizeContainerHandler = interaction.ResizeContainerHandlerFunc(func(p interaction.ResizeContainerParams) middleware.Responder {
-		if err := ia.Resize(p.HTTPRequest.Context(), p.ID, p.Height, p.Width); err != nil {
+		if err := ia.ResizeContainer(p.HTTPRequest.Context(), p.ID, p.Height, p.Width); err != nil {
 			return errorResponder(err)
 		}
 		return interaction.NewResizeContainerNoContent()
 	})
+}
+
+// serveStream splices an upgraded exchange with a process's stream until the output ends (the process
+// exited), the client goes away, or ctx ends. The client's half-close (io.EOF) closes the process's stdin;
+// any other end of its input only ends the attach.
+func serveStream(ctx context.Context, conn io.ReadWriteCloser, st Stream) {
+	defer conn.Close()
+	defer st.Close()
+	go func() {
+		if _, err := io.Copy(st, conn); err == nil {
+			_ = st.CloseWrite()
+			return
+		}
+		st.Close()
+	}()
+	stop := context.AfterFunc(ctx, func() { st.Close() })
+	defer stop()
+	_, _ = io.Copy(conn, st)
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
@@ -196,7 +207,7 @@ func (n noContainers) err() error {
 func (n noContainers) CreateContainer(context.Context, *models.ContainerSpec) (*models.ContainerInfo, error) {
 	return nil, n.err()
 }
-func (n noContainers) ListContainers(context.Context) ([]*models.ContainerInfo, error) {
+func (n noContainers) ListContainers(context.Context, ListFilter) ([]*models.ContainerInfo, error) {
 	return nil, n.err()
 }
 func (n noContainers) GetContainer(context.Context, string) (*models.ContainerInfo, error) {
@@ -225,9 +236,9 @@ func (n noContainers) ContainerLogs(context.Context, string, LogOptions) (io.Rea
 
 type noInteraction struct{ name string }
 
-func (n noInteraction) Attach(context.Context, string, AttachOptions) (Attachment, error) {
+func (n noInteraction) AttachContainer(context.Context, string, AttachOptions) (Stream, error) {
 	return nil, fmt.Errorf("attach on backend %s: %w", n.name, errdefs.ErrNotImplemented)
 }
-func (n noInteraction) Resize(context.Context, string, int64, int64) error {
+func (n noInteraction) ResizeContainer(context.Context, string, int64, int64) error {
 	return fmt.Errorf("resize on backend %s: %w", n.name, errdefs.ErrNotImplemented)
 }

@@ -2,12 +2,8 @@ package vsphere
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -24,13 +20,13 @@ const (
 )
 
 var (
-	_ sdk.ContainerStore = (*Backend)(nil)
-	_ sdk.Interaction    = (*Backend)(nil)
+	_ sdk.Containers  = (*Backend)(nil)
+	_ sdk.Interaction = (*Backend)(nil)
 )
 
-// Attach checks that the container runs and that its tether is connected; the session's channel is opened
-// when the sdk serves it.
-func (b *Backend) Attach(ctx context.Context, id string, opts sdk.AttachOptions) (sdk.Attachment, error) {
+// AttachContainer opens an attach channel to the container's tether, once the container runs and its tether
+// is connected.
+func (b *Backend) AttachContainer(ctx context.Context, id string, opts sdk.AttachOptions) (sdk.Stream, error) {
 	c, err := b.containerVM(ctx, id)
 	if err != nil {
 		return nil, err
@@ -39,18 +35,20 @@ func (b *Backend) Attach(ctx context.Context, id string, opts sdk.AttachOptions)
 		return nil, fmt.Errorf("container %s is not running: you cannot attach to a stopped container, start it first: %w",
 			id, errdefs.ErrConflict)
 	}
-	var cfg wire.ContainerConfig
-	_ = json.Unmarshal([]byte(c.extra[wire.KeyConfig]), &cfg) // checked at create; a zero config means no tty
 	g, err := b.ctr.attach.guest(ctx, id, attachConnectWait)
 	if err != nil {
 		return nil, err
 	}
+	ch, reqs, err := g.conn.OpenChannel(wire.ChannelAttach, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open an attach channel to container %s: %w", id, errdefs.Classed(err, errdefs.ErrUnavailable))
+	}
 	b.publishContainer(c, "attach", nil)
-	return &attachment{guest: g, opts: opts, tty: cfg.Tty, stdinOnce: cfg.StdinOnce}, nil
+	return newAttachStream(ch, reqs, opts), nil
 }
 
-// Resize sends the new tty size to the tether.
-func (b *Backend) Resize(ctx context.Context, id string, height, width int64) error {
+// ResizeContainer sends the new tty size to the tether.
+func (b *Backend) ResizeContainer(ctx context.Context, id string, height, width int64) error {
 	c, err := b.containerVM(ctx, id)
 	if err != nil {
 		return err
@@ -79,102 +77,4 @@ func (b *Backend) signalGuest(ctx context.Context, id, name string) error {
 		return err
 	}
 	return g.request(ctx, wire.RequestSignal, ssh.Marshal(struct{ Signal string }{name}))
-}
-
-// attachment is one client's view of the main process's streams.
-type attachment struct {
-	guest     *guestConn
-	opts      sdk.AttachOptions
-	tty       bool
-	stdinOnce bool
-}
-
-// errDetached ends a session whose client typed the detach keys.
-var errDetached = errors.New("detached")
-
-// Serve copies the client's stdin to the tether and the process's output to the client until the process
-// exits (the tether closes the channel after exit-status), the client detaches or goes away, or ctx ends.
-func (a *attachment) Serve(ctx context.Context, conn sdk.Conn) error {
-	ch, reqs, err := a.guest.conn.OpenChannel(wire.ChannelAttach, nil)
-	if err != nil {
-		return fmt.Errorf("open an attach channel to container %s: %w", a.guest.id, errdefs.Classed(err, errdefs.ErrUnavailable))
-	}
-	// Closing without CloseWrite leaves the process's stdin open: a detached client may come back.
-	defer ch.Close()
-	go func() {
-		for r := range reqs { // exit-status arrives here; the channel's close that follows ends the output
-			if r.WantReply {
-				_ = r.Reply(false, nil)
-			}
-		}
-	}()
-
-	input := make(chan error, 1)
-	ended := (<-chan error)(input)
-	out := newClientWriter(conn, a.tty)
-	var copies sync.WaitGroup
-	copies.Add(2)
-	go func() { defer copies.Done(); out.copyFrom(ch, 1, a.opts.Stdout) }()
-	go func() { defer copies.Done(); out.copyFrom(ch.Stderr(), 2, a.opts.Stderr) }()
-	outputDone := make(chan struct{})
-	go func() { copies.Wait(); close(outputDone) }()
-	go func() { input <- a.copyInput(conn, ch) }()
-
-	for {
-		select {
-		case <-outputDone:
-			return nil
-		case err := <-ended:
-			switch {
-			case err == nil:
-				ended = nil // stdin ended; the output goes on
-			case errors.Is(err, errDetached):
-				return nil
-			default:
-				return err
-			}
-		case <-out.gone:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-// copyInput forwards the client's bytes as stdin, watching for the detach keys. The client's EOF is handled
-// as Docker does: with StdinOnce and no tty it closes the process's stdin (CloseWrite) and the output keeps
-// flowing; otherwise it ends the session and leaves stdin open (the docker CLI half-closes when the user
-// types the detach keys on a tty, which it recognises itself). Without stdin the client's bytes are
-// dropped, and only a failed read ends the session.
-func (a *attachment) copyInput(conn io.Reader, ch ssh.Channel) error {
-	keys := detachFilter{keys: a.opts.DetachKeys}
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := conn.Read(buf)
-		if n > 0 && a.opts.Stdin {
-			fwd, detach := keys.filter(buf[:n])
-			if len(fwd) > 0 {
-				if _, werr := ch.Write(fwd); werr != nil {
-					return nil // the channel is closing; the output side ends the session
-				}
-			}
-			if detach {
-				return errDetached
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			switch {
-			case !a.opts.Stdin:
-				return nil
-			case a.stdinOnce && !a.tty:
-				_ = ch.CloseWrite()
-				return nil
-			default:
-				return errDetached
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
 }

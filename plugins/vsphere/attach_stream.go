@@ -1,36 +1,49 @@
 package vsphere
 
 import (
-	"encoding/binary"
 	"io"
 	"sync"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/vice-engine/vice/plugins/sdk"
 )
 
-// clientWriter writes the process's output to the attach client: raw with a tty, else in Docker's
-// multiplexed frames (an 8-byte header: the stream, three zero bytes, the big-endian payload length).
-type clientWriter struct {
-	w   io.Writer
-	tty bool
-
-	mu       sync.Mutex // the stdout and stderr copies share the client
-	goneOnce sync.Once
-	gone     chan struct{} // closed when a write to the client fails
+// attachStream is one attach channel to the tether as the port layer's sdk.Stream: the channel's data and
+// extended (stderr) data become frames of their streams; writes are the process's stdin.
+type attachStream struct {
+	ch    ssh.Channel
+	out   *io.PipeReader
+	stdin bool
+	once  sync.Once
 }
 
-func newClientWriter(w io.Writer, tty bool) *clientWriter {
-	return &clientWriter{w: w, tty: tty, gone: make(chan struct{})}
+func newAttachStream(ch ssh.Channel, reqs <-chan *ssh.Request, opts sdk.AttachOptions) *attachStream {
+	go func() {
+		for r := range reqs { // exit-status arrives here; the channel's close that follows ends the output
+			if r.WantReply {
+				_ = r.Reply(false, nil)
+			}
+		}
+	}()
+	pr, pw := io.Pipe()
+	frames := sdk.NewFrameWriter(pw)
+	var copies sync.WaitGroup
+	copies.Add(2)
+	go func() { defer copies.Done(); copyFrames(frames, sdk.StreamStdout, ch, opts.Stdout) }()
+	go func() { defer copies.Done(); copyFrames(frames, sdk.StreamStderr, ch.Stderr(), opts.Stderr) }()
+	go func() { copies.Wait(); pw.Close() }()
+	return &attachStream{ch: ch, out: pr, stdin: opts.Stdin}
 }
 
-// copyFrom copies one of the tether's streams (1 stdout, 2 stderr) until it ends. A stream the client did
-// not ask for is still read, so the tether's flow control never stalls on it.
-func (c *clientWriter) copyFrom(r io.Reader, stream byte, wanted bool) {
+// copyFrames copies one of the tether's streams until it ends. A stream the client did not ask for, or one
+// whose reader is gone, is still read, so the tether's flow control never stalls on it.
+func copyFrames(w *sdk.FrameWriter, stream byte, r io.Reader, wanted bool) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := r.Read(buf)
-		if n > 0 && wanted {
-			if !c.write(stream, buf[:n]) {
-				wanted = false // the client is gone; keep draining until the channel closes
-			}
+		if n > 0 && wanted && w.WriteFrame(stream, buf[:n]) != nil {
+			wanted = false
 		}
 		if err != nil {
 			return
@@ -38,55 +51,29 @@ func (c *clientWriter) copyFrom(r io.Reader, stream byte, wanted bool) {
 	}
 }
 
-func (c *clientWriter) write(stream byte, p []byte) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var err error
-	if c.tty {
-		_, err = c.w.Write(p)
-	} else {
-		frame := make([]byte, 8+len(p))
-		frame[0] = stream
-		binary.BigEndian.PutUint32(frame[4:8], uint32(len(p)))
-		copy(frame[8:], p)
-		_, err = c.w.Write(frame)
+func (s *attachStream) Read(p []byte) (int, error) { return s.out.Read(p) }
+
+// Write sends stdin; without stdin the bytes are dropped.
+func (s *attachStream) Write(p []byte) (int, error) {
+	if !s.stdin {
+		return len(p), nil
 	}
-	if err != nil {
-		c.goneOnce.Do(func() { close(c.gone) })
-		return false
-	}
-	return true
+	return s.ch.Write(p)
 }
 
-// detachFilter finds Docker's detach key sequence in the client's input. Bytes that might begin the sequence
-// are held back until it is complete (detach) or broken (they are passed on after all), as Docker does.
-type detachFilter struct {
-	keys    []byte
-	matched int
+// CloseWrite closes the process's stdin (the tether applies it when the process has StdinOnce).
+func (s *attachStream) CloseWrite() error {
+	if !s.stdin {
+		return nil
+	}
+	return s.ch.CloseWrite()
 }
 
-// filter returns the bytes to forward and whether the sequence was completed (the bytes after it are dropped).
-func (d *detachFilter) filter(p []byte) (out []byte, detach bool) {
-	if len(d.keys) == 0 {
-		return p, false
-	}
-	for _, c := range p {
-		if c == d.keys[d.matched] {
-			if d.matched++; d.matched == len(d.keys) {
-				return out, true
-			}
-			continue
-		}
-		out = append(out, d.keys[:d.matched]...)
-		d.matched = 0
-		if c == d.keys[0] {
-			d.matched = 1
-			if len(d.keys) == 1 {
-				return out, true
-			}
-			continue
-		}
-		out = append(out, c)
-	}
-	return out, false
+// Close ends the attach; without a CloseWrite first the process's stdin stays open for a later one.
+func (s *attachStream) Close() error {
+	s.once.Do(func() {
+		s.ch.Close()
+		s.out.Close()
+	})
+	return nil
 }

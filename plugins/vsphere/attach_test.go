@@ -2,10 +2,8 @@ package vsphere
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +11,6 @@ import (
 	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
-	"github.com/vice-engine/vice/tether/wire"
 )
 
 // startWithFakeGuest starts the container while a fakeGuest boots it.
@@ -33,21 +30,17 @@ func (e *containerEnv) startWithFakeGuest(t *testing.T, info *models.ContainerIn
 	return g, started
 }
 
-// frames reads Docker's multiplexed frames from r until want bytes of payload arrived on the streams.
+// readFrames reads the port layer's frames from r until want bytes of payload arrived on the streams.
 func readFrames(t *testing.T, r io.Reader, want int) map[byte]string {
 	t.Helper()
 	got := map[byte]string{}
-	n := 0
-	for n < want {
-		var hdr [8]byte
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			t.Fatalf("frame header: %v (have %q)", err, got)
+	fr := sdk.NewFrameReader(r)
+	for n := 0; n < want; {
+		stream, p, err := fr.Next()
+		if err != nil {
+			t.Fatalf("frame: %v (have %q)", err, got)
 		}
-		p := make([]byte, binary.BigEndian.Uint32(hdr[4:]))
-		if _, err := io.ReadFull(r, p); err != nil {
-			t.Fatalf("frame: %v", err)
-		}
-		got[hdr[0]] += string(p)
+		got[stream] += string(p)
 		n += len(p)
 	}
 	return got
@@ -59,9 +52,9 @@ func TestContainerLifecycleWithFakeGuest(t *testing.T) {
 	ctx := context.Background()
 	e := newContainerEnv(t)
 	evs, _ := e.b.Events(ctxFor(t), []string{EventTypeContainer})
-	info := e.create(t, spec("life", "", wire.ContainerConfig{Path: "/bin/cat", OpenStdin: true}, map[string]string{"image": "busybox"}))
+	info := e.create(t, spec("life", "", models.Process{Path: "/bin/cat", OpenStdin: true}, map[string]string{"image": "busybox"}))
 	id := *info.ID
-	if _, err := e.b.Attach(ctx, id, sdk.AttachOptions{Stdout: true}); !errors.Is(err, errdefs.ErrConflict) {
+	if _, err := e.b.AttachContainer(ctx, id, sdk.AttachOptions{Stdout: true}); !errors.Is(err, errdefs.ErrConflict) {
 		t.Fatalf("attach to a created container: %v, want conflict", err)
 	}
 
@@ -73,54 +66,55 @@ func TestContainerLifecycleWithFakeGuest(t *testing.T) {
 		t.Errorf("start a running container: %v, want not modified", err)
 	}
 
-	// One attach with every stream, multiplexed; stdin comes back echoed on stdout.
-	att, err := e.b.Attach(ctx, id, sdk.AttachOptions{Stdin: true, Stdout: true, Stderr: true})
+	// One attach with every stream, framed by stream; stdin comes back echoed on stdout.
+	st, err := e.b.AttachContainer(ctx, id, sdk.AttachOptions{Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
-		t.Fatalf("Attach: %v", err)
+		t.Fatalf("AttachContainer: %v", err)
 	}
-	client, server := net.Pipe()
-	t.Cleanup(func() { client.Close(); server.Close() }) // the sdk closes the exchange after Serve
-	served := make(chan error, 1)
-	go func() { served <- att.Serve(ctx, server) }()
-	got := readFrames(t, client, len("hello\noops\n"))
-	if got[1] != "hello\n" || got[2] != "oops\n" {
+	t.Cleanup(func() { st.Close() })
+	got := readFrames(t, st, len("hello\noops\n"))
+	if got[sdk.StreamStdout] != "hello\n" || got[sdk.StreamStderr] != "oops\n" {
 		t.Fatalf("attach output %q", got)
 	}
-	if _, err := client.Write([]byte("ping\n")); err != nil {
+	if _, err := st.Write([]byte("ping\n")); err != nil {
 		t.Fatal(err)
 	}
-	if got := readFrames(t, client, 5); got[1] != "ping\n" {
+	if got := readFrames(t, st, 5); got[sdk.StreamStdout] != "ping\n" {
 		t.Fatalf("echo %q", got)
 	}
 
-	// A second attach at the same time detaches with ctrl-p ctrl-q; the bytes before the keys go through.
-	att2, err := e.b.Attach(ctx, id, sdk.AttachOptions{Stdin: true, Stdout: true, DetachKeys: []byte{16, 17}})
+	// A second attach at the same time, stdout only (the fake guest echoes each channel on itself); closing it
+	// leaves the first one working.
+	st2, err := e.b.AttachContainer(ctx, id, sdk.AttachOptions{Stdin: true, Stdout: true})
 	if err != nil {
-		t.Fatalf("second Attach: %v", err)
+		t.Fatalf("second AttachContainer: %v", err)
 	}
-	client2, server2 := net.Pipe()
-	t.Cleanup(func() { client2.Close(); server2.Close() })
-	served2 := make(chan error, 1)
-	go func() { served2 <- att2.Serve(ctx, server2) }()
-	if got := readFrames(t, client2, len("hello\n")); got[1] != "hello\n" || got[2] != "" {
+	if got := readFrames(t, st2, len("hello\n")); got[sdk.StreamStdout] != "hello\n" || got[sdk.StreamStderr] != "" {
 		t.Fatalf("second attach (stdout only) %q", got)
 	}
-	go func() { _, _ = client2.Write([]byte("x\x10")) }()
-	if got := readFrames(t, client2, 1); got[1] != "x" {
-		t.Fatalf("echo before detach %q", got)
+	if _, err := st2.Write([]byte("x")); err != nil {
+		t.Fatal(err)
 	}
-	go func() { _, _ = client2.Write([]byte("\x11")) }()
-	select {
-	case err := <-served2:
-		if err != nil {
-			t.Fatalf("detached Serve: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the detach keys did not end the attach")
+	if got := readFrames(t, st2, 1); got[sdk.StreamStdout] != "x" {
+		t.Fatalf("echo on the second attach %q", got)
 	}
-	client2.Close()
+	st2.Close()
+	if _, err := io.ReadAll(st2); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		t.Fatalf("read after close: %v", err)
+	}
+	if _, err := st.Write([]byte("still\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFrames(t, st, 6); got[sdk.StreamStdout] != "still\n" {
+		t.Fatalf("echo after the second attach closed %q", got)
+	}
+	served := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(st)
+		served <- err
+	}()
 
-	if err := e.b.Resize(ctx, id, 40, 120); err != nil {
+	if err := e.b.ResizeContainer(ctx, id, 40, 120); err != nil {
 		t.Fatalf("Resize: %v", err)
 	}
 	g.mu.Lock()
@@ -151,14 +145,14 @@ func TestContainerLifecycleWithFakeGuest(t *testing.T) {
 	select {
 	case err := <-served:
 		if err != nil {
-			t.Errorf("first Serve: %v", err)
+			t.Errorf("first attach's output: %v", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the attach did not end with the process")
 	}
-	st, err := e.b.WaitContainer(ctx, id, "not-running")
-	if err != nil || st.ExitCode != 143 {
-		t.Errorf("WaitContainer: %+v %v", st, err)
+	ws, err := e.b.WaitContainer(ctx, id, "not-running")
+	if err != nil || ws.ExitCode != 143 {
+		t.Errorf("WaitContainer: %+v %v", ws, err)
 	}
 
 	var actions []string
@@ -192,7 +186,7 @@ func TestContainerLifecycleWithFakeGuest(t *testing.T) {
 func TestStopPowersOffAGuestThatIgnoresTheSignal(t *testing.T) {
 	ctx := context.Background()
 	e := newContainerEnv(t)
-	info := e.create(t, spec("stubborn", "", wire.ContainerConfig{Path: "/bin/sleep"}, nil))
+	info := e.create(t, spec("stubborn", "", models.Process{Path: "/bin/sleep"}, nil))
 	g, _ := e.startWithFakeGuest(t, info)
 
 	done := make(chan *models.ContainerState, 1)
@@ -233,7 +227,7 @@ func TestStopPowersOffAGuestThatIgnoresTheSignal(t *testing.T) {
 func TestRemoveRunningNeedsForce(t *testing.T) {
 	ctx := context.Background()
 	e := newContainerEnv(t)
-	info := e.create(t, spec("busy", "", wire.ContainerConfig{Path: "/bin/sleep"}, nil))
+	info := e.create(t, spec("busy", "", models.Process{Path: "/bin/sleep"}, nil))
 	e.startWithFakeGuest(t, info)
 	if err := e.b.RemoveContainer(ctx, *info.ID, false); !errors.Is(err, errdefs.ErrConflict) {
 		t.Fatalf("remove running: %v, want conflict", err)

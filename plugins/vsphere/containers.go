@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 	"github.com/vice-engine/vice/tether/wire"
@@ -132,31 +135,30 @@ func (c *containerVM) state() *models.ContainerState {
 	return st
 }
 
-func (c *containerVM) annotations() map[string]string {
-	var a map[string]string
-	if raw := c.extra[keyAnnotations]; raw != "" {
-		_ = json.Unmarshal([]byte(raw), &a)
-	}
-	return a
-}
-
 // info is the port layer's description of the container.
 func (b *Backend) info(c *containerVM) *models.ContainerInfo {
 	id, name := c.id(), c.name()
 	return &models.ContainerInfo{
-		ID:          &id,
-		Name:        &name,
-		VM:          c.ref.String(),
-		VMName:      c.vmName,
-		Layer:       c.extra[keyLayer],
-		Disk:        b.where.datastore.Path(path.Join(c.folder(), id+".vmdk")),
-		Config:      c.extra[wire.KeyConfig],
-		Cpus:        c.cpus,
-		MemoryMB:    c.memMB,
-		Created:     c.extra[keyCreated],
-		State:       c.state(),
-		Annotations: c.annotations(),
+		ID:      &id,
+		Name:    &name,
+		VM:      c.ref.String(),
+		VMName:  c.vmName,
+		Disk:    b.where.datastore.Path(path.Join(c.folder(), id+".vmdk")),
+		Created: c.extra[keyCreated],
+		State:   c.state(),
+		Spec:    c.spec(),
 	}
+}
+
+// matches says whether c passes filter.
+func (c *containerVM) matches(f sdk.ListFilter) bool {
+	if len(f.Names) > 0 && !slices.Contains(f.Names, c.name()) {
+		return false
+	}
+	if len(f.IDs) > 0 && !slices.ContainsFunc(f.IDs, func(p string) bool { return strings.HasPrefix(c.id(), p) }) {
+		return false
+	}
+	return len(f.Statuses) == 0 || slices.Contains(f.Statuses, *c.state().Status)
 }
 
 // containerVMs reads every containerVM of the VCH pool in one property-collector retrieval (the pool's "vm"
@@ -226,15 +228,17 @@ func (b *Backend) readVM(ctx context.Context, ref types.ManagedObjectReference) 
 	return newContainerVM(&m), nil
 }
 
-// ListContainers lists the VCH's containers, oldest first.
-func (b *Backend) ListContainers(ctx context.Context) ([]*models.ContainerInfo, error) {
+// ListContainers lists the VCH's containers that pass filter, oldest first.
+func (b *Backend) ListContainers(ctx context.Context, filter sdk.ListFilter) ([]*models.ContainerInfo, error) {
 	all, err := b.containerVMs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*models.ContainerInfo, len(all))
-	for i, c := range all {
-		out[i] = b.info(c)
+	out := make([]*models.ContainerInfo, 0, len(all))
+	for _, c := range all {
+		if c.matches(filter) {
+			out = append(out, b.info(c))
+		}
 	}
 	return out, nil
 }

@@ -124,7 +124,7 @@ func (b *Backend) SetAnnotations(ctx context.Context, id string, annotations map
 // publishContainer publishes a container event with Docker's attributes (name, image) and extra ones.
 func (b *Backend) publishContainer(c *containerVM, action string, extra map[string]string) {
 	attrs := map[string]string{"name": c.name()}
-	if img := c.annotations()[AnnotationImage]; img != "" {
+	if img := decodeMap(c.extra[keyAnnotations])[AnnotationImage]; img != "" {
 		attrs["image"] = img
 	}
 	maps.Copy(attrs, extra)

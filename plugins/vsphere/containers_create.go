@@ -13,7 +13,6 @@ import (
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
-	"github.com/vice-engine/vice/tether/wire"
 )
 
 // shortIDLength is the container ID prefix in VM names, as Docker shortens IDs.
@@ -76,8 +75,8 @@ func (b *Backend) CreateContainer(ctx context.Context, spec *models.ContainerSpe
 
 // layoutOf checks spec and fills in the defaults.
 func (b *Backend) layoutOf(spec *models.ContainerSpec) (*containerVMLayout, error) {
-	if spec == nil || spec.ID == nil || spec.Name == nil || spec.Config == nil {
-		return nil, fmt.Errorf("a container spec needs an id, a name and a config: %w", errdefs.ErrInvalid)
+	if spec == nil || spec.ID == nil || spec.Name == nil {
+		return nil, fmt.Errorf("a container spec needs an id and a name: %w", errdefs.ErrInvalid)
 	}
 	id, name := *spec.ID, strings.TrimPrefix(*spec.Name, "/")
 	if !containerIDPattern.MatchString(id) {
@@ -91,18 +90,24 @@ func (b *Backend) layoutOf(spec *models.ContainerSpec) (*containerVMLayout, erro
 			return nil, err
 		}
 	}
-	var cfg wire.ContainerConfig
-	if err := json.Unmarshal([]byte(*spec.Config), &cfg); err != nil {
-		return nil, fmt.Errorf("container config is not a tether configuration: %v: %w", err, errdefs.ErrInvalid)
+	if err := checkSpec(spec); err != nil {
+		return nil, err
 	}
-	if spec.Cpus < 0 || spec.MemoryMB < 0 {
-		return nil, fmt.Errorf("negative cpus or memory: %w", errdefs.ErrInvalid)
+	guest, err := json.Marshal(guestConfig(spec, id, name))
+	if err != nil {
+		return nil, fmt.Errorf("encode the guest's configuration: %w: %w", errdefs.ErrSystem, err)
 	}
 	l := &containerVMLayout{
 		id: id, name: name, layer: spec.Layer, vmName: vmNameOf(name, id),
-		cpus: spec.Cpus, memMB: spec.MemoryMB, config: *spec.Config, annotations: spec.Annotations,
+		config: string(guest), keys: backendKeys(spec), annotations: spec.Annotations,
 		created:   time.Now().UTC().Format(time.RFC3339Nano),
 		attachURI: "tcp://" + b.ctr.attach.advertise,
+	}
+	if r := spec.Resources; r != nil {
+		if r.Cpus < 0 || r.MemoryMB < 0 {
+			return nil, fmt.Errorf("negative cpus or memory: %w", errdefs.ErrInvalid)
+		}
+		l.cpus, l.memMB = r.Cpus, r.MemoryMB
 	}
 	if l.cpus == 0 {
 		l.cpus = defaultCPUs

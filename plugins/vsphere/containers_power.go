@@ -1,6 +1,7 @@
 package vsphere
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -106,7 +107,7 @@ func (b *Backend) StopContainer(ctx context.Context, id, signal string, timeout 
 		return nil, fmt.Errorf("container %s is not running: %w", id, errdefs.ErrNotModified)
 	}
 	if signal == "" {
-		signal = "SIGTERM"
+		signal = cmp.Or(c.extra[keyStopSignal], "SIGTERM")
 	}
 	sig, err := parseSignal(signal)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 	"github.com/vice-engine/vice/tether/wire"
@@ -60,12 +61,12 @@ func (e *containerEnv) emptyLayer(t *testing.T) string {
 	return id
 }
 
-func spec(name, layer string, cfg wire.ContainerConfig, annotations map[string]string) *models.ContainerSpec {
+func spec(name, layer string, p models.Process, annotations map[string]string) *models.ContainerSpec {
 	id := testID(name)
-	cfg.ID, cfg.Name = id, name
-	data, _ := json.Marshal(cfg)
-	config := string(data)
-	return &models.ContainerSpec{ID: &id, Name: &name, Layer: layer, Config: &config, Annotations: annotations}
+	if p.Path == "" {
+		p.Path = "/bin/true"
+	}
+	return &models.ContainerSpec{ID: &id, Name: &name, Layer: layer, Process: &p, Annotations: annotations}
 }
 
 func (e *containerEnv) create(t *testing.T, s *models.ContainerSpec) *models.ContainerInfo {
@@ -96,13 +97,13 @@ func (e *containerEnv) local(rel string) string {
 func TestCreateContainerProvisionsTheVM(t *testing.T) {
 	e := newContainerEnv(t)
 	layer := e.emptyLayer(t)
-	info := e.create(t, spec("web", layer, wire.ContainerConfig{Path: "/bin/sh"}, map[string]string{"image": "busybox"}))
+	info := e.create(t, spec("web", layer, models.Process{Path: "/bin/sh"}, map[string]string{"image": "busybox"}))
 	id := *info.ID
 	vmName := "web-" + id[:12]
 	ds := e.b.where.datastore.Name()
 
-	if info.VMName != vmName || *info.Name != "web" || *info.State.Status != statusCreated || info.Layer != layer {
-		t.Fatalf("info: vmName %q name %q status %q layer %q", info.VMName, *info.Name, *info.State.Status, info.Layer)
+	if info.VMName != vmName || *info.Name != "web" || *info.State.Status != statusCreated || info.Spec.Layer != layer {
+		t.Fatalf("info: vmName %q name %q status %q layer %q", info.VMName, *info.Name, *info.State.Status, info.Spec.Layer)
 	}
 	m := e.vm(t, info)
 	if m.ResourcePool == nil || *m.ResourcePool != e.b.where.pool.Reference() {
@@ -172,17 +173,17 @@ func TestContainerListGetRenameAnnotateRemove(t *testing.T) {
 	ctx := context.Background()
 	e := newContainerEnv(t)
 	evs, _ := e.b.Events(ctxFor(t), []string{EventTypeContainer})
-	a := e.create(t, spec("alpha", "", wire.ContainerConfig{Path: "/a"}, map[string]string{"image": "img-a"}))
-	b := e.create(t, spec("beta", "", wire.ContainerConfig{Path: "/b"}, nil))
+	a := e.create(t, spec("alpha", "", models.Process{Path: "/a"}, map[string]string{"image": "img-a"}))
+	b := e.create(t, spec("beta", "", models.Process{Path: "/b"}, nil))
 
-	list, err := e.b.ListContainers(ctx)
+	list, err := e.b.ListContainers(ctx, sdk.ListFilter{})
 	if err != nil || len(list) != 2 || *list[0].ID != *a.ID || *list[1].ID != *b.ID {
 		t.Fatalf("ListContainers: %v %v", list, err)
 	}
-	if _, err := e.b.CreateContainer(ctx, spec("alpha", "", wire.ContainerConfig{}, nil)); !errors.Is(err, errdefs.ErrConflict) {
+	if _, err := e.b.CreateContainer(ctx, spec("alpha", "", models.Process{}, nil)); !errors.Is(err, errdefs.ErrConflict) {
 		t.Errorf("same ID: %v, want conflict", err)
 	}
-	other := spec("gamma", "", wire.ContainerConfig{}, nil)
+	other := spec("gamma", "", models.Process{}, nil)
 	*other.Name = "alpha"
 	if _, err := e.b.CreateContainer(ctx, other); !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("same name: %v, want conflict", err)
@@ -203,10 +204,10 @@ func TestContainerListGetRenameAnnotateRemove(t *testing.T) {
 	}
 
 	ann, err := e.b.SetAnnotations(ctx, *b.ID, map[string]string{"k": "v"})
-	if err != nil || ann.Annotations["k"] != "v" {
+	if err != nil || ann.Spec.Annotations["k"] != "v" {
 		t.Fatalf("SetAnnotations: %v %v", ann, err)
 	}
-	if cleared, err := e.b.SetAnnotations(ctx, *b.ID, nil); err != nil || len(cleared.Annotations) != 0 {
+	if cleared, err := e.b.SetAnnotations(ctx, *b.ID, nil); err != nil || len(cleared.Spec.Annotations) != 0 {
 		t.Errorf("clear annotations: %v %v", cleared, err)
 	}
 

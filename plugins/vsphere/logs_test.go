@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/swagger/gen/models"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -53,7 +54,7 @@ func readLogs(t *testing.T, e *containerEnv, id string, opts sdk.LogOptions) str
 // the emulator's serial port would, and plays the guest for the follow case.
 func TestContainerLogs(t *testing.T) {
 	e := newContainerEnv(t)
-	info := e.create(t, spec("logger", "", wire.ContainerConfig{Path: "/bin/echo"}, nil))
+	info := e.create(t, spec("logger", "", models.Process{Path: "/bin/echo"}, nil))
 	id := *info.ID
 	if got := readLogs(t, e, id, sdk.LogOptions{Tail: -1}); got != "" {
 		t.Fatalf("logs before any output: %q", got)

@@ -9,8 +9,9 @@ import (
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
 // The installer makes the VCH's pool (a vApp on vCenter) and names it with Config.Pool: the backend then
@@ -54,11 +55,11 @@ func TestConfiguredVAppPool(t *testing.T) {
 		t.Fatalf("backend pool %v, want the vApp %v", b.where.pool.Reference(), vapp.Reference())
 	}
 	e := &containerEnv{b: b, c: c, dsDir: datastoreDir(t, b)}
-	info := e.create(t, spec("in-vapp", "", wire.ContainerConfig{Path: "/bin/true"}, nil))
+	info := e.create(t, spec("in-vapp", "", models.Process{Path: "/bin/true"}, nil))
 	if m := e.vm(t, info); m.ResourcePool == nil || *m.ResourcePool != vapp.Reference() {
 		t.Fatalf("containerVM in pool %v, want the vApp", m.ResourcePool)
 	}
-	list, err := b.ListContainers(ctx)
+	list, err := b.ListContainers(ctx, sdk.ListFilter{})
 	if err != nil || len(list) != 1 || *list[0].ID != *info.ID {
 		t.Fatalf("ListContainers in the vApp: %v %v", list, err)
 	}

@@ -31,7 +31,8 @@ type containerVMLayout struct {
 	id, name, layer string
 	vmName          string // also the VM's folder
 	cpus, memMB     int64
-	config          string // the tether's ContainerConfig JSON, as the core gave it
+	config          string            // the tether's ContainerConfig JSON (guestconfig.go)
+	keys            map[string]string // the spec's fields kept by the backend (guestconfig.go)
 	annotations     map[string]string
 	created         string
 	attachURI       string // the serial line's network backing: the VCH's attach listener
@@ -137,6 +138,9 @@ func (l *containerVMLayout) extraConfig() []types.BaseOptionValue {
 	}
 	if a := encodeAnnotations(l.annotations); a != "" {
 		opts = append(opts, &types.OptionValue{Key: keyAnnotations, Value: a})
+	}
+	for k, v := range l.keys {
+		opts = append(opts, &types.OptionValue{Key: k, Value: v})
 	}
 	return opts
 }

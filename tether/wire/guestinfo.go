@@ -38,6 +38,7 @@ type ContainerConfig struct {
 	ExtraHosts []string `json:"extraHosts,omitempty"`
 	DNS        []string `json:"dns,omitempty"`
 	DNSSearch  []string `json:"dnsSearch,omitempty"`
+	DNSOptions []string `json:"dnsOptions,omitempty"`
 	// Boot counts the power-ons of this container, so a status left by an earlier boot is recognisable.
 	Boot int `json:"boot,omitempty"`
 	// RunBlock holds the process back until the first ChannelAttach is opened, so a client that attaches

@@ -103,8 +103,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	eng := engine.New(portlayer.New(rt),
-		engine.WithBackend(name),
+	eng := engine.New(portlayer.New(name, rt),
 		engine.WithPluginStatus(func() []engine.PluginInfo { return pluginInfos(host.Status()) }),
 		engine.WithBuild(engine.BuildInfo{Version: version, GitCommit: gitCommit, BuildTime: buildTime}),
 		engine.WithLogger(log),

@@ -84,7 +84,7 @@ func Start(ctx context.Context) (*Plugin, error) {
 func (p *Plugin) manifests() string { return filepath.Join(p.dir, "plugins") }
 
 // Client is a port-layer client of the plugin.
-func (p *Plugin) Client() *portlayer.Client { return portlayer.New(p.Transport) }
+func (p *Plugin) Client() *portlayer.Client { return portlayer.New(Name, p.Transport) }
 
 // Stopped is the transport of a second host registering the same plugin, stopped: what the core sees of a
 // plugin that is down.

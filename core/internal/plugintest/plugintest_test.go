@@ -16,6 +16,7 @@ import (
 	"github.com/vice-engine/vice/core/images"
 	"github.com/vice-engine/vice/core/internal/plugintest"
 	"github.com/vice-engine/vice/core/portlayer"
+	"github.com/vice-engine/vice/plugins/sdk"
 )
 
 func TestMain(m *testing.M) { os.Exit(plugintest.Main(m)) }
@@ -23,7 +24,7 @@ func TestMain(m *testing.M) { os.Exit(plugintest.Main(m)) }
 // runSleeper starts a busybox container that runs until killed, and returns its ID.
 func runSleeper(t *testing.T, p *plugintest.Plugin, name string) string {
 	t.Helper()
-	e := engine.New(portlayer.New(p.Transport), engine.WithLogger(slog.New(slog.DiscardHandler)))
+	e := engine.New(portlayer.New(plugintest.Name, p.Transport), engine.WithLogger(slog.New(slog.DiscardHandler)))
 	if _, err := e.Images().Import(t.Context(), images.ImportOptions{Source: plugintest.Busybox(t), Repo: "busybox"}); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func TestResetStopsGuests(t *testing.T) {
 	if g := p.Guests(); len(g) != 0 {
 		t.Errorf("guests %v left after the reset", g)
 	}
-	ctrs, err := p.Client().ListContainers(t.Context())
+	ctrs, err := p.Client().ListContainers(t.Context(), sdk.ListFilter{})
 	if err != nil || len(ctrs) != 0 {
 		t.Errorf("containers after the reset: %d, %v", len(ctrs), err)
 	}

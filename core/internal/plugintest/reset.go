@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
@@ -17,7 +18,7 @@ func (p *Plugin) Reset(ctx context.Context) error {
 	defer cancel()
 	pl := p.Client()
 	var errs []error
-	ctrs, err := pl.ListContainers(ctx)
+	ctrs, err := pl.ListContainers(ctx, sdk.ListFilter{})
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
 	}

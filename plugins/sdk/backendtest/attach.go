@@ -3,7 +3,6 @@ package backendtest
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,14 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/swagger/gen/client"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
 // Output streams, as the attach stream numbers them.
 const (
-	stdout = 1
-	stderr = 2
+	stdout = int(sdk.StreamStdout)
+	stderr = int(sdk.StreamStderr)
 )
 
 // expectWait bounds how long a test waits for output, a state or a stream's end.
@@ -32,7 +32,6 @@ const expectWait = 30 * time.Second
 // attachOpts are the attach request's parameters.
 type attachOpts struct {
 	stdin, stdout, stderr bool
-	detachKeys            string
 }
 
 // attachment is one upgraded attach exchange through the plugin transport. Its output is decoded as it
@@ -91,9 +90,6 @@ func (s *suite) attachRequest(t *testing.T, id string, o attachOpts) (*http.Resp
 	q.Set("stdin", strconv.FormatBool(o.stdin))
 	q.Set("stdout", strconv.FormatBool(o.stdout))
 	q.Set("stderr", strconv.FormatBool(o.stderr))
-	if o.detachKeys != "" {
-		q.Set("detachKeys", o.detachKeys)
-	}
 	u := url.URL{Scheme: "http", Host: "portlayer", Path: client.DefaultBasePath + "/containers/" + url.PathEscape(id) + "/attach",
 		RawQuery: q.Encode()}
 	// The exchange outlives the test's request timeout: it ends when the test ends.
@@ -109,42 +105,22 @@ func (s *suite) attachRequest(t *testing.T, id string, o attachOpts) (*http.Resp
 }
 
 // readOutput is the one place the suite decodes what an attach stream carries, calling emit for each piece
-// of output with its stream: raw bytes (all stdout) with a tty, else Docker's multiplexed frames (an 8-byte
-// header: stream, three zero bytes, big-endian payload length). It returns nil at the stream's clean end.
+// of output with its stream: the contract's frames (sdk.FrameReader), all on stdout with a tty. It returns
+// nil at the stream's clean end.
 func readOutput(r io.Reader, tty bool, emit func(stream int, p []byte) error) error {
-	if tty {
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := r.Read(buf)
-			if n > 0 {
-				if werr := emit(stdout, buf[:n]); werr != nil {
-					return werr
-				}
-			}
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
-	var hdr [8]byte
+	frames := sdk.NewFrameReader(r)
 	for {
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return fmt.Errorf("frame header: %w", err)
+		stream, p, err := frames.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
 		}
-		if hdr[1] != 0 || hdr[2] != 0 || hdr[3] != 0 {
-			return fmt.Errorf("not a frame header: % x", hdr)
+		if err != nil {
+			return fmt.Errorf("frame: %w", err)
 		}
-		p := make([]byte, binary.BigEndian.Uint32(hdr[4:]))
-		if _, err := io.ReadFull(r, p); err != nil {
-			return fmt.Errorf("frame of %d bytes: %w", len(p), err)
+		if tty && stream != sdk.StreamStdout {
+			return fmt.Errorf("a tty's output came on stream %d", stream)
 		}
-		if err := emit(int(hdr[0]), p); err != nil {
+		if err := emit(int(stream), p); err != nil {
 			return err
 		}
 	}
@@ -155,6 +131,14 @@ func (a *attachment) send(t *testing.T, s string) {
 	t.Helper()
 	if _, err := io.WriteString(a.conn, s); err != nil {
 		t.Fatalf("write stdin of %s: %v", a.id, err)
+	}
+}
+
+// close ends the attachment from the client's side, as a client going away does.
+func (a *attachment) close(t *testing.T) {
+	t.Helper()
+	if err := a.conn.Close(); err != nil {
+		t.Fatalf("close the attach of %s: %v", a.id, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package backendtest
 
 import (
 	"net/http"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -44,6 +45,11 @@ func testContainers(t *testing.T, s *suite) {
 		{"create", s.testCreate},
 		{"inspect", s.testInspect},
 		{"list", s.testList},
+		{"list/filters", s.testListFilters},
+		{"spec", group(
+			subtest{"round-trip", s.testSpecRoundTrip},
+			subtest{"guest", s.testSpecGuest},
+		)},
 		{"annotations", s.testAnnotations},
 		{"rename", s.testRename},
 		{"start", group(
@@ -95,15 +101,15 @@ var forever = sh("while :; do sleep 1; done")
 
 func (s *suite) testCreate(t *testing.T) {
 	spec := s.spec(newID(), newName(t), forever)
-	spec.Cpus, spec.MemoryMB = 1, 512
+	spec.Resources = &models.Resources{Cpus: 1, MemoryMB: 512}
 	c := s.createSpec(t, spec)
 	switch {
-	case *c.ID != *spec.ID || *c.Name != *spec.Name || c.Layer != s.layer:
-		t.Errorf("created %s %q on layer %s, want %s %q on %s", *c.ID, *c.Name, c.Layer, *spec.ID, *spec.Name, s.layer)
-	case c.Cpus != 1 || c.MemoryMB != 512:
-		t.Errorf("created with %d CPUs and %d MiB, want 1 and 512", c.Cpus, c.MemoryMB)
-	case c.Annotations["conformance"] != *spec.Name:
-		t.Errorf("annotations %v, want the spec's %v", c.Annotations, spec.Annotations)
+	case *c.ID != *spec.ID || *c.Name != *spec.Name || c.Spec == nil || c.Spec.Layer != s.layer:
+		t.Errorf("created %s %q with spec %+v, want %s %q on %s", *c.ID, *c.Name, c.Spec, *spec.ID, *spec.Name, s.layer)
+	case c.Spec.Resources == nil || c.Spec.Resources.Cpus != 1 || c.Spec.Resources.MemoryMB != 512:
+		t.Errorf("created with resources %+v, want 1 CPU and 512 MiB", c.Spec.Resources)
+	case c.Spec.Annotations["conformance"] != *spec.Name:
+		t.Errorf("annotations %v, want the spec's %v", c.Spec.Annotations, spec.Annotations)
 	case c.State == nil || c.State.Status == nil || *c.State.Status != "created" || c.State.Running || c.State.Boot != 0:
 		t.Errorf("a new container is %s, want created", stateText(c.State))
 	case c.State.StartedAt != "" || c.State.FinishedAt != "":
@@ -115,8 +121,8 @@ func (s *suite) testCreate(t *testing.T) {
 	}
 	// Without sizes the backend picks its own.
 	d := s.create(t, forever)
-	if d.Cpus <= 0 || d.MemoryMB <= 0 {
-		t.Errorf("default size %d CPUs, %d MiB", d.Cpus, d.MemoryMB)
+	if r := d.Spec.Resources; r == nil || r.Cpus <= 0 || r.MemoryMB <= 0 {
+		t.Errorf("default size %+v", r)
 	}
 }
 
@@ -133,8 +139,7 @@ func (s *suite) testInspect(t *testing.T) {
 // sameContainer compares what must not change between two descriptions of one container.
 func sameContainer(t *testing.T, got, want *models.ContainerInfo) {
 	t.Helper()
-	if *got.ID != *want.ID || *got.Name != *want.Name || got.Layer != want.Layer || got.Created != want.Created ||
-		got.Cpus != want.Cpus || got.MemoryMB != want.MemoryMB || got.Annotations["conformance"] != want.Annotations["conformance"] {
+	if *got.ID != *want.ID || *got.Name != *want.Name || got.Created != want.Created || !reflect.DeepEqual(got.Spec, want.Spec) {
 		t.Errorf("container described as %+v, earlier as %+v", got, want)
 	}
 }
@@ -155,7 +160,7 @@ func (s *suite) list(t *testing.T) map[string]*models.ContainerInfo {
 	return out
 }
 
-// The contract's list has no filters: it lists every container, created, running or exited.
+// The unfiltered list has every container, created, running or exited.
 func (s *suite) testList(t *testing.T) {
 	created := s.create(t, forever)
 	running := s.run(t, forever)
@@ -187,8 +192,8 @@ func (s *suite) testAnnotations(t *testing.T) {
 		t.Fatalf("set annotations: %v", errText(err))
 	}
 	for _, got := range []*models.ContainerInfo{resp.Payload, s.get(t, *c.ID)} {
-		if len(got.Annotations) != 2 || got.Annotations["a"] != "1" || got.Annotations["b"] != set["b"] {
-			t.Errorf("annotations %v, want exactly %v (replaced, not merged)", got.Annotations, set)
+		if a := got.Spec.Annotations; len(a) != 2 || a["a"] != "1" || a["b"] != set["b"] {
+			t.Errorf("annotations %v, want exactly %v (replaced, not merged)", a, set)
 		}
 	}
 }

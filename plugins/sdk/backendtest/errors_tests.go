@@ -106,17 +106,20 @@ func (s *suite) testDuplicate(t *testing.T) {
 // Specs the contract refuses are invalid, and leave no container behind.
 func (s *suite) testInvalidSpec(t *testing.T) {
 	for name, spoil := range map[string]func(*models.ContainerSpec){
-		"id-not-hex":     func(sp *models.ContainerSpec) { sp.ID = ptr("not-an-id") },
-		"id-uppercase":   func(sp *models.ContainerSpec) { sp.ID = ptr("ABCDEF" + newID()[6:]) },
-		"no-id":          func(sp *models.ContainerSpec) { sp.ID = nil },
-		"no-name":        func(sp *models.ContainerSpec) { sp.Name = nil },
-		"empty-name":     func(sp *models.ContainerSpec) { sp.Name = ptr("") },
-		"name-slash":     func(sp *models.ContainerSpec) { sp.Name = ptr("a/b") },
-		"layer-not-hex":  func(sp *models.ContainerSpec) { sp.Layer = "latest" },
-		"negative-cpus":  func(sp *models.ContainerSpec) { sp.Cpus = -1 },
-		"negative-mem":   func(sp *models.ContainerSpec) { sp.MemoryMB = -1 },
-		"no-config":      func(sp *models.ContainerSpec) { sp.Config = nil },
-		"config-garbage": func(sp *models.ContainerSpec) { sp.Config = ptr("{not json") },
+		"id-not-hex":    func(sp *models.ContainerSpec) { sp.ID = ptr("not-an-id") },
+		"id-uppercase":  func(sp *models.ContainerSpec) { sp.ID = ptr("ABCDEF" + newID()[6:]) },
+		"no-id":         func(sp *models.ContainerSpec) { sp.ID = nil },
+		"no-name":       func(sp *models.ContainerSpec) { sp.Name = nil },
+		"empty-name":    func(sp *models.ContainerSpec) { sp.Name = ptr("") },
+		"name-slash":    func(sp *models.ContainerSpec) { sp.Name = ptr("a/b") },
+		"layer-not-hex": func(sp *models.ContainerSpec) { sp.Layer = "latest" },
+		"negative-cpus": func(sp *models.ContainerSpec) { sp.Resources = &models.Resources{Cpus: -1} },
+		"negative-mem":  func(sp *models.ContainerSpec) { sp.Resources = &models.Resources{MemoryMB: -1} },
+		"no-process":    func(sp *models.ContainerSpec) { sp.Process = nil },
+		"empty-path":    func(sp *models.ContainerSpec) { sp.Process.Path = "" },
+		"stop-signal":   func(sp *models.ContainerSpec) { sp.StopSignal = "SIGNOPE" },
+		"stop-timeout":  func(sp *models.ContainerSpec) { sp.StopTimeout = ptr(int64(-2)) },
+		"host-entry":    func(sp *models.ContainerSpec) { sp.ExtraHosts = []*models.HostEntry{{Hostname: ptr("db")}} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			spec := s.spec(newID(), newName(t), forever)

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-openapi/strfmt"
+
 	"github.com/vice-engine/vice/swagger/gen/client/containers"
-	"github.com/vice-engine/vice/tether/wire"
+	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
 // logRecord is one record of a container's log, as the suite reads it.
@@ -30,14 +32,14 @@ type logQuery struct {
 
 // decodeLog is the one place the suite reads a log record off the wire.
 func decodeLog(line []byte) (logRecord, error) {
-	var r wire.LogRecord
+	var r models.LogRecord
 	if err := json.Unmarshal(line, &r); err != nil {
 		return logRecord{}, fmt.Errorf("log record %q: %w", line, err)
 	}
-	if r.Stream != "stdout" && r.Stream != "stderr" {
-		return logRecord{}, fmt.Errorf("log record %q: stream %q", line, r.Stream)
+	if err := r.Validate(strfmt.Default); err != nil {
+		return logRecord{}, fmt.Errorf("log record %q: %w", line, err)
 	}
-	return logRecord{stream: r.Stream, line: strings.TrimSuffix(r.Log, "\n"), time: r.Time}, nil
+	return logRecord{stream: r.Stream, line: strings.TrimSuffix(r.Log, "\n"), time: time.Time(r.Time)}, nil
 }
 
 // logStream opens the container's log and delivers its records on a channel, closed when the stream ends;

@@ -2,7 +2,6 @@ package backendtest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/vice-engine/vice/swagger/gen/client/containers"
 	"github.com/vice-engine/vice/swagger/gen/models"
-	"github.com/vice-engine/vice/tether/wire"
 )
 
 // process is what a test container runs, in the contract's words.
@@ -32,14 +30,12 @@ func sh(script string) process { return process{args: []string{"/bin/sh", "-c", 
 // spec is the one place the suite turns a process into a ContainerSpec, so a change of the spec's shape
 // is a change here alone.
 func (s *suite) spec(id, name string, p process) *models.ContainerSpec {
-	cfg := wire.ContainerConfig{ID: id, Name: name, Hostname: id[:12], Env: p.env, WorkingDir: p.workingDir,
-		User: p.user, Tty: p.tty, OpenStdin: p.openStdin, StdinOnce: p.stdinOnce}
+	proc := &models.Process{Env: p.env, WorkingDir: p.workingDir, User: p.user, Tty: p.tty,
+		OpenStdin: p.openStdin, StdinOnce: p.stdinOnce}
 	if len(p.args) > 0 {
-		cfg.Path, cfg.Args = p.args[0], p.args[1:]
+		proc.Path, proc.Args = p.args[0], p.args[1:]
 	}
-	data, _ := json.Marshal(cfg) // plain values always encode
-	config := string(data)
-	return &models.ContainerSpec{ID: &id, Name: &name, Layer: s.layer, Config: &config,
+	return &models.ContainerSpec{ID: &id, Name: &name, Layer: s.layer, Process: proc,
 		Annotations: map[string]string{"conformance": name}}
 }
 

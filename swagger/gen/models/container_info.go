@@ -17,15 +17,6 @@ import (
 // swagger:model ContainerInfo
 type ContainerInfo struct {
 
-	// annotations
-	Annotations map[string]string `json:"annotations,omitempty"`
-
-	// config
-	Config string `json:"config,omitempty"`
-
-	// cpus
-	Cpus int64 `json:"cpus,omitempty"`
-
 	// RFC 3339 with nanoseconds
 	Created string `json:"created,omitempty"`
 
@@ -36,15 +27,13 @@ type ContainerInfo struct {
 	// Required: true
 	ID *string `json:"id"`
 
-	// layer
-	Layer string `json:"layer,omitempty"`
-
-	// memory m b
-	MemoryMB int64 `json:"memoryMB,omitempty"`
-
 	// name
 	// Required: true
 	Name *string `json:"name"`
+
+	// the spec the container was created with (under its current name), resources as the containerVM has them
+	// Required: true
+	Spec *ContainerSpec `json:"spec"`
 
 	// state
 	// Required: true
@@ -66,6 +55,10 @@ func (m *ContainerInfo) Validate(formats strfmt.Registry) error {
 	}
 
 	if err := m.validateName(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateSpec(formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -92,6 +85,30 @@ func (m *ContainerInfo) validateName(formats strfmt.Registry) error {
 
 	if err := validate.Required("name", "body", m.Name); err != nil {
 		return err
+	}
+
+	return nil
+}
+
+func (m *ContainerInfo) validateSpec(formats strfmt.Registry) error {
+
+	if err := validate.Required("spec", "body", m.Spec); err != nil {
+		return err
+	}
+
+	if m.Spec != nil {
+		if err := m.Spec.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("spec")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("spec")
+			}
+
+			return err
+		}
 	}
 
 	return nil
@@ -125,6 +142,10 @@ func (m *ContainerInfo) validateState(formats strfmt.Registry) error {
 func (m *ContainerInfo) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
 	var res []error
 
+	if err := m.contextValidateSpec(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
 	if err := m.contextValidateState(ctx, formats); err != nil {
 		res = append(res, err)
 	}
@@ -132,6 +153,27 @@ func (m *ContainerInfo) ContextValidate(ctx context.Context, formats strfmt.Regi
 	if len(res) > 0 {
 		return errors.CompositeValidationError(res...)
 	}
+	return nil
+}
+
+func (m *ContainerInfo) contextValidateSpec(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.Spec != nil {
+
+		if err := m.Spec.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("spec")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("spec")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 

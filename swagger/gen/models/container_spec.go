@@ -4,14 +4,18 @@ package models
 
 import (
 	"context"
+	stderrors "errors"
+	"strconv"
 
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
+	"github.com/go-openapi/swag/typeutils"
 	"github.com/go-openapi/validate"
 )
 
-// ContainerSpec container spec
+// ContainerSpec What a container is, in the port layer's words. The backend decides how its guest learns it (the
+// vsphere backend writes the tether's guestinfo); it returns the spec as given in ContainerInfo.
 //
 // swagger:model ContainerSpec
 type ContainerSpec struct {
@@ -19,34 +23,74 @@ type ContainerSpec struct {
 	// the core's own records about the container, returned as given
 	Annotations map[string]string `json:"annotations,omitempty"`
 
-	// the tether's configuration (tether/wire.ContainerConfig), as JSON
-	// Required: true
-	Config *string `json:"config"`
+	// dns
+	DNS *DNSConfig `json:"dns,omitempty"`
 
-	// vCPUs of the containerVM
-	Cpus int64 `json:"cpus,omitempty"`
+	// domainname
+	Domainname string `json:"domainname,omitempty"`
+
+	// the container's network endpoints, one per network it is on
+	Endpoints []*Endpoint `json:"endpoints"`
+
+	// lines added to the guest's /etc/hosts
+	ExtraHosts []*HostEntry `json:"extraHosts"`
+
+	// The process starts only once the first attach is open (or the hold is released by a start that
+	// expects no attach), so a client that attaches before starting sees every byte of its output.
+	//
+	HoldForAttach bool `json:"holdForAttach,omitempty"`
+
+	// the guest's host name; empty is the first 12 characters of the ID
+	Hostname string `json:"hostname,omitempty"`
 
 	// id
 	// Required: true
 	// Pattern: ^[a-f0-9]{64}$
 	ID *string `json:"id"`
 
+	// the container's labels, which a backend may show on the containerVM
+	Labels map[string]string `json:"labels,omitempty"`
+
 	// the image's top layer; the container's disk is its child (empty for scratch)
+	// Pattern: ^([a-f0-9]{64})?$
 	Layer string `json:"layer,omitempty"`
 
-	// memory of the containerVM in MiB
-	MemoryMB int64 `json:"memoryMB,omitempty"`
+	// filesystems mounted into the container (volumes, bind mounts, tmpfs)
+	Mounts []*Mount `json:"mounts"`
 
 	// the container's name, without a leading slash
 	// Required: true
+	// Min Length: 1
 	Name *string `json:"name"`
+
+	// process
+	// Required: true
+	Process *Process `json:"process"`
+
+	// resources
+	Resources *Resources `json:"resources,omitempty"`
+
+	// the signal that asks the process to stop (a name such as SIGTERM, or a number); empty is SIGTERM
+	StopSignal string `json:"stopSignal,omitempty"`
+
+	// seconds between the stop signal and the power-off; absent is the backend's default (10)
+	// Minimum: 0
+	StopTimeout *int64 `json:"stopTimeout,omitempty"`
 }
 
 // Validate validates this container spec
 func (m *ContainerSpec) Validate(formats strfmt.Registry) error {
 	var res []error
 
-	if err := m.validateConfig(formats); err != nil {
+	if err := m.validateDNS(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateEndpoints(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateExtraHosts(formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -54,7 +98,27 @@ func (m *ContainerSpec) Validate(formats strfmt.Registry) error {
 		res = append(res, err)
 	}
 
+	if err := m.validateLayer(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateMounts(formats); err != nil {
+		res = append(res, err)
+	}
+
 	if err := m.validateName(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateProcess(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateResources(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateStopTimeout(formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -64,10 +128,84 @@ func (m *ContainerSpec) Validate(formats strfmt.Registry) error {
 	return nil
 }
 
-func (m *ContainerSpec) validateConfig(formats strfmt.Registry) error {
+func (m *ContainerSpec) validateDNS(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.DNS) { // not required
+		return nil
+	}
 
-	if err := validate.Required("config", "body", m.Config); err != nil {
-		return err
+	if m.DNS != nil {
+		if err := m.DNS.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("dns")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("dns")
+			}
+
+			return err
+		}
+	}
+
+	return nil
+}
+
+func (m *ContainerSpec) validateEndpoints(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Endpoints) { // not required
+		return nil
+	}
+
+	for i := 0; i < len(m.Endpoints); i++ {
+		if typeutils.IsZero(m.Endpoints[i]) { // not required
+			continue
+		}
+
+		if m.Endpoints[i] != nil {
+			if err := m.Endpoints[i].Validate(formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("endpoints" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("endpoints" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
+func (m *ContainerSpec) validateExtraHosts(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.ExtraHosts) { // not required
+		return nil
+	}
+
+	for i := 0; i < len(m.ExtraHosts); i++ {
+		if typeutils.IsZero(m.ExtraHosts[i]) { // not required
+			continue
+		}
+
+		if m.ExtraHosts[i] != nil {
+			if err := m.ExtraHosts[i].Validate(formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("extraHosts" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("extraHosts" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
 	}
 
 	return nil
@@ -86,17 +224,309 @@ func (m *ContainerSpec) validateID(formats strfmt.Registry) error {
 	return nil
 }
 
-func (m *ContainerSpec) validateName(formats strfmt.Registry) error {
+func (m *ContainerSpec) validateLayer(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Layer) { // not required
+		return nil
+	}
 
-	if err := validate.Required("name", "body", m.Name); err != nil {
+	if err := validate.Pattern("layer", "body", m.Layer, `^([a-f0-9]{64})?$`); err != nil {
 		return err
 	}
 
 	return nil
 }
 
-// ContextValidate validates this container spec based on context it is used
-func (m *ContainerSpec) ContextValidate(_ context.Context, _ strfmt.Registry) error {
+func (m *ContainerSpec) validateMounts(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Mounts) { // not required
+		return nil
+	}
+
+	for i := 0; i < len(m.Mounts); i++ {
+		if typeutils.IsZero(m.Mounts[i]) { // not required
+			continue
+		}
+
+		if m.Mounts[i] != nil {
+			if err := m.Mounts[i].Validate(formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("mounts" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("mounts" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
+func (m *ContainerSpec) validateName(formats strfmt.Registry) error {
+
+	if err := validate.Required("name", "body", m.Name); err != nil {
+		return err
+	}
+
+	if err := validate.MinLength("name", "body", *m.Name, 1); err != nil {
+		return err
+	}
+
+	return nil
+}
+
+func (m *ContainerSpec) validateProcess(formats strfmt.Registry) error {
+
+	if err := validate.Required("process", "body", m.Process); err != nil {
+		return err
+	}
+
+	if m.Process != nil {
+		if err := m.Process.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("process")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("process")
+			}
+
+			return err
+		}
+	}
+
+	return nil
+}
+
+func (m *ContainerSpec) validateResources(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Resources) { // not required
+		return nil
+	}
+
+	if m.Resources != nil {
+		if err := m.Resources.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("resources")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("resources")
+			}
+
+			return err
+		}
+	}
+
+	return nil
+}
+
+func (m *ContainerSpec) validateStopTimeout(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.StopTimeout) { // not required
+		return nil
+	}
+
+	if err := validate.MinimumInt("stopTimeout", "body", *m.StopTimeout, 0, false); err != nil {
+		return err
+	}
+
+	return nil
+}
+
+// ContextValidate validate this container spec based on the context it is used
+func (m *ContainerSpec) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
+	var res []error
+
+	if err := m.contextValidateDNS(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.contextValidateEndpoints(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.contextValidateExtraHosts(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.contextValidateMounts(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.contextValidateProcess(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.contextValidateResources(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if len(res) > 0 {
+		return errors.CompositeValidationError(res...)
+	}
+	return nil
+}
+
+func (m *ContainerSpec) contextValidateDNS(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.DNS != nil {
+
+		if typeutils.IsZero(m.DNS) { // not required
+			return nil
+		}
+
+		if err := m.DNS.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("dns")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("dns")
+			}
+
+			return err
+		}
+	}
+
+	return nil
+}
+
+func (m *ContainerSpec) contextValidateEndpoints(ctx context.Context, formats strfmt.Registry) error {
+
+	for i := 0; i < len(m.Endpoints); i++ {
+
+		if m.Endpoints[i] != nil {
+
+			if typeutils.IsZero(m.Endpoints[i]) { // not required
+				continue
+			}
+
+			if err := m.Endpoints[i].ContextValidate(ctx, formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("endpoints" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("endpoints" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
+func (m *ContainerSpec) contextValidateExtraHosts(ctx context.Context, formats strfmt.Registry) error {
+
+	for i := 0; i < len(m.ExtraHosts); i++ {
+
+		if m.ExtraHosts[i] != nil {
+
+			if typeutils.IsZero(m.ExtraHosts[i]) { // not required
+				continue
+			}
+
+			if err := m.ExtraHosts[i].ContextValidate(ctx, formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("extraHosts" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("extraHosts" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
+func (m *ContainerSpec) contextValidateMounts(ctx context.Context, formats strfmt.Registry) error {
+
+	for i := 0; i < len(m.Mounts); i++ {
+
+		if m.Mounts[i] != nil {
+
+			if typeutils.IsZero(m.Mounts[i]) { // not required
+				continue
+			}
+
+			if err := m.Mounts[i].ContextValidate(ctx, formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("mounts" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("mounts" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
+func (m *ContainerSpec) contextValidateProcess(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.Process != nil {
+
+		if err := m.Process.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("process")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("process")
+			}
+
+			return err
+		}
+	}
+
+	return nil
+}
+
+func (m *ContainerSpec) contextValidateResources(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.Resources != nil {
+
+		if typeutils.IsZero(m.Resources) { // not required
+			return nil
+		}
+
+		if err := m.Resources.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("resources")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("resources")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 

@@ -37,8 +37,46 @@ func init() {
         "tags": [
           "containers"
         ],
-        "summary": "Lists the containerVMs of the VCH, from the inventory.",
+        "summary": "Lists the containerVMs of the VCH, from the inventory, oldest first. Filters of one kind are alternatives (any may match); filters of different kinds must all match.",
         "operationId": "ListContainers",
+        "parameters": [
+          {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "collectionFormat": "multi",
+            "description": "only containers of exactly these names",
+            "name": "name",
+            "in": "query"
+          },
+          {
+            "type": "array",
+            "items": {
+              "pattern": "^[a-f0-9]{1,64}$",
+              "type": "string"
+            },
+            "collectionFormat": "multi",
+            "description": "only containers whose IDs start with one of these prefixes",
+            "name": "id",
+            "in": "query"
+          },
+          {
+            "type": "array",
+            "items": {
+              "enum": [
+                "created",
+                "running",
+                "exited"
+              ],
+              "type": "string"
+            },
+            "collectionFormat": "multi",
+            "description": "only containers in one of these states",
+            "name": "status",
+            "in": "query"
+          }
+        ],
         "responses": {
           "200": {
             "description": "the containers",
@@ -172,7 +210,7 @@ func init() {
         "tags": [
           "interaction"
         ],
-        "summary": "Upgrades the exchange to a full-duplex stream of the main process: bytes sent are stdin (when\nstdin is set); bytes received are Docker's raw stream with a tty, else Docker's multiplexed stream\n(8-byte frame headers, stream 1 stdout, 2 stderr). Send \"Connection: Upgrade\" and \"Upgrade: tcp\".\n",
+        "summary": "Upgrades the exchange to a full-duplex stream of the main process. Bytes sent are its stdin (dropped\nunless stdin is set). A half-close of the sending side closes the process's stdin when its spec says\nstdinOnce, and is otherwise ignored; closing the exchange ends the attach and leaves stdin open for a\nlater one. Bytes received are frames, each a 5-byte header (the stream: 1 stdout, 2 stderr; then the\nbig-endian length of the payload) and the payload; with a tty everything is stream 1. The backend\nends the exchange when the process has exited and its output is drained. Several attaches may be\nopen at once: each gets all output from its start, and stdin from any of them. Send\n\"Connection: Upgrade\" and \"Upgrade: tcp\". A container that is not running is a conflict.\n",
         "operationId": "AttachContainer",
         "parameters": [
           {
@@ -188,12 +226,6 @@ func init() {
           {
             "type": "boolean",
             "name": "stderr",
-            "in": "query"
-          },
-          {
-            "type": "string",
-            "description": "Docker's detach key sequence (for example ctrl-p,ctrl-q); empty disables detaching",
-            "name": "detachKeys",
             "in": "query"
           }
         ],
@@ -220,7 +252,7 @@ func init() {
         "tags": [
           "containers"
         ],
-        "summary": "Streams output.log records (newline-delimited LogRecord JSON, as the tether wrote them).",
+        "summary": "Streams the main process's output as newline-delimited LogRecord JSON, oldest first.",
         "operationId": "GetContainerLogs",
         "parameters": [
           {
@@ -798,22 +830,10 @@ func init() {
       "required": [
         "id",
         "name",
-        "state"
+        "state",
+        "spec"
       ],
       "properties": {
-        "annotations": {
-          "type": "object",
-          "additionalProperties": {
-            "type": "string"
-          }
-        },
-        "config": {
-          "type": "string"
-        },
-        "cpus": {
-          "type": "integer",
-          "format": "int64"
-        },
         "created": {
           "description": "RFC 3339 with nanoseconds",
           "type": "string"
@@ -825,15 +845,12 @@ func init() {
         "id": {
           "type": "string"
         },
-        "layer": {
-          "type": "string"
-        },
-        "memoryMB": {
-          "type": "integer",
-          "format": "int64"
-        },
         "name": {
           "type": "string"
+        },
+        "spec": {
+          "description": "the spec the container was created with (under its current name), resources as the containerVM has them",
+          "$ref": "#/definitions/ContainerSpec"
         },
         "state": {
           "$ref": "#/definitions/ContainerState"
@@ -848,11 +865,12 @@ func init() {
       }
     },
     "ContainerSpec": {
+      "description": "What a container is, in the port layer's words. The backend decides how its guest learns it (the\nvsphere backend writes the tether's guestinfo); it returns the spec as given in ContainerInfo.\n",
       "type": "object",
       "required": [
         "id",
         "name",
-        "config"
+        "process"
       ],
       "properties": {
         "annotations": {
@@ -862,31 +880,77 @@ func init() {
             "type": "string"
           }
         },
-        "config": {
-          "description": "the tether's configuration (tether/wire.ContainerConfig), as JSON",
+        "dns": {
+          "$ref": "#/definitions/DNSConfig"
+        },
+        "domainname": {
           "type": "string"
         },
-        "cpus": {
-          "description": "vCPUs of the containerVM",
-          "type": "integer",
-          "format": "int64"
+        "endpoints": {
+          "description": "the container's network endpoints, one per network it is on",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/Endpoint"
+          }
+        },
+        "extraHosts": {
+          "description": "lines added to the guest's /etc/hosts",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/HostEntry"
+          }
+        },
+        "holdForAttach": {
+          "description": "The process starts only once the first attach is open (or the hold is released by a start that\nexpects no attach), so a client that attaches before starting sees every byte of its output.\n",
+          "type": "boolean"
+        },
+        "hostname": {
+          "description": "the guest's host name; empty is the first 12 characters of the ID",
+          "type": "string"
         },
         "id": {
           "type": "string",
           "pattern": "^[a-f0-9]{64}$"
         },
+        "labels": {
+          "description": "the container's labels, which a backend may show on the containerVM",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
         "layer": {
           "description": "the image's top layer; the container's disk is its child (empty for scratch)",
-          "type": "string"
+          "type": "string",
+          "pattern": "^([a-f0-9]{64})?$"
         },
-        "memoryMB": {
-          "description": "memory of the containerVM in MiB",
-          "type": "integer",
-          "format": "int64"
+        "mounts": {
+          "description": "filesystems mounted into the container (volumes, bind mounts, tmpfs)",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/Mount"
+          }
         },
         "name": {
           "description": "the container's name, without a leading slash",
+          "type": "string",
+          "minLength": 1
+        },
+        "process": {
+          "$ref": "#/definitions/Process"
+        },
+        "resources": {
+          "$ref": "#/definitions/Resources"
+        },
+        "stopSignal": {
+          "description": "the signal that asks the process to stop (a name such as SIGTERM, or a number); empty is SIGTERM",
           "type": "string"
+        },
+        "stopTimeout": {
+          "description": "seconds between the stop signal and the power-off; absent is the backend's default (10)",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0
         }
       }
     },
@@ -928,6 +992,33 @@ func init() {
         }
       }
     },
+    "DNSConfig": {
+      "description": "the guest's resolver configuration",
+      "type": "object",
+      "properties": {
+        "options": {
+          "description": "resolv.conf options (ndots:2, ...)",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "search": {
+          "description": "search domains",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "servers": {
+          "description": "name server addresses",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        }
+      }
+    },
     "DatastoreInfo": {
       "type": "object",
       "properties": {
@@ -946,6 +1037,33 @@ func init() {
           "type": "string"
         },
         "url": {
+          "type": "string"
+        }
+      }
+    },
+    "Endpoint": {
+      "description": "the container's place on one network",
+      "type": "object",
+      "required": [
+        "network"
+      ],
+      "properties": {
+        "aliases": {
+          "description": "further DNS names of the container on this network",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "ip": {
+          "description": "the address asked for; empty lets the network choose",
+          "type": "string"
+        },
+        "mac": {
+          "type": "string"
+        },
+        "network": {
+          "description": "the network's ID",
           "type": "string"
         }
       }
@@ -1006,6 +1124,22 @@ func init() {
         },
         "type": {
           "description": "container, image, volume, network, daemon, plugin",
+          "type": "string"
+        }
+      }
+    },
+    "HostEntry": {
+      "description": "an /etc/hosts line",
+      "type": "object",
+      "required": [
+        "hostname",
+        "ip"
+      ],
+      "properties": {
+        "hostname": {
+          "type": "string"
+        },
+        "ip": {
           "type": "string"
         }
       }
@@ -1098,6 +1232,72 @@ func init() {
         }
       }
     },
+    "LogRecord": {
+      "description": "one piece of the main process's output",
+      "type": "object",
+      "required": [
+        "stream",
+        "log",
+        "time"
+      ],
+      "properties": {
+        "log": {
+          "description": "the bytes written, a line with its newline where the process wrote lines",
+          "type": "string",
+          "x-nullable": false
+        },
+        "stream": {
+          "type": "string",
+          "enum": [
+            "stdout",
+            "stderr"
+          ],
+          "x-nullable": false
+        },
+        "time": {
+          "description": "when the guest read it (RFC 3339 with nanoseconds)",
+          "type": "string",
+          "format": "date-time",
+          "x-nullable": false
+        }
+      }
+    },
+    "Mount": {
+      "description": "a filesystem mounted into the container",
+      "type": "object",
+      "required": [
+        "type",
+        "destination"
+      ],
+      "properties": {
+        "destination": {
+          "description": "an absolute path in the container",
+          "type": "string"
+        },
+        "options": {
+          "description": "mount options of the type (tmpfs size, mode, ...)",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "readOnly": {
+          "type": "boolean"
+        },
+        "source": {
+          "description": "the volume's name, or the bind mount's host path; empty for tmpfs",
+          "type": "string"
+        },
+        "type": {
+          "type": "string",
+          "enum": [
+            "volume",
+            "bind",
+            "tmpfs"
+          ]
+        }
+      }
+    },
     "NetworkInfo": {
       "type": "object",
       "properties": {
@@ -1152,6 +1352,75 @@ func init() {
         "path": {
           "description": "inventory path of the VCH's resource pool or vApp",
           "type": "string"
+        }
+      }
+    },
+    "Process": {
+      "description": "a process to run in a container",
+      "type": "object",
+      "required": [
+        "path"
+      ],
+      "properties": {
+        "args": {
+          "description": "the arguments after the executable",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "env": {
+          "description": "KEY=value entries",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "openStdin": {
+          "description": "the process's stdin is open for attaches",
+          "type": "boolean"
+        },
+        "path": {
+          "description": "the executable, looked up in the PATH of env when it has no slash",
+          "type": "string",
+          "minLength": 1,
+          "x-nullable": false
+        },
+        "stdinOnce": {
+          "description": "the end of the first attached stdin closes the process's stdin",
+          "type": "boolean"
+        },
+        "tty": {
+          "description": "the process gets a pseudo-terminal; its output is one stream",
+          "type": "boolean"
+        },
+        "user": {
+          "description": "user, user:group, uid or uid:gid, resolved in the container's /etc/passwd and /etc/group; empty is root",
+          "type": "string"
+        },
+        "workingDir": {
+          "description": "an absolute path; empty is /",
+          "type": "string"
+        }
+      }
+    },
+    "Resources": {
+      "description": "the containerVM's size; zero values are the backend's defaults",
+      "type": "object",
+      "properties": {
+        "cpus": {
+          "description": "vCPUs",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0,
+          "x-nullable": false
+        },
+        "memoryMB": {
+          "description": "memory in MiB",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0,
+          "x-nullable": false
         }
       }
     },
@@ -1323,8 +1592,46 @@ func init() {
         "tags": [
           "containers"
         ],
-        "summary": "Lists the containerVMs of the VCH, from the inventory.",
+        "summary": "Lists the containerVMs of the VCH, from the inventory, oldest first. Filters of one kind are alternatives (any may match); filters of different kinds must all match.",
         "operationId": "ListContainers",
+        "parameters": [
+          {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "collectionFormat": "multi",
+            "description": "only containers of exactly these names",
+            "name": "name",
+            "in": "query"
+          },
+          {
+            "type": "array",
+            "items": {
+              "pattern": "^[a-f0-9]{1,64}$",
+              "type": "string"
+            },
+            "collectionFormat": "multi",
+            "description": "only containers whose IDs start with one of these prefixes",
+            "name": "id",
+            "in": "query"
+          },
+          {
+            "type": "array",
+            "items": {
+              "enum": [
+                "created",
+                "running",
+                "exited"
+              ],
+              "type": "string"
+            },
+            "collectionFormat": "multi",
+            "description": "only containers in one of these states",
+            "name": "status",
+            "in": "query"
+          }
+        ],
         "responses": {
           "200": {
             "description": "the containers",
@@ -1483,7 +1790,7 @@ func init() {
         "tags": [
           "interaction"
         ],
-        "summary": "Upgrades the exchange to a full-duplex stream of the main process: bytes sent are stdin (when\nstdin is set); bytes received are Docker's raw stream with a tty, else Docker's multiplexed stream\n(8-byte frame headers, stream 1 stdout, 2 stderr). Send \"Connection: Upgrade\" and \"Upgrade: tcp\".\n",
+        "summary": "Upgrades the exchange to a full-duplex stream of the main process. Bytes sent are its stdin (dropped\nunless stdin is set). A half-close of the sending side closes the process's stdin when its spec says\nstdinOnce, and is otherwise ignored; closing the exchange ends the attach and leaves stdin open for a\nlater one. Bytes received are frames, each a 5-byte header (the stream: 1 stdout, 2 stderr; then the\nbig-endian length of the payload) and the payload; with a tty everything is stream 1. The backend\nends the exchange when the process has exited and its output is drained. Several attaches may be\nopen at once: each gets all output from its start, and stdin from any of them. Send\n\"Connection: Upgrade\" and \"Upgrade: tcp\". A container that is not running is a conflict.\n",
         "operationId": "AttachContainer",
         "parameters": [
           {
@@ -1499,12 +1806,6 @@ func init() {
           {
             "type": "boolean",
             "name": "stderr",
-            "in": "query"
-          },
-          {
-            "type": "string",
-            "description": "Docker's detach key sequence (for example ctrl-p,ctrl-q); empty disables detaching",
-            "name": "detachKeys",
             "in": "query"
           }
         ],
@@ -1539,7 +1840,7 @@ func init() {
         "tags": [
           "containers"
         ],
-        "summary": "Streams output.log records (newline-delimited LogRecord JSON, as the tether wrote them).",
+        "summary": "Streams the main process's output as newline-delimited LogRecord JSON, oldest first.",
         "operationId": "GetContainerLogs",
         "parameters": [
           {
@@ -2225,22 +2526,10 @@ func init() {
       "required": [
         "id",
         "name",
-        "state"
+        "state",
+        "spec"
       ],
       "properties": {
-        "annotations": {
-          "type": "object",
-          "additionalProperties": {
-            "type": "string"
-          }
-        },
-        "config": {
-          "type": "string"
-        },
-        "cpus": {
-          "type": "integer",
-          "format": "int64"
-        },
         "created": {
           "description": "RFC 3339 with nanoseconds",
           "type": "string"
@@ -2252,15 +2541,12 @@ func init() {
         "id": {
           "type": "string"
         },
-        "layer": {
-          "type": "string"
-        },
-        "memoryMB": {
-          "type": "integer",
-          "format": "int64"
-        },
         "name": {
           "type": "string"
+        },
+        "spec": {
+          "description": "the spec the container was created with (under its current name), resources as the containerVM has them",
+          "$ref": "#/definitions/ContainerSpec"
         },
         "state": {
           "$ref": "#/definitions/ContainerState"
@@ -2275,11 +2561,12 @@ func init() {
       }
     },
     "ContainerSpec": {
+      "description": "What a container is, in the port layer's words. The backend decides how its guest learns it (the\nvsphere backend writes the tether's guestinfo); it returns the spec as given in ContainerInfo.\n",
       "type": "object",
       "required": [
         "id",
         "name",
-        "config"
+        "process"
       ],
       "properties": {
         "annotations": {
@@ -2289,31 +2576,77 @@ func init() {
             "type": "string"
           }
         },
-        "config": {
-          "description": "the tether's configuration (tether/wire.ContainerConfig), as JSON",
+        "dns": {
+          "$ref": "#/definitions/DNSConfig"
+        },
+        "domainname": {
           "type": "string"
         },
-        "cpus": {
-          "description": "vCPUs of the containerVM",
-          "type": "integer",
-          "format": "int64"
+        "endpoints": {
+          "description": "the container's network endpoints, one per network it is on",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/Endpoint"
+          }
+        },
+        "extraHosts": {
+          "description": "lines added to the guest's /etc/hosts",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/HostEntry"
+          }
+        },
+        "holdForAttach": {
+          "description": "The process starts only once the first attach is open (or the hold is released by a start that\nexpects no attach), so a client that attaches before starting sees every byte of its output.\n",
+          "type": "boolean"
+        },
+        "hostname": {
+          "description": "the guest's host name; empty is the first 12 characters of the ID",
+          "type": "string"
         },
         "id": {
           "type": "string",
           "pattern": "^[a-f0-9]{64}$"
         },
+        "labels": {
+          "description": "the container's labels, which a backend may show on the containerVM",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
         "layer": {
           "description": "the image's top layer; the container's disk is its child (empty for scratch)",
-          "type": "string"
+          "type": "string",
+          "pattern": "^([a-f0-9]{64})?$"
         },
-        "memoryMB": {
-          "description": "memory of the containerVM in MiB",
-          "type": "integer",
-          "format": "int64"
+        "mounts": {
+          "description": "filesystems mounted into the container (volumes, bind mounts, tmpfs)",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/Mount"
+          }
         },
         "name": {
           "description": "the container's name, without a leading slash",
+          "type": "string",
+          "minLength": 1
+        },
+        "process": {
+          "$ref": "#/definitions/Process"
+        },
+        "resources": {
+          "$ref": "#/definitions/Resources"
+        },
+        "stopSignal": {
+          "description": "the signal that asks the process to stop (a name such as SIGTERM, or a number); empty is SIGTERM",
           "type": "string"
+        },
+        "stopTimeout": {
+          "description": "seconds between the stop signal and the power-off; absent is the backend's default (10)",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0
         }
       }
     },
@@ -2355,6 +2688,33 @@ func init() {
         }
       }
     },
+    "DNSConfig": {
+      "description": "the guest's resolver configuration",
+      "type": "object",
+      "properties": {
+        "options": {
+          "description": "resolv.conf options (ndots:2, ...)",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "search": {
+          "description": "search domains",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "servers": {
+          "description": "name server addresses",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        }
+      }
+    },
     "DatastoreInfo": {
       "type": "object",
       "properties": {
@@ -2373,6 +2733,33 @@ func init() {
           "type": "string"
         },
         "url": {
+          "type": "string"
+        }
+      }
+    },
+    "Endpoint": {
+      "description": "the container's place on one network",
+      "type": "object",
+      "required": [
+        "network"
+      ],
+      "properties": {
+        "aliases": {
+          "description": "further DNS names of the container on this network",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "ip": {
+          "description": "the address asked for; empty lets the network choose",
+          "type": "string"
+        },
+        "mac": {
+          "type": "string"
+        },
+        "network": {
+          "description": "the network's ID",
           "type": "string"
         }
       }
@@ -2433,6 +2820,22 @@ func init() {
         },
         "type": {
           "description": "container, image, volume, network, daemon, plugin",
+          "type": "string"
+        }
+      }
+    },
+    "HostEntry": {
+      "description": "an /etc/hosts line",
+      "type": "object",
+      "required": [
+        "hostname",
+        "ip"
+      ],
+      "properties": {
+        "hostname": {
+          "type": "string"
+        },
+        "ip": {
           "type": "string"
         }
       }
@@ -2525,6 +2928,72 @@ func init() {
         }
       }
     },
+    "LogRecord": {
+      "description": "one piece of the main process's output",
+      "type": "object",
+      "required": [
+        "stream",
+        "log",
+        "time"
+      ],
+      "properties": {
+        "log": {
+          "description": "the bytes written, a line with its newline where the process wrote lines",
+          "type": "string",
+          "x-nullable": false
+        },
+        "stream": {
+          "type": "string",
+          "enum": [
+            "stdout",
+            "stderr"
+          ],
+          "x-nullable": false
+        },
+        "time": {
+          "description": "when the guest read it (RFC 3339 with nanoseconds)",
+          "type": "string",
+          "format": "date-time",
+          "x-nullable": false
+        }
+      }
+    },
+    "Mount": {
+      "description": "a filesystem mounted into the container",
+      "type": "object",
+      "required": [
+        "type",
+        "destination"
+      ],
+      "properties": {
+        "destination": {
+          "description": "an absolute path in the container",
+          "type": "string"
+        },
+        "options": {
+          "description": "mount options of the type (tmpfs size, mode, ...)",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "readOnly": {
+          "type": "boolean"
+        },
+        "source": {
+          "description": "the volume's name, or the bind mount's host path; empty for tmpfs",
+          "type": "string"
+        },
+        "type": {
+          "type": "string",
+          "enum": [
+            "volume",
+            "bind",
+            "tmpfs"
+          ]
+        }
+      }
+    },
     "NetworkInfo": {
       "type": "object",
       "properties": {
@@ -2579,6 +3048,75 @@ func init() {
         "path": {
           "description": "inventory path of the VCH's resource pool or vApp",
           "type": "string"
+        }
+      }
+    },
+    "Process": {
+      "description": "a process to run in a container",
+      "type": "object",
+      "required": [
+        "path"
+      ],
+      "properties": {
+        "args": {
+          "description": "the arguments after the executable",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "env": {
+          "description": "KEY=value entries",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "openStdin": {
+          "description": "the process's stdin is open for attaches",
+          "type": "boolean"
+        },
+        "path": {
+          "description": "the executable, looked up in the PATH of env when it has no slash",
+          "type": "string",
+          "minLength": 1,
+          "x-nullable": false
+        },
+        "stdinOnce": {
+          "description": "the end of the first attached stdin closes the process's stdin",
+          "type": "boolean"
+        },
+        "tty": {
+          "description": "the process gets a pseudo-terminal; its output is one stream",
+          "type": "boolean"
+        },
+        "user": {
+          "description": "user, user:group, uid or uid:gid, resolved in the container's /etc/passwd and /etc/group; empty is root",
+          "type": "string"
+        },
+        "workingDir": {
+          "description": "an absolute path; empty is /",
+          "type": "string"
+        }
+      }
+    },
+    "Resources": {
+      "description": "the containerVM's size; zero values are the backend's defaults",
+      "type": "object",
+      "properties": {
+        "cpus": {
+          "description": "vCPUs",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0,
+          "x-nullable": false
+        },
+        "memoryMB": {
+          "description": "memory in MiB",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0,
+          "x-nullable": false
         }
       }
     },

@@ -90,16 +90,16 @@ type ClientService interface {
 
 	GetContainerContext(ctx context.Context, params *GetContainerParams, opts ...ClientOption) (*GetContainerOK, error)
 
-	// GetContainerLogs streams output log records newline delimited log record JSON as the tether wrote them.
+	// GetContainerLogs streams the main process s output as newline delimited log record JSON oldest first.
 	GetContainerLogs(params *GetContainerLogsParams, writer io.Writer, opts ...ClientOption) (*GetContainerLogsOK, error)
 
-	// GetContainerLogsContext streams output log records newline delimited log record JSON as the tether wrote them.
+	// GetContainerLogsContext streams the main process s output as newline delimited log record JSON oldest first.
 	GetContainerLogsContext(ctx context.Context, params *GetContainerLogsParams, writer io.Writer, opts ...ClientOption) (*GetContainerLogsOK, error)
 
-	// ListContainers lists the container VMs of the v c h from the inventory.
+	// ListContainers lists the container VMs of the v c h from the inventory oldest first filters of one kind are alternatives any may match filters of different kinds must all match.
 	ListContainers(params *ListContainersParams, opts ...ClientOption) (*ListContainersOK, error)
 
-	// ListContainersContext lists the container VMs of the v c h from the inventory.
+	// ListContainersContext lists the container VMs of the v c h from the inventory oldest first filters of one kind are alternatives any may match filters of different kinds must all match.
 	ListContainersContext(ctx context.Context, params *ListContainersParams, opts ...ClientOption) (*ListContainersOK, error)
 
 	// RemoveContainer destroys the container VM and its disk a running one only with force powered off first.
@@ -265,7 +265,7 @@ func (a *Client) GetContainerContext(ctx context.Context, params *GetContainerPa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// GetContainerLogs streams output log records newline delimited log record JSON as the tether wrote them.
+// GetContainerLogs streams the main process s output as newline delimited log record JSON oldest first.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -282,7 +282,7 @@ func (a *Client) GetContainerLogs(params *GetContainerLogsParams, writer io.Writ
 	return a.GetContainerLogsContext(ctx, params, writer, opts...)
 }
 
-// GetContainerLogsContext streams output log records newline delimited log record JSON as the tether wrote them.
+// GetContainerLogsContext streams the main process s output as newline delimited log record JSON oldest first.
 //
 // Do not use the deprecated [GetContainerLogsParams.Context] with this method: it would be ignored.
 func (a *Client) GetContainerLogsContext(ctx context.Context, params *GetContainerLogsParams, writer io.Writer, opts ...ClientOption) (*GetContainerLogsOK, error) {
@@ -326,7 +326,7 @@ func (a *Client) GetContainerLogsContext(ctx context.Context, params *GetContain
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// ListContainers lists the container VMs of the v c h from the inventory.
+// ListContainers lists the container VMs of the v c h from the inventory oldest first filters of one kind are alternatives any may match filters of different kinds must all match.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -343,7 +343,7 @@ func (a *Client) ListContainers(params *ListContainersParams, opts ...ClientOpti
 	return a.ListContainersContext(ctx, params, opts...)
 }
 
-// ListContainersContext lists the container VMs of the v c h from the inventory.
+// ListContainersContext lists the container VMs of the v c h from the inventory oldest first filters of one kind are alternatives any may match filters of different kinds must all match.
 //
 // Do not use the deprecated [ListContainersParams.Context] with this method: it would be ignored.
 func (a *Client) ListContainersContext(ctx context.Context, params *ListContainersParams, opts ...ClientOption) (*ListContainersOK, error) {

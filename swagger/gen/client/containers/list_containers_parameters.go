@@ -11,6 +11,7 @@ import (
 	"github.com/go-openapi/runtime"
 	cr "github.com/go-openapi/runtime/client"
 	"github.com/go-openapi/strfmt"
+	"github.com/go-openapi/swag/stringutils"
 )
 
 // NewListContainersParams creates a new ListContainersParams object,
@@ -61,6 +62,22 @@ ListContainersParams contains all the parameters to send to the API endpoint
 	Typically these are written to a http.Request.
 */
 type ListContainersParams struct {
+
+	// ID.
+	//
+	// only containers whose IDs start with one of these prefixes
+	ID []string
+
+	// Name.
+	//
+	// only containers of exactly these names
+	Name []string
+
+	// Status.
+	//
+	// only containers in one of these states
+	Status []string
+
 	HTTPClient *http.Client
 
 	inner innerParams
@@ -118,6 +135,39 @@ func (o *ListContainersParams) SetHTTPClient(client *http.Client) {
 	o.HTTPClient = client
 }
 
+// WithID adds the id to the list containers params.
+func (o *ListContainersParams) WithID(id []string) *ListContainersParams {
+	o.SetID(id)
+	return o
+}
+
+// SetID adds the id to the list containers params.
+func (o *ListContainersParams) SetID(id []string) {
+	o.ID = id
+}
+
+// WithName adds the name to the list containers params.
+func (o *ListContainersParams) WithName(name []string) *ListContainersParams {
+	o.SetName(name)
+	return o
+}
+
+// SetName adds the name to the list containers params.
+func (o *ListContainersParams) SetName(name []string) {
+	o.Name = name
+}
+
+// WithStatus adds the status to the list containers params.
+func (o *ListContainersParams) WithStatus(status []string) *ListContainersParams {
+	o.SetStatus(status)
+	return o
+}
+
+// SetStatus adds the status to the list containers params.
+func (o *ListContainersParams) SetStatus(status []string) {
+	o.Status = status
+}
+
 // WriteToRequest writes these params to a [runtime.ClientRequest].
 func (o *ListContainersParams) WriteToRequest(r runtime.ClientRequest, reg strfmt.Registry) error {
 	if err := r.SetTimeout(o.inner.timeout); err != nil {
@@ -125,8 +175,92 @@ func (o *ListContainersParams) WriteToRequest(r runtime.ClientRequest, reg strfm
 	}
 	var res []error
 
+	if o.ID != nil {
+
+		// binding items for id
+		joinedID := o.bindParamID(reg)
+
+		// query array param id
+		if err := r.SetQueryParam("id", joinedID...); err != nil {
+			return err
+		}
+	}
+
+	if o.Name != nil {
+
+		// binding items for name
+		joinedName := o.bindParamName(reg)
+
+		// query array param name
+		if err := r.SetQueryParam("name", joinedName...); err != nil {
+			return err
+		}
+	}
+
+	if o.Status != nil {
+
+		// binding items for status
+		joinedStatus := o.bindParamStatus(reg)
+
+		// query array param status
+		if err := r.SetQueryParam("status", joinedStatus...); err != nil {
+			return err
+		}
+	}
+
 	if len(res) > 0 {
 		return errors.CompositeValidationError(res...)
 	}
 	return nil
+}
+
+// bindParamListContainers binds the parameter id.
+func (o *ListContainersParams) bindParamID(formats strfmt.Registry) []string {
+	idIR := o.ID
+
+	var idIC []string
+	for _, idIIR := range idIR { // explode []string
+
+		idIIV := idIIR // string as string
+		idIC = append(idIC, idIIV)
+	}
+
+	// items.CollectionFormat: "multi"
+	idIS := stringutils.JoinByFormat(idIC, "multi")
+
+	return idIS
+}
+
+// bindParamListContainers binds the parameter name.
+func (o *ListContainersParams) bindParamName(formats strfmt.Registry) []string {
+	nameIR := o.Name
+
+	var nameIC []string
+	for _, nameIIR := range nameIR { // explode []string
+
+		nameIIV := nameIIR // string as string
+		nameIC = append(nameIC, nameIIV)
+	}
+
+	// items.CollectionFormat: "multi"
+	nameIS := stringutils.JoinByFormat(nameIC, "multi")
+
+	return nameIS
+}
+
+// bindParamListContainers binds the parameter status.
+func (o *ListContainersParams) bindParamStatus(formats strfmt.Registry) []string {
+	statusIR := o.Status
+
+	var statusIC []string
+	for _, statusIIR := range statusIR { // explode []string
+
+		statusIIV := statusIIR // string as string
+		statusIC = append(statusIC, statusIIV)
+	}
+
+	// items.CollectionFormat: "multi"
+	statusIS := stringutils.JoinByFormat(statusIC, "multi")
+
+	return statusIS
 }

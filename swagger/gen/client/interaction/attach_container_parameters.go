@@ -63,11 +63,6 @@ AttachContainerParams contains all the parameters to send to the API endpoint
 */
 type AttachContainerParams struct {
 
-	// DetachKeys.
-	//
-	// Docker's detach key sequence (for example ctrl-p,ctrl-q); empty disables detaching
-	DetachKeys *string
-
 	// ID.
 	//
 	// the full container ID (64 hex)
@@ -139,17 +134,6 @@ func (o *AttachContainerParams) SetHTTPClient(client *http.Client) {
 	o.HTTPClient = client
 }
 
-// WithDetachKeys adds the detachKeys to the attach container params.
-func (o *AttachContainerParams) WithDetachKeys(detachKeys *string) *AttachContainerParams {
-	o.SetDetachKeys(detachKeys)
-	return o
-}
-
-// SetDetachKeys adds the detachKeys to the attach container params.
-func (o *AttachContainerParams) SetDetachKeys(detachKeys *string) {
-	o.DetachKeys = detachKeys
-}
-
 // WithID adds the id to the attach container params.
 func (o *AttachContainerParams) WithID(id string) *AttachContainerParams {
 	o.SetID(id)
@@ -200,23 +184,6 @@ func (o *AttachContainerParams) WriteToRequest(r runtime.ClientRequest, reg strf
 		return err
 	}
 	var res []error
-
-	if o.DetachKeys != nil {
-
-		// query param detachKeys
-		var qrDetachKeys string
-
-		if o.DetachKeys != nil {
-			qrDetachKeys = *o.DetachKeys
-		}
-		qDetachKeys := qrDetachKeys
-		if qDetachKeys != "" {
-
-			if err := r.SetQueryParam("detachKeys", qDetachKeys); err != nil {
-				return err
-			}
-		}
-	}
 
 	// path param id
 	if err := r.SetPathParam("id", o.ID); err != nil {

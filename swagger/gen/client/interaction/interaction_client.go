@@ -55,10 +55,10 @@ type ClientOption func(*runtime.ClientOperation)
 // ClientService is the interface for Client methods.
 type ClientService interface {
 
-	// AttachContainer upgrades the exchange to a full duplex stream of the main process bytes sent are stdin when stdin is set bytes received are docker s raw stream with a tty else docker s multiplexed stream 8 byte frame headers stream 1 stdout 2 stderr send connection upgrade and upgrade tcp.
+	// AttachContainer upgrades the exchange to a full duplex stream of the main process bytes sent are its stdin dropped unless stdin is set a half close of the sending side closes the process s stdin when its spec says stdin once and is otherwise ignored closing the exchange ends the attach and leaves stdin open for a later one bytes received are frames each a 5 byte header the stream 1 stdout 2 stderr then the big endian length of the payload and the payload with a tty everything is stream 1 the backend ends the exchange when the process has exited and its output is drained several attaches may be open at once each gets all output from its start and stdin from any of them send connection upgrade and upgrade tcp a container that is not running is a conflict.
 	AttachContainer(params *AttachContainerParams, opts ...ClientOption) error
 
-	// AttachContainerContext upgrades the exchange to a full duplex stream of the main process bytes sent are stdin when stdin is set bytes received are docker s raw stream with a tty else docker s multiplexed stream 8 byte frame headers stream 1 stdout 2 stderr send connection upgrade and upgrade tcp.
+	// AttachContainerContext upgrades the exchange to a full duplex stream of the main process bytes sent are its stdin dropped unless stdin is set a half close of the sending side closes the process s stdin when its spec says stdin once and is otherwise ignored closing the exchange ends the attach and leaves stdin open for a later one bytes received are frames each a 5 byte header the stream 1 stdout 2 stderr then the big endian length of the payload and the payload with a tty everything is stream 1 the backend ends the exchange when the process has exited and its output is drained several attaches may be open at once each gets all output from its start and stdin from any of them send connection upgrade and upgrade tcp a container that is not running is a conflict.
 	AttachContainerContext(ctx context.Context, params *AttachContainerParams, opts ...ClientOption) error
 
 	ResizeContainer(params *ResizeContainerParams, opts ...ClientOption) (*ResizeContainerNoContent, error)
@@ -68,7 +68,7 @@ type ClientService interface {
 	SetTransport(transport runtime.ContextualTransport)
 }
 
-// AttachContainer upgrades the exchange to a full duplex stream of the main process bytes sent are stdin when stdin is set bytes received are docker s raw stream with a tty else docker s multiplexed stream 8 byte frame headers stream 1 stdout 2 stderr send connection upgrade and upgrade tcp.
+// AttachContainer upgrades the exchange to a full duplex stream of the main process bytes sent are its stdin dropped unless stdin is set a half close of the sending side closes the process s stdin when its spec says stdin once and is otherwise ignored closing the exchange ends the attach and leaves stdin open for a later one bytes received are frames each a 5 byte header the stream 1 stdout 2 stderr then the big endian length of the payload and the payload with a tty everything is stream 1 the backend ends the exchange when the process has exited and its output is drained several attaches may be open at once each gets all output from its start and stdin from any of them send connection upgrade and upgrade tcp a container that is not running is a conflict.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -85,7 +85,7 @@ func (a *Client) AttachContainer(params *AttachContainerParams, opts ...ClientOp
 	return a.AttachContainerContext(ctx, params, opts...)
 }
 
-// AttachContainerContext upgrades the exchange to a full duplex stream of the main process bytes sent are stdin when stdin is set bytes received are docker s raw stream with a tty else docker s multiplexed stream 8 byte frame headers stream 1 stdout 2 stderr send connection upgrade and upgrade tcp.
+// AttachContainerContext upgrades the exchange to a full duplex stream of the main process bytes sent are its stdin dropped unless stdin is set a half close of the sending side closes the process s stdin when its spec says stdin once and is otherwise ignored closing the exchange ends the attach and leaves stdin open for a later one bytes received are frames each a 5 byte header the stream 1 stdout 2 stderr then the big endian length of the payload and the payload with a tty everything is stream 1 the backend ends the exchange when the process has exited and its output is drained several attaches may be open at once each gets all output from its start and stdin from any of them send connection upgrade and upgrade tcp a container that is not running is a conflict.
 //
 // Do not use the deprecated [AttachContainerParams.Context] with this method: it would be ignored.
 func (a *Client) AttachContainerContext(ctx context.Context, params *AttachContainerParams, opts ...ClientOption) error {

@@ -28,7 +28,7 @@ func NewGetContainerLogs(ctx *middleware.Context, handler GetContainerLogsHandle
 
 // GetContainerLogs swagger:route GET /containers/{id}/logs containers getContainerLogs
 //
-// Streams output.log records (newline-delimited LogRecord JSON, as the tether wrote them).
+// Streams the main process's output as newline-delimited LogRecord JSON, oldest first.
 type GetContainerLogs struct {
 	Context *middleware.Context
 	Handler GetContainerLogsHandler

@@ -28,7 +28,7 @@ func NewListContainers(ctx *middleware.Context, handler ListContainersHandler) *
 
 // ListContainers swagger:route GET /containers containers listContainers
 //
-// Lists the containerVMs of the VCH, from the inventory.
+// Lists the containerVMs of the VCH, from the inventory, oldest first. Filters of one kind are alternatives (any may match); filters of different kinds must all match.
 type ListContainers struct {
 	Context *middleware.Context
 	Handler ListContainersHandler

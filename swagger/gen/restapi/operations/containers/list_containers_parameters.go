@@ -3,10 +3,14 @@
 package containers
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/go-openapi/errors"
+	"github.com/go-openapi/runtime"
 	"github.com/go-openapi/runtime/middleware"
+	"github.com/go-openapi/strfmt"
+	"github.com/go-openapi/validate"
 )
 
 // NewListContainersParams creates a new ListContainersParams object
@@ -24,6 +28,18 @@ func NewListContainersParams() ListContainersParams {
 type ListContainersParams struct {
 	// HTTP Request Object
 	HTTPRequest *http.Request `json:"-"`
+	// only containers whose IDs start with one of these prefixes
+	// In: query
+	// Collection Format: multi
+	ID []string
+	// only containers of exactly these names
+	// In: query
+	// Collection Format: multi
+	Name []string
+	// only containers in one of these states
+	// In: query
+	// Collection Format: multi
+	Status []string
 }
 
 // BindRequest both binds and validates a request, it assumes that complex things implement a Validatable(strfmt.Registry) error interface
@@ -34,9 +50,98 @@ func (o *ListContainersParams) BindRequest(r *http.Request, route *middleware.Ma
 	var res []error
 
 	o.HTTPRequest = r
+	qs := runtime.Values(r.URL.Query())
 
+	qID, qhkID, _ := qs.GetOK("id")
+	if err := o.bindID(qID, qhkID, route.Formats); err != nil {
+		res = append(res, err)
+	}
+
+	qName, qhkName, _ := qs.GetOK("name")
+	if err := o.bindName(qName, qhkName, route.Formats); err != nil {
+		res = append(res, err)
+	}
+
+	qStatus, qhkStatus, _ := qs.GetOK("status")
+	if err := o.bindStatus(qStatus, qhkStatus, route.Formats); err != nil {
+		res = append(res, err)
+	}
 	if len(res) > 0 {
 		return errors.CompositeValidationError(res...)
 	}
+	return nil
+}
+
+// bindID binds and validates array parameter ID from query.
+//
+// Arrays are parsed according to CollectionFormat: "multi" (defaults to "csv" when empty).
+func (o *ListContainersParams) bindID(rawData []string, hasKey bool, formats strfmt.Registry) error {
+	// CollectionFormat: multi
+	idIC := rawData
+	if len(idIC) == 0 {
+		return nil
+	}
+
+	var idIR []string
+	for i, idIV := range idIC {
+		idI := idIV
+
+		if err := validate.Pattern(fmt.Sprintf("%s.%v", "id", i), "query", idI, `^[a-f0-9]{1,64}$`); err != nil {
+			return err
+		}
+
+		idIR = append(idIR, idI)
+	}
+
+	o.ID = idIR
+
+	return nil
+}
+
+// bindName binds and validates array parameter Name from query.
+//
+// Arrays are parsed according to CollectionFormat: "multi" (defaults to "csv" when empty).
+func (o *ListContainersParams) bindName(rawData []string, hasKey bool, formats strfmt.Registry) error {
+	// CollectionFormat: multi
+	nameIC := rawData
+	if len(nameIC) == 0 {
+		return nil
+	}
+
+	var nameIR []string
+	for _, nameIV := range nameIC {
+		nameI := nameIV
+
+		nameIR = append(nameIR, nameI)
+	}
+
+	o.Name = nameIR
+
+	return nil
+}
+
+// bindStatus binds and validates array parameter Status from query.
+//
+// Arrays are parsed according to CollectionFormat: "multi" (defaults to "csv" when empty).
+func (o *ListContainersParams) bindStatus(rawData []string, hasKey bool, formats strfmt.Registry) error {
+	// CollectionFormat: multi
+	statusIC := rawData
+	if len(statusIC) == 0 {
+		return nil
+	}
+
+	var statusIR []string
+	for i, statusIV := range statusIC {
+		statusI := statusIV
+
+		if err := validate.EnumCase(fmt.Sprintf("%s.%v", "status", i), "query", statusI, []any{"created", "running", "exited"}, true); err != nil {
+			return err
+		}
+
+		statusIR = append(statusIR, statusI)
+	}
+
+	o.Status = statusIR
+
 	return nil
 }

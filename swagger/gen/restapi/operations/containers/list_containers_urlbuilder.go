@@ -6,11 +6,19 @@ import (
 	"errors"
 	"net/url"
 	golangswaggerpaths "path"
+
+	"github.com/go-openapi/swag/stringutils"
 )
 
 // ListContainersURL generates an URL for the list containers operation
 type ListContainersURL struct {
+	ID     []string
+	Name   []string
+	Status []string
+
 	_basePath string
+	// avoid unkeyed usage
+	_ struct{}
 }
 
 // WithBasePath sets the base path for this url builder, only required when it's different from the
@@ -39,6 +47,52 @@ func (o *ListContainersURL) Build() (*url.URL, error) {
 		_basePath = "/v1"
 	}
 	_result.Path = golangswaggerpaths.Join(_basePath, _path)
+
+	qs := make(url.Values)
+
+	var idIR []string
+	for _, idI := range o.ID {
+		idIS := idI
+		if idIS != "" {
+			idIR = append(idIR, idIS)
+		}
+	}
+
+	id := stringutils.JoinByFormat(idIR, "multi")
+
+	for _, qsv := range id {
+		qs.Add("id", qsv)
+	}
+
+	var nameIR []string
+	for _, nameI := range o.Name {
+		nameIS := nameI
+		if nameIS != "" {
+			nameIR = append(nameIR, nameIS)
+		}
+	}
+
+	name := stringutils.JoinByFormat(nameIR, "multi")
+
+	for _, qsv := range name {
+		qs.Add("name", qsv)
+	}
+
+	var statusIR []string
+	for _, statusI := range o.Status {
+		statusIS := statusI
+		if statusIS != "" {
+			statusIR = append(statusIR, statusIS)
+		}
+	}
+
+	status := stringutils.JoinByFormat(statusIR, "multi")
+
+	for _, qsv := range status {
+		qs.Add("status", qsv)
+	}
+
+	_result.RawQuery = qs.Encode()
 
 	return &_result, nil
 }

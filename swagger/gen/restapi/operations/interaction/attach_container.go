@@ -28,9 +28,14 @@ func NewAttachContainer(ctx *middleware.Context, handler AttachContainerHandler)
 
 // AttachContainer swagger:route POST /containers/{id}/attach interaction attachContainer
 //
-// Upgrades the exchange to a full-duplex stream of the main process: bytes sent are stdin (when
-// stdin is set); bytes received are Docker's raw stream with a tty, else Docker's multiplexed stream
-// (8-byte frame headers, stream 1 stdout, 2 stderr). Send "Connection: Upgrade" and "Upgrade: tcp".
+// Upgrades the exchange to a full-duplex stream of the main process. Bytes sent are its stdin (dropped
+// unless stdin is set). A half-close of the sending side closes the process's stdin when its spec says
+// stdinOnce, and is otherwise ignored; closing the exchange ends the attach and leaves stdin open for a
+// later one. Bytes received are frames, each a 5-byte header (the stream: 1 stdout, 2 stderr; then the
+// big-endian length of the payload) and the payload; with a tty everything is stream 1. The backend
+// ends the exchange when the process has exited and its output is drained. Several attaches may be
+// open at once: each gets all output from its start, and stdin from any of them. Send
+// "Connection: Upgrade" and "Upgrade: tcp". A container that is not running is a conflict.
 type AttachContainer struct {
 	Context *middleware.Context
 	Handler AttachContainerHandler

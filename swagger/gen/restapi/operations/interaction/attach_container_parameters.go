@@ -28,9 +28,6 @@ func NewAttachContainerParams() AttachContainerParams {
 type AttachContainerParams struct {
 	// HTTP Request Object
 	HTTPRequest *http.Request `json:"-"`
-	// Docker's detach key sequence (for example ctrl-p,ctrl-q); empty disables detaching
-	// In: query
-	DetachKeys *string
 	// the full container ID (64 hex)
 	// Required: true
 	// Pattern: ^[a-f0-9]{64}$
@@ -54,11 +51,6 @@ func (o *AttachContainerParams) BindRequest(r *http.Request, route *middleware.M
 	o.HTTPRequest = r
 	qs := runtime.Values(r.URL.Query())
 
-	qDetachKeys, qhkDetachKeys, _ := qs.GetOK("detachKeys")
-	if err := o.bindDetachKeys(qDetachKeys, qhkDetachKeys, route.Formats); err != nil {
-		res = append(res, err)
-	}
-
 	rID, rhkID, _ := route.Params.GetOK("id")
 	if err := o.bindID(rID, rhkID, route.Formats); err != nil {
 		res = append(res, err)
@@ -81,24 +73,6 @@ func (o *AttachContainerParams) BindRequest(r *http.Request, route *middleware.M
 	if len(res) > 0 {
 		return errors.CompositeValidationError(res...)
 	}
-	return nil
-}
-
-// bindDetachKeys binds and validates parameter DetachKeys from query.
-func (o *AttachContainerParams) bindDetachKeys(rawData []string, hasKey bool, formats strfmt.Registry) error {
-	var raw string
-	if len(rawData) > 0 {
-		raw = rawData[len(rawData)-1]
-	}
-
-	// Required: false
-	// AllowEmptyValue: false
-
-	if raw == "" { // empty values pass all other validations
-		return nil
-	}
-	o.DetachKeys = &raw
-
 	return nil
 }
 

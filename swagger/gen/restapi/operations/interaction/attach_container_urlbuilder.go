@@ -15,10 +15,9 @@ import (
 type AttachContainerURL struct {
 	ID string
 
-	DetachKeys *string
-	Stderr     *bool
-	Stdin      *bool
-	Stdout     *bool
+	Stderr *bool
+	Stdin  *bool
+	Stdout *bool
 
 	_basePath string
 	// avoid unkeyed usage
@@ -60,14 +59,6 @@ func (o *AttachContainerURL) Build() (*url.URL, error) {
 	_result.Path = golangswaggerpaths.Join(_basePath, _path)
 
 	qs := make(url.Values)
-
-	var detachKeysQ string
-	if o.DetachKeys != nil {
-		detachKeysQ = *o.DetachKeys
-	}
-	if detachKeysQ != "" {
-		qs.Set("detachKeys", detachKeysQ)
-	}
 
 	var stderrQ string
 	if o.Stderr != nil {
