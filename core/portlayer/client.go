@@ -34,6 +34,7 @@ var (
 	_ sdk.LayerStore  = (*Client)(nil)
 	_ sdk.Containers  = (*Client)(nil)
 	_ sdk.Interaction = (*Client)(nil)
+	_ sdk.Volumes     = (*Client)(nil)
 )
 
 // Client calls one backend's port layer.

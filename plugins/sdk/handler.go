@@ -46,6 +46,7 @@ func NewHandler(b Backend) (http.Handler, error) {
 	wireKV(api, b)
 	wireEvents(api, b)
 	wireStorage(api, b)
+	wireVolumes(api, b)
 	wireContainers(api, b)
 	return api.Serve(nil), nil
 }

@@ -9,31 +9,52 @@ import (
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
+	"github.com/go-openapi/swag/typeutils"
 	"github.com/go-openapi/validate"
 )
 
-// Mount a filesystem mounted into the container
+// Mount A filesystem mounted into the container. A volume is one of the backend's (CreateVolume) and is given
+// to the containerVM as its store holds it (an attached disk, an NFS directory); a bind mount is a path of
+// the host the guest runs on, which only a backend whose guests share one host serves (others refuse it
+// as invalid); a tmpfs is memory of the guest.
 //
 // swagger:model Mount
 type Mount struct {
 
-	// an absolute path in the container
-	// Required: true
-	Destination *string `json:"destination"`
+	// bind: a missing host path is made as a directory (docker run -v) instead of refused
+	CreateSource bool `json:"createSource,omitempty"`
 
-	// mount options of the type (tmpfs size, mode, ...)
-	Options map[string]string `json:"options,omitempty"`
+	// an absolute path in the container, not /
+	// Required: true
+	Destination string `json:"destination"`
+
+	// tmpfs: the permission bits of its root (0 is 1777)
+	// Maximum: 4095
+	// Minimum: 0
+	Mode int64 `json:"mode,omitempty"`
+
+	// volume: do not copy what the image has at the destination into the volume when the volume is
+	// empty (by default it is copied, with the destination's owner and mode, as Docker does)
+	//
+	NoCopy bool `json:"noCopy,omitempty"`
+
+	// further mount options of the filesystem (tmpfs exec, noexec, ...)
+	Options []string `json:"options"`
 
 	// read only
 	ReadOnly bool `json:"readOnly,omitempty"`
 
-	// the volume's name, or the bind mount's host path; empty for tmpfs
+	// tmpfs: its size; 0 is the guest's default (half its memory)
+	// Minimum: 0
+	SizeBytes int64 `json:"sizeBytes,omitempty"`
+
+	// the volume's name, or the bind mount's absolute host path; empty for tmpfs
 	Source string `json:"source,omitempty"`
 
 	// type
 	// Required: true
 	// Enum: ["volume","bind","tmpfs"]
-	Type *string `json:"type"`
+	Type string `json:"type"`
 }
 
 // Validate validates this mount
@@ -41,6 +62,14 @@ func (m *Mount) Validate(formats strfmt.Registry) error {
 	var res []error
 
 	if err := m.validateDestination(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateMode(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateSizeBytes(formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -56,7 +85,35 @@ func (m *Mount) Validate(formats strfmt.Registry) error {
 
 func (m *Mount) validateDestination(formats strfmt.Registry) error {
 
-	if err := validate.Required("destination", "body", m.Destination); err != nil {
+	if err := validate.RequiredString("destination", "body", m.Destination); err != nil {
+		return err
+	}
+
+	return nil
+}
+
+func (m *Mount) validateMode(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Mode) { // not required
+		return nil
+	}
+
+	if err := validate.MinimumInt("mode", "body", m.Mode, 0, false); err != nil {
+		return err
+	}
+
+	if err := validate.MaximumInt("mode", "body", m.Mode, 4095, false); err != nil {
+		return err
+	}
+
+	return nil
+}
+
+func (m *Mount) validateSizeBytes(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.SizeBytes) { // not required
+		return nil
+	}
+
+	if err := validate.MinimumInt("sizeBytes", "body", m.SizeBytes, 0, false); err != nil {
 		return err
 	}
 
@@ -97,12 +154,12 @@ func (m *Mount) validateTypeEnum(path, location string, value string) error {
 
 func (m *Mount) validateType(formats strfmt.Registry) error {
 
-	if err := validate.Required("type", "body", m.Type); err != nil {
+	if err := validate.RequiredString("type", "body", m.Type); err != nil {
 		return err
 	}
 
 	// value enum
-	if err := m.validateTypeEnum("type", "body", *m.Type); err != nil {
+	if err := m.validateTypeEnum("type", "body", m.Type); err != nil {
 		return err
 	}
 

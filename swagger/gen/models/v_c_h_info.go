@@ -46,6 +46,9 @@ type VCHInfo struct {
 	// Required: true
 	Pool *PoolInfo `json:"pool"`
 
+	// volume stores
+	VolumeStores []*VolumeStore `json:"volumeStores"`
+
 	// vsphere
 	// Required: true
 	Vsphere *VSphereInfo `json:"vsphere"`
@@ -76,6 +79,10 @@ func (m *VCHInfo) Validate(formats strfmt.Registry) error {
 	}
 
 	if err := m.validatePool(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateVolumeStores(formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -221,6 +228,36 @@ func (m *VCHInfo) validatePool(formats strfmt.Registry) error {
 	return nil
 }
 
+func (m *VCHInfo) validateVolumeStores(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.VolumeStores) { // not required
+		return nil
+	}
+
+	for i := 0; i < len(m.VolumeStores); i++ {
+		if typeutils.IsZero(m.VolumeStores[i]) { // not required
+			continue
+		}
+
+		if m.VolumeStores[i] != nil {
+			if err := m.VolumeStores[i].Validate(formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("volumeStores" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("volumeStores" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
 func (m *VCHInfo) validateVsphere(formats strfmt.Registry) error {
 
 	if err := validate.Required("vsphere", "body", m.Vsphere); err != nil {
@@ -262,6 +299,10 @@ func (m *VCHInfo) ContextValidate(ctx context.Context, formats strfmt.Registry) 
 	}
 
 	if err := m.contextValidatePool(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.contextValidateVolumeStores(ctx, formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -378,6 +419,35 @@ func (m *VCHInfo) contextValidatePool(ctx context.Context, formats strfmt.Regist
 
 			return err
 		}
+	}
+
+	return nil
+}
+
+func (m *VCHInfo) contextValidateVolumeStores(ctx context.Context, formats strfmt.Registry) error {
+
+	for i := 0; i < len(m.VolumeStores); i++ {
+
+		if m.VolumeStores[i] != nil {
+
+			if typeutils.IsZero(m.VolumeStores[i]) { // not required
+				continue
+			}
+
+			if err := m.VolumeStores[i].ContextValidate(ctx, formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("volumeStores" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("volumeStores" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
 	}
 
 	return nil

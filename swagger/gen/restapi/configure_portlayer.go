@@ -66,6 +66,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation containers.CreateContainer has not yet been implemented")
 		})
 	}
+	if api.StorageCreateVolumeHandler == nil {
+		api.StorageCreateVolumeHandler = storage.CreateVolumeHandlerFunc(func(params storage.CreateVolumeParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.CreateVolume has not yet been implemented")
+		})
+	}
 	if api.KvDeleteValueHandler == nil {
 		api.KvDeleteValueHandler = kv.DeleteValueHandlerFunc(func(params kv.DeleteValueParams) middleware.Responder {
 			_ = params
@@ -115,6 +122,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation kv.GetValue has not yet been implemented")
 		})
 	}
+	if api.StorageGetVolumeHandler == nil {
+		api.StorageGetVolumeHandler = storage.GetVolumeHandlerFunc(func(params storage.GetVolumeParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.GetVolume has not yet been implemented")
+		})
+	}
 	if api.ContainersListContainersHandler == nil {
 		api.ContainersListContainersHandler = containers.ListContainersHandlerFunc(func(params containers.ListContainersParams) middleware.Responder {
 			_ = params
@@ -134,6 +148,20 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			_ = params
 
 			return middleware.NotImplemented("operation kv.ListValues has not yet been implemented")
+		})
+	}
+	if api.StorageListVolumeStoresHandler == nil {
+		api.StorageListVolumeStoresHandler = storage.ListVolumeStoresHandlerFunc(func(params storage.ListVolumeStoresParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.ListVolumeStores has not yet been implemented")
+		})
+	}
+	if api.StorageListVolumesHandler == nil {
+		api.StorageListVolumesHandler = storage.ListVolumesHandlerFunc(func(params storage.ListVolumesParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.ListVolumes has not yet been implemented")
 		})
 	}
 	if api.MiscPingHandler == nil {
@@ -169,6 +197,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			_ = params
 
 			return middleware.NotImplemented("operation storage.RemoveLayer has not yet been implemented")
+		})
+	}
+	if api.StorageRemoveVolumeHandler == nil {
+		api.StorageRemoveVolumeHandler = storage.RemoveVolumeHandlerFunc(func(params storage.RemoveVolumeParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.RemoveVolume has not yet been implemented")
 		})
 	}
 	if api.ContainersRenameContainerHandler == nil {

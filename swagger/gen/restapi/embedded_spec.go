@@ -822,6 +822,129 @@ func init() {
           "$ref": "#/parameters/layerID"
         }
       ]
+    },
+    "/storage/volumes": {
+      "get": {
+        "tags": [
+          "storage"
+        ],
+        "summary": "Lists the volumes of every volume store, by name.",
+        "operationId": "ListVolumes",
+        "parameters": [
+          {
+            "$ref": "#/parameters/volumeUsage"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "the volumes",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/VolumeInfo"
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "post": {
+        "tags": [
+          "storage"
+        ],
+        "summary": "Creates a volume in a volume store: an independent disk of the spec's capacity in a datastore store\n(formatted with its filesystem, empty), a directory in an NFS store. A name in use in any store is a\nconflict; an unknown store is not found.\n",
+        "operationId": "CreateVolume",
+        "parameters": [
+          {
+            "name": "spec",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/VolumeSpec"
+            }
+          }
+        ],
+        "responses": {
+          "201": {
+            "description": "created",
+            "schema": {
+              "$ref": "#/definitions/VolumeInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      }
+    },
+    "/storage/volumes/{name}": {
+      "get": {
+        "tags": [
+          "storage"
+        ],
+        "operationId": "GetVolume",
+        "parameters": [
+          {
+            "$ref": "#/parameters/volumeUsage"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "the volume",
+            "schema": {
+              "$ref": "#/definitions/VolumeInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "delete": {
+        "tags": [
+          "storage"
+        ],
+        "summary": "Removes the volume and its data. A volume that a containerVM has (attached, running or not) is a\nconflict: remove the container first.\n",
+        "operationId": "RemoveVolume",
+        "responses": {
+          "204": {
+            "description": "removed"
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/volumeName"
+        }
+      ]
+    },
+    "/storage/volumestores": {
+      "get": {
+        "tags": [
+          "storage"
+        ],
+        "summary": "Lists the VCH's volume stores (vice-machine --volume-store), by label.",
+        "operationId": "ListVolumeStores",
+        "responses": {
+          "200": {
+            "description": "the volume stores",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/VolumeStore"
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      }
     }
   },
   "definitions": {
@@ -1263,29 +1386,53 @@ func init() {
       }
     },
     "Mount": {
-      "description": "a filesystem mounted into the container",
+      "description": "A filesystem mounted into the container. A volume is one of the backend's (CreateVolume) and is given\nto the containerVM as its store holds it (an attached disk, an NFS directory); a bind mount is a path of\nthe host the guest runs on, which only a backend whose guests share one host serves (others refuse it\nas invalid); a tmpfs is memory of the guest.\n",
       "type": "object",
       "required": [
         "type",
         "destination"
       ],
       "properties": {
+        "createSource": {
+          "description": "bind: a missing host path is made as a directory (docker run -v) instead of refused",
+          "type": "boolean"
+        },
         "destination": {
-          "description": "an absolute path in the container",
-          "type": "string"
+          "description": "an absolute path in the container, not /",
+          "type": "string",
+          "x-nullable": false
+        },
+        "mode": {
+          "description": "tmpfs: the permission bits of its root (0 is 1777)",
+          "type": "integer",
+          "format": "int64",
+          "maximum": 4095,
+          "minimum": 0,
+          "x-nullable": false
+        },
+        "noCopy": {
+          "description": "volume: do not copy what the image has at the destination into the volume when the volume is\nempty (by default it is copied, with the destination's owner and mode, as Docker does)\n",
+          "type": "boolean"
         },
         "options": {
-          "description": "mount options of the type (tmpfs size, mode, ...)",
-          "type": "object",
-          "additionalProperties": {
+          "description": "further mount options of the filesystem (tmpfs exec, noexec, ...)",
+          "type": "array",
+          "items": {
             "type": "string"
           }
         },
         "readOnly": {
           "type": "boolean"
         },
+        "sizeBytes": {
+          "description": "tmpfs: its size; 0 is the guest's default (half its memory)",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0,
+          "x-nullable": false
+        },
         "source": {
-          "description": "the volume's name, or the bind mount's host path; empty for tmpfs",
+          "description": "the volume's name, or the bind mount's absolute host path; empty for tmpfs",
           "type": "string"
         },
         "type": {
@@ -1294,7 +1441,8 @@ func init() {
             "volume",
             "bind",
             "tmpfs"
-          ]
+          ],
+          "x-nullable": false
         }
       }
     },
@@ -1469,6 +1617,12 @@ func init() {
         "pool": {
           "$ref": "#/definitions/PoolInfo"
         },
+        "volumeStores": {
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/VolumeStore"
+          }
+        },
         "vsphere": {
           "$ref": "#/definitions/VSphereInfo"
         }
@@ -1505,6 +1659,147 @@ func init() {
           "type": "string"
         }
       }
+    },
+    "VolumeInfo": {
+      "type": "object",
+      "required": [
+        "name",
+        "store"
+      ],
+      "properties": {
+        "annotations": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "capacityBytes": {
+          "description": "the disk's capacity; 0 for an NFS volume",
+          "type": "integer",
+          "format": "int64"
+        },
+        "created": {
+          "description": "RFC 3339",
+          "type": "string"
+        },
+        "fsType": {
+          "type": "string"
+        },
+        "labels": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "location": {
+          "description": "where its data is, as vSphere names it (\"[datastore1] path/volumes/\u003cname\u003e/\u003cname\u003e.vmdk\") or the NFS URL of its directory",
+          "type": "string"
+        },
+        "name": {
+          "type": "string",
+          "x-nullable": false
+        },
+        "store": {
+          "description": "the label of its volume store",
+          "type": "string",
+          "x-nullable": false
+        },
+        "storeType": {
+          "description": "vmdk or nfs, as its store",
+          "type": "string"
+        },
+        "usedBytes": {
+          "description": "bytes its files hold; -1 unless asked for (usage)",
+          "type": "integer",
+          "format": "int64"
+        }
+      }
+    },
+    "VolumeSpec": {
+      "description": "a volume to create",
+      "type": "object",
+      "required": [
+        "name"
+      ],
+      "properties": {
+        "annotations": {
+          "description": "the core's own records about the volume, returned as given",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "capacityMB": {
+          "description": "vmdk stores: the disk's capacity in MiB; 0 is the backend's default (1024, VIC's)",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0,
+          "x-nullable": false
+        },
+        "fsType": {
+          "description": "vmdk stores: the disk's filesystem; empty is ext4",
+          "type": "string"
+        },
+        "labels": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "name": {
+          "type": "string",
+          "maxLength": 255,
+          "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]+$",
+          "x-nullable": false
+        },
+        "store": {
+          "description": "the volume store's label; empty is \"default\"",
+          "type": "string"
+        }
+      }
+    },
+    "VolumeStore": {
+      "description": "where volumes are kept (vice-machine --volume-store); \"default\" is the store of a volume created without one",
+      "type": "object",
+      "required": [
+        "name",
+        "type",
+        "url"
+      ],
+      "properties": {
+        "capacityBytes": {
+          "description": "of the datastore; 0 when unknown (nfs)",
+          "type": "integer",
+          "format": "int64"
+        },
+        "datastore": {
+          "description": "vmdk stores: the datastore's name",
+          "type": "string"
+        },
+        "freeBytes": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "name": {
+          "description": "the store's label",
+          "type": "string",
+          "x-nullable": false
+        },
+        "type": {
+          "description": "vmdk (a datastore folder holding volume disks) or nfs (an NFS export holding volume directories)",
+          "type": "string",
+          "enum": [
+            "vmdk",
+            "nfs"
+          ],
+          "x-nullable": false
+        },
+        "url": {
+          "description": "ds://\u003cdatastore\u003e/\u003cpath\u003e or nfs://\u003chost\u003e/\u003cpath\u003e[?uid=\u0026gid=]",
+          "type": "string",
+          "x-nullable": false
+        }
+      }
     }
   },
   "parameters": {
@@ -1532,6 +1827,21 @@ func init() {
       "name": "id",
       "in": "path",
       "required": true
+    },
+    "volumeName": {
+      "maxLength": 255,
+      "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]+$",
+      "type": "string",
+      "description": "the volume's name (Docker's rule for local volume names)",
+      "name": "name",
+      "in": "path",
+      "required": true
+    },
+    "volumeUsage": {
+      "type": "boolean",
+      "description": "measure the bytes each volume holds (slower); without it usedBytes is -1",
+      "name": "usage",
+      "in": "query"
     }
   },
   "responses": {
@@ -1556,7 +1866,7 @@ func init() {
       "name": "events"
     },
     {
-      "description": "the image store, a chain of layer disks (each a child of its parent layer)",
+      "description": "the image store, a chain of layer disks (each a child of its parent layer), and the volume stores with their volumes",
       "name": "storage"
     },
     {
@@ -2518,6 +2828,156 @@ func init() {
           "required": true
         }
       ]
+    },
+    "/storage/volumes": {
+      "get": {
+        "tags": [
+          "storage"
+        ],
+        "summary": "Lists the volumes of every volume store, by name.",
+        "operationId": "ListVolumes",
+        "parameters": [
+          {
+            "type": "boolean",
+            "description": "measure the bytes each volume holds (slower); without it usedBytes is -1",
+            "name": "usage",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "the volumes",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/VolumeInfo"
+              }
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "post": {
+        "tags": [
+          "storage"
+        ],
+        "summary": "Creates a volume in a volume store: an independent disk of the spec's capacity in a datastore store\n(formatted with its filesystem, empty), a directory in an NFS store. A name in use in any store is a\nconflict; an unknown store is not found.\n",
+        "operationId": "CreateVolume",
+        "parameters": [
+          {
+            "name": "spec",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/VolumeSpec"
+            }
+          }
+        ],
+        "responses": {
+          "201": {
+            "description": "created",
+            "schema": {
+              "$ref": "#/definitions/VolumeInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      }
+    },
+    "/storage/volumes/{name}": {
+      "get": {
+        "tags": [
+          "storage"
+        ],
+        "operationId": "GetVolume",
+        "parameters": [
+          {
+            "type": "boolean",
+            "description": "measure the bytes each volume holds (slower); without it usedBytes is -1",
+            "name": "usage",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "the volume",
+            "schema": {
+              "$ref": "#/definitions/VolumeInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "delete": {
+        "tags": [
+          "storage"
+        ],
+        "summary": "Removes the volume and its data. A volume that a containerVM has (attached, running or not) is a\nconflict: remove the container first.\n",
+        "operationId": "RemoveVolume",
+        "responses": {
+          "204": {
+            "description": "removed"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "maxLength": 255,
+          "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]+$",
+          "type": "string",
+          "description": "the volume's name (Docker's rule for local volume names)",
+          "name": "name",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/storage/volumestores": {
+      "get": {
+        "tags": [
+          "storage"
+        ],
+        "summary": "Lists the VCH's volume stores (vice-machine --volume-store), by label.",
+        "operationId": "ListVolumeStores",
+        "responses": {
+          "200": {
+            "description": "the volume stores",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/VolumeStore"
+              }
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      }
     }
   },
   "definitions": {
@@ -2959,29 +3419,53 @@ func init() {
       }
     },
     "Mount": {
-      "description": "a filesystem mounted into the container",
+      "description": "A filesystem mounted into the container. A volume is one of the backend's (CreateVolume) and is given\nto the containerVM as its store holds it (an attached disk, an NFS directory); a bind mount is a path of\nthe host the guest runs on, which only a backend whose guests share one host serves (others refuse it\nas invalid); a tmpfs is memory of the guest.\n",
       "type": "object",
       "required": [
         "type",
         "destination"
       ],
       "properties": {
+        "createSource": {
+          "description": "bind: a missing host path is made as a directory (docker run -v) instead of refused",
+          "type": "boolean"
+        },
         "destination": {
-          "description": "an absolute path in the container",
-          "type": "string"
+          "description": "an absolute path in the container, not /",
+          "type": "string",
+          "x-nullable": false
+        },
+        "mode": {
+          "description": "tmpfs: the permission bits of its root (0 is 1777)",
+          "type": "integer",
+          "format": "int64",
+          "maximum": 4095,
+          "minimum": 0,
+          "x-nullable": false
+        },
+        "noCopy": {
+          "description": "volume: do not copy what the image has at the destination into the volume when the volume is\nempty (by default it is copied, with the destination's owner and mode, as Docker does)\n",
+          "type": "boolean"
         },
         "options": {
-          "description": "mount options of the type (tmpfs size, mode, ...)",
-          "type": "object",
-          "additionalProperties": {
+          "description": "further mount options of the filesystem (tmpfs exec, noexec, ...)",
+          "type": "array",
+          "items": {
             "type": "string"
           }
         },
         "readOnly": {
           "type": "boolean"
         },
+        "sizeBytes": {
+          "description": "tmpfs: its size; 0 is the guest's default (half its memory)",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0,
+          "x-nullable": false
+        },
         "source": {
-          "description": "the volume's name, or the bind mount's host path; empty for tmpfs",
+          "description": "the volume's name, or the bind mount's absolute host path; empty for tmpfs",
           "type": "string"
         },
         "type": {
@@ -2990,7 +3474,8 @@ func init() {
             "volume",
             "bind",
             "tmpfs"
-          ]
+          ],
+          "x-nullable": false
         }
       }
     },
@@ -3165,6 +3650,12 @@ func init() {
         "pool": {
           "$ref": "#/definitions/PoolInfo"
         },
+        "volumeStores": {
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/VolumeStore"
+          }
+        },
         "vsphere": {
           "$ref": "#/definitions/VSphereInfo"
         }
@@ -3201,6 +3692,147 @@ func init() {
           "type": "string"
         }
       }
+    },
+    "VolumeInfo": {
+      "type": "object",
+      "required": [
+        "name",
+        "store"
+      ],
+      "properties": {
+        "annotations": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "capacityBytes": {
+          "description": "the disk's capacity; 0 for an NFS volume",
+          "type": "integer",
+          "format": "int64"
+        },
+        "created": {
+          "description": "RFC 3339",
+          "type": "string"
+        },
+        "fsType": {
+          "type": "string"
+        },
+        "labels": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "location": {
+          "description": "where its data is, as vSphere names it (\"[datastore1] path/volumes/\u003cname\u003e/\u003cname\u003e.vmdk\") or the NFS URL of its directory",
+          "type": "string"
+        },
+        "name": {
+          "type": "string",
+          "x-nullable": false
+        },
+        "store": {
+          "description": "the label of its volume store",
+          "type": "string",
+          "x-nullable": false
+        },
+        "storeType": {
+          "description": "vmdk or nfs, as its store",
+          "type": "string"
+        },
+        "usedBytes": {
+          "description": "bytes its files hold; -1 unless asked for (usage)",
+          "type": "integer",
+          "format": "int64"
+        }
+      }
+    },
+    "VolumeSpec": {
+      "description": "a volume to create",
+      "type": "object",
+      "required": [
+        "name"
+      ],
+      "properties": {
+        "annotations": {
+          "description": "the core's own records about the volume, returned as given",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "capacityMB": {
+          "description": "vmdk stores: the disk's capacity in MiB; 0 is the backend's default (1024, VIC's)",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0,
+          "x-nullable": false
+        },
+        "fsType": {
+          "description": "vmdk stores: the disk's filesystem; empty is ext4",
+          "type": "string"
+        },
+        "labels": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "name": {
+          "type": "string",
+          "maxLength": 255,
+          "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]+$",
+          "x-nullable": false
+        },
+        "store": {
+          "description": "the volume store's label; empty is \"default\"",
+          "type": "string"
+        }
+      }
+    },
+    "VolumeStore": {
+      "description": "where volumes are kept (vice-machine --volume-store); \"default\" is the store of a volume created without one",
+      "type": "object",
+      "required": [
+        "name",
+        "type",
+        "url"
+      ],
+      "properties": {
+        "capacityBytes": {
+          "description": "of the datastore; 0 when unknown (nfs)",
+          "type": "integer",
+          "format": "int64"
+        },
+        "datastore": {
+          "description": "vmdk stores: the datastore's name",
+          "type": "string"
+        },
+        "freeBytes": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "name": {
+          "description": "the store's label",
+          "type": "string",
+          "x-nullable": false
+        },
+        "type": {
+          "description": "vmdk (a datastore folder holding volume disks) or nfs (an NFS export holding volume directories)",
+          "type": "string",
+          "enum": [
+            "vmdk",
+            "nfs"
+          ],
+          "x-nullable": false
+        },
+        "url": {
+          "description": "ds://\u003cdatastore\u003e/\u003cpath\u003e or nfs://\u003chost\u003e/\u003cpath\u003e[?uid=\u0026gid=]",
+          "type": "string",
+          "x-nullable": false
+        }
+      }
     }
   },
   "parameters": {
@@ -3228,6 +3860,21 @@ func init() {
       "name": "id",
       "in": "path",
       "required": true
+    },
+    "volumeName": {
+      "maxLength": 255,
+      "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]+$",
+      "type": "string",
+      "description": "the volume's name (Docker's rule for local volume names)",
+      "name": "name",
+      "in": "path",
+      "required": true
+    },
+    "volumeUsage": {
+      "type": "boolean",
+      "description": "measure the bytes each volume holds (slower); without it usedBytes is -1",
+      "name": "usage",
+      "in": "query"
     }
   },
   "responses": {
@@ -3252,7 +3899,7 @@ func init() {
       "name": "events"
     },
     {
-      "description": "the image store, a chain of layer disks (each a child of its parent layer)",
+      "description": "the image store, a chain of layer disks (each a child of its parent layer), and the volume stores with their volumes",
       "name": "storage"
     },
     {

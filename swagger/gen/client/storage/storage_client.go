@@ -99,15 +99,38 @@ func WithAcceptApplicationxTar(r *runtime.ClientOperation) {
 
 // ClientService is the interface for Client methods.
 type ClientService interface {
+
+	// CreateVolume creates a volume in a volume store an independent disk of the spec s capacity in a datastore store formatted with its filesystem empty a directory in an n f s store a name in use in any store is a conflict an unknown store is not found.
+	CreateVolume(params *CreateVolumeParams, opts ...ClientOption) (*CreateVolumeCreated, error)
+
+	// CreateVolumeContext creates a volume in a volume store an independent disk of the spec s capacity in a datastore store formatted with its filesystem empty a directory in an n f s store a name in use in any store is a conflict an unknown store is not found.
+	CreateVolumeContext(ctx context.Context, params *CreateVolumeParams, opts ...ClientOption) (*CreateVolumeCreated, error)
+
 	GetLayer(params *GetLayerParams, opts ...ClientOption) (*GetLayerOK, error)
 
 	GetLayerContext(ctx context.Context, params *GetLayerParams, opts ...ClientOption) (*GetLayerOK, error)
+
+	GetVolume(params *GetVolumeParams, opts ...ClientOption) (*GetVolumeOK, error)
+
+	GetVolumeContext(ctx context.Context, params *GetVolumeParams, opts ...ClientOption) (*GetVolumeOK, error)
 
 	// ListLayers lists the complete layers of the image store.
 	ListLayers(params *ListLayersParams, opts ...ClientOption) (*ListLayersOK, error)
 
 	// ListLayersContext lists the complete layers of the image store.
 	ListLayersContext(ctx context.Context, params *ListLayersParams, opts ...ClientOption) (*ListLayersOK, error)
+
+	// ListVolumeStores lists the v c h s volume stores vice machine volume store by label.
+	ListVolumeStores(params *ListVolumeStoresParams, opts ...ClientOption) (*ListVolumeStoresOK, error)
+
+	// ListVolumeStoresContext lists the v c h s volume stores vice machine volume store by label.
+	ListVolumeStoresContext(ctx context.Context, params *ListVolumeStoresParams, opts ...ClientOption) (*ListVolumeStoresOK, error)
+
+	// ListVolumes lists the volumes of every volume store by name.
+	ListVolumes(params *ListVolumesParams, opts ...ClientOption) (*ListVolumesOK, error)
+
+	// ListVolumesContext lists the volumes of every volume store by name.
+	ListVolumesContext(ctx context.Context, params *ListVolumesParams, opts ...ClientOption) (*ListVolumesOK, error)
 
 	// ReadLayerDiff streams the layer s diff as an uncompressed tar byte for byte as it was written.
 	ReadLayerDiff(params *ReadLayerDiffParams, writer io.Writer, opts ...ClientOption) (*ReadLayerDiffOK, error)
@@ -121,6 +144,12 @@ type ClientService interface {
 	// RemoveLayerContext removes a layer that no other layer and no container is a child of.
 	RemoveLayerContext(ctx context.Context, params *RemoveLayerParams, opts ...ClientOption) (*RemoveLayerNoContent, error)
 
+	// RemoveVolume removes the volume and its data a volume that a container VM has attached running or not is a conflict remove the container first.
+	RemoveVolume(params *RemoveVolumeParams, opts ...ClientOption) (*RemoveVolumeNoContent, error)
+
+	// RemoveVolumeContext removes the volume and its data a volume that a container VM has attached running or not is a conflict remove the container first.
+	RemoveVolumeContext(ctx context.Context, params *RemoveVolumeParams, opts ...ClientOption) (*RemoveVolumeNoContent, error)
+
 	// WriteLayer creates a layer disk as a child of its parent s disk and fills it from a tar stream a layer diff with wh whiteouts and opaque directories the layer becomes visible only once complete an interrupted write leaves nothing behind writing a layer that exists is a conflict.
 	WriteLayer(params *WriteLayerParams, opts ...ClientOption) (*WriteLayerCreated, error)
 
@@ -128,6 +157,67 @@ type ClientService interface {
 	WriteLayerContext(ctx context.Context, params *WriteLayerParams, opts ...ClientOption) (*WriteLayerCreated, error)
 
 	SetTransport(transport runtime.ContextualTransport)
+}
+
+// CreateVolume creates a volume in a volume store an independent disk of the spec s capacity in a datastore store formatted with its filesystem empty a directory in an n f s store a name in use in any store is a conflict an unknown store is not found.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.CreateVolumeContext] instead.
+func (a *Client) CreateVolume(params *CreateVolumeParams, opts ...ClientOption) (*CreateVolumeCreated, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.CreateVolumeContext(ctx, params, opts...)
+}
+
+// CreateVolumeContext creates a volume in a volume store an independent disk of the spec s capacity in a datastore store formatted with its filesystem empty a directory in an n f s store a name in use in any store is a conflict an unknown store is not found.
+//
+// Do not use the deprecated [CreateVolumeParams.Context] with this method: it would be ignored.
+func (a *Client) CreateVolumeContext(ctx context.Context, params *CreateVolumeParams, opts ...ClientOption) (*CreateVolumeCreated, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewCreateVolumeParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "CreateVolume",
+		Method:             "POST",
+		PathPattern:        "/storage/volumes",
+		ProducesMediaTypes: []string{"application/json"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &CreateVolumeReader{formats: a.formats},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*CreateVolumeCreated)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*CreateVolumeDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
 // GetLayer get layer API.
@@ -191,6 +281,67 @@ func (a *Client) GetLayerContext(ctx context.Context, params *GetLayerParams, op
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
+// GetVolume get volume API.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.GetVolumeContext] instead.
+func (a *Client) GetVolume(params *GetVolumeParams, opts ...ClientOption) (*GetVolumeOK, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.GetVolumeContext(ctx, params, opts...)
+}
+
+// GetVolumeContext get volume API.
+//
+// Do not use the deprecated [GetVolumeParams.Context] with this method: it would be ignored.
+func (a *Client) GetVolumeContext(ctx context.Context, params *GetVolumeParams, opts ...ClientOption) (*GetVolumeOK, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewGetVolumeParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "GetVolume",
+		Method:             "GET",
+		PathPattern:        "/storage/volumes/{name}",
+		ProducesMediaTypes: []string{"application/json"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &GetVolumeReader{formats: a.formats},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*GetVolumeOK)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*GetVolumeDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
+}
+
 // ListLayers lists the complete layers of the image store.
 //
 // This method does not support injected context.
@@ -248,6 +399,128 @@ func (a *Client) ListLayersContext(ctx context.Context, params *ListLayersParams
 	//
 	// a default response is provided: fill this and return an error
 	unexpectedSuccess := result.(*ListLayersDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
+}
+
+// ListVolumeStores lists the v c h s volume stores vice machine volume store by label.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.ListVolumeStoresContext] instead.
+func (a *Client) ListVolumeStores(params *ListVolumeStoresParams, opts ...ClientOption) (*ListVolumeStoresOK, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.ListVolumeStoresContext(ctx, params, opts...)
+}
+
+// ListVolumeStoresContext lists the v c h s volume stores vice machine volume store by label.
+//
+// Do not use the deprecated [ListVolumeStoresParams.Context] with this method: it would be ignored.
+func (a *Client) ListVolumeStoresContext(ctx context.Context, params *ListVolumeStoresParams, opts ...ClientOption) (*ListVolumeStoresOK, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewListVolumeStoresParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "ListVolumeStores",
+		Method:             "GET",
+		PathPattern:        "/storage/volumestores",
+		ProducesMediaTypes: []string{"application/json"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &ListVolumeStoresReader{formats: a.formats},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*ListVolumeStoresOK)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*ListVolumeStoresDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
+}
+
+// ListVolumes lists the volumes of every volume store by name.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.ListVolumesContext] instead.
+func (a *Client) ListVolumes(params *ListVolumesParams, opts ...ClientOption) (*ListVolumesOK, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.ListVolumesContext(ctx, params, opts...)
+}
+
+// ListVolumesContext lists the volumes of every volume store by name.
+//
+// Do not use the deprecated [ListVolumesParams.Context] with this method: it would be ignored.
+func (a *Client) ListVolumesContext(ctx context.Context, params *ListVolumesParams, opts ...ClientOption) (*ListVolumesOK, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewListVolumesParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "ListVolumes",
+		Method:             "GET",
+		PathPattern:        "/storage/volumes",
+		ProducesMediaTypes: []string{"application/json"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &ListVolumesReader{formats: a.formats},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*ListVolumesOK)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*ListVolumesDefault)
 
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
@@ -370,6 +643,67 @@ func (a *Client) RemoveLayerContext(ctx context.Context, params *RemoveLayerPara
 	//
 	// a default response is provided: fill this and return an error
 	unexpectedSuccess := result.(*RemoveLayerDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
+}
+
+// RemoveVolume removes the volume and its data a volume that a container VM has attached running or not is a conflict remove the container first.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.RemoveVolumeContext] instead.
+func (a *Client) RemoveVolume(params *RemoveVolumeParams, opts ...ClientOption) (*RemoveVolumeNoContent, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.RemoveVolumeContext(ctx, params, opts...)
+}
+
+// RemoveVolumeContext removes the volume and its data a volume that a container VM has attached running or not is a conflict remove the container first.
+//
+// Do not use the deprecated [RemoveVolumeParams.Context] with this method: it would be ignored.
+func (a *Client) RemoveVolumeContext(ctx context.Context, params *RemoveVolumeParams, opts ...ClientOption) (*RemoveVolumeNoContent, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewRemoveVolumeParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "RemoveVolume",
+		Method:             "DELETE",
+		PathPattern:        "/storage/volumes/{name}",
+		ProducesMediaTypes: []string{"application/json"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &RemoveVolumeReader{formats: a.formats},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*RemoveVolumeNoContent)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*RemoveVolumeDefault)
 
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }

@@ -66,6 +66,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation containers.CreateContainer has not yet been implemented")
 		}),
 
+		StorageCreateVolumeHandler: storage.CreateVolumeHandlerFunc(func(params storage.CreateVolumeParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.CreateVolume has not yet been implemented")
+		}),
+
 		KvDeleteValueHandler: kv.DeleteValueHandlerFunc(func(params kv.DeleteValueParams) middleware.Responder {
 			_ = params
 
@@ -108,6 +114,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation kv.GetValue has not yet been implemented")
 		}),
 
+		StorageGetVolumeHandler: storage.GetVolumeHandlerFunc(func(params storage.GetVolumeParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.GetVolume has not yet been implemented")
+		}),
+
 		ContainersListContainersHandler: containers.ListContainersHandlerFunc(func(params containers.ListContainersParams) middleware.Responder {
 			_ = params
 
@@ -124,6 +136,18 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			_ = params
 
 			return middleware.NotImplemented("operation kv.ListValues has not yet been implemented")
+		}),
+
+		StorageListVolumeStoresHandler: storage.ListVolumeStoresHandlerFunc(func(params storage.ListVolumeStoresParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.ListVolumeStores has not yet been implemented")
+		}),
+
+		StorageListVolumesHandler: storage.ListVolumesHandlerFunc(func(params storage.ListVolumesParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.ListVolumes has not yet been implemented")
 		}),
 
 		MiscPingHandler: misc.PingHandlerFunc(func(params misc.PingParams) middleware.Responder {
@@ -154,6 +178,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			_ = params
 
 			return middleware.NotImplemented("operation storage.RemoveLayer has not yet been implemented")
+		}),
+
+		StorageRemoveVolumeHandler: storage.RemoveVolumeHandlerFunc(func(params storage.RemoveVolumeParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.RemoveVolume has not yet been implemented")
 		}),
 
 		ContainersRenameContainerHandler: containers.RenameContainerHandlerFunc(func(params containers.RenameContainerParams) middleware.Responder {
@@ -255,6 +285,8 @@ type PortlayerAPI struct {
 	InteractionAttachContainerHandler interaction.AttachContainerHandler
 	// ContainersCreateContainerHandler sets the operation handler for the create container operation
 	ContainersCreateContainerHandler containers.CreateContainerHandler
+	// StorageCreateVolumeHandler sets the operation handler for the create volume operation
+	StorageCreateVolumeHandler storage.CreateVolumeHandler
 	// KvDeleteValueHandler sets the operation handler for the delete value operation
 	KvDeleteValueHandler kv.DeleteValueHandler
 	// ContainersGetContainerHandler sets the operation handler for the get container operation
@@ -269,12 +301,18 @@ type PortlayerAPI struct {
 	MiscGetVCHInfoHandler misc.GetVCHInfoHandler
 	// KvGetValueHandler sets the operation handler for the get value operation
 	KvGetValueHandler kv.GetValueHandler
+	// StorageGetVolumeHandler sets the operation handler for the get volume operation
+	StorageGetVolumeHandler storage.GetVolumeHandler
 	// ContainersListContainersHandler sets the operation handler for the list containers operation
 	ContainersListContainersHandler containers.ListContainersHandler
 	// StorageListLayersHandler sets the operation handler for the list layers operation
 	StorageListLayersHandler storage.ListLayersHandler
 	// KvListValuesHandler sets the operation handler for the list values operation
 	KvListValuesHandler kv.ListValuesHandler
+	// StorageListVolumeStoresHandler sets the operation handler for the list volume stores operation
+	StorageListVolumeStoresHandler storage.ListVolumeStoresHandler
+	// StorageListVolumesHandler sets the operation handler for the list volumes operation
+	StorageListVolumesHandler storage.ListVolumesHandler
 	// MiscPingHandler sets the operation handler for the ping operation
 	MiscPingHandler misc.PingHandler
 	// KvPutValueHandler sets the operation handler for the put value operation
@@ -285,6 +323,8 @@ type PortlayerAPI struct {
 	ContainersRemoveContainerHandler containers.RemoveContainerHandler
 	// StorageRemoveLayerHandler sets the operation handler for the remove layer operation
 	StorageRemoveLayerHandler storage.RemoveLayerHandler
+	// StorageRemoveVolumeHandler sets the operation handler for the remove volume operation
+	StorageRemoveVolumeHandler storage.RemoveVolumeHandler
 	// ContainersRenameContainerHandler sets the operation handler for the rename container operation
 	ContainersRenameContainerHandler containers.RenameContainerHandler
 	// InteractionResizeContainerHandler sets the operation handler for the resize container operation
@@ -393,6 +433,9 @@ func (o *PortlayerAPI) Validate() error {
 	if o.ContainersCreateContainerHandler == nil {
 		unregistered = append(unregistered, "containers.CreateContainerHandler")
 	}
+	if o.StorageCreateVolumeHandler == nil {
+		unregistered = append(unregistered, "storage.CreateVolumeHandler")
+	}
 	if o.KvDeleteValueHandler == nil {
 		unregistered = append(unregistered, "kv.DeleteValueHandler")
 	}
@@ -414,6 +457,9 @@ func (o *PortlayerAPI) Validate() error {
 	if o.KvGetValueHandler == nil {
 		unregistered = append(unregistered, "kv.GetValueHandler")
 	}
+	if o.StorageGetVolumeHandler == nil {
+		unregistered = append(unregistered, "storage.GetVolumeHandler")
+	}
 	if o.ContainersListContainersHandler == nil {
 		unregistered = append(unregistered, "containers.ListContainersHandler")
 	}
@@ -422,6 +468,12 @@ func (o *PortlayerAPI) Validate() error {
 	}
 	if o.KvListValuesHandler == nil {
 		unregistered = append(unregistered, "kv.ListValuesHandler")
+	}
+	if o.StorageListVolumeStoresHandler == nil {
+		unregistered = append(unregistered, "storage.ListVolumeStoresHandler")
+	}
+	if o.StorageListVolumesHandler == nil {
+		unregistered = append(unregistered, "storage.ListVolumesHandler")
 	}
 	if o.MiscPingHandler == nil {
 		unregistered = append(unregistered, "misc.PingHandler")
@@ -437,6 +489,9 @@ func (o *PortlayerAPI) Validate() error {
 	}
 	if o.StorageRemoveLayerHandler == nil {
 		unregistered = append(unregistered, "storage.RemoveLayerHandler")
+	}
+	if o.StorageRemoveVolumeHandler == nil {
+		unregistered = append(unregistered, "storage.RemoveVolumeHandler")
 	}
 	if o.ContainersRenameContainerHandler == nil {
 		unregistered = append(unregistered, "containers.RenameContainerHandler")
@@ -570,6 +625,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
 	o.handlers["POST"]["/containers"] = containers.NewCreateContainer(o.context, o.ContainersCreateContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/storage/volumes"] = storage.NewCreateVolume(o.context, o.StorageCreateVolumeHandler)
 	if o.handlers["DELETE"] == nil {
 		o.handlers["DELETE"] = make(map[string]http.Handler)
 	}
@@ -601,6 +660,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
+	o.handlers["GET"]["/storage/volumes/{name}"] = storage.NewGetVolume(o.context, o.StorageGetVolumeHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
 	o.handlers["GET"]["/containers"] = containers.NewListContainers(o.context, o.ContainersListContainersHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
@@ -610,6 +673,14 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
 	o.handlers["GET"]["/kv"] = kv.NewListValues(o.context, o.KvListValuesHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/storage/volumestores"] = storage.NewListVolumeStores(o.context, o.StorageListVolumeStoresHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/storage/volumes"] = storage.NewListVolumes(o.context, o.StorageListVolumesHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
@@ -630,6 +701,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["DELETE"] = make(map[string]http.Handler)
 	}
 	o.handlers["DELETE"]["/storage/layers/{id}"] = storage.NewRemoveLayer(o.context, o.StorageRemoveLayerHandler)
+	if o.handlers["DELETE"] == nil {
+		o.handlers["DELETE"] = make(map[string]http.Handler)
+	}
+	o.handlers["DELETE"]["/storage/volumes/{name}"] = storage.NewRemoveVolume(o.context, o.StorageRemoveVolumeHandler)
 	if o.handlers["POST"] == nil {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
