@@ -80,6 +80,7 @@ func testContainers(t *testing.T, s *suite) {
 			subtest{"timeout", s.testStopTimeout},
 		)},
 		{"signal", s.testSignal},
+		{"events", s.testContainerEvents},
 		{"remove", group(
 			subtest{"running", s.testRemoveRunning},
 			subtest{"exited", s.testRemoveExited},
@@ -100,7 +101,7 @@ func testContainers(t *testing.T, s *suite) {
 var forever = sh("while :; do sleep 1; done")
 
 func (s *suite) testCreate(t *testing.T) {
-	spec := s.spec(newID(), newName(t), forever)
+	spec := s.spec(newID(), s.newName(t), forever)
 	spec.Resources = &models.Resources{Cpus: 1, MemoryMB: 512}
 	c := s.createSpec(t, spec)
 	switch {
@@ -209,7 +210,7 @@ func (s *suite) rename(t *testing.T, id, name string) (*models.ContainerInfo, er
 func (s *suite) testRename(t *testing.T) {
 	c := s.run(t, forever)
 	other := s.create(t, forever)
-	name := newName(t) + "-renamed"
+	name := s.newName(t) + "-renamed"
 	got, err := s.rename(t, *c.ID, name)
 	if err != nil {
 		t.Fatalf("rename: %v", errText(err))

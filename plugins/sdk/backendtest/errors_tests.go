@@ -34,7 +34,7 @@ func (s *suite) containerOps(t *testing.T, id string) map[string]func() error {
 			return err
 		},
 		"rename": func() error {
-			_, err := s.pl.Containers.RenameContainer(containers.NewRenameContainerParamsWithContext(ctx(t)).WithID(id).WithName(newName(t)))
+			_, err := s.pl.Containers.RenameContainer(containers.NewRenameContainerParamsWithContext(ctx(t)).WithID(id).WithName(s.newName(t)))
 			return err
 		},
 		"annotations": func() error {
@@ -87,7 +87,7 @@ func (s *suite) testDuplicate(t *testing.T) {
 	c := s.create(t, forever)
 	for what, spec := range map[string]*models.ContainerSpec{
 		"name": s.spec(newID(), *c.Name, forever),
-		"id":   s.spec(*c.ID, newName(t), forever),
+		"id":   s.spec(*c.ID, s.newName(t), forever),
 	} {
 		_, err := s.pl.Containers.CreateContainer(containers.NewCreateContainerParamsWithContext(ctx(t)).WithSpec(spec))
 		if err == nil {
@@ -122,7 +122,7 @@ func (s *suite) testInvalidSpec(t *testing.T) {
 		"host-entry":    func(sp *models.ContainerSpec) { sp.ExtraHosts = []*models.HostEntry{{Hostname: ptr("db")}} },
 	} {
 		t.Run(name, func(t *testing.T) {
-			spec := s.spec(newID(), newName(t), forever)
+			spec := s.spec(newID(), s.newName(t), forever)
 			id := *spec.ID
 			spoil(spec)
 			_, err := s.pl.Containers.CreateContainer(containers.NewCreateContainerParamsWithContext(ctx(t)).WithSpec(spec))
@@ -139,7 +139,7 @@ func (s *suite) testInvalidSpec(t *testing.T) {
 
 // A container whose image layer does not exist cannot be created.
 func (s *suite) testMissingLayer(t *testing.T) {
-	spec := s.spec(newID(), newName(t), forever)
+	spec := s.spec(newID(), s.newName(t), forever)
 	spec.Layer = newID()
 	_, err := s.pl.Containers.CreateContainer(containers.NewCreateContainerParamsWithContext(ctx(t)).WithSpec(spec))
 	if err == nil {

@@ -3,7 +3,6 @@ package backendtest
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -252,14 +251,4 @@ func (s *suite) gone(t *testing.T, id string) {
 	}
 	_, err = s.pl.Containers.RemoveContainer(containers.NewRemoveContainerParamsWithContext(ctx(t)).WithID(id))
 	wantClass(t, err, http.StatusNotFound, "not_found")
-}
-
-// hasLine reports whether any record of records is line.
-func hasLine(records []logRecord, line string) bool {
-	for _, r := range records {
-		if strings.TrimSpace(r.line) == line {
-			return true
-		}
-	}
-	return false
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,22 +38,19 @@ func (s *suite) spec(id, name string, p process) *models.ContainerSpec {
 		Annotations: map[string]string{"conformance": name}}
 }
 
-// seq numbers the names of the suite's containers, so that parallel tests never collide.
-var seq atomic.Int64
-
 // newName is a container name unique to this run.
-func newName(t *testing.T) string {
+func (s *suite) newName(t *testing.T) string {
 	base := strings.NewReplacer("/", "-", " ", "-").Replace(strings.TrimPrefix(t.Name(), "TestConformance/"))
 	if len(base) > 40 {
 		base = base[len(base)-40:]
 	}
-	return fmt.Sprintf("ct-%d-%s", seq.Add(1), strings.Trim(base, "-"))
+	return fmt.Sprintf("ct-%d-%s", s.names.Add(1), strings.Trim(base, "-"))
 }
 
 // create creates a container running p and removes it (forced) when t ends.
 func (s *suite) create(t *testing.T, p process) *models.ContainerInfo {
 	t.Helper()
-	return s.createSpec(t, s.spec(newID(), newName(t), p))
+	return s.createSpec(t, s.spec(newID(), s.newName(t), p))
 }
 
 func (s *suite) createSpec(t *testing.T, spec *models.ContainerSpec) *models.ContainerInfo {

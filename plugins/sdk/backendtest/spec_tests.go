@@ -14,7 +14,7 @@ import (
 // fullSpec is a spec with every field the contract has for a running guest set to something other than its
 // default.
 func (s *suite) fullSpec(t *testing.T, p process) *models.ContainerSpec {
-	sp := s.spec(newID(), newName(t), p)
+	sp := s.spec(newID(), s.newName(t), p)
 	sp.Hostname, sp.Domainname = "guest", "example.test"
 	sp.DNS = &models.DNSConfig{Servers: []string{"192.0.2.53"}, Search: []string{"example.test"}, Options: []string{"ndots:2"}}
 	sp.ExtraHosts = []*models.HostEntry{{Hostname: ptr("db"), IP: ptr("192.0.2.7")}, {Hostname: ptr("v6"), IP: ptr("fd00::7")}}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,6 +74,7 @@ type suite struct {
 	pl    *client.Portlayer
 	opts  options
 	layer string
+	names atomic.Int64 // numbers the containers' names, so that parallel tests never collide
 }
 
 func ctx(t *testing.T) context.Context {
