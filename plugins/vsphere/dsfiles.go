@@ -9,44 +9,83 @@ import (
 	"path"
 
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
-// Datastore file operations for the image store, all through the vSphere APIs (FileManager, the datastore
-// browser and the datastore's HTTP /folder endpoint). Paths are relative to the image-store datastore's root.
+// Datastore file operations, all through the vSphere APIs (FileManager, VirtualDiskManager, the datastore
+// browser and the datastore's HTTP /folder endpoint). A dsFiles works on one datastore, with paths relative to
+// its root; the Backend's methods of the same names work on the image store's.
+
+// dsFiles is the files of one datastore of the VCH's datacenter.
+type dsFiles struct {
+	client *vim25.Client
+	ds     *object.Datastore
+	dc     *object.Datacenter
+}
+
+// imageFiles is the image store's datastore (which also holds the containerVMs and the kv records).
+func (b *Backend) imageFiles() dsFiles {
+	return dsFiles{client: b.sess.client, ds: b.where.datastore, dc: b.where.datacenter}
+}
+
+func (b *Backend) mkdirAll(ctx context.Context, rel string) error {
+	return b.imageFiles().mkdirAll(ctx, rel)
+}
+func (b *Backend) uploadFile(ctx context.Context, rel string, data []byte) error {
+	return b.imageFiles().uploadFile(ctx, rel, data)
+}
+func (b *Backend) openFile(ctx context.Context, rel string) (io.ReadCloser, error) {
+	return b.imageFiles().openFile(ctx, rel)
+}
+func (b *Backend) readFile(ctx context.Context, rel string, limit int64) ([]byte, error) {
+	return b.imageFiles().readFile(ctx, rel, limit)
+}
+func (b *Backend) move(ctx context.Context, from, to string) error {
+	return b.imageFiles().move(ctx, from, to)
+}
+func (b *Backend) deleteFile(ctx context.Context, rel string) error {
+	return b.imageFiles().deleteFile(ctx, rel)
+}
+func (b *Backend) deleteDisk(ctx context.Context, rel string) error {
+	return b.imageFiles().deleteDisk(ctx, rel)
+}
+func (b *Backend) subfolders(ctx context.Context, rel string) ([]string, error) {
+	return b.imageFiles().subfolders(ctx, rel)
+}
 
 // mkdirAll creates the folder rel and its parents; an existing folder is fine.
-func (b *Backend) mkdirAll(ctx context.Context, rel string) error {
-	fm := object.NewFileManager(b.sess.client)
-	err := fm.MakeDirectory(ctx, b.where.datastore.Path(rel), b.where.datacenter, true)
+func (f dsFiles) mkdirAll(ctx context.Context, rel string) error {
+	fm := object.NewFileManager(f.client)
+	err := fm.MakeDirectory(ctx, f.ds.Path(rel), f.dc, true)
 	if err == nil || errdefs.Is(classify(err, ""), errdefs.ErrConflict) {
 		return nil
 	}
-	return classify(err, "create "+b.where.datastore.Path(rel))
+	return classify(err, "create "+f.ds.Path(rel))
 }
 
 // uploadFile writes data to the file rel, replacing it.
-func (b *Backend) uploadFile(ctx context.Context, rel string, data []byte) error {
+func (f dsFiles) uploadFile(ctx context.Context, rel string, data []byte) error {
 	upload := soap.DefaultUpload
 	upload.ContentLength = int64(len(data))
-	if err := b.where.datastore.Upload(ctx, bytes.NewReader(data), rel, &upload); err != nil {
-		return classify(err, "upload "+b.where.datastore.Path(rel))
+	if err := f.ds.Upload(ctx, bytes.NewReader(data), rel, &upload); err != nil {
+		return classify(err, "upload "+f.ds.Path(rel))
 	}
 	return nil
 }
 
 // openFile streams the file rel; a missing file is an errdefs.ErrNotFound error.
-func (b *Backend) openFile(ctx context.Context, rel string) (io.ReadCloser, error) {
-	ds := b.where.datastore
+func (f dsFiles) openFile(ctx context.Context, rel string) (io.ReadCloser, error) {
+	ds := f.ds
 	u, ticket, err := ds.ServiceTicket(ctx, rel, http.MethodGet)
 	if err != nil {
 		return nil, classify(err, "read "+ds.Path(rel))
 	}
 	// DownloadRequest (unlike Download) leaves the status to us, so a missing file is told apart.
-	res, err := b.sess.client.DownloadRequest(ctx, u, &soap.Download{Method: http.MethodGet, Ticket: ticket})
+	res, err := f.client.DownloadRequest(ctx, u, &soap.Download{Method: http.MethodGet, Ticket: ticket})
 	if err != nil {
 		return nil, classify(err, "read "+ds.Path(rel))
 	}
@@ -58,26 +97,26 @@ func (b *Backend) openFile(ctx context.Context, rel string) (io.ReadCloser, erro
 }
 
 // readFile reads the whole file rel, which must not be larger than limit.
-func (b *Backend) readFile(ctx context.Context, rel string, limit int64) ([]byte, error) {
-	rc, err := b.openFile(ctx, rel)
+func (f dsFiles) readFile(ctx context.Context, rel string, limit int64) ([]byte, error) {
+	rc, err := f.openFile(ctx, rel)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
 	if err != nil {
-		return nil, classify(err, "read "+b.where.datastore.Path(rel))
+		return nil, classify(err, "read "+f.ds.Path(rel))
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes: %w", b.where.datastore.Path(rel), limit, errdefs.ErrSystem)
+		return nil, fmt.Errorf("%s is larger than %d bytes: %w", f.ds.Path(rel), limit, errdefs.ErrSystem)
 	}
 	return data, nil
 }
 
 // move renames the file or folder from to to; an existing destination is an errdefs.ErrConflict error.
-func (b *Backend) move(ctx context.Context, from, to string) error {
-	ds, dc := b.where.datastore, b.where.datacenter
-	fm := object.NewFileManager(b.sess.client)
+func (f dsFiles) move(ctx context.Context, from, to string) error {
+	ds, dc := f.ds, f.dc
+	fm := object.NewFileManager(f.client)
 	task, err := fm.MoveDatastoreFile(ctx, ds.Path(from), dc, ds.Path(to), dc, false)
 	if err == nil {
 		err = task.Wait(ctx)
@@ -86,28 +125,28 @@ func (b *Backend) move(ctx context.Context, from, to string) error {
 }
 
 // deleteFile removes the file or folder (with everything in it) rel.
-func (b *Backend) deleteFile(ctx context.Context, rel string) error {
-	fm := object.NewFileManager(b.sess.client)
-	task, err := fm.DeleteDatastoreFile(ctx, b.where.datastore.Path(rel), b.where.datacenter)
+func (f dsFiles) deleteFile(ctx context.Context, rel string) error {
+	fm := object.NewFileManager(f.client)
+	task, err := fm.DeleteDatastoreFile(ctx, f.ds.Path(rel), f.dc)
 	if err == nil {
 		err = task.Wait(ctx)
 	}
-	return classify(err, "delete "+b.where.datastore.Path(rel))
+	return classify(err, "delete "+f.ds.Path(rel))
 }
 
 // deleteDisk removes the virtual disk whose descriptor is rel, with its extents.
-func (b *Backend) deleteDisk(ctx context.Context, rel string) error {
-	vdm := object.NewVirtualDiskManager(b.sess.client)
-	task, err := vdm.DeleteVirtualDisk(ctx, b.where.datastore.Path(rel), b.where.datacenter)
+func (f dsFiles) deleteDisk(ctx context.Context, rel string) error {
+	vdm := object.NewVirtualDiskManager(f.client)
+	task, err := vdm.DeleteVirtualDisk(ctx, f.ds.Path(rel), f.dc)
 	if err == nil {
 		err = task.Wait(ctx)
 	}
-	return classify(err, "delete disk "+b.where.datastore.Path(rel))
+	return classify(err, "delete disk "+f.ds.Path(rel))
 }
 
 // subfolders lists the names of the folders in rel; a missing folder has none.
-func (b *Backend) subfolders(ctx context.Context, rel string) ([]string, error) {
-	ds := b.where.datastore
+func (f dsFiles) subfolders(ctx context.Context, rel string) ([]string, error) {
+	ds := f.ds
 	browser, err := ds.Browser(ctx)
 	if err != nil {
 		return nil, classify(err, "datastore browser of "+ds.Name())

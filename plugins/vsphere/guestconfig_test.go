@@ -67,8 +67,7 @@ func TestCreateRefusesWhatItCannotHonour(t *testing.T) {
 			s.ExtraHosts = []*models.HostEntry{{Hostname: &n, IP: &ip}}
 		}, errdefs.ErrInvalid},
 		{"mounts", func(s *models.ContainerSpec) {
-			d := "/data"
-			s.Mounts = []*models.Mount{{Type: new(string), Destination: &d}}
+			s.Mounts = []*models.Mount{{Type: "volume", Source: "v1", Destination: "/data"}}
 		}, errdefs.ErrNotImplemented},
 		{"endpoints", func(s *models.ContainerSpec) {
 			n := "bridge"
