@@ -21,12 +21,8 @@ import (
 // dial connects to the serial line as the VCH does and checks the container ID.
 func (g *guest) dial() *ssh.Client {
 	g.t.Helper()
-	conn, err := net.Dial("unix", g.sock)
-	must(g.t, err)
-	c, chans, reqs, err := ssh.NewClientConn(conn, "serial", &ssh.ClientConfig{
-		User: "vch", HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
-	must(g.t, err)
-	client := ssh.NewClient(c, chans, reqs)
+	raw := g.dialRaw()
+	client := ssh.NewClient(raw.conn, raw.chans, raw.reqs)
 	g.t.Cleanup(func() { client.Close() })
 	ok, id, err := client.SendRequest(wire.RequestContainerID, true, nil)
 	must(g.t, err)
@@ -34,6 +30,24 @@ func (g *guest) dial() *ssh.Client {
 		g.t.Fatalf("container id: ok=%v id=%q, want %q", ok, id, g.cfg.ID)
 	}
 	return client
+}
+
+// rawConn is an SSH client connection before ssh.NewClient takes its channels and requests.
+type rawConn struct {
+	conn  ssh.Conn
+	chans <-chan ssh.NewChannel
+	reqs  <-chan *ssh.Request
+}
+
+// dialRaw connects to the serial line as the VCH does.
+func (g *guest) dialRaw() rawConn {
+	g.t.Helper()
+	conn, err := net.Dial("unix", g.sock)
+	must(g.t, err)
+	c, chans, reqs, err := ssh.NewClientConn(conn, "serial", &ssh.ClientConfig{
+		User: "vch", HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+	must(g.t, err)
+	return rawConn{c, chans, reqs}
 }
 
 // attachment is an open attach channel with everything it received.
@@ -49,6 +63,11 @@ func attach(t *testing.T, c *ssh.Client) *attachment {
 	t.Helper()
 	ch, reqs, err := c.OpenChannel(wire.ChannelAttach, nil)
 	must(t, err)
+	return newAttachment(ch, reqs)
+}
+
+// newAttachment collects what an attach or session channel receives.
+func newAttachment(ch ssh.Channel, reqs <-chan *ssh.Request) *attachment {
 	a := &attachment{ch: ch, exit: make(chan int, 1)}
 	a.done.Add(2)
 	go func() { defer a.done.Done(); io.Copy(lockedWriter{&a.mu, &a.stdout}, ch) }()

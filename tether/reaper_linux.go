@@ -19,9 +19,11 @@ import (
 type reaper struct {
 	log *slog.Logger
 
-	mu      sync.Mutex // held while forking, so the main process cannot be reaped before its pid is known
+	mu      sync.Mutex // held while forking, so no process can be reaped before its pid is known
 	mainPid int
 	exited  chan int // the main process's exit code, once
+	// others are the exec sessions' processes: each gets its exit code on its own channel, once.
+	others map[int]chan<- int
 }
 
 // forwardedSignals are what `docker kill` and `docker stop` deliver to a containerVM's PID 1.
@@ -30,7 +32,7 @@ var forwardedSignals = []os.Signal{
 }
 
 func newReaper(log *slog.Logger) *reaper {
-	return &reaper{log: log, exited: make(chan int, 1)}
+	return &reaper{log: log, exited: make(chan int, 1), others: map[int]chan<- int{}}
 }
 
 // run reaps and forwards until ctx ends.
@@ -63,6 +65,8 @@ func (r *reaper) reapAll() {
 		r.mu.Lock()
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
 		main := r.mainPid
+		other, isOther := r.others[pid]
+		delete(r.others, pid)
 		r.mu.Unlock()
 		if errors.Is(err, unix.EINTR) {
 			continue
@@ -74,6 +78,9 @@ func (r *reaper) reapAll() {
 		if pid == main {
 			r.log.Info("main process exited", "pid", pid, "exitCode", code)
 			r.exited <- code
+		} else if isOther {
+			r.log.Debug("session process exited", "pid", pid, "exitCode", code)
+			other <- code
 		} else {
 			r.log.Debug("reaped", "pid", pid, "exitCode", code)
 		}
@@ -97,6 +104,20 @@ func (r *reaper) fork(start func() (int, error)) (int, error) {
 		r.mainPid = pid
 	}
 	return pid, err
+}
+
+// forkOther is fork for a process other than the main one (an exec session's): its exit code goes to
+// exited, which must have room for it.
+func (r *reaper) forkOther(exited chan<- int) func(func() (int, error)) (int, error) {
+	return func(start func() (int, error)) (int, error) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		pid, err := start()
+		if err == nil {
+			r.others[pid] = exited
+		}
+		return pid, err
+	}
 }
 
 // Exited delivers the main process's exit code.

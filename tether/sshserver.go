@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
@@ -21,6 +22,9 @@ type controller interface {
 	Resize(rows, cols uint16) error
 }
 
+// requestHandler answers one global request: whether it succeeded, and the reply's payload.
+type requestHandler func(payload []byte) (ok bool, reply []byte)
+
 // sshServer serves the VCH's SSH sessions on the serial line, one per accepted connection.
 type sshServer struct {
 	log     *slog.Logger
@@ -28,6 +32,13 @@ type sshServer struct {
 	config  *ssh.ServerConfig
 	hub     *hub
 	control controller
+	// requests answers global requests by name (top, stats, the exec sessions' status and control).
+	requests map[string]requestHandler
+	// sessions serves wire.ChannelSession; nil rejects them.
+	sessions func(ctx context.Context, nc ssh.NewChannel)
+
+	connsMu sync.Mutex
+	conns   map[*ssh.ServerConn]struct{}
 }
 
 // newSSHServer makes a server with a host key generated at boot: the line is private to the VCH, which
@@ -43,7 +54,21 @@ func newSSHServer(log *slog.Logger, id string, h *hub, c controller) (*sshServer
 	}
 	cfg := &ssh.ServerConfig{NoClientAuth: true}
 	cfg.AddHostKey(signer)
-	return &sshServer{log: log, id: id, config: cfg, hub: h, control: c}, nil
+	return &sshServer{log: log, id: id, config: cfg, hub: h, control: c, requests: map[string]requestHandler{},
+		conns: map[*ssh.ServerConn]struct{}{}}, nil
+}
+
+// broadcast sends a global request, without waiting for a reply, on every connection open now.
+func (s *sshServer) broadcast(name string, payload []byte) {
+	s.connsMu.Lock()
+	conns := make([]*ssh.ServerConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.connsMu.Unlock()
+	for _, c := range conns {
+		go func() { _, _, _ = c.SendRequest(name, false, payload) }()
+	}
 }
 
 // Serve accepts connections until ctx ends or the listener fails; each runs on its own, so a dropped
@@ -75,14 +100,25 @@ func (s *sshServer) serveConn(ctx context.Context, conn net.Conn) {
 	s.log.Info("vch connected")
 	stop := context.AfterFunc(ctx, func() { sc.Close() })
 	defer stop()
+	s.connsMu.Lock()
+	s.conns[sc] = struct{}{}
+	s.connsMu.Unlock()
+	defer func() {
+		s.connsMu.Lock()
+		delete(s.conns, sc)
+		s.connsMu.Unlock()
+	}()
 	go func() {
+		// Replies go in the order of the requests (RFC 4254 §4), so each is answered before the next is read.
 		for req := range reqs {
+			ok, reply := false, []byte(nil)
 			if req.Type == wire.RequestContainerID {
-				req.Reply(true, []byte(s.id))
-				continue
+				ok, reply = true, []byte(s.id)
+			} else if h := s.requests[req.Type]; h != nil {
+				ok, reply = h(req.Payload)
 			}
 			if req.WantReply {
-				req.Reply(false, nil)
+				req.Reply(ok, reply)
 			}
 		}
 	}()
@@ -94,6 +130,12 @@ func (s *sshServer) serveConn(ctx context.Context, conn net.Conn) {
 				continue
 			}
 			s.hub.Add(ch, chReqs, s.resize)
+		case wire.ChannelSession:
+			if s.sessions == nil {
+				nc.Reject(ssh.UnknownChannelType, "this tether runs no exec sessions")
+				continue
+			}
+			go s.sessions(ctx, nc)
 		case wire.ChannelControl:
 			ch, chReqs, err := nc.Accept()
 			if err != nil {

@@ -2,6 +2,7 @@ package tether
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -64,14 +65,19 @@ func Run(ctx context.Context, p Platform) error {
 
 // guest is one boot of a containerVM.
 type guest struct {
-	log  *slog.Logger
-	p    Platform
-	cfg  *wire.ContainerConfig
-	logs *logWriter
-	hub  *hub // nil until the SSH server runs
+	log   *slog.Logger
+	p     Platform
+	cfg   *wire.ContainerConfig
+	logs  *logWriter
+	hub   *hub // nil until the SSH server runs
+	stats statsReader
 }
 
 func (g *guest) run(ctx context.Context) error {
+	// The guest's cgroup is found while the host's cgroup filesystems are still in view.
+	if os.Getenv(wire.CgroupEnv) == "1" {
+		g.stats.cg = findCgroup()
+	}
 	if err := prepareRoot(os.Getenv(wire.RootEnv)); err != nil {
 		return g.failStart(ctx, err)
 	}
@@ -128,6 +134,17 @@ func (g *guest) serveSerial(ctx context.Context, r *reaper, sess *session) error
 	if err != nil {
 		return err
 	}
+	execs := newExecSessions(g.log, g.p, g.cfg.Hostname, r)
+	execs.notify = func(st wire.SessionStatus) {
+		b, _ := json.Marshal(st)
+		srv.broadcast(wire.RequestSessionExit, b)
+	}
+	srv.sessions = execs.open
+	srv.requests[wire.RequestSessionStatus] = execs.status
+	srv.requests[wire.RequestSessionSignal] = execs.signal
+	srv.requests[wire.RequestSessionResize] = execs.resize
+	srv.requests[wire.RequestStats] = g.stats.answer
+	srv.requests[wire.RequestTop] = top(func() uint64 { return g.stats.sample().Memory.Limit })
 	l, err := g.p.Serial()
 	if err != nil {
 		return err

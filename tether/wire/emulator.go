@@ -8,6 +8,10 @@ const (
 	// RootEnv names the directory the emulator prepared as the guest's root filesystem (the overlay of the
 	// disk chain); the tether pivots into it.
 	RootEnv = "VICE_TETHER_ROOT"
+	// CgroupEnv, when "1", says the emulator started the guest in a cgroup of its own, which accounts for
+	// everything the guest runs (its CPU, memory and I/O, as a VM's counters would): the tether reads the
+	// container's stats there. Without it the tether is alone in its machine and reads /proc.
+	CgroupEnv = "VICE_TETHER_CGROUP"
 
 	// FDSerial is a listening unix socket standing for the serial line. Each time the emulator's
 	// connection to the port's network backing (the VCH) is made, it connects here and splices the two;
