@@ -168,7 +168,7 @@ func testErrors(t *testing.T, v *vch) {
 		status                   int
 		message                  string
 	}{
-		{"too old", "GET", "/v1.12/version", "", 400, "client version 1.12 is too old. Minimum supported API version is 1.24"},
+		{"too old", "GET", "/v1.11/version", "", 400, "client version 1.11 is too old. Minimum supported API version is 1.12"},
 		{"too new", "GET", "/v1.99/info", "", 400, "client version 1.99 is too new. Maximum supported API version is"},
 		{"unknown route", "GET", "/v1.45/no/such/route", "", 404, "page not found"},
 		{"not built yet", "POST", "/v1.45/swarm/init", `{}`, 501, "not"},

@@ -65,7 +65,8 @@ func (s *Service) Push(ctx context.Context, o PushOptions, out ProgressFunc) err
 		return err
 	}
 	tags := map[string]*Record{} // tag -> image
-	mountFrom := map[string]name.Repository{}
+	// The other repositories of the registry that hold a layer (by chain ID): those it may be mounted from.
+	holders := map[string]map[string]name.Repository{}
 	for r, id := range s.refs.Refs {
 		pr, err := imagec.ParseReference(r)
 		if err != nil || s.images[id] == nil {
@@ -75,7 +76,12 @@ func (s *Service) Push(ctx context.Context, o PushOptions, out ProgressFunc) err
 		case pr.Repository().Name() == repo.Name() && pr.Tag() != "":
 			tags[pr.Tag()] = s.images[id]
 		case pr.Repository().RegistryStr() == repo.RegistryStr() && pr.Repository().Name() != repo.Name():
-			mountFrom[pr.Repository().Name()] = pr.Repository()
+			for _, c := range s.images[id].ChainIDs() {
+				if holders[c] == nil {
+					holders[c] = map[string]name.Repository{}
+				}
+				holders[c][pr.Repository().Name()] = pr.Repository()
+			}
 		}
 	}
 	s.mu.Unlock()
@@ -94,12 +100,25 @@ func (s *Service) Push(ctx context.Context, o PushOptions, out ProgressFunc) err
 		}
 		order = []string{ref.Tag()}
 	}
-	var sources []name.Repository
-	for _, m := range mountFrom {
-		sources = append(sources, m)
+	sources := map[string][]name.Repository{} // chain -> repositories, by name
+	var all []name.Repository
+	seen := map[string]bool{}
+	for _, t := range order {
+		for _, c := range tags[t].ChainIDs() {
+			if sources[c] != nil {
+				continue
+			}
+			for _, r := range holders[c] {
+				sources[c] = append(sources[c], r)
+				if !seen[r.Name()] {
+					seen[r.Name()] = true
+					all = append(all, r)
+				}
+			}
+			sort.Slice(sources[c], func(i, j int) bool { return sources[c][i].Name() < sources[c][j].Name() })
+		}
 	}
-	sort.Slice(sources, func(i, j int) bool { return sources[i].Name() < sources[j].Name() })
-	sess, err := s.reg.PushSession(ctx, repo, o.Auth, sources...)
+	sess, err := s.reg.PushSession(ctx, repo, o.Auth, all...)
 	if err != nil {
 		return err
 	}
@@ -113,7 +132,7 @@ func (s *Service) Push(ctx context.Context, o PushOptions, out ProgressFunc) err
 
 // pushTag pushes one image under tag.
 func (s *Service) pushTag(ctx context.Context, sess *imagec.Repo, repoName, tag string, rec *Record,
-	sources []name.Repository, out ProgressFunc) error {
+	sources map[string][]name.Repository, out ProgressFunc) error {
 	type desc struct {
 		MediaType string `json:"mediaType"`
 		Size      int64  `json:"size"`
@@ -153,7 +172,7 @@ func (s *Service) pushTag(ctx context.Context, sess *imagec.Repo, repoName, tag 
 		}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			digest, size, uploaded, err := s.pushLayer(ctx, sess, l, sources, out)
+			digest, size, uploaded, err := s.pushLayer(ctx, sess, l, sources[l.ChainID], out)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -209,7 +228,7 @@ func (s *Service) pushTag(ctx context.Context, sess *imagec.Repo, repoName, tag 
 }
 
 // pushLayer makes sure the repository has one layer: a blob it has already, one mounted from another
-// repository of the registry, or the layer's diff compressed and uploaded.
+// repository of the registry that holds it (sources), or the layer's diff compressed and uploaded.
 func (s *Service) pushLayer(ctx context.Context, sess *imagec.Repo, l LayerRecord, sources []name.Repository,
 	out ProgressFunc) (digest string, size int64, uploaded bool, err error) {
 	id := shortID(l.DiffID)
