@@ -35,6 +35,7 @@ var (
 	_ sdk.Containers  = (*Client)(nil)
 	_ sdk.Interaction = (*Client)(nil)
 	_ sdk.Volumes     = (*Client)(nil)
+	_ sdk.Scopes      = (*Client)(nil)
 )
 
 // Client calls one backend's port layer.

@@ -48,6 +48,7 @@ func NewHandler(b Backend) (http.Handler, error) {
 	wireStorage(api, b)
 	wireVolumes(api, b)
 	wireContainers(api, b)
+	wireScopes(api, b)
 	return api.Serve(nil), nil
 }
 

@@ -31,6 +31,9 @@ func checkSpec(spec *models.ContainerSpec) error {
 	if len(spec.Endpoints) > 0 {
 		return fmt.Errorf("network endpoints: %w", errdefs.ErrNotImplemented)
 	}
+	if len(spec.Ports) > 0 {
+		return fmt.Errorf("published ports: %w", errdefs.ErrNotImplemented)
+	}
 	for _, h := range spec.ExtraHosts {
 		if h == nil || h.Hostname == nil || h.IP == nil || *h.Hostname == "" || strings.ContainsAny(*h.Hostname, " \t\n:") {
 			return fmt.Errorf("extra host entry %v: a host name and an address are needed: %w", h, errdefs.ErrInvalid)

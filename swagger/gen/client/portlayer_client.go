@@ -13,6 +13,7 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/client/interaction"
 	"github.com/vice-engine/vice/swagger/gen/client/kv"
 	"github.com/vice-engine/vice/swagger/gen/client/misc"
+	"github.com/vice-engine/vice/swagger/gen/client/scopes"
 	"github.com/vice-engine/vice/swagger/gen/client/storage"
 )
 
@@ -64,6 +65,7 @@ func New(transport runtime.ContextualTransport, formats strfmt.Registry) *Portla
 	cli.Interaction = interaction.New(transport, formats)
 	cli.Kv = kv.New(transport, formats)
 	cli.Misc = misc.New(transport, formats)
+	cli.Scopes = scopes.New(transport, formats)
 	cli.Storage = storage.New(transport, formats)
 
 	return cli
@@ -134,6 +136,8 @@ type Portlayer struct {
 
 	Misc misc.ClientService
 
+	Scopes scopes.ClientService
+
 	Storage storage.ClientService
 
 	Transport runtime.ContextualTransport
@@ -147,5 +151,6 @@ func (c *Portlayer) SetTransport(transport runtime.ContextualTransport) {
 	c.Interaction.SetTransport(transport)
 	c.Kv.SetTransport(transport)
 	c.Misc.SetTransport(transport)
+	c.Scopes.SetTransport(transport)
 	c.Storage.SetTransport(transport)
 }

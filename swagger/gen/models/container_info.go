@@ -5,10 +5,12 @@ package models
 import (
 	"context"
 	stderrors "errors"
+	"strconv"
 
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
+	"github.com/go-openapi/swag/typeutils"
 	"github.com/go-openapi/validate"
 )
 
@@ -23,6 +25,9 @@ type ContainerInfo struct {
 	// the container's disk ("[datastore1] <vm>/<id>.vmdk")
 	Disk string `json:"disk,omitempty"`
 
+	// the container's endpoints, as its networks gave them, in the spec's order
+	Endpoints []*EndpointInfo `json:"endpoints"`
+
 	// id
 	// Required: true
 	ID *string `json:"id"`
@@ -31,7 +36,10 @@ type ContainerInfo struct {
 	// Required: true
 	Name *string `json:"name"`
 
-	// the spec the container was created with (under its current name), resources as the containerVM has them
+	// the ports published while the container runs (the host ports chosen for those asked as 0)
+	Ports []*PortBinding `json:"ports"`
+
+	// the spec the container was created with (under its current name, on the networks it is on now), resources as the containerVM has them
 	// Required: true
 	Spec *ContainerSpec `json:"spec"`
 
@@ -50,11 +58,19 @@ type ContainerInfo struct {
 func (m *ContainerInfo) Validate(formats strfmt.Registry) error {
 	var res []error
 
+	if err := m.validateEndpoints(formats); err != nil {
+		res = append(res, err)
+	}
+
 	if err := m.validateID(formats); err != nil {
 		res = append(res, err)
 	}
 
 	if err := m.validateName(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validatePorts(formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -72,6 +88,36 @@ func (m *ContainerInfo) Validate(formats strfmt.Registry) error {
 	return nil
 }
 
+func (m *ContainerInfo) validateEndpoints(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Endpoints) { // not required
+		return nil
+	}
+
+	for i := 0; i < len(m.Endpoints); i++ {
+		if typeutils.IsZero(m.Endpoints[i]) { // not required
+			continue
+		}
+
+		if m.Endpoints[i] != nil {
+			if err := m.Endpoints[i].Validate(formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("endpoints" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("endpoints" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
 func (m *ContainerInfo) validateID(formats strfmt.Registry) error {
 
 	if err := validate.Required("id", "body", m.ID); err != nil {
@@ -85,6 +131,36 @@ func (m *ContainerInfo) validateName(formats strfmt.Registry) error {
 
 	if err := validate.Required("name", "body", m.Name); err != nil {
 		return err
+	}
+
+	return nil
+}
+
+func (m *ContainerInfo) validatePorts(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Ports) { // not required
+		return nil
+	}
+
+	for i := 0; i < len(m.Ports); i++ {
+		if typeutils.IsZero(m.Ports[i]) { // not required
+			continue
+		}
+
+		if m.Ports[i] != nil {
+			if err := m.Ports[i].Validate(formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("ports" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("ports" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
 	}
 
 	return nil
@@ -142,6 +218,14 @@ func (m *ContainerInfo) validateState(formats strfmt.Registry) error {
 func (m *ContainerInfo) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
 	var res []error
 
+	if err := m.contextValidateEndpoints(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.contextValidatePorts(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
 	if err := m.contextValidateSpec(ctx, formats); err != nil {
 		res = append(res, err)
 	}
@@ -153,6 +237,64 @@ func (m *ContainerInfo) ContextValidate(ctx context.Context, formats strfmt.Regi
 	if len(res) > 0 {
 		return errors.CompositeValidationError(res...)
 	}
+	return nil
+}
+
+func (m *ContainerInfo) contextValidateEndpoints(ctx context.Context, formats strfmt.Registry) error {
+
+	for i := 0; i < len(m.Endpoints); i++ {
+
+		if m.Endpoints[i] != nil {
+
+			if typeutils.IsZero(m.Endpoints[i]) { // not required
+				continue
+			}
+
+			if err := m.Endpoints[i].ContextValidate(ctx, formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("endpoints" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("endpoints" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
+func (m *ContainerInfo) contextValidatePorts(ctx context.Context, formats strfmt.Registry) error {
+
+	for i := 0; i < len(m.Ports); i++ {
+
+		if m.Ports[i] != nil {
+
+			if typeutils.IsZero(m.Ports[i]) { // not required
+				continue
+			}
+
+			if err := m.Ports[i].ContextValidate(ctx, formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("ports" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("ports" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
 	return nil
 }
 

@@ -29,7 +29,7 @@ type ContainerSpec struct {
 	// domainname
 	Domainname string `json:"domainname,omitempty"`
 
-	// the container's network endpoints, one per network it is on
+	// the networks the container is on, one NIC each, in order (the first network with a gateway gives the default route); none leaves it without a network
 	Endpoints []*Endpoint `json:"endpoints"`
 
 	// lines added to the guest's /etc/hosts
@@ -62,6 +62,9 @@ type ContainerSpec struct {
 	// Required: true
 	// Min Length: 1
 	Name *string `json:"name"`
+
+	// ports published while the container runs, forwarded to its address on its first bridge network
+	Ports []*PortBinding `json:"ports"`
 
 	// process
 	// Required: true
@@ -107,6 +110,10 @@ func (m *ContainerSpec) Validate(formats strfmt.Registry) error {
 	}
 
 	if err := m.validateName(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validatePorts(formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -279,6 +286,36 @@ func (m *ContainerSpec) validateName(formats strfmt.Registry) error {
 	return nil
 }
 
+func (m *ContainerSpec) validatePorts(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Ports) { // not required
+		return nil
+	}
+
+	for i := 0; i < len(m.Ports); i++ {
+		if typeutils.IsZero(m.Ports[i]) { // not required
+			continue
+		}
+
+		if m.Ports[i] != nil {
+			if err := m.Ports[i].Validate(formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("ports" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("ports" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
 func (m *ContainerSpec) validateProcess(formats strfmt.Registry) error {
 
 	if err := validate.Required("process", "body", m.Process); err != nil {
@@ -355,6 +392,10 @@ func (m *ContainerSpec) ContextValidate(ctx context.Context, formats strfmt.Regi
 	}
 
 	if err := m.contextValidateMounts(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.contextValidatePorts(ctx, formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -473,6 +514,35 @@ func (m *ContainerSpec) contextValidateMounts(ctx context.Context, formats strfm
 				ce := new(errors.CompositeError)
 				if stderrors.As(err, &ce) {
 					return ce.ValidateName("mounts" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
+func (m *ContainerSpec) contextValidatePorts(ctx context.Context, formats strfmt.Registry) error {
+
+	for i := 0; i < len(m.Ports); i++ {
+
+		if m.Ports[i] != nil {
+
+			if typeutils.IsZero(m.Ports[i]) { // not required
+				continue
+			}
+
+			if err := m.Ports[i].ContextValidate(ctx, formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("ports" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("ports" + "." + strconv.Itoa(i))
 				}
 
 				return err

@@ -4,14 +4,17 @@ package models
 
 import (
 	"context"
+	stderrors "errors"
+	"strconv"
 
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
+	"github.com/go-openapi/swag/typeutils"
 	"github.com/go-openapi/validate"
 )
 
-// Endpoint the container's place on one network
+// Endpoint the container's place on one network, as asked for
 //
 // swagger:model Endpoint
 type Endpoint struct {
@@ -19,20 +22,28 @@ type Endpoint struct {
 	// further DNS names of the container on this network
 	Aliases []string `json:"aliases"`
 
-	// the address asked for; empty lets the network choose
+	// the IPv4 address asked for, in the network's subnet; empty lets the network choose one
 	IP string `json:"ip,omitempty"`
 
-	// mac
+	// other containers this one knows under an alias of its own (Docker's --link)
+	Links []*Link `json:"links"`
+
+	// the NIC's MAC address asked for; empty lets the backend choose one
 	Mac string `json:"mac,omitempty"`
 
 	// the network's ID
 	// Required: true
+	// Pattern: ^[a-f0-9]{64}$
 	Network *string `json:"network"`
 }
 
 // Validate validates this endpoint
 func (m *Endpoint) Validate(formats strfmt.Registry) error {
 	var res []error
+
+	if err := m.validateLinks(formats); err != nil {
+		res = append(res, err)
+	}
 
 	if err := m.validateNetwork(formats); err != nil {
 		res = append(res, err)
@@ -44,17 +55,89 @@ func (m *Endpoint) Validate(formats strfmt.Registry) error {
 	return nil
 }
 
+func (m *Endpoint) validateLinks(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Links) { // not required
+		return nil
+	}
+
+	for i := 0; i < len(m.Links); i++ {
+		if typeutils.IsZero(m.Links[i]) { // not required
+			continue
+		}
+
+		if m.Links[i] != nil {
+			if err := m.Links[i].Validate(formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("links" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("links" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
 func (m *Endpoint) validateNetwork(formats strfmt.Registry) error {
 
 	if err := validate.Required("network", "body", m.Network); err != nil {
 		return err
 	}
 
+	if err := validate.Pattern("network", "body", *m.Network, `^[a-f0-9]{64}$`); err != nil {
+		return err
+	}
+
 	return nil
 }
 
-// ContextValidate validates this endpoint based on context it is used
-func (m *Endpoint) ContextValidate(_ context.Context, _ strfmt.Registry) error {
+// ContextValidate validate this endpoint based on the context it is used
+func (m *Endpoint) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
+	var res []error
+
+	if err := m.contextValidateLinks(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if len(res) > 0 {
+		return errors.CompositeValidationError(res...)
+	}
+	return nil
+}
+
+func (m *Endpoint) contextValidateLinks(ctx context.Context, formats strfmt.Registry) error {
+
+	for i := 0; i < len(m.Links); i++ {
+
+		if m.Links[i] != nil {
+
+			if typeutils.IsZero(m.Links[i]) { // not required
+				continue
+			}
+
+			if err := m.Links[i].ContextValidate(ctx, formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("links" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("links" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
 	return nil
 }
 

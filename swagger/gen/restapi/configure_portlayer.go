@@ -16,6 +16,7 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/interaction"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/kv"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/misc"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/scopes"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/storage"
 )
 
@@ -59,11 +60,25 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation interaction.AttachContainer has not yet been implemented")
 		})
 	}
+	if api.ScopesConnectContainerHandler == nil {
+		api.ScopesConnectContainerHandler = scopes.ConnectContainerHandlerFunc(func(params scopes.ConnectContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation scopes.ConnectContainer has not yet been implemented")
+		})
+	}
 	if api.ContainersCreateContainerHandler == nil {
 		api.ContainersCreateContainerHandler = containers.CreateContainerHandlerFunc(func(params containers.CreateContainerParams) middleware.Responder {
 			_ = params
 
 			return middleware.NotImplemented("operation containers.CreateContainer has not yet been implemented")
+		})
+	}
+	if api.ScopesCreateScopeHandler == nil {
+		api.ScopesCreateScopeHandler = scopes.CreateScopeHandlerFunc(func(params scopes.CreateScopeParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation scopes.CreateScope has not yet been implemented")
 		})
 	}
 	if api.StorageCreateVolumeHandler == nil {
@@ -78,6 +93,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			_ = params
 
 			return middleware.NotImplemented("operation kv.DeleteValue has not yet been implemented")
+		})
+	}
+	if api.ScopesDisconnectContainerHandler == nil {
+		api.ScopesDisconnectContainerHandler = scopes.DisconnectContainerHandlerFunc(func(params scopes.DisconnectContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation scopes.DisconnectContainer has not yet been implemented")
 		})
 	}
 	if api.ContainersGetContainerHandler == nil {
@@ -106,6 +128,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			_ = params
 
 			return middleware.NotImplemented("operation storage.GetLayer has not yet been implemented")
+		})
+	}
+	if api.ScopesGetScopeHandler == nil {
+		api.ScopesGetScopeHandler = scopes.GetScopeHandlerFunc(func(params scopes.GetScopeParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation scopes.GetScope has not yet been implemented")
 		})
 	}
 	if api.MiscGetVCHInfoHandler == nil {
@@ -141,6 +170,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			_ = params
 
 			return middleware.NotImplemented("operation storage.ListLayers has not yet been implemented")
+		})
+	}
+	if api.ScopesListScopesHandler == nil {
+		api.ScopesListScopesHandler = scopes.ListScopesHandlerFunc(func(params scopes.ListScopesParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation scopes.ListScopes has not yet been implemented")
 		})
 	}
 	if api.KvListValuesHandler == nil {
@@ -197,6 +233,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			_ = params
 
 			return middleware.NotImplemented("operation storage.RemoveLayer has not yet been implemented")
+		})
+	}
+	if api.ScopesRemoveScopeHandler == nil {
+		api.ScopesRemoveScopeHandler = scopes.RemoveScopeHandlerFunc(func(params scopes.RemoveScopeParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation scopes.RemoveScope has not yet been implemented")
 		})
 	}
 	if api.StorageRemoveVolumeHandler == nil {

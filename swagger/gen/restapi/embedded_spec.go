@@ -244,6 +244,69 @@ func init() {
         }
       ]
     },
+    "/containers/{id}/endpoints": {
+      "post": {
+        "tags": [
+          "scopes"
+        ],
+        "summary": "Puts the container on one more network: a NIC on the network's port group (hot-added to a running\ncontainerVM, whose guest then configures it), an address from the network's range (or the one asked\nfor), and its names in the network's DNS. A container already on the network is a conflict, an\naddress in use or outside the network's subnet forbidden.\n",
+        "operationId": "ConnectContainer",
+        "parameters": [
+          {
+            "name": "endpoint",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/Endpoint"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "connected",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/endpoints/{scope}": {
+      "delete": {
+        "tags": [
+          "scopes"
+        ],
+        "summary": "Takes the container off a network (its NIC hot-removed when it runs) and frees its address.",
+        "operationId": "DisconnectContainer",
+        "responses": {
+          "200": {
+            "description": "disconnected",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        },
+        {
+          "$ref": "#/parameters/scopeID"
+        }
+      ]
+    },
     "/containers/{id}/logs": {
       "get": {
         "produces": [
@@ -682,6 +745,96 @@ func init() {
         }
       }
     },
+    "/scopes": {
+      "get": {
+        "tags": [
+          "scopes"
+        ],
+        "summary": "Lists the VCH's networks, the predefined ones (bridge, host, none, the container networks) first.",
+        "operationId": "ListScopes",
+        "responses": {
+          "200": {
+            "description": "the networks",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/ScopeInfo"
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "post": {
+        "tags": [
+          "scopes"
+        ],
+        "summary": "Creates a bridge network on the VCH's bridge port group. Its subnet is the one given or the next free one\nof the VCH's bridge network range; its gateway (the VCH's address on it, which serves DNS) the one given or\nthe subnet's first address. A name in use is a conflict; a subnet overlapping another network's is\nforbidden.\n",
+        "operationId": "CreateScope",
+        "parameters": [
+          {
+            "name": "spec",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/ScopeSpec"
+            }
+          }
+        ],
+        "responses": {
+          "201": {
+            "description": "created",
+            "schema": {
+              "$ref": "#/definitions/ScopeInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      }
+    },
+    "/scopes/{scope}": {
+      "get": {
+        "tags": [
+          "scopes"
+        ],
+        "operationId": "GetScope",
+        "responses": {
+          "200": {
+            "description": "the network",
+            "schema": {
+              "$ref": "#/definitions/ScopeInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "delete": {
+        "tags": [
+          "scopes"
+        ],
+        "summary": "Removes a network that no container is on; a predefined one, or one in use, is forbidden.",
+        "operationId": "RemoveScope",
+        "responses": {
+          "204": {
+            "description": "removed"
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/scopeID"
+        }
+      ]
+    },
     "/storage/layers": {
       "get": {
         "tags": [
@@ -965,14 +1118,28 @@ func init() {
           "description": "the container's disk (\"[datastore1] \u003cvm\u003e/\u003cid\u003e.vmdk\")",
           "type": "string"
         },
+        "endpoints": {
+          "description": "the container's endpoints, as its networks gave them, in the spec's order",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/EndpointInfo"
+          }
+        },
         "id": {
           "type": "string"
         },
         "name": {
           "type": "string"
         },
+        "ports": {
+          "description": "the ports published while the container runs (the host ports chosen for those asked as 0)",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/PortBinding"
+          }
+        },
         "spec": {
-          "description": "the spec the container was created with (under its current name), resources as the containerVM has them",
+          "description": "the spec the container was created with (under its current name, on the networks it is on now), resources as the containerVM has them",
           "$ref": "#/definitions/ContainerSpec"
         },
         "state": {
@@ -1010,7 +1177,7 @@ func init() {
           "type": "string"
         },
         "endpoints": {
-          "description": "the container's network endpoints, one per network it is on",
+          "description": "the networks the container is on, one NIC each, in order (the first network with a gateway gives the default route); none leaves it without a network",
           "type": "array",
           "items": {
             "$ref": "#/definitions/Endpoint"
@@ -1058,6 +1225,13 @@ func init() {
           "description": "the container's name, without a leading slash",
           "type": "string",
           "minLength": 1
+        },
+        "ports": {
+          "description": "ports published while the container runs, forwarded to its address on its first bridge network",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/PortBinding"
+          }
         },
         "process": {
           "$ref": "#/definitions/Process"
@@ -1165,7 +1339,7 @@ func init() {
       }
     },
     "Endpoint": {
-      "description": "the container's place on one network",
+      "description": "the container's place on one network, as asked for",
       "type": "object",
       "required": [
         "network"
@@ -1179,15 +1353,80 @@ func init() {
           }
         },
         "ip": {
-          "description": "the address asked for; empty lets the network choose",
+          "description": "the IPv4 address asked for, in the network's subnet; empty lets the network choose one",
           "type": "string"
         },
+        "links": {
+          "description": "other containers this one knows under an alias of its own (Docker's --link)",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/Link"
+          }
+        },
         "mac": {
+          "description": "the NIC's MAC address asked for; empty lets the backend choose one",
           "type": "string"
         },
         "network": {
           "description": "the network's ID",
+          "type": "string",
+          "pattern": "^[a-f0-9]{64}$"
+        }
+      }
+    },
+    "EndpointInfo": {
+      "description": "the container's place on one network, as the network gave it",
+      "type": "object",
+      "required": [
+        "network",
+        "networkName",
+        "id",
+        "mac"
+      ],
+      "properties": {
+        "aliases": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "gateway": {
+          "description": "the network's gateway; empty on a network without one",
           "type": "string"
+        },
+        "id": {
+          "description": "the endpoint's ID (64 hex), stable while the container is on the network",
+          "type": "string",
+          "x-nullable": false
+        },
+        "ip": {
+          "description": "the container's IPv4 address on the network",
+          "type": "string"
+        },
+        "links": {
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/Link"
+          }
+        },
+        "mac": {
+          "description": "the MAC address of the container's NIC on the network",
+          "type": "string",
+          "x-nullable": false
+        },
+        "network": {
+          "description": "the network's ID",
+          "type": "string",
+          "x-nullable": false
+        },
+        "networkName": {
+          "type": "string",
+          "x-nullable": false
+        },
+        "prefixLength": {
+          "description": "the length of the network's subnet prefix",
+          "type": "integer",
+          "format": "int64"
         }
       }
     },
@@ -1355,6 +1594,25 @@ func init() {
         }
       }
     },
+    "Link": {
+      "description": "another container, and the name this one resolves it by",
+      "type": "object",
+      "required": [
+        "container",
+        "alias"
+      ],
+      "properties": {
+        "alias": {
+          "type": "string",
+          "minLength": 1
+        },
+        "container": {
+          "description": "the linked container's ID",
+          "type": "string",
+          "pattern": "^[a-f0-9]{64}$"
+        }
+      }
+    },
     "LogRecord": {
       "description": "one piece of the main process's output",
       "type": "object",
@@ -1503,6 +1761,43 @@ func init() {
         }
       }
     },
+    "PortBinding": {
+      "description": "a port of the container published on the VCH's public address",
+      "type": "object",
+      "required": [
+        "containerPort"
+      ],
+      "properties": {
+        "containerPort": {
+          "type": "integer",
+          "format": "int64",
+          "maximum": 65535,
+          "minimum": 1,
+          "x-nullable": false
+        },
+        "hostIP": {
+          "description": "the VCH's address to publish on; empty (or 0.0.0.0) is its public address",
+          "type": "string"
+        },
+        "hostPort": {
+          "description": "the VCH's port; 0 picks a free one when the container starts",
+          "type": "integer",
+          "format": "int64",
+          "maximum": 65535,
+          "minimum": 0,
+          "x-nullable": false
+        },
+        "protocol": {
+          "type": "string",
+          "default": "tcp",
+          "enum": [
+            "tcp",
+            "udp"
+          ],
+          "x-nullable": false
+        }
+      }
+    },
     "Process": {
       "description": "a process to run in a container",
       "type": "object",
@@ -1569,6 +1864,132 @@ func init() {
           "format": "int64",
           "minimum": 0,
           "x-nullable": false
+        }
+      }
+    },
+    "ScopeInfo": {
+      "description": "a network of the VCH",
+      "type": "object",
+      "required": [
+        "id",
+        "name",
+        "type"
+      ],
+      "properties": {
+        "attachable": {
+          "type": "boolean"
+        },
+        "created": {
+          "description": "RFC 3339 with nanoseconds",
+          "type": "string"
+        },
+        "dns": {
+          "description": "a container network's name servers, given to its containers",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "gateway": {
+          "type": "string"
+        },
+        "id": {
+          "description": "64 hex",
+          "type": "string",
+          "x-nullable": false
+        },
+        "internal": {
+          "type": "boolean"
+        },
+        "ipRange": {
+          "type": "string"
+        },
+        "labels": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "name": {
+          "type": "string",
+          "x-nullable": false
+        },
+        "options": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "portGroup": {
+          "description": "the vSphere network the containers' NICs join; empty for host and null",
+          "type": "string"
+        },
+        "predefined": {
+          "description": "made by the VCH's configuration, not by a client; it cannot be removed",
+          "type": "boolean"
+        },
+        "subnet": {
+          "type": "string"
+        },
+        "trust": {
+          "description": "a container network's firewall trust level (closed, outbound, peers, published, open)",
+          "type": "string"
+        },
+        "type": {
+          "description": "bridge (the bridge network and user-defined networks, on the VCH's bridge port group, behind the VCH),\ncontainer (a port group of its own that containers' NICs join directly), host and null (predefined,\nwithout endpoints)\n",
+          "type": "string",
+          "enum": [
+            "bridge",
+            "container",
+            "host",
+            "null"
+          ],
+          "x-nullable": false
+        }
+      }
+    },
+    "ScopeSpec": {
+      "description": "a bridge network to create",
+      "type": "object",
+      "required": [
+        "name"
+      ],
+      "properties": {
+        "attachable": {
+          "type": "boolean"
+        },
+        "gateway": {
+          "description": "the VCH's address on the network; empty is the subnet's first address",
+          "type": "string"
+        },
+        "internal": {
+          "description": "the network has no route out of it",
+          "type": "boolean"
+        },
+        "ipRange": {
+          "description": "the prefix (CIDR, inside the subnet) containers' addresses are chosen from; empty is the subnet",
+          "type": "string"
+        },
+        "labels": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "name": {
+          "type": "string",
+          "minLength": 1
+        },
+        "options": {
+          "description": "the driver options given at creation, kept as given",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "subnet": {
+          "description": "an IPv4 prefix (CIDR); empty is the next free one of the VCH's bridge network range",
+          "type": "string"
         }
       }
     },
@@ -1828,6 +2249,14 @@ func init() {
       "in": "path",
       "required": true
     },
+    "scopeID": {
+      "pattern": "^[a-f0-9]{64}$",
+      "type": "string",
+      "description": "the network's ID (64 hex)",
+      "name": "scope",
+      "in": "path",
+      "required": true
+    },
     "volumeName": {
       "maxLength": 255,
       "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]+$",
@@ -1876,6 +2305,10 @@ func init() {
     {
       "description": "attaching to a container's streams",
       "name": "interaction"
+    },
+    {
+      "description": "networks (the bridge network and user-defined ones on the VCH's bridge port group, container networks on port groups of their own), their addresses, the containers' endpoints on them and the ports published on the VCH's public address",
+      "name": "scopes"
     }
   ]
 }`))
@@ -2137,6 +2570,90 @@ func init() {
           "type": "string",
           "description": "the full container ID (64 hex)",
           "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/endpoints": {
+      "post": {
+        "tags": [
+          "scopes"
+        ],
+        "summary": "Puts the container on one more network: a NIC on the network's port group (hot-added to a running\ncontainerVM, whose guest then configures it), an address from the network's range (or the one asked\nfor), and its names in the network's DNS. A container already on the network is a conflict, an\naddress in use or outside the network's subnet forbidden.\n",
+        "operationId": "ConnectContainer",
+        "parameters": [
+          {
+            "name": "endpoint",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/Endpoint"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "connected",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/endpoints/{scope}": {
+      "delete": {
+        "tags": [
+          "scopes"
+        ],
+        "summary": "Takes the container off a network (its NIC hot-removed when it runs) and frees its address.",
+        "operationId": "DisconnectContainer",
+        "responses": {
+          "200": {
+            "description": "disconnected",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        },
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the network's ID (64 hex)",
+          "name": "scope",
           "in": "path",
           "required": true
         }
@@ -2663,6 +3180,113 @@ func init() {
         }
       }
     },
+    "/scopes": {
+      "get": {
+        "tags": [
+          "scopes"
+        ],
+        "summary": "Lists the VCH's networks, the predefined ones (bridge, host, none, the container networks) first.",
+        "operationId": "ListScopes",
+        "responses": {
+          "200": {
+            "description": "the networks",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/ScopeInfo"
+              }
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "post": {
+        "tags": [
+          "scopes"
+        ],
+        "summary": "Creates a bridge network on the VCH's bridge port group. Its subnet is the one given or the next free one\nof the VCH's bridge network range; its gateway (the VCH's address on it, which serves DNS) the one given or\nthe subnet's first address. A name in use is a conflict; a subnet overlapping another network's is\nforbidden.\n",
+        "operationId": "CreateScope",
+        "parameters": [
+          {
+            "name": "spec",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/ScopeSpec"
+            }
+          }
+        ],
+        "responses": {
+          "201": {
+            "description": "created",
+            "schema": {
+              "$ref": "#/definitions/ScopeInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      }
+    },
+    "/scopes/{scope}": {
+      "get": {
+        "tags": [
+          "scopes"
+        ],
+        "operationId": "GetScope",
+        "responses": {
+          "200": {
+            "description": "the network",
+            "schema": {
+              "$ref": "#/definitions/ScopeInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "delete": {
+        "tags": [
+          "scopes"
+        ],
+        "summary": "Removes a network that no container is on; a predefined one, or one in use, is forbidden.",
+        "operationId": "RemoveScope",
+        "responses": {
+          "204": {
+            "description": "removed"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the network's ID (64 hex)",
+          "name": "scope",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
     "/storage/layers": {
       "get": {
         "tags": [
@@ -2998,14 +3622,28 @@ func init() {
           "description": "the container's disk (\"[datastore1] \u003cvm\u003e/\u003cid\u003e.vmdk\")",
           "type": "string"
         },
+        "endpoints": {
+          "description": "the container's endpoints, as its networks gave them, in the spec's order",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/EndpointInfo"
+          }
+        },
         "id": {
           "type": "string"
         },
         "name": {
           "type": "string"
         },
+        "ports": {
+          "description": "the ports published while the container runs (the host ports chosen for those asked as 0)",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/PortBinding"
+          }
+        },
         "spec": {
-          "description": "the spec the container was created with (under its current name), resources as the containerVM has them",
+          "description": "the spec the container was created with (under its current name, on the networks it is on now), resources as the containerVM has them",
           "$ref": "#/definitions/ContainerSpec"
         },
         "state": {
@@ -3043,7 +3681,7 @@ func init() {
           "type": "string"
         },
         "endpoints": {
-          "description": "the container's network endpoints, one per network it is on",
+          "description": "the networks the container is on, one NIC each, in order (the first network with a gateway gives the default route); none leaves it without a network",
           "type": "array",
           "items": {
             "$ref": "#/definitions/Endpoint"
@@ -3091,6 +3729,13 @@ func init() {
           "description": "the container's name, without a leading slash",
           "type": "string",
           "minLength": 1
+        },
+        "ports": {
+          "description": "ports published while the container runs, forwarded to its address on its first bridge network",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/PortBinding"
+          }
         },
         "process": {
           "$ref": "#/definitions/Process"
@@ -3198,7 +3843,7 @@ func init() {
       }
     },
     "Endpoint": {
-      "description": "the container's place on one network",
+      "description": "the container's place on one network, as asked for",
       "type": "object",
       "required": [
         "network"
@@ -3212,15 +3857,80 @@ func init() {
           }
         },
         "ip": {
-          "description": "the address asked for; empty lets the network choose",
+          "description": "the IPv4 address asked for, in the network's subnet; empty lets the network choose one",
           "type": "string"
         },
+        "links": {
+          "description": "other containers this one knows under an alias of its own (Docker's --link)",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/Link"
+          }
+        },
         "mac": {
+          "description": "the NIC's MAC address asked for; empty lets the backend choose one",
           "type": "string"
         },
         "network": {
           "description": "the network's ID",
+          "type": "string",
+          "pattern": "^[a-f0-9]{64}$"
+        }
+      }
+    },
+    "EndpointInfo": {
+      "description": "the container's place on one network, as the network gave it",
+      "type": "object",
+      "required": [
+        "network",
+        "networkName",
+        "id",
+        "mac"
+      ],
+      "properties": {
+        "aliases": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "gateway": {
+          "description": "the network's gateway; empty on a network without one",
           "type": "string"
+        },
+        "id": {
+          "description": "the endpoint's ID (64 hex), stable while the container is on the network",
+          "type": "string",
+          "x-nullable": false
+        },
+        "ip": {
+          "description": "the container's IPv4 address on the network",
+          "type": "string"
+        },
+        "links": {
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/Link"
+          }
+        },
+        "mac": {
+          "description": "the MAC address of the container's NIC on the network",
+          "type": "string",
+          "x-nullable": false
+        },
+        "network": {
+          "description": "the network's ID",
+          "type": "string",
+          "x-nullable": false
+        },
+        "networkName": {
+          "type": "string",
+          "x-nullable": false
+        },
+        "prefixLength": {
+          "description": "the length of the network's subnet prefix",
+          "type": "integer",
+          "format": "int64"
         }
       }
     },
@@ -3388,6 +4098,25 @@ func init() {
         }
       }
     },
+    "Link": {
+      "description": "another container, and the name this one resolves it by",
+      "type": "object",
+      "required": [
+        "container",
+        "alias"
+      ],
+      "properties": {
+        "alias": {
+          "type": "string",
+          "minLength": 1
+        },
+        "container": {
+          "description": "the linked container's ID",
+          "type": "string",
+          "pattern": "^[a-f0-9]{64}$"
+        }
+      }
+    },
     "LogRecord": {
       "description": "one piece of the main process's output",
       "type": "object",
@@ -3536,6 +4265,43 @@ func init() {
         }
       }
     },
+    "PortBinding": {
+      "description": "a port of the container published on the VCH's public address",
+      "type": "object",
+      "required": [
+        "containerPort"
+      ],
+      "properties": {
+        "containerPort": {
+          "type": "integer",
+          "format": "int64",
+          "maximum": 65535,
+          "minimum": 1,
+          "x-nullable": false
+        },
+        "hostIP": {
+          "description": "the VCH's address to publish on; empty (or 0.0.0.0) is its public address",
+          "type": "string"
+        },
+        "hostPort": {
+          "description": "the VCH's port; 0 picks a free one when the container starts",
+          "type": "integer",
+          "format": "int64",
+          "maximum": 65535,
+          "minimum": 0,
+          "x-nullable": false
+        },
+        "protocol": {
+          "type": "string",
+          "default": "tcp",
+          "enum": [
+            "tcp",
+            "udp"
+          ],
+          "x-nullable": false
+        }
+      }
+    },
     "Process": {
       "description": "a process to run in a container",
       "type": "object",
@@ -3602,6 +4368,132 @@ func init() {
           "format": "int64",
           "minimum": 0,
           "x-nullable": false
+        }
+      }
+    },
+    "ScopeInfo": {
+      "description": "a network of the VCH",
+      "type": "object",
+      "required": [
+        "id",
+        "name",
+        "type"
+      ],
+      "properties": {
+        "attachable": {
+          "type": "boolean"
+        },
+        "created": {
+          "description": "RFC 3339 with nanoseconds",
+          "type": "string"
+        },
+        "dns": {
+          "description": "a container network's name servers, given to its containers",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "gateway": {
+          "type": "string"
+        },
+        "id": {
+          "description": "64 hex",
+          "type": "string",
+          "x-nullable": false
+        },
+        "internal": {
+          "type": "boolean"
+        },
+        "ipRange": {
+          "type": "string"
+        },
+        "labels": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "name": {
+          "type": "string",
+          "x-nullable": false
+        },
+        "options": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "portGroup": {
+          "description": "the vSphere network the containers' NICs join; empty for host and null",
+          "type": "string"
+        },
+        "predefined": {
+          "description": "made by the VCH's configuration, not by a client; it cannot be removed",
+          "type": "boolean"
+        },
+        "subnet": {
+          "type": "string"
+        },
+        "trust": {
+          "description": "a container network's firewall trust level (closed, outbound, peers, published, open)",
+          "type": "string"
+        },
+        "type": {
+          "description": "bridge (the bridge network and user-defined networks, on the VCH's bridge port group, behind the VCH),\ncontainer (a port group of its own that containers' NICs join directly), host and null (predefined,\nwithout endpoints)\n",
+          "type": "string",
+          "enum": [
+            "bridge",
+            "container",
+            "host",
+            "null"
+          ],
+          "x-nullable": false
+        }
+      }
+    },
+    "ScopeSpec": {
+      "description": "a bridge network to create",
+      "type": "object",
+      "required": [
+        "name"
+      ],
+      "properties": {
+        "attachable": {
+          "type": "boolean"
+        },
+        "gateway": {
+          "description": "the VCH's address on the network; empty is the subnet's first address",
+          "type": "string"
+        },
+        "internal": {
+          "description": "the network has no route out of it",
+          "type": "boolean"
+        },
+        "ipRange": {
+          "description": "the prefix (CIDR, inside the subnet) containers' addresses are chosen from; empty is the subnet",
+          "type": "string"
+        },
+        "labels": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "name": {
+          "type": "string",
+          "minLength": 1
+        },
+        "options": {
+          "description": "the driver options given at creation, kept as given",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "subnet": {
+          "description": "an IPv4 prefix (CIDR); empty is the next free one of the VCH's bridge network range",
+          "type": "string"
         }
       }
     },
@@ -3861,6 +4753,14 @@ func init() {
       "in": "path",
       "required": true
     },
+    "scopeID": {
+      "pattern": "^[a-f0-9]{64}$",
+      "type": "string",
+      "description": "the network's ID (64 hex)",
+      "name": "scope",
+      "in": "path",
+      "required": true
+    },
     "volumeName": {
       "maxLength": 255,
       "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]+$",
@@ -3909,6 +4809,10 @@ func init() {
     {
       "description": "attaching to a container's streams",
       "name": "interaction"
+    },
+    {
+      "description": "networks (the bridge network and user-defined ones on the VCH's bridge port group, container networks on port groups of their own), their addresses, the containers' endpoints on them and the ports published on the VCH's public address",
+      "name": "scopes"
     }
   ]
 }`))

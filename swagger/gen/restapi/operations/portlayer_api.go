@@ -21,6 +21,7 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/interaction"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/kv"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/misc"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/scopes"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/storage"
 )
 
@@ -60,10 +61,22 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation interaction.AttachContainer has not yet been implemented")
 		}),
 
+		ScopesConnectContainerHandler: scopes.ConnectContainerHandlerFunc(func(params scopes.ConnectContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation scopes.ConnectContainer has not yet been implemented")
+		}),
+
 		ContainersCreateContainerHandler: containers.CreateContainerHandlerFunc(func(params containers.CreateContainerParams) middleware.Responder {
 			_ = params
 
 			return middleware.NotImplemented("operation containers.CreateContainer has not yet been implemented")
+		}),
+
+		ScopesCreateScopeHandler: scopes.CreateScopeHandlerFunc(func(params scopes.CreateScopeParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation scopes.CreateScope has not yet been implemented")
 		}),
 
 		StorageCreateVolumeHandler: storage.CreateVolumeHandlerFunc(func(params storage.CreateVolumeParams) middleware.Responder {
@@ -76,6 +89,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			_ = params
 
 			return middleware.NotImplemented("operation kv.DeleteValue has not yet been implemented")
+		}),
+
+		ScopesDisconnectContainerHandler: scopes.DisconnectContainerHandlerFunc(func(params scopes.DisconnectContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation scopes.DisconnectContainer has not yet been implemented")
 		}),
 
 		ContainersGetContainerHandler: containers.GetContainerHandlerFunc(func(params containers.GetContainerParams) middleware.Responder {
@@ -100,6 +119,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			_ = params
 
 			return middleware.NotImplemented("operation storage.GetLayer has not yet been implemented")
+		}),
+
+		ScopesGetScopeHandler: scopes.GetScopeHandlerFunc(func(params scopes.GetScopeParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation scopes.GetScope has not yet been implemented")
 		}),
 
 		MiscGetVCHInfoHandler: misc.GetVCHInfoHandlerFunc(func(params misc.GetVCHInfoParams) middleware.Responder {
@@ -130,6 +155,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			_ = params
 
 			return middleware.NotImplemented("operation storage.ListLayers has not yet been implemented")
+		}),
+
+		ScopesListScopesHandler: scopes.ListScopesHandlerFunc(func(params scopes.ListScopesParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation scopes.ListScopes has not yet been implemented")
 		}),
 
 		KvListValuesHandler: kv.ListValuesHandlerFunc(func(params kv.ListValuesParams) middleware.Responder {
@@ -178,6 +209,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			_ = params
 
 			return middleware.NotImplemented("operation storage.RemoveLayer has not yet been implemented")
+		}),
+
+		ScopesRemoveScopeHandler: scopes.RemoveScopeHandlerFunc(func(params scopes.RemoveScopeParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation scopes.RemoveScope has not yet been implemented")
 		}),
 
 		StorageRemoveVolumeHandler: storage.RemoveVolumeHandlerFunc(func(params storage.RemoveVolumeParams) middleware.Responder {
@@ -283,12 +320,18 @@ type PortlayerAPI struct {
 
 	// InteractionAttachContainerHandler sets the operation handler for the attach container operation
 	InteractionAttachContainerHandler interaction.AttachContainerHandler
+	// ScopesConnectContainerHandler sets the operation handler for the connect container operation
+	ScopesConnectContainerHandler scopes.ConnectContainerHandler
 	// ContainersCreateContainerHandler sets the operation handler for the create container operation
 	ContainersCreateContainerHandler containers.CreateContainerHandler
+	// ScopesCreateScopeHandler sets the operation handler for the create scope operation
+	ScopesCreateScopeHandler scopes.CreateScopeHandler
 	// StorageCreateVolumeHandler sets the operation handler for the create volume operation
 	StorageCreateVolumeHandler storage.CreateVolumeHandler
 	// KvDeleteValueHandler sets the operation handler for the delete value operation
 	KvDeleteValueHandler kv.DeleteValueHandler
+	// ScopesDisconnectContainerHandler sets the operation handler for the disconnect container operation
+	ScopesDisconnectContainerHandler scopes.DisconnectContainerHandler
 	// ContainersGetContainerHandler sets the operation handler for the get container operation
 	ContainersGetContainerHandler containers.GetContainerHandler
 	// ContainersGetContainerLogsHandler sets the operation handler for the get container logs operation
@@ -297,6 +340,8 @@ type PortlayerAPI struct {
 	EventsGetEventsHandler events.GetEventsHandler
 	// StorageGetLayerHandler sets the operation handler for the get layer operation
 	StorageGetLayerHandler storage.GetLayerHandler
+	// ScopesGetScopeHandler sets the operation handler for the get scope operation
+	ScopesGetScopeHandler scopes.GetScopeHandler
 	// MiscGetVCHInfoHandler sets the operation handler for the get v c h info operation
 	MiscGetVCHInfoHandler misc.GetVCHInfoHandler
 	// KvGetValueHandler sets the operation handler for the get value operation
@@ -307,6 +352,8 @@ type PortlayerAPI struct {
 	ContainersListContainersHandler containers.ListContainersHandler
 	// StorageListLayersHandler sets the operation handler for the list layers operation
 	StorageListLayersHandler storage.ListLayersHandler
+	// ScopesListScopesHandler sets the operation handler for the list scopes operation
+	ScopesListScopesHandler scopes.ListScopesHandler
 	// KvListValuesHandler sets the operation handler for the list values operation
 	KvListValuesHandler kv.ListValuesHandler
 	// StorageListVolumeStoresHandler sets the operation handler for the list volume stores operation
@@ -323,6 +370,8 @@ type PortlayerAPI struct {
 	ContainersRemoveContainerHandler containers.RemoveContainerHandler
 	// StorageRemoveLayerHandler sets the operation handler for the remove layer operation
 	StorageRemoveLayerHandler storage.RemoveLayerHandler
+	// ScopesRemoveScopeHandler sets the operation handler for the remove scope operation
+	ScopesRemoveScopeHandler scopes.RemoveScopeHandler
 	// StorageRemoveVolumeHandler sets the operation handler for the remove volume operation
 	StorageRemoveVolumeHandler storage.RemoveVolumeHandler
 	// ContainersRenameContainerHandler sets the operation handler for the rename container operation
@@ -430,14 +479,23 @@ func (o *PortlayerAPI) Validate() error {
 	if o.InteractionAttachContainerHandler == nil {
 		unregistered = append(unregistered, "interaction.AttachContainerHandler")
 	}
+	if o.ScopesConnectContainerHandler == nil {
+		unregistered = append(unregistered, "scopes.ConnectContainerHandler")
+	}
 	if o.ContainersCreateContainerHandler == nil {
 		unregistered = append(unregistered, "containers.CreateContainerHandler")
+	}
+	if o.ScopesCreateScopeHandler == nil {
+		unregistered = append(unregistered, "scopes.CreateScopeHandler")
 	}
 	if o.StorageCreateVolumeHandler == nil {
 		unregistered = append(unregistered, "storage.CreateVolumeHandler")
 	}
 	if o.KvDeleteValueHandler == nil {
 		unregistered = append(unregistered, "kv.DeleteValueHandler")
+	}
+	if o.ScopesDisconnectContainerHandler == nil {
+		unregistered = append(unregistered, "scopes.DisconnectContainerHandler")
 	}
 	if o.ContainersGetContainerHandler == nil {
 		unregistered = append(unregistered, "containers.GetContainerHandler")
@@ -450,6 +508,9 @@ func (o *PortlayerAPI) Validate() error {
 	}
 	if o.StorageGetLayerHandler == nil {
 		unregistered = append(unregistered, "storage.GetLayerHandler")
+	}
+	if o.ScopesGetScopeHandler == nil {
+		unregistered = append(unregistered, "scopes.GetScopeHandler")
 	}
 	if o.MiscGetVCHInfoHandler == nil {
 		unregistered = append(unregistered, "misc.GetVCHInfoHandler")
@@ -465,6 +526,9 @@ func (o *PortlayerAPI) Validate() error {
 	}
 	if o.StorageListLayersHandler == nil {
 		unregistered = append(unregistered, "storage.ListLayersHandler")
+	}
+	if o.ScopesListScopesHandler == nil {
+		unregistered = append(unregistered, "scopes.ListScopesHandler")
 	}
 	if o.KvListValuesHandler == nil {
 		unregistered = append(unregistered, "kv.ListValuesHandler")
@@ -489,6 +553,9 @@ func (o *PortlayerAPI) Validate() error {
 	}
 	if o.StorageRemoveLayerHandler == nil {
 		unregistered = append(unregistered, "storage.RemoveLayerHandler")
+	}
+	if o.ScopesRemoveScopeHandler == nil {
+		unregistered = append(unregistered, "scopes.RemoveScopeHandler")
 	}
 	if o.StorageRemoveVolumeHandler == nil {
 		unregistered = append(unregistered, "storage.RemoveVolumeHandler")
@@ -624,7 +691,15 @@ func (o *PortlayerAPI) initHandlerCache() {
 	if o.handlers["POST"] == nil {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
+	o.handlers["POST"]["/containers/{id}/endpoints"] = scopes.NewConnectContainer(o.context, o.ScopesConnectContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
 	o.handlers["POST"]["/containers"] = containers.NewCreateContainer(o.context, o.ContainersCreateContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/scopes"] = scopes.NewCreateScope(o.context, o.ScopesCreateScopeHandler)
 	if o.handlers["POST"] == nil {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
@@ -633,6 +708,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["DELETE"] = make(map[string]http.Handler)
 	}
 	o.handlers["DELETE"]["/kv/{key}"] = kv.NewDeleteValue(o.context, o.KvDeleteValueHandler)
+	if o.handlers["DELETE"] == nil {
+		o.handlers["DELETE"] = make(map[string]http.Handler)
+	}
+	o.handlers["DELETE"]["/containers/{id}/endpoints/{scope}"] = scopes.NewDisconnectContainer(o.context, o.ScopesDisconnectContainerHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
@@ -649,6 +728,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
 	o.handlers["GET"]["/storage/layers/{id}"] = storage.NewGetLayer(o.context, o.StorageGetLayerHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/scopes/{scope}"] = scopes.NewGetScope(o.context, o.ScopesGetScopeHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
@@ -669,6 +752,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
 	o.handlers["GET"]["/storage/layers"] = storage.NewListLayers(o.context, o.StorageListLayersHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/scopes"] = scopes.NewListScopes(o.context, o.ScopesListScopesHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
@@ -701,6 +788,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["DELETE"] = make(map[string]http.Handler)
 	}
 	o.handlers["DELETE"]["/storage/layers/{id}"] = storage.NewRemoveLayer(o.context, o.StorageRemoveLayerHandler)
+	if o.handlers["DELETE"] == nil {
+		o.handlers["DELETE"] = make(map[string]http.Handler)
+	}
+	o.handlers["DELETE"]["/scopes/{scope}"] = scopes.NewRemoveScope(o.context, o.ScopesRemoveScopeHandler)
 	if o.handlers["DELETE"] == nil {
 		o.handlers["DELETE"] = make(map[string]http.Handler)
 	}
