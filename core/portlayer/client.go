@@ -36,6 +36,7 @@ var (
 	_ sdk.Interaction = (*Client)(nil)
 	_ sdk.Volumes     = (*Client)(nil)
 	_ sdk.Scopes      = (*Client)(nil)
+	_ sdk.Archive     = (*Client)(nil)
 )
 
 // Client calls one backend's port layer.

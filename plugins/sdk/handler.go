@@ -49,6 +49,7 @@ func NewHandler(b Backend) (http.Handler, error) {
 	wireVolumes(api, b)
 	wireContainers(api, b)
 	wireScopes(api, b)
+	wireArchive(api, b)
 	return api.Serve(nil), nil
 }
 

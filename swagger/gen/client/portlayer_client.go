@@ -8,6 +8,7 @@ import (
 	"github.com/go-openapi/runtime"
 	httptransport "github.com/go-openapi/runtime/client"
 	"github.com/go-openapi/strfmt"
+	"github.com/vice-engine/vice/swagger/gen/client/archive"
 	"github.com/vice-engine/vice/swagger/gen/client/containers"
 	"github.com/vice-engine/vice/swagger/gen/client/events"
 	"github.com/vice-engine/vice/swagger/gen/client/interaction"
@@ -60,6 +61,7 @@ func New(transport runtime.ContextualTransport, formats strfmt.Registry) *Portla
 
 	cli := new(Portlayer)
 	cli.Transport = transport
+	cli.Archive = archive.New(transport, formats)
 	cli.Containers = containers.New(transport, formats)
 	cli.Events = events.New(transport, formats)
 	cli.Interaction = interaction.New(transport, formats)
@@ -126,6 +128,8 @@ func (cfg *TransportConfig) WithConsumers(consumers map[string]runtime.Consumer)
 
 // Portlayer is a client for portlayer.
 type Portlayer struct {
+	Archive archive.ClientService
+
 	Containers containers.ClientService
 
 	Events events.ClientService
@@ -146,6 +150,7 @@ type Portlayer struct {
 // SetTransport changes the transport on the client and all its subresources.
 func (c *Portlayer) SetTransport(transport runtime.ContextualTransport) {
 	c.Transport = transport
+	c.Archive.SetTransport(transport)
 	c.Containers.SetTransport(transport)
 	c.Events.SetTransport(transport)
 	c.Interaction.SetTransport(transport)

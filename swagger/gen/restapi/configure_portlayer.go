@@ -11,6 +11,7 @@ import (
 	"github.com/go-openapi/runtime"
 	"github.com/go-openapi/runtime/middleware"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/archive"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/containers"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/events"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/interaction"
@@ -102,11 +103,25 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation scopes.DisconnectContainer has not yet been implemented")
 		})
 	}
+	if api.ArchiveExportContainerHandler == nil {
+		api.ArchiveExportContainerHandler = archive.ExportContainerHandlerFunc(func(params archive.ExportContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.ExportContainer has not yet been implemented")
+		})
+	}
 	if api.ContainersGetContainerHandler == nil {
 		api.ContainersGetContainerHandler = containers.GetContainerHandlerFunc(func(params containers.GetContainerParams) middleware.Responder {
 			_ = params
 
 			return middleware.NotImplemented("operation containers.GetContainer has not yet been implemented")
+		})
+	}
+	if api.ArchiveGetContainerChangesHandler == nil {
+		api.ArchiveGetContainerChangesHandler = archive.GetContainerChangesHandlerFunc(func(params archive.GetContainerChangesParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.GetContainerChanges has not yet been implemented")
 		})
 	}
 	if api.ContainersGetContainerLogsHandler == nil {
@@ -214,6 +229,20 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation kv.PutValue has not yet been implemented")
 		})
 	}
+	if api.ArchiveReadArchiveHandler == nil {
+		api.ArchiveReadArchiveHandler = archive.ReadArchiveHandlerFunc(func(params archive.ReadArchiveParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.ReadArchive has not yet been implemented")
+		})
+	}
+	if api.ArchiveReadContainerDiffHandler == nil {
+		api.ArchiveReadContainerDiffHandler = archive.ReadContainerDiffHandlerFunc(func(params archive.ReadContainerDiffParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.ReadContainerDiff has not yet been implemented")
+		})
+	}
 	if api.StorageReadLayerDiffHandler == nil {
 		api.StorageReadLayerDiffHandler = storage.ReadLayerDiffHandlerFunc(func(params storage.ReadLayerDiffParams) middleware.Responder {
 			_ = params
@@ -284,6 +313,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation containers.StartContainer has not yet been implemented")
 		})
 	}
+	if api.ArchiveStatPathHandler == nil {
+		api.ArchiveStatPathHandler = archive.StatPathHandlerFunc(func(params archive.StatPathParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.StatPath has not yet been implemented")
+		})
+	}
 	if api.ContainersStopContainerHandler == nil {
 		api.ContainersStopContainerHandler = containers.StopContainerHandlerFunc(func(params containers.StopContainerParams) middleware.Responder {
 			_ = params
@@ -296,6 +332,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			_ = params
 
 			return middleware.NotImplemented("operation containers.WaitContainer has not yet been implemented")
+		})
+	}
+	if api.ArchiveWriteArchiveHandler == nil {
+		api.ArchiveWriteArchiveHandler = archive.WriteArchiveHandlerFunc(func(params archive.WriteArchiveParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.WriteArchive has not yet been implemented")
 		})
 	}
 	if api.StorageWriteLayerHandler == nil {

@@ -205,6 +205,107 @@ func init() {
         }
       ]
     },
+    "/containers/{id}/archive": {
+      "get": {
+        "produces": [
+          "application/x-tar"
+        ],
+        "tags": [
+          "archive"
+        ],
+        "summary": "Streams a tar of what is at path (resolved as StatPath does): a directory with everything below it, not\nfollowing symlinks, anything else as one entry. Entries are named after path's last element as given\n(\"/a/b\" and \"/a/b/\" give \"b\", \"b/...\", \"/a/b/.\" gives \".\", \"./...\"; \"/\" gives \"/\", \"/...\"). Hard links\nwithin the tree are link entries. A path that does not exist is not_found.\n",
+        "operationId": "ReadArchive",
+        "responses": {
+          "200": {
+            "description": "the tar",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "put": {
+        "consumes": [
+          "application/octet-stream"
+        ],
+        "tags": [
+          "archive"
+        ],
+        "summary": "Extracts a tar into the directory at path (resolved fully, the last element too, within the\ncontainer's root); entry names are relative to it, their directories resolved in the container.\nMissing directories are made; an entry replaces what is there, except that a directory only merges\ninto a directory. path that does not exist is not_found; one that is not a directory, and a tar\nthat would break the rules asked for, invalid.\n",
+        "operationId": "WriteArchive",
+        "parameters": [
+          {
+            "type": "boolean",
+            "description": "refuse to replace a directory with a non-directory, or a non-directory with a directory",
+            "name": "noOverwriteDirNonDir",
+            "in": "query"
+          },
+          {
+            "type": "boolean",
+            "description": "the entries get the uid and gid of the container's user (its spec's), not the tar's",
+            "name": "copyUIDGID",
+            "in": "query"
+          },
+          {
+            "name": "archive",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "extracted"
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        },
+        {
+          "$ref": "#/parameters/archivePath"
+        }
+      ]
+    },
+    "/containers/{id}/archive/stat": {
+      "get": {
+        "tags": [
+          "archive"
+        ],
+        "summary": "Describes what is at path in the container's filesystem (as its process sees it when it runs, volumes\nincluded; from its disk when it does not, without starting it). path is absolute in the container; its\ndirectories are resolved in the container's root, symlinks followed within it; the last element is\nnot followed (lstat), unless path ends in \"/\" or \"/.\". A path that does not exist is not_found.\n",
+        "operationId": "StatPath",
+        "responses": {
+          "200": {
+            "description": "what is at path",
+            "schema": {
+              "$ref": "#/definitions/PathStat"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        },
+        {
+          "$ref": "#/parameters/archivePath"
+        }
+      ]
+    },
     "/containers/{id}/attach": {
       "post": {
         "tags": [
@@ -232,6 +333,63 @@ func init() {
         "responses": {
           "101": {
             "description": "switched to the attach stream"
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/changes": {
+      "get": {
+        "tags": [
+          "archive"
+        ],
+        "summary": "Lists the changes of the container's filesystem against its image, walked in lexical order, parents\nbefore children: a directory is \"modified\" when its metadata differs from the image's or when an entry\nis added to or deleted from it. What the guest itself writes at boot (its /etc/hosts, /etc/hostname,\n/etc/resolv.conf) counts as part of the image, as Docker's init layer does.\n",
+        "operationId": "GetContainerChanges",
+        "responses": {
+          "200": {
+            "description": "the changes",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/FileChange"
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/diff": {
+      "get": {
+        "produces": [
+          "application/x-tar"
+        ],
+        "tags": [
+          "archive"
+        ],
+        "summary": "Streams the container's changes as an uncompressed layer diff (a tar with .wh. whiteouts and opaque\ndirectories) that, written as a child of the image's top layer, gives the container's filesystem.\nRead from the container's disk, running or not; pause a running container first for a consistent one.\n",
+        "operationId": "ReadContainerDiff",
+        "responses": {
+          "200": {
+            "description": "the layer diff",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
           },
           "default": {
             "$ref": "#/responses/error"
@@ -292,9 +450,6 @@ func init() {
             "schema": {
               "$ref": "#/definitions/ContainerInfo"
             }
-          },
-          "default": {
-            "$ref": "#/responses/error"
           }
         }
       },
@@ -304,6 +459,35 @@ func init() {
         },
         {
           "$ref": "#/parameters/scopeID"
+        }
+      ]
+    },
+    "/containers/{id}/export": {
+      "get": {
+        "produces": [
+          "application/x-tar"
+        ],
+        "tags": [
+          "archive"
+        ],
+        "summary": "Streams the container's whole root filesystem as a tar (names relative to the root, without mounted\nvolumes or pseudo-filesystems), running or not.\n",
+        "operationId": "ExportContainer",
+        "responses": {
+          "200": {
+            "description": "the tar",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
         }
       ]
     },
@@ -1490,6 +1674,30 @@ func init() {
         }
       }
     },
+    "FileChange": {
+      "description": "one change of a container's filesystem against its image",
+      "type": "object",
+      "required": [
+        "path",
+        "kind"
+      ],
+      "properties": {
+        "kind": {
+          "type": "string",
+          "enum": [
+            "modified",
+            "added",
+            "deleted"
+          ],
+          "x-nullable": false
+        },
+        "path": {
+          "description": "absolute in the container",
+          "type": "string",
+          "x-nullable": false
+        }
+      }
+    },
     "HostEntry": {
       "description": "an /etc/hosts line",
       "type": "object",
@@ -1713,6 +1921,41 @@ func init() {
         "type": {
           "description": "Network, DistributedVirtualPortgroup, OpaqueNetwork",
           "type": "string"
+        }
+      }
+    },
+    "PathStat": {
+      "description": "what is at a path of a container's filesystem",
+      "type": "object",
+      "required": [
+        "name",
+        "mtime"
+      ],
+      "properties": {
+        "linkTarget": {
+          "description": "for a symlink, the absolute path it resolves to in the container (as far as it resolves)",
+          "type": "string"
+        },
+        "mode": {
+          "description": "the POSIX st_mode, file type bits (S_IFMT) included",
+          "type": "integer",
+          "format": "int64",
+          "x-nullable": false
+        },
+        "mtime": {
+          "description": "RFC 3339 with nanoseconds",
+          "type": "string",
+          "x-nullable": false
+        },
+        "name": {
+          "description": "the path's last element as given (\".\" for a path ending in \"/.\", \"/\" for the root)",
+          "type": "string",
+          "x-nullable": false
+        },
+        "size": {
+          "type": "integer",
+          "format": "int64",
+          "x-nullable": false
         }
       }
     },
@@ -2224,6 +2467,14 @@ func init() {
     }
   },
   "parameters": {
+    "archivePath": {
+      "minLength": 1,
+      "type": "string",
+      "description": "an absolute path in the container's filesystem",
+      "name": "path",
+      "in": "query",
+      "required": true
+    },
     "containerID": {
       "pattern": "^[a-f0-9]{64}$",
       "type": "string",
@@ -2309,6 +2560,10 @@ func init() {
     {
       "description": "networks (the bridge network and user-defined ones on the VCH's bridge port group, container networks on port groups of their own), their addresses, the containers' endpoints on them and the ports published on the VCH's public address",
       "name": "scopes"
+    },
+    {
+      "description": "a container's filesystem, running or not: stat, read and write paths, its changes against its image,\nits diff as a layer, the whole of it\n",
+      "name": "archive"
     }
   ]
 }`))
@@ -2528,6 +2783,136 @@ func init() {
         }
       ]
     },
+    "/containers/{id}/archive": {
+      "get": {
+        "produces": [
+          "application/x-tar"
+        ],
+        "tags": [
+          "archive"
+        ],
+        "summary": "Streams a tar of what is at path (resolved as StatPath does): a directory with everything below it, not\nfollowing symlinks, anything else as one entry. Entries are named after path's last element as given\n(\"/a/b\" and \"/a/b/\" give \"b\", \"b/...\", \"/a/b/.\" gives \".\", \"./...\"; \"/\" gives \"/\", \"/...\"). Hard links\nwithin the tree are link entries. A path that does not exist is not_found.\n",
+        "operationId": "ReadArchive",
+        "responses": {
+          "200": {
+            "description": "the tar",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "put": {
+        "consumes": [
+          "application/octet-stream"
+        ],
+        "tags": [
+          "archive"
+        ],
+        "summary": "Extracts a tar into the directory at path (resolved fully, the last element too, within the\ncontainer's root); entry names are relative to it, their directories resolved in the container.\nMissing directories are made; an entry replaces what is there, except that a directory only merges\ninto a directory. path that does not exist is not_found; one that is not a directory, and a tar\nthat would break the rules asked for, invalid.\n",
+        "operationId": "WriteArchive",
+        "parameters": [
+          {
+            "type": "boolean",
+            "description": "refuse to replace a directory with a non-directory, or a non-directory with a directory",
+            "name": "noOverwriteDirNonDir",
+            "in": "query"
+          },
+          {
+            "type": "boolean",
+            "description": "the entries get the uid and gid of the container's user (its spec's), not the tar's",
+            "name": "copyUIDGID",
+            "in": "query"
+          },
+          {
+            "name": "archive",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "extracted"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        },
+        {
+          "minLength": 1,
+          "type": "string",
+          "description": "an absolute path in the container's filesystem",
+          "name": "path",
+          "in": "query",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/archive/stat": {
+      "get": {
+        "tags": [
+          "archive"
+        ],
+        "summary": "Describes what is at path in the container's filesystem (as its process sees it when it runs, volumes\nincluded; from its disk when it does not, without starting it). path is absolute in the container; its\ndirectories are resolved in the container's root, symlinks followed within it; the last element is\nnot followed (lstat), unless path ends in \"/\" or \"/.\". A path that does not exist is not_found.\n",
+        "operationId": "StatPath",
+        "responses": {
+          "200": {
+            "description": "what is at path",
+            "schema": {
+              "$ref": "#/definitions/PathStat"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        },
+        {
+          "minLength": 1,
+          "type": "string",
+          "description": "an absolute path in the container's filesystem",
+          "name": "path",
+          "in": "query",
+          "required": true
+        }
+      ]
+    },
     "/containers/{id}/attach": {
       "post": {
         "tags": [
@@ -2555,6 +2940,79 @@ func init() {
         "responses": {
           "101": {
             "description": "switched to the attach stream"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/changes": {
+      "get": {
+        "tags": [
+          "archive"
+        ],
+        "summary": "Lists the changes of the container's filesystem against its image, walked in lexical order, parents\nbefore children: a directory is \"modified\" when its metadata differs from the image's or when an entry\nis added to or deleted from it. What the guest itself writes at boot (its /etc/hosts, /etc/hostname,\n/etc/resolv.conf) counts as part of the image, as Docker's init layer does.\n",
+        "operationId": "GetContainerChanges",
+        "responses": {
+          "200": {
+            "description": "the changes",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/FileChange"
+              }
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/diff": {
+      "get": {
+        "produces": [
+          "application/x-tar"
+        ],
+        "tags": [
+          "archive"
+        ],
+        "summary": "Streams the container's changes as an uncompressed layer diff (a tar with .wh. whiteouts and opaque\ndirectories) that, written as a child of the image's top layer, gives the container's filesystem.\nRead from the container's disk, running or not; pause a running container first for a consistent one.\n",
+        "operationId": "ReadContainerDiff",
+        "responses": {
+          "200": {
+            "description": "the layer diff",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
           },
           "default": {
             "description": "an error of one class",
@@ -2631,12 +3089,6 @@ func init() {
             "schema": {
               "$ref": "#/definitions/ContainerInfo"
             }
-          },
-          "default": {
-            "description": "an error of one class",
-            "schema": {
-              "$ref": "#/definitions/Error"
-            }
           }
         }
       },
@@ -2654,6 +3106,43 @@ func init() {
           "type": "string",
           "description": "the network's ID (64 hex)",
           "name": "scope",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/export": {
+      "get": {
+        "produces": [
+          "application/x-tar"
+        ],
+        "tags": [
+          "archive"
+        ],
+        "summary": "Streams the container's whole root filesystem as a tar (names relative to the root, without mounted\nvolumes or pseudo-filesystems), running or not.\n",
+        "operationId": "ExportContainer",
+        "responses": {
+          "200": {
+            "description": "the tar",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
           "in": "path",
           "required": true
         }
@@ -3994,6 +4483,30 @@ func init() {
         }
       }
     },
+    "FileChange": {
+      "description": "one change of a container's filesystem against its image",
+      "type": "object",
+      "required": [
+        "path",
+        "kind"
+      ],
+      "properties": {
+        "kind": {
+          "type": "string",
+          "enum": [
+            "modified",
+            "added",
+            "deleted"
+          ],
+          "x-nullable": false
+        },
+        "path": {
+          "description": "absolute in the container",
+          "type": "string",
+          "x-nullable": false
+        }
+      }
+    },
     "HostEntry": {
       "description": "an /etc/hosts line",
       "type": "object",
@@ -4217,6 +4730,41 @@ func init() {
         "type": {
           "description": "Network, DistributedVirtualPortgroup, OpaqueNetwork",
           "type": "string"
+        }
+      }
+    },
+    "PathStat": {
+      "description": "what is at a path of a container's filesystem",
+      "type": "object",
+      "required": [
+        "name",
+        "mtime"
+      ],
+      "properties": {
+        "linkTarget": {
+          "description": "for a symlink, the absolute path it resolves to in the container (as far as it resolves)",
+          "type": "string"
+        },
+        "mode": {
+          "description": "the POSIX st_mode, file type bits (S_IFMT) included",
+          "type": "integer",
+          "format": "int64",
+          "x-nullable": false
+        },
+        "mtime": {
+          "description": "RFC 3339 with nanoseconds",
+          "type": "string",
+          "x-nullable": false
+        },
+        "name": {
+          "description": "the path's last element as given (\".\" for a path ending in \"/.\", \"/\" for the root)",
+          "type": "string",
+          "x-nullable": false
+        },
+        "size": {
+          "type": "integer",
+          "format": "int64",
+          "x-nullable": false
         }
       }
     },
@@ -4728,6 +5276,14 @@ func init() {
     }
   },
   "parameters": {
+    "archivePath": {
+      "minLength": 1,
+      "type": "string",
+      "description": "an absolute path in the container's filesystem",
+      "name": "path",
+      "in": "query",
+      "required": true
+    },
     "containerID": {
       "pattern": "^[a-f0-9]{64}$",
       "type": "string",
@@ -4813,6 +5369,10 @@ func init() {
     {
       "description": "networks (the bridge network and user-defined ones on the VCH's bridge port group, container networks on port groups of their own), their addresses, the containers' endpoints on them and the ports published on the VCH's public address",
       "name": "scopes"
+    },
+    {
+      "description": "a container's filesystem, running or not: stat, read and write paths, its changes against its image,\nits diff as a layer, the whole of it\n",
+      "name": "archive"
     }
   ]
 }`))

@@ -16,6 +16,7 @@ import (
 	"github.com/go-openapi/spec"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/cmdutils"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/archive"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/containers"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/events"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/interaction"
@@ -97,10 +98,22 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation scopes.DisconnectContainer has not yet been implemented")
 		}),
 
+		ArchiveExportContainerHandler: archive.ExportContainerHandlerFunc(func(params archive.ExportContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.ExportContainer has not yet been implemented")
+		}),
+
 		ContainersGetContainerHandler: containers.GetContainerHandlerFunc(func(params containers.GetContainerParams) middleware.Responder {
 			_ = params
 
 			return middleware.NotImplemented("operation containers.GetContainer has not yet been implemented")
+		}),
+
+		ArchiveGetContainerChangesHandler: archive.GetContainerChangesHandlerFunc(func(params archive.GetContainerChangesParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.GetContainerChanges has not yet been implemented")
 		}),
 
 		ContainersGetContainerLogsHandler: containers.GetContainerLogsHandlerFunc(func(params containers.GetContainerLogsParams) middleware.Responder {
@@ -193,6 +206,18 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation kv.PutValue has not yet been implemented")
 		}),
 
+		ArchiveReadArchiveHandler: archive.ReadArchiveHandlerFunc(func(params archive.ReadArchiveParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.ReadArchive has not yet been implemented")
+		}),
+
+		ArchiveReadContainerDiffHandler: archive.ReadContainerDiffHandlerFunc(func(params archive.ReadContainerDiffParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.ReadContainerDiff has not yet been implemented")
+		}),
+
 		StorageReadLayerDiffHandler: storage.ReadLayerDiffHandlerFunc(func(params storage.ReadLayerDiffParams) middleware.Responder {
 			_ = params
 
@@ -253,6 +278,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation containers.StartContainer has not yet been implemented")
 		}),
 
+		ArchiveStatPathHandler: archive.StatPathHandlerFunc(func(params archive.StatPathParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.StatPath has not yet been implemented")
+		}),
+
 		ContainersStopContainerHandler: containers.StopContainerHandlerFunc(func(params containers.StopContainerParams) middleware.Responder {
 			_ = params
 
@@ -263,6 +294,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			_ = params
 
 			return middleware.NotImplemented("operation containers.WaitContainer has not yet been implemented")
+		}),
+
+		ArchiveWriteArchiveHandler: archive.WriteArchiveHandlerFunc(func(params archive.WriteArchiveParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.WriteArchive has not yet been implemented")
 		}),
 
 		StorageWriteLayerHandler: storage.WriteLayerHandlerFunc(func(params storage.WriteLayerParams) middleware.Responder {
@@ -332,8 +369,12 @@ type PortlayerAPI struct {
 	KvDeleteValueHandler kv.DeleteValueHandler
 	// ScopesDisconnectContainerHandler sets the operation handler for the disconnect container operation
 	ScopesDisconnectContainerHandler scopes.DisconnectContainerHandler
+	// ArchiveExportContainerHandler sets the operation handler for the export container operation
+	ArchiveExportContainerHandler archive.ExportContainerHandler
 	// ContainersGetContainerHandler sets the operation handler for the get container operation
 	ContainersGetContainerHandler containers.GetContainerHandler
+	// ArchiveGetContainerChangesHandler sets the operation handler for the get container changes operation
+	ArchiveGetContainerChangesHandler archive.GetContainerChangesHandler
 	// ContainersGetContainerLogsHandler sets the operation handler for the get container logs operation
 	ContainersGetContainerLogsHandler containers.GetContainerLogsHandler
 	// EventsGetEventsHandler sets the operation handler for the get events operation
@@ -364,6 +405,10 @@ type PortlayerAPI struct {
 	MiscPingHandler misc.PingHandler
 	// KvPutValueHandler sets the operation handler for the put value operation
 	KvPutValueHandler kv.PutValueHandler
+	// ArchiveReadArchiveHandler sets the operation handler for the read archive operation
+	ArchiveReadArchiveHandler archive.ReadArchiveHandler
+	// ArchiveReadContainerDiffHandler sets the operation handler for the read container diff operation
+	ArchiveReadContainerDiffHandler archive.ReadContainerDiffHandler
 	// StorageReadLayerDiffHandler sets the operation handler for the read layer diff operation
 	StorageReadLayerDiffHandler storage.ReadLayerDiffHandler
 	// ContainersRemoveContainerHandler sets the operation handler for the remove container operation
@@ -384,10 +429,14 @@ type PortlayerAPI struct {
 	ContainersSignalContainerHandler containers.SignalContainerHandler
 	// ContainersStartContainerHandler sets the operation handler for the start container operation
 	ContainersStartContainerHandler containers.StartContainerHandler
+	// ArchiveStatPathHandler sets the operation handler for the stat path operation
+	ArchiveStatPathHandler archive.StatPathHandler
 	// ContainersStopContainerHandler sets the operation handler for the stop container operation
 	ContainersStopContainerHandler containers.StopContainerHandler
 	// ContainersWaitContainerHandler sets the operation handler for the wait container operation
 	ContainersWaitContainerHandler containers.WaitContainerHandler
+	// ArchiveWriteArchiveHandler sets the operation handler for the write archive operation
+	ArchiveWriteArchiveHandler archive.WriteArchiveHandler
 	// StorageWriteLayerHandler sets the operation handler for the write layer operation
 	StorageWriteLayerHandler storage.WriteLayerHandler
 
@@ -497,8 +546,14 @@ func (o *PortlayerAPI) Validate() error {
 	if o.ScopesDisconnectContainerHandler == nil {
 		unregistered = append(unregistered, "scopes.DisconnectContainerHandler")
 	}
+	if o.ArchiveExportContainerHandler == nil {
+		unregistered = append(unregistered, "archive.ExportContainerHandler")
+	}
 	if o.ContainersGetContainerHandler == nil {
 		unregistered = append(unregistered, "containers.GetContainerHandler")
+	}
+	if o.ArchiveGetContainerChangesHandler == nil {
+		unregistered = append(unregistered, "archive.GetContainerChangesHandler")
 	}
 	if o.ContainersGetContainerLogsHandler == nil {
 		unregistered = append(unregistered, "containers.GetContainerLogsHandler")
@@ -545,6 +600,12 @@ func (o *PortlayerAPI) Validate() error {
 	if o.KvPutValueHandler == nil {
 		unregistered = append(unregistered, "kv.PutValueHandler")
 	}
+	if o.ArchiveReadArchiveHandler == nil {
+		unregistered = append(unregistered, "archive.ReadArchiveHandler")
+	}
+	if o.ArchiveReadContainerDiffHandler == nil {
+		unregistered = append(unregistered, "archive.ReadContainerDiffHandler")
+	}
 	if o.StorageReadLayerDiffHandler == nil {
 		unregistered = append(unregistered, "storage.ReadLayerDiffHandler")
 	}
@@ -575,11 +636,17 @@ func (o *PortlayerAPI) Validate() error {
 	if o.ContainersStartContainerHandler == nil {
 		unregistered = append(unregistered, "containers.StartContainerHandler")
 	}
+	if o.ArchiveStatPathHandler == nil {
+		unregistered = append(unregistered, "archive.StatPathHandler")
+	}
 	if o.ContainersStopContainerHandler == nil {
 		unregistered = append(unregistered, "containers.StopContainerHandler")
 	}
 	if o.ContainersWaitContainerHandler == nil {
 		unregistered = append(unregistered, "containers.WaitContainerHandler")
+	}
+	if o.ArchiveWriteArchiveHandler == nil {
+		unregistered = append(unregistered, "archive.WriteArchiveHandler")
 	}
 	if o.StorageWriteLayerHandler == nil {
 		unregistered = append(unregistered, "storage.WriteLayerHandler")
@@ -715,7 +782,15 @@ func (o *PortlayerAPI) initHandlerCache() {
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
+	o.handlers["GET"]["/containers/{id}/export"] = archive.NewExportContainer(o.context, o.ArchiveExportContainerHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
 	o.handlers["GET"]["/containers/{id}"] = containers.NewGetContainer(o.context, o.ContainersGetContainerHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/containers/{id}/changes"] = archive.NewGetContainerChanges(o.context, o.ArchiveGetContainerChangesHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
@@ -779,6 +854,14 @@ func (o *PortlayerAPI) initHandlerCache() {
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
+	o.handlers["GET"]["/containers/{id}/archive"] = archive.NewReadArchive(o.context, o.ArchiveReadArchiveHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/containers/{id}/diff"] = archive.NewReadContainerDiff(o.context, o.ArchiveReadContainerDiffHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
 	o.handlers["GET"]["/storage/layers/{id}/diff"] = storage.NewReadLayerDiff(o.context, o.StorageReadLayerDiffHandler)
 	if o.handlers["DELETE"] == nil {
 		o.handlers["DELETE"] = make(map[string]http.Handler)
@@ -816,6 +899,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
 	o.handlers["POST"]["/containers/{id}/start"] = containers.NewStartContainer(o.context, o.ContainersStartContainerHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/containers/{id}/archive/stat"] = archive.NewStatPath(o.context, o.ArchiveStatPathHandler)
 	if o.handlers["POST"] == nil {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
@@ -824,6 +911,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
 	o.handlers["POST"]["/containers/{id}/wait"] = containers.NewWaitContainer(o.context, o.ContainersWaitContainerHandler)
+	if o.handlers["PUT"] == nil {
+		o.handlers["PUT"] = make(map[string]http.Handler)
+	}
+	o.handlers["PUT"]["/containers/{id}/archive"] = archive.NewWriteArchive(o.context, o.ArchiveWriteArchiveHandler)
 	if o.handlers["PUT"] == nil {
 		o.handlers["PUT"] = make(map[string]http.Handler)
 	}
