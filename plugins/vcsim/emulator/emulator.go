@@ -85,6 +85,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepGuestCgroups()
 	ectx, cancel := context.WithCancel(context.Background())
 	e := &Emulator{
 		cfg: cfg, log: cfg.Logger.With("component", "emulator"), client: c, logout: logout,

@@ -17,6 +17,8 @@ import (
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vice-engine/vice/tether/wire"
 )
 
 // powerOffTimeout bounds the power-off the emulator asks for when a guest halts.
@@ -33,6 +35,11 @@ type guest struct {
 	cancel  context.CancelCauseFunc
 	stopped atomic.Bool // the VM is no longer on (or the emulator closes): no power-off is needed
 	done    chan struct{}
+
+	// The guest's cgroups, once booted, and whether its VM is suspended (pause.go).
+	cgMu   sync.Mutex
+	cg     *guestCgroup
+	paused bool
 }
 
 func newGuest(e *Emulator, vm types.ManagedObjectReference, prev *guest) *guest {
@@ -97,6 +104,11 @@ func (g *guest) boot() error {
 		return err
 	}
 	defer m.release(g.log)
+	if cg := g.makeCgroup(l); cg != nil {
+		defer g.removeCgroup(cg)
+		m.spec.cgroup = cg
+		m.spec.env = append(m.spec.env, wire.CgroupEnv+"=1")
+	}
 
 	proc, err := startGuest(m.spec)
 	m.closeGuestEnds() // the child has its copies; ours would keep the guestinfo socket from ending
@@ -128,6 +140,7 @@ func (g *guest) supervise(proc *exec.Cmd, info net.Conn, devices ...func()) {
 	case werr = <-exited:
 		g.cancel(errors.New("guest halted"))
 	case <-g.ctx.Done():
+		g.thawToKill() // a frozen process would not die until thawed
 		_ = killGuest(proc)
 		werr = <-exited
 	}

@@ -21,8 +21,9 @@ type guestSpec struct {
 	upper  string   // the container disk's contents
 	work   string
 	env    []string
-	files  []*os.File // descriptors 3.. (wire.FDSerial ...)
-	stdio  *os.File   // the tether's stdout and stderr: its debug log
+	files  []*os.File   // descriptors 3.. (wire.FDSerial ...)
+	stdio  *os.File     // the tether's stdout and stderr: its debug log
+	cgroup *guestCgroup // the guest's cgroups, or nil
 }
 
 // applianceSpec is how an appliance VM's init is started.
@@ -50,7 +51,7 @@ func startGuest(s guestSpec) (*exec.Cmd, error) {
 		}
 		return nil
 	}
-	return cmd, startIsolated(cmd, s.root, mount)
+	return cmd, startIsolated(cmd, s.root, mount, s.cgroup)
 }
 
 // startAppliance starts an appliance's init the same way, in the host's network namespace, with the ISO's
@@ -69,11 +70,11 @@ func startAppliance(s applianceSpec) (*exec.Cmd, error) {
 		}
 		return nil
 	}
-	return cmd, startIsolated(cmd, s.root, mount)
+	return cmd, startIsolated(cmd, s.root, mount, nil)
 }
 
 // startIsolated starts cmd as PID 1 of new PID, UTS, IPC and mount namespaces, with what mount mounts on
-// target in its mount namespace only.
+// target in its mount namespace only, and in the cgroups cg (when not nil).
 //
 // mount runs in a private mount namespace made on one locked thread, which then starts cmd with
 // CLONE_NEWNS: the guest gets its own copy holding the mount, private too (so what the guest mounts stays
@@ -82,21 +83,25 @@ func startAppliance(s applianceSpec) (*exec.Cmd, error) {
 // intermediate one (with its copy of the mount) is freed even when the thread is the main thread, which Go
 // never ends; and it stays locked, so the runtime ends it (or parks it, for the main thread) rather than
 // reuse a thread whose filesystem state is no longer shared with the process.
-func startIsolated(cmd *exec.Cmd, target string, mount func() error) error {
+func startIsolated(cmd *exec.Cmd, target string, mount func() error, cg *guestCgroup) error {
 	// No Pdeathsig: guests belong to the daemon, not to the thread or request that booted them.
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setsid:     true,
 		Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
 	}
+	if v2 := cg.openV2(); v2 != nil {
+		defer v2.Close()
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(v2.Fd())
+	}
 	ch := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		ch <- startInNewMountNamespace(cmd, target, mount)
+		ch <- startInNewMountNamespace(cmd, target, mount, cg)
 	}()
 	return <-ch
 }
 
-func startInNewMountNamespace(cmd *exec.Cmd, target string, mount func() error) error {
+func startInNewMountNamespace(cmd *exec.Cmd, target string, mount func() error, cg *guestCgroup) error {
 	host, err := os.Open("/proc/thread-self/ns/mnt")
 	if err != nil {
 		return fmt.Errorf("host mount namespace: %w", err)
@@ -119,6 +124,9 @@ func startInNewMountNamespace(cmd *exec.Cmd, target string, mount func() error) 
 	if err := mount(); err != nil {
 		return err
 	}
+	// The v1 hierarchies take the thread that forks, the unified one the clone itself (CgroupFD).
+	leave := cg.enterThread()
+	defer leave()
 	return cmd.Start()
 }
 

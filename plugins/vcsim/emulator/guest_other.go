@@ -16,6 +16,7 @@ type guestSpec struct {
 	lower, env                []string
 	files                     []*os.File
 	stdio                     *os.File
+	cgroup                    *guestCgroup
 }
 
 // applianceSpec is how an appliance's init is started; see guest_linux.go.

@@ -24,7 +24,8 @@ const (
 )
 
 // vmProperties are the properties a boot reads.
-var vmProperties = []string{"name", "config.hardware.device", "config.extraConfig"}
+var vmProperties = []string{"name", "config.hardware.device", "config.hardware.numCPU", "config.hardware.memoryMB",
+	"config.extraConfig"}
 
 // errPlainVM marks a VM with neither a bootstrap.iso nor an appliance.iso CD-ROM: not a containerVM nor a
 // VCH endpoint, so not the emulator's to boot.
@@ -39,6 +40,7 @@ type layout struct {
 	serialURI   string // the network-backed serial port's ServiceURI; empty without one
 	outputLog   string // the file-backed port whose file is output.log
 	debugLog    string // the file-backed port whose file is tether.debug
+	cpus, memMB int64  // the VM's size, which bounds its guest
 
 	// appliance marks a VCH endpoint VM: iso is its appliance.iso, and it needs no disk.
 	appliance    bool
@@ -54,6 +56,7 @@ func parseLayout(vm mo.VirtualMachine) (layout, error) {
 		return l, errPlainVM
 	}
 	l.containerID = extraConfig(vm.Config.ExtraConfig, wire.KeyID)
+	l.cpus, l.memMB = int64(vm.Config.Hardware.NumCPU), int64(vm.Config.Hardware.MemoryMB)
 	var disks []string
 	var applianceISO string
 	for _, d := range vm.Config.Hardware.Device {

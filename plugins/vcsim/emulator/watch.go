@@ -58,7 +58,8 @@ func (e *Emulator) watchOnce(ctx context.Context) error {
 				traverse("vapp", "VirtualApp", "vm"),
 			},
 		}},
-		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: []string{"runtime.powerState"}}},
+		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: []string{"runtime.powerState",
+			"config.hardware.numCPU", "config.hardware.memoryMB"}}},
 	}}}
 	return property.WaitForUpdates(ctx, property.DefaultCollector(e.client), filter,
 		func(updates []types.ObjectUpdate) bool {
@@ -69,8 +70,9 @@ func (e *Emulator) watchOnce(ctx context.Context) error {
 		})
 }
 
-// observe acts on one VM's update: a powered-on VM gets a guest, any other state (or the VM's removal)
-// ends the guest it has.
+// observe acts on one VM's update: a powered-on VM gets a guest (a suspended one's goes on), a suspended
+// VM's guest is frozen, any other state (or the VM's removal) ends the guest it has, and a running VM's new
+// size bounds its guest.
 func (e *Emulator) observe(u types.ObjectUpdate) {
 	if u.Kind == types.ObjectUpdateKindLeave {
 		e.stopGuest(u.Obj, "VM removed")
@@ -78,14 +80,27 @@ func (e *Emulator) observe(u types.ObjectUpdate) {
 		return
 	}
 	for _, c := range u.ChangeSet {
-		if c.Name != "runtime.powerState" {
-			continue
-		}
-		switch state, _ := c.Val.(types.VirtualMachinePowerState); state {
-		case types.VirtualMachinePowerStatePoweredOn:
-			e.bootGuest(u.Obj)
-		default:
-			e.stopGuest(u.Obj, "VM "+string(state))
+		switch c.Name {
+		case "runtime.powerState":
+			switch state, _ := c.Val.(types.VirtualMachinePowerState); state {
+			case types.VirtualMachinePowerStatePoweredOn:
+				e.bootGuest(u.Obj)
+			case types.VirtualMachinePowerStateSuspended:
+				if g := e.guestOf(u.Obj); g != nil {
+					g.pause(true)
+				}
+			default:
+				e.stopGuest(u.Obj, "VM "+string(state))
+			}
+		case "config.hardware.numCPU", "config.hardware.memoryMB":
+			n, _ := c.Val.(int32)
+			if g := e.guestOf(u.Obj); g != nil && u.Kind == types.ObjectUpdateKindModify && n > 0 {
+				if c.Name == "config.hardware.numCPU" {
+					g.resize(int64(n), 0)
+				} else {
+					g.resize(0, int64(n))
+				}
+			}
 		}
 	}
 }
@@ -97,6 +112,7 @@ func (e *Emulator) bootGuest(vm types.ManagedObjectReference) {
 	defer e.mu.Unlock()
 	prev := e.guests[vm.Value]
 	if prev != nil && !prev.stopping() {
+		prev.pause(false) // a suspended VM powered on again resumes where it was
 		return
 	}
 	if e.ctx.Err() != nil {

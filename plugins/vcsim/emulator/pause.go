@@ -1,0 +1,93 @@
+package emulator
+
+import "github.com/vmware/govmomi/vim25/types"
+
+// A guest's cgroups are how the emulator does what ESXi does to a running VM's vCPUs and memory: bound them
+// to the VM's size, stop them when the VM is suspended and let them go on when it is powered on again.
+
+// makeCgroup gives a booting guest its cgroups, bounded by the VM's size; nil when the host has none to
+// give, and the guest then runs unbounded, without stats of its own, and cannot be paused.
+func (g *guest) makeCgroup(l layout) *guestCgroup {
+	cg, err := newGuestCgroup(g.vm.Value)
+	if err != nil {
+		g.log.Warn("the guest runs without cgroups of its own (no stats, limits or pause)", "err", err)
+		return nil
+	}
+	if err := cg.setLimits(l.cpus, l.memMB); err != nil {
+		g.log.Warn("bound the guest to its VM's size", "cpus", l.cpus, "memoryMB", l.memMB, "err", err)
+	}
+	g.cgMu.Lock()
+	defer g.cgMu.Unlock()
+	g.cg = cg
+	if g.paused { // suspended while it booted
+		g.setFrozen(true)
+	}
+	return cg
+}
+
+func (g *guest) removeCgroup(cg *guestCgroup) {
+	g.cgMu.Lock()
+	g.cg = nil
+	g.cgMu.Unlock()
+	if err := cg.remove(); err != nil {
+		g.log.Warn("clean up after the guest", "err", err)
+	}
+}
+
+// pause freezes (or thaws) the guest because its VM was suspended (or powered on again).
+func (g *guest) pause(paused bool) {
+	g.cgMu.Lock()
+	defer g.cgMu.Unlock()
+	if g.paused == paused {
+		return
+	}
+	g.paused = paused
+	if g.cg != nil {
+		g.setFrozen(paused)
+	}
+}
+
+// thawToKill lets a frozen guest's processes run again, so that the kill that follows ends them.
+func (g *guest) thawToKill() {
+	g.cgMu.Lock()
+	defer g.cgMu.Unlock()
+	if g.paused && g.cg != nil {
+		g.setFrozen(false)
+	}
+	g.paused = false
+}
+
+func (g *guest) setFrozen(frozen bool) {
+	var err error
+	if frozen {
+		err = g.cg.freeze()
+	} else {
+		err = g.cg.thaw()
+	}
+	if err != nil {
+		g.log.Error("freeze or thaw the guest", "freeze", frozen, "err", err)
+		return
+	}
+	g.log.Info("guest frozen", "frozen", frozen)
+}
+
+// resize applies a running VM's new size (a hot add) to its guest; zero values are left as they are.
+func (g *guest) resize(cpus, memMB int64) {
+	g.cgMu.Lock()
+	defer g.cgMu.Unlock()
+	if g.cg == nil {
+		return
+	}
+	if err := g.cg.setLimits(cpus, memMB); err != nil {
+		g.log.Warn("resize the guest", "cpus", cpus, "memoryMB", memMB, "err", err)
+		return
+	}
+	g.log.Info("guest resized", "cpus", cpus, "memoryMB", memMB)
+}
+
+// guestOf is vm's current guest, or nil.
+func (e *Emulator) guestOf(vm types.ManagedObjectReference) *guest {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.guests[vm.Value]
+}
