@@ -28,15 +28,17 @@ const TarMime = "application/x-tar"
 
 // The client is the core's side of the one contract: it has the very methods a backend implements.
 var (
-	_ sdk.Backend     = (*Client)(nil)
-	_ sdk.KVStore     = (*Client)(nil)
-	_ sdk.EventSource = (*Client)(nil)
-	_ sdk.LayerStore  = (*Client)(nil)
-	_ sdk.Containers  = (*Client)(nil)
-	_ sdk.Interaction = (*Client)(nil)
-	_ sdk.Volumes     = (*Client)(nil)
-	_ sdk.Scopes      = (*Client)(nil)
-	_ sdk.Archive     = (*Client)(nil)
+	_ sdk.Backend           = (*Client)(nil)
+	_ sdk.KVStore           = (*Client)(nil)
+	_ sdk.EventSource       = (*Client)(nil)
+	_ sdk.LayerStore        = (*Client)(nil)
+	_ sdk.Containers        = (*Client)(nil)
+	_ sdk.Interaction       = (*Client)(nil)
+	_ sdk.Volumes           = (*Client)(nil)
+	_ sdk.Scopes            = (*Client)(nil)
+	_ sdk.Archive           = (*Client)(nil)
+	_ sdk.Tasks             = (*Client)(nil)
+	_ sdk.RunningContainers = (*Client)(nil)
 )
 
 // Client calls one backend's port layer.

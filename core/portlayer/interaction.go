@@ -45,26 +45,30 @@ func (c *Client) AttachContainer(ctx context.Context, id string, o sdk.AttachOpt
 	q.Set("stdin", strconv.FormatBool(o.Stdin))
 	q.Set("stdout", strconv.FormatBool(o.Stdout))
 	q.Set("stderr", strconv.FormatBool(o.Stderr))
-	u := url.URL{Scheme: "http", Host: Host, Path: client.DefaultBasePath + "/containers/" + url.PathEscape(id) + "/attach",
-		RawQuery: q.Encode()}
+	return c.upgrade(ctx, "attach", "/containers/"+url.PathEscape(id)+"/attach", q)
+}
+
+// upgrade POSTs to path (under the base path) asking to upgrade, and returns the upgraded exchange.
+func (c *Client) upgrade(ctx context.Context, op, path string, q url.Values) (sdk.Stream, error) {
+	u := url.URL{Scheme: "http", Host: Host, Path: client.DefaultBasePath + path, RawQuery: q.Encode()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("port layer attach: %w: %w", errdefs.ErrInvalid, err)
+		return nil, fmt.Errorf("port layer %s: %w: %w", op, errdefs.ErrInvalid, err)
 	}
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "tcp")
 	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
-		return nil, classify("attach", &url.Error{Op: "Post", URL: u.String(), Err: err})
+		return nil, classify(op, &url.Error{Op: "Post", URL: u.String(), Err: err})
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		defer resp.Body.Close()
-		return nil, responseError("attach", resp)
+		return nil, responseError(op, resp)
 	}
 	rwc, ok := resp.Body.(io.ReadWriteCloser)
 	if !ok {
 		resp.Body.Close()
-		return nil, fmt.Errorf("port layer attach: the transport gave a read-only upgraded body: %w", errdefs.ErrNotImplemented)
+		return nil, fmt.Errorf("port layer %s: the transport gave a read-only upgraded body: %w", op, errdefs.ErrNotImplemented)
 	}
 	return &stream{ReadWriteCloser: rwc}, nil
 }

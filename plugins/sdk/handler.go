@@ -50,6 +50,8 @@ func NewHandler(b Backend) (http.Handler, error) {
 	wireContainers(api, b)
 	wireScopes(api, b)
 	wireArchive(api, b)
+	wireTasks(api, b)
+	wireRunning(api, b)
 	return api.Serve(nil), nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/client/misc"
 	"github.com/vice-engine/vice/swagger/gen/client/scopes"
 	"github.com/vice-engine/vice/swagger/gen/client/storage"
+	"github.com/vice-engine/vice/swagger/gen/client/tasks"
 )
 
 // Default portlayer HTTP client.
@@ -69,6 +70,7 @@ func New(transport runtime.ContextualTransport, formats strfmt.Registry) *Portla
 	cli.Misc = misc.New(transport, formats)
 	cli.Scopes = scopes.New(transport, formats)
 	cli.Storage = storage.New(transport, formats)
+	cli.Tasks = tasks.New(transport, formats)
 
 	return cli
 }
@@ -144,6 +146,8 @@ type Portlayer struct {
 
 	Storage storage.ClientService
 
+	Tasks tasks.ClientService
+
 	Transport runtime.ContextualTransport
 }
 
@@ -158,4 +162,5 @@ func (c *Portlayer) SetTransport(transport runtime.ContextualTransport) {
 	c.Misc.SetTransport(transport)
 	c.Scopes.SetTransport(transport)
 	c.Storage.SetTransport(transport)
+	c.Tasks.SetTransport(transport)
 }

@@ -36,6 +36,9 @@ type ContainerInfo struct {
 	// Required: true
 	Name *string `json:"name"`
 
+	// a size the containerVM takes at its next start (zero fields are not pending)
+	PendingResources *Resources `json:"pendingResources,omitempty"`
+
 	// the ports published while the container runs (the host ports chosen for those asked as 0)
 	Ports []*PortBinding `json:"ports"`
 
@@ -46,6 +49,9 @@ type ContainerInfo struct {
 	// state
 	// Required: true
 	State *ContainerState `json:"state"`
+
+	// the IDs of the tasks recorded with the containerVM (until its next power-off)
+	Tasks []string `json:"tasks"`
 
 	// the containerVM's managed object reference and name
 	VM string `json:"vm,omitempty"`
@@ -67,6 +73,10 @@ func (m *ContainerInfo) Validate(formats strfmt.Registry) error {
 	}
 
 	if err := m.validateName(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validatePendingResources(formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -131,6 +141,29 @@ func (m *ContainerInfo) validateName(formats strfmt.Registry) error {
 
 	if err := validate.Required("name", "body", m.Name); err != nil {
 		return err
+	}
+
+	return nil
+}
+
+func (m *ContainerInfo) validatePendingResources(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.PendingResources) { // not required
+		return nil
+	}
+
+	if m.PendingResources != nil {
+		if err := m.PendingResources.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("pendingResources")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("pendingResources")
+			}
+
+			return err
+		}
 	}
 
 	return nil
@@ -222,6 +255,10 @@ func (m *ContainerInfo) ContextValidate(ctx context.Context, formats strfmt.Regi
 		res = append(res, err)
 	}
 
+	if err := m.contextValidatePendingResources(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
 	if err := m.contextValidatePorts(ctx, formats); err != nil {
 		res = append(res, err)
 	}
@@ -264,6 +301,31 @@ func (m *ContainerInfo) contextValidateEndpoints(ctx context.Context, formats st
 			}
 		}
 
+	}
+
+	return nil
+}
+
+func (m *ContainerInfo) contextValidatePendingResources(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.PendingResources != nil {
+
+		if typeutils.IsZero(m.PendingResources) { // not required
+			return nil
+		}
+
+		if err := m.PendingResources.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("pendingResources")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("pendingResources")
+			}
+
+			return err
+		}
 	}
 
 	return nil

@@ -28,16 +28,19 @@ type ContainerState struct {
 	// finished at
 	FinishedAt string `json:"finishedAt,omitempty"`
 
+	// the containerVM is suspended
+	Paused bool `json:"paused,omitempty"`
+
 	// pid
 	Pid int64 `json:"pid,omitempty"`
 
-	// running
+	// the process runs (a paused one too)
 	Running bool `json:"running,omitempty"`
 
 	// RFC 3339 with nanoseconds; empty when never started
 	StartedAt string `json:"startedAt,omitempty"`
 
-	// created, running, exited, removing
+	// created, running, paused, exited, removing
 	// Required: true
 	Status *string `json:"status"`
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/misc"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/scopes"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/storage"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/tasks"
 )
 
 //go:generate swagger generate server --target ../../gen --name Portlayer --spec ../../portlayer.yaml --principal any --exclude-main
@@ -82,6 +83,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation scopes.CreateScope has not yet been implemented")
 		})
 	}
+	if api.TasksCreateTaskHandler == nil {
+		api.TasksCreateTaskHandler = tasks.CreateTaskHandlerFunc(func(params tasks.CreateTaskParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation tasks.CreateTask has not yet been implemented")
+		})
+	}
 	if api.StorageCreateVolumeHandler == nil {
 		api.StorageCreateVolumeHandler = storage.CreateVolumeHandlerFunc(func(params storage.CreateVolumeParams) middleware.Responder {
 			_ = params
@@ -131,6 +139,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation containers.GetContainerLogs has not yet been implemented")
 		})
 	}
+	if api.ContainersGetContainerStatsHandler == nil {
+		api.ContainersGetContainerStatsHandler = containers.GetContainerStatsHandlerFunc(func(params containers.GetContainerStatsParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.GetContainerStats has not yet been implemented")
+		})
+	}
 	if api.EventsGetEventsHandler == nil {
 		api.EventsGetEventsHandler = events.GetEventsHandlerFunc(func(params events.GetEventsParams) middleware.Responder {
 			_ = params
@@ -150,6 +165,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			_ = params
 
 			return middleware.NotImplemented("operation scopes.GetScope has not yet been implemented")
+		})
+	}
+	if api.TasksGetTaskHandler == nil {
+		api.TasksGetTaskHandler = tasks.GetTaskHandlerFunc(func(params tasks.GetTaskParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation tasks.GetTask has not yet been implemented")
 		})
 	}
 	if api.MiscGetVCHInfoHandler == nil {
@@ -213,6 +235,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			_ = params
 
 			return middleware.NotImplemented("operation storage.ListVolumes has not yet been implemented")
+		})
+	}
+	if api.ContainersPauseContainerHandler == nil {
+		api.ContainersPauseContainerHandler = containers.PauseContainerHandlerFunc(func(params containers.PauseContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.PauseContainer has not yet been implemented")
 		})
 	}
 	if api.MiscPingHandler == nil {
@@ -292,6 +321,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation interaction.ResizeContainer has not yet been implemented")
 		})
 	}
+	if api.TasksResizeTaskHandler == nil {
+		api.TasksResizeTaskHandler = tasks.ResizeTaskHandlerFunc(func(params tasks.ResizeTaskParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation tasks.ResizeTask has not yet been implemented")
+		})
+	}
 	if api.ContainersSetAnnotationsHandler == nil {
 		api.ContainersSetAnnotationsHandler = containers.SetAnnotationsHandlerFunc(func(params containers.SetAnnotationsParams) middleware.Responder {
 			_ = params
@@ -306,11 +342,25 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation containers.SignalContainer has not yet been implemented")
 		})
 	}
+	if api.TasksSignalTaskHandler == nil {
+		api.TasksSignalTaskHandler = tasks.SignalTaskHandlerFunc(func(params tasks.SignalTaskParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation tasks.SignalTask has not yet been implemented")
+		})
+	}
 	if api.ContainersStartContainerHandler == nil {
 		api.ContainersStartContainerHandler = containers.StartContainerHandlerFunc(func(params containers.StartContainerParams) middleware.Responder {
 			_ = params
 
 			return middleware.NotImplemented("operation containers.StartContainer has not yet been implemented")
+		})
+	}
+	if api.TasksStartTaskHandler == nil {
+		api.TasksStartTaskHandler = tasks.StartTaskHandlerFunc(func(params tasks.StartTaskParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation tasks.StartTask has not yet been implemented")
 		})
 	}
 	if api.ArchiveStatPathHandler == nil {
@@ -327,11 +377,39 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation containers.StopContainer has not yet been implemented")
 		})
 	}
+	if api.ContainersTopContainerHandler == nil {
+		api.ContainersTopContainerHandler = containers.TopContainerHandlerFunc(func(params containers.TopContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.TopContainer has not yet been implemented")
+		})
+	}
+	if api.ContainersUnpauseContainerHandler == nil {
+		api.ContainersUnpauseContainerHandler = containers.UnpauseContainerHandlerFunc(func(params containers.UnpauseContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.UnpauseContainer has not yet been implemented")
+		})
+	}
+	if api.ContainersUpdateResourcesHandler == nil {
+		api.ContainersUpdateResourcesHandler = containers.UpdateResourcesHandlerFunc(func(params containers.UpdateResourcesParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.UpdateResources has not yet been implemented")
+		})
+	}
 	if api.ContainersWaitContainerHandler == nil {
 		api.ContainersWaitContainerHandler = containers.WaitContainerHandlerFunc(func(params containers.WaitContainerParams) middleware.Responder {
 			_ = params
 
 			return middleware.NotImplemented("operation containers.WaitContainer has not yet been implemented")
+		})
+	}
+	if api.TasksWaitTaskHandler == nil {
+		api.TasksWaitTaskHandler = tasks.WaitTaskHandlerFunc(func(params tasks.WaitTaskParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation tasks.WaitTask has not yet been implemented")
 		})
 	}
 	if api.ArchiveWriteArchiveHandler == nil {

@@ -67,6 +67,7 @@ func init() {
               "enum": [
                 "created",
                 "running",
+                "paused",
                 "exited"
               ],
               "type": "string"
@@ -549,6 +550,31 @@ func init() {
         }
       ]
     },
+    "/containers/{id}/pause": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Freezes a running container: its containerVM is suspended (its guest stops where it is, memory kept),\nand the state says paused (running too, as Docker has it). A container that is not running, or is\npaused already, is a conflict.\n",
+        "operationId": "PauseContainer",
+        "responses": {
+          "200": {
+            "description": "paused",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
     "/containers/{id}/rename": {
       "post": {
         "tags": [
@@ -620,6 +646,41 @@ func init() {
         }
       ]
     },
+    "/containers/{id}/resources": {
+      "put": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Changes the containerVM's size. Zero values are left as they are. A running containerVM gets what its\nhypervisor can change hot (more vCPUs, more memory); the rest is kept and applied at its next start,\nand each such deferral is said in the warnings.\n",
+        "operationId": "UpdateResources",
+        "parameters": [
+          {
+            "name": "resources",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/Resources"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "changed, or recorded for the next start",
+            "schema": {
+              "$ref": "#/definitions/ResourcesUpdate"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
     "/containers/{id}/signal": {
       "post": {
         "tags": [
@@ -675,6 +736,31 @@ func init() {
         }
       ]
     },
+    "/containers/{id}/stats": {
+      "get": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "One sample of the container's resource usage, taken now by its guest (CPU counters are cumulative, so\ntwo samples give a rate). A container that is not running, or is paused, gives a sample with no usage\n(only its limits), without error.\n",
+        "operationId": "GetContainerStats",
+        "responses": {
+          "200": {
+            "description": "the sample",
+            "schema": {
+              "$ref": "#/definitions/ContainerStats"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
     "/containers/{id}/stop": {
       "post": {
         "tags": [
@@ -699,6 +785,274 @@ func init() {
         "responses": {
           "200": {
             "description": "stopped",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/tasks": {
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Records a task (an exec session: one more process in the running container, in its namespaces and\ncgroup) with the containerVM, not started yet. The record is non-persistent: it goes with the\ncontainerVM's next power-off. A container that is not running, or is paused, is a conflict; a task ID\nin use is a conflict.\n",
+        "operationId": "CreateTask",
+        "parameters": [
+          {
+            "name": "spec",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/TaskSpec"
+            }
+          }
+        ],
+        "responses": {
+          "201": {
+            "description": "recorded",
+            "schema": {
+              "$ref": "#/definitions/TaskInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/tasks/{task}": {
+      "get": {
+        "tags": [
+          "tasks"
+        ],
+        "summary": "The task's spec and state; one the container does not have (or no longer has) is not found.",
+        "operationId": "GetTask",
+        "responses": {
+          "200": {
+            "description": "the task",
+            "schema": {
+              "$ref": "#/definitions/TaskInfo"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        },
+        {
+          "$ref": "#/parameters/taskID"
+        }
+      ]
+    },
+    "/containers/{id}/tasks/{task}/resize": {
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Changes the size of the task's tty; a task without a tty, or not running, ignores it.",
+        "operationId": "ResizeTask",
+        "parameters": [
+          {
+            "minimum": 0,
+            "type": "integer",
+            "format": "int64",
+            "name": "height",
+            "in": "query",
+            "required": true
+          },
+          {
+            "minimum": 0,
+            "type": "integer",
+            "format": "int64",
+            "name": "width",
+            "in": "query",
+            "required": true
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "resized"
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        },
+        {
+          "$ref": "#/parameters/taskID"
+        }
+      ]
+    },
+    "/containers/{id}/tasks/{task}/signal": {
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Delivers a signal to the task's process; a task that is not running is a conflict.",
+        "operationId": "SignalTask",
+        "parameters": [
+          {
+            "type": "string",
+            "description": "a name (SIGKILL, KILL) or a number",
+            "name": "signal",
+            "in": "query",
+            "required": true
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "delivered"
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        },
+        {
+          "$ref": "#/parameters/taskID"
+        }
+      ]
+    },
+    "/containers/{id}/tasks/{task}/start": {
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Starts the task's process and upgrades the exchange to its streams, framed as a container attach\n(5-byte headers; with a tty everything is stream 1). Bytes sent are its stdin when the task opened\nstdin and stdin is set; a half-close of the sending side closes the process's stdin. The backend ends\nthe exchange when the process has exited and its output is drained. Closing the exchange earlier\nleaves the process running (a detached task): a start with no stream asked for returns as soon as the\nprocess runs. A process that cannot be started is invalid (the message says why; GetTask has its exit\ncode: 126 not executable, 127 not found); a task started before is a conflict, and so is a container\nthat is no longer running or is paused. Send \"Connection: Upgrade\" and \"Upgrade: tcp\".\n",
+        "operationId": "StartTask",
+        "parameters": [
+          {
+            "type": "boolean",
+            "name": "stdin",
+            "in": "query"
+          },
+          {
+            "type": "boolean",
+            "name": "stdout",
+            "in": "query"
+          },
+          {
+            "type": "boolean",
+            "name": "stderr",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "101": {
+            "description": "switched to the task's streams"
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        },
+        {
+          "$ref": "#/parameters/taskID"
+        }
+      ]
+    },
+    "/containers/{id}/tasks/{task}/wait": {
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Waits until the task's process has exited and returns its state then (at once when it has). A task\nthat ends with its container (stopped, removed) ends the wait with the container's end.\n",
+        "operationId": "WaitTask",
+        "responses": {
+          "200": {
+            "description": "the task's final state",
+            "schema": {
+              "$ref": "#/definitions/TaskState"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        },
+        {
+          "$ref": "#/parameters/taskID"
+        }
+      ]
+    },
+    "/containers/{id}/top": {
+      "get": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "The processes of a running container, from the guest's own process table, in the columns ps would\nprint for the given arguments. Arguments the guest's ps does not understand are invalid; a container\nthat is not running (or is paused) is a conflict.\n",
+        "operationId": "TopContainer",
+        "parameters": [
+          {
+            "type": "string",
+            "description": "ps's arguments (\"-ef\" when absent), split on spaces",
+            "name": "psArgs",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "the process table",
+            "schema": {
+              "$ref": "#/definitions/ProcessList"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
+    "/containers/{id}/unpause": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Resumes a paused container where it stopped. A container that is not paused is a conflict.",
+        "operationId": "UnpauseContainer",
+        "responses": {
+          "200": {
+            "description": "resumed",
             "schema": {
               "$ref": "#/definitions/ContainerInfo"
             }
@@ -1285,6 +1639,74 @@ func init() {
     }
   },
   "definitions": {
+    "BlkioEntry": {
+      "type": "object",
+      "required": [
+        "op"
+      ],
+      "properties": {
+        "bytes": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "ios": {
+          "description": "operations",
+          "type": "integer",
+          "format": "int64"
+        },
+        "major": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "minor": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "op": {
+          "description": "Read, Write, Sync, Async, Discard or Total",
+          "type": "string",
+          "x-nullable": false
+        }
+      }
+    },
+    "CPUStats": {
+      "type": "object",
+      "properties": {
+        "kernelUsage": {
+          "description": "nanoseconds in kernel mode",
+          "type": "integer",
+          "format": "int64"
+        },
+        "onlineCpus": {
+          "description": "the vCPUs the container has",
+          "type": "integer",
+          "format": "int64"
+        },
+        "perCpuUsage": {
+          "description": "the same, per CPU, when the guest counts it so",
+          "type": "array",
+          "items": {
+            "type": "integer",
+            "format": "int64"
+          }
+        },
+        "systemUsage": {
+          "description": "the CPU time of the whole machine the guest runs on, in nanoseconds, as a base for rates",
+          "type": "integer",
+          "format": "int64"
+        },
+        "totalUsage": {
+          "description": "CPU time the container used, in nanoseconds",
+          "type": "integer",
+          "format": "int64"
+        },
+        "userUsage": {
+          "description": "nanoseconds in user mode",
+          "type": "integer",
+          "format": "int64"
+        }
+      }
+    },
     "ContainerInfo": {
       "type": "object",
       "required": [
@@ -1315,6 +1737,10 @@ func init() {
         "name": {
           "type": "string"
         },
+        "pendingResources": {
+          "description": "a size the containerVM takes at its next start (zero fields are not pending)",
+          "$ref": "#/definitions/Resources"
+        },
         "ports": {
           "description": "the ports published while the container runs (the host ports chosen for those asked as 0)",
           "type": "array",
@@ -1328,6 +1754,13 @@ func init() {
         },
         "state": {
           "$ref": "#/definitions/ContainerState"
+        },
+        "tasks": {
+          "description": "the IDs of the tasks recorded with the containerVM (until its next power-off)",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
         },
         "vm": {
           "description": "the containerVM's managed object reference and name",
@@ -1456,11 +1889,16 @@ func init() {
         "finishedAt": {
           "type": "string"
         },
+        "paused": {
+          "description": "the containerVM is suspended",
+          "type": "boolean"
+        },
         "pid": {
           "type": "integer",
           "format": "int64"
         },
         "running": {
+          "description": "the process runs (a paused one too)",
           "type": "boolean"
         },
         "startedAt": {
@@ -1468,7 +1906,43 @@ func init() {
           "type": "string"
         },
         "status": {
-          "description": "created, running, exited, removing",
+          "description": "created, running, paused, exited, removing",
+          "type": "string"
+        }
+      }
+    },
+    "ContainerStats": {
+      "description": "one sample of a container's resource usage",
+      "type": "object",
+      "required": [
+        "read"
+      ],
+      "properties": {
+        "blkio": {
+          "description": "bytes and operations per block device and operation (Read, Write, Sync, Async, Discard, Total)",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/BlkioEntry"
+          }
+        },
+        "cpu": {
+          "$ref": "#/definitions/CPUStats"
+        },
+        "memory": {
+          "$ref": "#/definitions/MemoryStats"
+        },
+        "networks": {
+          "description": "by interface name",
+          "type": "object",
+          "additionalProperties": {
+            "$ref": "#/definitions/NetworkStats"
+          }
+        },
+        "pids": {
+          "$ref": "#/definitions/PidsStats"
+        },
+        "read": {
+          "description": "when the guest took it (RFC 3339 with nanoseconds); empty for a container not running",
           "type": "string"
         }
       }
@@ -1851,6 +2325,33 @@ func init() {
         }
       }
     },
+    "MemoryStats": {
+      "type": "object",
+      "properties": {
+        "limit": {
+          "description": "the containerVM's memory, in bytes",
+          "type": "integer",
+          "format": "int64"
+        },
+        "maxUsage": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "stats": {
+          "description": "the guest's detailed counters (cache, rss, inactive_file, ...) in bytes",
+          "type": "object",
+          "additionalProperties": {
+            "type": "integer",
+            "format": "int64"
+          }
+        },
+        "usage": {
+          "description": "bytes in use",
+          "type": "integer",
+          "format": "int64"
+        }
+      }
+    },
     "Mount": {
       "description": "A filesystem mounted into the container. A volume is one of the backend's (CreateVolume) and is given\nto the containerVM as its store holds it (an attached disk, an NFS directory); a bind mount is a path of\nthe host the guest runs on, which only a backend whose guests share one host serves (others refuse it\nas invalid); a tmpfs is memory of the guest.\n",
       "type": "object",
@@ -1924,6 +2425,43 @@ func init() {
         }
       }
     },
+    "NetworkStats": {
+      "type": "object",
+      "properties": {
+        "rxBytes": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "rxDropped": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "rxErrors": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "rxPackets": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "txBytes": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "txDropped": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "txErrors": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "txPackets": {
+          "type": "integer",
+          "format": "int64"
+        }
+      }
+    },
     "PathStat": {
       "description": "what is at a path of a container's filesystem",
       "type": "object",
@@ -1956,6 +2494,20 @@ func init() {
           "type": "integer",
           "format": "int64",
           "x-nullable": false
+        }
+      }
+    },
+    "PidsStats": {
+      "type": "object",
+      "properties": {
+        "current": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "limit": {
+          "description": "0 when unlimited",
+          "type": "integer",
+          "format": "int64"
         }
       }
     },
@@ -2090,6 +2642,32 @@ func init() {
         }
       }
     },
+    "ProcessList": {
+      "description": "a process table, as ps prints it",
+      "type": "object",
+      "required": [
+        "titles",
+        "processes"
+      ],
+      "properties": {
+        "processes": {
+          "description": "one row per process, a value per title",
+          "type": "array",
+          "items": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        },
+        "titles": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        }
+      }
+    },
     "Resources": {
       "description": "the containerVM's size; zero values are the backend's defaults",
       "type": "object",
@@ -2107,6 +2685,29 @@ func init() {
           "format": "int64",
           "minimum": 0,
           "x-nullable": false
+        }
+      }
+    },
+    "ResourcesUpdate": {
+      "type": "object",
+      "required": [
+        "container"
+      ],
+      "properties": {
+        "container": {
+          "description": "the container after the change, its resources as the containerVM now has them",
+          "$ref": "#/definitions/ContainerInfo"
+        },
+        "pending": {
+          "description": "what waits for the next start (zero fields are not pending)",
+          "$ref": "#/definitions/Resources"
+        },
+        "warnings": {
+          "description": "what could not be applied now, and why",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
         }
       }
     },
@@ -2233,6 +2834,105 @@ func init() {
         "subnet": {
           "description": "an IPv4 prefix (CIDR); empty is the next free one of the VCH's bridge network range",
           "type": "string"
+        }
+      }
+    },
+    "TaskInfo": {
+      "type": "object",
+      "required": [
+        "id",
+        "containerId",
+        "spec",
+        "state"
+      ],
+      "properties": {
+        "containerId": {
+          "type": "string"
+        },
+        "id": {
+          "type": "string"
+        },
+        "spec": {
+          "$ref": "#/definitions/TaskSpec"
+        },
+        "state": {
+          "$ref": "#/definitions/TaskState"
+        }
+      }
+    },
+    "TaskSpec": {
+      "description": "an exec session, the process complete (the container's env, user and working dir already merged)",
+      "type": "object",
+      "required": [
+        "id",
+        "process"
+      ],
+      "properties": {
+        "id": {
+          "description": "chosen by the caller, unique in the VCH",
+          "type": "string",
+          "pattern": "^[a-f0-9]{64}$"
+        },
+        "privileged": {
+          "description": "accepted and recorded; a containerVM's processes have the guest's full capabilities anyway",
+          "type": "boolean"
+        },
+        "process": {
+          "$ref": "#/definitions/Process"
+        },
+        "ttyHeight": {
+          "description": "the tty's rows when the process starts (0 is the backend's default)",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0
+        },
+        "ttyWidth": {
+          "description": "the tty's columns when the process starts",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0
+        }
+      }
+    },
+    "TaskState": {
+      "type": "object",
+      "required": [
+        "status"
+      ],
+      "properties": {
+        "error": {
+          "description": "why the process could not be started",
+          "type": "string"
+        },
+        "exitCode": {
+          "description": "126 not executable, 127 not found, 128+n killed by signal n, else the process's own",
+          "type": "integer",
+          "format": "int64"
+        },
+        "finishedAt": {
+          "type": "string"
+        },
+        "pid": {
+          "description": "the process's ID in the guest",
+          "type": "integer",
+          "format": "int64"
+        },
+        "running": {
+          "type": "boolean"
+        },
+        "startedAt": {
+          "description": "RFC 3339 with nanoseconds; empty when never started",
+          "type": "string"
+        },
+        "status": {
+          "description": "created (not started), running, exited",
+          "type": "string",
+          "enum": [
+            "created",
+            "running",
+            "exited"
+          ],
+          "x-nullable": false
         }
       }
     },
@@ -2508,6 +3208,14 @@ func init() {
       "in": "path",
       "required": true
     },
+    "taskID": {
+      "pattern": "^[a-f0-9]{64}$",
+      "type": "string",
+      "description": "the task's ID (64 hex)",
+      "name": "task",
+      "in": "path",
+      "required": true
+    },
     "volumeName": {
       "maxLength": 255,
       "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]+$",
@@ -2556,6 +3264,10 @@ func init() {
     {
       "description": "attaching to a container's streams",
       "name": "interaction"
+    },
+    {
+      "description": "exec sessions, more processes in a running container, each with its own user, env, working directory and tty",
+      "name": "tasks"
     },
     {
       "description": "networks (the bridge network and user-defined ones on the VCH's bridge port group, container networks on port groups of their own), their addresses, the containers' endpoints on them and the ports published on the VCH's public address",
@@ -2620,6 +3332,7 @@ func init() {
               "enum": [
                 "created",
                 "running",
+                "paused",
                 "exited"
               ],
               "type": "string"
@@ -3214,6 +3927,39 @@ func init() {
         }
       ]
     },
+    "/containers/{id}/pause": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Freezes a running container: its containerVM is suspended (its guest stops where it is, memory kept),\nand the state says paused (running too, as Docker has it). A container that is not running, or is\npaused already, is a conflict.\n",
+        "operationId": "PauseContainer",
+        "responses": {
+          "200": {
+            "description": "paused",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
     "/containers/{id}/rename": {
       "post": {
         "tags": [
@@ -3281,6 +4027,49 @@ func init() {
         "responses": {
           "204": {
             "description": "resized"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/resources": {
+      "put": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Changes the containerVM's size. Zero values are left as they are. A running containerVM gets what its\nhypervisor can change hot (more vCPUs, more memory); the rest is kept and applied at its next start,\nand each such deferral is said in the warnings.\n",
+        "operationId": "UpdateResources",
+        "parameters": [
+          {
+            "name": "resources",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/Resources"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "changed, or recorded for the next start",
+            "schema": {
+              "$ref": "#/definitions/ResourcesUpdate"
+            }
           },
           "default": {
             "description": "an error of one class",
@@ -3372,6 +4161,39 @@ func init() {
         }
       ]
     },
+    "/containers/{id}/stats": {
+      "get": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "One sample of the container's resource usage, taken now by its guest (CPU counters are cumulative, so\ntwo samples give a rate). A container that is not running, or is paused, gives a sample with no usage\n(only its limits), without error.\n",
+        "operationId": "GetContainerStats",
+        "responses": {
+          "200": {
+            "description": "the sample",
+            "schema": {
+              "$ref": "#/definitions/ContainerStats"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
     "/containers/{id}/stop": {
       "post": {
         "tags": [
@@ -3396,6 +4218,363 @@ func init() {
         "responses": {
           "200": {
             "description": "stopped",
+            "schema": {
+              "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/tasks": {
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Records a task (an exec session: one more process in the running container, in its namespaces and\ncgroup) with the containerVM, not started yet. The record is non-persistent: it goes with the\ncontainerVM's next power-off. A container that is not running, or is paused, is a conflict; a task ID\nin use is a conflict.\n",
+        "operationId": "CreateTask",
+        "parameters": [
+          {
+            "name": "spec",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/TaskSpec"
+            }
+          }
+        ],
+        "responses": {
+          "201": {
+            "description": "recorded",
+            "schema": {
+              "$ref": "#/definitions/TaskInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/tasks/{task}": {
+      "get": {
+        "tags": [
+          "tasks"
+        ],
+        "summary": "The task's spec and state; one the container does not have (or no longer has) is not found.",
+        "operationId": "GetTask",
+        "responses": {
+          "200": {
+            "description": "the task",
+            "schema": {
+              "$ref": "#/definitions/TaskInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        },
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the task's ID (64 hex)",
+          "name": "task",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/tasks/{task}/resize": {
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Changes the size of the task's tty; a task without a tty, or not running, ignores it.",
+        "operationId": "ResizeTask",
+        "parameters": [
+          {
+            "minimum": 0,
+            "type": "integer",
+            "format": "int64",
+            "name": "height",
+            "in": "query",
+            "required": true
+          },
+          {
+            "minimum": 0,
+            "type": "integer",
+            "format": "int64",
+            "name": "width",
+            "in": "query",
+            "required": true
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "resized"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        },
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the task's ID (64 hex)",
+          "name": "task",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/tasks/{task}/signal": {
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Delivers a signal to the task's process; a task that is not running is a conflict.",
+        "operationId": "SignalTask",
+        "parameters": [
+          {
+            "type": "string",
+            "description": "a name (SIGKILL, KILL) or a number",
+            "name": "signal",
+            "in": "query",
+            "required": true
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "delivered"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        },
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the task's ID (64 hex)",
+          "name": "task",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/tasks/{task}/start": {
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Starts the task's process and upgrades the exchange to its streams, framed as a container attach\n(5-byte headers; with a tty everything is stream 1). Bytes sent are its stdin when the task opened\nstdin and stdin is set; a half-close of the sending side closes the process's stdin. The backend ends\nthe exchange when the process has exited and its output is drained. Closing the exchange earlier\nleaves the process running (a detached task): a start with no stream asked for returns as soon as the\nprocess runs. A process that cannot be started is invalid (the message says why; GetTask has its exit\ncode: 126 not executable, 127 not found); a task started before is a conflict, and so is a container\nthat is no longer running or is paused. Send \"Connection: Upgrade\" and \"Upgrade: tcp\".\n",
+        "operationId": "StartTask",
+        "parameters": [
+          {
+            "type": "boolean",
+            "name": "stdin",
+            "in": "query"
+          },
+          {
+            "type": "boolean",
+            "name": "stdout",
+            "in": "query"
+          },
+          {
+            "type": "boolean",
+            "name": "stderr",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "101": {
+            "description": "switched to the task's streams"
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        },
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the task's ID (64 hex)",
+          "name": "task",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/tasks/{task}/wait": {
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Waits until the task's process has exited and returns its state then (at once when it has). A task\nthat ends with its container (stopped, removed) ends the wait with the container's end.\n",
+        "operationId": "WaitTask",
+        "responses": {
+          "200": {
+            "description": "the task's final state",
+            "schema": {
+              "$ref": "#/definitions/TaskState"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        },
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the task's ID (64 hex)",
+          "name": "task",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/top": {
+      "get": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "The processes of a running container, from the guest's own process table, in the columns ps would\nprint for the given arguments. Arguments the guest's ps does not understand are invalid; a container\nthat is not running (or is paused) is a conflict.\n",
+        "operationId": "TopContainer",
+        "parameters": [
+          {
+            "type": "string",
+            "description": "ps's arguments (\"-ef\" when absent), split on spaces",
+            "name": "psArgs",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "the process table",
+            "schema": {
+              "$ref": "#/definitions/ProcessList"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
+    "/containers/{id}/unpause": {
+      "post": {
+        "tags": [
+          "containers"
+        ],
+        "summary": "Resumes a paused container where it stopped. A container that is not paused is a conflict.",
+        "operationId": "UnpauseContainer",
+        "responses": {
+          "200": {
+            "description": "resumed",
             "schema": {
               "$ref": "#/definitions/ContainerInfo"
             }
@@ -4094,6 +5273,74 @@ func init() {
     }
   },
   "definitions": {
+    "BlkioEntry": {
+      "type": "object",
+      "required": [
+        "op"
+      ],
+      "properties": {
+        "bytes": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "ios": {
+          "description": "operations",
+          "type": "integer",
+          "format": "int64"
+        },
+        "major": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "minor": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "op": {
+          "description": "Read, Write, Sync, Async, Discard or Total",
+          "type": "string",
+          "x-nullable": false
+        }
+      }
+    },
+    "CPUStats": {
+      "type": "object",
+      "properties": {
+        "kernelUsage": {
+          "description": "nanoseconds in kernel mode",
+          "type": "integer",
+          "format": "int64"
+        },
+        "onlineCpus": {
+          "description": "the vCPUs the container has",
+          "type": "integer",
+          "format": "int64"
+        },
+        "perCpuUsage": {
+          "description": "the same, per CPU, when the guest counts it so",
+          "type": "array",
+          "items": {
+            "type": "integer",
+            "format": "int64"
+          }
+        },
+        "systemUsage": {
+          "description": "the CPU time of the whole machine the guest runs on, in nanoseconds, as a base for rates",
+          "type": "integer",
+          "format": "int64"
+        },
+        "totalUsage": {
+          "description": "CPU time the container used, in nanoseconds",
+          "type": "integer",
+          "format": "int64"
+        },
+        "userUsage": {
+          "description": "nanoseconds in user mode",
+          "type": "integer",
+          "format": "int64"
+        }
+      }
+    },
     "ContainerInfo": {
       "type": "object",
       "required": [
@@ -4124,6 +5371,10 @@ func init() {
         "name": {
           "type": "string"
         },
+        "pendingResources": {
+          "description": "a size the containerVM takes at its next start (zero fields are not pending)",
+          "$ref": "#/definitions/Resources"
+        },
         "ports": {
           "description": "the ports published while the container runs (the host ports chosen for those asked as 0)",
           "type": "array",
@@ -4137,6 +5388,13 @@ func init() {
         },
         "state": {
           "$ref": "#/definitions/ContainerState"
+        },
+        "tasks": {
+          "description": "the IDs of the tasks recorded with the containerVM (until its next power-off)",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
         },
         "vm": {
           "description": "the containerVM's managed object reference and name",
@@ -4265,11 +5523,16 @@ func init() {
         "finishedAt": {
           "type": "string"
         },
+        "paused": {
+          "description": "the containerVM is suspended",
+          "type": "boolean"
+        },
         "pid": {
           "type": "integer",
           "format": "int64"
         },
         "running": {
+          "description": "the process runs (a paused one too)",
           "type": "boolean"
         },
         "startedAt": {
@@ -4277,7 +5540,43 @@ func init() {
           "type": "string"
         },
         "status": {
-          "description": "created, running, exited, removing",
+          "description": "created, running, paused, exited, removing",
+          "type": "string"
+        }
+      }
+    },
+    "ContainerStats": {
+      "description": "one sample of a container's resource usage",
+      "type": "object",
+      "required": [
+        "read"
+      ],
+      "properties": {
+        "blkio": {
+          "description": "bytes and operations per block device and operation (Read, Write, Sync, Async, Discard, Total)",
+          "type": "array",
+          "items": {
+            "$ref": "#/definitions/BlkioEntry"
+          }
+        },
+        "cpu": {
+          "$ref": "#/definitions/CPUStats"
+        },
+        "memory": {
+          "$ref": "#/definitions/MemoryStats"
+        },
+        "networks": {
+          "description": "by interface name",
+          "type": "object",
+          "additionalProperties": {
+            "$ref": "#/definitions/NetworkStats"
+          }
+        },
+        "pids": {
+          "$ref": "#/definitions/PidsStats"
+        },
+        "read": {
+          "description": "when the guest took it (RFC 3339 with nanoseconds); empty for a container not running",
           "type": "string"
         }
       }
@@ -4660,6 +5959,33 @@ func init() {
         }
       }
     },
+    "MemoryStats": {
+      "type": "object",
+      "properties": {
+        "limit": {
+          "description": "the containerVM's memory, in bytes",
+          "type": "integer",
+          "format": "int64"
+        },
+        "maxUsage": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "stats": {
+          "description": "the guest's detailed counters (cache, rss, inactive_file, ...) in bytes",
+          "type": "object",
+          "additionalProperties": {
+            "type": "integer",
+            "format": "int64"
+          }
+        },
+        "usage": {
+          "description": "bytes in use",
+          "type": "integer",
+          "format": "int64"
+        }
+      }
+    },
     "Mount": {
       "description": "A filesystem mounted into the container. A volume is one of the backend's (CreateVolume) and is given\nto the containerVM as its store holds it (an attached disk, an NFS directory); a bind mount is a path of\nthe host the guest runs on, which only a backend whose guests share one host serves (others refuse it\nas invalid); a tmpfs is memory of the guest.\n",
       "type": "object",
@@ -4733,6 +6059,43 @@ func init() {
         }
       }
     },
+    "NetworkStats": {
+      "type": "object",
+      "properties": {
+        "rxBytes": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "rxDropped": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "rxErrors": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "rxPackets": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "txBytes": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "txDropped": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "txErrors": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "txPackets": {
+          "type": "integer",
+          "format": "int64"
+        }
+      }
+    },
     "PathStat": {
       "description": "what is at a path of a container's filesystem",
       "type": "object",
@@ -4765,6 +6128,20 @@ func init() {
           "type": "integer",
           "format": "int64",
           "x-nullable": false
+        }
+      }
+    },
+    "PidsStats": {
+      "type": "object",
+      "properties": {
+        "current": {
+          "type": "integer",
+          "format": "int64"
+        },
+        "limit": {
+          "description": "0 when unlimited",
+          "type": "integer",
+          "format": "int64"
         }
       }
     },
@@ -4899,6 +6276,32 @@ func init() {
         }
       }
     },
+    "ProcessList": {
+      "description": "a process table, as ps prints it",
+      "type": "object",
+      "required": [
+        "titles",
+        "processes"
+      ],
+      "properties": {
+        "processes": {
+          "description": "one row per process, a value per title",
+          "type": "array",
+          "items": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        },
+        "titles": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        }
+      }
+    },
     "Resources": {
       "description": "the containerVM's size; zero values are the backend's defaults",
       "type": "object",
@@ -4916,6 +6319,29 @@ func init() {
           "format": "int64",
           "minimum": 0,
           "x-nullable": false
+        }
+      }
+    },
+    "ResourcesUpdate": {
+      "type": "object",
+      "required": [
+        "container"
+      ],
+      "properties": {
+        "container": {
+          "description": "the container after the change, its resources as the containerVM now has them",
+          "$ref": "#/definitions/ContainerInfo"
+        },
+        "pending": {
+          "description": "what waits for the next start (zero fields are not pending)",
+          "$ref": "#/definitions/Resources"
+        },
+        "warnings": {
+          "description": "what could not be applied now, and why",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
         }
       }
     },
@@ -5042,6 +6468,105 @@ func init() {
         "subnet": {
           "description": "an IPv4 prefix (CIDR); empty is the next free one of the VCH's bridge network range",
           "type": "string"
+        }
+      }
+    },
+    "TaskInfo": {
+      "type": "object",
+      "required": [
+        "id",
+        "containerId",
+        "spec",
+        "state"
+      ],
+      "properties": {
+        "containerId": {
+          "type": "string"
+        },
+        "id": {
+          "type": "string"
+        },
+        "spec": {
+          "$ref": "#/definitions/TaskSpec"
+        },
+        "state": {
+          "$ref": "#/definitions/TaskState"
+        }
+      }
+    },
+    "TaskSpec": {
+      "description": "an exec session, the process complete (the container's env, user and working dir already merged)",
+      "type": "object",
+      "required": [
+        "id",
+        "process"
+      ],
+      "properties": {
+        "id": {
+          "description": "chosen by the caller, unique in the VCH",
+          "type": "string",
+          "pattern": "^[a-f0-9]{64}$"
+        },
+        "privileged": {
+          "description": "accepted and recorded; a containerVM's processes have the guest's full capabilities anyway",
+          "type": "boolean"
+        },
+        "process": {
+          "$ref": "#/definitions/Process"
+        },
+        "ttyHeight": {
+          "description": "the tty's rows when the process starts (0 is the backend's default)",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0
+        },
+        "ttyWidth": {
+          "description": "the tty's columns when the process starts",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0
+        }
+      }
+    },
+    "TaskState": {
+      "type": "object",
+      "required": [
+        "status"
+      ],
+      "properties": {
+        "error": {
+          "description": "why the process could not be started",
+          "type": "string"
+        },
+        "exitCode": {
+          "description": "126 not executable, 127 not found, 128+n killed by signal n, else the process's own",
+          "type": "integer",
+          "format": "int64"
+        },
+        "finishedAt": {
+          "type": "string"
+        },
+        "pid": {
+          "description": "the process's ID in the guest",
+          "type": "integer",
+          "format": "int64"
+        },
+        "running": {
+          "type": "boolean"
+        },
+        "startedAt": {
+          "description": "RFC 3339 with nanoseconds; empty when never started",
+          "type": "string"
+        },
+        "status": {
+          "description": "created (not started), running, exited",
+          "type": "string",
+          "enum": [
+            "created",
+            "running",
+            "exited"
+          ],
+          "x-nullable": false
         }
       }
     },
@@ -5317,6 +6842,14 @@ func init() {
       "in": "path",
       "required": true
     },
+    "taskID": {
+      "pattern": "^[a-f0-9]{64}$",
+      "type": "string",
+      "description": "the task's ID (64 hex)",
+      "name": "task",
+      "in": "path",
+      "required": true
+    },
     "volumeName": {
       "maxLength": 255,
       "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]+$",
@@ -5365,6 +6898,10 @@ func init() {
     {
       "description": "attaching to a container's streams",
       "name": "interaction"
+    },
+    {
+      "description": "exec sessions, more processes in a running container, each with its own user, env, working directory and tty",
+      "name": "tasks"
     },
     {
       "description": "networks (the bridge network and user-defined ones on the VCH's bridge port group, container networks on port groups of their own), their addresses, the containers' endpoints on them and the ports published on the VCH's public address",

@@ -96,11 +96,23 @@ type ClientService interface {
 	// GetContainerLogsContext streams the main process s output as newline delimited log record JSON oldest first.
 	GetContainerLogsContext(ctx context.Context, params *GetContainerLogsParams, writer io.Writer, opts ...ClientOption) (*GetContainerLogsOK, error)
 
+	// GetContainerStats one sample of the container s resource usage taken now by its guest CPU counters are cumulative so two samples give a rate a container that is not running or is paused gives a sample with no usage only its limits without error.
+	GetContainerStats(params *GetContainerStatsParams, opts ...ClientOption) (*GetContainerStatsOK, error)
+
+	// GetContainerStatsContext one sample of the container s resource usage taken now by its guest CPU counters are cumulative so two samples give a rate a container that is not running or is paused gives a sample with no usage only its limits without error.
+	GetContainerStatsContext(ctx context.Context, params *GetContainerStatsParams, opts ...ClientOption) (*GetContainerStatsOK, error)
+
 	// ListContainers lists the container VMs of the v c h from the inventory oldest first filters of one kind are alternatives any may match filters of different kinds must all match.
 	ListContainers(params *ListContainersParams, opts ...ClientOption) (*ListContainersOK, error)
 
 	// ListContainersContext lists the container VMs of the v c h from the inventory oldest first filters of one kind are alternatives any may match filters of different kinds must all match.
 	ListContainersContext(ctx context.Context, params *ListContainersParams, opts ...ClientOption) (*ListContainersOK, error)
+
+	// PauseContainer freezes a running container its container VM is suspended its guest stops where it is memory kept and the state says paused running too as docker has it a container that is not running or is paused already is a conflict.
+	PauseContainer(params *PauseContainerParams, opts ...ClientOption) (*PauseContainerOK, error)
+
+	// PauseContainerContext freezes a running container its container VM is suspended its guest stops where it is memory kept and the state says paused running too as docker has it a container that is not running or is paused already is a conflict.
+	PauseContainerContext(ctx context.Context, params *PauseContainerParams, opts ...ClientOption) (*PauseContainerOK, error)
 
 	// RemoveContainer destroys the container VM and its disk a running one only with force powered off first.
 	RemoveContainer(params *RemoveContainerParams, opts ...ClientOption) (*RemoveContainerNoContent, error)
@@ -133,6 +145,24 @@ type ClientService interface {
 
 	// StopContainerContext sends the stop signal waits up to timeout seconds for the process to exit then powers off.
 	StopContainerContext(ctx context.Context, params *StopContainerParams, opts ...ClientOption) (*StopContainerOK, error)
+
+	// TopContainer the processes of a running container from the guest s own process table in the columns ps would print for the given arguments arguments the guest s ps does not understand are invalid a container that is not running or is paused is a conflict.
+	TopContainer(params *TopContainerParams, opts ...ClientOption) (*TopContainerOK, error)
+
+	// TopContainerContext the processes of a running container from the guest s own process table in the columns ps would print for the given arguments arguments the guest s ps does not understand are invalid a container that is not running or is paused is a conflict.
+	TopContainerContext(ctx context.Context, params *TopContainerParams, opts ...ClientOption) (*TopContainerOK, error)
+
+	// UnpauseContainer resumes a paused container where it stopped a container that is not paused is a conflict.
+	UnpauseContainer(params *UnpauseContainerParams, opts ...ClientOption) (*UnpauseContainerOK, error)
+
+	// UnpauseContainerContext resumes a paused container where it stopped a container that is not paused is a conflict.
+	UnpauseContainerContext(ctx context.Context, params *UnpauseContainerParams, opts ...ClientOption) (*UnpauseContainerOK, error)
+
+	// UpdateResources changes the container VM s size zero values are left as they are a running container VM gets what its hypervisor can change hot more v CPUs more memory the rest is kept and applied at its next start and each such deferral is said in the warnings.
+	UpdateResources(params *UpdateResourcesParams, opts ...ClientOption) (*UpdateResourcesOK, error)
+
+	// UpdateResourcesContext changes the container VM s size zero values are left as they are a running container VM gets what its hypervisor can change hot more v CPUs more memory the rest is kept and applied at its next start and each such deferral is said in the warnings.
+	UpdateResourcesContext(ctx context.Context, params *UpdateResourcesParams, opts ...ClientOption) (*UpdateResourcesOK, error)
 
 	// WaitContainer waits for the container to reach a condition and returns its state then.
 	WaitContainer(params *WaitContainerParams, opts ...ClientOption) (*WaitContainerOK, error)
@@ -326,6 +356,67 @@ func (a *Client) GetContainerLogsContext(ctx context.Context, params *GetContain
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
+// GetContainerStats ones sample of the container s resource usage taken now by its guest CPU counters are cumulative so two samples give a rate a container that is not running or is paused gives a sample with no usage only its limits without error.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.GetContainerStatsContext] instead.
+func (a *Client) GetContainerStats(params *GetContainerStatsParams, opts ...ClientOption) (*GetContainerStatsOK, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.GetContainerStatsContext(ctx, params, opts...)
+}
+
+// GetContainerStatsContext ones sample of the container s resource usage taken now by its guest CPU counters are cumulative so two samples give a rate a container that is not running or is paused gives a sample with no usage only its limits without error.
+//
+// Do not use the deprecated [GetContainerStatsParams.Context] with this method: it would be ignored.
+func (a *Client) GetContainerStatsContext(ctx context.Context, params *GetContainerStatsParams, opts ...ClientOption) (*GetContainerStatsOK, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewGetContainerStatsParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "GetContainerStats",
+		Method:             "GET",
+		PathPattern:        "/containers/{id}/stats",
+		ProducesMediaTypes: []string{"application/json"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &GetContainerStatsReader{formats: a.formats},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*GetContainerStatsOK)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*GetContainerStatsDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
+}
+
 // ListContainers lists the container VMs of the v c h from the inventory oldest first filters of one kind are alternatives any may match filters of different kinds must all match.
 //
 // This method does not support injected context.
@@ -383,6 +474,67 @@ func (a *Client) ListContainersContext(ctx context.Context, params *ListContaine
 	//
 	// a default response is provided: fill this and return an error
 	unexpectedSuccess := result.(*ListContainersDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
+}
+
+// PauseContainer freezes a running container its container VM is suspended its guest stops where it is memory kept and the state says paused running too as docker has it a container that is not running or is paused already is a conflict.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.PauseContainerContext] instead.
+func (a *Client) PauseContainer(params *PauseContainerParams, opts ...ClientOption) (*PauseContainerOK, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.PauseContainerContext(ctx, params, opts...)
+}
+
+// PauseContainerContext freezes a running container its container VM is suspended its guest stops where it is memory kept and the state says paused running too as docker has it a container that is not running or is paused already is a conflict.
+//
+// Do not use the deprecated [PauseContainerParams.Context] with this method: it would be ignored.
+func (a *Client) PauseContainerContext(ctx context.Context, params *PauseContainerParams, opts ...ClientOption) (*PauseContainerOK, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewPauseContainerParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "PauseContainer",
+		Method:             "POST",
+		PathPattern:        "/containers/{id}/pause",
+		ProducesMediaTypes: []string{"application/json"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &PauseContainerReader{formats: a.formats},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*PauseContainerOK)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*PauseContainerDefault)
 
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
@@ -749,6 +901,189 @@ func (a *Client) StopContainerContext(ctx context.Context, params *StopContainer
 	//
 	// a default response is provided: fill this and return an error
 	unexpectedSuccess := result.(*StopContainerDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
+}
+
+// TopContainer thes processes of a running container from the guest s own process table in the columns ps would print for the given arguments arguments the guest s ps does not understand are invalid a container that is not running or is paused is a conflict.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.TopContainerContext] instead.
+func (a *Client) TopContainer(params *TopContainerParams, opts ...ClientOption) (*TopContainerOK, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.TopContainerContext(ctx, params, opts...)
+}
+
+// TopContainerContext thes processes of a running container from the guest s own process table in the columns ps would print for the given arguments arguments the guest s ps does not understand are invalid a container that is not running or is paused is a conflict.
+//
+// Do not use the deprecated [TopContainerParams.Context] with this method: it would be ignored.
+func (a *Client) TopContainerContext(ctx context.Context, params *TopContainerParams, opts ...ClientOption) (*TopContainerOK, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewTopContainerParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "TopContainer",
+		Method:             "GET",
+		PathPattern:        "/containers/{id}/top",
+		ProducesMediaTypes: []string{"application/json"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &TopContainerReader{formats: a.formats},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*TopContainerOK)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*TopContainerDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
+}
+
+// UnpauseContainer resumes a paused container where it stopped a container that is not paused is a conflict.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.UnpauseContainerContext] instead.
+func (a *Client) UnpauseContainer(params *UnpauseContainerParams, opts ...ClientOption) (*UnpauseContainerOK, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.UnpauseContainerContext(ctx, params, opts...)
+}
+
+// UnpauseContainerContext resumes a paused container where it stopped a container that is not paused is a conflict.
+//
+// Do not use the deprecated [UnpauseContainerParams.Context] with this method: it would be ignored.
+func (a *Client) UnpauseContainerContext(ctx context.Context, params *UnpauseContainerParams, opts ...ClientOption) (*UnpauseContainerOK, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewUnpauseContainerParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "UnpauseContainer",
+		Method:             "POST",
+		PathPattern:        "/containers/{id}/unpause",
+		ProducesMediaTypes: []string{"application/json"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &UnpauseContainerReader{formats: a.formats},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*UnpauseContainerOK)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*UnpauseContainerDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
+}
+
+// UpdateResources changes the container VM s size zero values are left as they are a running container VM gets what its hypervisor can change hot more v CPUs more memory the rest is kept and applied at its next start and each such deferral is said in the warnings.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.UpdateResourcesContext] instead.
+func (a *Client) UpdateResources(params *UpdateResourcesParams, opts ...ClientOption) (*UpdateResourcesOK, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.UpdateResourcesContext(ctx, params, opts...)
+}
+
+// UpdateResourcesContext changes the container VM s size zero values are left as they are a running container VM gets what its hypervisor can change hot more v CPUs more memory the rest is kept and applied at its next start and each such deferral is said in the warnings.
+//
+// Do not use the deprecated [UpdateResourcesParams.Context] with this method: it would be ignored.
+func (a *Client) UpdateResourcesContext(ctx context.Context, params *UpdateResourcesParams, opts ...ClientOption) (*UpdateResourcesOK, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewUpdateResourcesParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "UpdateResources",
+		Method:             "PUT",
+		PathPattern:        "/containers/{id}/resources",
+		ProducesMediaTypes: []string{"application/json"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &UpdateResourcesReader{formats: a.formats},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*UpdateResourcesOK)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*UpdateResourcesDefault)
 
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/misc"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/scopes"
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/storage"
+	"github.com/vice-engine/vice/swagger/gen/restapi/operations/tasks"
 )
 
 // NewPortlayerAPI creates a new Portlayer instance
@@ -80,6 +81,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation scopes.CreateScope has not yet been implemented")
 		}),
 
+		TasksCreateTaskHandler: tasks.CreateTaskHandlerFunc(func(params tasks.CreateTaskParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation tasks.CreateTask has not yet been implemented")
+		}),
+
 		StorageCreateVolumeHandler: storage.CreateVolumeHandlerFunc(func(params storage.CreateVolumeParams) middleware.Responder {
 			_ = params
 
@@ -122,6 +129,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation containers.GetContainerLogs has not yet been implemented")
 		}),
 
+		ContainersGetContainerStatsHandler: containers.GetContainerStatsHandlerFunc(func(params containers.GetContainerStatsParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.GetContainerStats has not yet been implemented")
+		}),
+
 		EventsGetEventsHandler: events.GetEventsHandlerFunc(func(params events.GetEventsParams) middleware.Responder {
 			_ = params
 
@@ -138,6 +151,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			_ = params
 
 			return middleware.NotImplemented("operation scopes.GetScope has not yet been implemented")
+		}),
+
+		TasksGetTaskHandler: tasks.GetTaskHandlerFunc(func(params tasks.GetTaskParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation tasks.GetTask has not yet been implemented")
 		}),
 
 		MiscGetVCHInfoHandler: misc.GetVCHInfoHandlerFunc(func(params misc.GetVCHInfoParams) middleware.Responder {
@@ -192,6 +211,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			_ = params
 
 			return middleware.NotImplemented("operation storage.ListVolumes has not yet been implemented")
+		}),
+
+		ContainersPauseContainerHandler: containers.PauseContainerHandlerFunc(func(params containers.PauseContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.PauseContainer has not yet been implemented")
 		}),
 
 		MiscPingHandler: misc.PingHandlerFunc(func(params misc.PingParams) middleware.Responder {
@@ -260,6 +285,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation interaction.ResizeContainer has not yet been implemented")
 		}),
 
+		TasksResizeTaskHandler: tasks.ResizeTaskHandlerFunc(func(params tasks.ResizeTaskParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation tasks.ResizeTask has not yet been implemented")
+		}),
+
 		ContainersSetAnnotationsHandler: containers.SetAnnotationsHandlerFunc(func(params containers.SetAnnotationsParams) middleware.Responder {
 			_ = params
 
@@ -272,10 +303,22 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation containers.SignalContainer has not yet been implemented")
 		}),
 
+		TasksSignalTaskHandler: tasks.SignalTaskHandlerFunc(func(params tasks.SignalTaskParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation tasks.SignalTask has not yet been implemented")
+		}),
+
 		ContainersStartContainerHandler: containers.StartContainerHandlerFunc(func(params containers.StartContainerParams) middleware.Responder {
 			_ = params
 
 			return middleware.NotImplemented("operation containers.StartContainer has not yet been implemented")
+		}),
+
+		TasksStartTaskHandler: tasks.StartTaskHandlerFunc(func(params tasks.StartTaskParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation tasks.StartTask has not yet been implemented")
 		}),
 
 		ArchiveStatPathHandler: archive.StatPathHandlerFunc(func(params archive.StatPathParams) middleware.Responder {
@@ -290,10 +333,34 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation containers.StopContainer has not yet been implemented")
 		}),
 
+		ContainersTopContainerHandler: containers.TopContainerHandlerFunc(func(params containers.TopContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.TopContainer has not yet been implemented")
+		}),
+
+		ContainersUnpauseContainerHandler: containers.UnpauseContainerHandlerFunc(func(params containers.UnpauseContainerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.UnpauseContainer has not yet been implemented")
+		}),
+
+		ContainersUpdateResourcesHandler: containers.UpdateResourcesHandlerFunc(func(params containers.UpdateResourcesParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation containers.UpdateResources has not yet been implemented")
+		}),
+
 		ContainersWaitContainerHandler: containers.WaitContainerHandlerFunc(func(params containers.WaitContainerParams) middleware.Responder {
 			_ = params
 
 			return middleware.NotImplemented("operation containers.WaitContainer has not yet been implemented")
+		}),
+
+		TasksWaitTaskHandler: tasks.WaitTaskHandlerFunc(func(params tasks.WaitTaskParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation tasks.WaitTask has not yet been implemented")
 		}),
 
 		ArchiveWriteArchiveHandler: archive.WriteArchiveHandlerFunc(func(params archive.WriteArchiveParams) middleware.Responder {
@@ -363,6 +430,8 @@ type PortlayerAPI struct {
 	ContainersCreateContainerHandler containers.CreateContainerHandler
 	// ScopesCreateScopeHandler sets the operation handler for the create scope operation
 	ScopesCreateScopeHandler scopes.CreateScopeHandler
+	// TasksCreateTaskHandler sets the operation handler for the create task operation
+	TasksCreateTaskHandler tasks.CreateTaskHandler
 	// StorageCreateVolumeHandler sets the operation handler for the create volume operation
 	StorageCreateVolumeHandler storage.CreateVolumeHandler
 	// KvDeleteValueHandler sets the operation handler for the delete value operation
@@ -377,12 +446,16 @@ type PortlayerAPI struct {
 	ArchiveGetContainerChangesHandler archive.GetContainerChangesHandler
 	// ContainersGetContainerLogsHandler sets the operation handler for the get container logs operation
 	ContainersGetContainerLogsHandler containers.GetContainerLogsHandler
+	// ContainersGetContainerStatsHandler sets the operation handler for the get container stats operation
+	ContainersGetContainerStatsHandler containers.GetContainerStatsHandler
 	// EventsGetEventsHandler sets the operation handler for the get events operation
 	EventsGetEventsHandler events.GetEventsHandler
 	// StorageGetLayerHandler sets the operation handler for the get layer operation
 	StorageGetLayerHandler storage.GetLayerHandler
 	// ScopesGetScopeHandler sets the operation handler for the get scope operation
 	ScopesGetScopeHandler scopes.GetScopeHandler
+	// TasksGetTaskHandler sets the operation handler for the get task operation
+	TasksGetTaskHandler tasks.GetTaskHandler
 	// MiscGetVCHInfoHandler sets the operation handler for the get v c h info operation
 	MiscGetVCHInfoHandler misc.GetVCHInfoHandler
 	// KvGetValueHandler sets the operation handler for the get value operation
@@ -401,6 +474,8 @@ type PortlayerAPI struct {
 	StorageListVolumeStoresHandler storage.ListVolumeStoresHandler
 	// StorageListVolumesHandler sets the operation handler for the list volumes operation
 	StorageListVolumesHandler storage.ListVolumesHandler
+	// ContainersPauseContainerHandler sets the operation handler for the pause container operation
+	ContainersPauseContainerHandler containers.PauseContainerHandler
 	// MiscPingHandler sets the operation handler for the ping operation
 	MiscPingHandler misc.PingHandler
 	// KvPutValueHandler sets the operation handler for the put value operation
@@ -423,18 +498,32 @@ type PortlayerAPI struct {
 	ContainersRenameContainerHandler containers.RenameContainerHandler
 	// InteractionResizeContainerHandler sets the operation handler for the resize container operation
 	InteractionResizeContainerHandler interaction.ResizeContainerHandler
+	// TasksResizeTaskHandler sets the operation handler for the resize task operation
+	TasksResizeTaskHandler tasks.ResizeTaskHandler
 	// ContainersSetAnnotationsHandler sets the operation handler for the set annotations operation
 	ContainersSetAnnotationsHandler containers.SetAnnotationsHandler
 	// ContainersSignalContainerHandler sets the operation handler for the signal container operation
 	ContainersSignalContainerHandler containers.SignalContainerHandler
+	// TasksSignalTaskHandler sets the operation handler for the signal task operation
+	TasksSignalTaskHandler tasks.SignalTaskHandler
 	// ContainersStartContainerHandler sets the operation handler for the start container operation
 	ContainersStartContainerHandler containers.StartContainerHandler
+	// TasksStartTaskHandler sets the operation handler for the start task operation
+	TasksStartTaskHandler tasks.StartTaskHandler
 	// ArchiveStatPathHandler sets the operation handler for the stat path operation
 	ArchiveStatPathHandler archive.StatPathHandler
 	// ContainersStopContainerHandler sets the operation handler for the stop container operation
 	ContainersStopContainerHandler containers.StopContainerHandler
+	// ContainersTopContainerHandler sets the operation handler for the top container operation
+	ContainersTopContainerHandler containers.TopContainerHandler
+	// ContainersUnpauseContainerHandler sets the operation handler for the unpause container operation
+	ContainersUnpauseContainerHandler containers.UnpauseContainerHandler
+	// ContainersUpdateResourcesHandler sets the operation handler for the update resources operation
+	ContainersUpdateResourcesHandler containers.UpdateResourcesHandler
 	// ContainersWaitContainerHandler sets the operation handler for the wait container operation
 	ContainersWaitContainerHandler containers.WaitContainerHandler
+	// TasksWaitTaskHandler sets the operation handler for the wait task operation
+	TasksWaitTaskHandler tasks.WaitTaskHandler
 	// ArchiveWriteArchiveHandler sets the operation handler for the write archive operation
 	ArchiveWriteArchiveHandler archive.WriteArchiveHandler
 	// StorageWriteLayerHandler sets the operation handler for the write layer operation
@@ -537,6 +626,9 @@ func (o *PortlayerAPI) Validate() error {
 	if o.ScopesCreateScopeHandler == nil {
 		unregistered = append(unregistered, "scopes.CreateScopeHandler")
 	}
+	if o.TasksCreateTaskHandler == nil {
+		unregistered = append(unregistered, "tasks.CreateTaskHandler")
+	}
 	if o.StorageCreateVolumeHandler == nil {
 		unregistered = append(unregistered, "storage.CreateVolumeHandler")
 	}
@@ -558,6 +650,9 @@ func (o *PortlayerAPI) Validate() error {
 	if o.ContainersGetContainerLogsHandler == nil {
 		unregistered = append(unregistered, "containers.GetContainerLogsHandler")
 	}
+	if o.ContainersGetContainerStatsHandler == nil {
+		unregistered = append(unregistered, "containers.GetContainerStatsHandler")
+	}
 	if o.EventsGetEventsHandler == nil {
 		unregistered = append(unregistered, "events.GetEventsHandler")
 	}
@@ -566,6 +661,9 @@ func (o *PortlayerAPI) Validate() error {
 	}
 	if o.ScopesGetScopeHandler == nil {
 		unregistered = append(unregistered, "scopes.GetScopeHandler")
+	}
+	if o.TasksGetTaskHandler == nil {
+		unregistered = append(unregistered, "tasks.GetTaskHandler")
 	}
 	if o.MiscGetVCHInfoHandler == nil {
 		unregistered = append(unregistered, "misc.GetVCHInfoHandler")
@@ -593,6 +691,9 @@ func (o *PortlayerAPI) Validate() error {
 	}
 	if o.StorageListVolumesHandler == nil {
 		unregistered = append(unregistered, "storage.ListVolumesHandler")
+	}
+	if o.ContainersPauseContainerHandler == nil {
+		unregistered = append(unregistered, "containers.PauseContainerHandler")
 	}
 	if o.MiscPingHandler == nil {
 		unregistered = append(unregistered, "misc.PingHandler")
@@ -627,14 +728,23 @@ func (o *PortlayerAPI) Validate() error {
 	if o.InteractionResizeContainerHandler == nil {
 		unregistered = append(unregistered, "interaction.ResizeContainerHandler")
 	}
+	if o.TasksResizeTaskHandler == nil {
+		unregistered = append(unregistered, "tasks.ResizeTaskHandler")
+	}
 	if o.ContainersSetAnnotationsHandler == nil {
 		unregistered = append(unregistered, "containers.SetAnnotationsHandler")
 	}
 	if o.ContainersSignalContainerHandler == nil {
 		unregistered = append(unregistered, "containers.SignalContainerHandler")
 	}
+	if o.TasksSignalTaskHandler == nil {
+		unregistered = append(unregistered, "tasks.SignalTaskHandler")
+	}
 	if o.ContainersStartContainerHandler == nil {
 		unregistered = append(unregistered, "containers.StartContainerHandler")
+	}
+	if o.TasksStartTaskHandler == nil {
+		unregistered = append(unregistered, "tasks.StartTaskHandler")
 	}
 	if o.ArchiveStatPathHandler == nil {
 		unregistered = append(unregistered, "archive.StatPathHandler")
@@ -642,8 +752,20 @@ func (o *PortlayerAPI) Validate() error {
 	if o.ContainersStopContainerHandler == nil {
 		unregistered = append(unregistered, "containers.StopContainerHandler")
 	}
+	if o.ContainersTopContainerHandler == nil {
+		unregistered = append(unregistered, "containers.TopContainerHandler")
+	}
+	if o.ContainersUnpauseContainerHandler == nil {
+		unregistered = append(unregistered, "containers.UnpauseContainerHandler")
+	}
+	if o.ContainersUpdateResourcesHandler == nil {
+		unregistered = append(unregistered, "containers.UpdateResourcesHandler")
+	}
 	if o.ContainersWaitContainerHandler == nil {
 		unregistered = append(unregistered, "containers.WaitContainerHandler")
+	}
+	if o.TasksWaitTaskHandler == nil {
+		unregistered = append(unregistered, "tasks.WaitTaskHandler")
 	}
 	if o.ArchiveWriteArchiveHandler == nil {
 		unregistered = append(unregistered, "archive.WriteArchiveHandler")
@@ -770,6 +892,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 	if o.handlers["POST"] == nil {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
+	o.handlers["POST"]["/containers/{id}/tasks"] = tasks.NewCreateTask(o.context, o.TasksCreateTaskHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
 	o.handlers["POST"]["/storage/volumes"] = storage.NewCreateVolume(o.context, o.StorageCreateVolumeHandler)
 	if o.handlers["DELETE"] == nil {
 		o.handlers["DELETE"] = make(map[string]http.Handler)
@@ -798,6 +924,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
+	o.handlers["GET"]["/containers/{id}/stats"] = containers.NewGetContainerStats(o.context, o.ContainersGetContainerStatsHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
 	o.handlers["GET"]["/events"] = events.NewGetEvents(o.context, o.EventsGetEventsHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
@@ -807,6 +937,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
 	o.handlers["GET"]["/scopes/{scope}"] = scopes.NewGetScope(o.context, o.ScopesGetScopeHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/containers/{id}/tasks/{task}"] = tasks.NewGetTask(o.context, o.TasksGetTaskHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
@@ -843,6 +977,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
 	o.handlers["GET"]["/storage/volumes"] = storage.NewListVolumes(o.context, o.StorageListVolumesHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers/{id}/pause"] = containers.NewPauseContainer(o.context, o.ContainersPauseContainerHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
@@ -887,6 +1025,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
 	o.handlers["POST"]["/containers/{id}/resize"] = interaction.NewResizeContainer(o.context, o.InteractionResizeContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers/{id}/tasks/{task}/resize"] = tasks.NewResizeTask(o.context, o.TasksResizeTaskHandler)
 	if o.handlers["PUT"] == nil {
 		o.handlers["PUT"] = make(map[string]http.Handler)
 	}
@@ -898,7 +1040,15 @@ func (o *PortlayerAPI) initHandlerCache() {
 	if o.handlers["POST"] == nil {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
+	o.handlers["POST"]["/containers/{id}/tasks/{task}/signal"] = tasks.NewSignalTask(o.context, o.TasksSignalTaskHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
 	o.handlers["POST"]["/containers/{id}/start"] = containers.NewStartContainer(o.context, o.ContainersStartContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers/{id}/tasks/{task}/start"] = tasks.NewStartTask(o.context, o.TasksStartTaskHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
@@ -907,10 +1057,26 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
 	o.handlers["POST"]["/containers/{id}/stop"] = containers.NewStopContainer(o.context, o.ContainersStopContainerHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/containers/{id}/top"] = containers.NewTopContainer(o.context, o.ContainersTopContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers/{id}/unpause"] = containers.NewUnpauseContainer(o.context, o.ContainersUnpauseContainerHandler)
+	if o.handlers["PUT"] == nil {
+		o.handlers["PUT"] = make(map[string]http.Handler)
+	}
+	o.handlers["PUT"]["/containers/{id}/resources"] = containers.NewUpdateResources(o.context, o.ContainersUpdateResourcesHandler)
 	if o.handlers["POST"] == nil {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
 	o.handlers["POST"]["/containers/{id}/wait"] = containers.NewWaitContainer(o.context, o.ContainersWaitContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/containers/{id}/tasks/{task}/wait"] = tasks.NewWaitTask(o.context, o.TasksWaitTaskHandler)
 	if o.handlers["PUT"] == nil {
 		o.handlers["PUT"] = make(map[string]http.Handler)
 	}

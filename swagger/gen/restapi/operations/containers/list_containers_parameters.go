@@ -134,7 +134,7 @@ func (o *ListContainersParams) bindStatus(rawData []string, hasKey bool, formats
 	for i, statusIV := range statusIC {
 		statusI := statusIV
 
-		if err := validate.EnumCase(fmt.Sprintf("%s.%v", "status", i), "query", statusI, []any{"created", "running", "exited"}, true); err != nil {
+		if err := validate.EnumCase(fmt.Sprintf("%s.%v", "status", i), "query", statusI, []any{"created", "running", "paused", "exited"}, true); err != nil {
 			return err
 		}
 
