@@ -29,6 +29,8 @@ type Backend struct {
 
 	ctr containerRuntime // the containers' locks, attach listener and inventory watch
 
+	vols volumeState // the volume stores and the records of their volumes
+
 	closeOnce sync.Once
 }
 
@@ -37,6 +39,7 @@ var (
 	_ sdk.KVStore     = (*Backend)(nil)
 	_ sdk.EventSource = (*Backend)(nil)
 	_ sdk.LayerStore  = (*Backend)(nil)
+	_ sdk.Volumes     = (*Backend)(nil)
 )
 
 // New logs in to cfg's target, resolves the VCH's place in the inventory and makes sure its resource pool and
@@ -57,6 +60,10 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	if err := b.ensureKVFolder(ctx); err != nil {
+		_ = sess.logout(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	if err := b.openVolumeStores(ctx); err != nil {
 		_ = sess.logout(context.WithoutCancel(ctx))
 		return nil, err
 	}

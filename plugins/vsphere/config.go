@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmware/govmomi/vim25/soap"
 
+	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
@@ -53,6 +54,13 @@ type Config struct {
 	// AttachAdvertise is the host:port new containerVMs' serial ports dial; empty means the listener's actual
 	// address, with an unspecified IP replaced by the loopback one.
 	AttachAdvertise string
+
+	// VolumeStores are the VCH's volume stores (vice-machine --volume-store); docker volumes go to the one
+	// labelled "default" unless told otherwise.
+	VolumeStores []vchwire.VolumeStore
+	// HostBinds serves bind mounts of this machine's paths: the guests run on it (the vcsim emulator). On
+	// vSphere a bind mount is refused.
+	HostBinds bool
 }
 
 // DefaultAttachListen is the library's attach address: a free loopback port, so that several backends in one

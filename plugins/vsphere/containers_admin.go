@@ -35,6 +35,9 @@ func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) er
 			return fmt.Errorf("remove container %s: %w", id, err)
 		}
 	}
+	if err := b.detachVolumes(ctx, c); err != nil {
+		return fmt.Errorf("remove container %s: %w", id, err)
+	}
 	b.ctr.removed.Store(id, c.state())
 	time.AfterFunc(removedStateKept, func() { b.ctr.removed.Delete(id) })
 	task, err := b.vmObject(c).Destroy(ctx)

@@ -34,7 +34,7 @@ func vmNameOf(name, id string) string {
 // CreateContainer makes a powered-off containerVM from spec: first the container's disk, a child of the
 // image's top layer, in the VM's folder, then the VM with every device and its configuration in one CreateVM.
 func (b *Backend) CreateContainer(ctx context.Context, spec *models.ContainerSpec) (*models.ContainerInfo, error) {
-	l, err := b.layoutOf(spec)
+	l, err := b.layoutOf(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (b *Backend) CreateContainer(ctx context.Context, spec *models.ContainerSpe
 }
 
 // layoutOf checks spec and fills in the defaults.
-func (b *Backend) layoutOf(spec *models.ContainerSpec) (*containerVMLayout, error) {
+func (b *Backend) layoutOf(ctx context.Context, spec *models.ContainerSpec) (*containerVMLayout, error) {
 	if spec == nil || spec.ID == nil || spec.Name == nil {
 		return nil, fmt.Errorf("a container spec needs an id and a name: %w", errdefs.ErrInvalid)
 	}
@@ -93,12 +93,19 @@ func (b *Backend) layoutOf(spec *models.ContainerSpec) (*containerVMLayout, erro
 	if err := checkSpec(spec); err != nil {
 		return nil, err
 	}
-	guest, err := json.Marshal(guestConfig(spec, id, name))
+	if err := b.checkMounts(spec.Mounts); err != nil {
+		return nil, err
+	}
+	volumes, mounts, err := b.planMounts(ctx, spec.Mounts)
+	if err != nil {
+		return nil, err
+	}
+	guest, err := json.Marshal(guestConfig(spec, id, name, mounts))
 	if err != nil {
 		return nil, fmt.Errorf("encode the guest's configuration: %w: %w", errdefs.ErrSystem, err)
 	}
 	l := &containerVMLayout{
-		id: id, name: name, layer: spec.Layer, vmName: vmNameOf(name, id),
+		id: id, name: name, layer: spec.Layer, vmName: vmNameOf(name, id), volumes: volumes,
 		config: string(guest), keys: backendKeys(spec), annotations: spec.Annotations,
 		created:   time.Now().UTC().Format(time.RFC3339Nano),
 		attachURI: "tcp://" + b.ctr.attach.advertise,

@@ -34,6 +34,9 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 	if c, err = b.settle(ctx, c); err != nil {
 		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
+	if err := b.checkWriters(ctx, c); err != nil {
+		return nil, fmt.Errorf("container %s: %w", id, err)
+	}
 	boot := c.boot() + 1
 	cfg, err := withBoot(c.extra[wire.KeyConfig], boot)
 	if err != nil {

@@ -20,13 +20,11 @@ const (
 	keyLabels      = wire.ConfigPrefix + "labels"
 )
 
-// checkSpec refuses what the backend cannot honour. Mounts and network endpoints are not served yet.
+// checkSpec refuses what the backend cannot honour. Network endpoints are not served yet; mounts are checked
+// by checkMounts (mounts.go).
 func checkSpec(spec *models.ContainerSpec) error {
 	if spec.Process == nil || spec.Process.Path == "" {
 		return fmt.Errorf("a container spec needs a process with a path: %w", errdefs.ErrInvalid)
-	}
-	if len(spec.Mounts) > 0 {
-		return fmt.Errorf("mounts: %w", errdefs.ErrNotImplemented)
 	}
 	if len(spec.Endpoints) > 0 {
 		return fmt.Errorf("network endpoints: %w", errdefs.ErrNotImplemented)
@@ -47,13 +45,13 @@ func checkSpec(spec *models.ContainerSpec) error {
 	return nil
 }
 
-// guestConfig is the tether's configuration of spec.
-func guestConfig(spec *models.ContainerSpec, id, name string) wire.ContainerConfig {
+// guestConfig is the tether's configuration of spec, with its mounts as planMounts resolved them.
+func guestConfig(spec *models.ContainerSpec, id, name string, mounts []wire.Mount) wire.ContainerConfig {
 	p := spec.Process
 	cfg := wire.ContainerConfig{
 		ID: id, Name: name, Hostname: spec.Hostname, Domainname: spec.Domainname,
 		Path: p.Path, Args: p.Args, Env: p.Env, WorkingDir: p.WorkingDir, User: p.User,
-		Tty: p.Tty, OpenStdin: p.OpenStdin, StdinOnce: p.StdinOnce, RunBlock: spec.HoldForAttach,
+		Tty: p.Tty, OpenStdin: p.OpenStdin, StdinOnce: p.StdinOnce, RunBlock: spec.HoldForAttach, Mounts: mounts,
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = id[:shortIDLength]
@@ -104,6 +102,11 @@ func (c *containerVM) spec() *models.ContainerSpec {
 		if host, ip, ok := strings.Cut(h, ":"); ok {
 			s.ExtraHosts = append(s.ExtraHosts, &models.HostEntry{Hostname: &host, IP: &ip})
 		}
+	}
+	for _, m := range cfg.Mounts {
+		s.Mounts = append(s.Mounts, &models.Mount{Type: m.Type, Source: m.Source, Destination: m.Destination,
+			ReadOnly: m.ReadOnly, NoCopy: m.NoCopy, CreateSource: m.CreateSource, SizeBytes: m.SizeBytes,
+			Mode: int64(m.Mode), Options: m.Options})
 	}
 	if t, err := strconv.ParseInt(c.extra[keyStopTimeout], 10, 64); err == nil {
 		s.StopTimeout = &t

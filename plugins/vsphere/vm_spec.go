@@ -30,6 +30,7 @@ const (
 type containerVMLayout struct {
 	id, name, layer string
 	vmName          string // also the VM's folder
+	volumes         []attachedVolume
 	cpus, memMB     int64
 	config          string            // the tether's ContainerConfig JSON (guestconfig.go)
 	keys            map[string]string // the spec's fields kept by the backend (guestconfig.go)
@@ -81,6 +82,9 @@ func (b *Backend) vmConfigSpec(l *containerVMLayout) types.VirtualMachineConfigS
 	}
 	devices.AssignController(disk, scsi)
 	devices = append(devices, disk)
+	for _, v := range l.volumes {
+		devices = append(devices, volumeDevice(v, scsi.Key, devices.NewKey()))
+	}
 
 	devices = append(devices,
 		serialPort(devices.NewKey(), &types.VirtualSerialPortURIBackingInfo{

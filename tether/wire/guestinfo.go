@@ -45,6 +45,8 @@ type ContainerConfig struct {
 	// before start (docker run without -d) sees every byte of output, and a tty gets its size first
 	// (VIC's RunBlock). Without it the process starts as soon as the guest is ready.
 	RunBlock bool `json:"runBlock,omitempty"`
+	// Mounts are the volumes, bind mounts and tmpfs mounts of the container, parents first.
+	Mounts []Mount `json:"mounts,omitempty"`
 }
 
 // Guest states written in GuestStatus.State.

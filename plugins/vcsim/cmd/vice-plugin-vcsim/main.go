@@ -33,6 +33,8 @@ func main() {
 	// simulated VCHs on one machine from colliding.
 	attachListen := flag.String("attach-listen", vsphere.DefaultAttachListen, "address accepting the containerVMs' serial lines")
 	attachAdvertise := flag.String("attach-advertise", "", "host:port the containerVMs dial (default: the --attach-listen address)")
+	var stores vsphere.VolumeStoreFlags
+	flag.Var(&stores, "volume-store", "a volume store, [datastore] path:label or ds://datastore/path:label (repeatable; \"default\" is where volumes go unless told)")
 	debug := flag.Bool("debug", false, "log at debug level")
 	flag.Parse()
 
@@ -66,6 +68,8 @@ func main() {
 		Datacenter: *datacenter, ComputeResource: *computeResource, Datastore: *datastore,
 		VCHName: *name, CPULimitMHz: *cpuLimit, MemoryLimitMB: *memLimit, Logger: logger,
 		BootstrapISO: *bootstrapISO, AttachListen: *attachListen, AttachAdvertise: *attachAdvertise,
+		// The emulator runs the guests on this machine, so its paths can be bound into them.
+		VolumeStores: stores, HostBinds: true,
 	})
 	cancel()
 	if err != nil {

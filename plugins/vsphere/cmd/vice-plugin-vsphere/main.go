@@ -26,6 +26,8 @@ func main() {
 	bootstrapISO := flag.String("bootstrap-iso", "", "local bootstrap.iso to place at [datastore] <name>/bootstrap.iso when the copy there differs")
 	attachListen := flag.String("attach-listen", "127.0.0.1:2377", "address accepting the containerVMs' serial lines")
 	attachAdvertise := flag.String("attach-advertise", "", "host:port the containerVMs dial (default: the --attach-listen address)")
+	var stores vsphere.VolumeStoreFlags
+	flag.Var(&stores, "volume-store", "a volume store, [datastore] path:label or ds://datastore/path:label (repeatable; \"default\" is where volumes go unless told)")
 	debug := flag.Bool("debug", false, "log at debug level")
 	flag.Parse()
 
@@ -40,6 +42,7 @@ func main() {
 		Datacenter: *datacenter, ComputeResource: *computeResource, Datastore: *datastore,
 		VCHName: *name, Pool: *pool, CPULimitMHz: *cpuLimit, MemoryLimitMB: *memLimit, Logger: logger,
 		BootstrapISO: *bootstrapISO, AttachListen: *attachListen, AttachAdvertise: *attachAdvertise,
+		VolumeStores: stores,
 	})
 	cancel()
 	if err != nil {
