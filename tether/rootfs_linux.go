@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vice-engine/vice/tether/wire"
 )
 
 // pivotRoot makes root the filesystem root of this mount namespace: every mount is made private first so
@@ -115,20 +117,32 @@ func populateDev() error {
 	return nil
 }
 
-// prepareRoot turns the guest's root filesystem into a container root. root is the directory the emulator
-// prepared, or "" when the tether already runs in the container's root (a real VM).
-func prepareRoot(root string) error {
+// prepareRoot turns the guest's root filesystem into a container root with the container's mounts. root is
+// the directory the emulator prepared, or "" when the tether already runs in the container's root (a real VM).
+func prepareRoot(root string, mounts []wire.Mount) error {
+	// The mounts' sources are opened first: the emulator's are host paths, which the pivot hides.
+	srcs, err := openMountSources(root != "", mounts)
+	if err != nil {
+		return err
+	}
 	if root != "" {
 		if err := pivotRoot(root); err != nil {
+			closeMountSources(srcs)
 			return err
 		}
 	}
 	// /dev must be mounted before its children and populated before anything opens ptmx.
 	if err := mountAll(containerMounts[:3]); err != nil {
+		closeMountSources(srcs)
 		return err
 	}
 	if err := populateDev(); err != nil {
+		closeMountSources(srcs)
 		return err
 	}
-	return mountAll(containerMounts[3:])
+	if err := mountAll(containerMounts[3:]); err != nil {
+		closeMountSources(srcs)
+		return err
+	}
+	return attachMounts(srcs)
 }

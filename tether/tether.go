@@ -78,7 +78,7 @@ func (g *guest) run(ctx context.Context) error {
 	if os.Getenv(wire.CgroupEnv) == "1" {
 		g.stats.cg = findCgroup()
 	}
-	if err := prepareRoot(os.Getenv(wire.RootEnv)); err != nil {
+	if err := prepareRoot(os.Getenv(wire.RootEnv), g.cfg.Mounts); err != nil {
 		return g.failStart(ctx, err)
 	}
 	if err := setIdentity(g.cfg); err != nil {

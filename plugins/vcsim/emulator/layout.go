@@ -41,6 +41,7 @@ type layout struct {
 	outputLog   string // the file-backed port whose file is output.log
 	debugLog    string // the file-backed port whose file is tether.debug
 	cpus, memMB int64  // the VM's size, which bounds its guest
+	volumes     []volumeDisk
 
 	// appliance marks a VCH endpoint VM: iso is its appliance.iso, and it needs no disk.
 	appliance    bool
@@ -103,6 +104,7 @@ func parseLayout(vm mo.VirtualMachine) (layout, error) {
 	if l.disk == "" {
 		return l, fmt.Errorf("containerVM %s has no disk backed by a flat VMDK", vm.Name)
 	}
+	l.volumes = volumeDisks(vm, l.disk)
 	return l, nil
 }
 

@@ -66,7 +66,11 @@ func (g *guest) prepare(l layout) (m *machine, err error) {
 	if err := m.devices(g, l); err != nil {
 		return m, err
 	}
-	m.spec.env = []string{wire.EmulatorEnv + "=1", wire.RootEnv + "=" + m.spec.root, guestPATH}
+	disks, err := disksEnv(ctx, ds, l.volumes)
+	if err != nil {
+		return m, err
+	}
+	m.spec.env = []string{wire.EmulatorEnv + "=1", wire.RootEnv + "=" + m.spec.root, guestPATH, disks}
 	return m, nil
 }
 
