@@ -67,6 +67,7 @@ func testContainers(t *testing.T, s *suite) {
 			subtest{"resize", s.testAttachResize},
 			subtest{"detach", s.testAttachDetach},
 		)},
+		{"mounts", s.testMounts},
 		{"logs", s.testLogs},
 		{"logs/follow", s.testLogsFollow},
 		{"wait", group(

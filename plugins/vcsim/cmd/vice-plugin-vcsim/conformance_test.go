@@ -31,12 +31,12 @@ func TestConformance(t *testing.T) {
 
 	t.Run("embedded", func(t *testing.T) {
 		backendtest.Run(t, func(t *testing.T) http.RoundTripper {
-			return backendtest.Launch(t, exe, "--name", "conformance-vch")
+			return backendtest.Launch(t, exe, "--name", "conformance-vch", "--volume-store", "[datastore1] conformance-volumes:default")
 		}, backendtest.WithoutGuests("the target run boots the containers"))
 	})
 
 	t.Run("target", func(t *testing.T) {
-		args := []string{"--name", "target-vch", "--cpu-limit-mhz", "3000"}
+		args := []string{"--name", "target-vch", "--cpu-limit-mhz", "3000", "--volume-store", "[datastore1] target-volumes:default"}
 		var opts []backendtest.Option
 		if runtime.GOOS != "linux" || os.Geteuid() != 0 {
 			opts = append(opts, backendtest.WithoutGuests("containerVMs boot under the hypervisor emulator, which needs root on Linux"))
