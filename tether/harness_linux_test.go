@@ -85,8 +85,12 @@ func makeRoot(t *testing.T) string {
 		"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"), 0o644))
 	must(t, os.WriteFile(filepath.Join(root, "etc/group"), []byte(
 		"root:x:0:\nstaff:x:50:nobody\nnogroup:x:65534:\n"), 0o644))
+	must(t, os.Chtimes(filepath.Join(root, "etc"), imageTime, imageTime))
 	return root
 }
+
+// imageTime is when the image's /etc was last changed.
+var imageTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // guest is one tether run under the harness.
 type guest struct {

@@ -10,8 +10,9 @@ import (
 	"github.com/vice-engine/vice/tether/wire"
 )
 
-// setIdentity gives the container its hostname and name resolution. The files are written into the
-// container's own root (its writable layer), as Docker's are visible inside the container.
+// setIdentity gives the container its hostname and name resolution. The files (/etc/hostname, /etc/hosts,
+// /etc/resolv.conf) are written into the container's own root (its writable layer), as Docker's are visible
+// inside the container.
 func setIdentity(cfg *wire.ContainerConfig) error {
 	if cfg.Hostname != "" {
 		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
@@ -26,6 +27,17 @@ func setIdentity(cfg *wire.ContainerConfig) error {
 	if err := os.MkdirAll("/etc", 0o755); err != nil {
 		return err
 	}
+	// These writes are the guest's, not the container's (wire.IsGuestFile): /etc keeps its times, so that
+	// the container's changes show /etc only when the container itself changed it.
+	var etc unix.Stat_t
+	if err := unix.Stat("/etc", &etc); err != nil {
+		return fmt.Errorf("stat /etc: %w", err)
+	}
+	if cfg.Hostname != "" {
+		if err := os.WriteFile("/etc/hostname", []byte(cfg.Hostname+"\n"), 0o644); err != nil {
+			return fmt.Errorf("write /etc/hostname: %w", err)
+		}
+	}
 	if err := os.WriteFile("/etc/hosts", []byte(hostsFile(cfg)), 0o644); err != nil {
 		return fmt.Errorf("write /etc/hosts: %w", err)
 	}
@@ -33,6 +45,9 @@ func setIdentity(cfg *wire.ContainerConfig) error {
 		if err := os.WriteFile("/etc/resolv.conf", []byte(rc), 0o644); err != nil {
 			return fmt.Errorf("write /etc/resolv.conf: %w", err)
 		}
+	}
+	if err := unix.UtimesNano("/etc", []unix.Timespec{etc.Atim, etc.Mtim}); err != nil {
+		return fmt.Errorf("keep the times of /etc: %w", err)
 	}
 	return nil
 }

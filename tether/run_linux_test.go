@@ -44,6 +44,8 @@ func TestRun(t *testing.T) {
 			wantError:  "unable to find user nobody2: no matching entries in passwd file",
 			wantStderr: "unable to find user nobody2: no matching entries in passwd file\n"},
 		{name: "hostname", cfg: wire.ContainerConfig{Path: "hostname", Hostname: "box1"}, wantStdout: "box1\n"},
+		{name: "hostname file", cfg: wire.ContainerConfig{Path: "cat", Args: []string{"/etc/hostname"}, Hostname: "box1"},
+			wantStdout: "box1\n"},
 		{name: "hosts and resolv.conf", cfg: wire.ContainerConfig{Path: "cat", Args: []string{"/etc/hosts", "/etc/resolv.conf"},
 			Hostname: "box1", ExtraHosts: []string{"db:10.0.0.2"}, DNS: []string{"10.0.0.53"}, DNSSearch: []string{"example.com"}},
 			contains: []string{"127.0.0.1\tlocalhost\n", "127.0.1.1\tbox1\n", "10.0.0.2\tdb\n",

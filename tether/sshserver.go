@@ -36,6 +36,8 @@ type sshServer struct {
 	requests map[string]requestHandler
 	// sessions serves wire.ChannelSession; nil rejects them.
 	sessions func(ctx context.Context, nc ssh.NewChannel)
+	// archive serves wire.ChannelArchive; nil rejects them.
+	archive func(ctx context.Context, nc ssh.NewChannel)
 
 	connsMu sync.Mutex
 	conns   map[*ssh.ServerConn]struct{}
@@ -136,6 +138,12 @@ func (s *sshServer) serveConn(ctx context.Context, conn net.Conn) {
 				continue
 			}
 			go s.sessions(ctx, nc)
+		case wire.ChannelArchive:
+			if s.archive == nil {
+				nc.Reject(ssh.UnknownChannelType, "this tether serves no archives")
+				continue
+			}
+			go s.archive(ctx, nc)
 		case wire.ChannelControl:
 			ch, chReqs, err := nc.Accept()
 			if err != nil {

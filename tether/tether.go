@@ -140,6 +140,7 @@ func (g *guest) serveSerial(ctx context.Context, r *reaper, sess *session) error
 		srv.broadcast(wire.RequestSessionExit, b)
 	}
 	srv.sessions = execs.open
+	srv.archive = (&archiveServer{log: g.log, user: g.cfg.User}).open
 	srv.requests[wire.RequestSessionStatus] = execs.status
 	srv.requests[wire.RequestSessionSignal] = execs.signal
 	srv.requests[wire.RequestSessionResize] = execs.resize
