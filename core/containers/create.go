@@ -48,9 +48,19 @@ func (s *Service) Create(ctx context.Context, name string, req container.CreateR
 		return container.CreateResponse{}, err
 	}
 
+	eps, err := s.endpoints(ctx, host, req.NetworkingConfig)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	ports, err := portBindings(cfg, host)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	net := netSpec{endpoints: eps, ports: ports}
+
 	id := newID()
 	for attempt := 0; ; attempt++ {
-		resp, err := s.createVM(ctx, id, name, cfg, host, img)
+		resp, err := s.createVM(ctx, id, name, cfg, host, img, net)
 		// A generated name that another endpoint's container has: pick another.
 		if name == "" && errdefs.Is(err, errdefs.ErrConflict) && attempt < 3 {
 			continue
@@ -61,7 +71,7 @@ func (s *Service) Create(ctx context.Context, name string, req container.CreateR
 
 // createVM makes the containerVM of a merged config under name (generated when empty).
 func (s *Service) createVM(ctx context.Context, id, name string, cfg *container.Config, host *container.HostConfig,
-	img images.Resolved) (container.CreateResponse, error) {
+	img images.Resolved, net netSpec) (container.CreateResponse, error) {
 	release, name, err := s.reserveName(name, id)
 	if err != nil {
 		return container.CreateResponse{}, err
@@ -95,6 +105,7 @@ func (s *Service) createVM(ctx context.Context, id, name string, cfg *container.
 		Resources:  &models.Resources{Cpus: cpus, MemoryMB: mem},
 		StopSignal: cfg.StopSignal,
 		Labels:     cfg.Labels, Annotations: ann,
+		Endpoints: net.endpoints, Ports: net.ports,
 		// A client that means to attach (docker run without -d) attaches before it starts: the process waits
 		// for the first attach so that no output is lost. A start without an attach releases it (start.go).
 		HoldForAttach: cfg.AttachStdin || cfg.AttachStdout || cfg.AttachStderr,
@@ -115,6 +126,12 @@ func (s *Service) createVM(ctx context.Context, id, name string, cfg *container.
 	}
 	s.log.Info("container created", "container", id, "name", name, "image", cfg.Image)
 	return container.CreateResponse{ID: id, Warnings: []string{}}, nil
+}
+
+// netSpec is where the container goes on the networks: its endpoints and published ports.
+type netSpec struct {
+	endpoints []*models.Endpoint
+	ports     []*models.PortBinding
 }
 
 // annotations are Docker's records of the container, kept with the containerVM.

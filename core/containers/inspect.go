@@ -42,9 +42,17 @@ func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectRes
 		Mounts: []container.MountPoint{},
 		Config: r.Config,
 		NetworkSettings: &container.NetworkSettings{
-			Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{},
+			SandboxID: sandboxID(r), Ports: portMap(r), Networks: networkViews(r),
 		},
 	}, nil
+}
+
+// sandboxID names the container's network stack while it runs: its own VM's, so derived from its ID.
+func sandboxID(r *record) string {
+	if !r.running() || len(r.info.Endpoints) == 0 {
+		return ""
+	}
+	return r.ID
 }
 
 // defaultLogDriver is dockerd's default logging driver. A containerVM's output log keeps each line's stream
@@ -109,11 +117,14 @@ func summary(r *record, now time.Time) container.Summary {
 	}
 	sum := container.Summary{
 		ID: r.ID, Names: []string{"/" + r.Name}, Image: r.Image, ImageID: r.ImageID, Command: cmd,
-		Created: r.createdAt().Unix(), Ports: []container.PortSummary{}, Labels: labels,
+		Created: r.createdAt().Unix(), Ports: portSummaries(r), Labels: labels,
 		State: container.ContainerState(r.status()), Status: statusText(r, now),
-		NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{}},
+		NetworkSettings: &container.NetworkSettingsSummary{Networks: networkViews(r)},
 		Mounts:          []container.MountPoint{},
 	}
 	sum.HostConfig.NetworkMode = string(r.HostConfig.NetworkMode)
+	if sum.HostConfig.NetworkMode == "" {
+		sum.HostConfig.NetworkMode = network.NetworkBridge
+	}
 	return sum
 }

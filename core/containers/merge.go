@@ -138,16 +138,8 @@ func vmSize(h *container.HostConfig) (cpus, memoryMB int64) {
 // cgroup limits beyond CPU and memory, log drivers and DNS options of the host are accepted and ignored:
 // a containerVM is its own kernel and the endpoint keeps the logs.
 func checkHost(h *container.HostConfig) error {
-	if len(h.PortBindings) > 0 || h.PublishAllPorts {
-		return fmt.Errorf("vice does not publish container ports yet (-p/-P): %w", errdefs.ErrInvalid)
-	}
 	if len(h.Binds) > 0 || len(h.Mounts) > 0 || len(h.VolumesFrom) > 0 {
 		return fmt.Errorf("vice does not mount volumes or host paths into containers yet (-v/--mount/--volumes-from): %w", errdefs.ErrInvalid)
-	}
-	switch h.NetworkMode {
-	case "", "default", "bridge":
-	default:
-		return fmt.Errorf("vice serves the default bridge network only, not %q: %w", h.NetworkMode, errdefs.ErrInvalid)
 	}
 	return nil
 }

@@ -45,6 +45,7 @@ type Service struct {
 	lastState map[string]*models.ContainerState // auto-removed container ID -> its final state, briefly
 	starting  map[string]chan struct{}          // container ID -> closed when its start request returns
 	dns       []string                          // default name servers (the VCH's --dns-server)
+	networks  Networks                          // resolves network names; nil: no networks
 	pruning   atomic.Bool                       // a prune runs (prune.go)
 }
 

@@ -41,11 +41,6 @@ var notImplemented = []struct{ group, method, pattern string }{
 	{"volumes", "POST", "/volumes/create"},
 	{"volumes", "PUT", "/volumes/{name}"},
 	{"volumes", "DELETE", "/volumes/{name}"},
-	{"networks", "GET", "/networks"},
-	{"networks", "POST", "/networks/create"},
-	{"networks", "DELETE", "/networks/{id}"},
-	{"networks", "POST", "/networks/{id}/connect"},
-	{"networks", "POST", "/networks/{id}/disconnect"},
 	{"plugins", "GET", "/plugins"},
 	{"plugins", "GET", "/plugins/privileges"},
 	{"plugins", "POST", "/plugins/pull"},
@@ -59,13 +54,10 @@ var notImplemented = []struct{ group, method, pattern string }{
 }
 
 // notImplementedRoutes turns the table into routes that answer 501, plus the lookups of objects vice has
-// none of (networks, volumes, managed plugins), which answer 404 as Docker does for a missing one: `docker
+// none of (volumes, managed plugins), which answer 404 as Docker does for a missing one: `docker
 // inspect NAME` asks for every kind of object in turn and must hear "not found" from those.
 func notImplementedRoutes() []route {
 	routes := []route{
-		newRoute(http.MethodGet, "/networks/{id}", func(_ http.ResponseWriter, r *http.Request) error {
-			return fmt.Errorf("network %s not found: %w", r.PathValue("id"), errdefs.ErrNotFound)
-		}),
 		newRoute(http.MethodGet, "/volumes/{name}", func(_ http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("get %s: no such volume: %w", r.PathValue("name"), errdefs.ErrNotFound)
 		}),

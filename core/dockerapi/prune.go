@@ -7,6 +7,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/vice-engine/vice/core/engine"
 	"github.com/vice-engine/vice/core/internal/dockermsg"
@@ -17,19 +18,19 @@ import (
 type Pruner interface {
 	PruneContainers(ctx context.Context, filters map[string][]string) (container.PruneReport, error)
 	PruneImages(ctx context.Context, filters map[string][]string) (image.PruneReport, error)
+	PruneNetworks(ctx context.Context, filters map[string][]string) (network.PruneReport, error)
 	DiskUsage(ctx context.Context, o engine.DiskUsageOptions) (engine.DiskUsage, error)
 }
 
 var _ Pruner = (*engine.Engine)(nil)
 
 // pruneRoutes are POST /containers/prune, POST /images/prune and GET /system/df, and the prunes of what vice
-// has none of yet (user networks, volumes, a build cache), which answer that nothing was pruned.
+// has none of yet (volumes, a build cache), which answer that nothing was pruned.
 func (a *API) pruneRoutes() []route {
 	return []route{
 		newRoute(http.MethodPost, "/containers/prune", a.pruneContainers),
 		newRoute(http.MethodPost, "/images/prune", a.pruneImages),
 		newRoute(http.MethodGet, "/system/df", a.diskUsage),
-		newRoute(http.MethodPost, "/networks/prune", pruneNothing(`{"NetworksDeleted":null}`, "until", "label", "label!")),
 		newRoute(http.MethodPost, "/volumes/prune", pruneNothing(`{"VolumesDeleted":null,"SpaceReclaimed":0}`, "label", "label!", "all")),
 		newRoute(http.MethodPost, "/build/prune", pruneNothing(`{"CachesDeleted":null,"SpaceReclaimed":0}`,
 			"until", "id", "parent", "type", "description", "inuse", "shared", "private")),

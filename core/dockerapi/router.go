@@ -16,6 +16,7 @@ import (
 	"github.com/vice-engine/vice/core/containers"
 	"github.com/vice-engine/vice/core/engine"
 	"github.com/vice-engine/vice/core/images"
+	"github.com/vice-engine/vice/core/networks"
 )
 
 // Engine is what the handlers call; *engine.Engine implements it.
@@ -25,6 +26,7 @@ type Engine interface {
 	Events(ctx context.Context, o engine.EventsOptions) (<-chan events.Message, error)
 	Images() *images.Service
 	Containers() *containers.Service
+	Networks() *networks.Service
 	Pruner
 }
 
@@ -87,7 +89,7 @@ func New(eng Engine, opts ...Option) *API {
 	for _, o := range opts {
 		o(a)
 	}
-	a.routes = slices.Concat(a.systemRoutes(), a.imageRoutes(), a.containerRoutes(), a.pruneRoutes(), swarmRoutes(), notImplementedRoutes())
+	a.routes = slices.Concat(a.systemRoutes(), a.imageRoutes(), a.containerRoutes(), a.networkRoutes(), a.pruneRoutes(), swarmRoutes(), notImplementedRoutes())
 	// A pattern whose last part takes the rest of the path (DELETE /containers/{id:.*}) must not shadow a
 	// longer one of the same method (DELETE /containers/{id:.*}/checkpoints/{checkpoint}): those go last.
 	slices.SortStableFunc(a.routes, func(x, y route) int {

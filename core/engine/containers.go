@@ -15,7 +15,7 @@ func (e *Engine) Containers() *containers.Service { return e.containers }
 // newContainers builds the container service over the image store, and tells the store which containers
 // use an image (deleting an image in use is Docker's conflict).
 func (e *Engine) newContainers() {
-	e.containers = containers.New(e.pl, e.images, containers.WithDNS(e.dns),
+	e.containers = containers.New(e.pl, e.images, containers.WithDNS(e.dns), containers.WithNetworks(e.networks),
 		containers.WithLogger(e.log.With(slog.String("component", "containers"))))
 	e.images.SetUsers(e.containers.Users)
 }

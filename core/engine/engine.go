@@ -6,6 +6,7 @@ import (
 	"github.com/vice-engine/vice/core/containers"
 	"github.com/vice-engine/vice/core/imagec"
 	"github.com/vice-engine/vice/core/images"
+	"github.com/vice-engine/vice/core/networks"
 	"github.com/vice-engine/vice/core/portlayer"
 )
 
@@ -49,6 +50,7 @@ type Engine struct {
 	images   *images.Service
 
 	containers *containers.Service
+	networks   *networks.Service
 }
 
 // Option configures an Engine.
@@ -85,6 +87,7 @@ func New(pl *portlayer.Client, opts ...Option) *Engine {
 		o(e)
 	}
 	e.newImages()
+	e.newNetworks()
 	e.newContainers()
 	return e
 }

@@ -43,7 +43,7 @@ func TestPluginManifests(t *testing.T) {
 	}
 	base := []string{"--thumbprint", "AB:CD", "--name", "vch1",
 		"--datacenter", "/dc1", "--compute-resource", "/dc1/host/cluster1", "--pool", "/dc1/host/cluster1/Resources/vch1",
-		"--datastore", "datastore1", "--attach-listen", "10.1.2.3:2377"}
+		"--datastore", "datastore1", "--attach-listen", "10.1.2.3:2377", "--public-address", "10.1.2.3"}
 	for _, m := range read {
 		i := slices.IndexFunc(recs, func(r vchwire.PluginRecord) bool { return r.Name == m.Name })
 		if m.Name != recs[i].Name || m.SHA256 != recs[i].SHA256 || m.Path != filepath.Join(root, recs[i].File) {
@@ -72,9 +72,20 @@ func TestPluginManifests(t *testing.T) {
 	// Optional settings are left out; debug is passed on.
 	cfg = &vchwire.ApplianceConfig{Name: "v", Target: "https://h/sdk", Debug: true, Plugins: recs[:1]}
 	got := PluginArgs(cfg, recs[0], "127.64.0.2:2377")
-	want := []string{"--name", "v", "--attach-listen", "127.64.0.2:2377", "--debug"}
+	want := []string{"--name", "v", "--attach-listen", "127.64.0.2:2377", "--public-address", "127.64.0.2", "--debug"}
 	if !slices.Equal(got, want) {
 		t.Errorf("minimal args %q, want %q", got, want)
+	}
+
+	// The networks of the configuration.
+	cfg.BridgeNetwork, cfg.BridgeNetworkRange = "VCH Bridge", "172.20.0.0/14"
+	cfg.ContainerNetworks = []vchwire.ContainerNetwork{{PortGroup: "VM Network", Alias: "public"}}
+	got = PluginArgs(cfg, recs[0], "127.64.0.2:2377")
+	want = []string{"--name", "v", "--attach-listen", "127.64.0.2:2377", "--bridge-network", "VCH Bridge",
+		"--bridge-network-range", "172.20.0.0/14", "--container-network", "VM Network:public", "--public-address",
+		"127.64.0.2", "--debug"}
+	if !slices.Equal(got, want) {
+		t.Errorf("network args %q, want %q", got, want)
 	}
 }
 

@@ -3,6 +3,7 @@ package appliance
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -31,10 +32,30 @@ func PluginArgs(cfg *vchwire.ApplianceConfig, rec vchwire.PluginRecord, attachLi
 		}
 	}
 	args = append(args, "--attach-listen", attachListen)
+	args = append(args, networkArgs(cfg, attachListen)...)
 	if cfg.Debug {
 		args = append(args, "--debug")
 	}
 	return append(args, rec.Args...)
+}
+
+// networkArgs are the plugin's network configuration (DESIGN §5a): the bridge port group and its range, the
+// container networks, and the appliance's own address, where ports are published.
+func networkArgs(cfg *vchwire.ApplianceConfig, attachListen string) []string {
+	var args []string
+	if cfg.BridgeNetwork != "" {
+		args = append(args, "--bridge-network", cfg.BridgeNetwork)
+	}
+	if cfg.BridgeNetworkRange != "" {
+		args = append(args, "--bridge-network-range", cfg.BridgeNetworkRange)
+	}
+	for _, n := range cfg.ContainerNetworks {
+		args = append(args, "--container-network", n.PortGroup+":"+n.Alias)
+	}
+	if host, _, err := net.SplitHostPort(attachListen); err == nil && net.ParseIP(host) != nil && !net.ParseIP(host).IsUnspecified() {
+		args = append(args, "--public-address", host)
+	}
+	return args
 }
 
 // Manifests are the plugin registrations vice-engine reads from its --plugins-dir, one per record of the

@@ -29,7 +29,10 @@ type Backend struct {
 
 	ctr containerRuntime // the containers' locks, attach listener and inventory watch
 
-	vols volumeState // the volume stores and the records of their volumes
+	vols        volumeState // the volume stores and the records of their volumes
+	scopes      scopeState  // the networks
+	nicBackings sync.Map    // port group name -> types.BaseVirtualDeviceBackingInfo
+	net         netRuntime  // the endpoint's side of the networks
 
 	closeOnce sync.Once
 }
@@ -40,6 +43,7 @@ var (
 	_ sdk.EventSource = (*Backend)(nil)
 	_ sdk.LayerStore  = (*Backend)(nil)
 	_ sdk.Volumes     = (*Backend)(nil)
+	_ sdk.Scopes      = (*Backend)(nil)
 )
 
 // New logs in to cfg's target, resolves the VCH's place in the inventory and makes sure its resource pool and
@@ -55,6 +59,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	b := &Backend{cfg: cfg, target: u, log: log, sess: sess, bus: events.NewBus(0)}
+	b.net.public = cfg.Networks.PublicAddress
 	if b.where, err = resolvePlacement(ctx, sess.client, cfg); err != nil {
 		_ = sess.logout(context.WithoutCancel(ctx))
 		return nil, err

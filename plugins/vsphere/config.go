@@ -61,6 +61,8 @@ type Config struct {
 	// HostBinds serves bind mounts of this machine's paths: the guests run on it (the vcsim emulator). On
 	// vSphere a bind mount is refused.
 	HostBinds bool
+	// Networks is the VCH's network configuration.
+	Networks NetworkConfig
 }
 
 // DefaultAttachListen is the library's attach address: a free loopback port, so that several backends in one
@@ -80,6 +82,10 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	}
 	if c.AttachListen == "" {
 		c.AttachListen = DefaultAttachListen
+	}
+	var err error
+	if c.Networks, err = c.Networks.withDefaults(); err != nil {
+		return c, nil, err
 	}
 	if c.CPULimitMHz < 0 || c.MemoryLimitMB < 0 {
 		return c, nil, fmt.Errorf("negative resource limit: %w", errdefs.ErrInvalid)

@@ -139,15 +139,34 @@ func (c *containerVM) state() *models.ContainerState {
 func (b *Backend) info(c *containerVM) *models.ContainerInfo {
 	id, name := c.id(), c.name()
 	return &models.ContainerInfo{
-		ID:      &id,
-		Name:    &name,
-		VM:      c.ref.String(),
-		VMName:  c.vmName,
-		Disk:    b.where.datastore.Path(path.Join(c.folder(), id+".vmdk")),
-		Created: c.extra[keyCreated],
-		State:   c.state(),
-		Spec:    c.spec(),
+		ID:        &id,
+		Name:      &name,
+		VM:        c.ref.String(),
+		VMName:    c.vmName,
+		Disk:      b.where.datastore.Path(path.Join(c.folder(), id+".vmdk")),
+		Created:   c.extra[keyCreated],
+		State:     c.state(),
+		Spec:      c.spec(),
+		Endpoints: c.endpointInfos(b.knownScopes()),
+		Ports:     c.boundPorts(),
 	}
+}
+
+// endpointInfos describes the container's endpoints.
+func (c *containerVM) endpointInfos(scopes map[string]*scope) []*models.EndpointInfo {
+	var out []*models.EndpointInfo
+	for _, ep := range c.endpoints() {
+		out = append(out, endpointInfo(ep, scopes[ep.Network]))
+	}
+	return out
+}
+
+// boundPorts are the ports published for the container while it runs.
+func (c *containerVM) boundPorts() []*models.PortBinding {
+	if !c.state().Running {
+		return nil
+	}
+	return decodePorts(c.extra[keyPortsBound])
 }
 
 // matches says whether c passes filter.

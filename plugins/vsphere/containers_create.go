@@ -54,6 +54,9 @@ func (b *Backend) CreateContainer(ctx context.Context, spec *models.ContainerSpe
 				errdefs.ErrConflict)
 		}
 	}
+	if err := b.planNetworks(ctx, spec, l, all); err != nil {
+		return nil, err
+	}
 	if err := b.makeContainerDisk(ctx, l); err != nil {
 		b.removeFolderQuietly(context.WithoutCancel(ctx), l.vmName)
 		return nil, fmt.Errorf("container %s: %w", l.id, err)
@@ -100,13 +103,9 @@ func (b *Backend) layoutOf(ctx context.Context, spec *models.ContainerSpec) (*co
 	if err != nil {
 		return nil, err
 	}
-	guest, err := json.Marshal(guestConfig(spec, id, name, mounts))
-	if err != nil {
-		return nil, fmt.Errorf("encode the guest's configuration: %w: %w", errdefs.ErrSystem, err)
-	}
 	l := &containerVMLayout{
-		id: id, name: name, layer: spec.Layer, vmName: vmNameOf(name, id), volumes: volumes,
-		config: string(guest), keys: backendKeys(spec), annotations: spec.Annotations,
+		id: id, name: name, layer: spec.Layer, vmName: vmNameOf(name, id), volumes: volumes, mounts: mounts,
+		keys: backendKeys(spec), annotations: spec.Annotations,
 		created:   time.Now().UTC().Format(time.RFC3339Nano),
 		attachURI: "tcp://" + b.ctr.attach.advertise,
 	}
@@ -123,6 +122,49 @@ func (b *Backend) layoutOf(ctx context.Context, spec *models.ContainerSpec) (*co
 		l.memMB = defaultMemoryMB
 	}
 	return l, nil
+}
+
+// planNetworks gives the container its endpoints (addresses and MACs not in use by any container of all), its
+// NICs, and the guest's configuration that says how to set them up. Called with the allocation lock held.
+func (b *Backend) planNetworks(ctx context.Context, spec *models.ContainerSpec, l *containerVMLayout, all []*containerVM) error {
+	scopes, err := b.scopeMap(ctx)
+	if err != nil {
+		return err
+	}
+	used := usedBy(all)
+	for _, ask := range spec.Endpoints {
+		s := scopes[*ask.Network]
+		if s == nil {
+			return fmt.Errorf("network %s not found: %w", *ask.Network, errdefs.ErrNotFound)
+		}
+		ep, err := b.planEndpoint(s, l.id, ask, used)
+		if err != nil {
+			return err
+		}
+		backing, err := b.nicBacking(ctx, s.PortGroup)
+		if err != nil {
+			return err
+		}
+		l.endpoints = append(l.endpoints, ep)
+		l.nics = append(l.nics, nicSpec{mac: ep.MAC, backing: backing})
+	}
+	if err := b.checkPorts(spec.Ports, l.endpoints, scopes); err != nil {
+		return err
+	}
+	if raw := encodeEndpoints(l.endpoints); raw != "" {
+		l.keys[keyEndpoints] = raw
+	}
+	var asked []string
+	if spec.DNS != nil {
+		asked = spec.DNS.Servers
+	}
+	cfg := guestConfig(spec, l.id, l.name, l.mounts, guestNetworks(l.endpoints, scopes), b.guestDNS(l.endpoints, scopes, asked))
+	guest, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("encode the guest's configuration: %w: %w", errdefs.ErrSystem, err)
+	}
+	l.config = string(guest)
+	return nil
 }
 
 // makeContainerDisk creates `<vm>/<id>.vmdk` as a child of the layer's disk (or scratch), the way the image

@@ -20,17 +20,20 @@ const (
 	keyLabels      = wire.ConfigPrefix + "labels"
 )
 
-// checkSpec refuses what the backend cannot honour. Network endpoints are not served yet; mounts are checked
-// by checkMounts (mounts.go).
+// checkSpec refuses what the backend cannot honour; mounts are checked by checkMounts (mounts.go).
 func checkSpec(spec *models.ContainerSpec) error {
 	if spec.Process == nil || spec.Process.Path == "" {
 		return fmt.Errorf("a container spec needs a process with a path: %w", errdefs.ErrInvalid)
 	}
-	if len(spec.Endpoints) > 0 {
-		return fmt.Errorf("network endpoints: %w", errdefs.ErrNotImplemented)
-	}
-	if len(spec.Ports) > 0 {
-		return fmt.Errorf("published ports: %w", errdefs.ErrNotImplemented)
+	seen := map[string]bool{}
+	for _, ep := range spec.Endpoints {
+		if ep == nil || ep.Network == nil || !scopeIDPattern.MatchString(*ep.Network) {
+			return fmt.Errorf("an endpoint needs a network ID: %w", errdefs.ErrInvalid)
+		}
+		if seen[*ep.Network] {
+			return fmt.Errorf("network %s is given twice: %w", *ep.Network, errdefs.ErrInvalid)
+		}
+		seen[*ep.Network] = true
 	}
 	for _, h := range spec.ExtraHosts {
 		if h == nil || h.Hostname == nil || h.IP == nil || *h.Hostname == "" || strings.ContainsAny(*h.Hostname, " \t\n:") {
@@ -45,19 +48,21 @@ func checkSpec(spec *models.ContainerSpec) error {
 	return nil
 }
 
-// guestConfig is the tether's configuration of spec, with its mounts as planMounts resolved them.
-func guestConfig(spec *models.ContainerSpec, id, name string, mounts []wire.Mount) wire.ContainerConfig {
+// guestConfig is the tether's configuration of spec, with its mounts as planMounts resolved them, on the
+// networks of nets with the name servers dns.
+func guestConfig(spec *models.ContainerSpec, id, name string, mounts []wire.Mount, nets []wire.NetworkEndpoint, dns []string) wire.ContainerConfig {
 	p := spec.Process
 	cfg := wire.ContainerConfig{
 		ID: id, Name: name, Hostname: spec.Hostname, Domainname: spec.Domainname,
 		Path: p.Path, Args: p.Args, Env: p.Env, WorkingDir: p.WorkingDir, User: p.User,
 		Tty: p.Tty, OpenStdin: p.OpenStdin, StdinOnce: p.StdinOnce, RunBlock: spec.HoldForAttach, Mounts: mounts,
+		Networks: nets, DNS: dns,
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = id[:shortIDLength]
 	}
 	if d := spec.DNS; d != nil {
-		cfg.DNS, cfg.DNSSearch, cfg.DNSOptions = d.Servers, d.Search, d.Options
+		cfg.DNSSearch, cfg.DNSOptions = d.Search, d.Options
 	}
 	for _, h := range spec.ExtraHosts {
 		cfg.ExtraHosts = append(cfg.ExtraHosts, *h.Hostname+":"+*h.IP)
@@ -77,6 +82,13 @@ func backendKeys(spec *models.ContainerSpec) map[string]string {
 	if len(spec.Labels) > 0 {
 		kv[keyLabels] = encodeAnnotations(spec.Labels)
 	}
+	if d := spec.DNS; d != nil && len(d.Servers) > 0 {
+		b, _ := json.Marshal(d.Servers) // strings always encode
+		kv[keyDNS] = string(b)
+	}
+	if p := encodePorts(spec.Ports); p != "" {
+		kv[keyPorts] = p
+	}
 	return kv
 }
 
@@ -95,9 +107,13 @@ func (c *containerVM) spec() *models.ContainerSpec {
 		Annotations: decodeMap(c.extra[keyAnnotations]),
 		Labels:      decodeMap(c.extra[keyLabels]),
 	}
-	if len(cfg.DNS)+len(cfg.DNSSearch)+len(cfg.DNSOptions) > 0 {
-		s.DNS = &models.DNSConfig{Servers: cfg.DNS, Search: cfg.DNSSearch, Options: cfg.DNSOptions}
+	if servers := c.askedDNS(cfg); len(servers)+len(cfg.DNSSearch)+len(cfg.DNSOptions) > 0 {
+		s.DNS = &models.DNSConfig{Servers: servers, Search: cfg.DNSSearch, Options: cfg.DNSOptions}
 	}
+	for _, ep := range c.endpoints() {
+		s.Endpoints = append(s.Endpoints, askedEndpoint(ep))
+	}
+	s.Ports = decodePorts(c.extra[keyPorts])
 	for _, h := range cfg.ExtraHosts {
 		if host, ip, ok := strings.Cut(h, ":"); ok {
 			s.ExtraHosts = append(s.ExtraHosts, &models.HostEntry{Hostname: &host, IP: &ip})
@@ -112,6 +128,22 @@ func (c *containerVM) spec() *models.ContainerSpec {
 		s.StopTimeout = &t
 	}
 	return s
+}
+
+// askedDNS is the name servers the spec asked for (upstreams of the VCH's DNS when the guest uses it). A
+// container made before they were kept apart has them in the guest's configuration only.
+func (c *containerVM) askedDNS(cfg wire.ContainerConfig) []string {
+	raw, ok := c.extra[keyDNS]
+	if !ok {
+		if _, hasNets := c.extra[keyEndpoints]; !hasNets {
+			return cfg.DNS
+		}
+	}
+	var servers []string
+	if raw != "" {
+		_ = json.Unmarshal([]byte(raw), &servers)
+	}
+	return servers
 }
 
 // decodeMap reads a map kept as JSON; a missing or damaged one is empty.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
@@ -69,10 +70,17 @@ func TestCreateRefusesWhatItCannotHonour(t *testing.T) {
 		{"mounts", func(s *models.ContainerSpec) {
 			s.Mounts = []*models.Mount{{Type: "volume", Source: "v1", Destination: "/data"}}
 		}, errdefs.ErrNotImplemented},
-		{"endpoints", func(s *models.ContainerSpec) {
+		{"endpoint without a network ID", func(s *models.ContainerSpec) {
 			n := "bridge"
 			s.Endpoints = []*models.Endpoint{{Network: &n}}
-		}, errdefs.ErrNotImplemented},
+		}, errdefs.ErrInvalid},
+		{"endpoint on an unknown network", func(s *models.ContainerSpec) {
+			n := strings.Repeat("ab", 32)
+			s.Endpoints = []*models.Endpoint{{Network: &n}}
+		}, errdefs.ErrNotFound},
+		{"ports without a bridge network", func(s *models.ContainerSpec) {
+			s.Ports = []*models.PortBinding{{Protocol: "tcp", ContainerPort: 80}}
+		}, errdefs.ErrInvalid},
 	} {
 		s := spec("refused", "", models.Process{Path: "/bin/true"}, nil)
 		c.mutate(s)

@@ -31,12 +31,33 @@ type containerVMLayout struct {
 	id, name, layer string
 	vmName          string // also the VM's folder
 	volumes         []attachedVolume
+	mounts          []wire.Mount // the guest's mounts, as planMounts resolved them
 	cpus, memMB     int64
 	config          string            // the tether's ContainerConfig JSON (guestconfig.go)
 	keys            map[string]string // the spec's fields kept by the backend (guestconfig.go)
 	annotations     map[string]string
 	created         string
 	attachURI       string // the serial line's network backing: the VCH's attach listener
+	endpoints       []endpointRecord
+	nics            []nicSpec // one per endpoint, in order
+}
+
+// nicSpec is one of the containerVM's NICs: its MAC and the port group it joins.
+type nicSpec struct {
+	mac     string
+	backing types.BaseVirtualDeviceBackingInfo
+}
+
+// vmxnet3 is a NIC on backing with a manually assigned MAC, so the guest's configuration can name it before
+// the VM exists.
+func vmxnet3(key int32, n nicSpec) *types.VirtualVmxnet3 {
+	return &types.VirtualVmxnet3{VirtualVmxnet: types.VirtualVmxnet{VirtualEthernetCard: types.VirtualEthernetCard{
+		VirtualDevice: types.VirtualDevice{
+			Key: key, Backing: n.backing,
+			Connectable: &types.VirtualDeviceConnectInfo{StartConnected: true, Connected: true, AllowGuestControl: true},
+		},
+		AddressType: string(types.VirtualEthernetCardMacTypeManual), MacAddress: n.mac,
+	}}}
 }
 
 func (l *containerVMLayout) disk() string { return path.Join(l.vmName, l.id+".vmdk") }
@@ -98,6 +119,10 @@ func (b *Backend) vmConfigSpec(l *containerVMLayout) types.VirtualMachineConfigS
 				FileName: ds.Path(path.Join(l.vmName, f)), Datastore: &dsRef,
 			},
 		}))
+	}
+
+	for _, n := range l.nics {
+		devices = append(devices, vmxnet3(devices.NewKey(), n))
 	}
 
 	// Every device is added as it is: the disk exists already, so no file operation asks for a new one.

@@ -36,9 +36,11 @@ type ContainerConfig struct {
 	StdinOnce bool   `json:"stdinOnce,omitempty"`
 	// ExtraHosts are "name:ip" lines added to /etc/hosts; DNS the resolv.conf nameservers.
 	ExtraHosts []string `json:"extraHosts,omitempty"`
-	DNS        []string `json:"dns,omitempty"`
-	DNSSearch  []string `json:"dnsSearch,omitempty"`
-	DNSOptions []string `json:"dnsOptions,omitempty"`
+	// Networks are the NICs (network.go): the first address is the host name's in /etc/hosts.
+	Networks   []NetworkEndpoint `json:"networks,omitempty"`
+	DNS        []string          `json:"dns,omitempty"`
+	DNSSearch  []string          `json:"dnsSearch,omitempty"`
+	DNSOptions []string          `json:"dnsOptions,omitempty"`
 	// Boot counts the power-ons of this container, so a status left by an earlier boot is recognisable.
 	Boot int `json:"boot,omitempty"`
 	// RunBlock holds the process back until the first ChannelAttach is opened, so a client that attaches

@@ -51,6 +51,7 @@ func testContainers(t *testing.T, s *suite) {
 			subtest{"guest", s.testSpecGuest},
 		)},
 		{"annotations", s.testAnnotations},
+		{"endpoints", s.testEndpoints},
 		{"rename", s.testRename},
 		{"start", group(
 			subtest{"running", s.testStartRunning},

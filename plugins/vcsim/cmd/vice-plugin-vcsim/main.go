@@ -36,9 +36,15 @@ func main() {
 	var stores vsphere.VolumeStoreFlags
 	flag.Var(&stores, "volume-store", "a volume store, [datastore] path:label or ds://datastore/path:label (repeatable; \"default\" is where volumes go unless told)")
 	debug := flag.Bool("debug", false, "log at debug level")
+	networks := vsphere.NetworkFlags(flag.CommandLine, vcsim.BridgeNetwork, os.Getenv)
 	flag.Parse()
 
 	logger := sdk.NewLogger(*debug)
+	netCfg, err := networks()
+	if err != nil {
+		logger.Error("network configuration", "err", err)
+		os.Exit(2)
+	}
 	// The simulator logs through the standard logger; keep its lines in the plugin's log stream.
 	log.SetFlags(0)
 	log.SetOutput(stdLogWriter{logger})
@@ -70,6 +76,7 @@ func main() {
 		BootstrapISO: *bootstrapISO, AttachListen: *attachListen, AttachAdvertise: *attachAdvertise,
 		// The emulator runs the guests on this machine, so its paths can be bound into them.
 		VolumeStores: stores, HostBinds: true,
+		Networks: netCfg,
 	})
 	cancel()
 	if err != nil {

@@ -29,9 +29,15 @@ func main() {
 	var stores vsphere.VolumeStoreFlags
 	flag.Var(&stores, "volume-store", "a volume store, [datastore] path:label or ds://datastore/path:label (repeatable; \"default\" is where volumes go unless told)")
 	debug := flag.Bool("debug", false, "log at debug level")
+	networks := vsphere.NetworkFlags(flag.CommandLine, "", os.Getenv)
 	flag.Parse()
 
 	logger := sdk.NewLogger(*debug)
+	netCfg, err := networks()
+	if err != nil {
+		logger.Error("network configuration", "err", err)
+		os.Exit(2)
+	}
 	if *target == "" {
 		logger.Error("--target is required")
 		os.Exit(2)
@@ -43,6 +49,7 @@ func main() {
 		VCHName: *name, Pool: *pool, CPULimitMHz: *cpuLimit, MemoryLimitMB: *memLimit, Logger: logger,
 		BootstrapISO: *bootstrapISO, AttachListen: *attachListen, AttachAdvertise: *attachAdvertise,
 		VolumeStores: stores,
+		Networks: netCfg,
 	})
 	cancel()
 	if err != nil {
