@@ -67,9 +67,9 @@ func TestCreateRefusesWhatItCannotHonour(t *testing.T) {
 			n, ip := "a b", "1.2.3.4"
 			s.ExtraHosts = []*models.HostEntry{{Hostname: &n, IP: &ip}}
 		}, errdefs.ErrInvalid},
-		{"mounts", func(s *models.ContainerSpec) {
+		{"a missing volume", func(s *models.ContainerSpec) {
 			s.Mounts = []*models.Mount{{Type: "volume", Source: "v1", Destination: "/data"}}
-		}, errdefs.ErrNotImplemented},
+		}, errdefs.ErrNotFound},
 		{"endpoint without a network ID", func(s *models.ContainerSpec) {
 			n := "bridge"
 			s.Endpoints = []*models.Endpoint{{Network: &n}}
