@@ -22,6 +22,9 @@ func top(memLimit func() uint64) requestHandler {
 				return replyError(err)
 			}
 		}
+		if len(req.Args) == 0 {
+			req.Args = []string{"-ef"} // what the port layer and Docker default to
+		}
 		cols, err := psColumns(req.Args)
 		if err != nil {
 			return replyError(err)

@@ -35,6 +35,10 @@ func (b *Backend) AttachContainer(ctx context.Context, id string, opts sdk.Attac
 		return nil, fmt.Errorf("container %s is not running: you cannot attach to a stopped container, start it first: %w",
 			id, errdefs.ErrConflict)
 	}
+	if c.paused() {
+		return nil, fmt.Errorf("container %s is paused: you cannot attach to a paused container, unpause it first: %w",
+			id, errdefs.ErrConflict)
+	}
 	g, err := b.ctr.attach.guest(ctx, id, attachConnectWait)
 	if err != nil {
 		return nil, err
@@ -53,8 +57,8 @@ func (b *Backend) ResizeContainer(ctx context.Context, id string, height, width 
 	if err != nil {
 		return err
 	}
-	if !c.state().Running {
-		return fmt.Errorf("container %s is not running: %w", id, errdefs.ErrConflict)
+	if err := runningForTasks(c); err != nil {
+		return err
 	}
 	g, err := b.ctr.attach.guest(ctx, id, controlConnectWait)
 	if err != nil {

@@ -29,6 +29,10 @@ type attachListener struct {
 	ln        net.Listener
 	advertise string // host:port the VMs' serial ports dial
 
+	// onSessionExit takes a tether's session-exit request (wire.RequestSessionExit): its container, then
+	// the request's payload.
+	onSessionExit func(containerID string, payload []byte)
+
 	mu      sync.Mutex
 	guests  map[string]*guestConn
 	changed chan struct{} // closed, and replaced, when a guest connects
@@ -102,7 +106,8 @@ func (a *attachListener) handshake(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	go ssh.DiscardRequests(reqs)
+	identified := make(chan string, 1)
+	go a.serveRequests(reqs, identified)
 	go func() {
 		for nch := range chans {
 			_ = nch.Reject(ssh.Prohibited, "the VCH opens the channels")
@@ -113,9 +118,11 @@ func (a *attachListener) handshake(nc net.Conn) {
 	id := decodeContainerID(payload)
 	if err != nil || !ok || !containerIDPattern.MatchString(id) {
 		a.log.Warn("a guest did not identify its container", "remote", nc.RemoteAddr().String(), "err", err)
+		close(identified)
 		conn.Close()
 		return
 	}
+	identified <- id
 	g := &guestConn{id: id, conn: conn}
 	a.mu.Lock()
 	if a.closed {
@@ -139,6 +146,49 @@ func (a *attachListener) handshake(nc net.Conn) {
 	}
 	a.mu.Unlock()
 	a.log.Debug("guest disconnected", "container", id)
+}
+
+// serveRequests takes the tether's global requests, from the start (the mux must not stall on them), and
+// acts on them once the guest has said which container it is.
+func (a *attachListener) serveRequests(reqs <-chan *ssh.Request, identified <-chan string) {
+	var id string
+	var early []*ssh.Request
+	for {
+		select {
+		case got, ok := <-identified:
+			if !ok {
+				for range reqs {
+				}
+				return
+			}
+			id, identified = got, nil
+			for _, r := range early {
+				a.request(id, r)
+			}
+			early = nil
+		case r, ok := <-reqs:
+			if !ok {
+				return
+			}
+			if id == "" {
+				early = append(early, r)
+				continue
+			}
+			a.request(id, r)
+		}
+	}
+}
+
+func (a *attachListener) request(id string, r *ssh.Request) {
+	a.mu.Lock()
+	onExit := a.onSessionExit
+	a.mu.Unlock()
+	if r.Type == wire.RequestSessionExit && onExit != nil {
+		go onExit(id, r.Payload)
+	}
+	if r.WantReply {
+		_ = r.Reply(false, nil)
+	}
 }
 
 // decodeContainerID reads the ID from RequestContainerID's reply, sent either as the bare ID or as an SSH
@@ -222,6 +272,29 @@ func (g *guestConn) request(ctx context.Context, name string, payload []byte) er
 		return nil
 	case <-ctx.Done():
 		return classify(ctx.Err(), name+" request to container "+g.id)
+	}
+}
+
+// global sends a global request to the tether and returns its answer; ctx bounds the wait.
+func (g *guestConn) global(ctx context.Context, name string, payload []byte) (bool, []byte, error) {
+	type reply struct {
+		ok      bool
+		payload []byte
+		err     error
+	}
+	done := make(chan reply, 1)
+	go func() {
+		ok, p, err := g.conn.SendRequest(name, true, payload)
+		done <- reply{ok, p, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return false, nil, fmt.Errorf("%s request to container %s: %w", name, g.id, errdefs.Classed(r.err, errdefs.ErrUnavailable))
+		}
+		return r.ok, r.payload, nil
+	case <-ctx.Done():
+		return false, nil, classify(ctx.Err(), name+" request to container "+g.id)
 	}
 }
 

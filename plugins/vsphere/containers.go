@@ -36,6 +36,7 @@ const (
 const (
 	statusCreated = "created"
 	statusRunning = "running"
+	statusPaused  = "paused"
 	statusExited  = "exited"
 )
 
@@ -48,7 +49,7 @@ var containerIDPattern = regexp.MustCompile(`^[a-f0-9]{64}$`)
 
 // vmProperties are what a container's description needs, read in one retrieval.
 var vmProperties = []string{"name", "config.extraConfig", "config.files.vmPathName", "config.hardware.numCPU",
-	"config.hardware.memoryMB", "runtime.powerState"}
+	"config.hardware.memoryMB", "config.cpuHotAddEnabled", "config.memoryHotAddEnabled", "runtime.powerState"}
 
 // containerVM is one containerVM as the inventory described it at one moment.
 type containerVM struct {
@@ -58,7 +59,9 @@ type containerVM struct {
 	power  types.VirtualMachinePowerState
 	cpus   int64
 	memMB  int64
-	extra  map[string]string
+	// hotCPU and hotMemory say whether vSphere adds vCPUs and memory to the VM while it runs.
+	hotCPU, hotMemory bool
+	extra             map[string]string
 }
 
 func newContainerVM(m *mo.VirtualMachine) *containerVM {
@@ -68,6 +71,8 @@ func newContainerVM(m *mo.VirtualMachine) *containerVM {
 	}
 	c.vmx = m.Config.Files.VmPathName
 	c.cpus, c.memMB = int64(m.Config.Hardware.NumCPU), int64(m.Config.Hardware.MemoryMB)
+	c.hotCPU = m.Config.CpuHotAddEnabled != nil && *m.Config.CpuHotAddEnabled
+	c.hotMemory = m.Config.MemoryHotAddEnabled != nil && *m.Config.MemoryHotAddEnabled
 	for _, ov := range m.Config.ExtraConfig {
 		if o := ov.GetOptionValue(); o != nil {
 			if s, ok := o.Value.(string); ok {
@@ -107,7 +112,13 @@ func (c *containerVM) guestStatus() *wire.GuestStatus {
 	return &st
 }
 
-func (c *containerVM) on() bool { return c.power == types.VirtualMachinePowerStatePoweredOn }
+// on says the VM holds a live guest: powered on, or suspended (paused) with its guest where it stopped.
+func (c *containerVM) on() bool {
+	return c.power == types.VirtualMachinePowerStatePoweredOn || c.paused()
+}
+
+// paused says the VM is suspended: its guest is frozen, and answers nothing until it is powered on again.
+func (c *containerVM) paused() bool { return c.power == types.VirtualMachinePowerStateSuspended }
 
 // state derives the container's state from the power state and the guest's status of this boot.
 func (c *containerVM) state() *models.ContainerState {
@@ -117,6 +128,9 @@ func (c *containerVM) state() *models.ContainerState {
 	switch {
 	case st.Boot == 0 && !c.on():
 		status = statusCreated
+	case c.paused():
+		// Docker's paused container is running too.
+		status, st.Running, st.Paused = statusPaused, true, true
 	case c.on() && (gs == nil || gs.State != wire.StateExited):
 		// Powered on and not yet reported exited: "starting" is running as far as Docker is concerned.
 		status, st.Running = statusRunning, true
@@ -139,16 +153,18 @@ func (c *containerVM) state() *models.ContainerState {
 func (b *Backend) info(c *containerVM) *models.ContainerInfo {
 	id, name := c.id(), c.name()
 	return &models.ContainerInfo{
-		ID:        &id,
-		Name:      &name,
-		VM:        c.ref.String(),
-		VMName:    c.vmName,
-		Disk:      b.where.datastore.Path(path.Join(c.folder(), id+".vmdk")),
-		Created:   c.extra[keyCreated],
-		State:     c.state(),
-		Spec:      c.spec(),
-		Endpoints: c.endpointInfos(b.knownScopes()),
-		Ports:     c.boundPorts(),
+		ID:               &id,
+		Name:             &name,
+		VM:               c.ref.String(),
+		VMName:           c.vmName,
+		Disk:             b.where.datastore.Path(path.Join(c.folder(), id+".vmdk")),
+		Created:          c.extra[keyCreated],
+		State:            c.state(),
+		Spec:             c.spec(),
+		Endpoints:        c.endpointInfos(b.knownScopes()),
+		Ports:            c.boundPorts(),
+		Tasks:            c.taskIDs(),
+		PendingResources: c.pendingResources(),
 	}
 }
 

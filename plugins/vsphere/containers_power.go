@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vmware/govmomi/vim25/types"
+
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 	"github.com/vice-engine/vice/tether/wire"
@@ -43,10 +45,15 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
 	// The boot count goes into the tether's config too: the guest echoes it, which is how a status left by an
-	// earlier boot is told apart.
-	if err := b.reconfigure(ctx, c, extraConfigChange(map[string]string{keyBoot: itoa(boot), wire.KeyConfig: cfg})); err != nil {
+	// earlier boot is told apart. A size that waited for this start is applied, the last boot's tasks dropped.
+	kv := map[string]string{keyBoot: itoa(boot), wire.KeyConfig: cfg}
+	var spec types.VirtualMachineConfigSpec
+	bootChanges(c, &spec, kv)
+	spec.ExtraConfig = extraConfigChange(kv).ExtraConfig
+	if err := b.reconfigure(ctx, c, spec); err != nil {
 		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
+	b.ctr.tasks.forgetContainer(id)
 	task, err := b.vmObject(c).PowerOn(ctx)
 	if err == nil {
 		err = task.Wait(ctx)
@@ -67,6 +74,7 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 	if err != nil {
 		return nil, fmt.Errorf("container %s: the guest did not report its process: %w", id, err)
 	}
+	b.noteExit(c, true) // a process that ended at once: "die" before the start returns
 	return b.info(c), nil
 }
 
@@ -108,6 +116,15 @@ func (b *Backend) StopContainer(ctx context.Context, id, signal string, timeout 
 	}
 	if !c.state().Running { // its VM may be on still, while the guest halts by itself
 		return nil, fmt.Errorf("container %s is not running: %w", id, errdefs.ErrNotModified)
+	}
+	if c.paused() {
+		// A suspended guest hears no signal: it goes down with its VM, as a paused Docker container that
+		// ignores its pending stop signal is killed.
+		if c, err = b.powerOff(ctx, c); err != nil {
+			return nil, err
+		}
+		b.publishContainer(c, "stop", nil)
+		return b.info(c), nil
 	}
 	if signal == "" {
 		signal = cmp.Or(c.extra[keyStopSignal], "SIGTERM")
@@ -195,6 +212,16 @@ func (b *Backend) SignalContainer(ctx context.Context, id, signal string) error 
 	if !c.state().Running {
 		return fmt.Errorf("container %s is not running: %w", id, errdefs.ErrConflict)
 	}
+	if c.paused() {
+		if sig.name != "KILL" {
+			return fmt.Errorf("container %s is paused: unpause it to deliver SIG%s: %w", id, sig.name, errdefs.ErrConflict)
+		}
+		if _, err := b.powerOff(ctx, c); err != nil {
+			return err
+		}
+		b.publishContainer(c, "kill", map[string]string{"signal": itoa(sig.number)})
+		return nil
+	}
 	if err := b.signalGuest(ctx, id, sig.name); err != nil {
 		if sig.name != "KILL" {
 			return fmt.Errorf("signal container %s: %w", id, err)
@@ -244,6 +271,9 @@ func (b *Backend) WaitContainer(ctx context.Context, id, condition string) (*mod
 	if err != nil {
 		return nil, err
 	}
+	// The watch publishes "die" when it sees the exit, which may be after this read did: the waiter must not
+	// hear of the exit before the event stream does (noteExit publishes once per boot).
+	b.noteExit(last, true)
 	return last.state(), nil
 }
 

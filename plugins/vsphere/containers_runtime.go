@@ -22,6 +22,8 @@ type containerRuntime struct {
 	// for the waits that see them go: the inventory no longer has it, and their last read may predate the
 	// power-off.
 	removed sync.Map
+	// tasks is what this process knows of the containers' tasks (tasks.go).
+	tasks taskTable
 }
 
 // removedStateKept is how long a removed container's final state stays for its waits.
@@ -70,6 +72,9 @@ func (b *Backend) startContainers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.mu.Lock()
+	a.onSessionExit = b.onSessionExit
+	a.mu.Unlock()
 	b.ctr.attach = a
 	b.startWatch()
 	return nil

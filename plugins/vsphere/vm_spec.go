@@ -135,6 +135,9 @@ func (b *Backend) vmConfigSpec(l *containerVMLayout) types.VirtualMachineConfigS
 		GuestId:  containerGuestID,
 		NumCPUs:  int32(l.cpus),
 		MemoryMB: l.memMB,
+		// A running containerVM can be given more vCPUs and memory (docker update).
+		CpuHotAddEnabled:    types.NewBool(true),
+		MemoryHotAddEnabled: types.NewBool(true),
 		// The explicit .vmx path puts the VM in the folder that already holds its disk; given only the
 		// datastore, vSphere would pick a new folder ("<name>_1") since that one exists.
 		Files: &types.VirtualMachineFileInfo{

@@ -69,6 +69,8 @@ func testContainers(t *testing.T, s *suite) {
 			subtest{"detach", s.testAttachDetach},
 		)},
 		{"mounts", s.testMounts},
+		{"tasks", s.testTasks},
+		{"running", s.testRunning},
 		{"logs", s.testLogs},
 		{"logs/follow", s.testLogsFollow},
 		{"wait", group(

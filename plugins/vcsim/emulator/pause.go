@@ -91,3 +91,11 @@ func (e *Emulator) guestOf(vm types.ManagedObjectReference) *guest {
 	defer e.mu.Unlock()
 	return e.guests[vm.Value]
 }
+
+// Suspend freezes vm's guest now, for a simulator that tells the emulator of a suspend within its task
+// (plugins/vcsim's hook); the watch would otherwise do it when it hears of the new power state.
+func (e *Emulator) Suspend(vm types.ManagedObjectReference) {
+	if g := e.guestOf(vm); g != nil {
+		g.pause(true)
+	}
+}
