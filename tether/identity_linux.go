@@ -27,23 +27,24 @@ func setIdentity(cfg *wire.ContainerConfig) error {
 	if err := os.MkdirAll("/etc", 0o755); err != nil {
 		return err
 	}
-	// These writes are the guest's, not the container's (wire.IsGuestFile): /etc keeps its times, so that
-	// the container's changes show /etc only when the container itself changed it.
+	// These writes are the guest's, not the container's (wire.ContainerConfig.GuestFiles): /etc keeps its
+	// times, so that the container's changes show /etc only when the container itself changed it.
 	var etc unix.Stat_t
 	if err := unix.Stat("/etc", &etc); err != nil {
 		return fmt.Errorf("stat /etc: %w", err)
 	}
-	if cfg.Hostname != "" {
-		if err := os.WriteFile("/etc/hostname", []byte(cfg.Hostname+"\n"), 0o644); err != nil {
-			return fmt.Errorf("write /etc/hostname: %w", err)
+	for _, name := range cfg.GuestFiles() {
+		var content string
+		switch name {
+		case "/etc/hostname":
+			content = cfg.Hostname + "\n"
+		case "/etc/hosts":
+			content = hostsFile(cfg)
+		case "/etc/resolv.conf":
+			content, _ = resolvConf(cfg)
 		}
-	}
-	if err := os.WriteFile("/etc/hosts", []byte(hostsFile(cfg)), 0o644); err != nil {
-		return fmt.Errorf("write /etc/hosts: %w", err)
-	}
-	if rc, ok := resolvConf(cfg); ok {
-		if err := os.WriteFile("/etc/resolv.conf", []byte(rc), 0o644); err != nil {
-			return fmt.Errorf("write /etc/resolv.conf: %w", err)
+		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
 		}
 	}
 	if err := unix.UtimesNano("/etc", []unix.Timespec{etc.Atim, etc.Mtim}); err != nil {

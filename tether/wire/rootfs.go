@@ -2,19 +2,22 @@ package wire
 
 // At every boot the tether writes the container's identity into its root filesystem, and makes the mount
 // points the image lacks. Like the files of Docker's init layer, these are no change of the container's own:
-// its changes and its commits leave them out, and a deletion of one of the files is a deletion from the image.
+// its changes and its commits leave them out, and a deletion of one of the files is a change.
 
-// IsGuestFile reports whether p (absolute, clean) is a file the tether writes at boot.
-func IsGuestFile(p string) bool {
-	switch p {
-	case "/etc/hostname", "/etc/hosts", "/etc/resolv.conf":
-		return true
+// GuestFiles are the files the tether writes into the container's root at each boot of this config, in
+// lexical order: /etc/hostname when it has a hostname, /etc/hosts, and /etc/resolv.conf when it names DNS
+// servers, search domains or options.
+func (c *ContainerConfig) GuestFiles() []string {
+	var out []string
+	if c.Hostname != "" {
+		out = append(out, "/etc/hostname")
 	}
-	return false
+	out = append(out, "/etc/hosts")
+	if len(c.DNS) > 0 || len(c.DNSSearch) > 0 || len(c.DNSOptions) > 0 {
+		out = append(out, "/etc/resolv.conf")
+	}
+	return out
 }
-
-// GuestFiles are the IsGuestFile files, in lexical order.
-func GuestFiles() []string { return []string{"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"} }
 
 // IsGuestDir reports whether p (absolute, clean) is a directory the tether makes when the image lacks it.
 func IsGuestDir(p string) bool {
