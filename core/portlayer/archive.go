@@ -54,6 +54,15 @@ func (c *Client) ContainerChanges(ctx context.Context, id string) ([]*models.Fil
 	return ok.Payload, nil
 }
 
+// ContainerUsage measures the space the container's own writes take on its disk.
+func (c *Client) ContainerUsage(ctx context.Context, id string) (*models.ContainerUsage, error) {
+	ok, err := c.api.Archive.GetContainerUsageContext(ctx, archive.NewGetContainerUsageParams().WithID(id))
+	if err != nil {
+		return nil, classify("container usage", err)
+	}
+	return ok.Payload, nil
+}
+
 // ReadContainerDiff streams the container's changes as an uncompressed layer diff.
 func (c *Client) ReadContainerDiff(ctx context.Context, id string) (io.ReadCloser, error) {
 	answered := make(chan int, 1)

@@ -25,6 +25,7 @@ func TestArchiveNotImplemented(t *testing.T) {
 		"changes": func() error { _, err := c.ContainerChanges(ctx, id); return err },
 		"diff":    func() error { _, err := c.ReadContainerDiff(ctx, id); return err },
 		"export":  func() error { _, err := c.ExportContainer(ctx, id); return err },
+		"usage":   func() error { _, err := c.ContainerUsage(ctx, id); return err },
 	} {
 		if err := call(); !errors.Is(err, errdefs.ErrNotImplemented) {
 			t.Errorf("%s = %v (class %s), want not implemented", name, err, errdefs.Class(err))

@@ -37,6 +37,7 @@ var (
 	_ sdk.Volumes           = (*Client)(nil)
 	_ sdk.Scopes            = (*Client)(nil)
 	_ sdk.Archive           = (*Client)(nil)
+	_ sdk.DiskUsage         = (*Client)(nil)
 	_ sdk.Tasks             = (*Client)(nil)
 	_ sdk.RunningContainers = (*Client)(nil)
 )

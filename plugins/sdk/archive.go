@@ -44,3 +44,15 @@ type WriteArchiveOptions struct {
 	// CopyUIDGID gives the entries the uid and gid of the container's user instead of the tar's.
 	CopyUIDGID bool
 }
+
+// DiskUsage measures containers' disks (the archive group's usage): what `docker ps -s`, `docker system df` and
+// a prune's space reclaimed report. It is apart from Archive so that a backend can read files without
+// measuring them, or the other way round.
+type DiskUsage interface {
+	// ContainerUsage is the space container id's own writes take on its disk, running or not (Docker's
+	// SizeRw): the sizes of what is not a directory on the disk over its image, a file with several links
+	// once, the guest's boot files (/etc/hosts, /etc/hostname, /etc/resolv.conf) left out. A malformed ID is
+	// errdefs.ErrInvalid, an unknown one errdefs.ErrNotFound; a target whose disks the backend cannot read is
+	// errdefs.ErrNotImplemented.
+	ContainerUsage(ctx context.Context, id string) (*models.ContainerUsage, error)
+}

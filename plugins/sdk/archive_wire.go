@@ -54,6 +54,17 @@ func wireArchive(api *operations.PortlayerAPI, b Backend) {
 	api.ArchiveExportContainerHandler = archive.ExportContainerHandlerFunc(func(p archive.ExportContainerParams) middleware.Responder {
 		return tarResponder(ar.ExportContainer(p.HTTPRequest.Context(), p.ID))
 	})
+	du, ok := b.(DiskUsage)
+	if !ok {
+		du = noDiskUsage{name: b.Name()}
+	}
+	api.ArchiveGetContainerUsageHandler = archive.GetContainerUsageHandlerFunc(func(p archive.GetContainerUsageParams) middleware.Responder {
+		u, err := du.ContainerUsage(p.HTTPRequest.Context(), p.ID)
+		if err != nil {
+			return errorResponder(err)
+		}
+		return archive.NewGetContainerUsageOK().WithPayload(u)
+	})
 }
 
 // tarResponder streams a tar, or answers the error that kept it from starting. A failure mid-stream can only
@@ -92,4 +103,10 @@ func (n noArchive) ReadContainerDiff(context.Context, string) (io.ReadCloser, er
 }
 func (n noArchive) ExportContainer(context.Context, string) (io.ReadCloser, error) {
 	return nil, n.err()
+}
+
+type noDiskUsage struct{ name string }
+
+func (n noDiskUsage) ContainerUsage(context.Context, string) (*models.ContainerUsage, error) {
+	return nil, fmt.Errorf("disk usage of backend %s: %w", n.name, errdefs.ErrNotImplemented)
 }

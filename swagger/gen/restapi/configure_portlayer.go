@@ -146,6 +146,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation containers.GetContainerStats has not yet been implemented")
 		})
 	}
+	if api.ArchiveGetContainerUsageHandler == nil {
+		api.ArchiveGetContainerUsageHandler = archive.GetContainerUsageHandlerFunc(func(params archive.GetContainerUsageParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.GetContainerUsage has not yet been implemented")
+		})
+	}
 	if api.EventsGetEventsHandler == nil {
 		api.EventsGetEventsHandler = events.GetEventsHandlerFunc(func(params events.GetEventsParams) middleware.Responder {
 			_ = params

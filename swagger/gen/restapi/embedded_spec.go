@@ -1068,6 +1068,31 @@ func init() {
         }
       ]
     },
+    "/containers/{id}/usage": {
+      "get": {
+        "tags": [
+          "archive"
+        ],
+        "summary": "Measures the space the container's own writes take on its disk, running or not: what ` + "`" + `docker ps -s` + "`" + `,\n` + "`" + `docker system df` + "`" + ` and a prune's space reclaimed report as its SizeRw. Counted as Docker counts an\noverlay2 container's upper layer: the sizes of what is not a directory, a file with several links once;\nwhat the guest itself writes at boot (its /etc/hosts, /etc/hostname, /etc/resolv.conf) is left out, as\nDocker's init layer is.\n",
+        "operationId": "GetContainerUsage",
+        "responses": {
+          "200": {
+            "description": "the container's disk usage",
+            "schema": {
+              "$ref": "#/definitions/ContainerUsage"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/containerID"
+        }
+      ]
+    },
     "/containers/{id}/wait": {
       "post": {
         "tags": [
@@ -1944,6 +1969,22 @@ func init() {
         "read": {
           "description": "when the guest took it (RFC 3339 with nanoseconds); empty for a container not running",
           "type": "string"
+        }
+      }
+    },
+    "ContainerUsage": {
+      "description": "the space a container's disk takes over its image",
+      "type": "object",
+      "required": [
+        "sizeRw"
+      ],
+      "properties": {
+        "sizeRw": {
+          "description": "bytes of the files the container wrote, deleted ones not counted (Docker's SizeRw)",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0,
+          "x-nullable": false
         }
       }
     },
@@ -4598,6 +4639,39 @@ func init() {
         }
       ]
     },
+    "/containers/{id}/usage": {
+      "get": {
+        "tags": [
+          "archive"
+        ],
+        "summary": "Measures the space the container's own writes take on its disk, running or not: what ` + "`" + `docker ps -s` + "`" + `,\n` + "`" + `docker system df` + "`" + ` and a prune's space reclaimed report as its SizeRw. Counted as Docker counts an\noverlay2 container's upper layer: the sizes of what is not a directory, a file with several links once;\nwhat the guest itself writes at boot (its /etc/hosts, /etc/hostname, /etc/resolv.conf) is left out, as\nDocker's init layer is.\n",
+        "operationId": "GetContainerUsage",
+        "responses": {
+          "200": {
+            "description": "the container's disk usage",
+            "schema": {
+              "$ref": "#/definitions/ContainerUsage"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the full container ID (64 hex)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
     "/containers/{id}/wait": {
       "post": {
         "tags": [
@@ -5578,6 +5652,22 @@ func init() {
         "read": {
           "description": "when the guest took it (RFC 3339 with nanoseconds); empty for a container not running",
           "type": "string"
+        }
+      }
+    },
+    "ContainerUsage": {
+      "description": "the space a container's disk takes over its image",
+      "type": "object",
+      "required": [
+        "sizeRw"
+      ],
+      "properties": {
+        "sizeRw": {
+          "description": "bytes of the files the container wrote, deleted ones not counted (Docker's SizeRw)",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0,
+          "x-nullable": false
         }
       }
     },

@@ -112,6 +112,12 @@ type ClientService interface {
 	// GetContainerChangesContext lists the changes of the container s filesystem against its image walked in lexical order parents before children a directory is modified when its metadata differs from the image s or when an entry is added to or deleted from it what the guest itself writes at boot its etc hosts etc hostname etc resolv conf counts as part of the image as docker s init layer does.
 	GetContainerChangesContext(ctx context.Context, params *GetContainerChangesParams, opts ...ClientOption) (*GetContainerChangesOK, error)
 
+	// GetContainerUsage measures the space the container s own writes take on its disk running or not what docker ps s docker system df and a prune s space reclaimed report as its size rw counted as docker counts an overlay2 container s upper layer the sizes of what is not a directory a file with several links once what the guest itself writes at boot its etc hosts etc hostname etc resolv conf is left out as docker s init layer is.
+	GetContainerUsage(params *GetContainerUsageParams, opts ...ClientOption) (*GetContainerUsageOK, error)
+
+	// GetContainerUsageContext measures the space the container s own writes take on its disk running or not what docker ps s docker system df and a prune s space reclaimed report as its size rw counted as docker counts an overlay2 container s upper layer the sizes of what is not a directory a file with several links once what the guest itself writes at boot its etc hosts etc hostname etc resolv conf is left out as docker s init layer is.
+	GetContainerUsageContext(ctx context.Context, params *GetContainerUsageParams, opts ...ClientOption) (*GetContainerUsageOK, error)
+
 	// ReadArchive streams a tar of what is at path resolved as stat path does a directory with everything below it not following symlinks anything else as one entry entries are named after path s last element as given a b and a b give b b a b gives gives hard links within the tree are link entries a path that does not exist is not found.
 	ReadArchive(params *ReadArchiveParams, writer io.Writer, opts ...ClientOption) (*ReadArchiveOK, error)
 
@@ -257,6 +263,67 @@ func (a *Client) GetContainerChangesContext(ctx context.Context, params *GetCont
 	//
 	// a default response is provided: fill this and return an error
 	unexpectedSuccess := result.(*GetContainerChangesDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
+}
+
+// GetContainerUsage measures the space the container s own writes take on its disk running or not what docker ps s docker system df and a prune s space reclaimed report as its size rw counted as docker counts an overlay2 container s upper layer the sizes of what is not a directory a file with several links once what the guest itself writes at boot its etc hosts etc hostname etc resolv conf is left out as docker s init layer is.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.GetContainerUsageContext] instead.
+func (a *Client) GetContainerUsage(params *GetContainerUsageParams, opts ...ClientOption) (*GetContainerUsageOK, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.GetContainerUsageContext(ctx, params, opts...)
+}
+
+// GetContainerUsageContext measures the space the container s own writes take on its disk running or not what docker ps s docker system df and a prune s space reclaimed report as its size rw counted as docker counts an overlay2 container s upper layer the sizes of what is not a directory a file with several links once what the guest itself writes at boot its etc hosts etc hostname etc resolv conf is left out as docker s init layer is.
+//
+// Do not use the deprecated [GetContainerUsageParams.Context] with this method: it would be ignored.
+func (a *Client) GetContainerUsageContext(ctx context.Context, params *GetContainerUsageParams, opts ...ClientOption) (*GetContainerUsageOK, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewGetContainerUsageParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "GetContainerUsage",
+		Method:             "GET",
+		PathPattern:        "/containers/{id}/usage",
+		ProducesMediaTypes: []string{"application/json"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &GetContainerUsageReader{formats: a.formats},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*GetContainerUsageOK)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*GetContainerUsageDefault)
 
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }

@@ -135,6 +135,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation containers.GetContainerStats has not yet been implemented")
 		}),
 
+		ArchiveGetContainerUsageHandler: archive.GetContainerUsageHandlerFunc(func(params archive.GetContainerUsageParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation archive.GetContainerUsage has not yet been implemented")
+		}),
+
 		EventsGetEventsHandler: events.GetEventsHandlerFunc(func(params events.GetEventsParams) middleware.Responder {
 			_ = params
 
@@ -448,6 +454,8 @@ type PortlayerAPI struct {
 	ContainersGetContainerLogsHandler containers.GetContainerLogsHandler
 	// ContainersGetContainerStatsHandler sets the operation handler for the get container stats operation
 	ContainersGetContainerStatsHandler containers.GetContainerStatsHandler
+	// ArchiveGetContainerUsageHandler sets the operation handler for the get container usage operation
+	ArchiveGetContainerUsageHandler archive.GetContainerUsageHandler
 	// EventsGetEventsHandler sets the operation handler for the get events operation
 	EventsGetEventsHandler events.GetEventsHandler
 	// StorageGetLayerHandler sets the operation handler for the get layer operation
@@ -652,6 +660,9 @@ func (o *PortlayerAPI) Validate() error {
 	}
 	if o.ContainersGetContainerStatsHandler == nil {
 		unregistered = append(unregistered, "containers.GetContainerStatsHandler")
+	}
+	if o.ArchiveGetContainerUsageHandler == nil {
+		unregistered = append(unregistered, "archive.GetContainerUsageHandler")
 	}
 	if o.EventsGetEventsHandler == nil {
 		unregistered = append(unregistered, "events.GetEventsHandler")
@@ -925,6 +936,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
 	o.handlers["GET"]["/containers/{id}/stats"] = containers.NewGetContainerStats(o.context, o.ContainersGetContainerStatsHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/containers/{id}/usage"] = archive.NewGetContainerUsage(o.context, o.ArchiveGetContainerUsageHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
