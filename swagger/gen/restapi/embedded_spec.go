@@ -451,6 +451,9 @@ func init() {
             "schema": {
               "$ref": "#/definitions/ContainerInfo"
             }
+          },
+          "default": {
+            "$ref": "#/responses/error"
           }
         }
       },
@@ -3842,6 +3845,12 @@ func init() {
             "description": "disconnected",
             "schema": {
               "$ref": "#/definitions/ContainerInfo"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
             }
           }
         }

@@ -28,7 +28,14 @@ func (o *DisconnectContainerReader) ReadResponse(response runtime.ClientResponse
 		}
 		return result, nil
 	default:
-		return nil, runtime.NewAPIError("[DELETE /containers/{id}/endpoints/{scope}] DisconnectContainer", response, response.Code())
+		result := NewDisconnectContainerDefault(response.Code())
+		if err := result.readResponse(response, consumer, o.formats); err != nil {
+			return nil, err
+		}
+		if response.Code()/100 == 2 {
+			return result, nil
+		}
+		return nil, result
 	}
 }
 
@@ -91,6 +98,78 @@ func (o *DisconnectContainerOK) GetPayload() *models.ContainerInfo {
 func (o *DisconnectContainerOK) readResponse(response runtime.ClientResponse, consumer runtime.Consumer, formats strfmt.Registry) error {
 
 	o.Payload = new(models.ContainerInfo)
+
+	// response payload
+	if err := consumer.Consume(response.Body(), o.Payload); err != nil && !stderrors.Is(err, io.EOF) {
+		return err
+	}
+
+	return nil
+}
+
+// NewDisconnectContainerDefault creates a DisconnectContainerDefault with default headers values
+func NewDisconnectContainerDefault(code int) *DisconnectContainerDefault {
+	return &DisconnectContainerDefault{
+		_statusCode: code,
+	}
+}
+
+// DisconnectContainerDefault describes a response with status code -1, with default header values.
+//
+// an error of one class
+type DisconnectContainerDefault struct {
+	_statusCode int
+
+	Payload *models.Error
+}
+
+// IsSuccess returns true when this disconnect container default response has a 2xx status code
+func (o *DisconnectContainerDefault) IsSuccess() bool {
+	return o._statusCode/100 == 2
+}
+
+// IsRedirect returns true when this disconnect container default response has a 3xx status code
+func (o *DisconnectContainerDefault) IsRedirect() bool {
+	return o._statusCode/100 == 3
+}
+
+// IsClientError returns true when this disconnect container default response has a 4xx status code
+func (o *DisconnectContainerDefault) IsClientError() bool {
+	return o._statusCode/100 == 4
+}
+
+// IsServerError returns true when this disconnect container default response has a 5xx status code
+func (o *DisconnectContainerDefault) IsServerError() bool {
+	return o._statusCode/100 == 5
+}
+
+// IsCode returns true when this disconnect container default response a status code equal to that given
+func (o *DisconnectContainerDefault) IsCode(code int) bool {
+	return o._statusCode == code
+}
+
+// Code gets the status code for the disconnect container default response
+func (o *DisconnectContainerDefault) Code() int {
+	return o._statusCode
+}
+
+func (o *DisconnectContainerDefault) Error() string {
+	payload, _ := json.Marshal(o.Payload)
+	return fmt.Sprintf("[DELETE /containers/{id}/endpoints/{scope}][%d] DisconnectContainer default %s", o._statusCode, payload)
+}
+
+func (o *DisconnectContainerDefault) String() string {
+	payload, _ := json.Marshal(o.Payload)
+	return fmt.Sprintf("[DELETE /containers/{id}/endpoints/{scope}][%d] DisconnectContainer default %s", o._statusCode, payload)
+}
+
+func (o *DisconnectContainerDefault) GetPayload() *models.Error {
+	return o.Payload
+}
+
+func (o *DisconnectContainerDefault) readResponse(response runtime.ClientResponse, consumer runtime.Consumer, formats strfmt.Registry) error {
+
+	o.Payload = new(models.Error)
 
 	// response payload
 	if err := consumer.Consume(response.Body(), o.Payload); err != nil && !stderrors.Is(err, io.EOF) {

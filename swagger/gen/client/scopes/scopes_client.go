@@ -4,7 +4,6 @@ package scopes
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/go-openapi/runtime"
@@ -269,12 +268,11 @@ func (a *Client) DisconnectContainerContext(ctx context.Context, params *Disconn
 	}
 
 	// unexpected success response.
-
-	// no default response is defined.
 	//
-	// safeguard: normally, in the absence of a default response, unknown success responses return an error above: so this is a codegen issue
-	msg := fmt.Sprintf("unexpected success response for DisconnectContainer: API contract not enforced by server. Client expected to get an error, but got: %T", result)
-	panic(msg)
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*DisconnectContainerDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
 // GetScope get scope API.

@@ -49,3 +49,58 @@ func (o *DisconnectContainerOK) WriteResponse(rw http.ResponseWriter, producer r
 		}
 	}
 }
+
+// DisconnectContainerDefault an error of one class
+//
+// swagger:response disconnectContainerDefault
+type DisconnectContainerDefault struct {
+	_statusCode int
+
+	// In: Body
+	Payload *models.Error `json:"body,omitempty"`
+}
+
+// NewDisconnectContainerDefault creates DisconnectContainerDefault with default headers values
+func NewDisconnectContainerDefault(code int) *DisconnectContainerDefault {
+	if code <= 0 {
+		code = 500
+	}
+
+	return &DisconnectContainerDefault{
+		_statusCode: code,
+	}
+}
+
+// WithStatusCode adds the status to the disconnect container default response
+func (o *DisconnectContainerDefault) WithStatusCode(code int) *DisconnectContainerDefault {
+	o._statusCode = code
+	return o
+}
+
+// SetStatusCode sets the status to the disconnect container default response
+func (o *DisconnectContainerDefault) SetStatusCode(code int) {
+	o._statusCode = code
+}
+
+// WithPayload adds the payload to the disconnect container default response
+func (o *DisconnectContainerDefault) WithPayload(payload *models.Error) *DisconnectContainerDefault {
+	o.Payload = payload
+	return o
+}
+
+// SetPayload sets the payload to the disconnect container default response
+func (o *DisconnectContainerDefault) SetPayload(payload *models.Error) {
+	o.Payload = payload
+}
+
+// WriteResponse to the client
+func (o *DisconnectContainerDefault) WriteResponse(rw http.ResponseWriter, producer runtime.Producer) {
+
+	rw.WriteHeader(o._statusCode)
+	if o.Payload != nil {
+		payload := o.Payload
+		if err := producer.Produce(rw, payload); err != nil {
+			panic(err) // let the recovery middleware deal with this
+		}
+	}
+}
