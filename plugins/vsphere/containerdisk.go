@@ -32,6 +32,9 @@ type containerDisk interface {
 	// WriteDiff writes the disk's changes as a layer diff tar (whiteouts and opaque directories in Docker's
 	// form), without guestFiles.
 	WriteDiff(ctx context.Context, w io.Writer, guestFiles []string) error
+	// Usage is the space of the disk's own contents as Docker counts an overlay2 upper layer (SizeRw): the sizes
+	// of what is not a directory, a file with several links once, without guestFiles.
+	Usage(ctx context.Context, guestFiles []string) (int64, error)
 	// Close releases what the opener holds (the mounts).
 	Close() error
 }

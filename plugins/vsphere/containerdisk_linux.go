@@ -115,6 +115,15 @@ func (d *localContainerDisk) WriteDiff(ctx context.Context, w io.Writer, guestFi
 	return writeDiskDiff(ctx, w, upper, guestFiles)
 }
 
+func (d *localContainerDisk) Usage(ctx context.Context, guestFiles []string) (int64, error) {
+	upper, err := openDirFD(d.upper)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(upper)
+	return diskUsage(ctx, upper, guestFiles)
+}
+
 func (d *localContainerDisk) Close() error {
 	var errs []error
 	if d.fs != nil {

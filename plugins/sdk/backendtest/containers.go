@@ -71,6 +71,7 @@ func testContainers(t *testing.T, s *suite) {
 		{"mounts", s.testMounts},
 		{"tasks", s.testTasks},
 		{"running", s.testRunning},
+		{"usage", s.testUsage},
 		{"logs", s.testLogs},
 		{"logs/follow", s.testLogsFollow},
 		{"wait", group(

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/vice-engine/vice/swagger/gen/client/archive"
 	"github.com/vice-engine/vice/swagger/gen/client/containers"
 	"github.com/vice-engine/vice/swagger/gen/client/interaction"
 	"github.com/vice-engine/vice/swagger/gen/models"
@@ -43,6 +44,10 @@ func (s *suite) containerOps(t *testing.T, id string) map[string]func() error {
 		},
 		"logs": func() error {
 			_, err := s.pl.Containers.GetContainerLogs(containers.NewGetContainerLogsParamsWithContext(ctx(t)).WithID(id).WithTail(&tail), discard{})
+			return err
+		},
+		"usage": func() error {
+			_, err := s.pl.Archive.GetContainerUsage(archive.NewGetContainerUsageParamsWithContext(ctx(t)).WithID(id))
 			return err
 		},
 		"resize": func() error {
