@@ -11,12 +11,26 @@ func TestPruneAndDiskUsage(t *testing.T) {
 	g := startGuestVCH(t)
 	bb, cfgd := g.image("busybox"), g.image("configured")
 	running := strings.TrimSpace(g.ok(t, "run", "-d", "--name", "running", bb, "sleep", "300"))
-	exited := strings.TrimSpace(g.ok(t, "create", "--name", "exited", bb, "true"))
+	// The exited container wrote 100000 bytes, a hard link to them and a deletion from the image: its own
+	// writes are the 100000 bytes, as Docker counts an overlay2 upper layer.
+	exited := strings.TrimSpace(g.ok(t, "create", "--name", "exited", bb, "sh", "-c", "head -c 100000 /dev/zero > /f && ln /f /g && rm /bin/ls"))
+	g.ok(t, "start", "-a", "exited")
 	kept := strings.TrimSpace(g.ok(t, "create", "--name", "kept", "--label", "keep=yes", bb, "true"))
+
+	sizes := g.ok(t, "ps", "-as", "--format", "{{.Names}} {{.Size}}")
+	for _, want := range []string{"exited 100kB (virtual ", "kept 0B (virtual "} {
+		if !strings.Contains(sizes, want) {
+			t.Errorf("ps -as lacks %q:\n%s", want, sizes)
+		}
+	}
+	if got := g.ok(t, "inspect", "--size", "--format", "{{.SizeRw}}", "exited"); got != "100000\n" {
+		t.Errorf("inspect --size: SizeRw %q, want 100000", got)
+	}
 
 	df := g.ok(t, "system", "df")
 	t.Logf("docker system df:\n%s", df)
-	for _, want := range []string{"Images          2         1", "Containers      3         1", "Local Volumes   0         0", "Build Cache     0         0"} {
+	for _, want := range []string{"Images          2         1", "Containers      3         1         100kB     100kB (100%)",
+		"Local Volumes   0         0", "Build Cache     0         0"} {
 		if !strings.Contains(df, want) {
 			t.Errorf("system df lacks %q:\n%s", want, df)
 		}
@@ -26,7 +40,8 @@ func TestPruneAndDiskUsage(t *testing.T) {
 	}
 
 	out := g.ok(t, "container", "prune", "-f", "--filter", "label!=keep")
-	if !strings.Contains(out, "Deleted Containers:\n"+exited) || strings.Contains(out, kept) || strings.Contains(out, running) {
+	if !strings.Contains(out, "Deleted Containers:\n"+exited) || strings.Contains(out, kept) || strings.Contains(out, running) ||
+		!strings.Contains(out, "Total reclaimed space: 100kB") {
 		t.Errorf("container prune --filter label!=keep:\n%s", out)
 	}
 	if out := g.ok(t, "container", "prune", "-f", "--filter", "until=1h"); strings.Contains(out, kept) {

@@ -47,6 +47,19 @@ func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectRes
 	}, nil
 }
 
+// commandLine is a container's command as docker ps shows it: dockerd quotes each argument that has a space
+// in single quotes ("sh -c 'echo hi'"), so scripts matching on it see the same.
+func commandLine(path string, args []string) string {
+	parts := []string{path}
+	for _, a := range args {
+		if strings.Contains(a, " ") {
+			a = "'" + a + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
 // sandboxID names the container's network stack while it runs: its own VM's, so derived from its ID.
 func sandboxID(r *record) string {
 	if !r.running() || len(r.info.Endpoints) == 0 {
@@ -110,7 +123,7 @@ func statusText(r *record, now time.Time) string {
 
 // summary is one line of `docker ps`.
 func summary(r *record, now time.Time) container.Summary {
-	cmd := strings.Join(append([]string{r.process.Path}, r.process.Args...), " ")
+	cmd := commandLine(r.process.Path, r.process.Args)
 	labels := r.Config.Labels
 	if labels == nil {
 		labels = map[string]string{}

@@ -20,3 +20,20 @@ func TestHostConfigViewLogDriver(t *testing.T) {
 		t.Errorf("a named driver became %q", named.LogConfig.Type)
 	}
 }
+
+func TestCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		args []string
+		want string
+	}{
+		{"echo", []string{"hi"}, "echo hi"},
+		{"sleep", nil, "sleep"},
+		{"sh", []string{"-c", "echo out; echo err >&2"}, "sh -c 'echo out; echo err >&2'"},
+		{"printf", []string{"%s\n", "a b", "c"}, "printf %s\n 'a b' c"},
+	} {
+		if got := commandLine(tc.path, tc.args); got != tc.want {
+			t.Errorf("commandLine(%q, %q) = %q, want %q", tc.path, tc.args, got, tc.want)
+		}
+	}
+}

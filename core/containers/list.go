@@ -21,6 +21,8 @@ type ListOptions struct {
 	Limit int
 	// Filters are Docker's: id, name, label, status, exited, before, since, ancestor.
 	Filters map[string][]string
+	// Size fills each container's SizeRw and SizeRootFs (docker ps -s), measuring its disk.
+	Size bool
 }
 
 var listFilterKeys = map[string]bool{"id": true, "name": true, "label": true, "status": true, "exited": true,
@@ -52,13 +54,24 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 	}
 	showAll := o.All || o.Limit > 0 || len(o.Filters["status"]) > 0 || len(o.Filters["exited"]) > 0 ||
 		len(o.Filters["before"]) > 0 || len(o.Filters["since"]) > 0
+	var imageSizes map[string]int64
+	if o.Size {
+		if imageSizes, err = s.images.Sizes(ctx); err != nil {
+			return nil, err
+		}
+	}
 	now := time.Now()
 	out := []container.Summary{}
 	for _, r := range all {
 		if (!showAll && !r.running()) || !m.match(r) {
 			continue
 		}
-		out = append(out, summary(r, now))
+		sum := summary(r, now)
+		if o.Size {
+			sum.SizeRw = s.sizeRw(ctx, r.ID)
+			sum.SizeRootFs = imageSizes[r.ImageID] + sum.SizeRw
+		}
+		out = append(out, sum)
 		if o.Limit > 0 && len(out) == o.Limit {
 			break
 		}

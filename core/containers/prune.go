@@ -17,7 +17,7 @@ var errPruneRunning = fmt.Errorf("a prune operation is already running: %w", err
 
 // Prune is POST /containers/prune: every container that is not running (and not being started), created
 // before f's until and matching its labels, is removed, as dockerd does. A container that cannot be removed
-// is skipped. The space reclaimed is what the removed containers' disks held, where the backend says.
+// is skipped. The space reclaimed is what the removed containers' own writes took on their disks (SizeRw).
 func (s *Service) Prune(ctx context.Context, f prunefilter.Filter) (container.PruneReport, error) {
 	if !s.pruning.CompareAndSwap(false, true) {
 		return container.PruneReport{}, errPruneRunning
@@ -35,6 +35,7 @@ func (s *Service) Prune(ctx context.Context, f prunefilter.Filter) (container.Pr
 		if r.running() || s.isStarting(r.ID) || !f.Match(r.createdAt(), r.Config.Labels) {
 			continue
 		}
+		size := s.sizeRw(ctx, r.ID)
 		if err := s.pl.RemoveContainer(ctx, r.ID, false); err != nil {
 			if !errors.Is(err, errdefs.ErrNotFound) {
 				s.log.Warn("failed to prune container", "container", r.ID, "err", err)
@@ -43,6 +44,7 @@ func (s *Service) Prune(ctx context.Context, f prunefilter.Filter) (container.Pr
 		}
 		s.log.Info("container removed", "container", r.ID, "name", r.Name, "by", "prune")
 		rep.ContainersDeleted = append(rep.ContainersDeleted, r.ID)
+		rep.SpaceReclaimed += uint64(size)
 	}
 	return rep, nil
 }

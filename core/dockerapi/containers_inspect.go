@@ -22,18 +22,26 @@ func (a *API) listContainers(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("invalid limit %q: %w", v, errdefs.ErrInvalid)
 		}
 	}
-	list, err := a.eng.Containers().List(r.Context(), containers.ListOptions{All: boolValue(q.Get("all")), Limit: limit, Filters: f})
+	list, err := a.eng.Containers().List(r.Context(), containers.ListOptions{All: boolValue(q.Get("all")), Limit: limit,
+		Filters: f, Size: boolValue(q.Get("size"))})
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, list)
 }
 
-// inspectContainer is GET /containers/{id}/json.
+// inspectContainer is GET /containers/{id}/json?size=.
 func (a *API) inspectContainer(w http.ResponseWriter, r *http.Request) error {
 	resp, err := a.eng.Containers().Inspect(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
+	}
+	if boolValue(r.URL.Query().Get("size")) {
+		rw, rootFs, err := a.eng.Containers().Size(r.Context(), resp.ID)
+		if err != nil {
+			return err
+		}
+		resp.SizeRw, resp.SizeRootFs = &rw, &rootFs
 	}
 	shaped, err := inspectForVersion(APIVersion(r.Context()), resp)
 	if err != nil {

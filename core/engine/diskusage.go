@@ -26,9 +26,8 @@ type DiskUsageOptions struct {
 }
 
 // DiskUsage sizes what the VCH stores: its images (layer sizes, shared sizes, the containers using each)
-// and its containers (their image's size as the root filesystem). vice has no volumes and no build cache
-// yet, so those lists are empty. A container's own writes are not sized: the port layer does not report a
-// container disk's usage.
+// and its containers (their own writes, as the backend measures their disks, and those plus their image's
+// size as the root filesystem). vice has no volumes and no build cache yet, so those lists are empty.
 func (e *Engine) DiskUsage(ctx context.Context, o DiskUsageOptions) (DiskUsage, error) {
 	if !o.Containers && !o.Images && !o.Volumes && !o.BuildCache {
 		o = DiskUsageOptions{Containers: true, Images: true, Volumes: true, BuildCache: true}
@@ -37,7 +36,7 @@ func (e *Engine) DiskUsage(ctx context.Context, o DiskUsageOptions) (DiskUsage, 
 	var list []container.Summary
 	if o.Containers || o.Images {
 		var err error
-		if list, err = e.containers.List(ctx, containers.ListOptions{All: true}); err != nil {
+		if list, err = e.containers.List(ctx, containers.ListOptions{All: true, Size: o.Containers}); err != nil {
 			return DiskUsage{}, err
 		}
 	}
@@ -53,13 +52,6 @@ func (e *Engine) DiskUsage(ctx context.Context, o DiskUsageOptions) (DiskUsage, 
 		du.LayersSize, du.Images = usage.LayersSize, usage.Images
 	}
 	if o.Containers {
-		sizes := map[string]int64{}
-		for _, img := range usage.Images {
-			sizes[img.ID] = img.Size
-		}
-		for i := range list {
-			list[i].SizeRootFs = sizes[list[i].ImageID] + list[i].SizeRw
-		}
 		du.Containers = list
 	}
 	if o.Volumes {

@@ -53,3 +53,16 @@ func (s *Service) DiskUsage(ctx context.Context, containers map[string]int) (Usa
 	})
 	return u, nil
 }
+
+// Sizes are the sizes of the images in the store, by ID: what a container's SizeRootFs adds to its own writes.
+func (s *Service) Sizes(ctx context.Context) (map[string]int64, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	sizes := make(map[string]int64, len(s.images))
+	for id, r := range s.images {
+		sizes[id] = r.Size
+	}
+	return sizes, nil
+}
