@@ -145,15 +145,21 @@ func (b *Backend) ReadContainerDiff(ctx context.Context, id string) (io.ReadClos
 
 // onFilesystem runs an operation on container id's filesystem: guest when it runs, through its tether;
 // disk otherwise, on its disk (writable when asked), holding the container's lock so that it does not start
-// meanwhile. A container whose tether is gone because its process just ended counts as stopped. The disk is
-// closed and the lock released when disk returns, unless it keeps them (openedDisk.keep).
+// meanwhile. A container whose tether is gone because its process just ended counts as stopped; a paused
+// one's frozen guest answers nothing, so its disk is read (and not written: its guest has it mounted). The
+// disk is closed and the lock released when disk returns, unless it keeps them (openedDisk.keep).
 func (b *Backend) onFilesystem(ctx context.Context, id string, writable bool, guest func() error,
 	disk func(o *openedDisk) error) error {
 	c, err := b.containerVM(ctx, id)
 	if err != nil {
 		return err
 	}
-	if c.state().Running {
+	switch {
+	case c.paused() && writable:
+		return fmt.Errorf("container %s is paused, unpause the container before writing to it: %w", id, errdefs.ErrConflict)
+	case c.paused():
+		return b.withDisk(ctx, c, false, func() {}, disk)
+	case c.state().Running:
 		err := guest()
 		if !errdefs.Is(err, errdefs.ErrUnavailable) {
 			return err
@@ -166,27 +172,34 @@ func (b *Backend) onFilesystem(ctx context.Context, id string, writable bool, gu
 	if err != nil {
 		return err
 	}
-	o := &openedDisk{release: unlock}
+	if c, err = b.containerVM(ctx, id); err == nil && c.state().Running {
+		err = fmt.Errorf("container %s started meanwhile: %w", id, errdefs.ErrConflict)
+	}
+	if err == nil {
+		// A guest whose process ended powers its VM off by itself; its disk is the guest's until then.
+		c, err = b.settle(ctx, c)
+	}
+	if err != nil {
+		unlock()
+		return err
+	}
+	return b.withDisk(ctx, c, writable, unlock, disk)
+}
+
+// withDisk opens c's disk for disk; release runs once the disk is closed again.
+func (b *Backend) withDisk(ctx context.Context, c *containerVM, writable bool, release func(),
+	disk func(o *openedDisk) error) error {
+	o := &openedDisk{c: c, release: release}
 	defer func() {
 		if !o.kept {
 			o.release()
 		}
 	}()
-	if c, err = b.containerVM(ctx, id); err != nil {
-		return err
-	}
-	if c.state().Running {
-		return fmt.Errorf("container %s started meanwhile: %w", id, errdefs.ErrConflict)
-	}
-	// A guest whose process ended powers its VM off by itself; its disk is the guest's until then.
-	if c, err = b.settle(ctx, c); err != nil {
-		return err
-	}
 	_, d, err := b.openDisk(ctx, c, writable)
 	if err != nil {
 		return err
 	}
-	o.c, o.release = c, func() { d.Close(); unlock() }
+	o.release = func() { d.Close(); release() }
 	if o.tree, err = d.FS(ctx); err != nil {
 		return err
 	}

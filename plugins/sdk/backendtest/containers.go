@@ -69,6 +69,11 @@ func testContainers(t *testing.T, s *suite) {
 			subtest{"detach", s.testAttachDetach},
 		)},
 		{"mounts", s.testMounts},
+		{"archive", group(
+			subtest{"running", s.testArchiveRunning},
+			subtest{"created", s.testArchiveCreated},
+			subtest{"errors", s.testArchiveErrors},
+		)},
 		{"tasks", s.testTasks},
 		{"running", s.testRunning},
 		{"usage", s.testUsage},
