@@ -45,6 +45,7 @@ type Service struct {
 	lastState map[string]*models.ContainerState // auto-removed container ID -> its final state, briefly
 	starting  map[string]chan struct{}          // container ID -> closed when its start request returns
 	dns       []string                          // default name servers (the VCH's --dns-server)
+	publish   EventFunc                         // the events the service reports itself (commit)
 	networks  Networks                          // resolves network names; nil: no networks
 	pruning   atomic.Bool                       // a prune runs (prune.go)
 }
@@ -55,12 +56,20 @@ type Option func(*Service)
 // WithDNS sets the name servers a container gets when its create request names none (dockerd's --dns).
 func WithDNS(servers []string) Option { return func(s *Service) { s.dns = servers } }
 
+// EventFunc receives the container events the service reports: Docker's action, the container ID and the
+// event's attributes. The backend reports the rest.
+type EventFunc func(action, id string, attrs map[string]string)
+
+// WithEvents sets where the service's container events go.
+func WithEvents(f EventFunc) Option { return func(s *Service) { s.publish = f } }
+
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // New returns the container service over pl, making containers from the images of img.
 func New(pl *portlayer.Client, img *images.Service, opts ...Option) *Service {
-	s := &Service{pl: pl, images: img, log: slog.Default(), reserved: map[string]string{},
+	s := &Service{pl: pl, images: img, log: slog.Default(), publish: func(string, string, map[string]string) {},
+		reserved:  map[string]string{},
 		attaching: map[string]int{}, wakers: map[string]chan struct{}{},
 		lastState: map[string]*models.ContainerState{}, starting: map[string]chan struct{}{}}
 	for _, o := range opts {

@@ -55,7 +55,7 @@ func (b *Backend) StatPath(ctx context.Context, id, p string) (*models.PathStat,
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("stat %s in container %s: %w", p, id, err)
+		return nil, err // the tree's own wording, which Docker shows
 	}
 	return out, nil
 }
@@ -65,7 +65,7 @@ func (b *Backend) ReadArchive(ctx context.Context, id, p string) (io.ReadCloser,
 	rc, err := b.streamFilesystem(ctx, id, wire.ArchiveRequest{Op: wire.ArchiveRead, Path: p},
 		func(tree *archive.FS, w io.Writer) error { return tree.Archive(ctx, w, p) })
 	if err != nil {
-		return nil, fmt.Errorf("archive %s of container %s: %w", p, id, err)
+		return nil, err
 	}
 	b.publishArchive(ctx, id, "archive-path")
 	return rc, nil
@@ -109,7 +109,7 @@ func (b *Backend) WriteArchive(ctx context.Context, id, p string, opts sdk.Write
 			return fsError(o.tree.Extract(ctx, r, p, xo))
 		})
 	if err != nil {
-		return fmt.Errorf("extract into %s of container %s: %w", p, id, err)
+		return err
 	}
 	b.publishArchive(ctx, id, "extract-to-dir")
 	return nil

@@ -37,6 +37,10 @@ var (
 	StartBodyRemoved  = Message{"starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24", errdefs.ErrInvalid}
 	InvalidWaitCond   = Message{"invalid condition: %q", errdefs.ErrInvalid}
 	DefaultLinkRemove = Message{"Conflict, cannot remove the default link name of the container", errdefs.ErrSystem}
+	FileNotFound      = Message{"Could not find the file %s in container %s", errdefs.ErrNotFound}
+	RootfsReadOnly    = Message{"container rootfs is marked read-only", errdefs.ErrInvalid}
+	CommitDead        = Message{"You cannot commit container %s which is Dead", errdefs.ErrConflict}
+	CommitRemoving    = Message{"You cannot commit container %s which is being removed", errdefs.ErrConflict}
 
 	// Images.
 	NoSuchImage = Message{"No such image: %s", errdefs.ErrNotFound}
