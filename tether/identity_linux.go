@@ -53,8 +53,8 @@ func setIdentity(cfg *wire.ContainerConfig) error {
 	return nil
 }
 
-// hostsFile is Docker's /etc/hosts: the loopback names, the container's own name (on 127.0.1.1 until the
-// container has networks), then ExtraHosts ("name:ip").
+// hostsFile is Docker's /etc/hosts: the loopback names, the container's own name (on its first network's
+// address, or 127.0.1.1 without one), then ExtraHosts ("name:ip").
 func hostsFile(cfg *wire.ContainerConfig) string {
 	var b strings.Builder
 	b.WriteString("127.0.0.1\tlocalhost\n")
@@ -65,7 +65,7 @@ func hostsFile(cfg *wire.ContainerConfig) string {
 		if cfg.Domainname != "" {
 			names = cfg.Hostname + "." + cfg.Domainname + " " + cfg.Hostname
 		}
-		fmt.Fprintf(&b, "127.0.1.1\t%s\n", names)
+		fmt.Fprintf(&b, "%s\t%s\n", ownAddress(cfg), names)
 	}
 	for _, h := range cfg.ExtraHosts {
 		// The address may itself hold colons (IPv6), so only the first colon separates the name.
@@ -76,6 +76,16 @@ func hostsFile(cfg *wire.ContainerConfig) string {
 		fmt.Fprintf(&b, "%s\t%s\n", ip, name)
 	}
 	return b.String()
+}
+
+// ownAddress is the address the container's host name is on in /etc/hosts.
+func ownAddress(cfg *wire.ContainerConfig) string {
+	for _, n := range cfg.Networks {
+		if ip, _, ok := strings.Cut(n.Address, "/"); ok && ip != "" {
+			return ip
+		}
+	}
+	return "127.0.1.1"
 }
 
 // resolvConf is the resolver configuration; ok is false when the config names no servers or search

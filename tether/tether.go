@@ -81,6 +81,9 @@ func (g *guest) run(ctx context.Context) error {
 	if err := prepareRoot(os.Getenv(wire.RootEnv), g.cfg.Mounts); err != nil {
 		return g.failStart(ctx, err)
 	}
+	if err := configureNetwork(ctx, g.log, g.cfg.Networks); err != nil {
+		return g.failStart(ctx, err)
+	}
 	if err := setIdentity(g.cfg); err != nil {
 		return g.failStart(ctx, err)
 	}
@@ -146,6 +149,7 @@ func (g *guest) serveSerial(ctx context.Context, r *reaper, sess *session) error
 	srv.requests[wire.RequestSessionResize] = execs.resize
 	srv.requests[wire.RequestStats] = g.stats.answer
 	srv.requests[wire.RequestTop] = top(func() uint64 { return g.stats.sample().Memory.Limit })
+	srv.requests[wire.RequestNetwork] = (&netReloader{log: g.log, p: g.p, cfg: g.cfg}).reload
 	l, err := g.p.Serial()
 	if err != nil {
 		return err

@@ -44,6 +44,11 @@ const (
 	GuestIPEnv = "VICE_GUEST_IP"
 	// ApplianceRootEnv, under the emulator, names the directory holding appliance.iso's files (read-only).
 	ApplianceRootEnv = "VICE_APPLIANCE_ROOT"
+	// NICNamespaceEnv, under the emulator, is the path of the network namespace that holds the endpoint VM's
+	// vNICs (on the bridge network and the other port groups it has NICs on): the appliance itself runs in the
+	// host's namespace, where its address (GuestIPEnv) is, and its processes open their sockets on those
+	// networks in that namespace. In a real VM the vNICs are the appliance's own, and this is unset.
+	NICNamespaceEnv = "VICE_NIC_NETNS"
 	// ApplianceStateEnv, under the emulator, names a scratch directory for this boot (the appliance's tmpfs);
 	// the emulator removes it when the guest ends.
 	ApplianceStateEnv = "VICE_APPLIANCE_STATE"

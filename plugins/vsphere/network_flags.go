@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-)
 
-// NICNamespaceEnv names, when the endpoint's processes run outside the namespace of its VM's NICs (the
-// hypervisor emulator's appliances), the path of that network namespace; NetworkFlags' --nic-netns defaults
-// to it.
-const NICNamespaceEnv = "VICE_NIC_NETNS"
+	"github.com/vice-engine/vice/installer/vchwire"
+)
 
 // multiFlag is a repeatable flag.
 type multiFlag []string
@@ -24,7 +21,7 @@ func NetworkFlags(fs *flag.FlagSet, bridgeDefault string, getenv func(string) st
 	bridge := fs.String("bridge-network", bridgeDefault, "port group of the bridge network and the user-defined networks (empty: none)")
 	bridgeRange := fs.String("bridge-network-range", DefaultBridgeRange.String(), "where bridge networks' subnets are carved from, a /16 each")
 	public := fs.String("public-address", "", "the VCH's public address, where container ports are published")
-	nicNS := fs.String("nic-netns", getenv(NICNamespaceEnv), "path of the network namespace holding the endpoint VM's NICs (default: $"+NICNamespaceEnv+", else this process's own)")
+	nicNS := fs.String("nic-netns", getenv(vchwire.NICNamespaceEnv), "path of the network namespace holding the endpoint VM's NICs (default: $"+vchwire.NICNamespaceEnv+", else this process's own)")
 	var nets, gateways, ranges, dns, firewalls multiFlag
 	fs.Var(&nets, "container-network", "a port group containers join directly, portgroup[:name] (repeatable)")
 	fs.Var(&gateways, "container-network-gateway", "portgroup:gateway/prefix of a container network (repeatable)")

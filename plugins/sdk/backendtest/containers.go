@@ -52,6 +52,7 @@ func testContainers(t *testing.T, s *suite) {
 		)},
 		{"annotations", s.testAnnotations},
 		{"endpoints", s.testEndpoints},
+		{"network", s.testNetworkGuest},
 		{"rename", s.testRename},
 		{"start", group(
 			subtest{"running", s.testStartRunning},

@@ -27,6 +27,14 @@ func (g *guest) bootAppliance(l layout) error {
 	if err != nil {
 		return err
 	}
+	vnet, err := g.startNet()
+	if err != nil {
+		m.closeGuestEnds()
+		m.release(g.log)
+		return err
+	}
+	defer g.stopNet()
+	m.appliance.nics = vnet.ns
 	proc, err := startAppliance(m.appliance)
 	m.closeGuestEnds()
 	if err != nil {
@@ -84,11 +92,17 @@ func (g *guest) prepareAppliance(l layout) (m *machine, addr netip.Addr, err err
 	if err := m.guestInfoSocket(); err != nil {
 		return m, addr, err
 	}
+	// The mount point of the vNICs' namespace, which the init's mount namespace alone sees bound.
+	nics := filepath.Join(state, "nics.netns")
+	if err := os.WriteFile(nics, nil, 0o600); err != nil {
+		return m, addr, fmt.Errorf("run folder: %w", err)
+	}
 	m.appliance = applianceSpec{
 		init: filepath.Join(root, vchwire.ApplianceInit), root: root,
 		env: []string{wire.EmulatorEnv + "=1", vchwire.ApplianceRootEnv + "=" + root,
-			vchwire.ApplianceStateEnv + "=" + state, vchwire.GuestIPEnv + "=" + addr.String(), guestPATH},
-		files: m.guestEnds, stdio: console,
+			vchwire.ApplianceStateEnv + "=" + state, vchwire.GuestIPEnv + "=" + addr.String(),
+			vchwire.NICNamespaceEnv + "=" + nics, guestPATH},
+		files: m.guestEnds, stdio: console, nicsPath: nics,
 	}
 	return m, addr, nil
 }

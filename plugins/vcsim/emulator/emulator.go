@@ -47,6 +47,7 @@ type Emulator struct {
 	// appliances are the files of appliance ISOs; addrs the appliance VMs' addresses.
 	appliances *applianceCache
 	addrs      *addrPool
+	net        *netEmu // the port groups' bridges (net.go)
 
 	ctx    context.Context // cancelled by Close: every guest and the watch end with it
 	cancel context.CancelFunc
@@ -93,6 +94,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 		tethers:    &tetherCache{dir: filepath.Join(runDir, tetherCacheDir)},
 		appliances: &applianceCache{dir: filepath.Join(runDir, applianceCacheDir)},
 		addrs:      addrs,
+		net:        newNetEmu(),
 		ctx:        ectx, cancel: cancel,
 		guests: map[string]*guest{},
 	}
@@ -134,6 +136,7 @@ func (e *Emulator) Close() {
 	e.closeOnce.Do(func() {
 		e.cancel()
 		e.wg.Wait()
+		e.net.close()
 		e.addrs.close()
 		e.logout()
 		if err := os.RemoveAll(e.cfg.RunDir); err != nil {

@@ -40,6 +40,10 @@ type guest struct {
 	cgMu   sync.Mutex
 	cg     *guestCgroup
 	paused bool
+
+	// The guest's network namespace and vNICs, once booted (guest_net.go).
+	netMu sync.Mutex
+	net   *vmNet
 }
 
 func newGuest(e *Emulator, vm types.ManagedObjectReference, prev *guest) *guest {
@@ -109,6 +113,12 @@ func (g *guest) boot() error {
 		m.spec.cgroup = cg
 		m.spec.env = append(m.spec.env, wire.CgroupEnv+"=1")
 	}
+	vnet, err := g.startNet()
+	if err != nil {
+		return err
+	}
+	defer g.stopNet()
+	m.spec.netns = vnet.ns
 
 	proc, err := startGuest(m.spec)
 	m.closeGuestEnds() // the child has its copies; ours would keep the guestinfo socket from ending

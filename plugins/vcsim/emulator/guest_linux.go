@@ -24,6 +24,7 @@ type guestSpec struct {
 	files  []*os.File   // descriptors 3.. (wire.FDSerial ...)
 	stdio  *os.File     // the tether's stdout and stderr: its debug log
 	cgroup *guestCgroup // the guest's cgroups, or nil
+	netns  *os.File     // the VM's network namespace (net_linux.go)
 }
 
 // applianceSpec is how an appliance VM's init is started.
@@ -33,6 +34,10 @@ type applianceSpec struct {
 	env   []string
 	files []*os.File // descriptors 3.. as for a containerVM
 	stdio *os.File   // the init's stdout and stderr: appliance.log
+	// nics is the namespace of the VM's vNICs, bound in the init's mount namespace at nicsPath: the init
+	// itself runs in the host's network namespace, where its address is.
+	nics     *os.File
+	nicsPath string
 }
 
 // startGuest starts the tether as PID 1 of new PID, UTS, IPC and mount namespaces, on its overlay.
@@ -51,7 +56,7 @@ func startGuest(s guestSpec) (*exec.Cmd, error) {
 		}
 		return nil
 	}
-	return cmd, startIsolated(cmd, s.root, mount, s.cgroup)
+	return cmd, startIsolated(cmd, s.root, mount, s.cgroup, s.netns)
 }
 
 // startAppliance starts an appliance's init the same way, in the host's network namespace, with the ISO's
@@ -68,9 +73,14 @@ func startAppliance(s applianceSpec) (*exec.Cmd, error) {
 		if err := unix.Mount("", s.root, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
 			return fmt.Errorf("make the appliance's files read-only: %w", err)
 		}
+		if s.nics != nil {
+			if err := unix.Mount(fmt.Sprintf("/proc/self/fd/%d", s.nics.Fd()), s.nicsPath, "", unix.MS_BIND, ""); err != nil {
+				return fmt.Errorf("bind the namespace of the appliance's vNICs: %w", err)
+			}
+		}
 		return nil
 	}
-	return cmd, startIsolated(cmd, s.root, mount, nil)
+	return cmd, startIsolated(cmd, s.root, mount, nil, nil)
 }
 
 // startIsolated starts cmd as PID 1 of new PID, UTS, IPC and mount namespaces, with what mount mounts on
@@ -83,7 +93,9 @@ func startAppliance(s applianceSpec) (*exec.Cmd, error) {
 // intermediate one (with its copy of the mount) is freed even when the thread is the main thread, which Go
 // never ends; and it stays locked, so the runtime ends it (or parks it, for the main thread) rather than
 // reuse a thread whose filesystem state is no longer shared with the process.
-func startIsolated(cmd *exec.Cmd, target string, mount func() error, cg *guestCgroup) error {
+//
+// netns, when not nil, is the network namespace cmd starts in (entered by the same locked thread).
+func startIsolated(cmd *exec.Cmd, target string, mount func() error, cg *guestCgroup, netns *os.File) error {
 	// No Pdeathsig: guests belong to the daemon, not to the thread or request that booted them.
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setsid:     true,
@@ -96,6 +108,14 @@ func startIsolated(cmd *exec.Cmd, target string, mount func() error, cg *guestCg
 	ch := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		if netns != nil {
+			back, err := enterNetns(netns)
+			if err != nil {
+				ch <- err
+				return
+			}
+			defer func() { _ = back() }() // the thread stays locked: a failed return ends it with the goroutine
+		}
 		ch <- startInNewMountNamespace(cmd, target, mount, cg)
 	}()
 	return <-ch

@@ -17,6 +17,7 @@ type guestSpec struct {
 	files                     []*os.File
 	stdio                     *os.File
 	cgroup                    *guestCgroup
+	netns                     *os.File
 }
 
 // applianceSpec is how an appliance's init is started; see guest_linux.go.
@@ -25,6 +26,8 @@ type applianceSpec struct {
 	env        []string
 	files      []*os.File
 	stdio      *os.File
+	nics       *os.File
+	nicsPath   string
 }
 
 var errUnsupported = fmt.Errorf("booting guests needs Linux namespaces and overlayfs, not %s: %w",

@@ -59,7 +59,7 @@ func (e *Emulator) watchOnce(ctx context.Context) error {
 			},
 		}},
 		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: []string{"runtime.powerState",
-			"config.hardware.numCPU", "config.hardware.memoryMB"}}},
+			"config.hardware.numCPU", "config.hardware.memoryMB", nicCount}}},
 	}}}
 	return property.WaitForUpdates(ctx, property.DefaultCollector(e.client), filter,
 		func(updates []types.ObjectUpdate) bool {
@@ -80,6 +80,10 @@ func (e *Emulator) observe(u types.ObjectUpdate) {
 		return
 	}
 	for _, c := range u.ChangeSet {
+		if c.Name == nicCount {
+			e.devicesChanged(u.Obj)
+			continue
+		}
 		switch c.Name {
 		case "runtime.powerState":
 			switch state, _ := c.Val.(types.VirtualMachinePowerState); state {
@@ -129,6 +133,24 @@ func (e *Emulator) bootGuest(vm types.ManagedObjectReference) {
 			delete(e.guests, vm.Value)
 		}
 		e.mu.Unlock()
+	}()
+}
+
+// nicCount stands for the VM's vNICs in the watch: it moves when one is added or removed, and costs the
+// simulator far less to follow than every VM's device list.
+const nicCount = "summary.config.numEthernetCards"
+
+// devicesChanged has a running guest wire the vNICs its VM has now (hot-add and hot-remove), in the
+// background: the watch goes on meanwhile.
+func (e *Emulator) devicesChanged(vm types.ManagedObjectReference) {
+	g := e.guestOf(vm)
+	if g == nil || g.stopping() {
+		return
+	}
+	go func() {
+		if err := g.refreshNICs(); err != nil && !g.stopping() {
+			g.log.Warn("wire the VM's vNICs", "err", err)
+		}
 	}()
 }
 

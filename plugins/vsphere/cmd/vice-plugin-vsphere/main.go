@@ -49,7 +49,7 @@ func main() {
 		VCHName: *name, Pool: *pool, CPULimitMHz: *cpuLimit, MemoryLimitMB: *memLimit, Logger: logger,
 		BootstrapISO: *bootstrapISO, AttachListen: *attachListen, AttachAdvertise: *attachAdvertise,
 		VolumeStores: stores,
-		Networks: netCfg,
+		Networks:     netCfg,
 	})
 	cancel()
 	if err != nil {

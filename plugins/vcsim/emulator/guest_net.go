@@ -1,0 +1,66 @@
+package emulator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// nicRefreshTimeout bounds the read of a VM's devices when they change.
+const nicRefreshTimeout = 30 * time.Second
+
+// startNet makes the guest's network namespace and wires its vNICs, as they are now.
+func (g *guest) startNet() (*vmNet, error) {
+	v, err := g.e.net.newVMNet()
+	if err != nil {
+		return nil, fmt.Errorf("the VM's network: %w", err)
+	}
+	g.netMu.Lock()
+	g.net = v
+	g.netMu.Unlock()
+	if err := g.refreshNICs(); err != nil {
+		g.stopNet()
+		return nil, err
+	}
+	return v, nil
+}
+
+// stopNet unwires the guest's vNICs and lets its namespace go.
+func (g *guest) stopNet() {
+	g.netMu.Lock()
+	v := g.net
+	g.net = nil
+	g.netMu.Unlock()
+	if v != nil {
+		v.close()
+	}
+}
+
+// refreshNICs wires the vNICs the VM has now and unwires those it no longer has (hot-add and hot-remove).
+func (g *guest) refreshNICs() error {
+	g.netMu.Lock()
+	defer g.netMu.Unlock()
+	if g.net == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(g.ctx, nicRefreshTimeout)
+	defer cancel()
+	var vm mo.VirtualMachine
+	err := property.DefaultCollector(g.e.client).RetrieveOne(ctx, g.vm, []string{"config.hardware.device", "runtime.powerState"}, &vm)
+	if err != nil {
+		return fmt.Errorf("read the VM's vNICs: %w", err)
+	}
+	if vm.Config == nil {
+		return nil
+	}
+	devs := vnicDevices(vm.Config.Hardware.Device, vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn)
+	if err := g.net.sync(devs); err != nil {
+		return err
+	}
+	g.log.Debug("vNICs wired", "count", len(devs))
+	return nil
+}
