@@ -49,7 +49,8 @@ func runClient(t *testing.T, g *guestVCH, report any, name string, args ...strin
 }
 
 // TestPythonSDK is the Docker SDK for Python against a VCH: ping, version, pull, tag, images, run with
-// output, create/start/wait/logs/remove, prune, df, events, a missing container and leaving a swarm.
+// output, create/start/wait/logs/remove, prune, df, events, a missing container, leaving a swarm, and
+// put_archive, get_archive, diff and commit on a running container.
 func TestPythonSDK(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 is not installed")
@@ -88,6 +89,21 @@ func TestPythonSDK(t *testing.T) {
 		Events     []string       `json:"events"`
 		NotFound   map[string]any `json:"not_found"`
 		SwarmLeave map[string]any `json:"swarm_leave"`
+		Files      struct {
+			Error string
+			Put   bool
+			Get   struct {
+				Name  string
+				Dir   bool
+				Names []string
+				F     string
+			}
+			Missing map[string]any
+			Diff    []string
+			Commit  struct {
+				ID, Run, Comment string
+			}
+		} `json:"files"`
 	}
 	runClient(t, g, &r, "python3", filepath.Join(clientsDir, "python", "sdk.py"))
 
@@ -127,6 +143,21 @@ func TestPythonSDK(t *testing.T) {
 	}
 	if r.NotFound["status"] != float64(404) || r.NotFound["message"] != "No such container: no-such-container" {
 		t.Errorf("containers.get of a missing container = %v", r.NotFound)
+	}
+	f := r.Files
+	if f.Error != "" || !f.Put || f.Get.Name != "in" || !f.Get.Dir || !slices.Equal(f.Get.Names, []string{"in", "in/f"}) ||
+		f.Get.F != "from python\n" {
+		t.Errorf("put_archive, get_archive = %+v", f)
+	}
+	// The SDK names the container by its ID, which dockerd's message repeats.
+	if msg, _ := f.Missing["message"].(string); f.Missing["status"] != float64(404) || !strings.HasPrefix(msg, "Could not find the file /nope in container ") {
+		t.Errorf("get_archive of a missing path = %v", f.Missing)
+	}
+	if want := []string{"1 /greeting", "1 /made", "0 /tmp", "1 /tmp/in", "1 /tmp/in/f"}; !slices.Equal(f.Diff, want) {
+		t.Errorf("diff() = %q, want %q", f.Diff, want)
+	}
+	if !strings.HasPrefix(f.Commit.ID, "sha256:") || f.Commit.Run != "hello\n" || f.Commit.Comment != "from python" {
+		t.Errorf("commit() = %+v", f.Commit)
 	}
 	if r.SwarmLeave["forced"] != true || r.SwarmLeave["status"] != float64(503) || r.SwarmLeave["message"] != "This node is not part of a swarm" {
 		t.Errorf("swarm.leave(force=True) = %v", r.SwarmLeave)

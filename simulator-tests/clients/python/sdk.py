@@ -5,9 +5,11 @@ VICE_REGISTRY (the registry holding busybox), and asserts on the report. Each st
 the error it met, under its own key, so that one failure does not hide the others.
 """
 
+import io
 import json
 import os
 import sys
+import tarfile
 import time
 
 import docker
@@ -93,6 +95,44 @@ def main():
         return out
 
     step("swarm_leave", swarm_leave)
+
+    def files():
+        # put_archive, get_archive, diff and commit on a running container.
+        c = client.containers.run(busybox, ["sh", "-c", "echo hello > /greeting; mkdir /made; while :; do sleep 1; done"],
+                                  detach=True, name="py-files")
+        try:
+            for _ in range(100):
+                try:
+                    c.get_archive("/made")
+                    break
+                except docker.errors.NotFound:
+                    time.sleep(0.1)
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w") as tf:
+                body = b"from python\n"
+                info = tarfile.TarInfo("in/f")
+                info.size, info.mode = len(body), 0o640
+                tf.addfile(info, io.BytesIO(body))
+            out = {"put": c.put_archive("/tmp", buf.getvalue())}
+            stream, stat = c.get_archive("/tmp/in")
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tf:
+                names = tf.getnames()
+                content = tf.extractfile("in/f").read().decode()
+            out["get"] = {"name": stat["name"], "dir": bool(stat["mode"] & (1 << 31)), "names": names, "f": content}
+            try:
+                c.get_archive("/nope")
+                out["missing"] = "found"
+            except docker.errors.NotFound as e:
+                out["missing"] = {"status": e.status_code, "message": e.explanation}
+            out["diff"] = ["%d %s" % (d["Kind"], d["Path"]) for d in c.diff()]
+            img = c.commit(repository="pycommitted", tag="v1", changes=['CMD ["cat","/greeting"]'], message="from python")
+            out["commit"] = {"id": img.id, "run": client.containers.run("pycommitted:v1", remove=True).decode(),
+                             "comment": img.history()[0]["Comment"]}
+            return out
+        finally:
+            c.remove(force=True)
+
+    step("files", files)
     json.dump(report, sys.stdout)
     sys.stdout.write("\n")
 
