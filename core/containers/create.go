@@ -95,6 +95,10 @@ func (s *Service) createVM(ctx context.Context, id, name string, cfg *container.
 		return container.CreateResponse{}, err
 	}
 	cpus, mem := vmSize(host)
+	mounts, made, err := s.mountsOf(ctx, cfg, host)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
 	spec := &models.ContainerSpec{
 		ID: &id, Name: &name, Layer: img.TopLayer,
 		Process: &models.Process{Path: path, Args: args, Env: cfg.Env, WorkingDir: cfg.WorkingDir, User: cfg.User,
@@ -109,6 +113,7 @@ func (s *Service) createVM(ctx context.Context, id, name string, cfg *container.
 		// A client that means to attach (docker run without -d) attaches before it starts: the process waits
 		// for the first attach so that no output is lost. A start without an attach releases it (start.go).
 		HoldForAttach: cfg.AttachStdin || cfg.AttachStdout || cfg.AttachStderr,
+		Mounts:        mounts,
 	}
 	if len(spec.DNS.Servers) == 0 {
 		spec.DNS.Servers = s.dns
@@ -117,6 +122,7 @@ func (s *Service) createVM(ctx context.Context, id, name string, cfg *container.
 		spec.StopTimeout = ptr(int64(*cfg.StopTimeout))
 	}
 	if _, err := s.pl.CreateContainer(ctx, spec); err != nil {
+		s.removeVolumes(context.WithoutCancel(ctx), made)
 		if errdefs.Is(err, errdefs.ErrConflict) {
 			if other, rerr := s.resolve(ctx, name); rerr == nil && other.ID != id {
 				return container.CreateResponse{}, nameConflict(name, other.ID)

@@ -39,7 +39,7 @@ func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectRes
 		HostConfig:   hostConfigView(r.HostConfig),
 		GraphDriver: &storage.DriverData{Name: "vsphere", Data: map[string]string{
 			"Disk": r.info.Disk, "Layer": r.spec.Layer, "VM": r.info.VMName}},
-		Mounts: []container.MountPoint{},
+		Mounts: s.mountPoints(ctx, r),
 		Config: r.Config,
 		NetworkSettings: &container.NetworkSettings{
 			SandboxID: sandboxID(r), Ports: portMap(r), Networks: networkViews(r),

@@ -1,7 +1,6 @@
 package containers
 
 import (
-	"fmt"
 	"maps"
 	"strings"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/moby/moby/api/types/network"
 
 	"github.com/vice-engine/vice/core/internal/dockermsg"
-	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
 // Docker's stop defaults.
@@ -132,14 +130,11 @@ func vmSize(h *container.HostConfig) (cpus, memoryMB int64) {
 	return cpus, memoryMB
 }
 
-// checkHost refuses the host features a containerVM cannot honour yet with a clear 400, rather than
-// running a container that silently lacks them: published ports, bind mounts and named volumes, and
-// networks other than the default bridge. Restart policies, privileges, capabilities, security options,
-// cgroup limits beyond CPU and memory, log drivers and DNS options of the host are accepted and ignored:
-// a containerVM is its own kernel and the endpoint keeps the logs.
+// checkHost refuses the host features a containerVM cannot honour with a clear 400, rather than running a
+// container that silently lacks them; there are none left: mounts (mounts.go) and networks are served.
+// Restart policies, privileges, capabilities, security options, cgroup limits beyond CPU and memory, log
+// drivers and DNS options of the host are accepted and ignored: a containerVM is its own kernel and the
+// endpoint keeps the logs.
 func checkHost(h *container.HostConfig) error {
-	if len(h.Binds) > 0 || len(h.Mounts) > 0 || len(h.VolumesFrom) > 0 {
-		return fmt.Errorf("vice does not mount volumes or host paths into containers yet (-v/--mount/--volumes-from): %w", errdefs.ErrInvalid)
-	}
 	return nil
 }

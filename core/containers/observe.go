@@ -70,6 +70,7 @@ func (s *Service) autoRemove(ctx context.Context, id string) {
 	switch {
 	case err == nil:
 		s.log.Info("container auto-removed", "container", id, "name", r.Name)
+		s.removeVolumes(ctx, s.anonymousVolumes(ctx, r)) // dockerd's auto-removal takes them too
 	case errors.Is(err, errdefs.ErrNotFound):
 	default:
 		s.log.Warn("auto-remove failed", "container", id, "err", err)

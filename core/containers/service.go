@@ -15,6 +15,7 @@ import (
 	"github.com/vice-engine/vice/core/images"
 	"github.com/vice-engine/vice/core/internal/dockermsg"
 	"github.com/vice-engine/vice/core/portlayer"
+	"github.com/vice-engine/vice/core/volumes"
 	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
@@ -34,9 +35,10 @@ const (
 // inventory is the record; the service only holds what is in flight (names being created, attaches about to
 // begin, waiters woken by events).
 type Service struct {
-	pl     *portlayer.Client
-	images *images.Service
-	log    *slog.Logger
+	pl      *portlayer.Client
+	images  *images.Service
+	volumes *volumes.Service
+	log     *slog.Logger
 
 	mu        sync.Mutex
 	reserved  map[string]string                 // names being created -> the ID they go to
@@ -62,6 +64,9 @@ type EventFunc func(action, id string, attrs map[string]string)
 
 // WithEvents sets where the service's container events go.
 func WithEvents(f EventFunc) Option { return func(s *Service) { s.publish = f } }
+
+// WithVolumes gives the service the volumes its containers mount (without it, mounts fail).
+func WithVolumes(v *volumes.Service) Option { return func(s *Service) { s.volumes = v } }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }

@@ -79,9 +79,9 @@ func (s *Service) Kill(ctx context.Context, ref, signal string) error {
 	return nil
 }
 
-// Remove is DELETE /containers/{id}: a running container only with force. Volumes (v) are accepted: vice
-// containers have no anonymous volumes yet.
-func (s *Service) Remove(ctx context.Context, ref string, force bool) error {
+// Remove is DELETE /containers/{id}: a running container only with force; with removeVolumes (v) its
+// anonymous volumes go too, as dockerd's (named ones stay).
+func (s *Service) Remove(ctx context.Context, ref string, force, removeVolumes bool) error {
 	r, err := s.resolve(ctx, ref)
 	if err != nil {
 		return err
@@ -96,6 +96,9 @@ func (s *Service) Remove(ctx context.Context, ref string, force bool) error {
 		return err
 	}
 	s.log.Info("container removed", "container", r.ID, "name", r.Name)
+	if removeVolumes {
+		s.removeVolumes(ctx, s.anonymousVolumes(ctx, r))
+	}
 	return nil
 }
 

@@ -82,7 +82,7 @@ func (a *API) removeContainer(w http.ResponseWriter, r *http.Request) error {
 	if boolValue(q.Get("link")) {
 		return dockermsg.DefaultLinkRemove.Err()
 	}
-	if err := a.eng.Containers().Remove(r.Context(), r.PathValue("id"), boolValue(q.Get("force"))); err != nil {
+	if err := a.eng.Containers().Remove(r.Context(), r.PathValue("id"), boolValue(q.Get("force")), boolValue(q.Get("v"))); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

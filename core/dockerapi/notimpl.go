@@ -31,10 +31,7 @@ var notImplemented = []struct{ group, method, pattern string }{
 	{"build", "POST", "/grpc"},
 	{"build", "POST", "/session"},
 	{"distribution", "GET", "/distribution/{name:.*}/json"},
-	{"volumes", "GET", "/volumes"},
-	{"volumes", "POST", "/volumes/create"},
 	{"volumes", "PUT", "/volumes/{name}"},
-	{"volumes", "DELETE", "/volumes/{name}"},
 	{"plugins", "GET", "/plugins"},
 	{"plugins", "GET", "/plugins/privileges"},
 	{"plugins", "POST", "/plugins/pull"},
@@ -48,13 +45,10 @@ var notImplemented = []struct{ group, method, pattern string }{
 }
 
 // notImplementedRoutes turns the table into routes that answer 501, plus the lookups of objects vice has
-// none of (volumes, managed plugins), which answer 404 as Docker does for a missing one: `docker
+// none of (managed plugins), which answer 404 as Docker does for a missing one: `docker
 // inspect NAME` asks for every kind of object in turn and must hear "not found" from those.
 func notImplementedRoutes() []route {
 	routes := []route{
-		newRoute(http.MethodGet, "/volumes/{name}", func(_ http.ResponseWriter, r *http.Request) error {
-			return fmt.Errorf("get %s: no such volume: %w", r.PathValue("name"), errdefs.ErrNotFound)
-		}),
 		newRoute(http.MethodGet, "/plugins/{name:.*}/json", func(_ http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("plugin %q not found: %w", r.PathValue("name"), errdefs.ErrNotFound)
 		}),

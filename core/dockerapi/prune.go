@@ -8,6 +8,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/volume"
 
 	"github.com/vice-engine/vice/core/engine"
 	"github.com/vice-engine/vice/core/internal/dockermsg"
@@ -19,6 +20,7 @@ type Pruner interface {
 	PruneContainers(ctx context.Context, filters map[string][]string) (container.PruneReport, error)
 	PruneImages(ctx context.Context, filters map[string][]string) (image.PruneReport, error)
 	PruneNetworks(ctx context.Context, filters map[string][]string) (network.PruneReport, error)
+	PruneVolumes(ctx context.Context, filters map[string][]string, anonymousOnly bool) (volume.PruneReport, error)
 	DiskUsage(ctx context.Context, o engine.DiskUsageOptions) (engine.DiskUsage, error)
 }
 
@@ -31,7 +33,7 @@ func (a *API) pruneRoutes() []route {
 		newRoute(http.MethodPost, "/containers/prune", a.pruneContainers),
 		newRoute(http.MethodPost, "/images/prune", a.pruneImages),
 		newRoute(http.MethodGet, "/system/df", a.diskUsage),
-		newRoute(http.MethodPost, "/volumes/prune", pruneNothing(`{"VolumesDeleted":null,"SpaceReclaimed":0}`, "label", "label!", "all")),
+		newRoute(http.MethodPost, "/volumes/prune", a.pruneVolumes),
 		newRoute(http.MethodPost, "/build/prune", pruneNothing(`{"CachesDeleted":null,"SpaceReclaimed":0}`,
 			"until", "id", "parent", "type", "description", "inuse", "shared", "private")),
 	}
@@ -55,6 +57,20 @@ func (a *API) pruneImages(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rep, err := a.eng.PruneImages(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rep)
+}
+
+// pruneVolumes is POST /volumes/prune: before API 1.42 every unused volume, from it only anonymous ones
+// unless the all filter says otherwise, which it only accepts from then on.
+func (a *API) pruneVolumes(w http.ResponseWriter, r *http.Request) error {
+	f, err := parseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		return err
+	}
+	rep, err := a.eng.PruneVolumes(r.Context(), f, atLeast(APIVersion(r.Context()), "1.42"))
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,12 @@ import (
 	"github.com/moby/moby/api/types/events"
 
 	"github.com/vice-engine/vice/core/containers"
+	"github.com/vice-engine/vice/core/volumes"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
+
+// Volumes is the engine's volume service.
+func (e *Engine) Volumes() *volumes.Service { return e.volumes }
 
 // Containers is the engine's container service.
 func (e *Engine) Containers() *containers.Service { return e.containers }
@@ -18,7 +22,11 @@ func (e *Engine) Containers() *containers.Service { return e.containers }
 // newContainers builds the container service over the image store, and tells the store which containers
 // use an image (deleting an image in use is Docker's conflict).
 func (e *Engine) newContainers() {
-	e.containers = containers.New(e.pl, e.images, containers.WithDNS(e.dns), containers.WithNetworks(e.networks),
+	// The volumes learn their users from the containers, which mount the volumes.
+	e.volumes = volumes.New(e.pl, func(ctx context.Context) (map[string][]string, error) {
+		return e.containers.VolumeUsers(ctx)
+	}, e.log.With(slog.String("component", "volumes")))
+	e.containers = containers.New(e.pl, e.images, containers.WithDNS(e.dns), containers.WithNetworks(e.networks), containers.WithVolumes(e.volumes),
 		containers.WithLogger(e.log.With(slog.String("component", "containers"))), containers.WithEvents(e.containerEvent))
 	e.images.SetUsers(e.containers.Users)
 }

@@ -16,7 +16,7 @@ type DiskUsage struct {
 	LayersSize int64
 	Images     []image.Summary
 	Containers []container.Summary
-	Volumes    []volume.Volume
+	Volumes    []*volume.Volume
 	BuildCache []build.CacheRecord
 }
 
@@ -26,8 +26,9 @@ type DiskUsageOptions struct {
 }
 
 // DiskUsage sizes what the VCH stores: its images (layer sizes, shared sizes, the containers using each)
-// and its containers (their own writes, as the backend measures their disks, and those plus their image's
-// size as the root filesystem). vice has no volumes and no build cache yet, so those lists are empty.
+// its containers (their own writes, as the backend measures their disks, and those plus their image's size as
+// the root filesystem) and its volumes (the bytes of their files and the containers using each). vice has no
+// build cache, so that list is empty.
 func (e *Engine) DiskUsage(ctx context.Context, o DiskUsageOptions) (DiskUsage, error) {
 	if !o.Containers && !o.Images && !o.Volumes && !o.BuildCache {
 		o = DiskUsageOptions{Containers: true, Images: true, Volumes: true, BuildCache: true}
@@ -55,7 +56,11 @@ func (e *Engine) DiskUsage(ctx context.Context, o DiskUsageOptions) (DiskUsage, 
 		du.Containers = list
 	}
 	if o.Volumes {
-		du.Volumes = []volume.Volume{}
+		vols, err := e.volumes.DiskUsage(ctx)
+		if err != nil {
+			return DiskUsage{}, err
+		}
+		du.Volumes = vols
 	}
 	if o.BuildCache {
 		du.BuildCache = []build.CacheRecord{}

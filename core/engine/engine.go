@@ -8,6 +8,7 @@ import (
 	"github.com/vice-engine/vice/core/images"
 	"github.com/vice-engine/vice/core/networks"
 	"github.com/vice-engine/vice/core/portlayer"
+	"github.com/vice-engine/vice/core/volumes"
 )
 
 // The Docker Engine API versions vice serves.
@@ -51,6 +52,7 @@ type Engine struct {
 
 	containers *containers.Service
 	networks   *networks.Service
+	volumes    *volumes.Service
 }
 
 // Option configures an Engine.

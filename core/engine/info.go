@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
 
+	"github.com/vice-engine/vice/core/volumes"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
@@ -36,7 +37,7 @@ func (e *Engine) SystemInfo(ctx context.Context) (system.Info, error) {
 		ID:                 engineID(vs.InstanceUUID, vch.ID, deref(vch.Name)),
 		Driver:             "vice-" + deref(vch.Backend),
 		DriverStatus:       driverStatus(vch, vs, pool),
-		Plugins:            system.PluginsInfo{Volume: []string{}, Network: []string{}, Authorization: nil, Log: []string{}},
+		Plugins:            system.PluginsInfo{Volume: []string{volumes.Driver}, Network: []string{}, Authorization: nil, Log: []string{}},
 		MemoryLimit:        true,
 		CPUShares:          true,
 		Debug:              e.debug,
@@ -120,6 +121,15 @@ func driverStatus(vch *models.VCHInfo, vs *models.VSphereInfo, pool *models.Pool
 	for _, ds := range vch.Datastores {
 		st = append(st, [2]string{" " + ds.Name, fmt.Sprintf("%s free of %s (%s)",
 			units.BytesSize(float64(ds.FreeBytes)), units.BytesSize(float64(ds.CapacityBytes)), ds.Type)})
+	}
+	// VIC listed the volume stores by label among the storage driver's lines.
+	var labels []string
+	for _, vs := range vch.VolumeStores {
+		labels = append(labels, vs.Name)
+	}
+	st = append(st, [2]string{"VolumeStores", strings.Join(labels, " ")})
+	for _, vs := range vch.VolumeStores {
+		st = append(st, [2]string{" " + vs.Name, vs.URL})
 	}
 	st = append(st, [2]string{"Hosts", strconv.Itoa(len(vch.Hosts))})
 	for _, h := range vch.Hosts {

@@ -8,6 +8,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/volume"
 
 	"github.com/vice-engine/vice/core/internal/prunefilter"
 )
@@ -35,6 +36,17 @@ func (e *Engine) PruneImages(ctx context.Context, filters map[string][]string) (
 		return image.PruneReport{}, err
 	}
 	return e.images.Prune(ctx, f)
+}
+
+// PruneVolumes is POST /volumes/prune with dockerd's filters (label, label!, all); from API 1.42 only
+// anonymous volumes unless all, as dockerd.
+func (e *Engine) PruneVolumes(ctx context.Context, filters map[string][]string, anonymousOnly bool) (volume.PruneReport, error) {
+	rep, err := e.volumes.Prune(ctx, filters, anonymousOnly)
+	if err != nil {
+		return rep, err
+	}
+	e.pruneEvent(events.VolumeEventType, rep.SpaceReclaimed)
+	return rep, nil
 }
 
 func (e *Engine) pruneEvent(typ events.Type, reclaimed uint64) {

@@ -87,6 +87,16 @@ func TestPluginManifests(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("network args %q, want %q", got, want)
 	}
+
+	// The volume stores reach the plugin by label, in order.
+	cfg = &vchwire.ApplianceConfig{Name: "v", Target: "https://h/sdk", Debug: true, Plugins: recs[:1]}
+	cfg.VolumeStores = map[string]string{"fast": "ds://ssd/vols", "default": "ds://datastore1/volumes/v"}
+	got = PluginArgs(cfg, recs[0], "127.64.0.2:2377")
+	want = []string{"--name", "v", "--volume-store", "ds://datastore1/volumes/v:default", "--volume-store", "ds://ssd/vols:fast",
+		"--attach-listen", "127.64.0.2:2377", "--public-address", "127.64.0.2", "--debug"}
+	if !slices.Equal(got, want) {
+		t.Errorf("args with volume stores %q, want %q", got, want)
+	}
 }
 
 func TestEngineArgs(t *testing.T) {

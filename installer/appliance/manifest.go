@@ -3,9 +3,11 @@ package appliance
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/vice-engine/vice/core/pluginhost"
 	"github.com/vice-engine/vice/installer/vchwire"
@@ -30,6 +32,10 @@ func PluginArgs(cfg *vchwire.ApplianceConfig, rec vchwire.PluginRecord, attachLi
 		if f.value != "" {
 			args = append(args, f.flag, f.value)
 		}
+	}
+	// The volume stores, by label: the backend serves docker volumes from them.
+	for _, label := range slices.Sorted(maps.Keys(cfg.VolumeStores)) {
+		args = append(args, "--volume-store", cfg.VolumeStores[label]+":"+label)
 	}
 	args = append(args, "--attach-listen", attachListen)
 	args = append(args, networkArgs(cfg, attachListen)...)

@@ -45,6 +45,10 @@ func (b *Backend) Info(ctx context.Context) (*models.VCHInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	stores, err := b.ListVolumeStores(ctx)
+	if err != nil {
+		return nil, err
+	}
 
 	about := c.ServiceContent.About
 	name, backend := b.cfg.VCHName, b.cfg.BackendName
@@ -59,10 +63,11 @@ func (b *Backend) Info(ctx context.Context) (*models.VCHInfo, error) {
 			APIVersion: about.ApiVersion, APIType: about.ApiType, InstanceUUID: about.InstanceUuid,
 			URL: redact(b.target),
 		},
-		Pool:       poolInfo(b.where.pool.InventoryPath, &pool, &cr, hostInfos),
-		Hosts:      hostInfos,
-		Datastores: datastores,
-		Networks:   networks,
+		Pool:         poolInfo(b.where.pool.InventoryPath, &pool, &cr, hostInfos),
+		Hosts:        hostInfos,
+		Datastores:   datastores,
+		Networks:     networks,
+		VolumeStores: stores,
 	}, nil
 }
 
