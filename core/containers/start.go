@@ -46,6 +46,12 @@ func (s *Service) start(ctx context.Context, r *record) error {
 	}
 	info, err := s.pl.StartContainer(ctx, r.ID)
 	if err != nil {
+		// dockerd removes an auto-remove container whose start failed: `docker run --rm` waits for that.
+		if r.HostConfig.AutoRemove && !errdefs.Is(err, errdefs.ErrNotModified) {
+			if rerr := s.pl.RemoveContainer(context.WithoutCancel(ctx), r.ID, true); rerr == nil {
+				s.removeVolumes(context.WithoutCancel(ctx), s.anonymousVolumes(ctx, r))
+			}
+		}
 		return err
 	}
 	s.log.Info("container started", "container", r.ID)
