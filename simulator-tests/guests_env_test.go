@@ -74,7 +74,8 @@ func startGuestVCH(t *testing.T) *guestVCH {
 	if err := reg.Seed(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	v := startVCH(t, "--bootstrap-iso", iso, "--attach-listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	v := startVCH(t, "--bootstrap-iso", iso, "--attach-listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"--volume-store", "[datastore1] volumes:default")
 	g := &guestVCH{vch: v, reg: reg, env: []string{"DOCKER_CONFIG=" + t.TempDir()}}
 	for _, img := range []string{fixtures.Busybox, fixtures.Configured} {
 		g.ok(t, "pull", reg.Addr+"/"+img)

@@ -269,8 +269,10 @@ func (s *Service) mountsOf(ctx context.Context, cfg *container.Config, host *con
 			made = nil
 		}
 	}()
+	var out []*models.Mount
 	for _, m := range all {
 		if m.Type != string(mount.TypeVolume) {
+			out = append(out, m)
 			continue
 		}
 		req := volume.CreateRequest{Name: m.Source}
@@ -278,6 +280,13 @@ func (s *Service) mountsOf(ctx context.Context, cfg *container.Config, host *con
 			req.Labels = map[string]string{volumes.AnonymousLabel: ""}
 		}
 		v, err := s.volumes.Create(ctx, req)
+		if err != nil && m.Source == "" && errdefs.Is(err, errdefs.ErrNotFound) {
+			// A VCH without a default volume store: the image's VOLUME stays a directory of the container's
+			// disk, as VIC's containers had it, rather than failing every run of the image.
+			s.log.Warn("no volume store for an anonymous volume; the path stays in the container's disk",
+				"destination", m.Destination, "err", err)
+			continue
+		}
 		if err != nil {
 			return nil, made, err
 		}
@@ -285,8 +294,9 @@ func (s *Service) mountsOf(ctx context.Context, cfg *container.Config, host *con
 			m.Source = v.Name
 			made = append(made, v.Name)
 		}
+		out = append(out, m)
 	}
-	return all, made, nil
+	return out, made, nil
 }
 
 // volumesFrom is --volumes-from c[:ro|rw]: c's volumes and bind mounts, read-only or read-write as asked,

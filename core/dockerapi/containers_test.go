@@ -117,7 +117,11 @@ func TestRunFailures(t *testing.T) {
 		{"no such network", `{"Image":"busybox","Cmd":["x"],"HostConfig":{"NetworkMode":"nope"}}`, "", 404, "network nope not found"},
 		{"alias on the bridge", `{"Image":"busybox","Cmd":["x"],"NetworkingConfig":{"EndpointsConfig":{"bridge":{"Aliases":["a"]}}}}`, "", 400,
 			"network-scoped alias is supported only for containers in user defined networks"},
-		{"binds", `{"Image":"busybox","Cmd":["x"],"HostConfig":{"Binds":["/a:/b"]}}`, "", 400, "mount"},
+		{"bind source", `{"Image":"busybox","Cmd":["x"],"HostConfig":{"Mounts":[{"Type":"bind","Source":"/no/such/dir","Target":"/b"}]}}`, "", 400,
+			`invalid mount config for type \"bind\": bind source path does not exist: /no/such/dir`},
+		{"volume name", `{"Image":"busybox","Cmd":["x"],"HostConfig":{"Binds":["bad?name:/b"]}}`, "", 400, `create bad?name: \"bad?name\" includes invalid characters`},
+		{"bind spec", `{"Image":"busybox","Cmd":["x"],"HostConfig":{"Binds":["/a:b"]}}`, "", 400, `invalid volume specification: '/a:b'`},
+		{"duplicate", `{"Image":"busybox","Cmd":["x"],"HostConfig":{"Binds":["/a:/b"],"Tmpfs":{"/b":""}}}`, "", 400, `Duplicate mount point: /b`},
 		{"created", `{"Image":"busybox","Cmd":["x"]}`, "?name=web", 201, `"Id":"`},
 		{"conflict", `{"Image":"busybox","Cmd":["x"]}`, "?name=/web", 409, `Conflict. The container name \"/web\" is already in use by container \"`},
 	} {
