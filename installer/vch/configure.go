@@ -110,6 +110,9 @@ func (m *Manager) Configure(ctx context.Context, o ConfigureOptions) (*Configure
 				return nil, err
 			}
 			for i := range newStores {
+				if newStores[i].NFS != "" {
+					continue
+				}
 				newStores[i].ds, err = s.datastore(ctx, avail, newStores[i].Datastore, "--volume-store")
 				is.add(err)
 			}

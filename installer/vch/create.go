@@ -80,6 +80,10 @@ func (m *Manager) build(ctx context.Context, s *Session, plan *createPlan, tlsm 
 	}
 
 	for _, v := range plan.volumes {
+		if v.NFS != "" {
+			log.Warnf("Volume store %q is an NFS export (%s): this version of the endpoint does not serve NFS volume stores yet", v.Label, v.NFS)
+			continue
+		}
 		if v.Path == "" {
 			continue
 		}

@@ -10,45 +10,43 @@ import (
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // DefaultVolumeStoreLabel is the label of a --volume-store given without one; docker volume create uses the
 // store labelled "default" unless told otherwise.
 const DefaultVolumeStoreLabel = "default"
 
-// VolumeStore is one --volume-store: a folder on a datastore that holds docker volumes, and its label.
+// VolumeStore is one --volume-store: a folder on a datastore that holds docker volumes, or an NFS export,
+// and its label.
 type VolumeStore struct {
 	Label     string
 	Datastore string
 	Path      string // inside the datastore, no leading or trailing slash; may be empty
+	NFS       string // the export's URL (nfs://host/path?uid=&gid=) instead of a datastore folder
 }
 
 var labelPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
-// ParseVolumeStore reads "datastore/path:label" (or "ds://datastore/path:label"); the label defaults to
-// "default".
+// ParseVolumeStore reads "[datastore] path:label", "datastore/path:label", "ds://datastore/path:label" or
+// "nfs://host/path?uid=&gid=:label" (vchwire.ParseVolumeStoreFlag); the label defaults to "default".
 func ParseVolumeStore(s string) (VolumeStore, error) {
-	raw := s
-	s = strings.TrimPrefix(strings.TrimSpace(s), "ds://")
-	var v VolumeStore
-	if i := strings.LastIndex(s, ":"); i >= 0 {
-		s, v.Label = s[:i], s[i+1:]
-	} else {
-		v.Label = DefaultVolumeStoreLabel
+	w, err := vchwire.ParseVolumeStoreFlag(s)
+	if err != nil {
+		return VolumeStore{}, fmt.Errorf("--%w", err)
 	}
-	v.Datastore, v.Path, _ = strings.Cut(s, "/")
-	v.Path = strings.Trim(v.Path, "/")
-	if v.Datastore == "" {
-		return v, fmt.Errorf("--volume-store %q names no datastore: use datastore/path:label", raw)
+	if w.Scheme == vchwire.VolumeStoreNFS {
+		return VolumeStore{Label: w.Label, NFS: w.URL()}, nil
 	}
-	if !labelPattern.MatchString(v.Label) {
-		return v, fmt.Errorf("--volume-store %q: label %q must be letters, digits, '.', '_' or '-'", raw, v.Label)
-	}
-	return v, nil
+	return VolumeStore{Label: w.Label, Datastore: w.Datastore, Path: w.Path}, nil
 }
 
 // URL is the store as the appliance configuration has it: "ds://datastore/path".
 func (v VolumeStore) URL() string {
+	if v.NFS != "" {
+		return v.NFS
+	}
 	if v.Path == "" {
 		return "ds://" + v.Datastore
 	}
@@ -57,6 +55,9 @@ func (v VolumeStore) URL() string {
 
 // Flag is the store as --volume-store takes it.
 func (v VolumeStore) Flag() string {
+	if v.NFS != "" {
+		return v.NFS + ":" + v.Label
+	}
 	s := v.Datastore
 	if v.Path != "" {
 		s += "/" + v.Path
@@ -66,6 +67,9 @@ func (v VolumeStore) Flag() string {
 
 // volumeStoreFromURL reverses URL for a label.
 func volumeStoreFromURL(label, url string) VolumeStore {
+	if strings.HasPrefix(url, "nfs://") {
+		return VolumeStore{Label: label, NFS: url}
+	}
 	ds, p, _ := strings.Cut(strings.TrimPrefix(url, "ds://"), "/")
 	return VolumeStore{Label: label, Datastore: ds, Path: strings.Trim(p, "/")}
 }

@@ -62,10 +62,12 @@ func TestNormalizeThumbprint(t *testing.T) {
 
 func TestParseVolumeStore(t *testing.T) {
 	for raw, want := range map[string]VolumeStore{
-		"datastore1/volumes/vch1:default": {"default", "datastore1", "volumes/vch1"},
-		"ds://datastore1/vols:fast":       {"fast", "datastore1", "vols"},
-		"datastore1/vols":                 {"default", "datastore1", "vols"},
-		"datastore1:nfs":                  {"nfs", "datastore1", ""},
+		"datastore1/volumes/vch1:default":   {Label: "default", Datastore: "datastore1", Path: "volumes/vch1"},
+		"ds://datastore1/vols:fast":         {Label: "fast", Datastore: "datastore1", Path: "vols"},
+		"datastore1/vols":                   {Label: "default", Datastore: "datastore1", Path: "vols"},
+		"datastore1:nfs":                    {Label: "nfs", Datastore: "datastore1"},
+		"[datastore1] vols/deep:x":          {Label: "x", Datastore: "datastore1", Path: "vols/deep"},
+		"nfs://server/exports?uid=1:shared": {Label: "shared", NFS: "nfs://server/exports?uid=1"},
 	} {
 		got, err := ParseVolumeStore(raw)
 		if err != nil || got != want {

@@ -197,6 +197,9 @@ func (m *Manager) validateTarget(ctx context.Context, s *Session, plan *createPl
 	}
 	for i := range plan.volumes {
 		v := &plan.volumes[i]
+		if v.NFS != "" {
+			continue // the endpoint reaches the export itself
+		}
 		v.ds, err = s.datastore(ctx, avail, v.Datastore, "--volume-store")
 		is.add(err)
 	}

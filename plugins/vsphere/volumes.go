@@ -119,6 +119,9 @@ func (b *Backend) CreateVolume(ctx context.Context, spec *models.VolumeSpec) (*m
 	if err != nil {
 		return nil, err
 	}
+	if s.nfs() {
+		return nil, s.errNFSStore()
+	}
 	release, err := b.claimVolume(name)
 	if err != nil {
 		return nil, err
@@ -198,6 +201,9 @@ func (f dsFiles) createVolumeDisk(ctx context.Context, rel string, capacityKB in
 func (b *Backend) findVolume(ctx context.Context, name string) (*volumeFile, error) {
 	for _, l := range b.storeLabels() {
 		s := b.vols.stores[l]
+		if s.nfs() {
+			continue
+		}
 		rec, err := b.readVolume(ctx, s, name)
 		if err == nil {
 			return rec, nil
@@ -243,6 +249,9 @@ func (b *Backend) ListVolumes(ctx context.Context, usage bool) ([]*models.Volume
 	out := []*models.VolumeInfo{}
 	for _, l := range b.storeLabels() {
 		s := b.vols.stores[l]
+		if s.nfs() {
+			continue
+		}
 		names, err := s.files.subfolders(ctx, s.folder())
 		if err != nil {
 			return nil, err

@@ -103,6 +103,21 @@ func TestVolumeLifecycle(t *testing.T) {
 	}
 }
 
+func TestNFSStoreListedNotServed(t *testing.T) {
+	ctx := context.Background()
+	b, _ := volumeEnv(t, "[LocalDS_0] vols:default", "nfs://server/exports?uid=1000:shared")
+	stores, err := b.ListVolumeStores(ctx)
+	if err != nil || len(stores) != 2 || stores[1].Type != "nfs" || stores[1].URL != "nfs://server/exports?uid=1000" {
+		t.Fatalf("stores %+v %v", stores, err)
+	}
+	if _, err := b.CreateVolume(ctx, &models.VolumeSpec{Name: "n1", Store: "shared"}); !errors.Is(err, errdefs.ErrNotImplemented) {
+		t.Errorf("a volume on the NFS store: %v", err)
+	}
+	if _, err := b.CreateVolume(ctx, &models.VolumeSpec{Name: "d1"}); err != nil {
+		t.Errorf("the datastore store still serves: %v", err)
+	}
+}
+
 func TestVolumeWithoutStores(t *testing.T) {
 	s := startSim(t, oneCluster(), nil)
 	b := newBackend(t, s.config())

@@ -35,6 +35,15 @@ type volumeStore struct {
 	local string
 }
 
+// nfs reports a store on an NFS export, which this backend does not serve yet.
+func (s *volumeStore) nfs() bool { return s.cfg.Scheme == vchwire.VolumeStoreNFS }
+
+// errNFSStore refuses the use of an NFS store.
+func (s *volumeStore) errNFSStore() error {
+	return fmt.Errorf("volume store %s is an NFS export (%s): NFS volume stores are not served by this backend yet: %w",
+		s.cfg.Label, s.cfg.URL(), errdefs.ErrNotImplemented)
+}
+
 // folder is the store's volumes folder, relative to its datastore.
 func (s *volumeStore) folder() string { return path.Join(s.cfg.Path, volumesFolder) }
 
@@ -65,8 +74,10 @@ func (b *Backend) openVolumeStores(ctx context.Context) error {
 			return fmt.Errorf("volume store label %q is given twice: %w", c.Label, errdefs.ErrInvalid)
 		}
 		if c.Scheme != vchwire.VolumeStoreDatastore {
-			return fmt.Errorf("volume store %s (%s): NFS volume stores are not served by this backend: %w",
-				c.Label, c.URL(), errdefs.ErrNotImplemented)
+			// Listed, so the administrator sees it, but refused on use: nothing here talks NFS yet.
+			b.log.Warn("NFS volume stores are not served by this backend yet", "label", c.Label, "url", c.URL())
+			b.vols.stores[c.Label] = &volumeStore{cfg: c}
+			continue
 		}
 		ds, err := f.Datastore(ctx, c.Datastore)
 		if err != nil {
@@ -122,6 +133,10 @@ func (b *Backend) ListVolumeStores(ctx context.Context) ([]*models.VolumeStore, 
 	out := []*models.VolumeStore{}
 	for _, l := range b.storeLabels() {
 		s := b.vols.stores[l]
+		if s.nfs() {
+			out = append(out, &models.VolumeStore{Name: l, Type: "nfs", URL: s.cfg.URL()})
+			continue
+		}
 		vs := &models.VolumeStore{Name: l, Type: "vmdk", URL: s.cfg.URL(), Datastore: s.cfg.Datastore}
 		var m mo.Datastore
 		if err := s.files.ds.Properties(ctx, s.files.ds.Reference(), []string{"summary"}, &m); err != nil {
