@@ -104,8 +104,18 @@ func TestPythonSDK(t *testing.T) {
 				ID, Run, Comment string
 			}
 		} `json:"files"`
+		Volumes struct {
+			Wrote, Read, Driver, Anonymous string
+			Listed, Pruned, Left           []string
+			Options                        map[string]string
+		} `json:"volumes"`
 	}
 	runClient(t, g, &r, "python3", filepath.Join(clientsDir, "python", "sdk.py"))
+	if v := r.Volumes; v.Wrote != "data\n" || v.Read != "data\nread-only\n" || !slices.Equal(v.Listed, []string{"pyvol"}) ||
+		v.Driver != "vsphere" || v.Options["Capacity"] != "512MB" || len(v.Anonymous) != 64 ||
+		!slices.Contains(v.Pruned, v.Anonymous) || slices.Contains(v.Left, "pyvol") || slices.Contains(v.Left, v.Anonymous) {
+		t.Errorf("volumes = %+v", v)
+	}
 
 	bb := g.image("busybox")
 	if !r.Ping || r.Version.ApiVersion != "1.50" || r.Version.MinAPIVersion != "1.12" {
@@ -205,8 +215,21 @@ func TestDockerode(t *testing.T) {
 		DF       map[string]any `json:"df"`
 		Events   []string       `json:"events"`
 		NotFound map[string]any `json:"not_found"`
+		Volumes  struct {
+			Wrote, Read struct {
+				Status int
+				Out    string
+			}
+			Listed           []string
+			Driver, Capacity string
+			Gone             map[string]any
+		} `json:"volumes"`
 	}
 	runClient(t, g, &r, "node", filepath.Join(dir, "dockerode.js"))
+	if v := r.Volumes; v.Wrote.Out != "data\n" || v.Read.Out != "data\nread-only\n" || !slices.Equal(v.Listed, []string{"nodevol"}) ||
+		v.Driver != "vsphere" || v.Capacity != "256MB" || v.Gone["status"] != float64(404) || v.Gone["message"] != "get nodevol: no such volume" {
+		t.Errorf("volumes = %+v", v)
+	}
 
 	if r.Ping != "OK" || r.Version.ApiVersion != "1.50" || r.Version.MinAPIVersion != "1.12" {
 		t.Errorf("ping %q, version %+v", r.Ping, r.Version)

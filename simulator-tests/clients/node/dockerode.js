@@ -87,6 +87,30 @@ async function main() {
     const c = await docker.createContainer({ Image: busybox, name: 'node-prune', Cmd: ['true'] });
     return { created: c.id, report: await docker.pruneContainers() };
   });
+  await step('volumes', async () => {
+    // dockerode's volume API: create (VIC's Capacity), a container writing and one reading read-only through
+    // Binds, list by label, inspect, remove.
+    await docker.createVolume({ Name: 'nodevol', Driver: 'vsphere', DriverOpts: { Capacity: '256MB' }, Labels: { sdk: 'node' } });
+    const runWith = async (bind, cmd) => {
+      const out = collect();
+      const [result, container] = await docker.run(busybox, ['sh', '-c', cmd], [out, collect()], { Tty: false, HostConfig: { Binds: [bind] } });
+      await container.remove();
+      return { status: result.StatusCode, out: out.text() };
+    };
+    const wrote = await runWith('nodevol:/v', 'echo data > /v/f && cat /v/f');
+    const read = await runWith('nodevol:/v:ro', 'cat /v/f; touch /v/g || echo read-only');
+    const listed = (await docker.listVolumes({ filters: { label: ['sdk=node'] } })).Volumes.map((v) => v.Name);
+    const info = await docker.getVolume('nodevol').inspect();
+    await docker.getVolume('nodevol').remove();
+    let gone;
+    try {
+      await docker.getVolume('nodevol').inspect();
+      gone = 'found';
+    } catch (e) {
+      gone = { status: e.statusCode, message: e.json && e.json.message };
+    }
+    return { wrote, read, listed, driver: info.Driver, capacity: info.Options.Capacity, gone };
+  });
   await step('df', async () => {
     const df = await docker.df();
     return Object.fromEntries(Object.entries(df).map(([k, v]) => [k, Array.isArray(v) ? v.length : v]));

@@ -66,6 +66,25 @@ def main():
         return {"created": c.id, "report": rep}
 
     step("prune", prune)
+    def volumes():
+        # The SDK's volume API: a named volume (Docker's default driver name, VIC's Capacity), used read-write
+        # then read-only, listed by label, inspected, removed; an anonymous one left by a container, pruned.
+        v = client.volumes.create(name="pyvol", driver="local", driver_opts={"Capacity": "512MB"}, labels={"sdk": "python"})
+        wrote = client.containers.run(busybox, ["sh", "-c", "echo data > /v/f && cat /v/f"],
+                                      volumes={"pyvol": {"bind": "/v", "mode": "rw"}}, remove=True)
+        read = client.containers.run(busybox, ["sh", "-c", "cat /v/f; touch /v/g || echo read-only"], volumes=["pyvol:/v:ro"], remove=True)
+        listed = [x.name for x in client.volumes.list(filters={"label": "sdk=python"})]
+        attrs = client.volumes.get("pyvol").attrs
+        v.remove()
+        c = client.containers.create(busybox, "true", volumes=["/anon"])
+        anon = c.attrs["Mounts"][0]["Name"]
+        c.remove()
+        pruned = client.volumes.prune()
+        return {"wrote": wrote.decode(), "read": read.decode(), "listed": listed, "driver": attrs["Driver"],
+                "options": attrs["Options"], "anonymous": anon, "pruned": pruned.get("VolumesDeleted") or [],
+                "left": [x.name for x in client.volumes.list()]}
+
+    step("volumes", volumes)
     step("df", lambda: {k: (len(v) if isinstance(v, list) else v) for k, v in client.df().items()})
 
     def events():
