@@ -1,6 +1,7 @@
 package tether_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -82,5 +83,24 @@ func TestRun(t *testing.T) {
 				t.Errorf("stderr %q, want %q", stderr, tc.wantStderr)
 			}
 		})
+	}
+}
+
+// TestRunLogOrder: what the process writes to stdout and stderr in turn is logged in the order written, a
+// record per line with its stream (as Docker's json-file logs it, the Python SDK's logs() joining them).
+func TestRunLogOrder(t *testing.T) {
+	g := startGuest(t, wire.ContainerConfig{Path: "sh", Args: []string{"-c",
+		"echo out; echo err >&2; for i in 1 2 3 4 5; do echo e$i >&2; echo o$i; done"}})
+	g.wait()
+	var got []string
+	for _, r := range g.records() {
+		got = append(got, r.Stream[3:]+":"+r.Log)
+	}
+	want := []string{"out:out\n", "err:err\n"}
+	for i := 1; i <= 5; i++ {
+		want = append(want, fmt.Sprintf("err:e%d\n", i), fmt.Sprintf("out:o%d\n", i))
+	}
+	if strings.Join(got, "") != strings.Join(want, "") {
+		t.Errorf("log records %q, want %q", got, want)
 	}
 }

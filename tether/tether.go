@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -98,7 +96,10 @@ func (g *guest) run(ctx context.Context) error {
 		// The process still runs and its output still reaches the log; only attach is lost.
 		g.log.Error("serial", "err", err)
 	}
-	pumps := g.pumpOutput(sess)
+	pumps, err := g.pumpOutput(sess)
+	if err != nil {
+		return g.failStart(ctx, err)
+	}
 
 	if g.cfg.RunBlock {
 		g.log.Info("waiting for attach")
@@ -110,7 +111,7 @@ func (g *guest) run(ctx context.Context) error {
 	}
 	pid, err := sess.start(r.fork)
 	if err != nil {
-		g.waitOutput(pumps, sess)
+		g.waitOutput(pumps)
 		return g.failStart(ctx, err)
 	}
 	started := time.Now().UTC()
@@ -123,7 +124,7 @@ func (g *guest) run(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	g.waitOutput(pumps, sess)
+	g.waitOutput(pumps)
 	g.logs.Flush()
 	g.hub.Finish(code)
 	g.setStatus(ctx, wire.GuestStatus{State: wire.StateExited, Pid: pid, StartedAt: started,
@@ -162,28 +163,24 @@ func (g *guest) serveSerial(ctx context.Context, r *reaper, sess *session) error
 	return nil
 }
 
-// pumpOutput copies each output stream to the log and to the attached clients until it ends.
-func (g *guest) pumpOutput(sess *session) *sync.WaitGroup {
-	var wg sync.WaitGroup
-	for _, o := range sess.outputs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := io.MultiWriter(g.logs.Stream(o.stream), streamTo{g.hub, o.stream})
-			// A pty master ends with EIO once the last slave is closed: that is its EOF.
-			_, _ = io.Copy(w, o.r)
-		}()
+// pumpOutput copies the output streams to the log and to the attached clients, in the order they were
+// read (outputpump_linux.go), until they end.
+func (g *guest) pumpOutput(sess *session) (*outputPump, error) {
+	p, err := startOutputPump(g.log, sess.outputs, func(stream string, b []byte) {
+		_, _ = g.logs.Stream(stream).Write(b)
+		g.hub.Write(stream, b)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the process's output: %w", err)
 	}
-	return &wg
+	return p, nil
 }
 
 // waitOutput waits for the outputs to end. Processes left behind that hold them open are killed, as
 // the VM's power-off would kill them; that is only safe where the tether is PID 1 of its own machine.
-func (g *guest) waitOutput(wg *sync.WaitGroup, sess *session) {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+func (g *guest) waitOutput(p *outputPump) {
 	select {
-	case <-done:
+	case <-p.Done():
 		return
 	case <-time.After(outputGrace):
 	}
@@ -192,12 +189,10 @@ func (g *guest) waitOutput(wg *sync.WaitGroup, sess *session) {
 		_ = unix.Kill(-1, unix.SIGKILL)
 	}
 	select {
-	case <-done:
+	case <-p.Done():
 	case <-time.After(killedGrace):
-		for _, o := range sess.outputs {
-			o.r.Close()
-		}
-		<-done
+		p.Stop()
+		<-p.Done()
 	}
 }
 

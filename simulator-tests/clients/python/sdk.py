@@ -43,7 +43,8 @@ def main():
     step("run", lambda: client.containers.run(busybox, "echo hi", remove=True).decode())
 
     def lifecycle():
-        c = client.containers.create(busybox, ["sh", "-c", "echo out; echo err >&2; exit 3"], name="py-lifecycle")
+        script = "echo out; echo err >&2; echo out2; echo err2 >&2; exit 3"
+        c = client.containers.create(busybox, ["sh", "-c", script], name="py-lifecycle")
         c.start()
         out = {"wait": c.wait(timeout=60)}
         out["logs"] = c.logs().decode()

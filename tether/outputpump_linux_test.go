@@ -1,0 +1,116 @@
+package tether
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pumpPipes starts an output pump over two new pipes, stdout and stderr, logging into a log writer, and
+// returns the write ends.
+func pumpPipes(t *testing.T) (stdout, stderr *os.File, p *outputPump, logs *syncBuffer) {
+	t.Helper()
+	var outs []output
+	var ws []*os.File
+	for _, stream := range []string{"stdout", "stderr"} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close(); w.Close() })
+		outs, ws = append(outs, output{stream, r}), append(ws, w)
+	}
+	logs = &syncBuffer{}
+	lw := newLogWriter(logs)
+	p, err := startOutputPump(slog.New(slog.DiscardHandler), outs, func(stream string, b []byte) {
+		_, _ = lw.Stream(stream).Write(b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(); <-p.Done() })
+	return ws[0], ws[1], p, logs
+}
+
+func waitDone(t *testing.T, p *outputPump) {
+	t.Helper()
+	select {
+	case <-p.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the pump did not end after its outputs closed")
+	}
+}
+
+// Lines written to stdout and stderr in turn, as fast as a writer can, reach the log in the order written.
+func TestOutputPumpKeepsTheWriteOrder(t *testing.T) {
+	stdout, stderr, p, logs := pumpPipes(t)
+	var want []string
+	for i := range 300 {
+		for _, w := range []*os.File{stdout, stderr} {
+			line := fmt.Sprintf("%s %d\n", map[*os.File]string{stdout: "out", stderr: "err"}[w], i)
+			if _, err := io.WriteString(w, line); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, line)
+		}
+	}
+	stdout.Close()
+	stderr.Close()
+	waitDone(t, p)
+	var got []string
+	for _, r := range logs.records(t) {
+		if want := map[string]string{"out": "stdout", "err": "stderr"}[r.Log[:3]]; r.Stream != want {
+			t.Fatalf("%q logged as %s", r.Log, r.Stream)
+		}
+		got = append(got, r.Log)
+	}
+	if strings.Join(got, "") != strings.Join(want, "") {
+		t.Fatalf("the log's order is not the order written; first records:\n%q", got[:min(len(got), 12)])
+	}
+}
+
+// Bursts on one stream, then the other, lose nothing and keep each stream's own order.
+func TestOutputPumpBursts(t *testing.T) {
+	stdout, stderr, p, logs := pumpPipes(t)
+	var wantOut, wantErr strings.Builder
+	for i := range 50 {
+		for j := range 5 {
+			fmt.Fprintf(stdout, "out %d.%d\n", i, j)
+			fmt.Fprintf(&wantOut, "out %d.%d\n", i, j)
+		}
+		fmt.Fprintf(stderr, "err %d\n", i)
+		fmt.Fprintf(&wantErr, "err %d\n", i)
+	}
+	big := strings.Repeat("x", 100<<10) + "\n" // more than a pipe holds, in one write
+	go func() { io.WriteString(stdout, big); stdout.Close() }()
+	wantOut.WriteString(big)
+	stderr.Close()
+	waitDone(t, p)
+	var gotOut, gotErr strings.Builder
+	for _, r := range logs.records(t) {
+		map[string]*strings.Builder{"stdout": &gotOut, "stderr": &gotErr}[r.Stream].WriteString(r.Log)
+	}
+	if gotOut.String() != wantOut.String() || gotErr.String() != wantErr.String() {
+		t.Fatalf("stdout %d bytes (want %d), stderr %d bytes (want %d)", gotOut.Len(), wantOut.Len(), gotErr.Len(), wantErr.Len())
+	}
+}
+
+// Stop ends the pump while its outputs are still open (held by processes left behind), with what was
+// read logged.
+func TestOutputPumpStop(t *testing.T) {
+	stdout, _, p, logs := pumpPipes(t)
+	io.WriteString(stdout, "before\n")
+	deadline := time.Now().Add(10 * time.Second)
+	for len(logs.records(t)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.Stop()
+	waitDone(t, p)
+	if recs := logs.records(t); len(recs) != 1 || recs[0].Log != "before\n" {
+		t.Fatalf("records %+v", recs)
+	}
+}
