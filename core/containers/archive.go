@@ -55,7 +55,10 @@ func (s *Service) ExtractToDir(ctx context.Context, ref, p string, noOverwriteDi
 	if err != nil {
 		return err
 	}
-	if r.HostConfig.ReadonlyRootfs && !s.inMount(r, p) {
+	// dockerd's checks of a writable destination: a read-only mount, else a read-only root filesystem.
+	if m := mountAt(r, p); m != nil && m.ReadOnly {
+		return dockermsg.VolumeReadOnly.Err()
+	} else if m == nil && r.HostConfig.ReadonlyRootfs {
 		return dockermsg.RootfsReadOnly.Err()
 	}
 	opts := sdk.WriteArchiveOptions{NoOverwriteDirNonDir: noOverwriteDirNonDir, CopyUIDGID: copyUIDGID}
@@ -65,9 +68,8 @@ func (s *Service) ExtractToDir(ctx context.Context, ref, p string, noOverwriteDi
 	return nil
 }
 
-// inMount reports whether p is at or below one of the container's mount destinations, which its read-only
-// root filesystem does not cover.
-func (s *Service) inMount(r *record, p string) bool {
+// mountAt is the container's mount that p is at or below, or nil.
+func mountAt(r *record, p string) *models.Mount {
 	clean := path.Join("/", p)
 	for _, m := range r.spec.Mounts {
 		if m == nil || m.Destination == "" {
@@ -75,10 +77,10 @@ func (s *Service) inMount(r *record, p string) bool {
 		}
 		dst := path.Clean(m.Destination)
 		if clean == dst || strings.HasPrefix(clean, strings.TrimSuffix(dst, "/")+"/") {
-			return !m.ReadOnly
+			return m
 		}
 	}
-	return false
+	return nil
 }
 
 // Changes is GET /containers/{id}/changes: the container's changes against its image, in Docker's order. A

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,9 @@ func (b *Backend) StatPath(ctx context.Context, id, p string) (*models.PathStat,
 			return nil
 		},
 		func(o *openedDisk) error {
+			if err := onDiskOnly(o.c, p); err != nil {
+				return err
+			}
 			st, err := o.tree.Stat(p)
 			if err != nil {
 				return fsError(err)
@@ -63,7 +67,12 @@ func (b *Backend) StatPath(ctx context.Context, id, p string) (*models.PathStat,
 // ReadArchive streams a tar of what is at p.
 func (b *Backend) ReadArchive(ctx context.Context, id, p string) (io.ReadCloser, error) {
 	rc, err := b.streamFilesystem(ctx, id, wire.ArchiveRequest{Op: wire.ArchiveRead, Path: p},
-		func(tree *archive.FS, w io.Writer) error { return tree.Archive(ctx, w, p) })
+		func(c *containerVM, tree *archive.FS, w io.Writer) error {
+			if err := onDiskOnly(c, p); err != nil {
+				return err
+			}
+			return tree.Archive(ctx, w, p)
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +83,7 @@ func (b *Backend) ReadArchive(ctx context.Context, id, p string) (io.ReadCloser,
 // ExportContainer streams the container's root filesystem.
 func (b *Backend) ExportContainer(ctx context.Context, id string) (io.ReadCloser, error) {
 	rc, err := b.streamFilesystem(ctx, id, wire.ArchiveRequest{Op: wire.ArchiveExport},
-		func(tree *archive.FS, w io.Writer) error { return tree.Export(ctx, w) })
+		func(_ *containerVM, tree *archive.FS, w io.Writer) error { return tree.Export(ctx, w) })
 	if err != nil {
 		return nil, fmt.Errorf("export container %s: %w", id, err)
 	}
@@ -95,6 +104,9 @@ func (b *Backend) WriteArchive(ctx context.Context, id, p string, opts sdk.Write
 			return ga.write(ctx, r)
 		},
 		func(o *openedDisk) error {
+			if err := onDiskOnly(o.c, p); err != nil {
+				return err
+			}
 			if _, err := o.tree.ExtractPoint(p); err != nil {
 				return fsError(err)
 			}
@@ -223,7 +235,7 @@ func (o *openedDisk) keep() func() {
 // streamFilesystem starts a tar stream of container id's filesystem, from its tether (req) when it runs, else
 // written by produce from its disk. An error before the first byte (a missing path) is returned as such.
 func (b *Backend) streamFilesystem(ctx context.Context, id string, req wire.ArchiveRequest,
-	produce func(tree *archive.FS, w io.Writer) error) (io.ReadCloser, error) {
+	produce func(c *containerVM, tree *archive.FS, w io.Writer) error) (io.ReadCloser, error) {
 	var rc io.ReadCloser
 	err := b.onFilesystem(ctx, id, false,
 		func() error {
@@ -240,7 +252,7 @@ func (b *Backend) streamFilesystem(ctx context.Context, id string, req wire.Arch
 		},
 		func(o *openedDisk) error {
 			var err error
-			rc, err = startStream(func(w io.Writer) error { return fsError(produce(o.tree, w)) }, o.keep())
+			rc, err = startStream(func(w io.Writer) error { return fsError(produce(o.c, o.tree, w)) }, o.keep())
 			return err
 		})
 	return rc, err
@@ -270,6 +282,21 @@ func (b *Backend) openDisk(ctx context.Context, c *containerVM, writable bool) (
 		return nil, nil, err
 	}
 	return c, d, nil
+}
+
+// onDiskOnly refuses a path of a stopped container that is on one of its mounts (a volume, a bind mount, a
+// tmpfs): its disk has only what the mount hides there, and the mount's files are the guest's to reach once
+// the container runs.
+func onDiskOnly(c *containerVM, p string) error {
+	clean := path.Join("/", p)
+	for _, m := range guestConfigOf(c).Mounts {
+		dst := path.Clean(m.Destination)
+		if clean == dst || strings.HasPrefix(clean, strings.TrimSuffix(dst, "/")+"/") {
+			return fmt.Errorf("%s is on the container's %s mount at %s, which only the running container reaches: "+
+				"start it to copy its files: %w", p, m.Type, dst, errdefs.ErrNotImplemented)
+		}
+	}
+	return nil
 }
 
 // guestConfigOf is the tether's configuration of c, as CreateContainer wrote it.

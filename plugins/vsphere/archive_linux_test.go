@@ -245,3 +245,25 @@ func TestStoppedContainerFilesystem(t *testing.T) {
 		}
 	}
 }
+
+// TestStoppedContainerMounts: a stopped container's disk has only what a mount hides, so its mounts' paths
+// are refused rather than read or written there.
+func TestStoppedContainerMounts(t *testing.T) {
+	e := newContainerEnv(t)
+	ctx := context.Background()
+	s := spec("mounted", e.emptyLayer(t), models.Process{}, nil)
+	s.Mounts = []*models.Mount{{Type: "tmpfs", Destination: "/scratch"}}
+	id := *e.create(t, s).ID
+	for name, err := range map[string]error{
+		"stat":  func() error { _, err := e.b.StatPath(ctx, id, "/scratch/f"); return err }(),
+		"read":  func() error { _, err := e.b.ReadArchive(ctx, id, "/scratch"); return err }(),
+		"write": e.b.WriteArchive(ctx, id, "/scratch/", sdk.WriteArchiveOptions{}, bytes.NewReader(buildTar(t, file("f", 0o644, "x")))),
+	} {
+		if !errdefs.Is(err, errdefs.ErrNotImplemented) {
+			t.Errorf("%s on a mount of a stopped container: %v", name, err)
+		}
+	}
+	if _, err := e.b.StatPath(ctx, id, "/"); err != nil {
+		t.Errorf("stat / beside the mount: %v", err)
+	}
+}

@@ -39,6 +39,7 @@ var (
 	DefaultLinkRemove = Message{"Conflict, cannot remove the default link name of the container", errdefs.ErrSystem}
 	FileNotFound      = Message{"Could not find the file %s in container %s", errdefs.ErrNotFound}
 	RootfsReadOnly    = Message{"container rootfs is marked read-only", errdefs.ErrInvalid}
+	VolumeReadOnly    = Message{"mounted volume is marked read-only", errdefs.ErrInvalid}
 	CommitDead        = Message{"You cannot commit container %s which is Dead", errdefs.ErrConflict}
 	CommitRemoving    = Message{"You cannot commit container %s which is being removed", errdefs.ErrConflict}
 
