@@ -30,6 +30,7 @@ type vch struct {
 	engine   *exec.Cmd
 	engLog   *syncBuffer
 	engArgs  []string
+	cliEnv   []string // what the CLI needs besides -H to reach the endpoint (its TLS settings)
 }
 
 var (
@@ -111,7 +112,9 @@ func (v *vch) startEngine(t *testing.T) {
 	t.Helper()
 	v.engine = v.start(t, "vice-engine", v.engLog, v.engArgs...)
 	waitFor(t, 30*time.Second, "the endpoint", func() bool {
-		return exec.Command("docker", "-H", v.host, "version").Run() == nil
+		cmd := exec.Command("docker", "-H", v.host, "version")
+		cmd.Env = append(os.Environ(), v.cliEnv...)
+		return cmd.Run() == nil
 	})
 }
 

@@ -21,13 +21,18 @@ type terminal struct {
 	done chan struct{}
 }
 
+// startTerminal runs the CLI on the endpoint's unix socket, as a user's shell on the VCH has it.
 func startTerminal(t *testing.T, g *guestVCH, args ...string) *terminal {
+	t.Helper()
+	return startTerminalOn(t, g, "unix://"+g.sock, args...)
+}
+
+// startTerminalOn runs the CLI against host (its TLS settings from g's environment).
+func startTerminalOn(t *testing.T, g *guestVCH, host string, args ...string) *terminal {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
-	// The unix socket, as a user's shell has it: over TCP the CLI's io.Copy wraps its own "read escape
-	// sequence" error, misses the detach and waits for the container to exit.
-	cmd := exec.CommandContext(ctx, "docker", append([]string{"-H", "unix://" + g.sock}, args...)...)
+	cmd := exec.CommandContext(ctx, "docker", append([]string{"-H", host}, args...)...)
 	cmd.Env = append(os.Environ(), g.env...)
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
 	if err != nil {
