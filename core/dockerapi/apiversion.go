@@ -25,7 +25,7 @@ func atLeast(v, version string) bool { return !versionLess(v, version) }
 // volumes were two maps instead of Mounts.
 func inspectForVersion(v string, resp container.InspectResponse) (any, error) {
 	if atLeast(v, "1.21") {
-		return resp, nil
+		return withLegacyNetworkFields(resp)
 	}
 	m, err := asMap(resp)
 	if err != nil {
@@ -46,7 +46,7 @@ func inspectForVersion(v string, resp container.InspectResponse) (any, error) {
 		cfg["ExposedPorts"] = nil
 	}
 	cfg["VolumeDriver"] = host.VolumeDriver
-	m["NetworkSettings"] = flatNetworkSettings()
+	m["NetworkSettings"] = flatNetworkSettings(resp)
 	if atLeast(v, "1.20") {
 		m["Mounts"] = []any{}
 		return m, nil
@@ -58,14 +58,19 @@ func inspectForVersion(v string, resp container.InspectResponse) (any, error) {
 	return m, nil
 }
 
-// flatNetworkSettings is the network settings of a container on no network, as API 1.20 and older show them.
-func flatNetworkSettings() map[string]any {
-	return map[string]any{
-		"Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
-		"LinkLocalIPv6PrefixLen": 0, "Ports": map[string]any{}, "SandboxKey": "", "SecondaryIPAddresses": nil,
-		"SecondaryIPv6Addresses": nil, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
-		"GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
+// flatNetworkSettings is the network settings as API 1.20 and older show them: the default bridge
+// network's endpoint, flat, and no Networks.
+func flatNetworkSettings(resp container.InspectResponse) map[string]any {
+	m := legacyNetworkFields(resp)
+	m["SandboxID"], m["SandboxKey"] = "", ""
+	m["Ports"] = map[string]any{}
+	if ns := resp.NetworkSettings; ns != nil {
+		m["SandboxID"] = ns.SandboxID
+		if ns.Ports != nil {
+			m["Ports"] = ns.Ports
+		}
 	}
+	return m
 }
 
 // infoForVersion is GET /info for API v: before 1.25 it named an execution driver, and security options by

@@ -28,8 +28,9 @@ func TestInspectForVersion(t *testing.T) {
 			[]string{"IPAddress", "Gateway", "Bridge"}, "Networks", true},
 		{"1.20", []string{"Mounts"}, []string{"Volumes"}, []string{"VolumeDriver", "MacAddress", "NetworkDisabled"},
 			[]string{"IPAddress"}, "Networks", false},
-		{"1.21", []string{"Mounts"}, []string{"Volumes"}, nil, []string{"Networks"}, "IPAddress", false},
-		{"1.50", []string{"Mounts"}, []string{"Volumes"}, nil, []string{"Networks"}, "IPAddress", false},
+		// Until API 1.52 dockerd kept the default bridge network's endpoint flat beside Networks too.
+		{"1.21", []string{"Mounts"}, []string{"Volumes"}, nil, []string{"Networks", "IPAddress", "Gateway", "MacAddress"}, "", false},
+		{"1.50", []string{"Mounts"}, []string{"Volumes"}, nil, []string{"Networks", "IPAddress", "Gateway", "MacAddress"}, "", false},
 	} {
 		shaped, err := inspectForVersion(c.version, resp)
 		if err != nil {

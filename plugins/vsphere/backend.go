@@ -59,7 +59,6 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	b := &Backend{cfg: cfg, target: u, log: log, sess: sess, bus: events.NewBus(0)}
-	b.net.public = cfg.Networks.PublicAddress
 	if b.where, err = resolvePlacement(ctx, sess.client, cfg); err != nil {
 		_ = sess.logout(context.WithoutCancel(ctx))
 		return nil, err
@@ -76,6 +75,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		_ = sess.logout(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	b.startNetworks(ctx)
 	log.Info("connected to vSphere", "url", redact(u), "datacenter", b.where.datacenter.InventoryPath,
 		"computeResource", b.where.compute.InventoryPath, "datastore", b.where.datastore.Name(),
 		"pool", b.where.pool.InventoryPath)
@@ -86,6 +86,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 func (b *Backend) Close(ctx context.Context) error {
 	var err error
 	b.closeOnce.Do(func() {
+		b.stopNetworks()
 		b.stopContainers()
 		err = b.sess.logout(ctx)
 	})

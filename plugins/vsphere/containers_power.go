@@ -47,6 +47,16 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 	// The boot count goes into the tether's config too: the guest echoes it, which is how a status left by an
 	// earlier boot is told apart. A size that waited for this start is applied, the last boot's tasks dropped.
 	kv := map[string]string{keyBoot: itoa(boot), wire.KeyConfig: cfg}
+	// Published ports are taken before the power-on, so a port in use fails the start as in Docker.
+	ports, finishPorts, err := b.bindPorts(ctx, c)
+	if err != nil {
+		return nil, err // Docker's own message
+	}
+	started := false
+	defer func() { finishPorts(started) }()
+	if ports != "" || c.extra[keyPortsBound] != "" {
+		kv[keyPortsBound] = ports
+	}
 	var spec types.VirtualMachineConfigSpec
 	bootChanges(c, &spec, kv)
 	spec.ExtraConfig = extraConfigChange(kv).ExtraConfig
@@ -75,6 +85,7 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 		return nil, fmt.Errorf("container %s: the guest did not report its process: %w", id, err)
 	}
 	b.noteExit(c, true) // a process that ended at once: "die" before the start returns
+	started = true
 	return b.info(c), nil
 }
 

@@ -129,6 +129,7 @@ func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate)
 		}
 	}
 	w.broadcast()
+	b.net.kick() // containers that started or stopped: their names and ports
 }
 
 // noteExit publishes "die" once per boot of a container seen exited, when publish is set. The watch calls it,
