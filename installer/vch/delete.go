@@ -50,7 +50,7 @@ func (m *Manager) Delete(ctx context.Context, o DeleteOptions) (*DeleteResult, e
 	}
 	for _, c := range containers {
 		log.Infof("  %q", c.Name)
-		if err := destroyVM(ctx, object.NewVirtualMachine(s.Client, c.Self)); err != nil {
+		if err := destroyContainerVM(ctx, object.NewVirtualMachine(s.Client, c.Self)); err != nil {
 			return nil, fmt.Errorf("remove containerVM %q: %w; run delete again to finish", c.Name, err)
 		}
 	}
@@ -96,6 +96,60 @@ func (s *Session) removePool(ctx context.Context, v *VCH, log Progress) error {
 	log.Infof("Removing %s %q", kind(v.Pool.Reference().Type), path.Base(v.Pool.InventoryPath))
 	if err := destroyPool(ctx, v.Pool); err != nil {
 		return fmt.Errorf("remove %s %s: %w", kind(v.Pool.Reference().Type), v.Pool.InventoryPath, err)
+	}
+	return nil
+}
+
+// destroyContainerVM destroys a containerVM, its volumes' disks detached first: vSphere's Destroy deletes
+// every disk a VM has, independent ones too, and the volumes outlive the VCH.
+func destroyContainerVM(ctx context.Context, vm *object.VirtualMachine) error {
+	if err := powerOff(ctx, vm); err != nil {
+		return err
+	}
+	devices, err := vm.Device(ctx)
+	if err != nil {
+		if isNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	var changes []types.BaseVirtualDeviceConfigSpec
+	for _, d := range devices.SelectByType((*types.VirtualDisk)(nil)) {
+		if fb, ok := d.(*types.VirtualDisk).Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok &&
+			fb.DiskMode == string(types.VirtualDiskModeIndependent_persistent) {
+			changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationRemove, Device: d})
+		}
+	}
+	if len(changes) > 0 {
+		task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{DeviceChange: changes})
+		if err == nil {
+			err = task.Wait(ctx)
+		}
+		if err != nil && !isNotFound(err) {
+			return fmt.Errorf("detach its volumes: %w", err)
+		}
+	}
+	return destroyVM(ctx, vm)
+}
+
+// powerOff powers vm off unless it is off already.
+func powerOff(ctx context.Context, vm *object.VirtualMachine) error {
+	state, err := vm.PowerState(ctx)
+	if err != nil {
+		if isNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if state == types.VirtualMachinePowerStatePoweredOff {
+		return nil
+	}
+	task, err := vm.PowerOff(ctx)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil && !isInvalidPowerState(err) {
+		return fmt.Errorf("power off: %w", err)
 	}
 	return nil
 }
