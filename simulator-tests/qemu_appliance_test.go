@@ -60,7 +60,17 @@ func TestQEMUAppliance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := vchwire.ApplianceConfig{Name: "vch-qemu", Version: info.Version, Target: target.String(),
+	// As vice-machine does: a key for the VM, the target's password sealed to it. The key travels in fw_cfg,
+	// the channel only the guest reads, as the backdoor's guestinfo.ovfEnv does on ESXi.
+	key, err := vchwire.NewSecretKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealedTarget, password, err := vchwire.SealTarget(key.PublicKey(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := vchwire.ApplianceConfig{Name: "vch-qemu", Version: info.Version, Target: sealedTarget, TargetPassword: password,
 		Thumbprint: thumbprint, ImageStore: "datastore1", TLS: vchwire.TLSOff, Backend: "vsphere"}
 	for _, p := range info.Plugins { // the production backend, against the simulator as it would be vCenter
 		if rec := p.Record(); rec.Name == cfg.Backend {
@@ -74,7 +84,8 @@ func TestQEMUAppliance(t *testing.T) {
 	host := newGuestInfoHost(t)
 	dockerPort := freePort(t)
 	console := filepath.Join(dir, "appliance.log")
-	vm := startQEMU(t, applianceISO, map[string]string{vchwire.KeyAppliance: string(raw)}, host,
+	vm := startQEMU(t, applianceISO, map[string]string{vchwire.KeyAppliance: string(raw), vchwire.KeySecretKey: key.String(),
+		vchwire.KeyPublicKey: key.PublicKey().String()}, host,
 		"-netdev", fmt.Sprintf("user,id=public,hostfwd=tcp:127.0.0.1:%d-:%d", dockerPort, vchwire.PortDockerPlain),
 		"-device", "vmxnet3,netdev=public", "-serial", "file:"+console)
 	t.Cleanup(func() {
@@ -98,6 +109,17 @@ func TestQEMUAppliance(t *testing.T) {
 	if st.IP != "10.0.2.15" {
 		t.Errorf("the appliance reports %s, not the address QEMU's DHCP server gives (10.0.2.15)", st.IP)
 	}
+
+	// The appliance opened the password (its vsphere plugin logged in: docker version answers below) and
+	// wrote nothing of it back.
+	pass, _ := target.User.Password()
+	host.mu.Lock()
+	for k, v := range host.keys {
+		if strings.Contains(v, pass) {
+			t.Errorf("the guest wrote the password to %s", k)
+		}
+	}
+	host.mu.Unlock()
 
 	out, err := exec.Command("docker", "-H", fmt.Sprintf("tcp://127.0.0.1:%d", dockerPort), "version").CombinedOutput()
 	t.Logf("docker version through the forwarded port:\n%s", out)

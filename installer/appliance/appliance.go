@@ -74,9 +74,10 @@ func (o *Options) defaults() error {
 
 // appliance is one boot of the endpoint.
 type appliance struct {
-	o      Options
-	log    *slog.Logger
-	status *reporter
+	o       Options
+	log     *slog.Logger
+	status  *reporter
+	secrets *secrets
 }
 
 // Run serves the VCH until ctx ends, then stops what it started. It returns an error only when it could
@@ -86,7 +87,8 @@ func Run(ctx context.Context, o Options) error {
 	if err := o.defaults(); err != nil {
 		return err
 	}
-	a := &appliance{o: o, log: o.Logger, status: newReporter(o.GuestInfo, o.Logger)}
+	a := &appliance{o: o, log: o.Logger, status: newReporter(o.GuestInfo, o.Logger), secrets: &secrets{gi: o.GuestInfo}}
+	a.status.redact = a.secrets.redact
 	return a.run(ctx)
 }
 
@@ -99,7 +101,7 @@ func (a *appliance) run(ctx context.Context) error {
 		return a.fail(ctx, fmt.Errorf("state directory: %w", err))
 	}
 
-	cfg, err := a.waitConfig(ctx)
+	cfg, target, err := a.waitConfig(ctx)
 	if err != nil {
 		return err
 	}
@@ -128,7 +130,7 @@ func (a *appliance) run(ctx context.Context) error {
 		s.IP, s.DockerHost, s.AdminPortal = ip, ep.DockerHost(), ep.AdminPortal()
 	})
 
-	ms, err := Manifests(cfg, a.o.Root, ep.attach())
+	ms, err := Manifests(cfg, target, a.o.Root, ep.attach())
 	if err == nil {
 		err = writeManifests(filepath.Join(a.o.State, PluginsDir), ms)
 	}
@@ -206,9 +208,10 @@ func (a *appliance) setError(ctx context.Context, msg string) {
 	a.status.Update(ctx, func(s *vchwire.ApplianceStatus) { s.Error = msg })
 }
 
-// waitConfig polls the config until there is a valid one. A missing config leaves the appliance booting,
-// an invalid one failed, each with the reason, until the installer writes a good one.
-func (a *appliance) waitConfig(ctx context.Context) (*vchwire.ApplianceConfig, error) {
+// waitConfig polls the config until there is a valid one, and returns it with the target it opened (the SDK
+// URL with the password). A missing config leaves the appliance booting, an invalid one (or one whose
+// secrets do not open) failed, each with the reason, until the installer writes a good one.
+func (a *appliance) waitConfig(ctx context.Context) (*vchwire.ApplianceConfig, string, error) {
 	t := time.NewTicker(a.o.ConfigPoll)
 	defer t.Stop()
 	var seen, failed string
@@ -221,8 +224,12 @@ func (a *appliance) waitConfig(ctx context.Context) (*vchwire.ApplianceConfig, e
 			if err == nil {
 				err = verifyPlugins(cfg, a.o.Root)
 			}
+			var target string
 			if err == nil {
-				return cfg, nil
+				target, err = a.secrets.target(ctx, cfg)
+			}
+			if err == nil {
+				return cfg, target, nil
 			}
 			if err.Error() != failed {
 				a.log.Warn("waiting for a valid config", "err", err)
@@ -238,7 +245,7 @@ func (a *appliance) waitConfig(ctx context.Context) (*vchwire.ApplianceConfig, e
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, "", ctx.Err()
 		case <-t.C:
 		}
 	}
@@ -272,7 +279,7 @@ func (a *appliance) watchTLS(ctx context.Context, mode, ip string, cur *material
 		if err != nil || !found || v == "" || v == cur.raw || v == bad {
 			continue
 		}
-		m, err := parseTLS(v, mode)
+		m, err := parseTLS(ctx, v, mode, a.secrets)
 		if err == nil {
 			err = a.installTLS(m, ip, server)
 		}

@@ -12,9 +12,18 @@ import (
 	"github.com/vice-engine/vice/installer/vchwire"
 )
 
-func testConfig(recs []vchwire.PluginRecord) *vchwire.ApplianceConfig {
+// testPassword is the target's password in the tests: long and odd enough to be found wherever it leaks.
+const testPassword = "Pa55/w0rd:of@the-target"
+
+// testConfig is a config as vice-machine writes it; the target's password, when gi is given, is sealed to its
+// key.
+func testConfig(t *testing.T, gi *fakeGuestInfo, recs []vchwire.PluginRecord) *vchwire.ApplianceConfig {
+	var pass vchwire.Sealed
+	if gi != nil {
+		pass = gi.seal(t, vchwire.SecretTargetPassword, testPassword)
+	}
 	return &vchwire.ApplianceConfig{
-		Name: "vch1", Version: "v9.9.9", Target: "https://user:pass@vc.example.com/sdk", Thumbprint: "AB:CD",
+		Name: "vch1", Version: "v9.9.9", Target: "https://user@vc.example.com/sdk", TargetPassword: pass, Thumbprint: "AB:CD",
 		Datacenter: "/dc1", ComputeResource: "/dc1/host/cluster1", Pool: "/dc1/host/cluster1/Resources/vch1",
 		ImageStore: "datastore1", TLS: vchwire.TLSVerify, Backend: "vsphere", Plugins: recs,
 		InsecureRegistries: []string{"reg.local:5000", "10.0.0.0/8"},
@@ -24,8 +33,8 @@ func testConfig(recs []vchwire.PluginRecord) *vchwire.ApplianceConfig {
 func TestPluginManifests(t *testing.T) {
 	root, recs := testRoot(t)
 	recs[1].Args = []string{"--cpu-limit-mhz", "1000"}
-	cfg := testConfig(recs)
-	ms, err := Manifests(cfg, root, "10.1.2.3:2377")
+	cfg := testConfig(t, nil, recs)
+	ms, err := Manifests(cfg, "https://user:pass@vc.example.com/sdk", root, "10.1.2.3:2377")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +74,7 @@ func TestPluginManifests(t *testing.T) {
 	}
 
 	cfg.Backend = "none"
-	if _, err := Manifests(cfg, root, "10.1.2.3:2377"); err == nil {
+	if _, err := Manifests(cfg, "https://user:pass@vc.example.com/sdk", root, "10.1.2.3:2377"); err == nil {
 		t.Error("registered no backend")
 	}
 
@@ -101,7 +110,7 @@ func TestPluginManifests(t *testing.T) {
 
 func TestEngineArgs(t *testing.T) {
 	_, recs := testRoot(t)
-	cfg := testConfig(recs)
+	cfg := testConfig(t, nil, recs)
 	state := "/run/vice"
 	common := []string{"-H", "tcp://10.1.2.3:2376", "-H", "unix:///run/vice/docker.sock", "--plugins-dir", "/run/vice/plugins",
 		"--backend", "vsphere", "--insecure-registry", "reg.local:5000", "--insecure-registry", "10.0.0.0/8"}
@@ -159,7 +168,7 @@ func TestEngineArgs(t *testing.T) {
 
 func TestParseConfig(t *testing.T) {
 	root, recs := testRoot(t)
-	good := testConfig(recs)
+	good := testConfig(t, nil, recs)
 	enc := func(c *vchwire.ApplianceConfig) string {
 		b, _ := json.Marshal(c)
 		return string(b)

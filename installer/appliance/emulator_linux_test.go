@@ -22,6 +22,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vice-engine/vice/core/pluginhost"
 	"github.com/vice-engine/vice/installer/iso"
 	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/plugins/vcsim"
@@ -87,12 +88,18 @@ func TestApplianceUnderEmulator(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = c.Logout(context.Background()) })
 
-	cfg := vchwire.ApplianceConfig{Name: "vch1", Version: info.Version, Target: inf.URL().String(), Pool: "/DC0/host/DC0_C0/Resources",
-		ImageStore: vcsim.DatastoreName, TLS: vchwire.TLSServer, Backend: "vcsim"}
+	// The installer's part: a key for the VM, the target's password sealed to it.
+	keys := newFakeGuestInfo()
+	target, pass, err := vchwire.SealTarget(keys.key.PublicKey(), inf.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := vchwire.ApplianceConfig{Name: "vch1", Version: info.Version, Target: target, TargetPassword: pass,
+		Pool: "/DC0/host/DC0_C0/Resources", ImageStore: vcsim.DatastoreName, TLS: vchwire.TLSServer, Backend: "vcsim"}
 	for _, p := range info.Plugins {
 		cfg.Plugins = append(cfg.Plugins, p.Record())
 	}
-	vm := createEndpointVM(t, c, cfg)
+	vm := createEndpointVM(t, c, cfg, keys.key)
 	task, err := vm.PowerOn(ctx)
 	if err == nil {
 		err = task.Wait(ctx)
@@ -127,9 +134,28 @@ func TestApplianceUnderEmulator(t *testing.T) {
 	}
 	// The installer issues the server certificate for the reported address.
 	pki := newPKI(t, st.IP)
-	b, _ := json.Marshal(pki.wire(false))
+	b, _ := json.Marshal(pki.wire(t, keys, false))
 	setExtraConfig(t, vm, vchwire.KeyApplianceTLS, string(b))
 	waitStatus(vchwire.ApplianceRunning)
+
+	// It opened both secrets (the server key serves TLS, the plugin's manifest has the target with its
+	// password) and none shows in extraConfig.
+	password, _ := inf.URL().User.Password()
+	ms, err := pluginhost.ReadManifests(filepath.Join(runDir, vm.Reference().Value, "state", PluginsDir))
+	if err != nil || len(ms) == 0 || !strings.Contains(strings.Join(ms[0].Env, " "), ":"+password+"@") {
+		t.Errorf("the plugin's manifest %+v (%v) lacks the opened target", ms, err)
+	}
+	var props mo.VirtualMachine
+	if err := vm.Properties(ctx, vm.Reference(), []string{"config.extraConfig"}, &props); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range props.Config.ExtraConfig {
+		ov := o.GetOptionValue()
+		v, _ := ov.Value.(string)
+		if ov.Key == vchwire.KeySecretKey || strings.Contains(v, password) || strings.Contains(v, "PRIVATE KEY") {
+			t.Errorf("extraConfig %s shows a secret: %.200s", ov.Key, v)
+		}
+	}
 
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool}}}
 	defer client.CloseIdleConnections()
@@ -182,7 +208,7 @@ func TestApplianceUnderEmulator(t *testing.T) {
 	}
 }
 
-func createEndpointVM(t *testing.T, c *govmomi.Client, cfg vchwire.ApplianceConfig) *object.VirtualMachine {
+func createEndpointVM(t *testing.T, c *govmomi.Client, cfg vchwire.ApplianceConfig, key *vchwire.SecretKey) *object.VirtualMachine {
 	t.Helper()
 	ctx := context.Background()
 	f := find.NewFinder(c.Client, true)
@@ -203,8 +229,10 @@ func createEndpointVM(t *testing.T, c *govmomi.Client, cfg vchwire.ApplianceConf
 	conf, _ := json.Marshal(cfg)
 	task, err := folder.CreateVM(ctx, types.VirtualMachineConfigSpec{
 		Name: "vch1-endpoint", GuestId: string(types.VirtualMachineGuestOsIdentifierOtherLinux64Guest), NumCPUs: 1, MemoryMB: 512,
-		Files:       &types.VirtualMachineFileInfo{VmPathName: ds("vch1-endpoint")},
-		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: vchwire.KeyAppliance, Value: string(conf)}},
+		Files: &types.VirtualMachineFileInfo{VmPathName: ds("vch1-endpoint")},
+		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: vchwire.KeyAppliance, Value: string(conf)},
+			&types.OptionValue{Key: vchwire.KeySecretKey, Value: key.String()},
+			&types.OptionValue{Key: vchwire.KeyPublicKey, Value: key.PublicKey().String()}},
 	}, pool, nil)
 	if err != nil {
 		t.Fatal(err)

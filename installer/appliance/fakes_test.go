@@ -23,8 +23,10 @@ import (
 	"github.com/vice-engine/vice/installer/vchwire"
 )
 
-// fakeGuestInfo is guestinfo in a map, recording every write of the status.
+// fakeGuestInfo is guestinfo in a map, recording every write of the status. It holds an endpoint key, as
+// the hypervisor hands it to the guest, and seals test secrets to it.
 type fakeGuestInfo struct {
+	key      *vchwire.SecretKey
 	mu       sync.Mutex
 	kv       map[string]string
 	statuses []vchwire.ApplianceStatus
@@ -33,7 +35,21 @@ type fakeGuestInfo struct {
 }
 
 func newFakeGuestInfo() *fakeGuestInfo {
-	return &fakeGuestInfo{kv: map[string]string{}, gets: map[string]int{}}
+	k, err := vchwire.NewSecretKey()
+	if err != nil {
+		panic(err)
+	}
+	return &fakeGuestInfo{key: k, kv: map[string]string{vchwire.KeySecretKey: k.String()}, gets: map[string]int{}}
+}
+
+// seal seals a secret to the guest's key, as vice-machine does.
+func (f *fakeGuestInfo) seal(t *testing.T, purpose, v string) vchwire.Sealed {
+	t.Helper()
+	s, err := f.key.PublicKey().Seal(purpose, []byte(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func (f *fakeGuestInfo) Get(ctx context.Context, key string) (string, bool, error) {
@@ -182,8 +198,9 @@ func (p *testPKI) issue(t *testing.T, serial int64, cn string, usage x509.ExtKey
 		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}))
 }
 
-func (p *testPKI) wire(verify bool) vchwire.ApplianceTLS {
-	w := vchwire.ApplianceTLS{ServerCert: p.serverCert, ServerKey: p.serverKey}
+// wire is the TLS value vice-machine writes for the guest of gi: the server key sealed to its key.
+func (p *testPKI) wire(t *testing.T, gi *fakeGuestInfo, verify bool) vchwire.ApplianceTLS {
+	w := vchwire.ApplianceTLS{ServerCert: p.serverCert, ServerKey: gi.seal(t, vchwire.SecretServerKey, p.serverKey)}
 	if verify {
 		w.CACert = p.caPEM
 	}

@@ -65,9 +65,10 @@ func networkArgs(cfg *vchwire.ApplianceConfig, attachListen string) []string {
 }
 
 // Manifests are the plugin registrations vice-engine reads from its --plugins-dir, one per record of the
-// config. The installer registers the backend's plugin alone (vice-engine starts every plugin it finds, and
+// config; target is the config's target with its password opened (the manifests stay in the appliance's
+// memory, on its tmpfs). The installer registers the backend's plugin alone (vice-engine starts every plugin it finds, and
 // each listens for the containerVMs' serial lines on the appliance's one attach address).
-func Manifests(cfg *vchwire.ApplianceConfig, root, attachListen string) ([]pluginhost.Manifest, error) {
+func Manifests(cfg *vchwire.ApplianceConfig, target, root, attachListen string) ([]pluginhost.Manifest, error) {
 	backend := backendName(cfg)
 	var out []pluginhost.Manifest
 	found := false
@@ -79,7 +80,7 @@ func Manifests(cfg *vchwire.ApplianceConfig, root, attachListen string) ([]plugi
 		}
 		out = append(out, pluginhost.Manifest{
 			Name: rec.Name, Path: file, SHA256: rec.SHA256, APIVersion: transport.APIVersion,
-			Args: PluginArgs(cfg, rec, attachListen), Env: []string{sdk.TargetEnv + "=" + cfg.Target},
+			Args: PluginArgs(cfg, rec, attachListen), Env: []string{sdk.TargetEnv + "=" + target},
 		})
 	}
 	if !found {

@@ -60,7 +60,7 @@ func (p *portal) apiStatus(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(p.status.Get())
+	_ = enc.Encode(p.status.Shown())
 }
 
 func (p *portal) page(w http.ResponseWriter, _ *http.Request) {
@@ -70,7 +70,7 @@ func (p *portal) page(w http.ResponseWriter, _ *http.Request) {
 		Status vchwire.ApplianceStatus
 		Logs   []string
 		Up     time.Duration
-	}{p.status.Get(), listLogs(p.logDir), time.Since(p.started).Round(time.Second)}
+	}{p.status.Shown(), listLogs(p.logDir), time.Since(p.started).Round(time.Second)}
 	if err := pageTemplate.Execute(w, data); err != nil {
 		p.log.Debug("status page", "err", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +23,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/vice-engine/vice/core/pluginhost"
 	"github.com/vice-engine/vice/installer/vchwire"
 )
 
@@ -112,9 +114,9 @@ func alive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }
 // when asked, restarts the engine for new certificates, and stops it all on the way out.
 func TestRunVerify(t *testing.T) {
 	root, recs := testRoot(t)
-	cfg := testConfig(recs[:1]) // the installer registers the backend's plugin alone
-	cfg.Backend = "vcsim"
 	gi := newFakeGuestInfo()
+	cfg := testConfig(t, gi, recs[:1]) // the installer registers the backend's plugin alone
+	cfg.Backend = "vcsim"
 	gi.put(t, vchwire.KeyAppliance, cfg)
 	r := startAppliance(t, gi, root, nil)
 
@@ -125,7 +127,7 @@ func TestRunVerify(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	pki := newPKI(t)
-	gi.put(t, vchwire.KeyApplianceTLS, pki.wire(true))
+	gi.put(t, vchwire.KeyApplianceTLS, pki.wire(t, gi, true))
 	st = r.waitState(t, vchwire.ApplianceRunning)
 	eng := service(st, ServiceEngine)
 	if eng.State != ServiceRunning || !alive(eng.Pid) {
@@ -143,6 +145,22 @@ func TestRunVerify(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(r.state, PluginsDir, "*.json")); len(m) != 1 || filepath.Base(m[0]) != "vcsim.json" {
 		t.Errorf("manifests %v", m)
 	}
+	// The plugin gets the target with the password opened; nothing the appliance wrote to guestinfo has it.
+	ms, err := pluginhost.ReadManifests(filepath.Join(r.state, PluginsDir))
+	if err != nil || len(ms) != 1 || len(ms[0].Env) != 1 {
+		t.Fatalf("manifests %+v, %v", ms, err)
+	}
+	if u, err := url.Parse(strings.TrimPrefix(ms[0].Env[0], "VICE_TARGET=")); err != nil || u.User.Username() != "user" ||
+		func() string { p, _ := u.User.Password(); return p }() != testPassword || u.Host != "vc.example.com" {
+		t.Errorf("the plugin's target %q", ms[0].Env[0])
+	}
+	gi.mu.Lock()
+	for k, v := range gi.kv {
+		if k != vchwire.KeySecretKey && (strings.Contains(v, testPassword) || strings.Contains(v, "PRIVATE KEY")) {
+			t.Errorf("guestinfo %s shows a secret in clear: %s", k, v)
+		}
+	}
+	gi.mu.Unlock()
 
 	// The Docker API with a client certificate.
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
@@ -180,7 +198,7 @@ func TestRunVerify(t *testing.T) {
 
 	// New certificates: written, served by the portal at once, and the engine restarted to load them.
 	pki2 := newPKI(t)
-	gi.put(t, vchwire.KeyApplianceTLS, pki2.wire(true))
+	gi.put(t, vchwire.KeyApplianceTLS, pki2.wire(t, gi, true))
 	waitFor(t, "the engine to restart with the new certificates", runTimeout, func() bool {
 		st := gi.status()
 		return st.State == vchwire.ApplianceRunning && service(st, ServiceEngine).Restarts >= 1 &&
@@ -327,7 +345,7 @@ func TestRunPlainAndRestarts(t *testing.T) {
 		st := gi.status()
 		return st.State == vchwire.ApplianceBooting && strings.Contains(st.Error, "no appliance config")
 	})
-	cfg := testConfig(recs)
+	cfg := testConfig(t, gi, recs)
 	cfg.TLS = "maybe"
 	gi.put(t, vchwire.KeyAppliance, cfg)
 	if st := r.waitState(t, vchwire.ApplianceFailed); !strings.Contains(st.Error, "tls") {

@@ -41,6 +41,8 @@ type reporter struct {
 	gi  GuestInfo
 	log *slog.Logger
 	now func() time.Time
+	// redact hides secrets in the messages written (an engine's error may quote what it was given).
+	redact func(string) string
 
 	mu sync.Mutex
 	st vchwire.ApplianceStatus
@@ -83,11 +85,23 @@ func (r *reporter) Get() vchwire.ApplianceStatus {
 	return st
 }
 
+// Shown is the status as it may be shown: in guestinfo, on the portal.
+func (r *reporter) Shown() vchwire.ApplianceStatus {
+	st := r.Get()
+	if r.redact != nil {
+		st.Error = r.redact(st.Error)
+		for i := range st.Services {
+			st.Services[i].Error = r.redact(st.Services[i].Error)
+		}
+	}
+	return st
+}
+
 // Flush writes the status unless guestinfo has it already.
 func (r *reporter) Flush(ctx context.Context) {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
-	st := r.Get()
+	st := r.Shown()
 	st.Updated = time.Time{}
 	key, err := json.Marshal(st)
 	if err != nil || string(key) == r.written {

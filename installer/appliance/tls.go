@@ -28,16 +28,17 @@ const (
 	ServerKeyFile  = "server-key.pem"
 )
 
-// material is a checked vchwire.ApplianceTLS.
+// material is a checked vchwire.ApplianceTLS, its server key opened.
 type material struct {
-	raw  string // the guestinfo value it was read from
-	wire vchwire.ApplianceTLS
-	cert tls.Certificate
-	cas  *x509.CertPool // nil unless TLS is "verify"
+	raw    string // the guestinfo value it was read from
+	wire   vchwire.ApplianceTLS
+	keyPEM []byte
+	cert   tls.Certificate
+	cas    *x509.CertPool // nil unless TLS is "verify"
 }
 
 // readTLS reads the certificates the installer wrote; errNoTLS when it has not yet.
-func readTLS(ctx context.Context, gi GuestInfo, mode string) (*material, error) {
+func readTLS(ctx context.Context, gi GuestInfo, mode string, sec *secrets) (*material, error) {
 	v, found, err := gi.Get(ctx, vchwire.KeyApplianceTLS)
 	if err != nil {
 		return nil, err
@@ -45,17 +46,23 @@ func readTLS(ctx context.Context, gi GuestInfo, mode string) (*material, error) 
 	if !found || v == "" {
 		return nil, errNoTLS
 	}
-	return parseTLS(v, mode)
+	return parseTLS(ctx, v, mode, sec)
 }
 
 var errNoTLS = errors.New("no certificates in guestinfo (" + vchwire.KeyApplianceTLS + ")")
 
-func parseTLS(v, mode string) (*material, error) {
+// parseTLS reads the TLS value v, opening its sealed server key.
+func parseTLS(ctx context.Context, v, mode string, sec *secrets) (*material, error) {
 	m := &material{raw: v}
 	if err := json.Unmarshal([]byte(v), &m.wire); err != nil {
 		return nil, fmt.Errorf("appliance certificates: %w", err)
 	}
-	cert, err := tls.X509KeyPair([]byte(m.wire.ServerCert), []byte(m.wire.ServerKey))
+	key, err := sec.open(ctx, vchwire.SecretServerKey, m.wire.ServerKey)
+	if err != nil {
+		return nil, fmt.Errorf("appliance certificates: %w", err)
+	}
+	m.keyPEM = key
+	cert, err := tls.X509KeyPair([]byte(m.wire.ServerCert), key)
 	if err != nil {
 		return nil, fmt.Errorf("appliance certificates: server certificate and key: %w", err)
 	}
@@ -85,7 +92,7 @@ func (a *appliance) waitTLS(ctx context.Context, mode string) (*material, error)
 	t := time.NewTicker(a.o.TLSPoll)
 	defer t.Stop()
 	for {
-		m, err := readTLS(ctx, a.o.GuestInfo, mode)
+		m, err := readTLS(ctx, a.o.GuestInfo, mode, a.secrets)
 		if err == nil {
 			return m, nil
 		}
@@ -106,7 +113,7 @@ func writeTLS(dir string, m *material) error {
 		name, data string
 		mode       os.FileMode
 	}
-	files := []pemFile{{ServerCertFile, m.wire.ServerCert, 0o644}, {ServerKeyFile, m.wire.ServerKey, 0o600}}
+	files := []pemFile{{ServerCertFile, m.wire.ServerCert, 0o644}, {ServerKeyFile, string(m.keyPEM), 0o600}}
 	if m.cas != nil {
 		files = append(files, pemFile{CACertFile, m.wire.CACert, 0o644})
 	}

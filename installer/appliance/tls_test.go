@@ -2,9 +2,11 @@ package appliance
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +20,7 @@ func TestWaitTLS(t *testing.T) {
 	gi := newFakeGuestInfo()
 	state := t.TempDir()
 	a := &appliance{o: Options{GuestInfo: gi, State: state, TLSPoll: 10 * time.Millisecond},
-		log: slog.New(slog.DiscardHandler), status: newReporter(gi, slog.New(slog.DiscardHandler))}
+		log: slog.New(slog.DiscardHandler), status: newReporter(gi, slog.New(slog.DiscardHandler)), secrets: &secrets{gi: gi}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -36,15 +38,29 @@ func TestWaitTLS(t *testing.T) {
 		defer gi.mu.Unlock()
 		return gi.gets[vchwire.KeyApplianceTLS] >= 3
 	})
-	// Verify mode needs the CA.
-	gi.put(t, vchwire.KeyApplianceTLS, pki.wire(false))
-	waitFor(t, "the bad value to be reported", 5*time.Second, func() bool { return gi.status().Error != "" })
-	select {
-	case r := <-done:
-		t.Fatalf("accepted certificates without a CA: %v", r.err)
-	default:
+	// Verify mode needs the CA; the server key must be sealed, to this VM's key.
+	other := newFakeGuestInfo()
+	inClear := pki.wire(t, gi, true)
+	inClear.ServerKey = vchwire.Sealed(pki.serverKey)
+	for what, v := range map[string]vchwire.ApplianceTLS{
+		"no CA": pki.wire(t, gi, false), "a key in clear": inClear, "another VM's key": pki.wire(t, other, true),
+	} {
+		gi.mu.Lock()
+		gi.statuses = nil
+		gi.mu.Unlock()
+		gi.put(t, vchwire.KeyApplianceTLS, v)
+		waitFor(t, what+" to be reported", 5*time.Second, func() bool { return gi.status().Error != "" })
+		if e := gi.status().Error; strings.Contains(e, "PRIVATE KEY") {
+			t.Errorf("%s: the error shows the key: %s", what, e)
+		}
+		t.Logf("%s: %s", what, gi.status().Error)
+		select {
+		case r := <-done:
+			t.Fatalf("accepted certificates with %s: %v", what, r.err)
+		default:
+		}
 	}
-	gi.put(t, vchwire.KeyApplianceTLS, pki.wire(true))
+	gi.put(t, vchwire.KeyApplianceTLS, pki.wire(t, gi, true))
 	r := <-done
 	if r.err != nil {
 		t.Fatal(r.err)
@@ -69,10 +85,11 @@ func TestWaitTLS(t *testing.T) {
 			t.Errorf("%s: mode %v, %v", name, st.Mode(), err)
 		}
 	}
-	if _, err := parseTLS(`{"serverCert":"x"}`, vchwire.TLSServer); err == nil {
+	broken, _ := json.Marshal(vchwire.ApplianceTLS{ServerCert: "x", ServerKey: gi.seal(t, vchwire.SecretServerKey, pki.serverKey)})
+	if _, err := parseTLS(ctx, string(broken), vchwire.TLSServer, a.secrets); err == nil {
 		t.Error("a broken pair was accepted")
 	}
-	if _, err := parseTLS(`{`, vchwire.TLSServer); err == nil {
+	if _, err := parseTLS(ctx, `{`, vchwire.TLSServer, a.secrets); err == nil {
 		t.Error("bad JSON was accepted")
 	}
 
@@ -80,6 +97,7 @@ func TestWaitTLS(t *testing.T) {
 	gi2 := newFakeGuestInfo()
 	a.o.GuestInfo = gi2
 	a.status = newReporter(gi2, a.log)
+	a.secrets = &secrets{gi: gi2}
 	cctx, ccancel := context.WithCancel(context.Background())
 	ccancel()
 	if _, err := a.waitTLS(cctx, vchwire.TLSServer); err == nil {

@@ -6,13 +6,19 @@ import (
 	"github.com/vice-engine/vice/installer/vchwire"
 )
 
-// applianceConfig is the endpoint's vchwire.KeyAppliance value for a validated create.
-func (plan *createPlan) applianceConfig(s *Session) vchwire.ApplianceConfig {
+// applianceConfig is the endpoint's vchwire.KeyAppliance value for a validated create, the target's
+// password sealed to pub, the new endpoint's key.
+func (plan *createPlan) applianceConfig(s *Session, pub *vchwire.PublicKey) (vchwire.ApplianceConfig, error) {
 	o := plan.o
+	target, password, err := vchwire.SealTarget(pub, s.Target.SDKWithCredentials())
+	if err != nil {
+		return vchwire.ApplianceConfig{}, err
+	}
 	cfg := vchwire.ApplianceConfig{
 		Name:                o.Name,
 		Version:             plan.app.Version,
-		Target:              s.Target.SDKWithCredentials().String(),
+		Target:              target,
+		TargetPassword:      password,
 		Thumbprint:          s.Thumbprint,
 		Datacenter:          plan.p.Datacenter.InventoryPath,
 		ComputeResource:     plan.p.Compute.InventoryPath,
@@ -40,7 +46,7 @@ func (plan *createPlan) applianceConfig(s *Session) vchwire.ApplianceConfig {
 			cfg.VolumeStores[v.Label] = v.URL()
 		}
 	}
-	return cfg
+	return cfg, nil
 }
 
 func mustJSON(v any) string {

@@ -181,6 +181,7 @@ func (m *Manager) Configure(ctx context.Context, o ConfigureOptions) (*Configure
 		if tlsm, err = prepareTLS(v.Name, cfg.TLS, TLSOptions{CertPath: f.Dir, CNames: o.CNames}, log); err != nil {
 			return nil, err
 		}
+		tlsm.pub = v.PublicKey
 	} else if tlsm, err = loadTLS(v, o.CertPath, o.CNames); err != nil {
 		return nil, err
 	}

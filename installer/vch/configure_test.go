@@ -133,6 +133,11 @@ func TestConfigure(t *testing.T) {
 	if !strings.Contains(out.String(), "Docker API endpoint check OK") || !strings.Contains(out.String(), "Moved the old certificates") {
 		t.Errorf("configure --tls-regenerate output:\n%s", out.String())
 	}
+	// The new server key went to the appliance sealed, as the first did (the appliance opened it to serve).
+	newKey, _ := os.ReadFile(filepath.Join(o.CertPath, certs.ServerKeyFile))
+	for _, leak := range s.Leaks(t, string(newKey)) {
+		t.Error(leak)
+	}
 }
 
 // A VCH's vApp (the default on vCenter) gets its limits changed in place, without a restart.

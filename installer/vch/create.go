@@ -117,10 +117,21 @@ func (m *Manager) build(ctx context.Context, s *Session, plan *createPlan, tlsm 
 	}
 
 	log.Infof("Creating appliance on target")
-	cfg := plan.applianceConfig(s)
+	// The endpoint's key: its private half goes to the VM once, in the spec that creates it, and is never
+	// read back; the secrets are sealed to its public half (vchwire's secrets.go).
+	key, err := vchwire.NewSecretKey()
+	if err != nil {
+		return nil, err
+	}
+	tlsm.pub = key.PublicKey()
+	cfg, err := plan.applianceConfig(s, tlsm.pub)
+	if err != nil {
+		return nil, err
+	}
 	spec, err := endpointSpec{
 		Name: name, CPUs: int32(o.EndpointCPUs), MemoryMB: o.EndpointMemoryMB, Datastore: plan.store, Networks: plan.nics,
-		ExtraConfig: map[string]string{vchwire.KeyAppliance: mustJSON(cfg), vchwire.KeyVCHVersion: plan.app.Version},
+		ExtraConfig: map[string]string{vchwire.KeyAppliance: mustJSON(cfg), vchwire.KeyVCHVersion: plan.app.Version,
+			vchwire.KeySecretKey: key.String(), vchwire.KeyPublicKey: tlsm.pub.String()},
 	}.configSpec(ctx)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package vch
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/vice-engine/vice/installer/certs"
 	"github.com/vice-engine/vice/installer/vch/vchtest"
 	"github.com/vice-engine/vice/installer/vchwire"
+	"github.com/vice-engine/vice/plugins/vcsim/vmxfile"
 )
 
 func TestCreate(t *testing.T) {
@@ -91,8 +93,8 @@ func TestCreate(t *testing.T) {
 	if extra[vchwire.KeyVCHVersion] != "v1.0.0" || cfg.Version != "v1.0.0" || cfg.Name != "vch1" {
 		t.Errorf("versions %q %q name %q", extra[vchwire.KeyVCHVersion], cfg.Version, cfg.Name)
 	}
-	if !strings.HasPrefix(cfg.Target, "https://user:pass@") || !strings.HasSuffix(cfg.Target, "/sdk") {
-		t.Errorf("target %q", cfg.Target)
+	if !strings.HasPrefix(cfg.Target, "https://user@") || !strings.HasSuffix(cfg.Target, "/sdk") || !cfg.TargetPassword.IsSealed() {
+		t.Errorf("target %q, password %q", cfg.Target, cfg.TargetPassword)
 	}
 	if cfg.Pool != "/DC0/host/DC0_C0/Resources/vch1" || cfg.ComputeResource != "/DC0/host/DC0_C0" || cfg.Datacenter != "/DC0" {
 		t.Errorf("paths %q %q %q", cfg.Datacenter, cfg.ComputeResource, cfg.Pool)
@@ -115,6 +117,41 @@ func TestCreate(t *testing.T) {
 	srv, _ := certs.ParseCertificate([]byte(tv.ServerCert))
 	if !certs.Covers(srv, a.IP, "vch.example.com", "localhost") {
 		t.Errorf("server certificate names %v %v", srv.IPAddresses, srv.DNSNames)
+	}
+
+	// Secrets kept secret: no extraConfig value and no datastore file shows the password or a private key
+	// (the server key and the CA key the installer made among them) ...
+	serverKey, _ := os.ReadFile(filepath.Join(o.CertPath, "server-key.pem"))
+	caKey, _ := os.ReadFile(filepath.Join(o.CertPath, "ca-key.pem"))
+	if len(serverKey) == 0 || len(caKey) == 0 {
+		t.Fatal("the certificate folder has no server or CA key")
+	}
+	for _, leak := range s.Leaks(t, string(serverKey), string(caKey)) {
+		t.Error(leak)
+	}
+	if len(s.Leaks(t, cfg.Plugins[0].SHA256)) == 0 { // the scan sees what is there
+		t.Error("the leak scan does not find the plugin's checksum in extraConfig")
+	}
+	// ... and they open with the key ESXi keeps in the endpoint's .vmx, the one the guest reads.
+	vmx, _ := os.ReadFile(filepath.Join(s.DatastoreDir, "vch1", "vch1.vmx"))
+	keyText, found, err := vmxfile.Lookup(vmx, vchwire.KeySecretKey)
+	if !found || err != nil {
+		t.Fatalf("the .vmx holds no %s: %v\n%s", vchwire.KeySecretKey, err, vmx)
+	}
+	key, err := vchwire.ParseSecretKey(keyText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if extra[vchwire.KeyPublicKey] != key.PublicKey().String() {
+		t.Errorf("%s is not the public half of the VM's key", vchwire.KeyPublicKey)
+	}
+	full, err := cfg.OpenTarget(key)
+	u, _ := url.Parse(full)
+	if pass, _ := u.User.Password(); err != nil || pass != vchtest.Password || u.User.Username() != "user" {
+		t.Errorf("the opened target has user %q and not the password (%v)", u.User.Username(), err)
+	}
+	if opened, err := key.Open(vchwire.SecretServerKey, tv.ServerKey); err != nil || string(opened) != string(serverKey) {
+		t.Errorf("the sealed server key opens to the folder's server-key.pem: %v", err)
 	}
 
 	// The datastore: ISOs in the VCH folder, the volume store.

@@ -42,7 +42,10 @@ func certFolder(certPath, name string) (certs.Folder, error) {
 
 // tlsMaterial is what vice-machine holds of a VCH's certificates.
 type tlsMaterial struct {
-	mode   string
+	mode string
+	// pub is the endpoint's public key, which the server key is sealed to; nil for a VCH made before vice
+	// sealed its secrets (its server key cannot be replaced).
+	pub    *vchwire.PublicKey
 	folder certs.Folder
 	ca     *certs.KeyPair    // nil without ca-key.pem: nothing can be signed
 	caCert *x509.Certificate // verifies the server
@@ -93,7 +96,7 @@ func prepareTLS(name, mode string, o TLSOptions, log Progress) (*tlsMaterial, er
 // loadTLS is the material of an existing VCH for a restart: whatever the certificate folder has, plus the
 // CA certificate the VCH itself carries.
 func loadTLS(v *VCH, certPath string, cnames []string) (*tlsMaterial, error) {
-	t := &tlsMaterial{mode: v.Config.TLS, cnames: cnames}
+	t := &tlsMaterial{mode: v.Config.TLS, pub: v.PublicKey, cnames: cnames}
 	if t.mode == "" {
 		t.mode = vchwire.TLSVerify
 	}
@@ -171,11 +174,27 @@ func (t *tlsMaterial) issue(ip string, log Progress) (*vchwire.ApplianceTLS, err
 	} else {
 		log.Infof("Loaded server certificate from %s", t.folder.Path(certs.ServerCertFile))
 	}
-	out := &vchwire.ApplianceTLS{ServerCert: string(srv.CertPEM), ServerKey: string(srv.KeyPEM)}
+	out, err := t.value(srv)
+	if err != nil {
+		return nil, err
+	}
 	if t.mode == vchwire.TLSVerify {
 		out.CACert = string(t.ca.CertPEM)
 	}
 	return out, nil
+}
+
+// value is the TLS value of a server pair: the certificate, and the key sealed to the endpoint's key.
+func (t *tlsMaterial) value(srv *certs.KeyPair) (*vchwire.ApplianceTLS, error) {
+	if t.pub == nil {
+		return nil, fmt.Errorf("the endpoint VM has no public key (%s) to seal the server key to: it was created by a "+
+			"vice-machine that wrote its secrets in clear; create the VCH again", vchwire.KeyPublicKey)
+	}
+	key, err := t.pub.Seal(vchwire.SecretServerKey, srv.KeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	return &vchwire.ApplianceTLS{ServerCert: string(srv.CertPEM), ServerKey: key}, nil
 }
 
 // reusable reports whether the VCH's current TLS value serves an appliance at ip.
@@ -256,7 +275,10 @@ func (t *tlsMaterial) install(ip string, log Progress) (*vchwire.ApplianceTLS, e
 			t.folder.Path(certs.ServerCertFile), ip)
 	}
 	log.Infof("Loaded server certificate from %s", t.folder.Path(certs.ServerCertFile))
-	out := &vchwire.ApplianceTLS{ServerCert: string(srv.CertPEM), ServerKey: string(srv.KeyPEM)}
+	out, err := t.value(srv)
+	if err != nil {
+		return nil, err
+	}
 	if t.mode == vchwire.TLSVerify {
 		if t.caCert == nil {
 			return nil, fmt.Errorf("%s has no %s to verify client certificates with", t.folder.Dir, certs.CAFile)

@@ -65,6 +65,11 @@ func TestUpgradeAndRollback(t *testing.T) {
 	if img, err := ReadISO(filepath.Join(s.DatastoreDir, "vch1", "appliance.iso")); err != nil || img.Version != "v2.0.0" {
 		t.Errorf("appliance.iso on the datastore: %v %+v", err, img)
 	}
+	// The configuration saved for the rollback keeps its secrets sealed, like extraConfig.
+	serverKey, _ := os.ReadFile(filepath.Join(o.CertPath, "server-key.pem"))
+	for _, leak := range s.Leaks(t, string(serverKey)) {
+		t.Error(leak)
+	}
 	if img, err := ReadISO(filepath.Join(s.DatastoreDir, "vch1", "bootstrap.iso")); err != nil || img.Version != "v2.0.0" {
 		t.Errorf("bootstrap.iso on the datastore: %v %+v", err, img)
 	}

@@ -36,6 +36,9 @@ type VCH struct {
 	Status   *vchwire.ApplianceStatus
 	TLS      *vchwire.ApplianceTLS
 	Debug    *vchwire.ApplianceDebug
+	// PublicKey is the endpoint's key its secrets are sealed to (vchwire.KeyPublicKey); nil when the VM has
+	// none.
+	PublicKey *vchwire.PublicKey
 	// Extra is the whole extraConfig.
 	Extra map[string]string
 }
@@ -127,6 +130,9 @@ func (s *Session) vchFromVM(ctx context.Context, dc *object.Datacenter, vm *mo.V
 		if json.Unmarshal([]byte(t), &tlsCfg) == nil {
 			vch.TLS = &tlsCfg
 		}
+	}
+	if p := extra[vchwire.KeyPublicKey]; p != "" {
+		vch.PublicKey, _ = vchwire.ParsePublicKey(p)
 	}
 	if d := extra[vchwire.KeyApplianceDebug]; d != "" {
 		var dbg vchwire.ApplianceDebug

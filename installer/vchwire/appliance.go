@@ -61,14 +61,17 @@ const (
 	PortSSH         = 22   // vice-machine debug
 )
 
-// ApplianceConfig is everything the endpoint needs to serve the VCH. Secrets (the target's password, the
-// server key) travel in guestinfo, which only the VM's administrators can read.
+// ApplianceConfig is everything the endpoint needs to serve the VCH. Its one secret, the target's password,
+// is sealed to the endpoint's key (secrets.go): extraConfig is readable by anyone who may read the VM.
 type ApplianceConfig struct {
 	Name    string `json:"name"`
 	Version string `json:"version"` // the build of appliance.iso this config was written for
 
-	// Target is the SDK URL with credentials (https://user:pass@host/sdk); Thumbprint pins its certificate.
+	// Target is the SDK URL with the user and never the password (https://user@host/sdk); TargetPassword
+	// is the password, sealed for SecretTargetPassword (OpenTarget joins them). Thumbprint pins the
+	// target's certificate.
 	Target          string `json:"target"`
+	TargetPassword  Sealed `json:"targetPassword,omitempty"`
 	Thumbprint      string `json:"thumbprint,omitempty"`
 	Datacenter      string `json:"datacenter,omitempty"`      // inventory path
 	ComputeResource string `json:"computeResource,omitempty"` // inventory path
@@ -124,11 +127,12 @@ type PluginRecord struct {
 	Args   []string `json:"args,omitempty"` // extra arguments after the ones the init derives from the config
 }
 
-// ApplianceTLS is the endpoint's certificate material, PEM-encoded.
+// ApplianceTLS is the endpoint's certificate material, PEM-encoded; the server key is sealed for
+// SecretServerKey to the endpoint's key.
 type ApplianceTLS struct {
 	CACert     string `json:"caCert,omitempty"` // verifies client certificates; empty unless TLS is "verify"
 	ServerCert string `json:"serverCert"`
-	ServerKey  string `json:"serverKey"`
+	ServerKey  Sealed `json:"serverKey"`
 }
 
 // ApplianceDebug enables SSH access to the endpoint for the given public keys (authorized_keys lines).

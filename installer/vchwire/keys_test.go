@@ -17,6 +17,9 @@ func TestKeysKeepTheirNames(t *testing.T) {
 		vchwire.KeyApplianceStatus: "guestinfo.vice../appliance",
 		vchwire.KeyVCHVersion:      "guestinfo.vice./vch.version",
 		vchwire.KeyVCHPrevious:     "guestinfo.vice./vch.previous",
+		vchwire.KeyPublicKey:       "guestinfo.vice./appliance.publickey",
+		// ESXi's hidden key, as VIC used it: the value is in the .vmx, never in an API read.
+		vchwire.KeySecretKey: "guestinfo.ovfEnv",
 	} {
 		if got != want {
 			t.Errorf("key %q, want %q", got, want)

@@ -37,6 +37,7 @@ type applianceReport struct {
 	FD4          string            `json:"fd4"`
 	RootShared   bool              `json:"rootShared"`
 	ConfigName   string            `json:"configName"`
+	SecretKey    string            `json:"secretKey"`
 	Err          string            `json:"err,omitempty"`
 }
 
@@ -87,6 +88,12 @@ func TestApplianceBoots(t *testing.T) {
 		t.Error("the appliance's mounts propagate to the host")
 	case rep.ConfigName != "endpoint" || rep.Err != "":
 		t.Errorf("config name %q, error %q", rep.ConfigName, rep.Err)
+	case rep.SecretKey != "secret key of endpoint":
+		t.Errorf("the guest read %s as %q, want what the create spec gave it", vchwire.KeySecretKey, rep.SecretKey)
+	}
+	// The hidden key reached the guest from the .vmx; no API read shows it.
+	if v, shown := extraConfigValue(t, vm, vchwire.KeySecretKey); shown {
+		t.Errorf("extraConfig shows %s through the API: %q", vchwire.KeySecretKey, v)
 	}
 	// The host reaches it on its address, as clients reach a VCH endpoint.
 	if got := dialGreeting(t, ip); got != "hello from endpoint" {
@@ -202,8 +209,9 @@ func (env *guestEnv) createApplianceVM(t *testing.T, name, configName string) *o
 	}
 	task, err := env.folder.CreateVM(ctx, types.VirtualMachineConfigSpec{
 		Name: name, GuestId: string(types.VirtualMachineGuestOsIdentifierOtherLinux64Guest), NumCPUs: 1, MemoryMB: 256,
-		Files:       &types.VirtualMachineFileInfo{VmPathName: ds(name)},
-		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: vchwire.KeyAppliance, Value: string(conf)}},
+		Files: &types.VirtualMachineFileInfo{VmPathName: ds(name)},
+		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: vchwire.KeyAppliance, Value: string(conf)},
+			&types.OptionValue{Key: vchwire.KeySecretKey, Value: "secret key of " + configName}},
 	}, env.pool, nil)
 	if err != nil {
 		t.Fatal(err)

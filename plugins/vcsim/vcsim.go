@@ -105,6 +105,8 @@ func Start(ctx context.Context, opts Options) (_ *Infrastructure, err error) {
 		}
 	}()
 
+	EmulateOVFEnv(m.Service.Context.Map, log)
+
 	// Setup talks to the service in process, before anything listens, so no client sees it half built.
 	c, err := vim25.NewClient(ctx, m.Service)
 	if err != nil {

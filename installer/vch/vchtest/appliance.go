@@ -15,13 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/installer/vchwire"
+	"github.com/vice-engine/vice/plugins/vcsim/vmxfile"
 )
 
 // Appliance plays the endpoint's guest: when the VM powers on it reports an address, waits for the
@@ -155,6 +158,7 @@ func (a *Appliance) run() {
 			continue
 		}
 		var tlsCfg *vchwire.ApplianceTLS
+		var serverKey []byte
 		if cfg.TLS != vchwire.TLSOff {
 			raw := extra[vchwire.KeyApplianceTLS]
 			if raw == "" {
@@ -165,8 +169,17 @@ func (a *Appliance) run() {
 				a.t.Errorf("fake appliance: bad TLS value: %v", err)
 				continue
 			}
+			// The guest opens its server key with the key the hypervisor hands it.
+			key, err := a.endpointKey(ctx, vm, extra)
+			if err == nil {
+				serverKey, err = key.Open(vchwire.SecretServerKey, tlsCfg.ServerKey)
+			}
+			if err != nil {
+				a.report(vm.Self, vchwire.ApplianceStatus{State: vchwire.ApplianceFailed, Version: cfg.Version, IP: a.IP, Error: err.Error()})
+				continue
+			}
 		}
-		port, err := a.serve(tlsCfg)
+		port, err := a.serve(tlsCfg, serverKey)
 		if err != nil {
 			a.report(vm.Self, vchwire.ApplianceStatus{State: vchwire.ApplianceFailed, Version: cfg.Version, IP: a.IP, Error: err.Error()})
 			continue
@@ -194,7 +207,8 @@ func (a *Appliance) find(ctx context.Context) *mo.VirtualMachine {
 	}
 	defer v.Destroy(ctx)
 	var vms []mo.VirtualMachine
-	if err := v.Retrieve(ctx, []string{"VirtualMachine"}, []string{"name", "config.extraConfig", "runtime.powerState", "runtime.bootTime"}, &vms); err != nil {
+	if err := v.Retrieve(ctx, []string{"VirtualMachine"}, []string{"name", "config.extraConfig", "config.files.vmPathName",
+		"runtime.powerState", "runtime.bootTime"}, &vms); err != nil {
 		return nil
 	}
 	for i := range vms {
@@ -203,6 +217,42 @@ func (a *Appliance) find(ctx context.Context) *mo.VirtualMachine {
 		}
 	}
 	return nil
+}
+
+// endpointKey is what the guest reads as vchwire.KeySecretKey: the simulator keeps it in the VM's .vmx as
+// ESXi does (read here through the datastore, as the hypervisor reads it), or, when the simulator shows it
+// (govmomi's own), in extraConfig.
+func (a *Appliance) endpointKey(ctx context.Context, vm *mo.VirtualMachine, extra map[string]string) (*vchwire.SecretKey, error) {
+	if v := extra[vchwire.KeySecretKey]; v != "" {
+		return vchwire.ParseSecretKey(v)
+	}
+	var p object.DatastorePath
+	if !p.FromString(vm.Config.Files.VmPathName) {
+		return nil, fmt.Errorf("fake appliance: the VM's .vmx path %q", vm.Config.Files.VmPathName)
+	}
+	f := find.NewFinder(a.c, true)
+	dc, err := f.DefaultDatacenter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := f.SetDatacenter(dc).Datastore(ctx, p.Datastore)
+	if err != nil {
+		return nil, err
+	}
+	rc, _, err := ds.Download(ctx, p.Path, &soap.DefaultDownload)
+	if err != nil {
+		return nil, fmt.Errorf("fake appliance: download the .vmx: %w", err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, err
+	}
+	v, found, err := vmxfile.Lookup(data, vchwire.KeySecretKey)
+	if err != nil || !found {
+		return nil, fmt.Errorf("fake appliance: no %s in the .vmx (%v)", vchwire.KeySecretKey, err)
+	}
+	return vchwire.ParseSecretKey(v)
 }
 
 // report writes the status the way the appliance's init does: guestinfo, which vSphere keeps in extraConfig.
@@ -225,14 +275,14 @@ func (a *Appliance) report(ref types.ManagedObjectReference, st vchwire.Applianc
 }
 
 // serve starts the Docker API stand-in: /_ping on the appliance's address, with the installer's server
-// certificate and, in verify mode, client certificates required.
-func (a *Appliance) serve(tv *vchwire.ApplianceTLS) (int, error) {
+// certificate (and its opened key) and, in verify mode, client certificates required.
+func (a *Appliance) serve(tv *vchwire.ApplianceTLS, serverKey []byte) (int, error) {
 	a.stopServer()
 	port := vchwire.PortDockerPlain
 	var cfg *tls.Config
 	if tv != nil {
 		port = vchwire.PortDockerTLS
-		cert, err := tls.X509KeyPair([]byte(tv.ServerCert), []byte(tv.ServerKey))
+		cert, err := tls.X509KeyPair([]byte(tv.ServerCert), serverKey)
 		if err != nil {
 			return 0, err
 		}

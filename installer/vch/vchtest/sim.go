@@ -40,6 +40,9 @@ func (s *Sim) URL() *url.URL { c := *s.url; return &c }
 // Target is the URL as --target takes it.
 func (s *Sim) Target() string { return s.URL().String() }
 
+// Password is the simulated vCenter's password: odd enough that a test finds it wherever it leaks.
+const Password = "vchtest-Pa55/w0rd:sealed"
+
 // StartVC starts the product's simulated vCenter (one cluster of three hosts, datastore1, "VM Network" and
 // "VCH Bridge") without the hypervisor emulator: the tests play the appliance themselves.
 func StartVC(t *testing.T) *Sim {
@@ -47,7 +50,7 @@ func StartVC(t *testing.T) *Sim {
 	ctx := context.Background()
 	dir := t.TempDir()
 	inf, err := vcsim.Start(ctx, vcsim.Options{
-		DatastoreDir: filepath.Join(dir, "datastore1"), DisableEmulator: true,
+		DatastoreDir: filepath.Join(dir, "datastore1"), DisableEmulator: true, Password: Password,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -69,6 +72,8 @@ func StartESX(t *testing.T) *Sim {
 		t.Fatal(err)
 	}
 	t.Cleanup(model.Remove)
+	// ESXi keeps guestinfo.ovfEnv out of the API, as the product's simulator does.
+	vcsim.EmulateOVFEnv(model.Service.Context.Map, slog.New(slog.DiscardHandler))
 	model.Service.TLS = new(tls.Config)
 	srv := model.Service.NewServer()
 	t.Cleanup(srv.Close)

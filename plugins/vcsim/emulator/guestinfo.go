@@ -15,6 +15,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vice-engine/vice/plugins/vcsim/vmxfile"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -75,10 +76,12 @@ func (g *guest) guestInfo(req wire.GuestInfoRequest) wire.GuestInfoReply {
 	return wire.GuestInfoReply{Error: fmt.Sprintf("unknown op %q", req.Op)}
 }
 
-// getExtraConfig reads the VM's current extraConfig, so the guest sees what the endpoint wrote last.
+// getExtraConfig reads the VM's current extraConfig, so the guest sees what the endpoint wrote last. The
+// key ESXi keeps out of API reads (vmxfile.OVFEnv) is read from the VM's .vmx file, as ESXi's VMX reads
+// it; from extraConfig only when the simulator shows it there (plain vcsim).
 func (g *guest) getExtraConfig(ctx context.Context, key string) (string, bool, error) {
 	var vm mo.VirtualMachine
-	if err := property.DefaultCollector(g.e.client).RetrieveOne(ctx, g.vm, []string{"config.extraConfig"}, &vm); err != nil {
+	if err := property.DefaultCollector(g.e.client).RetrieveOne(ctx, g.vm, []string{"config.extraConfig", "config.files.vmPathName"}, &vm); err != nil {
 		return "", false, fmt.Errorf("read extraConfig: %w", err)
 	}
 	if vm.Config == nil {
@@ -89,6 +92,13 @@ func (g *guest) getExtraConfig(ctx context.Context, key string) (string, bool, e
 			s, _ := v.Value.(string)
 			return s, true, nil
 		}
+	}
+	if strings.EqualFold(key, vmxfile.OVFEnv) && vm.Config.Files.VmPathName != "" {
+		vmx, err := g.e.ds.local(ctx, vm.Config.Files.VmPathName)
+		if err != nil {
+			return "", false, fmt.Errorf("the VM's .vmx: %w", err)
+		}
+		return vmxfile.Get(vmx, key)
 	}
 	return "", false, nil
 }

@@ -34,6 +34,7 @@ type Report struct {
 	FD4          string            `json:"fd4"`
 	RootShared   bool              `json:"rootShared"` // "/" propagates to a peer group (it must not)
 	ConfigName   string            `json:"configName"`
+	SecretKey    string            `json:"secretKey"` // vchwire.KeySecretKey as the guest reads it
 	Err          string            `json:"err,omitempty"`
 }
 
@@ -92,6 +93,12 @@ func run() error {
 		if err := json.Unmarshal([]byte(r.Value), &cfg); err == nil {
 			rep.ConfigName = cfg.Name
 		}
+	} else if err != nil {
+		rep.Err = err.Error()
+	}
+
+	if r, err := call(wire.GuestInfoRequest{Op: "get", Key: vchwire.KeySecretKey}); err == nil && r.Found {
+		rep.SecretKey = r.Value
 	} else if err != nil {
 		rep.Err = err.Error()
 	}
