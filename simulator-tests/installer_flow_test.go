@@ -74,6 +74,11 @@ func TestInstaller(t *testing.T) {
 		}
 	})
 
+	// Secrets kept secret: what a vSphere user with read access reads of the VCH holds no password and no
+	// private key in clear.
+	t.Run("SecretsKeptSecret", func(t *testing.T) { e.checkNoSecrets(t, vch1) })
+	t.Run("AdminPortalAsksForCredentials", func(t *testing.T) { e.checkPortal(t, vch1) })
+
 	// vch2 pulls Docker Hub names through a mirror, which holds them under their full path.
 	hub, err := fixtures.BusyboxImage()
 	if err != nil {
@@ -138,6 +143,7 @@ func TestInstaller(t *testing.T) {
 		}
 		out := e.machineOK(t, []string{"upgrade"}, "--name", "vch1", "--appliance-iso", e.newISO, "--bootstrap-iso", e.bootISO)
 		t.Logf("upgrade:\n%s", out)
+		e.checkNoSecrets(t, vch1) // the configuration saved for the rollback among the files
 		if v := vch1.ok(t, "version", "--format", "{{.Server.Version}}"); strings.TrimSpace(v) != "e2e-new" {
 			t.Fatalf("vch1 server version %q after the upgrade", v)
 		}

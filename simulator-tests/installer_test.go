@@ -115,7 +115,7 @@ func startInstallerEnv(t *testing.T) *installerEnv {
 	v := &vch{bin: e.bin, dir: dir}
 	e.runDir = filepath.Join(dir, "guests")
 	v.start(t, "vice-vcsim", out, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		"--datastore-dir", e.dsDir, "--url-file", urlFile, "--run-dir", e.runDir)
+		"--datastore-dir", e.dsDir, "--url-file", urlFile, "--run-dir", e.runDir, "--password", installerPassword)
 	waitFor(t, 20*time.Second, "vice-vcsim's URL and thumbprint", func() bool {
 		m := regexp.MustCompile(`VCSIM_THUMBPRINT=(\S+)`).FindStringSubmatch(out.String())
 		b, err := os.ReadFile(urlFile)

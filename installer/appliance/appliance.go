@@ -30,6 +30,9 @@ type Options struct {
 	Level  *slog.LevelVar
 	// Procs starts and reaps processes; a Procs that waits for its own children only when nil.
 	Procs *Procs
+	// PortalLogin checks the user name and password of an admin portal login: nil logs in to the config's
+	// vSphere target (vsphereLogin). It returns errNotVSphereUser for refused credentials.
+	PortalLogin func(ctx context.Context, user, password string) error
 
 	// Ports; wire's when zero (the Docker port by TLS mode: 2376, or 2375 when off).
 	DockerPort, AdminPort, SSHPort int
@@ -175,7 +178,12 @@ func (a *appliance) run(ctx context.Context) error {
 		return a.fail(ctx, fmt.Errorf("registry CAs: %w", err))
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { a.runPortal(ctx, serverCerts, ep.admin(), logDir) })
+	login := a.o.PortalLogin
+	if login == nil {
+		login = vsphereLogin(target, cfg.Thumbprint)
+	}
+	auth := newPortalAuth(login, a.log.With("service", ServicePortal))
+	wg.Go(func() { a.runPortal(ctx, serverCerts, auth, ep.admin(), logDir) })
 	restart := make(chan struct{}, 1)
 	eng := &engine{path: filepath.Join(a.o.Root, EnginePath), args: EngineArgs(cfg, ep.DockerHost(), a.o.State),
 		dir: a.o.State, log: engineLog, tail: &tail{max: engineTailSize}}
@@ -298,8 +306,8 @@ func (a *appliance) watchTLS(ctx context.Context, mode, ip string, cur *material
 }
 
 // runPortal serves the admin portal until ctx ends, reporting it as a service.
-func (a *appliance) runPortal(ctx context.Context, certs *serverTLS, addr, logDir string) {
-	p := &portal{status: a.status, logDir: logDir, tls: certs, log: a.log.With("service", ServicePortal), started: time.Now()}
+func (a *appliance) runPortal(ctx context.Context, certs *serverTLS, auth *portalAuth, addr, logDir string) {
+	p := &portal{status: a.status, logDir: logDir, tls: certs, auth: auth, log: a.log.With("service", ServicePortal), started: time.Now()}
 	backoff := minRestart
 	for {
 		l, err := net.Listen("tcp", addr)

@@ -94,7 +94,7 @@ func TestApplianceUnderEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := vchwire.ApplianceConfig{Name: "vch1", Version: info.Version, Target: target, TargetPassword: pass,
+	cfg := vchwire.ApplianceConfig{Name: "vch1", Version: info.Version, Target: target, TargetPassword: pass, Thumbprint: inf.Thumbprint(),
 		Pool: "/DC0/host/DC0_C0/Resources", ImageStore: vcsim.DatastoreName, TLS: vchwire.TLSServer, Backend: "vcsim"}
 	for _, p := range info.Plugins {
 		cfg.Plugins = append(cfg.Plugins, p.Record())
@@ -159,12 +159,15 @@ func TestApplianceUnderEmulator(t *testing.T) {
 
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool}}}
 	defer client.CloseIdleConnections()
+	// The portal logs its users in to the simulated vCenter with their own credentials.
 	for url, want := range map[string]string{
 		"https://" + st.IP + ":2376/_ping":      "OK",
 		st.AdminPortal + "/api/status":          `"state": "running"`,
 		st.AdminPortal + "/logs/" + InitLogName: "appliance booting",
 	} {
-		resp, err := client.Get(url)
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.SetBasicAuth(inf.URL().User.Username(), password)
+		resp, err := client.Do(req)
 		if err != nil {
 			fail("GET %s: %v", url, err)
 		}
@@ -172,6 +175,20 @@ func TestApplianceUnderEmulator(t *testing.T) {
 		resp.Body.Close()
 		if !strings.Contains(string(body), want) {
 			fail("GET %s: %q lacks %q", url, body, want)
+		}
+	}
+	for _, pass := range []string{"", "wrong"} {
+		req, _ := http.NewRequest(http.MethodGet, st.AdminPortal+"/api/status", nil)
+		if pass != "" {
+			req.SetBasicAuth(inf.URL().User.Username(), pass)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			fail("portal: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			fail("portal with password %q: %s", pass, resp.Status)
 		}
 	}
 	if b, _ := os.ReadFile(logFile); !strings.Contains(string(b), "appliance booting") {

@@ -16,12 +16,13 @@ import (
 )
 
 // portal is the admin portal (VIC's vicadmin): the appliance's status as a page and as JSON, and its logs.
-// It serves HTTPS with the server certificate; with TLS "verify" a client certificate signed by the CA is
-// required, as for the Docker API.
+// It serves HTTPS with the server certificate (self-signed with TLS "off"), and only to the clients auth
+// lets in: vSphere users, and with TLS "verify" holders of a client certificate signed by the CA.
 type portal struct {
 	status  *reporter
 	logDir  string
 	tls     *serverTLS
+	auth    *portalAuth
 	log     *slog.Logger
 	started time.Time
 }
@@ -32,7 +33,7 @@ func (p *portal) handler() http.Handler {
 	mux.HandleFunc("GET /api/status", p.apiStatus)
 	mux.HandleFunc("GET /logs/{$}", p.logIndex)
 	mux.HandleFunc("GET /logs/{name}", p.logFile)
-	return mux
+	return p.auth.wrap(mux)
 }
 
 // serve serves HTTPS on l until ctx ends.

@@ -62,7 +62,7 @@ func startAppliance(t *testing.T, gi *fakeGuestInfo, root string, change func(*O
 		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		DockerPort: freePort(t), AdminPort: freePort(t), SSHPort: freePort(t),
 		ConfigPoll: 20 * time.Millisecond, TLSPoll: 20 * time.Millisecond, CertPoll: 50 * time.Millisecond,
-		DebugPoll: 50 * time.Millisecond, StopTimeout: 5 * time.Second,
+		DebugPoll: 50 * time.Millisecond, StopTimeout: 5 * time.Second, PortalLogin: fakeVSphereLogin,
 	}
 	if change != nil {
 		change(&o)
@@ -187,11 +187,17 @@ func TestRunVerify(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	// Without a certificate: vSphere credentials, or nothing.
 	anon := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool}}}
 	defer anon.CloseIdleConnections()
-	if resp, err := anon.Get(adminURL + "/api/status"); err == nil {
+	checkPortalLogin(t, anon, adminURL)
+	// A certificate of another CA is refused outright.
+	stranger := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: pki.pool, Certificates: []tls.Certificate{newPKI(t).client}}}}
+	defer stranger.CloseIdleConnections()
+	if resp, err := stranger.Get(adminURL + "/api/status"); err == nil {
 		resp.Body.Close()
-		t.Error("the portal answered without a client certificate")
+		t.Errorf("the portal answered a client certificate of another CA: %s", resp.Status)
 	}
 
 	testSSH(t, r)
@@ -225,6 +231,46 @@ func TestRunVerify(t *testing.T) {
 	}
 	if alive(eng.Pid) {
 		t.Errorf("engine %d survived the appliance", eng.Pid)
+	}
+}
+
+// fakeVSphereLogin stands for the target's vSphere: it knows one user.
+func fakeVSphereLogin(_ context.Context, user, password string) error {
+	if user == portalUser && password == testPassword {
+		return nil
+	}
+	return errNotVSphereUser
+}
+
+const portalUser = "administrator@vsphere.local"
+
+// checkPortalLogin: a client without a certificate is asked for vSphere credentials, refused with wrong ones,
+// and served with right ones.
+func checkPortalLogin(t *testing.T, c *http.Client, portal string) {
+	t.Helper()
+	for _, tc := range []struct {
+		user, password string
+		want           int
+	}{{"", "", http.StatusUnauthorized}, {portalUser, "wrong", http.StatusUnauthorized}, {portalUser, testPassword, http.StatusOK}} {
+		req, _ := http.NewRequest(http.MethodGet, portal+"/api/status", nil)
+		if tc.user != "" {
+			req.SetBasicAuth(tc.user, tc.password)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("portal as %q: %v", tc.user, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("portal as %q/%q: %s %s, want %d", tc.user, tc.password, resp.Status, body, tc.want)
+		}
+		if tc.want == http.StatusUnauthorized && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic ") {
+			t.Errorf("portal as %q: no Basic challenge (%q)", tc.user, resp.Header.Get("WWW-Authenticate"))
+		}
+		if tc.want == http.StatusOK && !strings.Contains(string(body), `"state"`) {
+			t.Errorf("portal as %q: %s", tc.user, body)
+		}
 	}
 }
 
@@ -374,9 +420,10 @@ func TestRunPlainAndRestarts(t *testing.T) {
 	if body := get(t, c, "http://127.0.0.1:"+strconv.Itoa(r.o.DockerPort)+"/_ping"); body != "OK" {
 		t.Errorf("_ping %q", body)
 	}
+	// TLS off leaves the Docker API open, never the portal.
 	insecure := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	defer insecure.CloseIdleConnections()
-	get(t, insecure, st.AdminPortal+"/api/status")
+	checkPortalLogin(t, insecure, st.AdminPortal)
 	if err := r.stop(); err != nil {
 		t.Fatal(err)
 	}

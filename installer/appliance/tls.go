@@ -134,6 +134,8 @@ func writeTLS(dir string, m *material) error {
 }
 
 // serverTLS is the admin portal's TLS configuration, whose certificates can be replaced while it serves.
+// With CAs a client certificate is verified when given; the portal's authentication (portalauth.go) decides
+// what a client without one may do.
 type serverTLS struct {
 	mu   sync.Mutex
 	cert *tls.Certificate
@@ -157,8 +159,8 @@ func (s *serverTLS) config() *tls.Config {
 				return nil, errors.New("no server certificate yet")
 			}
 			c := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*s.cert}}
-			if s.cas != nil {
-				c.ClientAuth, c.ClientCAs = tls.RequireAndVerifyClientCert, s.cas
+			if s.cas != nil { // a certificate, when given, must be the CA's; without one the portal asks for a login
+				c.ClientAuth, c.ClientCAs = tls.VerifyClientCertIfGiven, s.cas
 			}
 			return c, nil
 		},

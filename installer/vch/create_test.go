@@ -129,8 +129,12 @@ func TestCreate(t *testing.T) {
 	for _, leak := range s.Leaks(t, string(serverKey), string(caKey)) {
 		t.Error(leak)
 	}
-	if len(s.Leaks(t, cfg.Plugins[0].SHA256)) == 0 { // the scan sees what is there
+	// The scan sees what is there: a value it is told of, a key in a file or escaped in JSON.
+	if len(s.Leaks(t, cfg.Plugins[0].SHA256)) == 0 {
 		t.Error("the leak scan does not find the plugin's checksum in extraConfig")
+	}
+	if escaped, _ := json.Marshal(string(serverKey)); !vchtest.PEMPrivateKey.Match(serverKey) || !vchtest.PEMPrivateKey.Match(escaped) {
+		t.Error("the leak scan does not recognize a private key")
 	}
 	// ... and they open with the key ESXi keeps in the endpoint's .vmx, the one the guest reads.
 	vmx, _ := os.ReadFile(filepath.Join(s.DatastoreDir, "vch1", "vch1.vmx"))
@@ -141,6 +145,9 @@ func TestCreate(t *testing.T) {
 	key, err := vchwire.ParseSecretKey(keyText)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !vchtest.EndpointKey.MatchString(keyText) {
+		t.Error("the leak scan does not recognize an endpoint key")
 	}
 	if extra[vchwire.KeyPublicKey] != key.PublicKey().String() {
 		t.Errorf("%s is not the public half of the VM's key", vchwire.KeyPublicKey)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -17,6 +18,19 @@ import (
 	"github.com/vice-engine/vice/plugins/vcsim/vmxfile"
 )
 
+// PEMPrivateKey matches a PEM private key with the start of its body, in a file or in JSON (where the line
+// break is "\n"); a binary that merely names the header is no match.
+var PEMPrivateKey = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----(\r?\n|\\n)[A-Za-z0-9+/=]{16}`)
+
+// EndpointKey matches an endpoint key's value (vchwire.SecretKey.String): the prefix and a base64 X25519 key.
+var EndpointKey = regexp.MustCompile(`vice-secret-key-1:[A-Za-z0-9+/]{43}=`)
+
+// publicImage says a datastore file is one of the product's images (appliance.iso, bootstrap.iso and their
+// saved copies): the same bits for every install, built from the sources. They are searched for this
+// install's secrets, not for key-shaped strings: the simulator plugin they carry embeds govmomi's public test
+// certificate and key.
+func publicImage(name string) bool { return filepath.Ext(name) == ".iso" }
+
 // Leaks lists every place a secret shows in clear, where vSphere users could read it:
 //   - every extraConfig value of every VM, read through the API as a user with read access does (what
 //     `govc vm.info -e` prints);
@@ -24,12 +38,13 @@ import (
 //     endpoint key's line in a .vmx: ESXi keeps vchwire.KeySecretKey there by design, readable by whoever
 //     may read the datastore, as the README's threat model says.
 //
-// A secret is the vSphere password, any PEM private key ("PRIVATE KEY"), the endpoint key's value, and each
-// of needles (for a PEM private key give the PEM: its base64 body is looked for too).
+// A secret is the vSphere password, any PEM private key (its header and base64, in a file or escaped in
+// JSON), an endpoint key's value, and each of needles (for a PEM private key give the PEM: its base64 body is
+// looked for too).
 func (s *Sim) Leaks(t *testing.T, needles ...string) []string {
 	t.Helper()
 	ctx := context.Background()
-	look := []string{Password, "PRIVATE KEY"}
+	look := []string{Password}
 	for _, n := range needles {
 		look = append(look, n)
 		if b, _ := pem.Decode([]byte(n)); b != nil {
@@ -40,11 +55,20 @@ func (s *Sim) Leaks(t *testing.T, needles ...string) []string {
 		}
 	}
 	var found []string
-	check := func(where, v string) {
+	check := func(where, v string, image bool) {
 		for _, n := range look {
 			if n != "" && strings.Contains(v, n) {
 				found = append(found, fmt.Sprintf("%s shows %.24q", where, n))
 			}
+		}
+		if image {
+			return
+		}
+		if m := PEMPrivateKey.FindString(v); m != "" {
+			found = append(found, fmt.Sprintf("%s holds a private key: %.40q", where, m))
+		}
+		if EndpointKey.MatchString(v) {
+			found = append(found, where+" holds an endpoint key")
 		}
 	}
 
@@ -67,10 +91,7 @@ func (s *Sim) Leaks(t *testing.T, needles ...string) []string {
 			if strings.EqualFold(ov.Key, vchwire.KeySecretKey) {
 				found = append(found, fmt.Sprintf("VM %s: extraConfig shows %s", vm.Name, ov.Key))
 			}
-			check(fmt.Sprintf("VM %s: extraConfig %s", vm.Name, ov.Key), val)
-			if strings.HasPrefix(val, "vice-secret-key-") {
-				found = append(found, fmt.Sprintf("VM %s: extraConfig %s holds an endpoint key", vm.Name, ov.Key))
-			}
+			check(fmt.Sprintf("VM %s: extraConfig %s", vm.Name, ov.Key), val, false)
 		}
 	}
 
@@ -92,10 +113,7 @@ func (s *Sim) Leaks(t *testing.T, needles ...string) []string {
 				text = strings.ReplaceAll(text, key, "") // by design; the rest of the file is checked
 			}
 		}
-		check("datastore file "+rel, text)
-		if strings.Contains(text, "vice-secret-key-") {
-			found = append(found, "datastore file "+rel+" holds an endpoint key")
-		}
+		check("datastore file "+rel, text, publicImage(rel))
 		return nil
 	})
 	if err != nil {

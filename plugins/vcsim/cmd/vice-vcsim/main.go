@@ -21,6 +21,9 @@ import (
 	"github.com/vice-engine/vice/plugins/vcsim"
 )
 
+// passwordEnv names the environment variable that may hold --password, kept out of the process list.
+const passwordEnv = "VICE_VCSIM_PASSWORD"
+
 func main() {
 	pprofenv.Serve("VICE_PPROF_ADDR")
 	listen := flag.String("listen", "127.0.0.1:8989", "HTTPS address to serve the simulated vCenter on")
@@ -29,7 +32,11 @@ func main() {
 	urlFile := flag.String("url-file", "", "write the SDK URL (with credentials) to this file once ready")
 	noEmulator := flag.Bool("no-emulator", false, "do not boot containerVMs' guests (the hypervisor emulator needs root)")
 	runDir := flag.String("run-dir", "", "directory for the emulator's per-guest state (default: a new temporary directory)")
+	password := flag.String("password", "", "the password the simulator accepts (default: $"+passwordEnv+", else "+vcsim.DefaultPass+")")
 	flag.Parse()
+	if *password == "" {
+		*password = os.Getenv(passwordEnv)
+	}
 
 	level := slog.LevelWarn // quiet by default: stdout carries the URL, stderr only problems
 	if *debug {
@@ -41,7 +48,7 @@ func main() {
 	log.SetOutput(stdLogWriter{logger})
 
 	opts := vcsim.Options{Listen: *listen, DatastoreDir: *dir, Logger: logger, DisableEmulator: *noEmulator,
-		RunDir: *runDir}
+		RunDir: *runDir, Password: *password}
 	if err := run(logger, opts, *urlFile); err != nil {
 		logger.Error("vice-vcsim failed", "err", err)
 		os.Exit(1)
