@@ -13,7 +13,10 @@
 //   - the endpoint VM, named after the VCH, booting "[image-store] <name>/appliance.iso", logging to a
 //     file-backed serial port "[image-store] <name>/appliance.log", with its whole configuration in
 //     extraConfig: vchwire.KeyAppliance (JSON vchwire.ApplianceConfig), vchwire.KeyApplianceTLS,
-//     vchwire.KeyVCHVersion; the appliance reports back under vchwire.KeyApplianceStatus;
+//     vchwire.KeyVCHVersion, vchwire.KeyPublicKey; the appliance reports back under
+//     vchwire.KeyApplianceStatus. The password and the server key are sealed to the VM's key, whose
+//     private half (vchwire.KeySecretKey) Create writes once, in the spec that makes the VM, and nothing
+//     reads back;
 //   - "[image-store] <name>/" with appliance.iso and bootstrap.iso (and, after an upgrade, the previous
 //     version's ISOs and configuration for Rollback), "[image-store] VIC/<name>/" where the backend keeps
 //     images, and the volume store folders.
