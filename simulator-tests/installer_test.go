@@ -40,6 +40,8 @@ type installerEnv struct {
 	bootISO    string
 	// runDir is the emulator's: the guests of this environment run their tether from below it.
 	runDir string
+	// vcsim is the simulator's process, which a test may stop before its cleanup does.
+	vcsim *exec.Cmd
 }
 
 var (
@@ -114,7 +116,7 @@ func startInstallerEnv(t *testing.T) *installerEnv {
 	out := &syncBuffer{}
 	v := &vch{bin: e.bin, dir: dir}
 	e.runDir = filepath.Join(dir, "guests")
-	v.start(t, "vice-vcsim", out, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+	e.vcsim = v.start(t, "vice-vcsim", out, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		"--datastore-dir", e.dsDir, "--url-file", urlFile, "--run-dir", e.runDir, "--password", installerPassword)
 	waitFor(t, 20*time.Second, "vice-vcsim's URL and thumbprint", func() bool {
 		m := regexp.MustCompile(`VCSIM_THUMBPRINT=(\S+)`).FindStringSubmatch(out.String())
