@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/moby/moby/api/types/container"
 
@@ -27,6 +28,8 @@ func (s *Service) Prune(ctx context.Context, f prunefilter.Filter) (container.Pr
 	if err != nil {
 		return container.PruneReport{}, err
 	}
+	// Newest first, as dockerd walks its containers.
+	sort.SliceStable(all, func(i, j int) bool { return all[i].createdAt().After(all[j].createdAt()) })
 	var rep container.PruneReport
 	for _, r := range all {
 		if err := ctx.Err(); err != nil {

@@ -1,5 +1,6 @@
 // Command vice-registry serves the test images (busybox and friends, built from Debian's busybox-static) from
-// a registry on a loopback address, so that `make run` and the demos can pull offline.
+// a registry on a loopback address, so that `make run` and the demos can pull offline; busybox is also there as
+// library/busybox, so that the registry serves as a Docker Hub mirror.
 package main
 
 import (
@@ -41,6 +42,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "vice-registry: seed:", err)
 		os.Exit(1)
 	}
+	// busybox also under Docker Hub's own name for it, as a pull-through mirror holds it, so that a VCH made
+	// with --registry-mirror pointing here pulls the bare name "busybox".
+	if err := pushHubBusybox(ctx, reg); err != nil {
+		fmt.Fprintln(os.Stderr, "vice-registry: seed library/busybox:", err)
+		os.Exit(1)
+	}
 	fmt.Printf("REGISTRY=%s\n", reg.Addr)
 	<-ctx.Done()
+}
+
+func pushHubBusybox(ctx context.Context, reg *fixtures.Registry) error {
+	bb, err := fixtures.BusyboxImage()
+	if err != nil {
+		return err
+	}
+	return reg.Push(ctx, "library/busybox:latest", bb)
 }
