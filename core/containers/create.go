@@ -30,6 +30,12 @@ func (s *Service) Create(ctx context.Context, name string, req container.CreateR
 	if err := checkHost(host); err != nil {
 		return container.CreateResponse{}, err
 	}
+	if err := checkRestartPolicy(host); err != nil {
+		return container.CreateResponse{}, err
+	}
+	if err := checkHealthcheck(cfg.Healthcheck); err != nil {
+		return container.CreateResponse{}, err
+	}
 	if name != "" {
 		var err error
 		if name, err = checkName(name); err != nil {

@@ -21,6 +21,7 @@ func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectRes
 	if err != nil {
 		return container.InspectResponse{}, err
 	}
+	s.decorate(r)
 	st := r.state()
 	return container.InspectResponse{
 		ID:      r.ID,
@@ -28,12 +29,15 @@ func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectRes
 		Path:    r.process.Path,
 		Args:    nonNil(r.process.Args),
 		State: &container.State{
-			Status: container.ContainerState(r.status()), Running: st.Running, Pid: int(st.Pid),
+			Status: container.ContainerState(r.dockerStatus()), Running: st.Running || r.restartPending,
+			Paused: st.Paused, Restarting: r.restartPending, Pid: int(st.Pid),
 			ExitCode: int(st.ExitCode), Error: st.Error, StartedAt: orZero(st.StartedAt), FinishedAt: orZero(st.FinishedAt),
+			Health: r.healthNow,
 		},
 		Image:        r.ImageID,
 		Name:         "/" + r.Name,
-		RestartCount: 0,
+		RestartCount: r.restartCount(),
+		ExecIDs:      execIDs(r),
 		Driver:       "vsphere",
 		Platform:     "linux",
 		HostConfig:   hostConfigView(r.HostConfig),
@@ -58,6 +62,22 @@ func commandLine(path string, args []string) string {
 		parts = append(parts, a)
 	}
 	return strings.Join(parts, " ")
+}
+
+// dockerStatus is the status Docker shows: the backend's, or restarting while a restart waits.
+func (r *record) dockerStatus() string {
+	if r.restartPending {
+		return "restarting"
+	}
+	return r.status()
+}
+
+// execIDs are the exec sessions the containerVM records (null without any, as dockerd shows it).
+func execIDs(r *record) []string {
+	if len(r.info.Tasks) == 0 {
+		return nil
+	}
+	return r.info.Tasks
 }
 
 // sandboxID names the container's network stack while it runs: its own VM's, so derived from its ID.
@@ -103,12 +123,26 @@ func nonNil(s []string) []string {
 // statusText is the STATUS column of `docker ps`: "Created", "Up 3 seconds", "Exited (0) 2 minutes ago".
 func statusText(r *record, now time.Time) string {
 	st := r.state()
-	switch r.status() {
-	case "running":
+	switch r.dockerStatus() {
+	case "running", "paused":
+		up := "Up Less than a second"
 		if t, err := time.Parse(time.RFC3339Nano, st.StartedAt); err == nil {
-			return "Up " + units.HumanDuration(now.Sub(t))
+			up = "Up " + units.HumanDuration(now.Sub(t))
 		}
-		return "Up Less than a second"
+		switch {
+		case st.Paused:
+			return up + " (Paused)"
+		case r.healthNow == nil:
+			return up
+		case r.healthNow.Status == container.Starting:
+			return up + " (health: starting)"
+		}
+		return up + " (" + string(r.healthNow.Status) + ")"
+	case "restarting":
+		if t, err := time.Parse(time.RFC3339Nano, st.FinishedAt); err == nil {
+			return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(t)))
+		}
+		return fmt.Sprintf("Restarting (%d)", st.ExitCode)
 	case "exited":
 		if t, err := time.Parse(time.RFC3339Nano, st.FinishedAt); err == nil {
 			return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(t)))
@@ -131,9 +165,12 @@ func summary(r *record, now time.Time) container.Summary {
 	sum := container.Summary{
 		ID: r.ID, Names: []string{"/" + r.Name}, Image: r.Image, ImageID: r.ImageID, Command: cmd,
 		Created: r.createdAt().Unix(), Ports: portSummaries(r), Labels: labels,
-		State: container.ContainerState(r.status()), Status: statusText(r, now),
+		State: container.ContainerState(r.dockerStatus()), Status: statusText(r, now),
 		NetworkSettings: &container.NetworkSettingsSummary{Networks: networkViews(r)},
 		Mounts:          []container.MountPoint{},
+	}
+	if h := r.healthNow; h != nil {
+		sum.Health = &container.HealthSummary{Status: h.Status, FailingStreak: h.FailingStreak}
 	}
 	sum.HostConfig.NetworkMode = string(r.HostConfig.NetworkMode)
 	if sum.HostConfig.NetworkMode == "" {

@@ -26,7 +26,7 @@ type ListOptions struct {
 }
 
 var listFilterKeys = map[string]bool{"id": true, "name": true, "label": true, "status": true, "exited": true,
-	"before": true, "since": true, "ancestor": true}
+	"before": true, "since": true, "ancestor": true, "health": true}
 
 // List is GET /containers/json: newest first; running ones only unless all, a limit, or a status, exited,
 // before or since filter says otherwise.
@@ -42,12 +42,22 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 				}
 			}
 		}
+		if k == "health" {
+			for _, v := range vals {
+				if container.ValidateHealthStatus(container.HealthStatus(v)) != nil {
+					return nil, fmt.Errorf("invalid filter 'health=%s': %w", v, errdefs.ErrInvalid)
+				}
+			}
+		}
 	}
 	all, err := s.list(ctx, sdk.ListFilter{})
 	if err != nil {
 		return nil, err
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].createdAt().After(all[j].createdAt()) })
+	for _, r := range all {
+		s.decorate(r)
+	}
 	m, err := s.newMatcher(ctx, o.Filters, all)
 	if err != nil {
 		return nil, err
@@ -63,7 +73,7 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 	now := time.Now()
 	out := []container.Summary{}
 	for _, r := range all {
-		if (!showAll && !r.running()) || !m.match(r) {
+		if (!showAll && !r.running() && !r.restartPending) || !m.match(r) {
 			continue
 		}
 		sum := summary(r, now)
@@ -149,7 +159,15 @@ func (m *matcher) match(r *record) bool {
 	}) {
 		return false
 	}
-	if st := m.f["status"]; len(st) > 0 && !anyOf(st, func(v string) bool { return v == r.status() }) {
+	if st := m.f["status"]; len(st) > 0 && !anyOf(st, func(v string) bool { return v == r.dockerStatus() }) {
+		return false
+	}
+	if hs := m.f["health"]; len(hs) > 0 && !anyOf(hs, func(v string) bool {
+		if r.healthNow == nil {
+			return v == string(container.NoHealthcheck)
+		}
+		return v == string(r.healthNow.Status)
+	}) {
 		return false
 	}
 	if ex := m.f["exited"]; len(ex) > 0 && (r.status() != "exited" ||

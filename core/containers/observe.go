@@ -41,8 +41,21 @@ func (s *Service) Observe(m events.Message) {
 		delete(s.wakers, id)
 	}
 	s.mu.Unlock()
-	if m.Action == events.ActionDie {
+	switch m.Action {
+	case events.ActionDie:
 		go s.autoRemove(context.Background(), id)
+		s.unwatchHealth(id)
+		go s.onExit(context.Background(), id, false)
+	case events.ActionStart:
+		go func() {
+			if r, err := s.refresh(context.Background(), id); err == nil {
+				s.watchHealth(r)
+			}
+		}()
+	case events.ActionDestroy:
+		s.unwatchHealth(id)
+		s.cancelRestart(id)
+		s.execs.forget(id)
 	}
 }
 
@@ -88,7 +101,9 @@ func (s *Service) Recover(ctx context.Context) error {
 		if r.HostConfig.AutoRemove && r.status() == "exited" {
 			s.autoRemove(ctx, r.ID)
 		}
+		s.watchHealth(r)
 	}
+	s.recoverRestarts(ctx, all)
 	return nil
 }
 

@@ -47,9 +47,14 @@ type Service struct {
 	lastState map[string]*models.ContainerState // auto-removed container ID -> its final state, briefly
 	starting  map[string]chan struct{}          // container ID -> closed when its start request returns
 	dns       []string                          // default name servers (the VCH's --dns-server)
-	publish   EventFunc                         // the events the service reports itself (commit)
+	publish   EventFunc                         // the events the service reports itself (commit, health_status)
 	networks  Networks                          // resolves network names; nil: no networks
 	pruning   atomic.Bool                       // a prune runs (prune.go)
+
+	execs        execTable       // exec instances (exec.go)
+	restarts     restartPolicies // the restart manager (restart.go)
+	healthChecks healthChecks    // the health monitors (health.go)
+	annotations  annotationLocks // one annotation write at a time per container (annotate.go)
 }
 
 // Option configures a Service.
@@ -95,6 +100,17 @@ type record struct {
 	Created    string
 	spec       *models.ContainerSpec // as the backend keeps it; never nil
 	process    *models.Process       // the spec's; never nil
+
+	// What the endpoint itself knows of the container, for inspect and ps (see decorate).
+	restartPending bool              // a restart by policy waits its back-off
+	healthNow      *container.Health // its health check's state; nil without one
+}
+
+// decorate adds to r what the endpoint itself knows of it: a restart waiting its back-off, its health.
+func (s *Service) decorate(r *record) *record {
+	r.restartPending = !r.running() && s.restarting(r.ID)
+	r.healthNow = s.health(r)
+	return r
 }
 
 func decode(info *models.ContainerInfo) *record {

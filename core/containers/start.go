@@ -20,9 +20,13 @@ func (s *Service) Start(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
+	if r.state().Paused {
+		return dockermsg.StartPaused.Err()
+	}
 	if r.running() {
 		return dockermsg.AlreadyStarted.Err(r.ID)
 	}
+	s.userStarting(ctx, r)
 	return s.start(ctx, r)
 }
 
@@ -139,10 +143,12 @@ func (s *Service) Restart(ctx context.Context, ref, signal string, timeout *int)
 		return err
 	}
 	if r.running() {
+		s.userStopping(ctx, r, true)
 		if err := s.stop(ctx, r, signal, timeout); err != nil && !errors.Is(err, errdefs.ErrNotModified) {
 			return err
 		}
 	}
+	s.userStarting(ctx, r)
 	return s.start(ctx, r)
 }
 

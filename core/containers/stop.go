@@ -18,8 +18,13 @@ func (s *Service) Stop(ctx context.Context, ref, signal string, timeout *int) er
 		return err
 	}
 	if !r.running() {
+		if s.cancelRestart(r.ID) { // a restart waiting its back-off: the stop ends it
+			s.userStopping(ctx, r, false)
+			return nil
+		}
 		return dockermsg.AlreadyStopped.Err(r.ID)
 	}
+	s.userStopping(ctx, r, true)
 	return s.stop(ctx, r, signal, timeout)
 }
 
@@ -68,8 +73,16 @@ func (s *Service) Kill(ctx context.Context, ref, signal string) error {
 	}
 	notRunning := dockermsg.CannotKill.Err(ref, r.ID)
 	if !r.running() {
+		if s.cancelRestart(r.ID) {
+			s.userStopping(ctx, r, false)
+			return nil
+		}
 		return notRunning
 	}
+	// As dockerd: any kill is a user's stop for unless-stopped; SIGKILL, and the stop signal of a container
+	// that has one (any signal of one that has none), also keep this exit from being restarted.
+	stopSignal, _ := parseSignal(r.Config.StopSignal)
+	s.userStopping(ctx, r, stopSignal == "" || sig == "SIGKILL" || sig == "9" || sig == stopSignal)
 	if err := s.pl.SignalContainer(ctx, r.ID, sig); err != nil {
 		if errors.Is(err, errdefs.ErrConflict) {
 			return notRunning
@@ -89,6 +102,7 @@ func (s *Service) Remove(ctx context.Context, ref string, force, removeVolumes b
 	if r.running() && !force {
 		return dockermsg.RemoveRunning.Err(r.Name)
 	}
+	s.cancelRestart(r.ID)
 	if err := s.pl.RemoveContainer(ctx, r.ID, force); err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
 			return noSuchContainer(ref)

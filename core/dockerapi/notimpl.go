@@ -12,19 +12,10 @@ import (
 // answer 501 with a message naming the route, so that a client learns what is missing rather than that the
 // path is unknown. Move a route out of this table when its handler lands.
 var notImplemented = []struct{ group, method, pattern string }{
-	{"containers", "GET", "/containers/{id:.*}/top"},
-	{"containers", "GET", "/containers/{id:.*}/stats"},
-	{"containers", "POST", "/containers/{id:.*}/update"},
-	{"containers", "POST", "/containers/{id:.*}/pause"},
-	{"containers", "POST", "/containers/{id:.*}/unpause"},
 	{"containers", "GET", "/containers/{id:.*}/attach/ws"},
 	{"checkpoints", "GET", "/containers/{id:.*}/checkpoints"},
 	{"checkpoints", "POST", "/containers/{id:.*}/checkpoints"},
 	{"checkpoints", "DELETE", "/containers/{id:.*}/checkpoints/{checkpoint}"},
-	{"exec", "POST", "/containers/{id:.*}/exec"},
-	{"exec", "POST", "/exec/{id}/start"},
-	{"exec", "POST", "/exec/{id}/resize"},
-	{"exec", "GET", "/exec/{id}/json"},
 	{"images", "GET", "/images/search"},
 	{"build", "POST", "/build"},
 	{"build", "POST", "/build/cancel"},

@@ -91,7 +91,7 @@ func New(eng Engine, opts ...Option) *API {
 	for _, o := range opts {
 		o(a)
 	}
-	a.routes = slices.Concat(a.systemRoutes(), a.imageRoutes(), a.containerRoutes(), a.archiveRoutes(), a.networkRoutes(), a.volumeRoutes(), a.pruneRoutes(), swarmRoutes(), notImplementedRoutes())
+	a.routes = slices.Concat(a.systemRoutes(), a.execRoutes(), a.runningRoutes(), a.imageRoutes(), a.containerRoutes(), a.archiveRoutes(), a.networkRoutes(), a.volumeRoutes(), a.pruneRoutes(), swarmRoutes(), notImplementedRoutes())
 	// A pattern whose last part takes the rest of the path (DELETE /containers/{id:.*}) must not shadow a
 	// longer one of the same method (DELETE /containers/{id:.*}/checkpoints/{checkpoint}): those go last.
 	slices.SortStableFunc(a.routes, func(x, y route) int {

@@ -138,7 +138,7 @@ func Start(ctx context.Context, opts Options) (_ *Infrastructure, err error) {
 			server.Close()
 			return nil, err
 		}
-		m.Service.Context.Map.AddHandler(&suspendHook{e: inf.emulator})
+		m.Service.Context.Map.AddHandler(&guestHook{e: inf.emulator})
 	}
 	log.Info("vcsim serving", "url", redacted(server.URL), "datastoreDir", dir, "hosts", len(hosts),
 		"emulator", inf.emulator != nil)

@@ -77,7 +77,7 @@ func resize(c *containerVM, r *models.Resources) (types.VirtualMachineConfigSpec
 		case !hot:
 			return "hot add is not enabled for it"
 		}
-		return "vSphere adds " + what + " to a running VM but does not take them away"
+		return "vSphere adds " + what + " to a running VM but does not remove any"
 	}
 	if r.Cpus > 0 {
 		switch {

@@ -43,6 +43,26 @@ var (
 	CommitDead        = Message{"You cannot commit container %s which is Dead", errdefs.ErrConflict}
 	CommitRemoving    = Message{"You cannot commit container %s which is being removed", errdefs.ErrConflict}
 
+	// Pause, exec, restart policies and health checks.
+	AlreadyPaused     = Message{"Container %s is already paused", errdefs.ErrConflict}
+	NotPaused         = Message{"Container %s is not paused", errdefs.ErrConflict}
+	StartPaused       = Message{"cannot start a paused container, try unpause instead", errdefs.ErrConflict}
+	Restarting        = Message{"Container %s is restarting, wait until the container is running", errdefs.ErrConflict}
+	ExecPaused        = Message{"Container %s is paused, unpause the container before exec", errdefs.ErrConflict}
+	ExecRestarting    = Restarting
+	NoExecCommand     = Message{"No exec command specified", errdefs.ErrInvalid}
+	NoSuchExec        = Message{"No such exec instance: %s", errdefs.ErrNotFound}
+	ExecRan           = Message{"Error: Exec command %s has already run", errdefs.ErrConflict}
+	ExecRunning       = Message{"Error: Exec command %s is already running", errdefs.ErrConflict}
+	RestartAutoRemove = Message{"can't create 'AutoRemove' container with restart policy", errdefs.ErrInvalid}
+	UpdateAutoRemove  = Message{"Restart policy cannot be updated because AutoRemove is enabled for the container", errdefs.ErrInvalid}
+	InvalidRestart    = Message{"invalid restart policy '%s'", errdefs.ErrInvalid}
+	RetryNotOnFailure = Message{"invalid restart policy: maximum retry count can only be used with 'on-failure'", errdefs.ErrInvalid}
+	NegativeRetry     = Message{"invalid restart policy: maximum retry count cannot be negative", errdefs.ErrInvalid}
+	MinimumMemory     = Message{"Minimum memory limit allowed is 6MB", errdefs.ErrInvalid}
+	// TopPaused is vice's: a paused containerVM is suspended, and its guest lists nothing until it resumes.
+	TopPaused = Message{"Container %s is paused, unpause the container to list its processes", errdefs.ErrConflict}
+
 	// Images.
 	NoSuchImage = Message{"No such image: %s", errdefs.ErrNotFound}
 

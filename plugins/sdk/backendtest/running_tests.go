@@ -149,6 +149,11 @@ func (s *suite) testResources(t *testing.T) {
 	if r := u.Container.Spec.Resources; r.Cpus != 2 || r.MemoryMB != 1024 || len(u.Warnings) != 0 || u.Pending != nil {
 		t.Errorf("hot add: resources %+v, pending %+v, warnings %q", r, u.Pending, u.Warnings)
 	}
+	// The guest has what was added: its samples' memory limit is the VM's new memory.
+	resp, err := s.pl.Containers.GetContainerStats(containers.NewGetContainerStatsParamsWithContext(ctx(t)).WithID(*c.ID))
+	if err != nil || resp.Payload.Memory.Limit != 1024<<20 || resp.Payload.CPU.OnlineCpus != 2 {
+		t.Errorf("stats after the hot add: %+v %+v %v", resp.Payload.Memory, resp.Payload.CPU, errText(err))
+	}
 	u = update(&models.Resources{MemoryMB: 768})
 	if r := u.Container.Spec.Resources; r.MemoryMB != 1024 || len(u.Warnings) != 1 || u.Pending == nil || u.Pending.MemoryMB != 768 {
 		t.Errorf("less memory while running: resources %+v, pending %+v, warnings %q", r, u.Pending, u.Warnings)
@@ -161,7 +166,7 @@ func (s *suite) testResources(t *testing.T) {
 	if r := started.Spec.Resources; r.MemoryMB != 768 || r.Cpus != 2 || started.PendingResources != nil {
 		t.Errorf("after a restart: resources %+v, pending %+v", r, started.PendingResources)
 	}
-	_, err := s.pl.Containers.UpdateResources(containers.NewUpdateResourcesParamsWithContext(ctx(t)).WithID(*c.ID).
+	_, err = s.pl.Containers.UpdateResources(containers.NewUpdateResourcesParamsWithContext(ctx(t)).WithID(*c.ID).
 		WithResources(&models.Resources{MemoryMB: 1}))
 	wantClass(t, err, http.StatusBadRequest, "invalid")
 }

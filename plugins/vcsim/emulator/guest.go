@@ -37,9 +37,10 @@ type guest struct {
 	done    chan struct{}
 
 	// The guest's cgroups, once booted, and whether its VM is suspended (pause.go).
-	cgMu   sync.Mutex
-	cg     *guestCgroup
-	paused bool
+	cgMu        sync.Mutex
+	cg          *guestCgroup
+	paused      bool
+	cpus, memMB int64 // the size its cgroups bound it to
 
 	// The guest's network namespace and vNICs, once booted (guest_net.go).
 	netMu sync.Mutex

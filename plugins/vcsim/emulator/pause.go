@@ -18,7 +18,7 @@ func (g *guest) makeCgroup(l layout) *guestCgroup {
 	}
 	g.cgMu.Lock()
 	defer g.cgMu.Unlock()
-	g.cg = cg
+	g.cg, g.cpus, g.memMB = cg, l.cpus, l.memMB
 	if g.paused { // suspended while it booted
 		g.setFrozen(true)
 	}
@@ -71,13 +71,14 @@ func (g *guest) setFrozen(frozen bool) {
 	g.log.Info("guest frozen", "frozen", frozen)
 }
 
-// resize applies a running VM's new size (a hot add) to its guest; zero values are left as they are.
+// resize applies a running VM's size (after a hot add) to its guest, when it changed.
 func (g *guest) resize(cpus, memMB int64) {
 	g.cgMu.Lock()
 	defer g.cgMu.Unlock()
-	if g.cg == nil {
+	if g.cg == nil || (cpus == g.cpus && memMB == g.memMB) {
 		return
 	}
+	g.cpus, g.memMB = cpus, memMB
 	if err := g.cg.setLimits(cpus, memMB); err != nil {
 		g.log.Warn("resize the guest", "cpus", cpus, "memoryMB", memMB, "err", err)
 		return
@@ -90,6 +91,15 @@ func (e *Emulator) guestOf(vm types.ManagedObjectReference) *guest {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.guests[vm.Value]
+}
+
+// Resize bounds vm's guest by the VM's size, for a simulator that tells the emulator of every change of a
+// VM's configuration (plugins/vcsim's hook): a reconfigure's hot add reaches the guest before its task
+// ends, as ESXi's does.
+func (e *Emulator) Resize(vm types.ManagedObjectReference, cpus, memMB int64) {
+	if g := e.guestOf(vm); g != nil {
+		g.resize(cpus, memMB)
+	}
 }
 
 // Suspend freezes vm's guest now, for a simulator that tells the emulator of a suspend within its task

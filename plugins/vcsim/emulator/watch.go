@@ -58,8 +58,7 @@ func (e *Emulator) watchOnce(ctx context.Context) error {
 				traverse("vapp", "VirtualApp", "vm"),
 			},
 		}},
-		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: []string{"runtime.powerState",
-			"config.hardware.numCPU", "config.hardware.memoryMB", nicCount}}},
+		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: []string{"runtime.powerState", nicCount}}},
 	}}}
 	return property.WaitForUpdates(ctx, property.DefaultCollector(e.client), filter,
 		func(updates []types.ObjectUpdate) bool {
@@ -71,8 +70,8 @@ func (e *Emulator) watchOnce(ctx context.Context) error {
 }
 
 // observe acts on one VM's update: a powered-on VM gets a guest (a suspended one's goes on), a suspended
-// VM's guest is frozen, any other state (or the VM's removal) ends the guest it has, and a running VM's new
-// size bounds its guest.
+// VM's guest is frozen, any other state (or the VM's removal) ends the guest it has; a change of its vNICs
+// rewires them.
 func (e *Emulator) observe(u types.ObjectUpdate) {
 	if u.Kind == types.ObjectUpdateKindLeave {
 		e.stopGuest(u.Obj, "VM removed")
@@ -80,11 +79,9 @@ func (e *Emulator) observe(u types.ObjectUpdate) {
 		return
 	}
 	for _, c := range u.ChangeSet {
-		if c.Name == nicCount {
-			e.devicesChanged(u.Obj)
-			continue
-		}
 		switch c.Name {
+		case nicCount:
+			e.devicesChanged(u.Obj)
 		case "runtime.powerState":
 			switch state, _ := c.Val.(types.VirtualMachinePowerState); state {
 			case types.VirtualMachinePowerStatePoweredOn:
@@ -95,15 +92,6 @@ func (e *Emulator) observe(u types.ObjectUpdate) {
 				}
 			default:
 				e.stopGuest(u.Obj, "VM "+string(state))
-			}
-		case "config.hardware.numCPU", "config.hardware.memoryMB":
-			n, _ := c.Val.(int32)
-			if g := e.guestOf(u.Obj); g != nil && u.Kind == types.ObjectUpdateKindModify && n > 0 {
-				if c.Name == "config.hardware.numCPU" {
-					g.resize(int64(n), 0)
-				} else {
-					g.resize(0, int64(n))
-				}
 			}
 		}
 	}
