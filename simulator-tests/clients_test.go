@@ -3,6 +3,7 @@ package simulatortests
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,6 +105,19 @@ func TestPythonSDK(t *testing.T) {
 				ID, Run, Comment string
 			}
 		} `json:"files"`
+		Running struct {
+			ExecRun    []any `json:"exec_run"`
+			ExecRunEnv []any `json:"exec_run_env"`
+			Stats      struct{ Memory, Limit, CPU, PreCPU float64 }
+			Top        struct {
+				Titles   []string
+				Commands []string
+			}
+			Paused      string
+			PausedLines []int `json:"paused_lines"`
+			Unpaused    string
+			Error       string
+		} `json:"running"`
 		Volumes struct {
 			Wrote, Read, Driver, Anonymous string
 			Listed, Pruned, Left           []string
@@ -172,6 +186,20 @@ func TestPythonSDK(t *testing.T) {
 	}
 	if r.SwarmLeave["forced"] != true || r.SwarmLeave["status"] != float64(503) || r.SwarmLeave["message"] != "This node is not part of a swarm" {
 		t.Errorf("swarm.leave(force=True) = %v", r.SwarmLeave)
+	}
+	run := r.Running
+	if run.Error != "" || fmt.Sprint(run.ExecRun) != "[0 hi\n]" || fmt.Sprint(run.ExecRunEnv) != "[3 b\n]" {
+		t.Errorf("exec_run = %+v", run)
+	}
+	if st := run.Stats; st.Memory <= 0 || st.Limit != 2<<30 || st.CPU <= 0 || st.PreCPU <= 0 || st.CPU < st.PreCPU {
+		t.Errorf("stats(stream=False) = %+v", st)
+	}
+	if !slices.Equal(run.Top.Titles, []string{"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"}) ||
+		!slices.ContainsFunc(run.Top.Commands, func(c string) bool { return strings.HasPrefix(c, "sh -c i=0") }) {
+		t.Errorf("top() = %+v", run.Top)
+	}
+	if run.Paused != "paused" || run.Unpaused != "running" || len(run.PausedLines) != 2 || run.PausedLines[0] != run.PausedLines[1] {
+		t.Errorf("pause(), unpause() = %s, %s, log lines while paused %v", run.Paused, run.Unpaused, run.PausedLines)
 	}
 }
 

@@ -153,6 +153,34 @@ def main():
             c.remove(force=True)
 
     step("files", files)
+
+    def running():
+        c = client.containers.run(busybox, ["sh", "-c", "i=0; while :; do echo $i; i=$((i+1)); sleep 0.2; done"],
+                                  detach=True, name="py-running")
+        out = {}
+        code, output = c.exec_run("echo hi")
+        out["exec_run"] = [code, output.decode()]
+        code, output = c.exec_run(["sh", "-c", "echo $A; exit 3"], environment={"A": "b"})
+        out["exec_run_env"] = [code, output.decode()]
+        s = c.stats(stream=False)
+        out["stats"] = {"memory": s["memory_stats"].get("usage", 0), "limit": s["memory_stats"].get("limit", 0),
+                        "cpu": s["cpu_stats"]["cpu_usage"]["total_usage"],
+                        "precpu": s["precpu_stats"]["cpu_usage"].get("total_usage", 0)}
+        top = c.top()
+        out["top"] = {"titles": top["Titles"], "commands": [p[-1] for p in top["Processes"]]}
+        c.pause()
+        c.reload()
+        out["paused"] = c.status
+        lines = len(c.logs().split())
+        time.sleep(1)
+        out["paused_lines"] = [lines, len(c.logs().split())]
+        c.unpause()
+        c.reload()
+        out["unpaused"] = c.status
+        c.remove(force=True)
+        return out
+
+    step("running", running)
     json.dump(report, sys.stdout)
     sys.stdout.write("\n")
 
