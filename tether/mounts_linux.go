@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -52,7 +53,8 @@ func openMountSources(emulated bool, mounts []wire.Mount) (_ []mountSource, err 
 	for _, m := range mounts {
 		s := mountSource{m: m, fd: -1}
 		switch {
-		case m.Type == wire.MountTmpfs:
+		case m.Type == wire.MountTmpfs, m.Type == wire.MountVolume && m.NFS != "":
+			// Made in place, once the root is.
 		case m.Type == wire.MountBind:
 			if !emulated {
 				return out, fmt.Errorf("bind mount of %s: a VM has no host paths", m.Source)
@@ -201,6 +203,9 @@ func attachMount(s mountSource) error {
 	if m.Type == wire.MountTmpfs {
 		return mountTmpfs(m)
 	}
+	if m.NFS != "" {
+		return mountNFS(m)
+	}
 	if err := makeMountPoint(m.Destination, s.file); err != nil {
 		return err
 	}
@@ -270,6 +275,34 @@ func mountTmpfs(m wire.Mount) error {
 	}
 	data = append(data, "mode="+strconv.FormatUint(uint64(mode), 8))
 	return unix.Mount("tmpfs", m.Destination, "tmpfs", flags, strings.Join(data, ","))
+}
+
+// mountNFS mounts an NFS volume's export (NFS v3, no locking: one writer per volume is the VCH's rule anyway).
+// The kernel's NFS client wants the server's address.
+func mountNFS(m wire.Mount) error {
+	host, _, ok := strings.Cut(m.NFS, ":")
+	if !ok {
+		return fmt.Errorf("NFS source %q is not host:/path", m.NFS)
+	}
+	addr := host
+	if net.ParseIP(host) == nil {
+		ips, err := net.LookupIP(host)
+		if err != nil || len(ips) == 0 {
+			return fmt.Errorf("NFS server %s: %v", host, err)
+		}
+		addr = ips[0].String()
+	}
+	if err := os.MkdirAll(m.Destination, 0o755); err != nil {
+		return err
+	}
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
+	if m.ReadOnly {
+		flags |= unix.MS_RDONLY
+	}
+	if err := unix.Mount(m.NFS, m.Destination, "nfs", flags, "vers=3,nolock,addr="+addr); err != nil {
+		return fmt.Errorf("mount NFS %s: %w", m.NFS, err)
+	}
+	return nil
 }
 
 func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }

@@ -87,8 +87,8 @@ func ParseVolumeStoreURL(s string) (VolumeStore, error) {
 			return v, fmt.Errorf("NFS URL: %w", err)
 		}
 		v.Scheme, v.Host, v.Path = VolumeStoreNFS, u.Host, strings.Trim(u.Path, "/")
-		if v.Host == "" || v.Path == "" {
-			return v, fmt.Errorf("an NFS store needs a host and an export path: nfs://host/path")
+		if v.Host == "" {
+			return v, fmt.Errorf("an NFS store needs a host: nfs://host/path")
 		}
 		for k, dst := range map[string]*int{"uid": &v.UID, "gid": &v.GID} {
 			if q := u.Query().Get(k); q != "" {

@@ -125,6 +125,11 @@ func (b *Backend) planMounts(ctx context.Context, mounts []*models.Mount) ([]att
 			if err != nil {
 				return nil, nil, err
 			}
+			if s := rec.store; s.nfs() {
+				gm.NFS = s.nfsSource(rec.Name)
+				guest = append(guest, gm)
+				continue
+			}
 			if unit == 7 {
 				unit++
 			}

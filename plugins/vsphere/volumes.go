@@ -55,6 +55,12 @@ type volumeFile struct {
 }
 
 func (v *volumeFile) info(b *Backend) *models.VolumeInfo {
+	if v.store.nfs() {
+		return &models.VolumeInfo{
+			Name: v.Name, Store: v.store.cfg.Label, StoreType: "nfs", Location: "nfs://" + v.store.nfsSource(v.Name),
+			FsType: "nfs", UsedBytes: -1, Created: v.Created, Labels: v.Labels, Annotations: v.Annotations,
+		}
+	}
 	return &models.VolumeInfo{
 		Name: v.Name, Store: v.store.cfg.Label, StoreType: "vmdk",
 		Location:      v.store.files.ds.Path(v.store.descriptor(v.Name)),
@@ -119,9 +125,6 @@ func (b *Backend) CreateVolume(ctx context.Context, spec *models.VolumeSpec) (*m
 	if err != nil {
 		return nil, err
 	}
-	if s.nfs() {
-		return nil, s.errNFSStore()
-	}
 	release, err := b.claimVolume(name)
 	if err != nil {
 		return nil, err
@@ -134,11 +137,12 @@ func (b *Backend) CreateVolume(ctx context.Context, spec *models.VolumeSpec) (*m
 	}
 	rec := &volumeFile{Name: name, CapacityKB: capMB << 10, FSType: fsType, Labels: spec.Labels,
 		Annotations: spec.Annotations, Created: time.Now().UTC().Format(time.RFC3339Nano), store: s}
-	tmp := path.Join(s.folder(), tmpPrefix+name+"-"+randomSuffix())
-	if err := b.writeVolume(ctx, s, tmp, rec); err != nil {
-		if derr := s.files.deleteFile(context.WithoutCancel(ctx), tmp); derr != nil && !isGone(derr) {
-			b.log.Warn("could not remove a failed volume's folder", "folder", s.files.ds.Path(tmp), "err", derr)
+	if s.nfs() {
+		rec.CapacityKB, rec.FSType = 0, "nfs"
+		if err := b.createNFSVolume(ctx, s, rec); err != nil {
+			return nil, fmt.Errorf("create volume %s: %w", name, err)
 		}
+	} else if err := b.writeVolume(ctx, s, path.Join(s.folder(), tmpPrefix+name+"-"+randomSuffix()), rec); err != nil {
 		return nil, fmt.Errorf("create volume %s: %w", name, err)
 	}
 	b.vols.mu.Lock()
@@ -152,11 +156,19 @@ func (b *Backend) CreateVolume(ctx context.Context, spec *models.VolumeSpec) (*m
 	return rec.info(b), nil
 }
 
-// writeVolume makes the volume in the folder tmp and moves it to its own.
-func (b *Backend) writeVolume(ctx context.Context, s *volumeStore, tmp string, rec *volumeFile) error {
+// writeVolume makes the volume in the folder tmp and moves it to its own; a failure removes tmp.
+func (b *Backend) writeVolume(ctx context.Context, s *volumeStore, tmp string, rec *volumeFile) (err error) {
 	if err := s.files.mkdirAll(ctx, tmp); err != nil {
 		return err
 	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		if derr := s.files.deleteFile(context.WithoutCancel(ctx), tmp); derr != nil && !isGone(derr) {
+			b.log.Warn("could not remove a failed volume's folder", "folder", s.files.ds.Path(tmp), "err", derr)
+		}
+	}()
 	desc := path.Join(tmp, rec.Name+".vmdk")
 	if err := s.files.createVolumeDisk(ctx, desc, rec.CapacityKB); err != nil {
 		return err
@@ -201,12 +213,13 @@ func (f dsFiles) createVolumeDisk(ctx context.Context, rel string, capacityKB in
 func (b *Backend) findVolume(ctx context.Context, name string) (*volumeFile, error) {
 	for _, l := range b.storeLabels() {
 		s := b.vols.stores[l]
-		if s.nfs() {
-			continue
-		}
 		rec, err := b.readVolume(ctx, s, name)
 		if err == nil {
 			return rec, nil
+		}
+		if s.nfs() && errdefs.Is(err, errdefs.ErrUnavailable) {
+			b.log.Warn("an NFS volume store cannot be reached", "store", l, "err", err)
+			continue
 		}
 		if !errdefs.Is(err, errdefs.ErrNotFound) {
 			return nil, err
@@ -217,6 +230,9 @@ func (b *Backend) findVolume(ctx context.Context, name string) (*volumeFile, err
 
 // readVolume reads the record of volume name in s (cached once read; the folder's presence is checked).
 func (b *Backend) readVolume(ctx context.Context, s *volumeStore, name string) (*volumeFile, error) {
+	if s.nfs() {
+		return b.readNFSVolume(ctx, s, name)
+	}
 	data, err := s.files.readFile(ctx, path.Join(s.volumeDir(name), volumeRecord), maxVolumeRecordBytes)
 	if err != nil {
 		b.forgetVolume(name)
@@ -249,10 +265,16 @@ func (b *Backend) ListVolumes(ctx context.Context, usage bool) ([]*models.Volume
 	out := []*models.VolumeInfo{}
 	for _, l := range b.storeLabels() {
 		s := b.vols.stores[l]
+		var names []string
+		var err error
 		if s.nfs() {
-			continue
+			if names, err = b.listNFSVolumes(ctx, s); errdefs.Is(err, errdefs.ErrUnavailable) {
+				b.log.Warn("an NFS volume store cannot be reached; its volumes are not listed", "store", l, "err", err)
+				continue
+			}
+		} else {
+			names, err = s.files.subfolders(ctx, s.folder())
 		}
-		names, err := s.files.subfolders(ctx, s.folder())
 		if err != nil {
 			return nil, err
 		}
@@ -299,6 +321,9 @@ func (b *Backend) volumeInfo(rec *volumeFile, usage bool) *models.VolumeInfo {
 
 // volumeUsage is the bytes of the volume's files where its contents are local; -1 otherwise.
 func (b *Backend) volumeUsage(rec *volumeFile) int64 {
+	if rec.store.nfs() {
+		return -1
+	}
 	local := rec.store.localPath(rec.store.descriptor(rec.Name))
 	if local == "" {
 		return -1
@@ -337,11 +362,17 @@ func (b *Backend) RemoveVolume(ctx context.Context, name string) error {
 		return fmt.Errorf("volume %s is in use by container %s: %w", name, strings.Join(users, ", "), errdefs.ErrConflict)
 	}
 	s := rec.store
-	if err := s.files.deleteDisk(ctx, s.descriptor(name)); err != nil && !isGone(err) {
-		return fmt.Errorf("remove volume %s: %w", name, err)
-	}
-	if err := s.files.deleteFile(ctx, s.volumeDir(name)); err != nil && !isGone(err) {
-		return fmt.Errorf("remove volume %s: %w", name, err)
+	if s.nfs() {
+		if err := b.removeNFSVolume(ctx, s, name); err != nil {
+			return fmt.Errorf("remove volume %s: %w", name, err)
+		}
+	} else {
+		if err := s.files.deleteDisk(ctx, s.descriptor(name)); err != nil && !isGone(err) {
+			return fmt.Errorf("remove volume %s: %w", name, err)
+		}
+		if err := s.files.deleteFile(ctx, s.volumeDir(name)); err != nil && !isGone(err) {
+			return fmt.Errorf("remove volume %s: %w", name, err)
+		}
 	}
 	b.forgetVolume(name)
 	b.log.Info("removed volume", "volume", name, "store", s.cfg.Label)

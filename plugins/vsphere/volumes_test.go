@@ -3,10 +3,15 @@ package vsphere
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	gonfs "github.com/willscott/go-nfs"
+	nfshelper "github.com/willscott/go-nfs/helpers"
 
 	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
@@ -103,18 +108,61 @@ func TestVolumeLifecycle(t *testing.T) {
 	}
 }
 
-func TestNFSStoreListedNotServed(t *testing.T) {
+// TestNFSVolumeStore runs the endpoint's side of an NFS volume store against a Go NFS v3 server (this
+// machine's kernel cannot mount NFS, so the guest's side is not run here): volumes are folders of the
+// export, with their data folder and record, listed, read back by another VCH, and removed.
+func TestNFSVolumeStore(t *testing.T) {
 	ctx := context.Background()
-	b, _ := volumeEnv(t, "[LocalDS_0] vols:default", "nfs://server/exports?uid=1000:shared")
+	export := t.TempDir()
+	fs := osfs.New(export)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = gonfs.Serve(ln, nfshelper.NewCachingHandler(nfshelper.NewNullAuthHandler(fs), 1024)) }()
+	t.Cleanup(func() { ln.Close() })
+	b, s := volumeEnv(t, "[LocalDS_0] vols:default", "nfs://"+ln.Addr().String()+"/:shared")
 	stores, err := b.ListVolumeStores(ctx)
-	if err != nil || len(stores) != 2 || stores[1].Type != "nfs" || stores[1].URL != "nfs://server/exports?uid=1000" {
+	if err != nil || len(stores) != 2 || stores[1].Type != "nfs" || stores[1].URL != "nfs://"+ln.Addr().String()+"/" {
 		t.Fatalf("stores %+v %v", stores, err)
 	}
-	if _, err := b.CreateVolume(ctx, &models.VolumeSpec{Name: "n1", Store: "shared"}); !errors.Is(err, errdefs.ErrNotImplemented) {
-		t.Errorf("a volume on the NFS store: %v", err)
+	v, err := b.CreateVolume(ctx, &models.VolumeSpec{Name: "n1", Store: "shared", Labels: map[string]string{"on": "nfs"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Store != "shared" || v.StoreType != "nfs" || v.Location != "nfs://127.0.0.1:/volumes/n1/data" || v.Labels["on"] != "nfs" {
+		t.Errorf("created %+v", v)
+	}
+	if st, err := fs.Stat("volumes/n1/data"); err != nil || !st.IsDir() {
+		t.Errorf("the export lacks the volume's data folder: %v", err)
+	}
+	if _, err := fs.Stat("volumes/n1/volume.json"); err != nil {
+		t.Errorf("the export lacks the volume's record: %v", err)
+	}
+	if _, err := b.CreateVolume(ctx, &models.VolumeSpec{Name: "n1"}); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("n1 again, on the other store: %v", err)
 	}
 	if _, err := b.CreateVolume(ctx, &models.VolumeSpec{Name: "d1"}); err != nil {
-		t.Errorf("the datastore store still serves: %v", err)
+		t.Errorf("the datastore store: %v", err)
+	}
+	cfg := s.config()
+	cfg.VCHName, cfg.VolumeStores = "another-vch", b.cfg.VolumeStores
+	other := newBackend(t, cfg)
+	list, err := other.ListVolumes(ctx, false)
+	if err != nil || len(list) != 2 || list[0].Name != "d1" || list[1].Name != "n1" || list[1].Store != "shared" {
+		t.Fatalf("list from another VCH: %+v %v", list, err)
+	}
+	if got, err := other.GetVolume(ctx, "n1", true); err != nil || got.UsedBytes != -1 || got.Labels["on"] != "nfs" {
+		t.Errorf("get n1: %+v %v", got, err)
+	}
+	if err := other.RemoveVolume(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.Stat("volumes/n1"); err == nil {
+		t.Error("the volume's folder stays on the export")
+	}
+	if _, err := b.GetVolume(ctx, "n1", false); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("n1 after its removal: %v", err)
 	}
 }
 

@@ -38,12 +38,6 @@ type volumeStore struct {
 // nfs reports a store on an NFS export, which this backend does not serve yet.
 func (s *volumeStore) nfs() bool { return s.cfg.Scheme == vchwire.VolumeStoreNFS }
 
-// errNFSStore refuses the use of an NFS store.
-func (s *volumeStore) errNFSStore() error {
-	return fmt.Errorf("volume store %s is an NFS export (%s): NFS volume stores are not served by this backend yet: %w",
-		s.cfg.Label, s.cfg.URL(), errdefs.ErrNotImplemented)
-}
-
 // folder is the store's volumes folder, relative to its datastore.
 func (s *volumeStore) folder() string { return path.Join(s.cfg.Path, volumesFolder) }
 
@@ -74,9 +68,9 @@ func (b *Backend) openVolumeStores(ctx context.Context) error {
 			return fmt.Errorf("volume store label %q is given twice: %w", c.Label, errdefs.ErrInvalid)
 		}
 		if c.Scheme != vchwire.VolumeStoreDatastore {
-			// Listed, so the administrator sees it, but refused on use: nothing here talks NFS yet.
-			b.log.Warn("NFS volume stores are not served by this backend yet", "label", c.Label, "url", c.URL())
+			// The export is reached when a volume is made or read: an unreachable server fails those, not the VCH.
 			b.vols.stores[c.Label] = &volumeStore{cfg: c}
+			b.log.Info("volume store", "label", c.Label, "url", c.URL())
 			continue
 		}
 		ds, err := f.Datastore(ctx, c.Datastore)

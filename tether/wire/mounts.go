@@ -27,6 +27,8 @@ type Mount struct {
 	// Disk is a volume disk's SCSI address on the containerVM, "bus:unit"; FSType its filesystem.
 	Disk   string `json:"disk,omitempty"`
 	FSType string `json:"fsType,omitempty"`
+	// NFS is an NFS volume's export, "host:/path" (instead of a Disk).
+	NFS string `json:"nfs,omitempty"`
 	// SizeBytes, Mode and Options: a tmpfs's size (0: the kernel's default), root mode (0: 1777) and
 	// further options (exec, noexec, ...).
 	SizeBytes int64    `json:"sizeBytes,omitempty"`
