@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/willscott/go-nfs-client/nfs"
@@ -39,7 +40,11 @@ func (s *volumeStore) nfsTarget() (*nfs.Target, func(), error) {
 	export := "/" + strings.Trim(s.cfg.Path, "/")
 	var m *nfs.Mount
 	if _, _, err := net.SplitHostPort(s.cfg.Host); err == nil {
+		// The client binds a random local port of its own and gives up when it is taken: try a few.
 		c, err := rpc.DialTCP("tcp", s.cfg.Host, false)
+		for try := 0; err != nil && errors.Is(err, syscall.EADDRINUSE) && try < 8; try++ {
+			c, err = rpc.DialTCP("tcp", s.cfg.Host, false)
+		}
 		if err != nil {
 			return nil, nil, s.nfsErr("dial", err, errdefs.ErrUnavailable)
 		}
