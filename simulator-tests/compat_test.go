@@ -58,6 +58,29 @@ func TestDockerWording(t *testing.T) {
 		g.ok(t, "rmi", "nocmd:1")
 	})
 
+	t.Run("missing executable", func(t *testing.T) {
+		// dockerd answers the start with the runtime's error alone: nothing reaches the container's output or
+		// its log, and a container that never ran stays "created", with the exit code and the error.
+		out, code := g.run(t, "run", "--name", "noexec", bb, "/nonexistent")
+		want := `docker: Error response from daemon: failed to create task for container: failed to create shim task: ` +
+			`OCI runtime create failed: runc create failed: unable to start container process: error during container init: ` +
+			`exec: "/nonexistent": stat /nonexistent: no such file or directory: unknown`
+		if code != 127 || !strings.HasPrefix(out, want) {
+			t.Errorf("run of a missing executable = %d %q, want 127 and %q first", code, out, want)
+		}
+		if logs := g.ok(t, "logs", "noexec"); logs != "" {
+			t.Errorf("logs of a container that never started = %q", logs)
+		}
+		st := g.ok(t, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}", "noexec")
+		if st != "created 127 exec: \"/nonexistent\": stat /nonexistent: no such file or directory\n" {
+			t.Errorf("state of a container that never started = %q", st)
+		}
+		if ps := g.ok(t, "ps", "-a", "--filter", "status=created", "--format", "{{.Names}} {{.Status}}"); ps != "noexec Created\n" {
+			t.Errorf("ps -a --filter status=created = %q", ps)
+		}
+		g.ok(t, "rm", "noexec")
+	})
+
 	t.Run("container reference with slashes", func(t *testing.T) {
 		out, code := g.run(t, "inspect", "--type=container", bb)
 		if code != 1 || !strings.Contains(out, "No such container: "+bb) {

@@ -196,16 +196,13 @@ func (g *guest) waitOutput(p *outputPump) {
 	}
 }
 
-// failStart records a process that could not be started, as Docker reports it: the message on stderr
-// (in the log and to attached clients) and in the status, with exit code 126, 127 or 128.
+// failStart records a process that could not be started, as Docker reports it: the message in the status,
+// with exit code 126, 127 or 128, and nothing in the output (dockerd answers the start with the runtime's
+// error; the container's log stays empty and attached clients see their streams end).
 func (g *guest) failStart(ctx context.Context, err error) error {
 	se := startFailure(err)
 	g.log.Error("start failed", "exitCode", se.code, "err", se.msg)
-	msg := []byte(se.msg + "\n")
-	_, _ = g.logs.Stream("stderr").Write(msg)
-	g.logs.Flush()
 	if g.hub != nil {
-		g.hub.Write("stderr", msg)
 		g.hub.Finish(se.code)
 	}
 	g.setStatus(ctx, wire.GuestStatus{State: wire.StateExited, ExitCode: se.code, Error: se.msg,

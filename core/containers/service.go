@@ -145,10 +145,22 @@ func (r *record) state() *models.ContainerState {
 }
 
 func (r *record) status() string {
-	if st := r.state(); st.Status != nil {
-		return *st.Status
+	st := r.state()
+	switch {
+	case st.Status == nil:
+		return "created"
+	case *st.Status == "exited" && neverStarted(st.StartedAt):
+		// Docker's rule: a container that has never run is "created", even after a start that failed with
+		// an exit code (a missing executable, an unknown user).
+		return "created"
 	}
-	return "created"
+	return *st.Status
+}
+
+// neverStarted tells a start time that is not there.
+func neverStarted(startedAt string) bool {
+	t, err := time.Parse(time.RFC3339Nano, startedAt)
+	return err != nil || t.IsZero()
 }
 
 func (r *record) createdAt() time.Time {

@@ -98,7 +98,8 @@ func TestRunFailures(t *testing.T) {
 		t.Errorf("start = %v", err)
 	}
 	insp, _ := cli.ContainerInspect(ctx, created.ID, client.ContainerInspectOptions{})
-	if insp.Container.State.ExitCode != 127 || insp.Container.State.Error == "" {
+	// A container whose process never started is "created", as dockerd keeps it, with the exit code and error.
+	if insp.Container.State.ExitCode != 127 || insp.Container.State.Error == "" || insp.Container.State.Status != "created" {
 		t.Errorf("state = %+v", insp.Container.State)
 	}
 
