@@ -49,6 +49,14 @@ func TestVolumes(t *testing.T) {
 		t.Errorf("rm -v left the anonymous volume %s: %q", other, out)
 	}
 
+	// --mount type=volume, and --volumes-from (read-only as asked) of a container that has it.
+	g.ok(t, "create", "--name", "source", "--mount", "type=volume,source=v1,target=/shared", bb, "true")
+	if out, code := g.run(t, "run", "--rm", "--volumes-from", "source:ro", bb, "sh", "-c", "cat /shared/f; touch /shared/x"); code != 1 ||
+		!strings.Contains(out, "hi\n") || !strings.Contains(out, "Read-only file system") {
+		t.Errorf("--volumes-from source:ro: %d %q", code, out)
+	}
+	g.ok(t, "rm", "source")
+
 	// A named volume mounted over the image's /bin gets the image's files the first time.
 	g.ok(t, "volume", "create", "binvol")
 	if out := g.ok(t, "run", "--rm", "-v", "binvol:/bin", bb, "/bin/busybox", "ls", "/bin/busybox"); out != "/bin/busybox\n" {
