@@ -57,6 +57,18 @@ func networkArgs(cfg *vchwire.ApplianceConfig, attachListen string) []string {
 	}
 	for _, n := range cfg.ContainerNetworks {
 		args = append(args, "--container-network", n.PortGroup+":"+n.Alias)
+		if n.Gateway != "" {
+			args = append(args, "--container-network-gateway", n.PortGroup+":"+n.Gateway)
+		}
+		if n.IPRange != "" {
+			args = append(args, "--container-network-ip-range", n.PortGroup+":"+n.IPRange)
+		}
+		for _, d := range n.DNS {
+			args = append(args, "--container-network-dns", n.PortGroup+":"+d)
+		}
+		if n.Firewall != "" {
+			args = append(args, "--container-network-firewall", n.PortGroup+":"+n.Firewall)
+		}
 	}
 	if host, _, err := net.SplitHostPort(attachListen); err == nil && net.ParseIP(host) != nil && !net.ParseIP(host).IsUnspecified() {
 		args = append(args, "--public-address", host)

@@ -112,7 +112,8 @@ func NewApp(build BuildInfo, stdin *os.File, stdout io.Writer, failed *bool) *cl
 				o := vch.ConfigureOptions{
 					CommonOptions: co, DNS: c.StringSlice("dns-server"), VolumeStores: c.StringSlice("volume-store"),
 					ContainerNetworks: c.StringSlice("container-network"), CertPath: c.String("tls-cert-path"),
-					CNames: c.StringSlice("tls-cname"), RegenerateCerts: c.Bool("tls-regenerate"),
+					ContainerNetworkSettings: containerNetworkSettings(c),
+					CNames:                   c.StringSlice("tls-cname"), RegenerateCerts: c.Bool("tls-regenerate"),
 					InsecureRegistries: c.StringSlice("insecure-registry"), RegistryMirrors: c.StringSlice("registry-mirror"),
 					WhitelistRegistries: c.StringSlice("whitelist-registry"), RegistryCAFiles: c.StringSlice("registry-ca"),
 				}
@@ -200,7 +201,8 @@ func createOptions(c *cli.Context, stdin *os.File, stdout io.Writer) (vch.Create
 		BridgeNetwork: c.String("bridge-network"), BridgeNetworkRange: c.String("bridge-network-range"),
 		PublicNetwork: c.String("public-network"), ClientNetwork: c.String("client-network"),
 		ManagementNetwork: c.String("management-network"), ContainerNetworks: c.StringSlice("container-network"),
-		DNS: c.StringSlice("dns-server"), MemoryMB: c.Int64("memory"), CPUMHz: c.Int64("cpu"),
+		ContainerNetworkSettings: containerNetworkSettings(c),
+		DNS:                      c.StringSlice("dns-server"), MemoryMB: c.Int64("memory"), CPUMHz: c.Int64("cpu"),
 		EndpointMemoryMB: c.Int64("endpoint-memory"), EndpointCPUs: c.Int("endpoint-cpu"),
 		InsecureRegistries: c.StringSlice("insecure-registry"), BaseImageSize: c.String("base-image-size"),
 		RegistryMirrors: c.StringSlice("registry-mirror"), WhitelistRegistries: c.StringSlice("whitelist-registry"),
@@ -208,4 +210,12 @@ func createOptions(c *cli.Context, stdin *os.File, stdout io.Writer) (vch.Create
 		ApplianceISO:    c.String("appliance-iso"), BootstrapISO: c.String("bootstrap-iso"),
 		Backend: c.String("backend"), UseRP: c.Bool("use-rp"),
 	}, nil
+}
+
+// containerNetworkSettings are the --container-network-* flags.
+func containerNetworkSettings(c *cli.Context) vch.ContainerNetworkSettings {
+	return vch.ContainerNetworkSettings{
+		ContainerNetworkGateways: c.StringSlice("container-network-gateway"), ContainerNetworkIPRanges: c.StringSlice("container-network-ip-range"),
+		ContainerNetworkDNS: c.StringSlice("container-network-dns"), ContainerNetworkFirewalls: c.StringSlice("container-network-firewall"),
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vice-engine/vice/installer/vch"
+	"github.com/vice-engine/vice/installer/vchwire"
 )
 
 // Inspect prints a VCH: its ID and versions, how to reach it (from the appliance's status) and its
@@ -90,7 +91,7 @@ func describe(v *vch.Inspection) []string {
 	add("Client network", "%s", c.ClientNetwork)
 	add("Management network", "%s", c.ManagementNetwork)
 	for _, n := range c.ContainerNetworks {
-		add("Container network", "%s: %s", n.Alias, n.PortGroup)
+		add("Container network", "%s: %s%s", n.Alias, n.PortGroup, containerNetworkDetails(n))
 	}
 	if len(c.DNS) > 0 {
 		add("DNS servers", "%s", strings.Join(c.DNS, ", "))
@@ -119,4 +120,25 @@ func describe(v *vch.Inspection) []string {
 		add("Debug", "on")
 	}
 	return out
+}
+
+// containerNetworkDetails is what a container network is given besides its port group, for inspect.
+func containerNetworkDetails(n vchwire.ContainerNetwork) string {
+	var parts []string
+	if n.Gateway != "" {
+		parts = append(parts, "gateway "+n.Gateway)
+	}
+	if n.IPRange != "" {
+		parts = append(parts, "range "+n.IPRange)
+	}
+	if len(n.DNS) > 0 {
+		parts = append(parts, "dns "+strings.Join(n.DNS, ","))
+	}
+	if n.Firewall != "" {
+		parts = append(parts, "firewall "+n.Firewall)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }

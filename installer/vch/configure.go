@@ -84,6 +84,8 @@ func (m *Manager) Configure(ctx context.Context, o ConfigureOptions) (*Configure
 			newNets = append(newNets, n)
 		}
 	}
+	// The settings are the new networks': a network's addresses are fixed once containers may have them.
+	is.add(o.ContainerNetworkSettings.apply(newNets, false))
 	tlsChange := o.RegenerateCerts || o.CertPath != "" || len(o.CNames) > 0
 	if tlsChange && cfg.TLS == vchwire.TLSOff {
 		is.add(errors.New("the VCH runs without TLS (--no-tls); its certificates cannot be replaced"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -62,7 +63,7 @@ func TestConfigure(t *testing.T) {
 	v = readVCH(t, s, "vch1")
 	if !slices.Equal(v.Config.DNS, []string{"10.0.0.1", "10.0.0.2"}) || v.Config.VolumeStores["fast"] != "ds://datastore1/more-volumes" ||
 		v.Config.VolumeStores["default"] != "ds://datastore1/volumes/vch1" || len(v.Config.ContainerNetworks) != 1 ||
-		v.Config.ContainerNetworks[0] != (vchwire.ContainerNetwork{PortGroup: "VM Network", Alias: "external"}) {
+		!reflect.DeepEqual(v.Config.ContainerNetworks[0], vchwire.ContainerNetwork{PortGroup: "VM Network", Alias: "external"}) {
 		t.Errorf("config after configure: %+v", v.Config)
 	}
 	if _, err := os.Stat(filepath.Join(s.DatastoreDir, "more-volumes")); err != nil {

@@ -64,6 +64,18 @@ func createArgs(ctx context.Context, s *Session, v *VCH) []string {
 	}
 	for _, n := range c.ContainerNetworks {
 		flag("container-network", n.PortGroup+":"+n.Alias)
+		if n.Gateway != "" {
+			flag("container-network-gateway", n.PortGroup+":"+n.Gateway)
+		}
+		if n.IPRange != "" {
+			flag("container-network-ip-range", n.PortGroup+":"+n.IPRange)
+		}
+		for _, d := range n.DNS {
+			flag("container-network-dns", n.PortGroup+":"+d)
+		}
+		if n.Firewall != "" {
+			flag("container-network-firewall", n.PortGroup+":"+n.Firewall)
+		}
 	}
 	for _, d := range c.DNS {
 		flag("dns-server", d)

@@ -57,7 +57,8 @@ type CreateOptions struct {
 	ClientNetwork      string
 	ManagementNetwork  string
 	ContainerNetworks  []string // portgroup:alias
-	DNS                []string
+	ContainerNetworkSettings
+	DNS []string
 	// MemoryMB and CPUMHz limit the VCH pool; 0 is unlimited.
 	MemoryMB           int64
 	CPUMHz             int64
@@ -102,6 +103,7 @@ type ConfigureOptions struct {
 	DNS               []string
 	VolumeStores      []string
 	ContainerNetworks []string
+	ContainerNetworkSettings
 	// The registry settings, each replacing the current ones when given.
 	InsecureRegistries  []string
 	RegistryMirrors     []string

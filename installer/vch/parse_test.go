@@ -1,6 +1,7 @@
 package vch
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -84,8 +85,37 @@ func TestParseVolumeStore(t *testing.T) {
 	}
 }
 
+// The container networks' settings land on the networks they name, checked as vic-machine checked them.
+func TestContainerNetworkSettings(t *testing.T) {
+	nets := []vchwire.ContainerNetwork{{PortGroup: "VM Network", Alias: "public"}, {PortGroup: "pg2", Alias: "two"}}
+	s := ContainerNetworkSettings{ContainerNetworkGateways: []string{"VM Network:10.3.0.1/16"},
+		ContainerNetworkIPRanges: []string{"VM Network:10.3.1.0/24"}, ContainerNetworkDNS: []string{"VM Network:10.3.0.53"},
+		ContainerNetworkFirewalls: []string{"pg2:closed"}}
+	if err := s.apply(nets, true); err != nil {
+		t.Fatal(err)
+	}
+	want := vchwire.ContainerNetwork{PortGroup: "VM Network", Alias: "public", Gateway: "10.3.0.1/16", IPRange: "10.3.1.0/24",
+		DNS: []string{"10.3.0.53"}}
+	if !reflect.DeepEqual(nets[0], want) || nets[1].Firewall != "closed" {
+		t.Errorf("%+v", nets)
+	}
+	for _, bad := range []ContainerNetworkSettings{
+		{ContainerNetworkGateways: []string{"nope:10.3.0.1/16"}},
+		{ContainerNetworkGateways: []string{"pg2:10.3.0.1"}},
+		{ContainerNetworkIPRanges: []string{"pg2:10.4.0.0/24"}},
+		{ContainerNetworkGateways: []string{"pg2:10.3.0.1/24"}, ContainerNetworkIPRanges: []string{"pg2:10.4.0.0/24"}},
+		{ContainerNetworkDNS: []string{"pg2:dns.example"}},
+		{ContainerNetworkFirewalls: []string{"pg2:wide-open"}},
+	} {
+		n := []vchwire.ContainerNetwork{{PortGroup: "pg2", Alias: "two"}}
+		if err := bad.apply(n, true); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
 func TestParseContainerNetwork(t *testing.T) {
-	if n, err := ParseContainerNetwork("VM Network:public"); err != nil || n != (vchwire.ContainerNetwork{PortGroup: "VM Network", Alias: "public"}) {
+	if n, err := ParseContainerNetwork("VM Network:public"); err != nil || n.PortGroup != "VM Network" || n.Alias != "public" {
 		t.Errorf("%+v %v", n, err)
 	}
 	if n, err := ParseContainerNetwork("backend-pg"); err != nil || n.Alias != "backend-pg" {

@@ -145,6 +145,7 @@ func (m *Manager) validateLocal(o *CreateOptions) (*createPlan, error) {
 		aliases[n.Alias] = true
 		plan.containerNetworks = append(plan.containerNetworks, n)
 	}
+	is.add(o.ContainerNetworkSettings.apply(plan.containerNetworks, true))
 	if o.MemoryMB < 0 || o.CPUMHz < 0 {
 		is.add(errors.New("--memory and --cpu are limits in MB and MHz: 0 (no limit) or more"))
 	}

@@ -112,10 +112,18 @@ const (
 	TLSOff    = "off"    // plain HTTP, port 2375
 )
 
-// ContainerNetwork maps a vSphere port group to the name containers see it by (--container-network).
+// ContainerNetwork maps a vSphere port group to the name containers see it by (--container-network), with
+// what its containers' NICs are configured with: the network's gateway with its subnet's length
+// (--container-network-gateway, "10.3.0.1/16"), the range the VCH gives addresses from (a CIDR,
+// --container-network-ip-range), name servers (--container-network-dns) and the firewall's trust level
+// (--container-network-firewall: closed, outbound, peers, published or open).
 type ContainerNetwork struct {
-	PortGroup string `json:"portGroup"`
-	Alias     string `json:"alias"`
+	PortGroup string   `json:"portGroup"`
+	Alias     string   `json:"alias"`
+	Gateway   string   `json:"gateway,omitempty"`
+	IPRange   string   `json:"ipRange,omitempty"`
+	DNS       []string `json:"dns,omitempty"`
+	Firewall  string   `json:"firewall,omitempty"`
 }
 
 // PluginRecord registers one backend plugin: File is the path inside appliance.iso, SHA256 its checksum.
