@@ -41,6 +41,7 @@ func configureNetwork(ctx context.Context, log *slog.Logger, nets []wire.Network
 	var gw net.IP
 	gwLink := -1
 	var errs []error
+	ifnames := map[string]string{} // MAC -> interface
 	for _, n := range nets {
 		link, err := waitLink(ctx, n.MAC)
 		if err != nil {
@@ -51,13 +52,18 @@ func configureNetwork(ctx context.Context, log *slog.Logger, nets []wire.Network
 			errs = append(errs, fmt.Errorf("network %s (%s): %w", n.Network, link.Attrs().Name, err))
 			continue
 		}
-		log.Info("network configured", "network", n.Network, "interface", link.Attrs().Name, "address", n.Address)
+		log.Info("network configured", "network", n.Network, "interface", link.Attrs().Name, "address", n.Address,
+			"firewall", n.Firewall)
+		ifnames[strings.ToLower(n.MAC)] = link.Attrs().Name
 		if n.DefaultRoute && gw == nil {
 			gw, gwLink = net.ParseIP(n.Gateway), link.Attrs().Index
 		}
 	}
 	if err := setDefaultRoute(gw, gwLink); err != nil {
 		errs = append(errs, err)
+	}
+	if err := applyFirewall(nets, ifnames); err != nil {
+		errs = append(errs, fmt.Errorf("firewall: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -158,7 +158,7 @@ func (b *Backend) planNetworks(ctx context.Context, spec *models.ContainerSpec, 
 	if spec.DNS != nil {
 		asked = spec.DNS.Servers
 	}
-	cfg := guestConfig(spec, l.id, l.name, l.mounts, guestNetworks(l.endpoints, scopes), b.guestDNS(l.endpoints, scopes, asked))
+	cfg := guestConfig(spec, l.id, l.name, l.mounts, guestNetworks(l.endpoints, scopes, spec.Ports), b.guestDNS(l.endpoints, scopes, asked))
 	guest, err := json.Marshal(cfg)
 	if err != nil {
 		return fmt.Errorf("encode the guest's configuration: %w: %w", errdefs.ErrSystem, err)

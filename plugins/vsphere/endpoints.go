@@ -203,9 +203,10 @@ func askedEndpoint(ep endpointRecord) *models.Endpoint {
 	return m
 }
 
-// guestNetworks is what the guest configures for eps: each NIC's address, and the default route through the
-// first network that has a gateway and a way out.
-func guestNetworks(eps []endpointRecord, scopes map[string]*scope) []wire.NetworkEndpoint {
+// guestNetworks is what the guest configures for eps: each NIC's address, the default route through the
+// first network that has a gateway and a way out, and a container network's firewall, open to the ports
+// published on it.
+func guestNetworks(eps []endpointRecord, scopes map[string]*scope, ports []*models.PortBinding) []wire.NetworkEndpoint {
 	var out []wire.NetworkEndpoint
 	routed := false
 	for _, ep := range eps {
@@ -220,6 +221,12 @@ func guestNetworks(eps []endpointRecord, scopes map[string]*scope) []wire.Networ
 				n.Gateway = s.Gateway.String()
 				if !routed && !s.Internal && n.Address != "" {
 					n.DefaultRoute, routed = true, true
+				}
+			}
+			if s.Type == scopeContainer {
+				n.Firewall = s.Trust
+				for _, p := range ports {
+					n.Published = append(n.Published, fmt.Sprintf("%d/%s", p.ContainerPort, orTCP(p.Protocol)))
 				}
 			}
 		}

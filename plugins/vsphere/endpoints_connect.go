@@ -129,7 +129,7 @@ func (b *Backend) networkChange(ctx context.Context, c *containerVM, eps []endpo
 	if err := json.Unmarshal([]byte(c.extra[wire.KeyConfig]), &cfg); err != nil {
 		return types.VirtualMachineConfigSpec{}, fmt.Errorf("container %s: its configuration is damaged: %w", c.id(), errdefs.ErrSystem)
 	}
-	cfg.Networks = guestNetworks(eps, scopes)
+	cfg.Networks = guestNetworks(eps, scopes, decodePorts(c.extra[keyPorts]))
 	cfg.DNS = b.guestDNS(eps, scopes, c.askedDNS(cfg))
 	raw, err := json.Marshal(cfg)
 	if err != nil {

@@ -22,6 +22,9 @@ func (b *Backend) bindPorts(ctx context.Context, c *containerVM) (bound string, 
 	if len(asked) == 0 {
 		return "", func(bool) {}, nil
 	}
+	if raw, ok, err := b.directPorts(ctx, c, asked); err != nil || ok {
+		return raw, func(bool) {}, err
+	}
 	if !n.canPublish() {
 		return "", nil, fmt.Errorf("published ports: this VCH's endpoint has no NIC on its bridge network to forward them: %w",
 			errdefs.ErrNotImplemented)
@@ -156,4 +159,37 @@ func orTCP(p string) string {
 		return "tcp"
 	}
 	return p
+}
+
+// directPorts are the ports of a container on container networks alone: each is published on the
+// container's own address there (its guest's firewall lets them in), with nothing to forward. ok is false
+// for a container on a bridge network, whose ports the endpoint forwards.
+func (b *Backend) directPorts(ctx context.Context, c *containerVM, asked []*models.PortBinding) (string, bool, error) {
+	scopes, err := b.scopeMap(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	eps := c.endpoints()
+	if bridgeEndpoint(eps, scopes) != nil {
+		return "", false, nil
+	}
+	ep := containerEndpoint(eps, scopes)
+	if ep == nil {
+		return "", false, fmt.Errorf("ports can be published only for a container on a bridge or container network: %w", errdefs.ErrInvalid)
+	}
+	var out []*models.PortBinding
+	for _, p := range asked {
+		if !isUnspecified(p.HostIP) && p.HostIP != ep.IP.String() {
+			return "", false, fmt.Errorf("a port of a container on a container network is published on its address %s, not %s: %w",
+				ep.IP, p.HostIP, errdefs.ErrInvalid)
+		}
+		if p.HostPort != 0 && p.HostPort != p.ContainerPort {
+			return "", false, fmt.Errorf("a port of a container on a container network is published as it is (%d), not as %d: %w",
+				p.ContainerPort, p.HostPort, errdefs.ErrInvalid)
+		}
+		out = append(out, &models.PortBinding{Protocol: orTCP(p.Protocol), ContainerPort: p.ContainerPort,
+			HostIP: ep.IP.String(), HostPort: p.ContainerPort})
+	}
+	raw, _ := json.Marshal(out) // plain values always encode
+	return string(raw), true, nil
 }

@@ -110,8 +110,11 @@ func (s *scope) allocate(used map[netip.Addr]bool) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("network %s gives out no addresses: %w", s.Name, errdefs.ErrForbidden)
 	}
 	last := broadcast(s.Subnet)
+	// A range smaller than the subnet keeps its own first and last addresses free too, as a subnet does.
+	inner := pool.Bits() > s.Subnet.Bits() && pool.Bits() <= 30
 	for a := pool.Masked().Addr(); pool.Contains(a); a = a.Next() {
-		if a == s.Subnet.Addr() || a == last || a == s.Gateway || used[a] {
+		if a == s.Subnet.Addr() || a == last || a == s.Gateway || used[a] ||
+			inner && (a == pool.Masked().Addr() || a == broadcast(pool)) {
 			continue
 		}
 		return a, nil

@@ -78,12 +78,18 @@ func (b *Backend) checkPorts(ports []*models.PortBinding, eps []endpointRecord, 
 		if p.ContainerPort < 1 || p.ContainerPort > 65535 || p.HostPort < 0 || p.HostPort > 65535 {
 			return fmt.Errorf("invalid port binding %d:%d: %w", p.HostPort, p.ContainerPort, errdefs.ErrInvalid)
 		}
+	}
+	if bridgeEndpoint(eps, scopes) == nil {
+		// On a container network a port is published on the container's own address there.
+		if containerEndpoint(eps, scopes) == nil {
+			return fmt.Errorf("ports can be published only for a container on a bridge or container network: %w", errdefs.ErrInvalid)
+		}
+		return nil
+	}
+	for _, p := range ports {
 		if _, err := b.net.publishAddress(p.HostIP); err != nil {
 			return err
 		}
-	}
-	if bridgeEndpoint(eps, scopes) == nil {
-		return fmt.Errorf("ports can be published only for a container on a bridge network: %w", errdefs.ErrInvalid)
 	}
 	if !b.net.canPublish() {
 		return fmt.Errorf("published ports: this VCH's endpoint has no NIC on its bridge network to forward them: %w",
@@ -97,6 +103,16 @@ func (b *Backend) checkPorts(ports []*models.PortBinding, eps []endpointRecord, 
 func bridgeEndpoint(eps []endpointRecord, scopes map[string]*scope) *endpointRecord {
 	for i, ep := range eps {
 		if s := scopes[ep.Network]; s != nil && s.Type == scopeBridge && ep.IP.IsValid() {
+			return &eps[i]
+		}
+	}
+	return nil
+}
+
+// containerEndpoint is the container's first endpoint on a container network that gives it an address.
+func containerEndpoint(eps []endpointRecord, scopes map[string]*scope) *endpointRecord {
+	for i, ep := range eps {
+		if s := scopes[ep.Network]; s != nil && s.Type == scopeContainer && ep.IP.IsValid() {
 			return &eps[i]
 		}
 	}

@@ -26,4 +26,19 @@ type NetworkEndpoint struct {
 	// marked DefaultRoute.
 	Gateway      string `json:"gateway,omitempty"`
 	DefaultRoute bool   `json:"defaultRoute,omitempty"`
+	// Firewall is the trust level of the NIC's network, as VIC's container networks had it: "closed" (no
+	// traffic), "outbound" (connections the container makes, and their answers), "peers" (traffic with the
+	// network's own subnet only), "published" (connections to the Published ports, and their answers) or
+	// "open"; empty is open.
+	Firewall  string   `json:"firewall,omitempty"`
+	Published []string `json:"published,omitempty"` // "80/tcp", "53/udp": the container's published ports
 }
+
+// Firewall trust levels of NetworkEndpoint.Firewall.
+const (
+	TrustClosed    = "closed"
+	TrustOutbound  = "outbound"
+	TrustPeers     = "peers"
+	TrustPublished = "published"
+	TrustOpen      = "open"
+)

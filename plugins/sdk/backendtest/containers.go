@@ -53,6 +53,7 @@ func testContainers(t *testing.T, s *suite) {
 		{"annotations", s.testAnnotations},
 		{"endpoints", s.testEndpoints},
 		{"network", s.testNetworkGuest},
+		{"network/container", s.testContainerNetwork},
 		{"rename", s.testRename},
 		{"start", group(
 			subtest{"running", s.testStartRunning},

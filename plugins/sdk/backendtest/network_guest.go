@@ -2,11 +2,13 @@ package backendtest
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vice-engine/vice/swagger/gen/client/scopes"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
@@ -93,4 +95,54 @@ func (s *suite) testNetworkGuest(t *testing.T) {
 	s.untilLog(t, *watch.ID, "addresses without "+added, func(l string) bool {
 		return time.Since(mark) > 500*time.Millisecond && strings.HasPrefix(l, "addrs:") && !strings.Contains(l, added)
 	})
+}
+
+// A container network (when the backend has one): containers get addresses from its range, its gateway and
+// name servers, reach their peers on it, and a port published there is the container's own.
+func (s *suite) testContainerNetwork(t *testing.T) {
+	resp, err := s.pl.Scopes.ListScopes(scopes.NewListScopesParamsWithContext(ctx(t)))
+	if err != nil {
+		t.Fatal(errText(err))
+	}
+	var cn *models.ScopeInfo
+	for _, sc := range resp.Payload {
+		if sc.Type == "container" && sc.Subnet != "" {
+			cn = sc
+		}
+	}
+	if cn == nil {
+		t.Skip("the backend has no container network with addresses")
+	}
+	if cn.Trust == "closed" || cn.Trust == "outbound" || cn.Trust == "published" {
+		t.Skipf("the container network's firewall (%s) keeps peers apart", cn.Trust)
+	}
+	srv := s.onNetworks(t, sh(`mkdir -p /www && echo peer >/www/x && exec httpd -f -p 8000 -h /www`), cn.ID)
+	srv.Ports = []*models.PortBinding{{Protocol: "tcp", ContainerPort: 8000}}
+	c := s.start(t, *s.createSpec(t, srv).ID)
+	ep := endpointOn(c, cn.ID)
+	pool := netip.MustParsePrefix(cn.Subnet)
+	if cn.IPRange != "" {
+		pool = netip.MustParsePrefix(cn.IPRange)
+	}
+	if ep == nil || !pool.Contains(netip.MustParseAddr(ep.IP)) || ep.Gateway != cn.Gateway {
+		t.Fatalf("endpoint %+v on %s, want an address of %s and the gateway %s", ep, cn.Name, pool, cn.Gateway)
+	}
+	if len(c.Ports) != 1 || c.Ports[0].HostIP != ep.IP || c.Ports[0].HostPort != 8000 {
+		t.Errorf("ports %+v, want 8000 published on the container's own address %s", c.Ports, ep.IP)
+	}
+	client := s.createSpec(t, s.onNetworks(t, sh(fmt.Sprintf(`cat /etc/resolv.conf; ip route; `+
+		`for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://%s:8000/x && exit 0; sleep 0.3; done; exit 1`, ep.IP)), cn.ID))
+	s.start(t, *client.ID)
+	s.exited(t, *client.ID, 0)
+	out := strings.Join(lines(s.logs(t, *client.ID, logQuery{}), "stdout"), "\n")
+	for _, want := range []string{"peer", "default via " + cn.Gateway} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the client on %s lacks %q:\n%s", cn.Name, want, out)
+		}
+	}
+	for _, d := range cn.DNS {
+		if !strings.Contains(out, "nameserver "+d) {
+			t.Errorf("the client's resolver lacks the network's name server %s:\n%s", d, out)
+		}
+	}
 }

@@ -36,7 +36,11 @@ func TestConformance(t *testing.T) {
 	})
 
 	t.Run("target", func(t *testing.T) {
-		args := []string{"--name", "target-vch", "--cpu-limit-mhz", "3000", "--volume-store", "[datastore1] target-volumes:default"}
+		args := []string{"--name", "target-vch", "--cpu-limit-mhz", "3000", "--volume-store", "[datastore1] target-volumes:default",
+			// A container network whose containers reach their peers only.
+			"--container-network", "VM Network:conformance-public", "--container-network-gateway", "VM Network:10.245.0.1/24",
+			"--container-network-ip-range", "VM Network:10.245.0.64/26", "--container-network-dns", "VM Network:10.245.0.53",
+			"--container-network-firewall", "VM Network:peers"}
 		var opts []backendtest.Option
 		if runtime.GOOS != "linux" || os.Geteuid() != 0 {
 			opts = append(opts, backendtest.WithoutGuests("containerVMs boot under the hypervisor emulator, which needs root on Linux"))
