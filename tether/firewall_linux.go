@@ -50,7 +50,9 @@ func applyFirewall(nets []wire.NetworkEndpoint, ifnames map[string]string, opts 
 		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &accept})
 	out := c.AddChain(&nftables.Chain{Name: "output", Table: table, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &accept})
-	rule := func(ch *nftables.Chain, exprs ...expr.Any) { c.AddRule(&nftables.Rule{Table: table, Chain: ch, Exprs: exprs}) }
+	rule := func(ch *nftables.Chain, exprs ...expr.Any) {
+		c.AddRule(&nftables.Rule{Table: table, Chain: ch, Exprs: exprs})
+	}
 	for _, n := range nets {
 		ifname := ifnames[strings.ToLower(n.MAC)]
 		if ifname == "" || n.Firewall == "" || n.Firewall == wire.TrustOpen {
