@@ -2,7 +2,6 @@ package archive
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -95,7 +94,7 @@ func (f *FS) lstat(clean string) (st unix.Stat_t, dirFD int, base string, err er
 // (as it is), a parent that is not a directory ErrInvalid.
 func classify(err error) error {
 	if errors.Is(err, unix.ENOTDIR) {
-		return fmt.Errorf("%w: %w", err, ErrInvalid)
+		return invalidf(err.Error())
 	}
 	return err
 }
