@@ -137,14 +137,16 @@ func (n *netRuntime) sync(ctx context.Context) {
 		return
 	}
 	var gws []netip.Prefix
+	var subnets []dataplane.Subnet
 	byID := map[string]*scope{}
 	for _, s := range scopes {
 		byID[s.ID] = s
 		if s.Type == scopeBridge && s.Gateway.IsValid() && s.Subnet.IsValid() {
 			gws = append(gws, netip.PrefixFrom(s.Gateway, s.Subnet.Bits()))
+			subnets = append(subnets, dataplane.Subnet{Prefix: s.Subnet, Internal: s.Internal})
 		}
 	}
-	if err := n.plane.SetGateways(gws); err != nil {
+	if err := n.plane.SetGateways(gws, subnets); err != nil {
 		n.log.Warn("networks: the gateways", "err", err)
 	}
 	all, err := n.b.containerVMs(ctx)

@@ -37,3 +37,11 @@ type leg struct{ name string }
 func findLeg(*Namespace, string) (*leg, error) { return nil, errors.ErrUnsupported }
 func (*leg) setAddresses([]netip.Prefix) error { return errors.ErrUnsupported }
 func (*leg) close()                            {}
+
+// Subnet is a bridge network as the forwarding policy sees it.
+type Subnet struct {
+	Prefix   netip.Prefix
+	Internal bool
+}
+
+func (p *Plane) setPolicy([]Subnet) error { return errors.ErrUnsupported }

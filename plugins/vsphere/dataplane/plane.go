@@ -53,8 +53,8 @@ func Open(nsPath, mac string, r Resolver, log *slog.Logger) (*Plane, error) {
 func (p *Plane) Namespace() *Namespace { return p.ns }
 
 // SetGateways gives the NIC exactly the addresses gws (each bridge network's gateway with its subnet's
-// length) and serves DNS on each.
-func (p *Plane) SetGateways(gws []netip.Prefix) error {
+// length), serves DNS on each, and forwards what leaves the networks as their Internal flags allow.
+func (p *Plane) SetGateways(gws []netip.Prefix, subnets []Subnet) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -62,6 +62,9 @@ func (p *Plane) SetGateways(gws []netip.Prefix) error {
 	}
 	if err := p.leg.setAddresses(gws); err != nil {
 		return err
+	}
+	if err := p.setPolicy(subnets); err != nil {
+		p.log.Warn("the bridge networks reach nothing beyond the endpoint", "err", err)
 	}
 	want := map[netip.Addr]bool{}
 	for _, g := range gws {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,7 +188,7 @@ func TestPlane(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.SetGateways([]netip.Prefix{netip.MustParsePrefix("10.77.0.1/24")}); err != nil {
+	if err := p.SetGateways([]netip.Prefix{netip.MustParsePrefix("10.77.0.1/24")}, []Subnet{{Prefix: netip.MustParsePrefix("10.77.0.0/24")}}); err != nil {
 		t.Fatal(err)
 	}
 	container, err := OpenNamespace(fmt.Sprintf("/proc/self/fd/%d", containerNS.Fd()))
@@ -286,5 +287,183 @@ func TestPlane(t *testing.T) {
 	}
 	if len(p.Published()) != 1 {
 		t.Errorf("published: %v, want the UDP port alone", p.Published())
+	}
+}
+
+// link makes a veth pair: name in ns a (with addr, unless empty), peer in ns b (with peerAddr), both up.
+func link(t *testing.T, a, b *os.File, name, addr, peer, peerAddr string, mac net.HardwareAddr) {
+	t.Helper()
+	h, err := netlink.NewHandleAt(netns.NsHandle(a.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name, HardwareAddr: mac}, PeerName: peer,
+		PeerNamespace: netlink.NsFd(int(b.Fd()))}); err != nil {
+		t.Fatal(err)
+	}
+	hb, err := netlink.NewHandleAt(netns.NsHandle(b.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hb.Close()
+	for _, side := range []struct {
+		h          *netlink.Handle
+		name, addr string
+	}{{h, name, addr}, {hb, peer, peerAddr}} {
+		l, err := side.h.LinkByName(side.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if side.addr != "" {
+			a, _ := netlink.ParseAddr(side.addr)
+			if err := side.h.AddrAdd(l, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := side.h.LinkSetUp(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// enslave puts interface name of ns on a new or existing bridge br0 of ns.
+func enslave(t *testing.T, ns *os.File, names ...string) {
+	t.Helper()
+	h, err := netlink.NewHandleAt(netns.NsHandle(ns.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	br, err := h.LinkByName("br0")
+	if err != nil {
+		if err := h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0"}}); err != nil {
+			t.Fatal(err)
+		}
+		if br, err = h.LinkByName("br0"); err != nil {
+			t.Fatal(err)
+		}
+		_ = h.LinkSetUp(br)
+	}
+	for _, n := range names {
+		l, err := h.LinkByName(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.LinkSetMaster(l, br); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func defaultRoute(t *testing.T, ns *os.File, gw string) {
+	t.Helper()
+	h, err := netlink.NewHandleAt(netns.NsHandle(ns.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := h.RouteAdd(&netlink.Route{Gw: net.ParseIP(gw)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestForwardingPolicy: behind the endpoint, a bridge network reaches the public network masqueraded, an
+// internal one does not, and two bridge networks do not reach each other; without an address on the
+// public network nothing is forwarded at all.
+func TestForwardingPolicy(t *testing.T) {
+	endpoint, lan, public := testNamespace(t), testNamespace(t), testNamespace(t)
+	a, b := testNamespace(t), testNamespace(t)
+	mac, _ := net.ParseMAC("00:50:56:3f:00:02")
+	link(t, endpoint, lan, "leg0", "", "p-leg", "", mac)
+	link(t, a, lan, "eth0", "10.77.0.2/24", "p-a", "", nil)
+	link(t, b, lan, "eth0", "10.78.0.2/24", "p-b", "", nil)
+	enslave(t, lan, "p-leg", "p-a", "p-b")
+	link(t, endpoint, public, "pub0", "192.0.2.1/24", "ext0", "192.0.2.2/24", nil)
+	defaultRoute(t, a, "10.77.0.1")
+	defaultRoute(t, b, "10.78.0.1")
+
+	p, err := Open(fmt.Sprintf("/proc/self/fd/%d", endpoint.Fd()), mac.String(), fixedResolver{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	gws := []netip.Prefix{netip.MustParsePrefix("10.77.0.1/24"), netip.MustParsePrefix("10.78.0.1/24")}
+	subnets := []Subnet{{Prefix: netip.MustParsePrefix("10.77.0.0/24")}, {Prefix: netip.MustParsePrefix("10.78.0.0/24"), Internal: true}}
+	if err := p.SetGateways(gws, subnets); err != nil {
+		t.Fatal(err)
+	}
+	open := func(f *os.File) *Namespace {
+		ns, err := OpenNamespace(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ns.Close() })
+		return ns
+	}
+	pub, nsA, nsB := open(public), open(a), open(b)
+	seen := make(chan string, 4)
+	for _, l := range []struct {
+		ns   *Namespace
+		addr string
+	}{{pub, "192.0.2.2:9000"}, {nsB, "10.78.0.2:9000"}} {
+		ln, err := l.ns.ListenTCP(l.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				seen <- c.RemoteAddr().(*net.TCPAddr).IP.String()
+				c.Close()
+			}
+		}()
+	}
+	dial := func(ns *Namespace, addr string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		c, err := ns.Dial(ctx, "tcp4", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := dial(nsA, "192.0.2.2:9000"); err != nil {
+		t.Errorf("the bridge network does not reach the public network: %v", err)
+	} else if from := <-seen; from != "192.0.2.1" {
+		t.Errorf("the public network saw %s, want the endpoint's address (masquerade)", from)
+	}
+	if err := dial(nsB, "192.0.2.2:9000"); err == nil {
+		t.Error("the internal network reached the public network")
+	}
+	if err := dial(nsA, "10.78.0.2:9000"); err == nil {
+		t.Error("one bridge network reached another through the endpoint")
+	}
+	fwd := func() string {
+		var v []byte
+		_ = p.ns.Do(func() (err error) { v, err = os.ReadFile("/proc/sys/net/ipv4/ip_forward"); return err })
+		return strings.TrimSpace(string(v))
+	}
+	if got := fwd(); got != "1" {
+		t.Errorf("ip_forward %q with a public address", got)
+	}
+
+	// Without an address on the public network there is nowhere to forward to.
+	h, _ := netlink.NewHandleAt(netns.NsHandle(endpoint.Fd()))
+	defer h.Close()
+	pub0, _ := h.LinkByName("pub0")
+	addrs, _ := h.AddrList(pub0, netlink.FAMILY_V4)
+	for _, ad := range addrs {
+		_ = h.AddrDel(pub0, &ad)
+	}
+	if err := p.SetGateways(gws, subnets); err != nil {
+		t.Fatal(err)
+	}
+	if got := fwd(); got != "0" {
+		t.Errorf("ip_forward %q without a public address", got)
 	}
 }
