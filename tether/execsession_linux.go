@@ -58,12 +58,12 @@ func newExecSessions(log *slog.Logger, p Platform, hostname string, r *reaper) *
 // open serves a ChannelSession: it claims the session, reads its config, starts its process and accepts
 // the channel, or rejects it saying why.
 func (s *execSessions) open(ctx context.Context, nc ssh.NewChannel) {
-	id := string(nc.ExtraData())
-	if id == "" || strings.ContainsAny(id, "/ \n") {
-		_ = nc.Reject(wire.RejectUnknown, fmt.Sprintf("invalid session ID %q", id))
+	id, given, err := sessionOf(nc.ExtraData())
+	if err != nil {
+		_ = nc.Reject(wire.RejectUnknown, err.Error())
 		return
 	}
-	es, err := s.claim(ctx, id)
+	es, err := s.claim(ctx, id, given)
 	if err != nil {
 		reason := ssh.RejectionReason(wire.RejectUnknown)
 		if errors.Is(err, errStarted) {
@@ -103,8 +103,30 @@ func (s *execSessions) open(ctx context.Context, nc ssh.NewChannel) {
 
 var errStarted = errors.New("the session was started before")
 
-// claim registers id as starting (so no second open starts it) and prepares its process from its config.
-func (s *execSessions) claim(ctx context.Context, id string) (*execSession, error) {
+// sessionOf reads a ChannelSession's payload: the session's config, or its ID alone (the config is then in
+// guestinfo).
+func sessionOf(payload []byte) (id string, cfg *wire.SessionConfig, err error) {
+	if len(payload) > 0 && payload[0] == '{' {
+		cfg = &wire.SessionConfig{}
+		if err := json.Unmarshal(payload, cfg); err != nil {
+			return "", nil, fmt.Errorf("session config: %w", err)
+		}
+		if cfg.Path == "" {
+			return "", nil, fmt.Errorf("session %s config has no path", cfg.ID)
+		}
+		id = cfg.ID
+	} else {
+		id = string(payload)
+	}
+	if id == "" || strings.ContainsAny(id, "/ \n") {
+		return "", nil, fmt.Errorf("invalid session ID %q", id)
+	}
+	return id, cfg, nil
+}
+
+// claim registers id as starting (so no second open starts it) and prepares its process from its config,
+// the one given or the one in guestinfo.
+func (s *execSessions) claim(ctx context.Context, id string, cfg *wire.SessionConfig) (*execSession, error) {
 	s.mu.Lock()
 	if _, ok := s.byID[id]; ok {
 		s.mu.Unlock()
@@ -113,7 +135,10 @@ func (s *execSessions) claim(ctx context.Context, id string) (*execSession, erro
 	es := &execSession{status: wire.SessionStatus{ID: id, State: wire.SessionCreated}}
 	s.byID[id] = es
 	s.mu.Unlock()
-	cfg, err := s.readConfig(ctx, id)
+	var err error
+	if cfg == nil {
+		cfg, err = s.readConfig(ctx, id)
+	}
 	if err == nil {
 		es.cfg = *cfg
 		es.proc, err = newSession(&wire.ContainerConfig{Path: cfg.Path, Args: cfg.Args, Env: cfg.Env,
@@ -194,6 +219,9 @@ func (s *execSessions) serve(log *slog.Logger, es *execSession, ch ssh.Channel, 
 		st.State, st.ExitCode, st.FinishedAt = wire.SessionExited, code, time.Now().UTC()
 	})
 	log.Info("session exited", "exitCode", code)
+	// The VCH hears of the end (session-exit) before the channel's exit status and close: a VCH that asks
+	// for the outcome once the channel has ended has it already.
+	s.ended(st)
 	if ch != nil {
 		sendExitStatus(ch, code)
 		ch.Close()
@@ -206,7 +234,6 @@ func (s *execSessions) serve(log *slog.Logger, es *execSession, ch ssh.Channel, 
 			o.r.Close()
 		}
 	}()
-	s.ended(st)
 }
 
 // ended records a session's end, forgets the oldest ended ones beyond keptExited, and tells the VCH.

@@ -78,6 +78,16 @@ func TestExecSession(t *testing.T) {
 	if _, ok := sessionStatus(t, c, "never-recorded"); ok {
 		t.Error("status of an unknown session answered")
 	}
+	// The config may come with the channel instead of guestinfo.
+	cfg, _ := json.Marshal(wire.SessionConfig{ID: "given", Path: "echo", Args: []string{"from the channel"}})
+	given, err := openSession(t, c, string(cfg))
+	must(t, err)
+	if code := given.wait(t); code != 0 {
+		t.Errorf("exit-status %d", code)
+	}
+	if out, _ := given.output(); out != "from the channel\n" {
+		t.Errorf("stdout %q", out)
+	}
 	// The main process is untouched.
 	if st := g.status(); st.State != wire.StateRunning {
 		t.Errorf("main process %+v", st)

@@ -136,6 +136,7 @@ func (s *Service) createVM(ctx context.Context, id, name string, cfg *container.
 		}
 		return container.CreateResponse{}, err
 	}
+	s.names.remember(name, id)
 	s.log.Info("container created", "container", id, "name", name, "image", cfg.Image)
 	return container.CreateResponse{ID: id, Warnings: []string{}}, nil
 }

@@ -55,6 +55,7 @@ type Service struct {
 	restarts     restartPolicies // the restart manager (restart.go)
 	healthChecks healthChecks    // the health monitors (health.go)
 	annotations  annotationLocks // one annotation write at a time per container (annotate.go)
+	names        nameHints       // the container IDs names were last seen on (namehints.go)
 }
 
 // Option configures a Service.
@@ -202,11 +203,15 @@ func (s *Service) resolve(ctx context.Context, ref string) (*record, error) {
 			return nil, err
 		}
 	}
+	if r := s.byHint(ctx, ref); r != nil {
+		return r, nil
+	}
 	named, err := s.list(ctx, sdk.ListFilter{Names: []string{strings.TrimPrefix(ref, "/")}})
 	if err != nil {
 		return nil, err
 	}
 	if len(named) > 0 {
+		s.names.remember(named[0].Name, named[0].ID)
 		return named[0], nil
 	}
 	if !idPrefix.MatchString(ref) {

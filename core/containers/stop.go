@@ -145,6 +145,8 @@ func (s *Service) Rename(ctx context.Context, ref, newName string) error {
 		}
 		return err
 	}
+	s.names.forget(r.Name)
+	s.names.remember(name, r.ID)
 	s.log.Info("container renamed", "container", r.ID, "from", r.Name, "to", name)
 	return nil
 }

@@ -184,7 +184,7 @@ func (a *attachListener) request(id string, r *ssh.Request) {
 	onExit := a.onSessionExit
 	a.mu.Unlock()
 	if r.Type == wire.RequestSessionExit && onExit != nil {
-		go onExit(id, r.Payload)
+		onExit(id, r.Payload) // quick: the channel's end that follows must find it recorded
 	}
 	if r.WantReply {
 		_ = r.Reply(false, nil)

@@ -16,6 +16,7 @@ const keptEndedTasks = 4096
 type taskTable struct {
 	mu      sync.Mutex
 	started map[string]string // task ID -> container ID
+	created map[string]*endedTask // tasks created here, by ID: their container and spec (status unused)
 	done    map[string]*endedTask
 	order   []string // ended task IDs, oldest first
 	waiters map[string]map[chan struct{}]struct{}
@@ -34,7 +35,28 @@ func (t *taskTable) init() {
 	defer t.mu.Unlock()
 	if t.done == nil {
 		t.started, t.done, t.waiters = map[string]string{}, map[string]*endedTask{}, map[string]map[chan struct{}]struct{}{}
+		t.created = map[string]*endedTask{}
 	}
+}
+
+// noteCreated remembers a task created here, whose record may not have reached extraConfig yet.
+func (t *taskTable) noteCreated(container string, spec *models.TaskSpec) {
+	t.init()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.created[*spec.ID] = &endedTask{container: container, spec: spec}
+}
+
+// createdHere is a task created here: its container and spec.
+func (t *taskTable) createdHere(id string) (container string, spec *models.TaskSpec, ok bool) {
+	t.init()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.created[id]
+	if !ok {
+		return "", nil, false
+	}
+	return e.container, e.spec, true
 }
 
 func (t *taskTable) markStarted(container, id string) {
@@ -52,10 +74,11 @@ func (t *taskTable) wasStarted(id string) bool {
 	return ok
 }
 
-// known says whether id names a task this process has seen end.
+// known says whether id names a task this process created or has seen end.
 func (t *taskTable) known(id string) bool {
-	_, ok := t.ended(id)
-	return ok
+	_, _, created := t.createdHere(id)
+	_, ended := t.ended(id)
+	return created || ended
 }
 
 func (t *taskTable) ended(id string) (endedTask, bool) {
@@ -79,6 +102,10 @@ func (t *taskTable) noteEnded(container string, spec *models.TaskSpec, st wire.S
 			e.spec = spec
 		}
 		return false
+	}
+	if c, ok := t.created[st.ID]; ok {
+		spec = c.spec
+		delete(t.created, st.ID)
 	}
 	t.done[st.ID] = &endedTask{container: container, spec: spec, status: st}
 	t.order = append(t.order, st.ID)
@@ -160,6 +187,11 @@ func (t *taskTable) forgetContainer(container string) {
 	for id, c := range t.started {
 		if c == container {
 			delete(t.started, id)
+		}
+	}
+	for id, c := range t.created {
+		if c.container == container {
+			delete(t.created, id)
 		}
 	}
 }

@@ -21,7 +21,9 @@ import (
 // under wire.SessionKey (a non-persistent key: StartContainer drops them all at the next boot), started by
 // opening a session channel on the container's serial line, and followed through the tether's status
 // requests and its session-exit requests. A task that runs outlives the endpoint: the record and the tether
-// keep it.
+// keep it. The record is written while the task goes on (the session channel carries the task's config
+// too), so neither the create nor the start waits for a reconfigure of the VM; until it lands, this
+// process's task table knows the task.
 
 var _ sdk.Tasks = (*Backend)(nil)
 
@@ -51,25 +53,40 @@ func (b *Backend) CreateTask(ctx context.Context, containerID string, spec *mode
 	if err != nil {
 		return nil, fmt.Errorf("encode task %s: %w: %w", taskID, errdefs.ErrSystem, err)
 	}
-	kv := map[string]string{wire.SessionKey(taskID): string(cfg)}
-	// The records of tasks seen ending go in the same reconfigure, so a container that runs many execs (health
-	// checks) does not pile them up in its extraConfig.
-	dropped := b.ctr.tasks.endedRecords(containerID, c)
-	for _, id := range dropped {
-		kv[wire.SessionKey(id)] = ""
-	}
-	if err := b.reconfigure(ctx, c, extraConfigChange(kv)); err != nil {
-		return nil, fmt.Errorf("record task %s of container %s: %w", taskID, containerID, err)
-	}
-	b.ctr.tasks.recordsDropped(dropped)
+	b.ctr.tasks.noteCreated(containerID, spec)
+	go b.recordTask(context.WithoutCancel(ctx), c, taskID, string(cfg))
 	b.publishContainer(c, "exec_create: "+commandLine(spec.Process), map[string]string{"execID": taskID})
 	return &models.TaskInfo{ID: &taskID, ContainerID: &containerID, Spec: spec,
 		State: &models.TaskState{Status: models.TaskStateStatusCreated}}, nil
 }
 
+// recordTask writes the task's record into the containerVM's extraConfig, with the removal of the records of
+// its tasks seen ending, so a container that runs many execs (health checks) does not pile them up.
+func (b *Backend) recordTask(ctx context.Context, c *containerVM, taskID, cfg string) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	kv := map[string]string{wire.SessionKey(taskID): cfg}
+	dropped := b.ctr.tasks.endedRecords(c.id(), c)
+	for _, id := range dropped {
+		kv[wire.SessionKey(id)] = ""
+	}
+	if err := b.reconfigure(ctx, c, extraConfigChange(kv)); err != nil {
+		b.log.Warn("could not record a task with its containerVM; a restarted endpoint will not find it",
+			"container", c.id(), "task", taskID, "err", err)
+		return
+	}
+	b.ctr.tasks.recordsDropped(dropped)
+}
+
 // GetTask describes the task: its spec from its record, its state from the tether (or, once it ended, from
 // what the tether said then).
 func (b *Backend) GetTask(ctx context.Context, containerID, taskID string) (*models.TaskInfo, error) {
+	if err := checkTaskID(taskID); err != nil {
+		return nil, err
+	}
+	if e, ok := b.ctr.tasks.ended(taskID); ok && e.container == containerID && e.spec != nil {
+		return &models.TaskInfo{ID: &taskID, ContainerID: &containerID, Spec: e.spec, State: taskStateOf(e.status)}, nil
+	}
 	c, spec, err := b.task(ctx, containerID, taskID)
 	if err != nil {
 		return nil, err
@@ -95,6 +112,9 @@ func (b *Backend) task(ctx context.Context, containerID, taskID string) (*contai
 		if err := json.Unmarshal([]byte(raw), &cfg); err == nil {
 			return c, taskSpec(&cfg), nil
 		}
+	}
+	if container, spec, ok := b.ctr.tasks.createdHere(taskID); ok && container == containerID {
+		return c, spec, nil
 	}
 	if e, ok := b.ctr.tasks.ended(taskID); ok && e.container == containerID {
 		return c, e.spec, nil
@@ -155,7 +175,11 @@ func (b *Backend) StartTask(ctx context.Context, containerID, taskID string, opt
 	if err != nil {
 		return nil, err
 	}
-	ch, reqs, err := g.conn.OpenChannel(wire.ChannelSession, []byte(taskID))
+	cfg, err := json.Marshal(sessionConfig(spec))
+	if err != nil {
+		return nil, fmt.Errorf("encode task %s: %w: %w", taskID, errdefs.ErrSystem, err)
+	}
+	ch, reqs, err := g.conn.OpenChannel(wire.ChannelSession, cfg)
 	if err != nil {
 		var oce *ssh.OpenChannelError
 		if !errors.As(err, &oce) {
@@ -256,22 +280,26 @@ func (b *Backend) WaitTask(ctx context.Context, containerID, taskID string) (*mo
 	}
 }
 
-// onSessionExit takes a tether's session-exit request: the task's end is recorded, its waiters woken, and
-// exec_die published.
+// onSessionExit takes a tether's session-exit request: the task's end is recorded and its waiters woken at
+// once (the session's channel ends after it), then exec_die is published.
 func (b *Backend) onSessionExit(containerID string, payload []byte) {
 	var st wire.SessionStatus
 	if err := json.Unmarshal(payload, &st); err != nil || checkTaskID(st.ID) != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := b.containerVM(ctx, containerID)
-	if err != nil {
+	if first := b.ctr.tasks.noteEnded(containerID, nil, st); !first {
 		return
 	}
-	if first := b.ctr.tasks.noteEnded(containerID, taskSpecOf(c, st.ID), st); first {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := b.containerVM(ctx, containerID)
+		if err != nil {
+			return
+		}
+		b.ctr.tasks.noteEnded(containerID, taskSpecOf(c, st.ID), st) // the spec, when it was not created here
 		b.publishContainer(c, "exec_die", map[string]string{"execID": st.ID, "exitCode": itoa(st.ExitCode)})
-	}
+	}()
 }
 
 // runningForTasks refuses a container whose guest cannot run a task now.

@@ -5,15 +5,17 @@ import "time"
 // Exec sessions (DESIGN §5) are more processes of a running container, started by its tether in the
 // container's namespaces and cgroup. The VCH records a session in the VM's config under SessionKey(id) (a
 // non-persistent key, as VIC's @non-persistent ones: the backend drops every session key at the VM's next
-// power transition), then opens a ChannelSession whose payload is the session ID; the tether reads the
-// session's config from guestinfo, starts its process and accepts the channel, which then carries the
+// power transition) and opens a ChannelSession whose payload is the session's config (JSON SessionConfig),
+// so starting waits on no guestinfo read, or its ID alone, and the tether then reads the config from
+// guestinfo. The tether starts the session's process and accepts the channel, which then carries the
 // session's streams as an attach channel does (data is stdin and stdout, extended data stderr, CloseWrite
 // closes stdin), ending with "exit-status". Closing the channel earlier detaches: the process runs on.
 const (
 	// SessionPrefix is where session configs are kept, one key per session.
 	SessionPrefix = ConfigPrefix + "sessions/"
 
-	// ChannelSession starts a session. The tether rejects it with one of the Reject* reasons.
+	// ChannelSession starts a session (payload: the JSON SessionConfig, or the session ID). The tether
+	// rejects it with one of the Reject* reasons.
 	ChannelSession = "session@vice"
 
 	// Global requests the VCH sends to the tether; every reply's payload is JSON.
@@ -32,8 +34,8 @@ const (
 	RequestStats = "stats@vice"
 
 	// RequestSessionExit is the tether's global request to the VCH (no reply wanted) when a session ends:
-	// payload its final SessionStatus. It goes on every connection open at the time; a VCH that was away
-	// asks with RequestSessionStatus.
+	// payload its final SessionStatus. It goes on every connection open at the time, before the session's
+	// channel gets its exit status; a VCH that was away asks with RequestSessionStatus.
 	RequestSessionExit = "session-exit@vice"
 )
 
