@@ -41,7 +41,12 @@ func (b *Backend) bindPorts(ctx context.Context, c *containerVM) (bound string, 
 	id := c.id()
 	n.mu.Lock()
 	n.starting[id]++
+	stale := n.bound[id] // the last boot's, not withdrawn yet: this boot publishes its own
+	delete(n.bound, id)
 	n.mu.Unlock()
+	for _, b := range stale {
+		n.plane.Unpublish(b)
+	}
 	var done []dataplane.Binding
 	finish = func(ok bool) {
 		if !ok {
