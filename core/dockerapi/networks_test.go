@@ -1,9 +1,11 @@
 package dockerapi_test
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestNetworksCLI drives Docker's network commands with the real docker binary: the predefined networks,
@@ -47,6 +49,7 @@ func TestNetworksCLI(t *testing.T) {
 		}
 	}
 
+	start := time.Now().Add(-time.Second).Unix()
 	ls := ok("network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}")
 	for _, want := range []string{"bridge bridge local", "host host local", "none null local"} {
 		if !strings.Contains(ls, want) {
@@ -102,4 +105,13 @@ func TestNetworksCLI(t *testing.T) {
 	ok("network", "rm", "n1")
 	fails("network n1 not found", "network", "inspect", "n1")
 	ok("rm", "plain", "nonet")
+
+	// Docker's network events, in order, with the container of a connect.
+	events := ok("events", "--since", fmt.Sprint(start), "--until", fmt.Sprint(time.Now().Add(time.Second).Unix()),
+		"--filter", "type=network", "--format", "{{.Action}} {{.Actor.Attributes.name}}")
+	for _, want := range []string{"create n1", "create n2", "connect n2", "disconnect n2", "destroy n2", "destroy n1"} {
+		if !strings.Contains(events, want) {
+			t.Errorf("network events lack %q:\n%s", want, events)
+		}
+	}
 }
