@@ -53,6 +53,16 @@ const (
 	// the emulator removes it when the guest ends.
 	ApplianceStateEnv = "VICE_APPLIANCE_STATE"
 
+	// EndpointVMEnv names the VM the backend runs in (its BIOS UUID, or an inventory path), so it can attach
+	// disks to itself. In a VM the backend reads its BIOS UUID itself; the emulator, which has no SMBIOS to
+	// give, sets this for the appliances it boots, and a test whose endpoint runs on the host sets it for the
+	// VM that stands for that host.
+	EndpointVMEnv = "VICE_ENDPOINT_VM"
+	// BlockDisksEnv, set to "1", has the backend write layer disks by attaching them to the endpoint VM even
+	// when the datastore's files are on its own machine (the simulator), and the emulator give hot-added
+	// disks to that VM as block devices (its block-disk mode). The emulator passes it on to its appliances.
+	BlockDisksEnv = "VICE_BLOCK_DISKS"
+
 	// The appliance's ports, as VIC had them.
 	PortDockerTLS   = 2376
 	PortDockerPlain = 2375

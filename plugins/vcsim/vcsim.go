@@ -50,6 +50,9 @@ type Options struct {
 	DisableEmulator bool
 	// RunDir holds the emulator's per-guest state; a new temporary directory when empty. Removed by Close.
 	RunDir string
+	// BlockDisks runs the emulator in block-disk mode (emulator.Config.BlockDisks): real disk images, hot-added
+	// to running VMs as block devices, and containerVMs booting from their disk's filesystem.
+	BlockDisks bool
 }
 
 // Infrastructure is a running simulated vCenter.
@@ -157,7 +160,7 @@ func startEmulator(ctx context.Context, inf *Infrastructure, opts Options) (*emu
 		runDir = d
 	}
 	e, err := emulator.Start(ctx, emulator.Config{
-		URL: inf.URL(), Thumbprint: inf.Thumbprint(), RunDir: runDir, Logger: inf.log,
+		URL: inf.URL(), Thumbprint: inf.Thumbprint(), RunDir: runDir, Logger: inf.log, BlockDisks: opts.BlockDisks,
 	})
 	if err != nil {
 		if opts.RunDir == "" {

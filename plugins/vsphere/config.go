@@ -63,6 +63,13 @@ type Config struct {
 	HostBinds bool
 	// Networks is the VCH's network configuration.
 	Networks NetworkConfig
+	// EndpointVM is the VM this backend runs in, by BIOS UUID or inventory path: layer disks are written by
+	// attaching them to it. Empty means the VM whose BIOS UUID this machine reports (SMBIOS).
+	EndpointVM string
+	// BlockDisks writes layer disks by attaching them to the endpoint VM even on a datastore whose files are
+	// on this machine, where they would otherwise be directories (the simulator's block-disk mode). On a real
+	// datastore disks are always written that way.
+	BlockDisks bool
 }
 
 // DefaultAttachListen is the library's attach address: a free loopback port, so that several backends in one

@@ -2,10 +2,10 @@ package vsphere
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -15,17 +15,20 @@ import (
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
-// diskData writes what is inside a layer disk. The disks themselves (descriptors, chains, folders) are made
-// through the vSphere APIs for every target; only their contents differ: on the simulator a disk's contents
-// are a directory beside its descriptor (DiskDataDir), on real vSphere they are a filesystem on the disk.
+// diskData makes disks and writes and reads what is inside them. The disks' folders and records are the same
+// for every target; how a disk is made and filled differs: on the simulator a disk's contents are a directory
+// beside its descriptor (DiskDataDir, localDiskData), on real vSphere (and the simulator in block-disk mode) a
+// filesystem on the disk itself, written by attaching the disk to the endpoint VM (vmDiskData).
 type diskData interface {
-	// format gives the new disk desc (a datastore path, "[ds] folder/x.vmdk") an empty filesystem.
+	// createDisk makes the disk rel (a descriptor path relative to the datastore) as a child of the disk
+	// parentRel, whose descriptor is parent (nil, "" for a fresh disk), and returns its descriptor.
+	createDisk(ctx context.Context, rel string, parent *Descriptor, parentRel string) (*Descriptor, error)
+	// format gives the new disk desc (a datastore path, "[ds] folder/x.vmdk") an empty filesystem, if its
+	// creation did not already.
 	format(ctx context.Context, desc string) error
-	// unpack fills the new disk desc from an uncompressed layer diff (read to its end) and returns the bytes
-	// of its regular files. It writes the diff's index (diffindex.go) to index as it goes.
-	unpack(ctx context.Context, desc string, diff io.Reader, index io.Writer) (int64, error)
-	// keep creates the file name in desc's folder (the diff's index).
-	keep(ctx context.Context, desc, name string) (io.WriteCloser, error)
+	// writeLayer makes the layer disk of job in its temporary folder, as a child of the parent's disk,
+	// fills it from the diff and writes the diff's index beside it.
+	writeLayer(ctx context.Context, job *layerJob) (*layerResult, error)
 	// readDiff rebuilds the uncompressed diff of the disk desc from its index (a file in desc's folder) and
 	// its contents, checking that it has the digest diffID and diffSize bytes.
 	readDiff(ctx context.Context, desc, index, diffID string, diffSize int64) (io.ReadCloser, error)
@@ -34,22 +37,24 @@ type diskData interface {
 // newDiskData picks the implementation for ds. The simulator reports a datastore's URL as the local
 // directory that holds its files; a real datastore's URL is "ds:///vmfs/volumes/...". This is the one place
 // that tells them apart and the one place that maps datastore paths to local ones.
-func newDiskData(ctx context.Context, ds *object.Datastore) (diskData, error) {
+func (b *Backend) newDiskData(ctx context.Context) (diskData, error) {
+	ds := b.where.datastore
 	var m mo.Datastore
 	if err := ds.Properties(ctx, ds.Reference(), []string{"summary"}, &m); err != nil {
 		return nil, classify(err, "read the summary of datastore "+ds.Name())
 	}
 	dir := m.Summary.Url
-	if filepath.IsAbs(dir) {
+	if filepath.IsAbs(dir) && !b.cfg.BlockDisks {
 		if st, err := os.Stat(dir); err == nil && st.IsDir() {
-			return &localDiskData{datastore: ds.Name(), root: dir}, nil
+			return &localDiskData{b: b, datastore: ds.Name(), root: dir}, nil
 		}
 	}
-	return vmDiskData{}, nil
+	return &vmDiskData{b: b}, nil
 }
 
 // localDiskData keeps disk contents as directories on a datastore whose files are on this machine.
 type localDiskData struct {
+	b         *Backend
 	datastore string
 	root      string
 }
@@ -67,6 +72,15 @@ func (l *localDiskData) local(dsPath string) (string, error) {
 	return local, nil
 }
 
+// createDisk has the VirtualDiskManager make the thin disk and rewrites its descriptor to name the parent.
+func (l *localDiskData) createDisk(ctx context.Context, rel string, parent *Descriptor, parentRel string) (*Descriptor, error) {
+	made, err := l.b.makeDisk(ctx, rel)
+	if err != nil {
+		return nil, err
+	}
+	return l.b.describeDisk(ctx, rel, made, parent, relativeHint(rel, parentRel))
+}
+
 func (l *localDiskData) format(_ context.Context, desc string) error {
 	local, err := l.local(desc)
 	if err != nil {
@@ -76,14 +90,6 @@ func (l *localDiskData) format(_ context.Context, desc string) error {
 		return fmt.Errorf("format %s: %w", desc, errdefs.Classed(err, osClass(err)))
 	}
 	return nil
-}
-
-func (l *localDiskData) unpack(ctx context.Context, desc string, diff io.Reader, index io.Writer) (int64, error) {
-	if err := l.format(ctx, desc); err != nil {
-		return 0, err
-	}
-	local, _ := l.local(desc) // format checked it
-	return unpackTar(ctx, diff, DiskDataDir(local), &diffKeeping{index: index, stash: diffStash(local)})
 }
 
 func (l *localDiskData) readDiff(_ context.Context, desc, index, diffID string, diffSize int64) (io.ReadCloser, error) {
@@ -119,12 +125,15 @@ func diffStash(localDescriptorPath string) string {
 type diffKeeping struct {
 	index io.Writer
 	stash string
+	// reserved is a name in the layer's root that the diff must leave alone: the stash, when it is on the
+	// disk being written (vmDiskData).
+	reserved string
 }
 
-// keep writes the file in place. Streaming it through the datastore's HTTP API instead would race the
-// cleanup of a failed write: the simulator makes a file's folder when the request arrives, which may be after
-// the client gave up and the folder was removed.
-func (l *localDiskData) keep(_ context.Context, desc, name string) (io.WriteCloser, error) {
+// keep creates the file name in desc's folder. Streaming it through the datastore's HTTP API instead would
+// race the cleanup of a failed write: the simulator makes a file's folder when the request arrives, which may
+// be after the client gave up and the folder was removed.
+func (l *localDiskData) keep(desc, name string) (*os.File, error) {
 	local, err := l.local(desc)
 	if err != nil {
 		return nil, err
@@ -136,25 +145,16 @@ func (l *localDiskData) keep(_ context.Context, desc, name string) (io.WriteClos
 	return f, nil
 }
 
-// vmDiskData is the contents of disks on real vSphere. Writing them means attaching the new disk to the
-// endpoint VM, making and filling a filesystem from inside it, and detaching it, as VIC's endpoint does; the
-// endpoint VM does not exist yet, so this says so instead of pretending.
-type vmDiskData struct{}
-
-var errNoEndpointVM = errors.New("writing layer disks on vSphere needs the endpoint VM")
-
-func (vmDiskData) format(context.Context, string) error {
-	return fmt.Errorf("format a layer disk: %w: %w", errNoEndpointVM, errdefs.ErrNotImplemented)
-}
-
-func (vmDiskData) unpack(context.Context, string, io.Reader, io.Writer) (int64, error) {
-	return 0, fmt.Errorf("fill a layer disk: %w: %w", errNoEndpointVM, errdefs.ErrNotImplemented)
-}
-
-func (vmDiskData) readDiff(context.Context, string, string, string, int64) (io.ReadCloser, error) {
-	return nil, fmt.Errorf("read a layer disk: %w: %w", errNoEndpointVM, errdefs.ErrNotImplemented)
-}
-
-func (vmDiskData) keep(context.Context, string, string) (io.WriteCloser, error) {
-	return nil, fmt.Errorf("keep a layer diff: %w: %w", errNoEndpointVM, errdefs.ErrNotImplemented)
+// relativeHint is the parent's descriptor relative to the folder of the child rel (both relative to the
+// datastore's root), as a descriptor names its parent: the chain survives the datastore being mounted
+// elsewhere. "" without a parent.
+func relativeHint(rel, parentRel string) string {
+	if parentRel == "" {
+		return ""
+	}
+	dir := path.Dir(rel)
+	if dir == "." {
+		return parentRel
+	}
+	return strings.Repeat("../", strings.Count(dir, "/")+1) + parentRel
 }

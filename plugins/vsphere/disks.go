@@ -19,15 +19,19 @@ import (
 // so the capacity costs nothing until written.
 const layerDiskCapacityKB = 8 << 20
 
-// createDisk makes the thin disk rel (a descriptor path) with the VirtualDiskManager, then rewrites its
-// descriptor to name parent, whose descriptor is parentHint relative to rel's folder (nil, "" for a root
-// disk). It returns the descriptor it wrote.
+// createDisk makes the thin disk rel (a descriptor path) as a child of parent, whose descriptor is
+// parentHint relative to rel's folder (nil, "" for a root disk), the way the image store's disks are made
+// (diskData), and returns its descriptor.
 func (b *Backend) createDisk(ctx context.Context, rel string, parent *Descriptor, parentHint string) (*Descriptor, error) {
-	made, err := b.makeDisk(ctx, rel)
+	data, err := b.prepareLayers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return b.describeDisk(ctx, rel, made, parent, parentHint)
+	parentRel := ""
+	if parent != nil && parentHint != "" {
+		parentRel = path.Clean(path.Join(path.Dir(rel), parentHint))
+	}
+	return data.createDisk(ctx, rel, parent, parentRel)
 }
 
 // makeDisk has the VirtualDiskManager make the thin disk rel and returns the descriptor it wrote;
@@ -153,7 +157,7 @@ func (b *Backend) ensureScratch(ctx context.Context, data diskData) (*Descriptor
 		return nil, err
 	}
 	tmpDesc := path.Join(tmp, ScratchID+".vmdk")
-	d, err = b.createDisk(ctx, tmpDesc, nil, "")
+	d, err = data.createDisk(ctx, tmpDesc, nil, "")
 	if err == nil {
 		err = data.format(ctx, b.where.datastore.Path(tmpDesc))
 	}

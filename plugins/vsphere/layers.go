@@ -36,6 +36,8 @@ type layerState struct {
 	cacheMu sync.Mutex
 	cache   map[string]*layerFile
 
+	endpoint endpointState // the VM disks are attached to while they are written (block disks)
+
 	writingMu sync.Mutex
 	writing   map[string]chan struct{} // the layers being written in this process; closed when done
 	active    int                      // layer writes under way
@@ -56,8 +58,9 @@ func (f *layerFile) info() *models.LayerInfo {
 	return &i
 }
 
-// prepareLayers makes sure the image store's folder exists and sweeps the temporary folders a crashed write
-// left behind. It runs once per process, on first use; a failure is retried by the next call.
+// prepareLayers makes sure the image store's folder exists and sweeps what a crashed write left behind: the
+// disks it left attached to the endpoint VM (when disks are written through it), then the temporary folders.
+// It runs once per process, on first use; a failure is retried by the next call.
 func (b *Backend) prepareLayers(ctx context.Context) (diskData, error) {
 	s := &b.layers
 	s.initMu.Lock()
@@ -68,6 +71,15 @@ func (b *Backend) prepareLayers(ctx context.Context) (diskData, error) {
 	images := ImagesFolder(b.cfg.VCHName)
 	if err := b.mkdirAll(ctx, images); err != nil {
 		return nil, err
+	}
+	data, err := b.newDiskData(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, attached := data.(*vmDiskData); attached {
+		if err := b.detachLeftovers(ctx); err != nil {
+			return nil, err
+		}
 	}
 	names, err := b.subfolders(ctx, images)
 	if err != nil {
@@ -80,10 +92,6 @@ func (b *Backend) prepareLayers(ctx context.Context) (diskData, error) {
 				return nil, err
 			}
 		}
-	}
-	data, err := newDiskData(ctx, b.where.datastore)
-	if err != nil {
-		return nil, err
 	}
 	s.data = data
 	return data, nil

@@ -22,9 +22,11 @@ import (
 
 // WriteLayer creates layer id as a child of parent ("" for a child of the scratch disk) from a diff stream.
 // Everything is written in a temporary folder, VIC/<vch>/images/.tmp-<id>-<random>, which a failure removes
-// and a success renames to <id>: the rename is the commit. The diff is unpacked first and the parent looked
-// for only then, so a pull writes consecutive layers at once: a parent that this backend is still writing is
-// waited for, and a child is committed after it.
+// and a success renames to <id>: the rename is the commit. How the disk is made and filled is diskData's
+// (writeLayer): into a directory, the diff is unpacked first and the parent looked for only then, so a pull
+// writes consecutive layers at once; onto a real disk, which is a child of its parent's, the parent is waited
+// for first. Either way a parent that this backend is still writing is waited for, and a child is committed
+// after it.
 func (b *Backend) WriteLayer(ctx context.Context, id, parent, compression string, diff io.Reader) (*models.LayerInfo, error) {
 	if err := checkLayerID("layer", id); err != nil {
 		return nil, err
@@ -64,38 +66,12 @@ func (b *Backend) WriteLayer(ctx context.Context, id, parent, compression string
 			b.removeFolderQuietly(context.WithoutCancel(ctx), tmp)
 		}
 	}()
-	tmpDesc := path.Join(tmp, id+".vmdk")
-	// vSphere makes the disk while the diff unpacks; its descriptor names the parent once that is there.
-	type madeDisk struct {
-		d   *Descriptor
-		err error
-	}
-	madeCh := make(chan madeDisk, 1)
-	go func() {
-		d, err := b.makeDisk(ctx, tmpDesc)
-		madeCh <- madeDisk{d, err}
-	}()
-	st, err := fill(ctx, data, b.where.datastore.Path(tmpDesc), compression, diff)
-	made := <-madeCh // before anything returns: a failure removes the folder it makes the disk in
+	job := &layerJob{id: id, parent: parent, tmp: tmp, desc: path.Join(tmp, id+".vmdk"), compression: compression, diff: diff}
+	res, err := data.writeLayer(ctx, job)
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", id, err)
 	}
-	if made.err != nil {
-		return nil, fmt.Errorf("layer %s: %w", id, made.err)
-	}
-	// A parent that this backend is still writing is waited for; then it must be there.
-	if err := b.layers.waitWrite(ctx, parent); err != nil {
-		return nil, err
-	}
-	parentDesc, parentID, err := b.parentDisk(ctx, data, parent)
-	if err != nil {
-		return nil, err
-	}
-	// The hint is relative, so it stays right when the folder is renamed: the parent is a sibling folder.
-	desc, err := b.describeDisk(ctx, tmpDesc, made.d, parentDesc, "../"+parentID+"/"+parentID+".vmdk")
-	if err != nil {
-		return nil, fmt.Errorf("layer %s: %w", id, err)
-	}
+	st, desc := res.stats, res.desc
 	rec := &layerFile{
 		LayerInfo: models.LayerInfo{
 			ID: &id, Parent: parent, Size: &st.size, DiffSize: st.diffSize, DiffID: st.diffID,
@@ -218,21 +194,87 @@ func (b *Backend) commitLayer(ctx context.Context, tmp string, rec *layerFile) e
 	return nil
 }
 
+// layerJob is one layer write, as WriteLayer hands it to diskData.
+type layerJob struct {
+	id, parent  string
+	tmp         string // the temporary folder, relative to the datastore's root
+	desc        string // the disk's descriptor in it
+	compression string // "none" or "gzip"
+	diff        io.Reader
+}
+
+// layerResult is what a layer write made: the disk's descriptor and what the diff held.
+type layerResult struct {
+	desc  *Descriptor
+	stats fillStats
+}
+
+// writeLayer makes the layer's disk while the diff unpacks into its directory; once the parent is there,
+// the disk's descriptor is rewritten to name it.
+func (l *localDiskData) writeLayer(ctx context.Context, job *layerJob) (*layerResult, error) {
+	b := l.b
+	// vSphere makes the disk while the diff unpacks; its descriptor names the parent once that is there.
+	type madeDisk struct {
+		d   *Descriptor
+		err error
+	}
+	madeCh := make(chan madeDisk, 1)
+	go func() {
+		d, err := b.makeDisk(ctx, job.desc)
+		madeCh <- madeDisk{d, err}
+	}()
+	st, err := l.fill(ctx, job)
+	made := <-madeCh // before anything returns: a failure removes the folder it makes the disk in
+	if err != nil {
+		return nil, err
+	}
+	if made.err != nil {
+		return nil, made.err
+	}
+	// A parent that this backend is still writing is waited for; then it must be there.
+	if err := b.layers.waitWrite(ctx, job.parent); err != nil {
+		return nil, err
+	}
+	parentDesc, parentID, err := b.parentDisk(ctx, l, job.parent)
+	if err != nil {
+		return nil, err
+	}
+	// The hint is relative, so it stays right when the folder is renamed: the parent is a sibling folder.
+	desc, err := b.describeDisk(ctx, job.desc, made.d, parentDesc, "../"+parentID+"/"+parentID+".vmdk")
+	if err != nil {
+		return nil, err
+	}
+	return &layerResult{desc: desc, stats: st}, nil
+}
+
+// fill unpacks the diff into the disk's directory, with its index and stash beside the descriptor.
+func (l *localDiskData) fill(ctx context.Context, job *layerJob) (fillStats, error) {
+	desc := l.b.where.datastore.Path(job.desc)
+	if err := l.format(ctx, desc); err != nil {
+		return fillStats{}, err
+	}
+	local, _ := l.local(desc) // format checked it
+	index, err := l.keep(desc, diffIndexFile)
+	if err != nil {
+		return fillStats{}, err
+	}
+	defer index.Close()
+	return fill(ctx, job.compression, job.diff, index, func(r io.Reader, index io.Writer) (int64, error) {
+		return unpackTar(ctx, r, DiskDataDir(local), &diffKeeping{index: index, stash: diffStash(local)})
+	})
+}
+
 type fillStats struct {
 	size     int64  // bytes of the unpacked regular files
 	diffSize int64  // bytes of the uncompressed tar
 	diffID   string // "sha256:" + hex of the uncompressed tar
 }
 
-// fill reads the diff stream once: one goroutine reads it, decompresses and hashes it, a chunk ahead of the
-// unpack into the disk, which writes the diff's index as it goes (so the diff can be read back without a
-// second copy of it).
-func fill(ctx context.Context, data diskData, desc, compression string, diff io.Reader) (fillStats, error) {
-	index, err := data.keep(ctx, desc, diffIndexFile)
-	if err != nil {
-		return fillStats{}, err
-	}
-	defer index.Close()
+// fill reads the diff stream once: one goroutine reads it, decompresses and hashes it, a chunk ahead of
+// unpack into the disk, which writes the diff's index to index as it goes (so the diff can be read back
+// without a second copy of it). index is closed, and its error reported, once the unpack is done.
+func fill(ctx context.Context, compression string, diff io.Reader, index io.WriteCloser,
+	unpack func(r io.Reader, index io.Writer) (int64, error)) (fillStats, error) {
 	src := &sourceReader{ctx: ctx, r: diff}
 	var tarStream io.Reader = src
 	if compression == "gzip" {
@@ -252,7 +294,7 @@ func fill(ctx context.Context, data diskData, desc, compression string, diff io.
 	h := &hashCounter{h: sha256.New()}
 	ahead := readAhead(&streamErrors{r: tarStream, src: src}, func(b []byte) { _, _ = h.Write(b) })
 	defer ahead.Close()
-	size, err := data.unpack(ctx, desc, ahead, index)
+	size, err := unpack(ahead, index)
 	// The unpack sees a broken stream as a broken tar; say what really happened.
 	if ferr := ahead.failure(); ferr != nil {
 		return fillStats{}, ferr

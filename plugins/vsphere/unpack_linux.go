@@ -17,8 +17,9 @@ import (
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
-// Whiteout names of a Docker layer diff; unpackTar turns them into overlayfs's own markers, so that stacking
-// the chain's directories with overlayfs gives the image's filesystem.
+// Whiteout names of a Docker layer diff. Into a directory of its own, unpackTar turns them into overlayfs's
+// own markers, so that stacking the chain's directories with overlayfs gives the image's filesystem; onto a
+// filesystem that already holds the parent's (a child disk), it applies them: what they hide is removed.
 const (
 	whiteoutPrefix = ".wh."
 	whiteoutMeta   = ".wh..wh."     // aufs bookkeeping (.wh..wh.plnk, ...): never part of the image
@@ -39,14 +40,25 @@ func unpackTar(ctx context.Context, r io.Reader, root string, keep *diffKeeping)
 		return 0, sysErr("open", root, err)
 	}
 	defer unix.Close(rootFD)
+	return unpackTarAt(ctx, r, rootFD, keep, false)
+}
+
+// unpackTarAt is unpackTar into the directory open as rootFD (left open). With applied, the directory holds
+// the parent layers' files already (a child disk's filesystem): whiteouts remove what they hide instead of
+// marking it for overlayfs.
+func unpackTarAt(ctx context.Context, r io.Reader, rootFD int, keep *diffKeeping, applied bool) (int64, error) {
 	u := &unpacker{root: rootFD, stashFD: -1}
+	if applied {
+		u.created = map[string]bool{}
+	}
 	defer u.closeStash()
+	var err error
 	src := r
 	if keep != nil {
 		if u.rec, err = newDiffRecorder(r, keep.index); err != nil {
 			return 0, fmt.Errorf("write the diff index: %w", errdefs.Classed(err, errdefs.ErrSystem))
 		}
-		src, u.refs, u.stashPath = u.rec, map[string]int{}, keep.stash
+		src, u.refs, u.stashPath, u.reserved = u.rec, map[string]int{}, keep.stash, keep.reserved
 	}
 	tr := tar.NewReader(src)
 	for {
@@ -88,11 +100,16 @@ type unpacker struct {
 	dirs []dirEntry
 	buf  []byte // copyFile's, made on first use
 
+	// created holds the names this diff made, when whiteouts are applied (nil otherwise): an opaque
+	// directory keeps only those.
+	created map[string]bool
+
 	// Keeping the diff (nil rec: not kept).
 	rec       *diffRecorder
 	refs      map[string]int // the files whose contents the index refers to, by name, with their numbers
 	stashPath string
 	stashFD   int
+	reserved  string // diffKeeping.reserved
 }
 
 // copyBuffer is how much of a file's contents is gathered before it is written: a decompressor hands out a
@@ -163,6 +180,9 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	if u.reserved != "" && (name == u.reserved || strings.HasPrefix(name, u.reserved+"/")) {
+		return fmt.Errorf("the name %q is the unpack's own: %w", name, errdefs.ErrInvalid)
+	}
 	dir, base := path.Split(name)
 	dir = strings.TrimSuffix(dir, "/")
 	if base == whiteoutOpaque {
@@ -191,6 +211,9 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	defer unix.Close(pfd)
 	if hidden, ok := strings.CutPrefix(base, whiteoutPrefix); ok {
 		return u.whiteout(pfd, hidden, path.Join(dir, hidden))
+	}
+	if u.created != nil {
+		u.created[name] = true
 	}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
@@ -338,13 +361,18 @@ func (u *unpacker) hardlink(pfd int, name, base, linkname string) error {
 	return nil
 }
 
-// whiteout hides name (full, below root) in lower layers: overlayfs's whiteout is a character device 0:0.
+// whiteout hides name (full, below root) in lower layers: overlayfs's whiteout is a character device 0:0;
+// applied, it is the removal of whatever is there.
 func (u *unpacker) whiteout(pfd int, name, full string) error {
-	if name == "" || name == "." || name == ".." {
+	if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
 		return fmt.Errorf("whiteout of %q: %w", name, errdefs.ErrInvalid)
 	}
 	if err := u.replace(pfd, name, full); err != nil {
 		return err
+	}
+	if u.created != nil {
+		delete(u.created, full)
+		return nil
 	}
 	if err := unix.Mknodat(pfd, name, unix.S_IFCHR, 0); err != nil {
 		return sysErr("mknod whiteout", name, err)
@@ -352,15 +380,63 @@ func (u *unpacker) whiteout(pfd int, name, full string) error {
 	return nil
 }
 
-// opaque marks dir as hiding the lower layers' contents of the same directory.
+// opaque marks dir as hiding the lower layers' contents of the same directory; applied, everything below dir
+// that this diff did not make is removed (what it makes later stays, as it comes after).
 func (u *unpacker) opaque(dir string) error {
 	fd, err := u.openDir(dir, true)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
+	if u.created != nil {
+		return u.keepCreated(fd, dir)
+	}
 	if err := unix.Fsetxattr(fd, opaqueXattr, []byte("y"), 0); err != nil {
 		return sysErr("mark opaque", dir, err)
+	}
+	return nil
+}
+
+// keepCreated removes, below the directory fd (dir below root), every entry this diff did not make; a
+// directory it made keeps its own made entries only.
+func (u *unpacker) keepCreated(fd int, dir string) error {
+	dup, err := unix.Dup(fd) // the caller keeps fd
+	if err != nil {
+		return sysErr("read", dir, err)
+	}
+	f := os.NewFile(uintptr(dup), dir)
+	_, err = f.Seek(0, io.SeekStart)
+	var names []string
+	if err == nil {
+		names, err = f.Readdirnames(-1)
+	}
+	f.Close()
+	if err != nil {
+		return sysErr("read", dir, err)
+	}
+	for _, n := range names {
+		full := path.Join(dir, n)
+		if dir == "" && n == u.reserved {
+			continue
+		}
+		if !u.created[full] {
+			if err := u.replace(fd, n, full); err != nil {
+				return err
+			}
+			continue
+		}
+		sub, err := openNoFollow(fd, n)
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			continue // a file or link this diff made
+		}
+		if err != nil {
+			return sysErr("open", full, err)
+		}
+		err = u.keepCreated(sub, full)
+		unix.Close(sub)
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
@@ -102,5 +105,53 @@ func TestUnpackMalformed(t *testing.T) {
 				t.Fatalf("got %v, want invalid", err)
 			}
 		})
+	}
+}
+
+// Onto a filesystem that holds the parent already (a child disk), whiteouts are applied: the hidden file
+// and the opaque directory's old contents are gone, what the child made stays, even when it came before
+// the opaque marker.
+func TestUnpackApplied(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("unpacking owners, devices and trusted xattrs needs root")
+	}
+	root := t.TempDir()
+	if _, err := unpackTar(context.Background(), bytes.NewReader(buildTar(t, baseEntries()...)), root, nil); err != nil {
+		t.Fatal(err)
+	}
+	child := append(childEntries(),
+		dir("bin/", 0o755), file("bin/.wh.tool2", 0, ""), // a hard link's other name goes, the file stays
+		dir("etc/deep/", 0o755), file("etc/deep/keep", 0o644, "k"),
+		file("etc/-early", 0o644, "e"), file("etc/.wh..wh..opq", 0, ""), // etc made opaque after two entries
+		file(".wh.run", 0, ""), // a whole directory hidden
+	)
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if _, err := unpackTarAt(context.Background(), bytes.NewReader(buildTar(t, child...)), fd, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []string{"gone.txt", "opq/old.txt", "bin/tool2", "etc/passwd", "run"} {
+		if _, err := os.Lstat(filepath.Join(root, gone)); !os.IsNotExist(err) {
+			t.Errorf("%s is still there (%v)", gone, err)
+		}
+	}
+	for name, want := range map[string]string{"opq/new.txt": "new", "etc/hostname": "vice\n", "etc/deep/keep": "k",
+		"etc/-early": "e", "bin/tool": "#!/bin/sh\necho tool\n"} {
+		if b, err := os.ReadFile(filepath.Join(root, name)); err != nil || string(b) != want {
+			t.Errorf("%s: %q %v", name, b, err)
+		}
+	}
+	if got := dirNames(t, filepath.Join(root, "etc")); strings.Join(got, " ") != "-early deep hostname" {
+		t.Errorf("etc holds %v", got)
+	}
+	buf := make([]byte, 8)
+	if _, err := unix.Getxattr(filepath.Join(root, "opq"), opaqueXattr, buf); err == nil {
+		t.Error("an applied opaque directory got overlayfs's marker")
+	}
+	if st := lstat(t, filepath.Join(root, "bin/tool")); st.Nlink != 1 {
+		t.Errorf("bin/tool has %d links", st.Nlink)
 	}
 }

@@ -298,3 +298,29 @@ func classOf(err error) error {
 	}
 	return errdefs.Classed(err, errdefs.ErrSystem)
 }
+
+// fdLayerFiles opens the files of a layer mounted at the directory root, and its stashed files through
+// stashed.
+type fdLayerFiles struct {
+	u     unpacker
+	fetch func(k int) (*os.File, error)
+}
+
+func newFDLayerFiles(root int, stashed func(k int) (*os.File, error)) layerFiles {
+	return &fdLayerFiles{u: unpacker{root: root, stashFD: -1}, fetch: stashed}
+}
+
+func (l *fdLayerFiles) open(name string) (*os.File, error) {
+	dir, base := path.Split(name)
+	pfd, err := l.u.openDir(strings.TrimSuffix(dir, "/"), false)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(pfd)
+	return openFileAt(pfd, base)
+}
+
+func (l *fdLayerFiles) stashed(k int) (*os.File, error) { return l.fetch(k) }
+
+// Close leaves root open: it is the mount's.
+func (l *fdLayerFiles) Close() error { return nil }

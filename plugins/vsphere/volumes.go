@@ -184,12 +184,13 @@ func (b *Backend) writeVolume(ctx context.Context, s *volumeStore, tmp string, r
 }
 
 // formatVolume gives the new disk an empty filesystem. On a local datastore (the simulator) that is an empty
-// contents directory beside the descriptor.
+// contents directory beside the descriptor; elsewhere (and in block-disk mode) an ext4 filesystem, made
+// through the endpoint VM as a fresh layer disk's is.
 func (b *Backend) formatVolume(ctx context.Context, s *volumeStore, desc string) error {
-	if local := s.localPath(desc); local != "" {
+	if local := s.localPath(desc); local != "" && !b.cfg.BlockDisks {
 		return mkdirClassed(DiskDataDir(local))
 	}
-	return fmt.Errorf("formatting volume disks on vSphere needs the endpoint VM's attach-to-self: %w", errdefs.ErrNotImplemented)
+	return b.formatThroughEndpoint(ctx, s.files.ds.Path(desc))
 }
 
 // createVolumeDisk makes a thin, independent-to-be disk of capacityKB.

@@ -101,8 +101,13 @@ func (g *guest) prepareAppliance(l layout) (m *machine, addr netip.Addr, err err
 		init: filepath.Join(root, vchwire.ApplianceInit), root: root,
 		env: []string{wire.EmulatorEnv + "=1", vchwire.ApplianceRootEnv + "=" + root,
 			vchwire.ApplianceStateEnv + "=" + state, vchwire.GuestIPEnv + "=" + addr.String(),
-			vchwire.NICNamespaceEnv + "=" + nics, guestPATH},
+			vchwire.NICNamespaceEnv + "=" + nics, guestPATH,
+			// What a VM's SMBIOS would tell its guest.
+			vchwire.EndpointVMEnv + "=" + l.biosUUID},
 		files: m.guestEnds, stdio: console, nicsPath: nics,
+	}
+	if g.e.cfg.BlockDisks {
+		m.appliance.env = append(m.appliance.env, vchwire.BlockDisksEnv+"=1")
 	}
 	return m, addr, nil
 }

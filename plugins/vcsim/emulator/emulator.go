@@ -33,6 +33,11 @@ type Config struct {
 	// ApplianceNet is where appliance VMs get their addresses; DefaultApplianceNet when zero. It must be
 	// an IPv4 loopback prefix, so the addresses work on the host without configuration.
 	ApplianceNet netip.Prefix
+	// BlockDisks is the block-disk mode: disks are real disk images (a chain of VMDK delta disks, read and
+	// written by QEMU's storage daemon), a disk hot-added to a running VM that is not a containerVM becomes a
+	// block device on this host, and containerVMs boot from their disk's filesystem instead of an overlay of
+	// directories. Appliances are told to write their layers so (vchwire.BlockDisksEnv).
+	BlockDisks bool
 }
 
 // Emulator boots and stops the guests of the simulator's containerVMs and VCH endpoints. Close stops every
@@ -47,7 +52,8 @@ type Emulator struct {
 	// appliances are the files of appliance ISOs; addrs the appliance VMs' addresses.
 	appliances *applianceCache
 	addrs      *addrPool
-	net        *netEmu // the port groups' bridges (net.go)
+	net        *netEmu     // the port groups' bridges (net.go)
+	blocks     *blockDisks // nil unless Config.BlockDisks
 
 	ctx    context.Context // cancelled by Close: every guest and the watch end with it
 	cancel context.CancelFunc
@@ -98,12 +104,16 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 		ctx:        ectx, cancel: cancel,
 		guests: map[string]*guest{},
 	}
+	if cfg.BlockDisks {
+		cleanStaleExports(filepath.Join(runDir, disksDir))
+		e.blocks = newBlockDisks(e)
+	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		e.watch()
 	}()
-	e.log.Info("emulator started", "runDir", runDir)
+	e.log.Info("emulator started", "runDir", runDir, "blockDisks", cfg.BlockDisks)
 	return e, nil
 }
 
@@ -137,6 +147,9 @@ func (e *Emulator) Close() {
 		e.cancel()
 		e.wg.Wait()
 		e.net.close()
+		if e.blocks != nil {
+			e.blocks.close()
+		}
 		e.addrs.close()
 		e.logout()
 		if err := os.RemoveAll(e.cfg.RunDir); err != nil {

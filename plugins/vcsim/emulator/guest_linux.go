@@ -17,6 +17,7 @@ import (
 type guestSpec struct {
 	tether string
 	root   string   // the overlay's mount point, handed to the tether as wire.RootEnv
+	device string   // block-disk mode: the container's disk, mounted on root instead of the overlay
 	lower  []string // read-only layers, top first
 	upper  string   // the container disk's contents
 	work   string
@@ -40,13 +41,20 @@ type applianceSpec struct {
 	nicsPath string
 }
 
-// startGuest starts the tether as PID 1 of new PID, UTS, IPC and mount namespaces, on its overlay.
+// startGuest starts the tether as PID 1 of new PID, UTS, IPC and mount namespaces, on its overlay (or its
+// disk's filesystem).
 func startGuest(s guestSpec) (*exec.Cmd, error) {
 	cmd := &exec.Cmd{
 		Path: s.tether, Args: []string{"tether"}, Env: s.env, Dir: "/",
 		Stdout: s.stdio, Stderr: s.stdio, ExtraFiles: s.files,
 	}
 	mount := func() error {
+		if s.device != "" {
+			if err := unix.Mount(s.device, s.root, "ext4", 0, ""); err != nil {
+				return fmt.Errorf("mount the container's disk %s: %w", s.device, err)
+			}
+			return nil
+		}
 		opts, err := overlayOptions(s)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@
 package emulator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 // guestSpec is how a guest is started; see guest_linux.go.
 type guestSpec struct {
 	tether, root, upper, work string
+	device                    string
 	lower, env                []string
 	files                     []*os.File
 	stdio                     *os.File
@@ -38,3 +40,15 @@ func startAppliance(applianceSpec) (*exec.Cmd, error) { return nil, errUnsupport
 func killGuest(*exec.Cmd) error                       { return errUnsupported }
 func socketPair() (*os.File, *os.File, error)         { return nil, nil, errUnsupported }
 func unmountRoot(string)                              {}
+
+// diskExport is a disk exported as a block device; see export_linux.go.
+type diskExport struct {
+	desc, loop string
+	readOnly   bool
+}
+
+func exportDisk(context.Context, string, string, bool) (*diskExport, error) {
+	return nil, errUnsupported
+}
+func (*diskExport) close() error { return nil }
+func cleanStaleExports(string)   {}

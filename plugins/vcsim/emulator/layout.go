@@ -24,8 +24,8 @@ const (
 )
 
 // vmProperties are the properties a boot reads.
-var vmProperties = []string{"name", "config.hardware.device", "config.hardware.numCPU", "config.hardware.memoryMB",
-	"config.extraConfig"}
+var vmProperties = []string{"name", "config.uuid", "config.hardware.device", "config.hardware.numCPU",
+	"config.hardware.memoryMB", "config.extraConfig"}
 
 // errPlainVM marks a VM with neither a bootstrap.iso nor an appliance.iso CD-ROM: not a containerVM nor a
 // VCH endpoint, so not the emulator's to boot.
@@ -34,6 +34,7 @@ var errPlainVM = errors.New("no " + bootstrapISO + " or " + vchwire.ApplianceISO
 // layout is what booting a containerVM needs from its configuration, as datastore paths.
 type layout struct {
 	name        string
+	biosUUID    string // config.uuid, which a VM's SMBIOS reports
 	containerID string // from wire.KeyID, for logs and to pick the container's disk; may be empty
 	iso         string // "[ds] <vch>/bootstrap.iso"
 	disk        string // "[ds] <vm>/<container-id>.vmdk", the writable top of the disk chain
@@ -58,6 +59,7 @@ func parseLayout(vm mo.VirtualMachine) (layout, error) {
 	}
 	l.containerID = extraConfig(vm.Config.ExtraConfig, wire.KeyID)
 	l.cpus, l.memMB = int64(vm.Config.Hardware.NumCPU), int64(vm.Config.Hardware.MemoryMB)
+	l.biosUUID = vm.Config.Uuid
 	var disks []string
 	var applianceISO string
 	for _, d := range vm.Config.Hardware.Device {

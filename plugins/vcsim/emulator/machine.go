@@ -18,9 +18,11 @@ type machine struct {
 	dir        string // <RunDir>/<vm-id>: the tether, the root mount point, the serial socket
 	spec       guestSpec
 	serialSock string
-	info       net.Conn   // the emulator's end of the guestinfo stream
-	guestEnds  []*os.File // the child's descriptors; the emulator closes its copies once the child has them
-	work       string     // overlayfs's work directory, beside the upper layer
+	info       net.Conn      // the emulator's end of the guestinfo stream
+	guestEnds  []*os.File    // the child's descriptors; the emulator closes its copies once the child has them
+	work       string        // overlayfs's work directory, beside the upper layer
+	export     *diskExport   // block-disk mode: the container's disk, whose filesystem is the root
+	volumes    []*diskExport // block-disk mode: the volume disks, block devices the tether mounts
 
 	appliance applianceSpec // an appliance VM's init, instead of spec
 }
@@ -60,13 +62,23 @@ func (g *guest) prepare(l layout) (m *machine, err error) {
 		return m, fmt.Errorf("tether: %w", err)
 	}
 
-	if err := m.layers(g, l); err != nil {
+	if g.e.cfg.BlockDisks {
+		err = m.blockRoot(g, l)
+	} else {
+		err = m.layers(g, l)
+	}
+	if err != nil {
 		return m, err
 	}
 	if err := m.devices(g, l); err != nil {
 		return m, err
 	}
-	disks, err := disksEnv(ctx, ds, l.volumes)
+	var disks string
+	if g.e.cfg.BlockDisks {
+		disks, err = m.blockVolumes(g, l.volumes)
+	} else {
+		disks, err = disksEnv(ctx, ds, l.volumes)
+	}
 	if err != nil {
 		return m, err
 	}
@@ -108,6 +120,22 @@ func (m *machine) layers(g *guest, l layout) error {
 		}
 		m.spec.lower = []string{empty}
 	}
+	return nil
+}
+
+// blockRoot exports the container's disk (its whole chain, as ESXi resolves it) as a block device; the guest's
+// root is the filesystem on it.
+func (m *machine) blockRoot(g *guest, l layout) error {
+	top, err := g.e.ds.local(g.ctx, l.disk)
+	if err != nil {
+		return err
+	}
+	x, err := exportDisk(g.ctx, top, filepath.Join(m.dir, "disk"), false)
+	if err != nil {
+		return fmt.Errorf("container disk: %w", err)
+	}
+	m.export = x
+	m.spec.device = x.loop
 	return nil
 }
 
@@ -190,6 +218,20 @@ func (m *machine) release(log *slog.Logger) {
 	}
 	if m.spec.root != "" {
 		unmountRoot(m.spec.root)
+	}
+	for _, x := range m.volumes {
+		if err := x.close(); err != nil {
+			log.Warn("release a volume disk", "disk", x.desc, "err", err)
+		}
+	}
+	m.volumes = nil
+	if m.export != nil {
+		// The guest's mount namespace, and the filesystem with it, went with the guest; the device goes once
+		// the kernel has let go of it.
+		if err := m.export.close(); err != nil {
+			log.Warn("release the container's disk", "err", err)
+		}
+		m.export = nil
 	}
 	if m.work != "" {
 		if err := emptyDir(m.work); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/vmware/govmomi/vim25/mo"
@@ -71,6 +72,32 @@ func disksEnv(ctx context.Context, ds *datastores, disks []volumeDisk) (string, 
 		m[d.addr] = dir
 	}
 	data, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	return wire.DisksEnv + "=" + string(data), nil
+}
+
+// blockVolumes is disksEnv in block-disk mode: each volume disk exported as a block device, which the tether
+// mounts as it would the VM's SCSI disk.
+func (m *machine) blockVolumes(g *guest, disks []volumeDisk) (string, error) {
+	out := map[string]string{}
+	for i, d := range disks {
+		local, err := g.e.ds.local(g.ctx, d.file)
+		if err != nil {
+			return "", fmt.Errorf("volume disk %s: %w", d.file, err)
+		}
+		if err := realizeDisk(g.ctx, local, ""); err != nil {
+			return "", err
+		}
+		x, err := exportDisk(g.ctx, local, filepath.Join(m.dir, "volume"+strconv.Itoa(i)), false)
+		if err != nil {
+			return "", fmt.Errorf("volume disk %s: %w", d.file, err)
+		}
+		m.volumes = append(m.volumes, x)
+		out[d.addr] = x.loop
+	}
+	data, err := json.Marshal(out)
 	if err != nil {
 		return "", err
 	}

@@ -58,7 +58,7 @@ func (e *Emulator) watchOnce(ctx context.Context) error {
 				traverse("vapp", "VirtualApp", "vm"),
 			},
 		}},
-		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: []string{"runtime.powerState", nicCount}}},
+		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: e.watched()}},
 	}}}
 	return property.WaitForUpdates(ctx, property.DefaultCollector(e.client), filter,
 		func(updates []types.ObjectUpdate) bool {
@@ -69,21 +69,39 @@ func (e *Emulator) watchOnce(ctx context.Context) error {
 		})
 }
 
+// watched are the VM properties the emulator follows: the power state and the size, and in block-disk mode
+// the devices.
+func (e *Emulator) watched() []string {
+	props := []string{"runtime.powerState", nicCount}
+	if e.blocks != nil {
+		props = append(props, "config.hardware.device")
+	}
+	return props
+}
+
 // observe acts on one VM's update: a powered-on VM gets a guest (a suspended one's goes on), a suspended
 // VM's guest is frozen, any other state (or the VM's removal) ends the guest it has; a change of its vNICs
-// rewires them.
+// rewires them; in block-disk mode, its hot-added disks follow its devices and power state.
 func (e *Emulator) observe(u types.ObjectUpdate) {
 	if u.Kind == types.ObjectUpdateKindLeave {
 		e.stopGuest(u.Obj, "VM removed")
 		e.addrs.release(u.Obj.Value)
+		if e.blocks != nil {
+			e.blocks.update(u.Obj.Value, nil, nil, true)
+		}
 		return
 	}
+	var on *bool
+	var devices []types.BaseVirtualDevice
 	for _, c := range u.ChangeSet {
 		switch c.Name {
 		case nicCount:
 			e.devicesChanged(u.Obj)
 		case "runtime.powerState":
-			switch state, _ := c.Val.(types.VirtualMachinePowerState); state {
+			state, _ := c.Val.(types.VirtualMachinePowerState)
+			powered := state == types.VirtualMachinePowerStatePoweredOn
+			on = &powered
+			switch state {
 			case types.VirtualMachinePowerStatePoweredOn:
 				e.bootGuest(u.Obj)
 			case types.VirtualMachinePowerStateSuspended:
@@ -93,7 +111,17 @@ func (e *Emulator) observe(u types.ObjectUpdate) {
 			default:
 				e.stopGuest(u.Obj, "VM "+string(state))
 			}
+		case "config.hardware.device":
+			if list, ok := c.Val.(types.ArrayOfVirtualDevice); ok {
+				devices = list.VirtualDevice
+			}
+			if devices == nil {
+				devices = []types.BaseVirtualDevice{}
+			}
 		}
+	}
+	if e.blocks != nil && (on != nil || devices != nil) {
+		e.blocks.update(u.Obj.Value, on, devices, false)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/plugins/sdk/pprofenv"
 	"github.com/vice-engine/vice/plugins/vcsim"
 )
@@ -33,6 +34,7 @@ func main() {
 	noEmulator := flag.Bool("no-emulator", false, "do not boot containerVMs' guests (the hypervisor emulator needs root)")
 	runDir := flag.String("run-dir", "", "directory for the emulator's per-guest state (default: a new temporary directory)")
 	password := flag.String("password", "", "the password the simulator accepts (default: $"+passwordEnv+", else "+vcsim.DefaultPass+")")
+	blockDisks := flag.Bool("block-disks", os.Getenv(vchwire.BlockDisksEnv) == "1", "block-disk mode: real disk images, hot-added to running VMs as block devices (needs qemu-storage-daemon; default: $"+vchwire.BlockDisksEnv+"=1)")
 	flag.Parse()
 	if *password == "" {
 		*password = os.Getenv(passwordEnv)
@@ -48,7 +50,7 @@ func main() {
 	log.SetOutput(stdLogWriter{logger})
 
 	opts := vcsim.Options{Listen: *listen, DatastoreDir: *dir, Logger: logger, DisableEmulator: *noEmulator,
-		RunDir: *runDir, Password: *password}
+		RunDir: *runDir, Password: *password, BlockDisks: *blockDisks}
 	if err := run(logger, opts, *urlFile); err != nil {
 		logger.Error("vice-vcsim failed", "err", err)
 		os.Exit(1)

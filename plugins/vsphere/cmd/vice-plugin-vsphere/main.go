@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/vice-engine/vice/installer/vchwire"
 	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/vsphere"
 )
@@ -28,6 +29,8 @@ func main() {
 	attachAdvertise := flag.String("attach-advertise", "", "host:port the containerVMs dial (default: the --attach-listen address)")
 	var stores vsphere.VolumeStoreFlags
 	flag.Var(&stores, "volume-store", "a volume store, [datastore] path:label or ds://datastore/path:label (repeatable; \"default\" is where volumes go unless told)")
+	endpointVM := flag.String("endpoint-vm", os.Getenv(vchwire.EndpointVMEnv), "the VM this plugin runs in, by BIOS UUID or inventory path, which layer disks are attached to while they are written (default: $"+vchwire.EndpointVMEnv+", else this machine's BIOS UUID)")
+	blockDisks := flag.Bool("block-disks", os.Getenv(vchwire.BlockDisksEnv) == "1", "write layer disks through the endpoint VM even on a datastore whose files are local (the emulator's block-disk mode; default: $"+vchwire.BlockDisksEnv+"=1)")
 	debug := flag.Bool("debug", false, "log at debug level")
 	networks := vsphere.NetworkFlags(flag.CommandLine, "", os.Getenv)
 	flag.Parse()
@@ -50,6 +53,7 @@ func main() {
 		BootstrapISO: *bootstrapISO, AttachListen: *attachListen, AttachAdvertise: *attachAdvertise,
 		VolumeStores: stores,
 		Networks:     netCfg,
+		EndpointVM:   *endpointVM, BlockDisks: *blockDisks,
 	})
 	cancel()
 	if err != nil {
