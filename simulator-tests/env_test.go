@@ -92,6 +92,9 @@ func startVCH(t *testing.T, pluginArgs ...string) *vch {
 		return err == nil && v.vcsimURL != ""
 	})
 
+	// In block-disk mode (VICE_BLOCK_DISKS=1, inherited by vice-vcsim and the plugin) the endpoint, which runs
+	// on this host, writes its disks through a VM that stands for the host.
+	pluginArgs = append(pluginArgs, blockDiskArgs(t, v)...)
 	plugins := filepath.Join(v.dir, "plugins")
 	if _, err := pluginhost.WriteManifest(plugins, pluginhost.Manifest{
 		Name: "vcsim", Path: filepath.Join(v.bin, "vice-plugin-vcsim"),

@@ -2,22 +2,13 @@ package simulatortests
 
 import (
 	"context"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/vice-engine/vice/simulator-tests/fixtures"
 )
@@ -30,43 +21,8 @@ func TestPullKilledMidway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs := map[string]bool{}
-	for _, l := range layers {
-		d, _ := l.Digest()
-		blobs[d.String()] = true
-	}
-	// Each layer blob sends its first half, then stalls while stall is set.
-	var stall atomic.Bool
-	stall.Store(true)
-	stalled := make(chan string, len(blobs))
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		digest := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
-		if !stall.Load() || r.Method != http.MethodGet || !blobs[digest] {
-			h.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		body := rec.Body.Bytes()
-		w.Header().Set("Content-Length", strings.TrimSpace(rec.Header().Get("Content-Length")))
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(body[:len(body)/2])
-		w.(http.Flusher).Flush()
-		stalled <- digest
-		<-r.Context().Done()
-	}))
-	defer srv.Close()
-	addr := strings.TrimPrefix(srv.URL, "http://")
-	ref, _ := name.ParseReference(addr+"/killed:latest", name.Insecure)
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-
+	reg := newStallingRegistry(t, img, "killed:latest")
+	addr := reg.addr
 	v := startVCH(t)
 	env := []string{"DOCKER_CONFIG=" + t.TempDir()}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -77,7 +33,7 @@ func TestPullKilledMidway(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case <-stalled:
+	case <-reg.stalled:
 	case <-ctx.Done():
 		t.Fatal("no layer blob was requested")
 	}
@@ -93,7 +49,7 @@ func TestPullKilledMidway(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = syscall.Kill(plugin, syscall.SIGKILL)
-	stall.Store(false)
+	reg.stall.Store(false)
 	v.startEngine(t)
 
 	run := func(args ...string) string {

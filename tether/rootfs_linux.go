@@ -130,6 +130,12 @@ func prepareRoot(root string, mounts []wire.Mount) error {
 			closeMountSources(srcs)
 			return err
 		}
+	} else {
+		// In a VM the boot's /init left the machine's /proc and /sys (the tether found its devices through
+		// them); the container gets its own, which cannot be mounted over the same filesystems.
+		for _, m := range []string{"/proc", "/sys"} {
+			_ = unix.Unmount(m, unix.MNT_DETACH)
+		}
 	}
 	// /dev must be mounted before its children and populated before anything opens ptmx.
 	if err := mountAll(containerMounts[:3]); err != nil {

@@ -20,7 +20,7 @@ import (
 // guest by its UUID or SCSI address, used, and removed again without its files.
 
 // deviceWait bounds how long the guest takes to show a disk that vSphere has attached.
-const deviceWait = 20 * time.Second
+const deviceWait = 2 * time.Minute
 
 // diskAttach is a disk to attach.
 type diskAttach struct {

@@ -45,21 +45,20 @@ func bootTether() error {
 }
 
 // switchRoot makes the filesystem mounted at newRoot the root, as switch_root(8) does (pivot_root cannot
-// leave the initramfs): /dev moves with it, so the serial ports stay reachable; /proc and /sys go, since
-// the tether mounts the container's own; the initramfs's files are deleted to give their memory back.
+// leave the initramfs). /dev, /proc and /sys move with it, so the tether finds the machine's serial ports,
+// fw_cfg and virtio ports when it starts (it mounts the container's own over them before the container's
+// process runs); the initramfs's files are deleted to give their memory back.
 func switchRoot(newRoot string) error {
-	if err := os.MkdirAll(filepath.Join(newRoot, "dev"), 0o755); err != nil {
-		return fmt.Errorf("switch root: %w", err)
-	}
-	if err := unix.Mount("/dev", filepath.Join(newRoot, "dev"), "", unix.MS_MOVE, ""); err != nil {
-		return fmt.Errorf("switch root: move /dev: %w", err)
-	}
-	freeInitramfs()
-	for _, m := range []string{"/proc", "/sys"} {
-		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil {
-			return fmt.Errorf("switch root: unmount %s: %w", m, err)
+	for _, m := range []string{"/dev", "/proc", "/sys"} {
+		dst := filepath.Join(newRoot, m)
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			return fmt.Errorf("switch root: %w", err)
+		}
+		if err := unix.Mount(m, dst, "", unix.MS_MOVE, ""); err != nil {
+			return fmt.Errorf("switch root: move %s: %w", m, err)
 		}
 	}
+	freeInitramfs()
 	if err := unix.Chdir(newRoot); err != nil {
 		return fmt.Errorf("switch root: %w", err)
 	}

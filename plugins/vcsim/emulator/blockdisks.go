@@ -123,29 +123,40 @@ func (b *blockDisks) reconcile(v *vmDisks, on bool, devices []types.BaseVirtualD
 	if !on {
 		v.baseline = nil
 	}
+	// Each disk's device comes and goes on its own: a VM hot-adding many disks at once (a pull's layers,
+	// containers being created) waits for none but its own.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for k, x := range v.exports {
 		if _, ok := want[k]; ok {
 			continue
 		}
-		if err := x.close(); err != nil {
-			log.Warn("remove a disk's block device", "disk", x.desc, "err", err)
-		} else {
-			log.Info("disk removed from the VM: its block device is gone", "disk", x.desc, "device", x.loop)
-		}
 		delete(v.exports, k)
+		wg.Go(func() {
+			if err := x.close(); err != nil {
+				log.Warn("remove a disk's block device", "disk", x.desc, "err", err)
+			} else {
+				log.Info("disk removed from the VM: its block device is gone", "disk", x.desc, "device", x.loop)
+			}
+		})
 	}
 	for k, vd := range want {
 		if _, ok := v.exports[k]; ok {
 			continue
 		}
-		x, err := b.export(vd)
-		if err != nil {
-			log.Error("give a hot-added disk to the VM", "err", err)
-			continue
-		}
-		log.Info("disk hot-added to the VM: a block device", "disk", x.desc, "device", x.loop, "readOnly", x.readOnly)
-		v.exports[k] = x
+		wg.Go(func() {
+			x, err := b.export(vd)
+			if err != nil {
+				log.Error("give a hot-added disk to the VM", "err", err)
+				return
+			}
+			log.Info("disk hot-added to the VM: a block device", "disk", x.desc, "device", x.loop, "readOnly", x.readOnly)
+			mu.Lock()
+			v.exports[k] = x
+			mu.Unlock()
+		})
 	}
+	wg.Wait()
 }
 
 // export realizes and exports one hot-added disk.

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,18 +35,38 @@ type diskExport struct {
 	readOnly bool
 	daemon   *exec.Cmd
 	exited   chan struct{}
-	out      *strings.Builder
+	out      *lockedBuffer
 }
 
 // exportDisk exports the disk whose descriptor is desc at the path file (which names the device: its base
-// name is what the guest's loop device reports as its backing file) and attaches a loop device to it.
-func exportDisk(ctx context.Context, desc, file string, readOnly bool) (x *diskExport, err error) {
+// name is what the guest's loop device reports as its backing file) and attaches a loop device to it. A disk
+// whose files another export still holds (a VM that just let go of it: the simulator's reconfigure does not
+// wait for the emulator) is waited for, as ESXi waits for a disk's lock.
+func exportDisk(ctx context.Context, desc, file string, readOnly bool) (*diskExport, error) {
 	if _, err := exec.LookPath(storageDaemon); err != nil {
 		return nil, fmt.Errorf("block disks need %s (Debian: qemu-system-common): %w", storageDaemon, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return nil, err
 	}
+	deadline := time.Now().Add(exportWait)
+	for {
+		x, err := startExport(ctx, desc, file, readOnly)
+		if err == nil || !errors.Is(err, errLocked) || time.Now().After(deadline) {
+			return x, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// errLocked says the daemon found the disk's files locked by another.
+var errLocked = errors.New("the disk is in use")
+
+func startExport(ctx context.Context, desc, file string, readOnly bool) (_ *diskExport, err error) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil { // FUSE mounts the export over a file
 		return nil, err
 	}
@@ -52,7 +74,7 @@ func exportDisk(ctx context.Context, desc, file string, readOnly bool) (x *diskE
 	if readOnly {
 		ro, writable = "on", "off"
 	}
-	x = &diskExport{desc: desc, file: file, readOnly: readOnly, exited: make(chan struct{}), out: &strings.Builder{}}
+	x := &diskExport{desc: desc, file: file, readOnly: readOnly, exited: make(chan struct{}), out: &lockedBuffer{}}
 	x.daemon = exec.Command(storageDaemon,
 		"--blockdev", "driver=file,node-name=file,filename="+qemuOption(desc)+",read-only="+ro,
 		"--blockdev", "driver=vmdk,node-name=disk,file=file,read-only="+ro,
@@ -60,7 +82,7 @@ func exportDisk(ctx context.Context, desc, file string, readOnly bool) (x *diskE
 	x.daemon.Stdout, x.daemon.Stderr = x.out, x.out
 	// The daemon goes with the emulator (the FUSE mount with it), and keeps its own process group.
 	x.daemon.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := x.daemon.Start(); err != nil {
+	if err := spawn(x.daemon); err != nil {
 		os.Remove(file)
 		return nil, fmt.Errorf("export %s: %w", desc, err)
 	}
@@ -77,6 +99,24 @@ func exportDisk(ctx context.Context, desc, file string, readOnly bool) (x *diskE
 		return nil, fmt.Errorf("export %s: %w", desc, err)
 	}
 	return x, nil
+}
+
+// lockedBuffer collects a daemon's output, written and read from different goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // qemuOption escapes a value for QEMU's key=value option syntax, where a comma is written twice.
@@ -96,7 +136,11 @@ func (x *diskExport) waitExported(ctx context.Context) error {
 		}
 		select {
 		case <-x.exited:
-			return fmt.Errorf("export %s: %s stopped: %s", x.desc, storageDaemon, strings.TrimSpace(x.out.String()))
+			out := strings.TrimSpace(x.out.String())
+			if strings.Contains(out, "Failed to get") && strings.Contains(out, "lock") {
+				return fmt.Errorf("export %s: %s: %w", x.desc, out, errLocked)
+			}
+			return fmt.Errorf("export %s: %s stopped: %s", x.desc, storageDaemon, out)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline:
@@ -231,4 +275,32 @@ func cleanStaleExports(dir string) {
 		_ = unix.Unmount(p, unix.MNT_DETACH)
 		_ = os.Remove(p)
 	}
+}
+
+// The parent-death signal comes when the thread that started a process ends, not the process: Go ends
+// threads (those locked by a goroutine that exits, as the guests' starts do), which would take the daemons
+// with them. So they are started from one thread that lives as long as the process.
+var (
+	spawnOnce sync.Once
+	spawnCh   chan spawnReq
+)
+
+type spawnReq struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func spawn(cmd *exec.Cmd) error {
+	spawnOnce.Do(func() {
+		spawnCh = make(chan spawnReq)
+		go func() {
+			runtime.LockOSThread() // never unlocked: this thread stays for the process's life
+			for r := range spawnCh {
+				r.done <- r.cmd.Start()
+			}
+		}()
+	})
+	r := spawnReq{cmd: cmd, done: make(chan error, 1)}
+	spawnCh <- r
+	return <-r.done
 }

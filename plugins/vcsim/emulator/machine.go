@@ -130,7 +130,7 @@ func (m *machine) blockRoot(g *guest, l layout) error {
 	if err != nil {
 		return err
 	}
-	x, err := exportDisk(g.ctx, top, filepath.Join(m.dir, "disk"), false)
+	x, err := exportDisk(g.ctx, top, filepath.Join(m.dir, "disk.export"), false)
 	if err != nil {
 		return fmt.Errorf("container disk: %w", err)
 	}

@@ -90,7 +90,7 @@ func (m *machine) blockVolumes(g *guest, disks []volumeDisk) (string, error) {
 		if err := realizeDisk(g.ctx, local, ""); err != nil {
 			return "", err
 		}
-		x, err := exportDisk(g.ctx, local, filepath.Join(m.dir, "volume"+strconv.Itoa(i)), false)
+		x, err := exportDisk(g.ctx, local, filepath.Join(m.dir, "volume-"+strconv.Itoa(i)+".export"), false)
 		if err != nil {
 			return "", fmt.Errorf("volume disk %s: %w", d.file, err)
 		}
