@@ -275,7 +275,7 @@ func (b *Backend) openDisk(ctx context.Context, c *containerVM, writable bool) (
 	}
 	disks, ok := data.(containerDisks)
 	if !ok {
-		return nil, nil, fmt.Errorf("reading a container's disk from the endpoint on this target: %w", errdefs.ErrNotImplemented)
+		return nil, nil, fmt.Errorf("the disk data %T reads no container disks: %w", data, errdefs.ErrSystem)
 	}
 	d, err := disks.openContainer(ctx, b.where.datastore.Path(path.Join(c.folder(), c.id()+".vmdk")), writable)
 	if err != nil {

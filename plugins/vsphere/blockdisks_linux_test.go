@@ -291,3 +291,81 @@ func TestBlockCrashLeftovers(t *testing.T) {
 		t.Errorf("the interrupted write's folder is still there: %v", err)
 	}
 }
+
+// A container's disk read from the endpoint: its filesystem is the image's with the container's writes, and
+// its changes against the image come from comparing the two filesystems.
+func TestBlockContainerDisk(t *testing.T) {
+	ctx := context.Background()
+	bs := newBlockStore(t)
+	base := randomID()
+	bs.write(t, base, "", "none", buildTar(t, baseEntries()...))
+	if err := bs.b.mkdirAll(ctx, "ctr"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bs.b.createDisk(ctx, "ctr/c.vmdk", &Descriptor{}, "../"+LayerDescriptor(DefaultVCHName, base)); err != nil {
+		t.Fatal(err)
+	}
+	desc := bs.b.where.datastore.Path("ctr/c.vmdk")
+	data, err := bs.b.prepareLayers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disks := data.(containerDisks)
+
+	// The container writes: a new file, a changed one, a deleted one.
+	w, err := disks.openContainer(ctx, desc, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := w.FS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := w.(*blockContainerDisk).disk.fs.fd()
+	if err := os.WriteFile(procFDPath(root, "new.txt"), []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(procFDPath(root, "etc/passwd"), []byte("root:x:0:0::/root:/bin/sh\nme:x:1:1::/:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(procFDPath(root, "gone.txt")); err != nil {
+		t.Fatal(err)
+	}
+	_ = fs
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := disks.openContainer(ctx, desc, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	changes, err := r.Changes(ctx, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range changes {
+		got = append(got, c.Kind+" "+c.Path)
+	}
+	want := "modified /etc/passwd deleted /gone.txt added /new.txt"
+	if strings.Join(got, " ") != want {
+		t.Errorf("changes %q, want %q", strings.Join(got, " "), want)
+	}
+	if n, err := r.Usage(ctx, nil); err != nil || n != int64(len("new")+len("root:x:0:0::/root:/bin/sh\nme:x:1:1::/:/bin/sh\n")) {
+		t.Errorf("usage %d %v", n, err)
+	}
+	var diff bytes.Buffer
+	if err := r.WriteDiff(ctx, &diff, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{".wh.gone.txt", "new.txt", "etc/passwd"} {
+		if !bytes.Contains(diff.Bytes(), []byte(name)) {
+			t.Errorf("the diff lacks %s", name)
+		}
+	}
+	if d := bs.attachedDisks(t); len(d) != 2 {
+		t.Errorf("attached while reading: %v (the container's disk and its image's)", d)
+	}
+}

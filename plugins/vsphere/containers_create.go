@@ -196,7 +196,7 @@ func (b *Backend) makeContainerDisk(ctx context.Context, l *containerVMLayout) e
 		return err
 	}
 	// On real vSphere the child disk already shows its parent's filesystem, so there is nothing to format.
-	if err := data.format(ctx, b.where.datastore.Path(l.disk())); err != nil && !errdefs.Is(err, errdefs.ErrNotImplemented) {
+	if err := data.format(ctx, b.where.datastore.Path(l.disk())); err != nil {
 		return err
 	}
 	return nil
