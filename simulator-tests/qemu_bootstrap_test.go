@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -33,8 +34,8 @@ func TestQEMUBootstrap(t *testing.T) {
 	t.Setenv(vchwire.BlockDisksEnv, "1")
 	g := startGuestVCH(t)
 	id := strings.TrimSpace(g.ok(t, "create", g.image("busybox"), "echo", "hello"))
-	info, disk := containerVM(t, g.vcsimURL, filepath.Join(g.dir, "datastore"), id)
-	t.Logf("container %s: disk %s, %d guestinfo keys", id[:12], disk, len(info))
+	info, disk, macs := containerVM(t, g.vcsimURL, filepath.Join(g.dir, "datastore"), id)
+	t.Logf("container %s: disk %s, %d guestinfo keys, NICs %v", id[:12], disk, len(info), macs)
 
 	line, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,13 +44,20 @@ func TestQEMUBootstrap(t *testing.T) {
 	defer line.Close()
 	dir := t.TempDir()
 	host := newGuestInfoHost(t)
-	vm := startQEMU(t, bootstrap, info, host,
+	// The VM's vmxnet3 NICs, with their MAC addresses (the tether finds its networks' interfaces by them),
+	// each on a user network of its own that reaches nothing.
+	var nics []string
+	for i, mac := range macs {
+		nics = append(nics, "-netdev", fmt.Sprintf("user,id=n%d,restrict=on", i),
+			"-device", fmt.Sprintf("vmxnet3,netdev=n%d,mac=%s", i, mac))
+	}
+	vm := startQEMU(t, bootstrap, info, host, append(nics,
 		"-device", "pvscsi,id=scsi0",
 		"-drive", "file="+disk+",format=vmdk,if=none,id=root",
 		"-device", "scsi-hd,drive=root,bus=scsi0.0,scsi-id=0,lun=0",
 		"-serial", "tcp:"+line.Addr().String(),
 		"-serial", "file:"+filepath.Join(dir, "output.log"),
-		"-serial", "file:"+filepath.Join(dir, "tether.debug"))
+		"-serial", "file:"+filepath.Join(dir, "tether.debug"))...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(filepath.Join(dir, "tether.debug"))
@@ -88,9 +96,9 @@ func TestQEMUBootstrap(t *testing.T) {
 	}
 }
 
-// containerVM reads the VM of container id from the simulator: its guestinfo keys and the local path of its
-// disk's descriptor on datastore1, whose files are in dsDir.
-func containerVM(t *testing.T, rawURL, dsDir, id string) (map[string]string, string) {
+// containerVM reads the VM of container id from the simulator: its guestinfo keys, the local path of its
+// disk's descriptor on datastore1 (whose files are in dsDir) and its NICs' MAC addresses.
+func containerVM(t *testing.T, rawURL, dsDir, id string) (map[string]string, string, []string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -120,6 +128,12 @@ func containerVM(t *testing.T, rawURL, dsDir, id string) (map[string]string, str
 		if info[wire.KeyID] != id {
 			continue
 		}
+		var macs []string
+		for _, d := range m.Config.Hardware.Device {
+			if nic, ok := d.(types.BaseVirtualEthernetCard); ok {
+				macs = append(macs, nic.GetVirtualEthernetCard().MacAddress)
+			}
+		}
 		for _, d := range m.Config.Hardware.Device {
 			vd, ok := d.(*types.VirtualDisk)
 			if !ok {
@@ -133,11 +147,11 @@ func containerVM(t *testing.T, rawURL, dsDir, id string) (map[string]string, str
 			if ds != "datastore1" {
 				t.Fatalf("disk on %s", ds)
 			}
-			return info, filepath.Join(dsDir, filepath.FromSlash(rel))
+			return info, filepath.Join(dsDir, filepath.FromSlash(rel)), macs
 		}
 	}
 	t.Fatalf("no containerVM has the ID %s", id)
-	return nil, ""
+	return nil, "", nil
 }
 
 // attachOverSerial is the VCH's side of the serial line: it waits for the tether's SSH banner (what the
