@@ -71,7 +71,8 @@ func testStackedImage(t *testing.T) {
 	if len(matches) != 1 {
 		t.Fatalf("container disk of %s: %v", id, matches)
 	}
-	info, err := exec.Command("qemu-img", "info", "--backing-chain", matches[0]).CombinedOutput()
+	// -U: the emulator may still hold the disk, which the endpoint attached to itself to make it.
+	info, err := exec.Command("qemu-img", "info", "-U", "--backing-chain", matches[0]).CombinedOutput()
 	if err != nil {
 		t.Fatalf("qemu-img info: %v\n%s", err, info)
 	}

@@ -79,7 +79,7 @@ func startQEMU(t *testing.T, iso string, info map[string]string, host *guestInfo
 	if err := os.WriteFile(cfg, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := []string{"-accel", qemuAccel(), "-m", "1024", "-smp", "2", "-display", "none", "-no-reboot",
+	base := []string{"-accel", qemuAccel(), "-m", "1024", "-smp", "1", "-display", "none", "-no-reboot",
 		"-cdrom", iso, "-boot", "d",
 		"-fw_cfg", "name=" + wire.QEMUConfigFile + ",file=" + cfg,
 		"-chardev", "socket,id=guestinfo,host=127.0.0.1,port=" + strconv.Itoa(host.port()),
