@@ -72,9 +72,10 @@ func (h *hub) Add(ch ssh.Channel, reqs <-chan *ssh.Request, resize func(payload 
 	go h.pumpInput(ch)
 }
 
-// pumpInput copies channel data to the process's stdin; the channel's EOF closes stdin under StdinOnce
-// without a tty. With a tty, as in Docker, the end of one client's input (a detach) leaves stdin open for
-// the next attach.
+// pumpInput copies channel data to the process's stdin. The channel's EOF is the end of the client's input,
+// taken as dockerd takes it once all the input before it was written: under StdinOnce without a tty it closes
+// the process's stdin and the output goes on; otherwise it ends this attach (its output) and leaves stdin
+// open for the next one.
 func (h *hub) pumpInput(ch ssh.Channel) {
 	buf := make([]byte, 32*1024)
 	for {
@@ -87,7 +88,10 @@ func (h *hub) pumpInput(ch ssh.Channel) {
 		if err == io.EOF {
 			if h.stdinOnce && !h.tty {
 				h.io.CloseStdin()
+				return
 			}
+			h.remove(ch)
+			ch.Close()
 			return
 		}
 		if err != nil {

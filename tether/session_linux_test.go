@@ -92,6 +92,37 @@ func TestStdinOnce(t *testing.T) {
 	}
 }
 
+// TestAttachInputEnd: without StdinOnce, the end of an attach's input ends that attach once the input before
+// it reached the process (dockerd closes the attach's output), and leaves stdin open for the next attach.
+func TestAttachInputEnd(t *testing.T) {
+	g := startGuest(t, wire.ContainerConfig{Path: "sh", Args: []string{"-c", "read a; echo got $a; read b; echo got $b"},
+		OpenStdin: true, RunBlock: true})
+	c := g.dial()
+	first := attach(t, c)
+	if _, err := first.ch.Write([]byte("x\n")); err != nil {
+		t.Fatal(err)
+	}
+	must(t, first.ch.CloseWrite())
+	ended := make(chan struct{})
+	go func() { first.done.Wait(); close(ended) }()
+	select {
+	case <-ended:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the attach whose input ended did not end")
+	}
+	second := attach(t, c)
+	if _, err := second.ch.Write([]byte("y\n")); err != nil {
+		t.Fatal(err)
+	}
+	if code := second.wait(t); code != 0 {
+		t.Errorf("exit-status %d", code)
+	}
+	g.wait()
+	if got := g.streamText("stdout"); got != "got x\ngot y\n" {
+		t.Errorf("log %q: the first attach's input did not reach the process before it ended, or stdin was closed", got)
+	}
+}
+
 // TestSignal stops a sleeping process with TERM through the control channel: 128+15.
 func TestSignal(t *testing.T) {
 	g := startGuest(t, wire.ContainerConfig{Path: "sleep", Args: []string{"300"}})

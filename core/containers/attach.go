@@ -110,8 +110,7 @@ func (a *Attachment) Serve(ctx context.Context, in io.Reader, out io.Writer) err
 	}
 	defer st.Close()
 	a.s.log.Debug("attached", "container", a.r.ID, "stdin", a.o.Stdin, "tty", a.r.process.Tty)
-	feed := stdinFeed{st: st, stdin: stdin, keys: detachFilter{keys: keys},
-		closeStdin: a.r.process.StdinOnce && !a.r.process.Tty}
+	feed := stdinFeed{st: st, stdin: stdin, keys: detachFilter{keys: keys}}
 	go feed.run(ctx, input)
 	copied := make(chan error, 1)
 	go func() { copied <- newDockerStream(out, a.r.process.Tty).copyFrames(st) }()
@@ -153,14 +152,15 @@ func pumpInput(ctx context.Context, in io.Reader, input chan<- []byte, gone cont
 }
 
 // stdinFeed writes a client's input to the process as Docker does. The detach keys end the attach and leave
-// the process's stdin open. The client's end of input closes the process's stdin when the container has
-// StdinOnce and no tty (`echo hi | docker run -i`), and the output goes on; otherwise it ends the attach. An
-// attach without stdin reads and drops the input, and its end changes nothing.
+// the process's stdin open. The client's end of input is the port layer's half-close, which comes after the
+// input and so never overtakes it: it closes the process's stdin when the container has StdinOnce and no tty
+// (`echo hi | docker run -i`), and the output goes on; otherwise the backend ends the attach's output, as
+// dockerd does, once the input reached the process. An attach without stdin reads and drops the input, and
+// its end changes nothing.
 type stdinFeed struct {
-	st         sdk.Stream
-	stdin      bool
-	closeStdin bool
-	keys       detachFilter
+	st    sdk.Stream
+	stdin bool
+	keys  detachFilter
 }
 
 func (f *stdinFeed) run(ctx context.Context, input <-chan []byte) {
@@ -172,11 +172,8 @@ func (f *stdinFeed) run(ctx context.Context, input <-chan []byte) {
 				return
 			case !f.stdin:
 				continue
-			case p == nil && f.closeStdin:
-				_ = f.st.CloseWrite()
-				return
 			case p == nil:
-				f.st.Close()
+				_ = f.st.CloseWrite()
 				return
 			}
 			fwd, detach := f.keys.filter(p)

@@ -314,7 +314,7 @@ func (x *Exec) Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 		return nil
 	}
 	defer st.Close()
-	feed := stdinFeed{st: st, stdin: req.AttachStdin, keys: detachFilter{keys: keys}, closeStdin: true}
+	feed := stdinFeed{st: st, stdin: req.AttachStdin, keys: detachFilter{keys: keys}}
 	go feed.run(ctx, input)
 	copied := make(chan error, 1)
 	go func() { copied <- ds.copyFrames(st) }()

@@ -76,8 +76,10 @@ type AttachOptions struct {
 
 // Stream is an attach to a process. Reads are its output as frames (WriteFrame's format; with a tty all on
 // StreamStdout) and end with io.EOF once the process has exited and its output is drained. Writes are its
-// stdin (dropped when the attach did not ask for stdin). CloseWrite closes the process's stdin when its spec
-// says StdinOnce (and is otherwise ignored); Close ends the attach and leaves stdin open for another.
+// stdin (dropped when the attach did not ask for stdin). CloseWrite is the end of the client's input, taken
+// as dockerd takes it after the bytes written before it reached the process: with StdinOnce and no tty it
+// closes the process's stdin and the output goes on; otherwise the attach ends (reads see io.EOF) and stdin
+// stays open for another; without stdin it is ignored. Close ends the attach at once and leaves stdin open.
 type Stream interface {
 	io.ReadWriteCloser
 	CloseWrite() error

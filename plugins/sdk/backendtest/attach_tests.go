@@ -100,7 +100,8 @@ func (s *suite) testAttachResize(t *testing.T) {
 }
 
 // Closing an attachment ends it and leaves the process running with its stdin open, for the next one; a
-// half-close closes stdin only for a process with stdinOnce, so this one keeps reading.
+// half-close closes stdin only for a process with stdinOnce: this one's ends the attachment after its input
+// reached the process, and the process keeps reading.
 func (s *suite) testAttachDetach(t *testing.T) {
 	c := s.run(t, echoer)
 	first := s.attach(t, *c.ID, false, attachOpts{stdin: true, stdout: true})
@@ -113,11 +114,16 @@ func (s *suite) testAttachDetach(t *testing.T) {
 	if strings.Contains(second.output(stdout), "out:one") {
 		t.Errorf("a new attachment replayed earlier output: %q", second.output(stdout))
 	}
+	second.send(t, "last\n")
 	second.closeStdin(t)
+	second.waitEnd(t)
 	third := s.attach(t, *c.ID, false, attachOpts{stdin: true, stdout: true})
 	third.send(t, "three\n")
 	third.expect(t, stdout, "out:three\n")
-	second.expect(t, stdout, "out:three\n") // still attached: its half-close ended nothing
+	// The process read the input sent before the half-close, and before the next attachment's.
+	if out := strings.Join(lines(s.logs(t, *c.ID, logQuery{}), "stdout"), " "); out != "out:one out:two out:last out:three" {
+		t.Errorf("the process's stdout: %q", out)
+	}
 	if st := s.get(t, *c.ID).State; !st.Running {
 		t.Fatalf("closing attachments ended the process: %s", stateText(st))
 	}

@@ -29,9 +29,11 @@ func NewAttachContainer(ctx *middleware.Context, handler AttachContainerHandler)
 // AttachContainer swagger:route POST /containers/{id}/attach interaction attachContainer
 //
 // Upgrades the exchange to a full-duplex stream of the main process. Bytes sent are its stdin (dropped
-// unless stdin is set). A half-close of the sending side closes the process's stdin when its spec says
-// stdinOnce, and is otherwise ignored; closing the exchange ends the attach and leaves stdin open for a
-// later one. Bytes received are frames, each a 5-byte header (the stream: 1 stdout, 2 stderr; then the
+// unless stdin is set). A half-close of the sending side is the end of the client's input, taken as
+// dockerd takes it once the bytes before it reached the process: when the spec says stdinOnce and no tty
+// it closes the process's stdin and the output goes on; otherwise it ends this attach (the backend ends
+// the exchange) and leaves stdin open for a later one. Without stdin it is ignored. Closing the exchange
+// ends the attach at once and leaves stdin open. Bytes received are frames, each a 5-byte header (the stream: 1 stdout, 2 stderr; then the
 // big-endian length of the payload) and the payload; with a tty everything is stream 1. The backend
 // ends the exchange when the process has exited and its output is drained. Several attaches may be
 // open at once: each gets all output from its start, and stdin from any of them. Send
