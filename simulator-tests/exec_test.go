@@ -223,6 +223,16 @@ func TestUpdateRestartHealth(t *testing.T) {
 	if ev := g.ok(t, "events", "--since", "1m", "--until", until, "--filter", "container=hc", "--format", "{{.Action}}"); !strings.Contains(ev, "health_status: healthy") {
 		t.Errorf("no health_status event:\n%s", ev)
 	}
+	// An image's HEALTHCHECK (here from a commit's --change): unhealthy after its retries, healthy once it passes.
+	g.ok(t, "commit", "--change", "HEALTHCHECK --interval=1s --retries=2 CMD test -e /tmp/ok", "hc", "hcimage")
+	g.ok(t, "run", "-d", "--name", "hc2", "hcimage", "sleep", "600")
+	waitFor(t, 30*time.Second, "unhealthy", func() bool {
+		return strings.Contains(g.ok(t, "ps", "--filter", "name=hc2", "--format", "{{.Status}}"), "(unhealthy)")
+	})
+	g.ok(t, "exec", "hc2", "touch", "/tmp/ok")
+	waitFor(t, 30*time.Second, "healthy again", func() bool {
+		return strings.TrimSpace(g.ok(t, "inspect", "-f", "{{.State.Health.Status}} {{.State.Health.FailingStreak}}", "hc2")) == "healthy 0"
+	})
 	g.ok(t, "run", "-d", "--name", "nohc", "--no-healthcheck", bb, "sleep", "600")
 	if got := strings.TrimSpace(g.ok(t, "inspect", "-f", "{{.State.Health}}", "nohc")); got != "<nil>" {
 		t.Errorf("--no-healthcheck: State.Health = %q", got)

@@ -132,9 +132,9 @@ func vmSize(h *container.HostConfig) (cpus, memoryMB int64) {
 
 // checkHost refuses the host features a containerVM cannot honour with a clear 400, rather than running a
 // container that silently lacks them; there are none left: mounts (mounts.go) and networks are served.
-// Restart policies, privileges, capabilities, security options, cgroup limits beyond CPU and memory, log
-// drivers and DNS options of the host are accepted and ignored: a containerVM is its own kernel and the
-// endpoint keeps the logs.
+// Privileges, capabilities, security options, cgroup limits beyond CPU and memory, log drivers and DNS
+// options of the host are accepted and ignored: a containerVM is its own kernel and the endpoint keeps the
+// logs. Restart policies are the endpoint's (restart.go).
 func checkHost(h *container.HostConfig) error {
 	return nil
 }
