@@ -174,3 +174,13 @@ func fileMode(m uint32) fs.FileMode {
 	}
 	return mode
 }
+
+// Diff is the container's changes against its image as an uncompressed layer diff (whiteouts included): what
+// a commit, or a build step, makes a layer of.
+func (s *Service) Diff(ctx context.Context, ref string) (io.ReadCloser, error) {
+	r, err := s.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.pl.ReadContainerDiff(ctx, r.ID)
+}

@@ -15,6 +15,8 @@ type AttachOptions struct {
 	Stream, Logs          bool
 	Stdin, Stdout, Stderr bool
 	DetachKeys            string
+
+	raw bool // the output as the process wrote it, both streams together, without Docker's framing (Run)
 }
 
 // Attachment is a client attach, registered from the moment it is accepted: a start that comes while it
@@ -113,7 +115,7 @@ func (a *Attachment) Serve(ctx context.Context, in io.Reader, out io.Writer) err
 	feed := stdinFeed{st: st, stdin: stdin, keys: detachFilter{keys: keys}}
 	go feed.run(ctx, input)
 	copied := make(chan error, 1)
-	go func() { copied <- newDockerStream(out, a.r.process.Tty).copyFrames(st) }()
+	go func() { copied <- newDockerStream(out, a.r.process.Tty || a.o.raw).copyFrames(st) }()
 	select {
 	case <-copied:
 		return nil

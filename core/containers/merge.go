@@ -97,7 +97,11 @@ func mergeEnv(user, image []string) []string {
 
 // command is the process to run: the entrypoint followed by the command.
 func command(c *container.Config) (string, []string, error) {
-	argv := append(append([]string(nil), c.Entrypoint...), c.Cmd...)
+	entrypoint := c.Entrypoint
+	if len(entrypoint) == 1 && entrypoint[0] == "" {
+		entrypoint = nil // --entrypoint "": the image's entrypoint reset, the command runs alone
+	}
+	argv := append(append([]string(nil), entrypoint...), c.Cmd...)
 	if len(argv) == 0 || argv[0] == "" {
 		return "", nil, dockermsg.NoCommand.Err()
 	}

@@ -14,7 +14,7 @@ func (a *API) listImages(w http.ResponseWriter, r *http.Request) error {
 	if legacy := q.Get("filter"); legacy != "" {
 		f["reference"] = append(f["reference"], legacy)
 	}
-	list, err := a.eng.Images().List(r.Context(), f)
+	list, err := a.eng.Images().ListAll(r.Context(), f, boolValue(q.Get("all")))
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/system"
 
+	"github.com/vice-engine/vice/core/build"
 	"github.com/vice-engine/vice/core/containers"
 	"github.com/vice-engine/vice/core/engine"
 	"github.com/vice-engine/vice/core/images"
@@ -29,6 +30,7 @@ type Engine interface {
 	Containers() *containers.Service
 	Networks() *networks.Service
 	Volumes() *volumes.Service
+	Builder() *build.Service
 	Pruner
 }
 
@@ -91,7 +93,7 @@ func New(eng Engine, opts ...Option) *API {
 	for _, o := range opts {
 		o(a)
 	}
-	a.routes = slices.Concat(a.systemRoutes(), a.execRoutes(), a.runningRoutes(), a.imageRoutes(), a.containerRoutes(), a.archiveRoutes(), a.networkRoutes(), a.volumeRoutes(), a.pruneRoutes(), swarmRoutes(), notImplementedRoutes())
+	a.routes = slices.Concat(a.systemRoutes(), a.execRoutes(), a.runningRoutes(), a.imageRoutes(), a.containerRoutes(), a.archiveRoutes(), a.networkRoutes(), a.volumeRoutes(), a.buildRoutes(), a.pruneRoutes(), swarmRoutes(), notImplementedRoutes())
 	// A pattern whose last part takes the rest of the path (DELETE /containers/{id:.*}) must not shadow a
 	// longer one of the same method (DELETE /containers/{id:.*}/checkpoints/{checkpoint}): those go last.
 	slices.SortStableFunc(a.routes, func(x, y route) int {

@@ -26,6 +26,7 @@ func (a *API) ping(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Pragma", "no-cache")
 	h.Set("Docker-Experimental", "false")
 	h.Set("Swarm", "inactive")
+	h.Set("Builder-Version", "1") // the classic builder: clients do not try BuildKit's /session and /grpc
 	if r.Method == http.MethodHead {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("Content-Length", "0")

@@ -3,6 +3,7 @@ package engine
 import (
 	"log/slog"
 
+	"github.com/vice-engine/vice/core/build"
 	"github.com/vice-engine/vice/core/containers"
 	"github.com/vice-engine/vice/core/imagec"
 	"github.com/vice-engine/vice/core/images"
@@ -53,6 +54,7 @@ type Engine struct {
 	containers *containers.Service
 	networks   *networks.Service
 	volumes    *volumes.Service
+	builder    *build.Service
 }
 
 // Option configures an Engine.
@@ -91,6 +93,7 @@ func New(pl *portlayer.Client, opts ...Option) *Engine {
 	e.newImages()
 	e.newNetworks()
 	e.newContainers()
+	e.newBuilder()
 	return e
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/moby/moby/api/types/events"
 
+	"github.com/vice-engine/vice/core/build"
 	"github.com/vice-engine/vice/core/imagec"
 	"github.com/vice-engine/vice/core/images"
 )
@@ -43,4 +44,16 @@ func (e *Engine) imageEvent(action, id string, attrs map[string]string) {
 		Type: events.ImageEventType, Action: events.Action(action), Actor: events.Actor{ID: id, Attributes: attrs},
 		Scope: "local", Time: now.Unix(), TimeNano: now.UnixNano(),
 	})
+}
+
+// Builder is the engine's classic builder (POST /build).
+func (e *Engine) Builder() *build.Service { return e.builder }
+
+// newBuilder builds images with the engine's image store and containers.
+func (e *Engine) newBuilder() {
+	opts := []build.Option{build.WithLogger(e.log.With(slog.String("component", "build")))}
+	if e.imageTmp != "" {
+		opts = append(opts, build.WithTempDir(e.imageTmp))
+	}
+	e.builder = build.New(e.images, e.containers, opts...)
 }

@@ -21,8 +21,8 @@ import (
 
 // CommitOptions is an image made of a container's changes (POST /commit).
 type CommitOptions struct {
-	Parent string    // the ID of the image the container was made from
-	Diff   io.Reader // the container's changes, an uncompressed layer diff
+	Parent string    // the ID of the image the container was made from ("" for a build's FROM scratch)
+	Diff   io.Reader // the container's changes, an uncompressed layer diff; nil for none (a metadata step)
 	// DiffRead runs once Diff is read to its end, before the layer is written (a paused container resumes).
 	DiffRead        func()
 	Config          *container.Config // the new image's configuration
@@ -30,6 +30,9 @@ type CommitOptions struct {
 	ContainerID     string
 	Author, Comment string
 	Repo, Tag       string // the reference to give the image; none without a repository
+	// BuildStep records Parent as the new image's parent: a build step's image, an intermediate image
+	// that the build cache finds again among Parent's children.
+	BuildStep bool
 }
 
 // Commit stores a new image: the parent's layers and, unless the container changed nothing, its diff as a
@@ -46,20 +49,28 @@ func (s *Service) Commit(ctx context.Context, o CommitOptions) (id, ref string, 
 		}
 		ref = r.String()
 	}
-	path, diffID, empty, err := s.spoolDiff(o.Diff)
-	if o.DiffRead != nil {
-		o.DiffRead()
+	var path, diffID string
+	empty := true
+	if o.Diff != nil {
+		var err error
+		path, diffID, empty, err = s.spoolDiff(o.Diff)
+		if o.DiffRead != nil {
+			o.DiffRead()
+		}
+		if err != nil {
+			return "", "", err
+		}
+		defer os.Remove(path)
 	}
-	if err != nil {
-		return "", "", err
-	}
-	defer os.Remove(path)
 
 	if err := s.lock(ctx); err != nil {
 		return "", "", err
 	}
 	parent := s.images[o.Parent]
 	s.mu.Unlock()
+	if parent == nil && o.Parent == "" && o.BuildStep {
+		parent = scratchRecord()
+	}
 	if parent == nil {
 		return "", "", fmt.Errorf("the image of container %s: %w", shortID(o.ContainerID), noSuchImage(o.Parent))
 	}
@@ -84,6 +95,9 @@ func (s *Service) Commit(ctx context.Context, o CommitOptions) (id, ref string, 
 	if err != nil {
 		return "", "", err
 	}
+	if o.BuildStep {
+		rec.Parent = o.Parent
+	}
 	if err := s.lock(ctx); err != nil {
 		return "", "", err
 	}
@@ -100,6 +114,11 @@ func (s *Service) Commit(ctx context.Context, o CommitOptions) (id, ref string, 
 	}
 	s.log.Info("image committed", "id", rec.ID, "container", o.ContainerID, "ref", ref, "emptyLayer", empty)
 	return rec.ID, ref, nil
+}
+
+// scratchRecord is the empty image a FROM scratch stage starts from (no layers, linux/amd64).
+func scratchRecord() *Record {
+	return &Record{Config: []byte(`{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}`)}
 }
 
 // spoolDiff writes the diff to a temporary file and returns its path, its digest ("sha256:<hex>"), and
@@ -184,8 +203,13 @@ func childConfig(parentRaw []byte, o CommitOptions, diffID string, empty bool) (
 		m[key] = b
 		return nil
 	}
+	if o.ContainerID == "" {
+		delete(m, "container")
+	} else if err := set("container", o.ContainerID); err != nil {
+		return nil, err
+	}
 	err := errors.Join(
-		set("created", created), set("container", o.ContainerID), set("config", o.Config),
+		set("created", created), set("config", o.Config),
 		set("container_config", o.ContainerConfig), set("rootfs", rootfs), set("history", history),
 	)
 	if o.Author != "" {

@@ -64,10 +64,14 @@ func (s *Service) Delete(ctx context.Context, refOrID string, force, prune bool)
 		if err := untag(gone...); err != nil {
 			return out, err
 		}
-		if t, d := s.refsOfLocked(r.ID); len(t)+len(d) > 0 || keep {
-			return out, nil
+		if t, d := s.refsOfLocked(r.ID); len(t)+len(d) > 0 || keep || s.hasChildrenLocked(r.ID) {
+			return out, nil // an image with children stays as their (untagged) parent, as in Docker
 		}
 	} else {
+		if s.hasChildrenLocked(r.ID) {
+			return nil, fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image has dependent child images: %w",
+				shortID(r.ID), errdefs.ErrConflict)
+		}
 		all := append(append([]string{}, tags...), digests...)
 		if keep, err = s.checkUsersLocked(ctx, r.ID, refOrID, "", force); err != nil {
 			return nil, err
@@ -84,7 +88,40 @@ func (s *Service) Delete(ctx context.Context, refOrID string, force, prune bool)
 		}
 	}
 	deleted, err := s.deleteLocked(ctx, r)
-	return append(out, deleted...), err
+	out = append(out, deleted...)
+	if err == nil && prune {
+		out, err = s.pruneParentsLocked(ctx, r, out)
+	}
+	return out, err
+}
+
+// pruneParentsLocked deletes r's parent images, nearest first, while each has no reference, no other child
+// and no container using it: the intermediate images of the build that made r (Docker's noprune=false).
+func (s *Service) pruneParentsLocked(ctx context.Context, r *Record, out []image.DeleteResponse) ([]image.DeleteResponse, error) {
+	for p := s.images[r.Parent]; p != nil; p = s.images[p.Parent] {
+		if t, d := s.refsOfLocked(p.ID); len(t)+len(d) > 0 || s.hasChildrenLocked(p.ID) {
+			return out, nil
+		}
+		if keep, err := s.checkUsersLocked(ctx, p.ID, "", "", false); keep || err != nil {
+			return out, nil
+		}
+		deleted, err := s.deleteLocked(ctx, p)
+		out = append(out, deleted...)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// hasChildrenLocked says whether an image names id as its parent.
+func (s *Service) hasChildrenLocked(id string) bool {
+	for _, r := range s.images {
+		if r.Parent == id {
+			return true
+		}
+	}
+	return false
 }
 
 // deleteLocked removes r's record, then its layers no other image uses, top-down.

@@ -17,7 +17,13 @@ import (
 )
 
 // List is GET /images/json with Docker's filters: reference, dangling, label, before, since.
+// Intermediate images (untagged parents of other images) are left out, as without all=1.
 func (s *Service) List(ctx context.Context, filters map[string][]string) ([]image.Summary, error) {
+	return s.ListAll(ctx, filters, false)
+}
+
+// ListAll is List that, with all, also lists the intermediate images (docker images -a).
+func (s *Service) ListAll(ctx context.Context, filters map[string][]string, all bool) ([]image.Summary, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
@@ -40,7 +46,11 @@ func (s *Service) List(ctx context.Context, filters map[string][]string) ([]imag
 	out := []image.Summary{}
 	for _, r := range s.images {
 		tags, digests := s.refsOfLocked(r.ID)
-		if !matchDangling(filters["dangling"], len(tags) == 0) || !matchLabels(filters["label"], r.config.Config.Labels) ||
+		intermediate := len(tags) == 0 && s.hasChildrenLocked(r.ID)
+		if intermediate && !all {
+			continue
+		}
+		if !matchDangling(filters["dangling"], len(tags) == 0 && !intermediate) || !matchLabels(filters["label"], r.config.Config.Labels) ||
 			before != nil && !r.Created.Before(before.Created) || since != nil && !r.Created.After(since.Created) {
 			continue
 		}
@@ -53,7 +63,7 @@ func (s *Service) List(ctx context.Context, filters map[string][]string) ([]imag
 		}
 		out = append(out, image.Summary{
 			ID: r.ID, Created: r.Created.Unix(), Size: r.Size, Labels: r.config.Config.Labels, Containers: -1,
-			SharedSize: -1, RepoTags: nonNil(tags), RepoDigests: nonNil(digests),
+			SharedSize: -1, RepoTags: nonNil(tags), RepoDigests: nonNil(digests), ParentID: r.Parent,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -195,6 +205,14 @@ func (s *Service) History(ctx context.Context, refOrID string) ([]image.HistoryR
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]
 	}
-	out[0].ID, out[0].Tags = r.ID, tags
+	// As Docker fills them in: the entries, newest first, get the IDs of the image and its parents.
+	for i, img := 0, r; i < len(out) && img != nil; i, img = i+1, s.images[img.Parent] {
+		out[i].ID = img.ID
+		out[i].Tags, _ = s.refsOfLocked(img.ID)
+		if img.Parent == "" {
+			break
+		}
+	}
+	out[0].Tags = tags
 	return out, nil
 }

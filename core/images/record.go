@@ -26,6 +26,9 @@ type Record struct {
 	Created time.Time     `json:"created"`
 	// Stored is when the image entered the store.
 	Stored time.Time `json:"stored"`
+	// Parent is the image a build step made this one from (Docker's parent image), "" for the others. A
+	// parent with children is an intermediate image: hidden from the list, kept while they are.
+	Parent string `json:"parent,omitempty"`
 
 	config *v1.ConfigFile
 }

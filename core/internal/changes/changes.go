@@ -17,6 +17,22 @@ import (
 // Apply applies the instructions changes (one each) to cfg, in order. An instruction Docker does not take
 // for a commit, or one it would refuse, is an errdefs.ErrInvalid error; cfg is then partly changed.
 func Apply(cfg *container.Config, changes []string) error {
+	return ApplyWith(cfg, changes, nil)
+}
+
+// ApplyWith is Apply whose variables, when the config's environment lacks them, are looked up in vars
+// (a Dockerfile's build arguments: ENV wins over ARG, as in Docker). vars may be nil.
+func ApplyWith(cfg *container.Config, changes []string, vars func(string) (string, bool)) error {
+	env := func(name string) string {
+		if v, ok := lookupEnv(cfg, name); ok {
+			return v
+		}
+		if vars != nil {
+			v, _ := vars(name)
+			return v
+		}
+		return ""
+	}
 	cmdSet := false
 	for _, ch := range changes {
 		line := strings.TrimSpace(ch)
@@ -36,18 +52,18 @@ func Apply(cfg *container.Config, changes []string) error {
 				cfg.Cmd = nil
 			}
 		case "env":
-			err = applyEnv(cfg, arg)
+			err = applyEnv(cfg, arg, env)
 		case "label":
-			err = applyLabel(cfg, arg)
+			err = applyLabel(cfg, arg, env)
 		case "expose":
-			err = applyExpose(cfg, arg)
+			err = applyExpose(cfg, arg, env)
 		case "volume":
-			err = applyVolume(cfg, arg)
+			err = applyVolume(cfg, arg, env)
 		case "user":
-			cfg.User, err = oneWord(kw, arg, cfg)
+			cfg.User, err = oneWord(kw, arg, env)
 		case "workdir":
 			var dir string
-			if dir, err = oneWord(kw, arg, cfg); err == nil {
+			if dir, err = oneWord(kw, arg, env); err == nil {
 				if !path.IsAbs(dir) {
 					dir = path.Join("/", cfg.WorkingDir, dir)
 				}
@@ -55,7 +71,7 @@ func Apply(cfg *container.Config, changes []string) error {
 			}
 		case "stopsignal":
 			var sig string
-			if sig, err = oneWord(kw, arg, cfg); err == nil {
+			if sig, err = oneWord(kw, arg, env); err == nil {
 				if !validSignal(sig) {
 					err = fmt.Errorf("Invalid signal: %s", sig)
 				} else {
@@ -76,16 +92,14 @@ func Apply(cfg *container.Config, changes []string) error {
 	return nil
 }
 
-// envOf looks a variable up in cfg's environment, for expansion.
-func envOf(cfg *container.Config) func(string) string {
-	return func(name string) string {
-		for i := len(cfg.Env) - 1; i >= 0; i-- {
-			if v, ok := strings.CutPrefix(cfg.Env[i], name+"="); ok {
-				return v
-			}
+// lookupEnv looks a variable up in cfg's environment.
+func lookupEnv(cfg *container.Config, name string) (string, bool) {
+	for i := len(cfg.Env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(cfg.Env[i], name+"="); ok {
+			return v, true
 		}
-		return ""
 	}
+	return "", false
 }
 
 // commandForm is the exec form ["a","b"] as is, or the shell form wrapped in /bin/sh -c.
@@ -97,9 +111,19 @@ func commandForm(arg string) []string {
 	return []string{"/bin/sh", "-c", arg}
 }
 
+// KeyValues reads the arguments of ENV or LABEL (what names which) as Docker does: "k=v k2=v2" or the
+// legacy "k v", quotes removed and variables expanded from env.
+func KeyValues(what, arg string, env func(string) string) ([][2]string, error) {
+	kvs, err := pairs(what, arg, env)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", err, errdefs.ErrInvalid)
+	}
+	return kvs, nil
+}
+
 // pairs reads "k=v k2=v2" or the legacy "k v" (the value the rest of the line).
-func pairs(what, arg string, cfg *container.Config) ([][2]string, error) {
-	ws, err := words(arg, envOf(cfg))
+func pairs(what, arg string, env func(string) string) ([][2]string, error) {
+	ws, err := words(arg, env)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +132,7 @@ func pairs(what, arg string, cfg *container.Config) ([][2]string, error) {
 	}
 	if !strings.Contains(ws[0], "=") {
 		key, rest, _ := strings.Cut(arg, " ")
-		vals, err := words(strings.TrimSpace(rest), envOf(cfg))
+		vals, err := words(strings.TrimSpace(rest), env)
 		if err != nil {
 			return nil, err
 		}
@@ -131,8 +155,8 @@ func pairs(what, arg string, cfg *container.Config) ([][2]string, error) {
 	return out, nil
 }
 
-func applyEnv(cfg *container.Config, arg string) error {
-	kvs, err := pairs("env", arg, cfg)
+func applyEnv(cfg *container.Config, arg string, env func(string) string) error {
+	kvs, err := pairs("env", arg, env)
 	if err != nil {
 		return err
 	}
@@ -147,8 +171,8 @@ func applyEnv(cfg *container.Config, arg string) error {
 	return nil
 }
 
-func applyLabel(cfg *container.Config, arg string) error {
-	kvs, err := pairs("label", arg, cfg)
+func applyLabel(cfg *container.Config, arg string, env func(string) string) error {
+	kvs, err := pairs("label", arg, env)
 	if err != nil {
 		return err
 	}
@@ -161,8 +185,8 @@ func applyLabel(cfg *container.Config, arg string) error {
 	return nil
 }
 
-func applyExpose(cfg *container.Config, arg string) error {
-	ws, err := words(arg, envOf(cfg))
+func applyExpose(cfg *container.Config, arg string, env func(string) string) error {
+	ws, err := words(arg, env)
 	if err != nil {
 		return err
 	}
@@ -214,11 +238,11 @@ func portRange(s string) ([]network.Port, error) {
 	return out, nil
 }
 
-func applyVolume(cfg *container.Config, arg string) error {
+func applyVolume(cfg *container.Config, arg string, env func(string) string) error {
 	var list []string
 	if strings.HasPrefix(arg, "[") && json.Unmarshal([]byte(arg), &list) == nil {
 		for i, v := range list {
-			expanded, err := words(`"`+strings.ReplaceAll(v, `"`, `\"`)+`"`, envOf(cfg))
+			expanded, err := words(`"`+strings.ReplaceAll(v, `"`, `\"`)+`"`, env)
 			if err != nil {
 				return err
 			}
@@ -226,7 +250,7 @@ func applyVolume(cfg *container.Config, arg string) error {
 		}
 	} else {
 		var err error
-		if list, err = words(arg, envOf(cfg)); err != nil {
+		if list, err = words(arg, env); err != nil {
 			return err
 		}
 	}
@@ -260,8 +284,8 @@ func applyOnBuild(cfg *container.Config, arg string) error {
 }
 
 // oneWord is the single (expanded) argument of USER, WORKDIR and STOPSIGNAL.
-func oneWord(what, arg string, cfg *container.Config) (string, error) {
-	ws, err := words(arg, envOf(cfg))
+func oneWord(what, arg string, env func(string) string) (string, error) {
+	ws, err := words(arg, env)
 	if err != nil {
 		return "", err
 	}

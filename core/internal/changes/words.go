@@ -5,6 +5,10 @@ import (
 	"strings"
 )
 
+// Words splits s as a Dockerfile's instructions split their arguments (see words), expanding variables
+// from env; the builder uses it for FROM, COPY, ADD and ARG.
+func Words(s string, env func(string) string) ([]string, error) { return words(s, env) }
+
 // words splits s as a Dockerfile's shell-like words: blanks separate words, '...' quotes literally, "..."
 // quotes with \ escaping " \ $ and the newline, \ escapes the next character outside quotes, and $NAME or
 // ${NAME} expand from env (not inside '...'). Quotes and escapes are removed.
@@ -75,7 +79,14 @@ func expand(s string, env func(string) string, w *strings.Builder) int {
 			w.WriteString(s)
 			return len(s)
 		}
-		name, def, hasDef := strings.Cut(s[2:end], ":-")
+		inner := s[2:end]
+		if name, alt, ok := strings.Cut(inner, ":+"); ok {
+			if env(name) != "" {
+				w.WriteString(alt)
+			}
+			return end + 1
+		}
+		name, def, hasDef := strings.Cut(inner, ":-")
 		v := env(name)
 		if v == "" && hasDef {
 			v = def

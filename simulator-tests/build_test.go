@@ -1,0 +1,166 @@
+package simulatortests
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// buildCLI runs `docker build` (the classic builder: DOCKER_BUILDKIT=0) in dir with a build's patience and
+// returns its combined output, exit code and how long it took.
+func (g *guestVCH) buildCLI(t *testing.T, dir string, args ...string) (string, int, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", append([]string{"-H", g.host, "build"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), g.env...), "DOCKER_BUILDKIT=0")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return string(out), exit.ExitCode(), took
+	}
+	if err != nil {
+		t.Fatalf("docker build %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), 0, took
+}
+
+// writeFiles writes name -> content under dir (executable when the name ends in .sh).
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if strings.HasSuffix(name, ".sh") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBuild is issue 18's acceptance with the real docker CLI's classic builder: a two-stage Dockerfile with
+// ARG, ENV, RUN, COPY --from, WORKDIR, USER, EXPOSE, HEALTHCHECK and CMD builds, runs and has its history; a
+// rebuild takes every step from the cache in under a third of the time; a failing RUN is Docker's message
+// and exit code, its containerVM removed with --force-rm; .dockerignore keeps a file out of the context.
+func TestBuild(t *testing.T) {
+	g := startGuestVCH(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"Dockerfile": `# a two-stage build
+ARG BASE
+FROM ${BASE} AS build
+ARG GREETING=hello
+ENV TARGET=world
+WORKDIR /src
+COPY greet.sh lib/ ./
+RUN ./greet.sh "$GREETING" > /out.txt && cat /out.txt
+
+FROM $BASE
+LABEL org.example.app="demo"
+COPY --from=build /out.txt /app/
+WORKDIR /app
+RUN echo "app:x:1000:1000::/app:/bin/sh" >> /etc/passwd && chown 1000 /app
+USER app
+EXPOSE 8080/tcp
+HEALTHCHECK --interval=30s CMD test -f /app/out.txt
+CMD ["cat", "/app/out.txt"]
+`,
+		"greet.sh":      "#!/bin/sh\n. ./words.sh\necho \"$1 $TARGET $SUFFIX\"\n",
+		"lib/words.sh":  "SUFFIX=from-lib\n",
+		"secret.txt":    "not for images\n",
+		".dockerignore": "secret.txt\n*.md\n",
+		"README.md":     "ignored\n",
+	})
+	base := g.image("busybox")
+	out, code, first := g.buildCLI(t, dir, "--build-arg", "BASE="+base, "-t", "app:1", "-t", "app:latest", ".")
+	if code != 0 {
+		t.Fatalf("first build exited %d:\n%s", code, out)
+	}
+	t.Logf("first build: %v\n%s", first, out)
+	for _, want := range []string{"Step 1/15 : FROM ${BASE} AS build", " ---> Running in ", "hello world from-lib\n",
+		"Successfully built ", "Successfully tagged app:1\n", "Successfully tagged app:latest\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the first build's output lacks %q", want)
+		}
+	}
+	if got := g.ok(t, "run", "--rm", "app:1"); got != "hello world from-lib\n" {
+		t.Errorf("docker run --rm app:1 = %q", got)
+	}
+	if got := strings.TrimSpace(g.ok(t, "run", "--rm", "app:1", "id", "-u")); got != "1000" {
+		t.Errorf("the image's user: id -u = %q", got)
+	}
+	insp := g.ok(t, "inspect", "-f", "{{.Config.User}} {{.Config.WorkingDir}} {{json .Config.ExposedPorts}} {{.Config.Healthcheck.Test}} {{index .Config.Labels \"org.example.app\"}}", "app:1")
+	if want := `app /app {"8080/tcp":{}} [CMD-SHELL test -f /app/out.txt] demo`; strings.TrimSpace(insp) != want {
+		t.Errorf("inspect app:1 = %q, want %q", insp, want)
+	}
+	hist := g.ok(t, "history", "--no-trunc", "--format", "{{.CreatedBy}}", "app:1")
+	for _, want := range []string{`/bin/sh -c #(nop)  CMD ["cat" "/app/out.txt"]`, "/bin/sh -c #(nop)  USER app",
+		"/bin/sh -c #(nop)  EXPOSE 8080/tcp", "/bin/sh -c #(nop)  WORKDIR /app", "/bin/sh -c #(nop)  HEALTHCHECK",
+		"/bin/sh -c #(nop) COPY file:", `/bin/sh -c echo "app:x:1000`} {
+		if !strings.Contains(hist, want) {
+			t.Errorf("docker history app:1 lacks %q:\n%s", want, hist)
+		}
+	}
+	// The intermediate images stay out of the list; the first stage's image is dangling, as with dockerd.
+	ls := g.ok(t, "images", "--format", "{{.Repository}}:{{.Tag}}")
+	all := g.ok(t, "images", "-a", "--format", "{{.Repository}}:{{.Tag}}")
+	if strings.Count(ls, "<none>") != 1 || strings.Count(all, "<none>") < 13 {
+		t.Errorf("docker images:\n%s\ndocker images -a:\n%s", ls, all)
+	}
+
+	out, code, second := g.buildCLI(t, dir, "--build-arg", "BASE="+base, "-t", "app:1", ".")
+	if code != 0 {
+		t.Fatalf("second build exited %d:\n%s", code, out)
+	}
+	t.Logf("second build: %v\n%s", second, out)
+	steps := regexp.MustCompile(`(?m)^Step \d+/\d+ : (.*)$`).FindAllStringSubmatch(out, -1)
+	if cached := strings.Count(out, " ---> Using cache"); len(steps) != 15 || cached != 15-2 {
+		t.Errorf("the rebuild has %d steps, %d from the cache (want every step but the two FROMs):\n%s", len(steps), cached, out)
+	}
+	if strings.Contains(out, "Running in") {
+		t.Errorf("the rebuild ran a step")
+	}
+	if second*3 >= first {
+		t.Errorf("the rebuild took %v, not under a third of the first build's %v", second, first)
+	}
+
+	// A failing RUN: Docker's message and exit code; with --force-rm, its containerVM is gone.
+	before := g.ok(t, "ps", "-aq")
+	writeFiles(t, dir, map[string]string{"Dockerfile.fail": "FROM " + base + "\nRUN echo about to fail && false\n"})
+	out, code, _ = g.buildCLI(t, dir, "-f", "Dockerfile.fail", "--force-rm", ".")
+	if code != 1 || !strings.Contains(out, "about to fail") ||
+		!strings.Contains(out, "The command '/bin/sh -c echo about to fail && false' returned a non-zero code: 1") {
+		t.Errorf("failing RUN: exit %d:\n%s", code, out)
+	}
+	if after := g.ok(t, "ps", "-aq"); after != before {
+		t.Errorf("a build left containers: before %q, after %q", before, after)
+	}
+
+	// .dockerignore: the file is not in the context.
+	writeFiles(t, dir, map[string]string{"Dockerfile.ignored": "FROM " + base + "\nCOPY secret.txt /\n"})
+	out, code, _ = g.buildCLI(t, dir, "-f", "Dockerfile.ignored", ".")
+	if code != 1 || !strings.Contains(out, "COPY failed: file not found in build context or excluded by .dockerignore: stat secret.txt: file does not exist") {
+		t.Errorf("COPY of an ignored file: exit %d:\n%s", code, out)
+	}
+
+	// Deleting the image takes its intermediate images with it.
+	g.ok(t, "rmi", "app:latest")
+	rmi := g.ok(t, "rmi", "app:1")
+	if n := strings.Count(rmi, "Deleted: sha256:"); n < 10 {
+		t.Errorf("docker rmi app:1 deleted %d images and layers:\n%s", n, rmi)
+	}
+}
