@@ -118,7 +118,7 @@ CMD ["cat", "/app/out.txt"]
 	// The intermediate images stay out of the list; the first stage's image is dangling, as with dockerd.
 	ls := g.ok(t, "images", "--format", "{{.Repository}}:{{.Tag}}")
 	all := g.ok(t, "images", "-a", "--format", "{{.Repository}}:{{.Tag}}")
-	if strings.Count(ls, "<none>") != 1 || strings.Count(all, "<none>") < 12 {
+	if strings.Count(ls, "<none>:<none>") != 1 || strings.Count(all, "<none>:<none>") < 12 {
 		t.Errorf("docker images:\n%s\ndocker images -a:\n%s", ls, all)
 	}
 
