@@ -62,6 +62,9 @@ type containerVM struct {
 	// hotCPU and hotMemory say whether vSphere adds vCPUs and memory to the VM while it runs.
 	hotCPU, hotMemory bool
 	extra             map[string]string
+	// poweringOn says this process counted the VM's current boot and has not finished powering it on:
+	// a VM off without a status of that boot is starting, not dead (containerRuntime.starting).
+	poweringOn bool
 }
 
 func newContainerVM(m *mo.VirtualMachine) *containerVM {
@@ -131,8 +134,9 @@ func (c *containerVM) state() *models.ContainerState {
 	case c.paused():
 		// Docker's paused container is running too.
 		status, st.Running, st.Paused = statusPaused, true, true
-	case c.on() && (gs == nil || gs.State != wire.StateExited):
-		// Powered on and not yet reported exited: "starting" is running as far as Docker is concerned.
+	case (c.on() || c.poweringOn) && (gs == nil || gs.State != wire.StateExited):
+		// Powered on (or being powered on for this boot) and not yet reported exited: "starting" is running
+		// as far as Docker is concerned.
 		status, st.Running = statusRunning, true
 	case gs != nil && gs.State == wire.StateExited:
 		st.ExitCode, st.Error = int64(gs.ExitCode), gs.Error
@@ -217,7 +221,7 @@ func (b *Backend) containerVMs(ctx context.Context) ([]*containerVM, error) {
 	}
 	out := make([]*containerVM, 0, len(vms))
 	for i := range vms {
-		if c := newContainerVM(&vms[i]); c.id() != "" {
+		if c := b.withStart(newContainerVM(&vms[i])); c.id() != "" {
 			out = append(out, c)
 			b.ctr.refs.Store(c.id(), c.ref)
 		}
@@ -260,7 +264,7 @@ func (b *Backend) readVM(ctx context.Context, ref types.ManagedObjectReference) 
 	if err := b.collector().RetrieveOne(ctx, ref, vmProperties, &m); err != nil {
 		return nil, classify(err, "read "+ref.String())
 	}
-	return newContainerVM(&m), nil
+	return b.withStart(newContainerVM(&m)), nil
 }
 
 // ListContainers lists the VCH's containers that pass filter, oldest first.

@@ -60,6 +60,10 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 	var spec types.VirtualMachineConfigSpec
 	bootChanges(c, &spec, kv)
 	spec.ExtraConfig = extraConfigChange(kv).ExtraConfig
+	// Until the power-on ends, the counted boot reads as starting (withStart), not as a VM that went off
+	// without its guest's word: a wait or an inspect in between must not see exit code 137.
+	b.ctr.starting.Store(id, boot)
+	defer b.ctr.starting.Delete(id)
 	if err := b.reconfigure(ctx, c, spec); err != nil {
 		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
@@ -74,6 +78,7 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 		_ = b.reconfigure(context.WithoutCancel(ctx), c, undo)
 		return nil, fmt.Errorf("container %s: %w", id, classify(err, "power on "+c.vmName))
 	}
+	b.ctr.starting.Delete(id) // the VM is on: its power state speaks for the boot from now on
 	b.publishContainer(c, "start", nil)
 	wctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()

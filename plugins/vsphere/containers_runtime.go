@@ -24,6 +24,18 @@ type containerRuntime struct {
 	removed sync.Map
 	// tasks is what this process knows of the containers' tasks (tasks.go).
 	tasks taskTable
+	// starting maps the ID of a container this process is starting to the boot it counted (an int), from
+	// the reconfigure that counts the boot until its power-on has ended. In that window the VM is off with
+	// no status of the new boot, which alone would read as a process that died with its VM (exitKilled).
+	starting sync.Map
+}
+
+// withStart marks c when this process is powering its VM on for its current boot.
+func (b *Backend) withStart(c *containerVM) *containerVM {
+	if boot, ok := b.ctr.starting.Load(c.id()); ok && boot.(int) == c.boot() && c.boot() > 0 {
+		c.poweringOn = true
+	}
+	return c
 }
 
 // removedStateKept is how long a removed container's final state stays for its waits.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -36,10 +37,16 @@ type containerEnv struct {
 
 func newContainerEnv(t *testing.T) *containerEnv {
 	t.Helper()
+	return newContainerEnvOn(t, oneCluster())
+}
+
+// newContainerEnvOn is newContainerEnv on the simulator model m.
+func newContainerEnvOn(t *testing.T, m *simulator.Model) *containerEnv {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the image store's disks need root to unpack")
 	}
-	s := startSim(t, oneCluster(), nil)
+	s := startSim(t, m, nil)
 	b := newBackend(t, s.config())
 	return &containerEnv{b: b, c: s.client(t), dsDir: datastoreDir(t, b)}
 }
