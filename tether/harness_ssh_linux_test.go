@@ -119,6 +119,8 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 type guestInfoServer struct {
 	mu sync.Mutex
 	m  map[string]string
+	// refuse fails the sets it returns true for, as a hypervisor that could not apply them.
+	refuse func(key, value string) bool
 }
 
 func newGuestInfoServer(conn net.Conn, initial map[string]string) *guestInfoServer {
@@ -136,9 +138,13 @@ func newGuestInfoServer(conn net.Conn, initial map[string]string) *guestInfoServ
 				reply.Value, reply.Found = s.get(req.Key)
 			case req.Op == "set":
 				s.mu.Lock()
-				s.m[req.Key] = req.Value
+				if s.refuse != nil && s.refuse(req.Key, req.Value) {
+					reply.Error = "cannot apply " + req.Key
+				} else {
+					s.m[req.Key] = req.Value
+					reply.Found = true
+				}
 				s.mu.Unlock()
-				reply.Found = true
 			default:
 				reply.Error = "unknown op " + req.Op
 			}

@@ -30,6 +30,33 @@ func TestAttach(t *testing.T) {
 	}
 }
 
+// TestExitStatusRetried is a hypervisor that fails the first writes of the exit status: the tether writes
+// it again before it powers off, so the VCH still learns the process's own exit code.
+func TestExitStatusRetried(t *testing.T) {
+	g := startGuest(t, wire.ContainerConfig{Path: "sh", Args: []string{"-c", "exit 5"}, RunBlock: true})
+	refused := 0
+	g.gi.mu.Lock()
+	g.gi.refuse = func(key, value string) bool {
+		if key == wire.KeyStatus && strings.Contains(value, `"state":"exited"`) && refused < 3 {
+			refused++
+			return true
+		}
+		return false
+	}
+	g.gi.mu.Unlock()
+	a := attach(t, g.dial())
+	if code := a.wait(t); code != 5 {
+		t.Errorf("exit-status %d, want 5", code)
+	}
+	g.wait()
+	g.gi.mu.Lock()
+	n := refused
+	g.gi.mu.Unlock()
+	if st := g.status(); n != 3 || st.State != wire.StateExited || st.ExitCode != 5 {
+		t.Errorf("after %d refused writes, status %+v", n, st)
+	}
+}
+
 // TestAttachMany fans output out to two attach channels at once.
 func TestAttachMany(t *testing.T) {
 	g := startGuest(t, wire.ContainerConfig{Path: "sh", Args: []string{"-c", "sleep 0.3; echo both"}})

@@ -210,12 +210,32 @@ func (g *guest) failStart(ctx context.Context, err error) error {
 	return nil
 }
 
+// setStatus writes the process's state for this boot. The exit status is retried for a while before the
+// tether gives up and halts: once the machine is off it is the only record of how the process ended, and
+// without it the endpoint can only say the process died with its VM (137).
 func (g *guest) setStatus(ctx context.Context, st wire.GuestStatus) {
 	st.Boot = g.cfg.Boot
-	if err := writeStatus(ctx, g.p, st); err != nil {
+	err := writeStatus(ctx, g.p, st)
+	for wait := exitStatusRetry; err != nil && st.State == wire.StateExited && wait <= exitStatusRetryMax; wait *= 2 {
+		g.log.Warn("write status; retrying", "state", st.State, "in", wait, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return
+		}
+		err = writeStatus(ctx, g.p, st)
+	}
+	if err != nil {
 		g.log.Error("write status", "state", st.State, "err", err)
 	}
 }
+
+// The exit status's write is retried after exitStatusRetry, then twice as long each time up to
+// exitStatusRetryMax: about 25 seconds in all.
+const (
+	exitStatusRetry    = 100 * time.Millisecond
+	exitStatusRetryMax = 12800 * time.Millisecond
+)
 
 // sessionControl is what the control channel acts on: signals go to the process, sizes to its tty.
 type sessionControl struct {
