@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path"
 	"strings"
 	"time"
 
@@ -40,6 +41,10 @@ func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) er
 	}
 	b.ctr.removed.Store(id, c.state())
 	time.AfterFunc(removedStateKept, func() { b.ctr.removed.Delete(id) })
+	// The followed logs get the rest of output.log while it is still there.
+	b.ctr.logs.drain(ctx, id, func(ctx context.Context, offset int64) ([]byte, error) {
+		return b.readRange(ctx, path.Join(c.folder(), outputLog), offset)
+	})
 	task, err := b.vmObject(c).Destroy(ctx)
 	if err == nil {
 		err = task.Wait(ctx)

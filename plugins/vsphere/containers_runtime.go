@@ -24,6 +24,8 @@ type containerRuntime struct {
 	removed sync.Map
 	// tasks is what this process knows of the containers' tasks (tasks.go).
 	tasks taskTable
+	// logs are the logs being followed, which a removal reads to the end for them (logs_followers.go).
+	logs logFollowers
 	// starting maps the ID of a container this process is starting to the boot it counted (an int), from
 	// the reconfigure that counts the boot until its power-on has ended. In that window the VM is off with
 	// no status of the new boot, which alone would read as a process that died with its VM (exitKilled).

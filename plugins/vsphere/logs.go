@@ -27,8 +27,15 @@ func (b *Backend) ContainerLogs(ctx context.Context, id string, opts sdk.LogOpti
 		return nil, err
 	}
 	rel := path.Join(c.folder(), outputLog)
+	var fl *follower
+	if opts.Follow {
+		fl = b.ctr.logs.join(id) // before the first read: a removal from now on reads the rest for us
+	}
 	data, err := b.readRange(ctx, rel, 0)
 	if err != nil {
+		if fl != nil {
+			fl.leave()
+		}
 		return nil, fmt.Errorf("logs of container %s: %w", id, err)
 	}
 	pr, pw := io.Pipe()
@@ -40,21 +47,27 @@ func (b *Backend) ContainerLogs(ctx context.Context, id string, opts sdk.LogOpti
 			lines = lines[int64(len(lines))-opts.Tail:]
 		}
 		if !f.write(pw, lines) || f.done || !opts.Follow {
+			if fl != nil {
+				fl.leave()
+			}
 			pw.Close()
 			return
 		}
-		pw.CloseWithError(b.followLog(ctx, c, rel, offset, rest, &f, pw))
+		pw.CloseWithError(b.followLog(ctx, c, rel, offset, rest, &f, pw, fl))
 	}()
 	return pr, nil
 }
 
 // followLog reads what is appended to rel until the container stops running and the file is drained, the
-// reader goes away, until is passed, or ctx ends.
+// reader goes away, until is passed, or ctx ends. A container removed meanwhile ends it with what its
+// removal read of the file (logFollowers).
 func (b *Backend) followLog(ctx context.Context, c *containerVM, rel string, offset int64, partial []byte,
-	f *logFilter, w io.Writer) error {
+	f *logFilter, w io.Writer, fl *follower) error {
+	defer fl.leave()
 	ticker := time.NewTicker(followInterval)
 	defer ticker.Stop()
 	for {
+		fl.readTo(offset)
 		// The state is read before the file, so output written before the container stopped is read too.
 		cur, err := b.readVM(ctx, c.ref)
 		stopped := isGone(err) || (err == nil && !cur.state().Running)
@@ -66,6 +79,10 @@ func (b *Backend) followLog(ctx context.Context, c *containerVM, rel string, off
 			return err
 		}
 		offset += int64(len(data))
+		if rest, removed := fl.final(offset); removed {
+			data, stopped = append(data, rest...), true
+			offset += int64(len(rest))
+		}
 		lines, rest := splitLines(append(partial, data...))
 		partial = rest
 		if !f.write(w, lines) || f.done || stopped {
@@ -75,6 +92,7 @@ func (b *Backend) followLog(ctx context.Context, c *containerVM, rel string, off
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
+		case <-fl.removal():
 		}
 	}
 }

@@ -114,3 +114,35 @@ func TestContainerLogs(t *testing.T) {
 		t.Fatalf("follow, after exit %q %v", rest, err)
 	}
 }
+
+// TestFollowedLogsOutliveRemoval follows a container's logs, and removes the container as soon as it exits
+// before reading the stream, as the Docker SDK for Python's containers.run(remove=True) does: what the
+// process wrote last still reaches the follower, read by the removal before the VM's files went.
+func TestFollowedLogsOutliveRemoval(t *testing.T) {
+	e := newContainerEnv(t)
+	info := e.create(t, spec("brief", "", models.Process{Path: "/bin/echo"}, nil))
+	id := *info.ID
+	g, _ := e.startWithFakeGuest(t, info)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	file := e.local(info.VMName + "/" + outputLog)
+	first := logLine(t, "first", time.Now().UTC())
+	appendLog(t, file, first)
+	// The follower holds "first" until the stream is read, so it reads nothing more before the removal.
+	rc, err := e.b.ContainerLogs(ctx, id, sdk.LogOptions{Follow: true, Tail: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	last := logLine(t, "last words", time.Now().UTC())
+	appendLog(t, file, last)
+	if err := g.exit(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.b.RemoveContainer(ctx, id, false); err != nil {
+		t.Fatalf("RemoveContainer: %v", err)
+	}
+	if got, err := io.ReadAll(rc); err != nil || string(got) != first+last {
+		t.Errorf("followed logs of a container removed at its exit: %q %v, want %q", got, err, first+last)
+	}
+}
