@@ -8,5 +8,10 @@
 // paths and vmdk.go reads and writes the descriptors that chain them. What is inside a disk is written behind
 // the diskData interface: on the simulator a directory in overlayfs's format beside the descriptor.
 //
+// The networks (scopes*.go, endpoints*.go, network_*.go) are the VCH's: the predefined ones come from its
+// configuration, user-defined bridge networks are KV records, and each container's endpoints (a vmxnet3 NIC
+// each, its address and names) are in its extraConfig, from which the addresses in use are derived. The
+// endpoint VM's side of the bridge network (its gateways, DNS and published ports) is the dataplane package.
+//
 // Every vSphere fault becomes an errdefs class in one place, the vfault package (faults.go calls it).
 package vsphere

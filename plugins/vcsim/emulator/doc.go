@@ -11,6 +11,13 @@
 // in place of a DHCP lease, shown as the VM's guest IP. Its descriptors are the containerVMs' (the console,
 // appliance.log, on FDDebugLog), and a scratch directory lives as long as the boot.
 //
+// Networks are wired as ESXi would (net.go): each port group a Linux bridge in a network namespace of the
+// emulator's, each vNIC a veth pair from the VM's own namespace (where a containerVM's tether starts) onto
+// its port group's bridge, with the vNIC's MAC; vNICs hot-added or removed follow the VM's NIC count. An
+// appliance's processes stay in the host's namespace, and its vNICs' namespace is bound into its mount
+// namespace (vchwire.NICNamespaceEnv). Nothing is added to the host's namespace, and every namespace goes
+// with its VM's guest, or with the emulator.
+//
 // The guest's side of this is two contracts: tether/wire for every guest (EmulatorEnv, RootEnv and the FD*
 // descriptors) and installer/vchwire for the endpoint (appliance.iso's layout, the appliance's environment
 // and ports), the one package of the installer the emulator imports. VMs with neither ISO are left alone, so plain simulator VMs keep
