@@ -81,6 +81,7 @@ func testContainers(t *testing.T, s *suite) {
 		{"usage", s.testUsage},
 		{"logs", s.testLogs},
 		{"logs/follow", s.testLogsFollow},
+		{"logs/follow-removed", s.testLogsFollowRemoved},
 		{"wait", group(
 			subtest{"not-running", s.testWaitNotRunning},
 			subtest{"next-exit", s.testWaitNextExit},

@@ -144,3 +144,37 @@ func sortedLines(records []logRecord) []string {
 	slices.Sort(l)
 	return l
 }
+
+// testLogsFollowRemoved follows the log of a running process that is removed as soon as it has exited, before
+// the follower read its last lines (the Python SDK's containers.run removes the container before it reads the
+// log it followed): the follower still gets every line, then its end.
+func (s *suite) testLogsFollowRemoved(t *testing.T) {
+	p := process{args: []string{"/bin/sh", "-c", `read x; echo "one:$x"; echo two >&2`}, openStdin: true, stdinOnce: true}
+	c := s.run(t, p)
+	records, errc, cancel := s.logStream(t, *c.ID, logQuery{follow: true})
+	defer cancel()
+	a := s.attach(t, *c.ID, false, attachOpts{stdin: true})
+	a.send(t, "go\n")
+	a.closeStdin(t)
+	s.exited(t, *c.ID, 0)
+	s.remove(t, *c.ID, false)
+	var got []string
+	deadline := time.After(expectWait)
+	for done := false; !done; {
+		select {
+		case r, ok := <-records:
+			if !ok {
+				done = true
+				break
+			}
+			got = append(got, r.stream+":"+r.line)
+		case err := <-errc:
+			t.Fatal(err)
+		case <-deadline:
+			t.Fatalf("the followed log of a removed container never ended; it brought %q", got)
+		}
+	}
+	if !slices.Equal(got, []string{"stdout:one:go", "stderr:two"}) {
+		t.Errorf("the followed log of a container removed at its exit brought %q", got)
+	}
+}
