@@ -1,8 +1,13 @@
 package simulatortests
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,5 +167,99 @@ CMD ["cat", "/app/out.txt"]
 	rmi := g.ok(t, "rmi", "app:1")
 	if n := strings.Count(rmi, "Deleted: sha256:"); n < 10 {
 		t.Errorf("docker rmi app:1 deleted %d images and layers:\n%s", n, rmi)
+	}
+}
+
+// tarGz writes a gzip'd tar of name -> content to path.
+func tarGz(t *testing.T, path string, files map[string]string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := gzip.NewWriter(f)
+	tw := tar.NewWriter(zw)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o640, Size: int64(len(content)), Uid: 7, Gid: 8,
+			ModTime: time.Unix(1700000000, 0), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBuildInstructions covers the rest of the classic builder with the docker CLI: ADD's tar unpacking and
+// a URL, COPY --chown, SHELL, ENV expansion, VOLUME, STOPSIGNAL, ENTRYPOINT with CMD, ONBUILD triggers run by
+// a child build, --target, --label, -q, --no-cache, a gzip'd context (--compress), the platform check, and a
+// remote context refused.
+func TestBuildInstructions(t *testing.T) {
+	g := startGuestVCH(t)
+	dir := t.TempDir()
+	bb := g.image("busybox")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Last-Modified", "Tue, 14 Nov 2023 22:13:20 GMT")
+		io.WriteString(w, "downloaded\n")
+	}))
+	defer srv.Close()
+	writeFiles(t, dir, map[string]string{
+		"Dockerfile.a": "FROM " + bb + "\nSHELL [\"/bin/sh\", \"-ec\"]\nADD files.tar.gz /opt/\nADD " + srv.URL + "/fetched.txt /opt/\n" +
+			"COPY --chown=1234:5678 owned.txt /opt/owned/\nENV BIN=/opt/bin\nENV PATH=$BIN:$PATH\nVOLUME /var/data\nSTOPSIGNAL SIGINT\n" +
+			"ENTRYPOINT [\"/bin/sh\", \"-c\"]\nCMD [\"echo default\"]\nONBUILD RUN echo triggered > /onbuild.txt\n",
+		"Dockerfile.b": "FROM onbuild:1 AS first\nFROM " + bb + " AS second\nCOPY --from=first /onbuild.txt /\n",
+		"owned.txt":    "mine\n",
+	})
+	tarGz(t, filepath.Join(dir, "files.tar.gz"), map[string]string{"dir/inner.txt": "unpacked\n"})
+
+	out, code, _ := g.buildCLI(t, dir, "-f", "Dockerfile.a", "-t", "onbuild:1", "--compress", ".")
+	if code != 0 {
+		t.Fatalf("build a: exit %d\n%s", code, out)
+	}
+	if got := g.ok(t, "run", "--rm", "onbuild:1", "ls -ln /opt/dir/inner.txt /opt/owned/owned.txt /opt/fetched.txt; cat /opt/dir/inner.txt /opt/fetched.txt; echo $PATH"); !regexp.MustCompile(
+		`(?s)-rw-r----- +1 7 +8 +9 .* /opt/dir/inner.txt\n-rw------- +1 0 +0 +11 .* /opt/fetched.txt\n-rw-r--r-- +1 1234 +5678 +5 .* /opt/owned/owned.txt\nunpacked\ndownloaded\n/opt/bin:/usr/local/sbin`).MatchString(got) {
+		t.Errorf("the image's files:\n%s", got)
+	}
+	if got := g.ok(t, "run", "--rm", "onbuild:1"); got != "default\n" {
+		t.Errorf("ENTRYPOINT with CMD: %q", got)
+	}
+	insp := strings.TrimSpace(g.ok(t, "inspect", "-f", "{{json .Config.Volumes}} {{.Config.StopSignal}} {{json .Config.Shell}} {{json .Config.OnBuild}}", "onbuild:1"))
+	if want := `{"/var/data":{}} SIGINT ["/bin/sh","-ec"] ["RUN echo triggered > /onbuild.txt"]`; insp != want {
+		t.Errorf("inspect onbuild:1 = %s, want %s", insp, want)
+	}
+
+	// The child build: the trigger runs after FROM; --target stops at the first stage; -q prints the ID only.
+	out, code, _ = g.buildCLI(t, dir, "-q", "-f", "Dockerfile.b", "--target", "first", "--label", "team=blue", "-t", "child:1", ".")
+	// The CLI's own deprecation notice aside, the output is the image ID.
+	if code != 0 || !regexp.MustCompile(`\A(?:(?:DEPRECATED|  ).*\n|\n)*sha256:[0-9a-f]{64}\n\z`).MatchString(out) {
+		t.Fatalf("build -q: exit %d: %q", code, out)
+	}
+	if got := g.ok(t, "run", "--rm", "child:1", "cat /onbuild.txt"); got != "triggered\n" {
+		t.Errorf("the ONBUILD trigger: %q", got)
+	}
+	if got := strings.TrimSpace(g.ok(t, "inspect", "-f", "{{index .Config.Labels \"team\"}} {{json .Config.OnBuild}}", "child:1")); got != "blue null" {
+		t.Errorf("child:1's label and triggers: %q", got)
+	}
+	// --no-cache runs the steps again.
+	out, code, _ = g.buildCLI(t, dir, "--no-cache", "-f", "Dockerfile.b", "-t", "child:2", ".")
+	if code != 0 || strings.Contains(out, "Using cache") || !strings.Contains(out, "# Executing 1 build trigger") {
+		t.Errorf("--no-cache: exit %d\n%s", code, out)
+	}
+
+	out, code, _ = g.buildCLI(t, dir, "--platform", "linux/arm64", "-f", "Dockerfile.b", ".")
+	if code == 0 || !strings.Contains(out, `vice builds linux/amd64 images only, not "linux/arm64"`) {
+		t.Errorf("--platform linux/arm64: exit %d\n%s", code, out)
+	}
+	var msg struct{ Message string }
+	if st := g.api(t, "POST", "/build?remote=git%3A%2F%2F127.0.0.1%2Frepo.git", nil, &msg); st != http.StatusBadRequest ||
+		!strings.Contains(msg.Message, "does not fetch remote contexts") {
+		t.Errorf("a remote context: %d %q", st, msg.Message)
 	}
 }

@@ -113,10 +113,11 @@ func (b *builder) run(ctx context.Context) (string, error) {
 	b.out(images.Message{Aux: map[string]string{"ID": final.imageID}})
 	b.stream("Successfully built %s\n", shortID(final.imageID))
 	for _, t := range b.o.Tags {
-		if err := b.s.images.TagReference(ctx, final.imageID, t); err != nil {
+		ref, err := b.s.images.TagReference(ctx, final.imageID, t)
+		if err != nil {
 			return "", err
 		}
-		b.stream("Successfully tagged %s\n", t)
+		b.stream("Successfully tagged %s\n", ref)
 	}
 	if b.o.Quiet {
 		b.out(images.Message{Stream: final.imageID + "\n"})

@@ -61,21 +61,22 @@ func containsAny(s, chars string) bool {
 	return false
 }
 
-// TagReference points ref (name[:tag], latest by default) at the image id: a build's -t.
-func (s *Service) TagReference(ctx context.Context, id, ref string) error {
+// TagReference points ref (name[:tag], latest by default) at the image id: a build's -t. It returns the
+// reference as Docker names it (busybox:latest).
+func (s *Service) TagReference(ctx context.Context, id, ref string) (string, error) {
 	r, err := imagec.ParseReference(ref)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if r.Digest() != "" {
-		return fmt.Errorf("refusing to create a tag with a digest reference: %w", errdefs.ErrInvalid)
+		return "", fmt.Errorf("refusing to create a tag with a digest reference: %w", errdefs.ErrInvalid)
 	}
 	if err := s.lock(ctx); err != nil {
-		return err
+		return "", err
 	}
 	defer s.mu.Unlock()
 	if s.images[id] == nil {
-		return noSuchImage(id)
+		return "", noSuchImage(id)
 	}
-	return s.tagLocked(ctx, id, r.String())
+	return r.String(), s.tagLocked(ctx, id, r.String())
 }
