@@ -104,6 +104,26 @@ func get(url string) string {
 	return string(b)
 }
 
+// linkComposePlugin makes the user's compose plugin (the docker CLI's ~/.docker/cli-plugins) one of the
+// test's DOCKER_CONFIG too.
+func linkComposePlugin(t *testing.T, d *deployed) {
+	t.Helper()
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return
+	}
+	plugin := filepath.Join(home, ".docker", "cli-plugins", "docker-compose")
+	if _, err := os.Stat(plugin); err != nil {
+		return
+	}
+	for _, kv := range d.env {
+		if dir, ok := strings.CutPrefix(kv, "DOCKER_CONFIG="); ok {
+			_ = os.MkdirAll(filepath.Join(dir, "cli-plugins"), 0o755)
+			_ = os.Symlink(plugin, filepath.Join(dir, "cli-plugins", "docker-compose"))
+		}
+	}
+}
+
 // engineOf is the PID of the deployed VCH's vice-engine: the one serving its address.
 func engineOf(t *testing.T, d *deployed) int {
 	t.Helper()
@@ -131,7 +151,7 @@ func engineOf(t *testing.T, d *deployed) int {
 // endpoint a VM booted by the emulator: names, aliases and links in the VCH's DNS, isolation between
 // networks until a running container is connected, addresses, published ports (TCP, UDP, -P, a port taken,
 // docker port and ps) that survive stop/start and an endpoint killed with SIGKILL, internal networks,
-// removal and prune; and once the simulator stops, nothing of the run is left in the host's network.
+// removal and prune, a docker compose project; and once the simulator stops, nothing of the run is left in the host's network.
 func TestNetworks(t *testing.T) {
 	before := hostNetState(t)
 	e := startInstallerEnv(t)
@@ -266,6 +286,43 @@ func TestNetworks(t *testing.T) {
 		}
 		if out := d.ok(t, "run", "--rm", img, "ip", "route"); !strings.Contains(out, "default via "+gw) {
 			t.Errorf("a container on the bridge has no way out: %s", out)
+		}
+	})
+
+	t.Run("Compose", func(t *testing.T) {
+		linkComposePlugin(t, d)
+		if _, code := d.docker(t, "compose", "version"); code != 0 {
+			t.Skip("the docker CLI has no compose plugin")
+		}
+		dir := t.TempDir()
+		file := filepath.Join(dir, "compose.yaml")
+		yaml := fmt.Sprintf(`services:
+  web:
+    image: %[1]s
+    command: ["sh", "-c", "%[2]s"]
+    ports: ["8081:80"]
+  client:
+    image: %[1]s
+    command: ["sh", "-c", "until wget -qO- http://web/; do sleep 0.3; done; exec sleep 600"]
+    depends_on: [web]
+`, img, serve("from-compose"))
+		if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d.ok(t, "compose", "-f", file, "-p", "ct", "up", "-d")
+		waitFor(t, 30*time.Second, "the client's fetch by service name", func() bool {
+			out, _ := d.docker(t, "compose", "-f", file, "-p", "ct", "logs", "client")
+			return strings.Contains(out, "from-compose")
+		})
+		if got := strings.TrimSpace(get("http://" + vch + ":8081/")); got != "from-compose" {
+			t.Errorf("the web service's published port: %q", got)
+		}
+		if ls := d.ok(t, "network", "ls", "--format", "{{.Name}}"); !strings.Contains(ls, "ct_default") {
+			t.Errorf("compose made no network: %s", ls)
+		}
+		d.ok(t, "compose", "-f", file, "-p", "ct", "down")
+		if ls := d.ok(t, "network", "ls", "--format", "{{.Name}}"); strings.Contains(ls, "ct_default") {
+			t.Errorf("compose down left its network: %s", ls)
 		}
 	})
 
