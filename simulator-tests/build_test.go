@@ -143,6 +143,22 @@ CMD ["cat", "/app/out.txt"]
 		t.Errorf("the rebuild took %v, not under a third of the first build's %v", second, first)
 	}
 
+	// Another build arg value: the RUN that saw it runs again ("|1 GREETING=bye" is its cache key), the
+	// steps before it come from the cache.
+	out, code, _ = g.buildCLI(t, dir, "--build-arg", "BASE="+base, "--build-arg", "GREETING=bye", "-t", "app:bye", ".")
+	if code != 0 || !strings.Contains(out, "bye world from-lib\n") || strings.Count(out, " ---> Using cache") != 5 {
+		t.Errorf("a build with another build arg: exit %d\n%s", code, out)
+	}
+	g.ok(t, "rmi", "app:bye")
+	// An intermediate image has children: it cannot be deleted by itself.
+	ids := strings.Fields(g.ok(t, "history", "-q", "app:1"))
+	if len(ids) < 2 {
+		t.Fatalf("docker history -q app:1: %q", ids)
+	}
+	if out, code := g.run(t, "rmi", ids[1]); code == 0 || !strings.Contains(out, "image has dependent child images") {
+		t.Errorf("docker rmi of an intermediate image: exit %d: %s", code, out)
+	}
+
 	// A failing RUN: Docker's message and exit code; with --force-rm, its containerVM is gone.
 	before := g.ok(t, "ps", "-aq")
 	writeFiles(t, dir, map[string]string{"Dockerfile.fail": "FROM " + base + "\nRUN echo about to fail && false\n"})
@@ -253,6 +269,13 @@ func TestBuildInstructions(t *testing.T) {
 		t.Errorf("--no-cache: exit %d\n%s", code, out)
 	}
 
+	// A changed file: the steps before its COPY come from the cache, the COPY and what follows do not.
+	writeFiles(t, dir, map[string]string{"owned.txt": "changed\n"})
+	out, code, _ = g.buildCLI(t, dir, "-f", "Dockerfile.a", "-t", "onbuild:2", ".")
+	if code != 0 || strings.Count(out, " ---> Using cache") != 3 {
+		t.Errorf("a rebuild after a change: exit %d\n%s", code, out)
+	}
+
 	out, code, _ = g.buildCLI(t, dir, "--platform", "linux/arm64", "-f", "Dockerfile.b", ".")
 	if code == 0 || !strings.Contains(out, `vice builds linux/amd64 images only, not "linux/arm64"`) {
 		t.Errorf("--platform linux/arm64: exit %d\n%s", code, out)
@@ -261,5 +284,9 @@ func TestBuildInstructions(t *testing.T) {
 	if st := g.api(t, "POST", "/build?remote=git%3A%2F%2F127.0.0.1%2Frepo.git", nil, &msg); st != http.StatusBadRequest ||
 		!strings.Contains(msg.Message, "does not fetch remote contexts") {
 		t.Errorf("a remote context: %d %q", st, msg.Message)
+	}
+	// BuildKit's endpoints say what to do instead.
+	if st := g.api(t, "POST", "/session", nil, &msg); st != http.StatusNotImplemented || !strings.Contains(msg.Message, "DOCKER_BUILDKIT=0") {
+		t.Errorf("POST /session: %d %q", st, msg.Message)
 	}
 }
