@@ -1,9 +1,11 @@
 package vsphere
 
 import (
+	"context"
 	"encoding/json"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/vice-engine/vice/tether/wire"
 )
@@ -12,6 +14,7 @@ import (
 // bridge network's names (container names, short IDs, aliases), as Docker's embedded DNS has them. The
 // default bridge network has no names but the links of each container, as in Docker.
 type dnsTable struct {
+	built   time.Time
 	sources map[netip.Addr]*dnsSource
 	names   map[string]map[string][]netip.Addr // network ID -> name -> addresses
 	addrs   map[string]map[string]netip.Addr   // container ID -> network ID -> its address there
@@ -27,7 +30,7 @@ type dnsSource struct {
 
 // buildDNSTable makes the table from the inventory.
 func buildDNSTable(all []*containerVM, scopes map[string]*scope) *dnsTable {
-	t := &dnsTable{sources: map[netip.Addr]*dnsSource{}, names: map[string]map[string][]netip.Addr{},
+	t := &dnsTable{built: time.Now(), sources: map[netip.Addr]*dnsSource{}, names: map[string]map[string][]netip.Addr{},
 		addrs: map[string]map[string]netip.Addr{}}
 	for _, c := range all {
 		if !c.state().Running {
@@ -69,27 +72,71 @@ func buildDNSTable(all []*containerVM, scopes map[string]*scope) *dnsTable {
 
 // Resolve answers a DNS query from src (dataplane.Resolver): a link's alias, then the names of the
 // networks the asking container is on, the network of src first; anything else goes to the container's
-// name servers.
+// name servers. A container that asks, or a name asked, that the table does not have yet (it was made a
+// moment before the container started) has the table read again from the inventory first.
 func (n *netRuntime) Resolve(src netip.Addr, name string) ([]netip.Addr, bool, []string) {
+	addrs, known, upstreams, found := n.resolveIn(n.currentTable(), src, name)
+	if found && known {
+		return addrs, known, upstreams
+	}
+	if t := n.freshTable(); t != nil {
+		addrs, known, upstreams, _ = n.resolveIn(t, src, name)
+	}
+	return addrs, known, upstreams
+}
+
+func (n *netRuntime) currentTable() *dnsTable {
 	n.mu.Lock()
-	t := n.table
+	defer n.mu.Unlock()
+	return n.table
+}
+
+// tableRefresh is the shortest time between two reads of the inventory that a DNS miss makes.
+const tableRefresh = time.Second
+
+// freshTable reads the inventory again for the DNS table, unless the table is younger than tableRefresh;
+// nil when it was not read again.
+func (n *netRuntime) freshTable() *dnsTable {
+	n.refreshMu.Lock()
+	defer n.refreshMu.Unlock()
+	if time.Since(n.currentTable().built) < tableRefresh {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	scopes, err := n.b.scopeMap(ctx)
+	if err != nil {
+		return nil
+	}
+	all, err := n.b.containerVMs(ctx)
+	if err != nil {
+		return nil
+	}
+	t := buildDNSTable(all, scopes)
+	n.mu.Lock()
+	n.table = t
 	n.mu.Unlock()
+	return t
+}
+
+// resolveIn looks name up for src in t; found says whether src is one of t's containers.
+func (n *netRuntime) resolveIn(t *dnsTable, src netip.Addr, name string) ([]netip.Addr, bool, []string, bool) {
 	s := t.sources[src]
 	if s == nil {
-		return nil, false, nil
+		return nil, false, nil, false
 	}
 	if target, ok := s.links[name]; ok {
 		for _, sc := range s.scopes {
 			if a, ok := t.addrs[target][sc]; ok {
-				return []netip.Addr{a}, true, nil
+				return []netip.Addr{a}, true, nil, true
 			}
 		}
 	}
 	order := append([]string{s.scopeOf[src]}, s.scopes...)
 	for _, sc := range order {
 		if addrs := t.names[sc][name]; len(addrs) > 0 {
-			return addrs, true, nil
+			return addrs, true, nil, true
 		}
 	}
-	return nil, false, s.upstreams
+	return nil, false, s.upstreams, true
 }

@@ -28,10 +28,11 @@ type netRuntime struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu       sync.Mutex
-	table    *dnsTable
-	bound    map[string][]dataplane.Binding // container ID -> the ports this process publishes for it
-	starting map[string]int                 // containers whose start publishes their ports now
+	refreshMu sync.Mutex // one inventory read for DNS misses at a time
+	mu        sync.Mutex
+	table     *dnsTable
+	bound     map[string][]dataplane.Binding // container ID -> the ports this process publishes for it
+	starting  map[string]int                 // containers whose start publishes their ports now
 }
 
 // servesDNS says whether containers on bridge networks use the VCH's DNS on their gateway.

@@ -15,7 +15,7 @@ const keptEndedTasks = 4096
 // cache: the records and the tethers are the truth, and a restarted endpoint asks them.
 type taskTable struct {
 	mu      sync.Mutex
-	started map[string]string // task ID -> container ID
+	started map[string]string     // task ID -> container ID
 	created map[string]*endedTask // tasks created here, by ID: their container and spec (status unused)
 	done    map[string]*endedTask
 	order   []string // ended task IDs, oldest first
