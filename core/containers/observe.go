@@ -53,6 +53,9 @@ func (s *Service) Observe(m events.Message) {
 			}
 		}()
 	case events.ActionDestroy:
+		if name := m.Actor.Attributes["name"]; name != "" {
+			s.names.forget(name)
+		}
 		s.unwatchHealth(id)
 		s.cancelRestart(id)
 		s.execs.forget(id)
