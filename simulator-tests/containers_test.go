@@ -3,6 +3,7 @@ package simulatortests
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -130,7 +131,7 @@ func TestManyContainers(t *testing.T) {
 	}
 	g := startGuestVCH(t)
 	bb := g.image("busybox")
-	guestsBefore, mountsBefore := tetherPIDs(), overlayMounts()
+	guestsBefore, mountsBefore := tetherPIDs(g.runDir), overlayMounts(g.runDir)
 	var mu sync.Mutex
 	var ids []string
 	sem := make(chan struct{}, 8)
@@ -161,10 +162,10 @@ func TestManyContainers(t *testing.T) {
 	}
 	// Every guest's PID 1 is gone (and with it its PID, mount, UTS and IPC namespaces), and no overlay
 	// mount is left in the host's namespace.
-	waitFor(t, 15*time.Second, "the guests' processes to end", func() bool {
-		return len(slices.DeleteFunc(tetherPIDs(), func(p int) bool { return slices.Contains(guestsBefore, p) })) == 0
+	waitFor(t, time.Minute, "the guests' processes to end", func() bool {
+		return len(slices.DeleteFunc(tetherPIDs(g.runDir), func(p int) bool { return slices.Contains(guestsBefore, p) })) == 0
 	})
-	if after := overlayMounts(); after > mountsBefore {
+	if after := overlayMounts(g.runDir); after > mountsBefore {
 		t.Errorf("%d overlay mounts before, %d after rm -f", mountsBefore, after)
 	}
 }
@@ -174,8 +175,17 @@ func (g *guestVCH) dockerStdout(t *testing.T, args ...string) (string, int) {
 	return g.dockerStdin(t, "", args...)
 }
 
-// overlayMounts counts the overlay mounts visible in this mount namespace.
-func overlayMounts() int {
+// overlayMounts counts the overlay mounts visible in this mount namespace below dir (a guest's root is
+// mounted below the emulator's run dir, in the guest's own namespace only).
+func overlayMounts(dir string) int {
 	data, _ := os.ReadFile("/proc/self/mountinfo")
-	return strings.Count(string(data), " - overlay ")
+	n := 0
+	for _, l := range strings.Split(string(data), "\n") {
+		// Fields: ID, parent, major:minor, root, mount point, ...; " - " then the filesystem type.
+		if f := strings.Fields(l); len(f) > 4 && strings.Contains(l, " - overlay ") &&
+			strings.HasPrefix(f[4], dir+string(filepath.Separator)) {
+			n++
+		}
+	}
+	return n
 }

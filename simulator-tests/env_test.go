@@ -22,6 +22,7 @@ import (
 // vch is one running set of vice-vcsim, vice-engine and the vcsim plugin.
 type vch struct {
 	dir      string // scratch: binaries' output, datastore, registry, logs
+	runDir   string // the emulator's: its guests' tethers run from below it
 	bin      string
 	vcsimURL string
 	host     string // tcp://127.0.0.1:port
@@ -84,8 +85,9 @@ func startVCH(t *testing.T, pluginArgs ...string) *vch {
 	v := &vch{bin: buildBinaries(t), dir: t.TempDir()}
 	ds := filepath.Join(v.dir, "datastore")
 	urlFile := filepath.Join(v.dir, "vcsim.url")
+	v.runDir = filepath.Join(v.dir, "guests")
 	v.vcsim = v.start(t, "vice-vcsim", nil, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		"--datastore-dir", ds, "--url-file", urlFile)
+		"--datastore-dir", ds, "--url-file", urlFile, "--run-dir", v.runDir)
 	waitFor(t, 20*time.Second, "vice-vcsim's URL", func() bool {
 		b, err := os.ReadFile(urlFile)
 		v.vcsimURL = strings.TrimSpace(string(b))

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -134,10 +133,7 @@ func startInstallerEnv(t *testing.T) *installerEnv {
 // guests lists the PID-1 processes of this environment's guests, the tethers the emulator runs from its run
 // dir: other tests on the machine have guests of their own.
 func (e *installerEnv) guests() []int {
-	return slices.DeleteFunc(tetherPIDs(), func(pid int) bool {
-		exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe"))
-		return err != nil || !strings.HasPrefix(exe, e.runDir+string(filepath.Separator))
-	})
+	return tetherPIDs(e.runDir)
 }
 
 // target is --target without credentials: host:port; the credentials go in --user and --password.

@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// tetherPIDs lists the guests' PID-1 processes (the emulator runs each guest's tether from its run dir).
-func tetherPIDs() []int {
+// tetherPIDs lists the PID-1 processes of the guests of the emulator whose run dir is runDir: it runs each
+// guest's tether from below it. Other tests on the machine (other packages run in parallel) have guests too.
+func tetherPIDs(runDir string) []int {
 	var out []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -25,7 +26,8 @@ func tetherPIDs() []int {
 			continue
 		}
 		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err == nil && filepath.Base(exe) == "tether" && processAlive(pid) {
+		if err == nil && filepath.Base(exe) == "tether" && strings.HasPrefix(exe, runDir+string(filepath.Separator)) &&
+			processAlive(pid) {
 			out = append(out, pid)
 		}
 	}
@@ -38,7 +40,7 @@ func tetherPIDs() []int {
 // and stop for them.
 func TestEndpointRecovery(t *testing.T) {
 	g := startGuestVCH(t)
-	before := tetherPIDs()
+	before := tetherPIDs(g.runDir)
 	loop := "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"
 	var ids []string
 	for i := range 3 {
@@ -46,7 +48,7 @@ func TestEndpointRecovery(t *testing.T) {
 	}
 	var guests []int
 	waitFor(t, 20*time.Second, "three guests", func() bool {
-		guests = slices.DeleteFunc(tetherPIDs(), func(p int) bool { return slices.Contains(before, p) })
+		guests = slices.DeleteFunc(tetherPIDs(g.runDir), func(p int) bool { return slices.Contains(before, p) })
 		return len(guests) == 3
 	})
 
@@ -80,7 +82,7 @@ func TestEndpointRecovery(t *testing.T) {
 		t.Fatalf("rec2 is %s after stop", st)
 	}
 	g.ok(t, "rm", "-f", "rec0", "rec1", "rec2")
-	waitFor(t, 10*time.Second, "the guests to go", func() bool {
+	waitFor(t, time.Minute, "the guests to go", func() bool {
 		for _, pid := range guests {
 			if processAlive(pid) {
 				return false
