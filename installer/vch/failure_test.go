@@ -15,13 +15,16 @@ func TestCreateFailureCleansUp(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		prepare func(*vchtest.Appliance)
+		// timeout bounds the whole create. Where the appliance fails it is only a safety net; where the test is
+		// the timeout, it leaves the steps before the wait for the address (well under a second on an idle
+		// machine) ample time on a loaded one, so that the wait for the address is what times out.
 		timeout time.Duration
 		want    []string
 	}{
-		{"appliance fails", func(a *vchtest.Appliance) { a.SetFail("vice-engine exited: bad plugin checksum") }, 20 * time.Second,
+		{"appliance fails", func(a *vchtest.Appliance) { a.SetFail("vice-engine exited: bad plugin checksum") }, 2 * time.Minute,
 			[]string{"the appliance failed: vice-engine exited: bad plugin checksum", "service vice-engine: failed (3 restarts)", "[datastore1] vch1/appliance.log"}},
-		{"no address before the timeout", func(a *vchtest.Appliance) { a.SetNoIP(true) }, 2 * time.Second,
-			[]string{"timed out (--timeout 2s)", "for the appliance's IP address", `last state was "booting"`, "raise --timeout"}},
+		{"no address before the timeout", func(a *vchtest.Appliance) { a.SetNoIP(true) }, 15 * time.Second,
+			[]string{"timed out (--timeout 15s)", "for the appliance's IP address", `last state was "booting"`, "raise --timeout"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := vchtest.StartVC(t)

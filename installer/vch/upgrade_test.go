@@ -118,7 +118,7 @@ func TestUpgradeFailureRollsBack(t *testing.T) {
 	s := vchtest.StartVC(t)
 	ctx := context.Background()
 	o, a, _ := createVCH(t, s, "vch1", "v1.0.0", nil)
-	common := CommonOptions{Target: s.Target(), Thumbprint: s.Thumbprint, Name: "vch1", Timeout: 10 * time.Second}
+	common := CommonOptions{Target: s.Target(), Thumbprint: s.Thumbprint, Name: "vch1", Timeout: 30 * time.Second}
 	app2, boot2 := vchtest.ISOs(t, "v2.0.0")
 	a.SetFail("vice-engine: plugin vcsim does not start")
 	go func() {
