@@ -95,6 +95,20 @@ type engine struct {
 	dir  string
 	log  io.Writer // the engine's log file
 	tail *tail
+	// drained is closed once the output of the engine started last has all been copied to log and tail.
+	drained chan struct{}
+}
+
+// outputDrain bounds the wait for an exited engine's last output: a process it left behind may hold the pipe.
+const outputDrain = 2 * time.Second
+
+// waitOutput waits until the exited engine's output is in its log and tail, so that its last words are
+// quoted: the process is reaped before the copy has read them.
+func (e *engine) waitOutput() {
+	select {
+	case <-e.drained:
+	case <-time.After(outputDrain):
+	}
 }
 
 // start runs the engine with its output in its log file.
@@ -117,7 +131,10 @@ func (e *engine) start(procs *Procs) (*Proc, error) {
 		return nil, err
 	}
 	e.tail.Reset()
+	drained := make(chan struct{})
+	e.drained = drained
 	go func() {
+		defer close(drained)
 		defer r.Close()
 		_, _ = io.Copy(io.MultiWriter(e.log, e.tail), r)
 	}()
@@ -219,6 +236,7 @@ func (a *appliance) superviseEngine(ctx context.Context, e *engine, restart <-ch
 			if !answered {
 				failures++
 			}
+			e.waitOutput()
 			why := proc.String()
 			if out := e.tail.String(); out != "" {
 				why += ": " + lastLines(out, 5)
