@@ -39,12 +39,28 @@ func killGuestsUnder(dir string) []int {
 			pids = append(pids, pid)
 		}
 	}
-	// Give the kernel a moment to tear the namespaces down before the directories are removed.
-	for deadline := time.Now().Add(5 * time.Second); len(pids) > 0 && time.Now().Before(deadline); {
-		if len(guestsUnder(dir)) == 0 {
+	// Wait until each killed guest has died (a zombie or gone): its executable's link disappears while it
+	// is still exiting, so the PIDs themselves are watched rather than the directory. The kernel then
+	// tears its namespaces down before the directories are removed.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if !anyAlive(pids) {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	return pids
+}
+
+// anyAlive says whether one of pids is still a process that has not exited (neither gone nor a zombie).
+func anyAlive(pids []int) bool {
+	for _, pid := range pids {
+		stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) && s[i+2] != 'Z' && s[i+2] != 'X' {
+			return true
+		}
+	}
+	return false
 }
