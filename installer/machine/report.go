@@ -62,7 +62,9 @@ func dockerEnv(addr, mode string, folder certs.Folder) []string {
 	case vchwire.TLSOff:
 		return []string{"DOCKER_HOST=" + addr}
 	case vchwire.TLSServer:
-		return []string{"DOCKER_HOST=" + addr, "DOCKER_TLS=1"}
+		// The docker CLI reads a CA file even when it does not verify the server (it fails without one):
+		// the folder holds the VCH's CA.
+		return []string{"DOCKER_TLS=1", "DOCKER_CERT_PATH=" + folder.Dir, "DOCKER_HOST=" + addr}
 	}
 	return []string{"DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=" + folder.Dir, "DOCKER_HOST=" + addr}
 }
@@ -73,7 +75,7 @@ func dockerCommand(addr, mode string, folder certs.Folder) string {
 	case vchwire.TLSOff:
 		return fmt.Sprintf("docker -H %s info", addr)
 	case vchwire.TLSServer:
-		return fmt.Sprintf("docker -H %s --tls info", addr)
+		return fmt.Sprintf("docker -H %s --tls --tlscacert=%q info", addr, displayPath(folder.Path(certs.CAFile)))
 	}
 	return fmt.Sprintf("docker -H %s --tlsverify --tlscacert=%q --tlscert=%q --tlskey=%q info", addr,
 		displayPath(folder.Path(certs.CAFile)), displayPath(folder.Path(certs.ClientCertFile)),

@@ -23,7 +23,8 @@ func TestReportEndpoint(t *testing.T) {
 		{vchwire.TLSVerify, dir, []string{"https://10.1.2.3:2378", "DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=" + dir + " DOCKER_HOST=10.1.2.3:2376",
 			"Environment saved in " + filepath.Join(dir, "vch1.env"), `docker -H 10.1.2.3:2376 --tlsverify --tlscacert="` + filepath.Join(dir, certs.CAFile),
 			"WARN  " + dir + " has no client certificate"}, nil},
-		{vchwire.TLSServer, dir, []string{"DOCKER_HOST=10.1.2.3:2376 DOCKER_TLS=1", "docker -H 10.1.2.3:2376 --tls info"}, []string{"no client certificate"}},
+		{vchwire.TLSServer, dir, []string{"DOCKER_TLS=1 DOCKER_CERT_PATH=" + dir + " DOCKER_HOST=10.1.2.3:2376",
+			`docker -H 10.1.2.3:2376 --tls --tlscacert="` + filepath.Join(dir, certs.CAFile) + `" info`}, []string{"no client certificate"}},
 		{vchwire.TLSOff, "", []string{"INFO  DOCKER_HOST=10.1.2.3:2375\n", "docker -H 10.1.2.3:2375 info"}, []string{"Environment saved"}},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
@@ -43,7 +44,7 @@ func TestReportEndpoint(t *testing.T) {
 		})
 	}
 	env, err := os.ReadFile(filepath.Join(dir, "vch1.env"))
-	if err != nil || string(env) != "DOCKER_HOST=10.1.2.3:2376\nDOCKER_TLS=1\n" {
+	if err != nil || string(env) != "DOCKER_TLS=1\nDOCKER_CERT_PATH="+dir+"\nDOCKER_HOST=10.1.2.3:2376\n" {
 		t.Errorf("environment file (of the last mode with a folder): %q %v", env, err)
 	}
 
