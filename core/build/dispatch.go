@@ -74,11 +74,10 @@ func (b *builder) dispatch(ctx context.Context, st *stage, in Instruction) error
 		st.maintainer = strings.TrimSpace(in.Args)
 		return b.commitConfig(ctx, st, "MAINTAINER "+st.maintainer)
 	case "WORKDIR", "USER", "STOPSIGNAL", "EXPOSE", "VOLUME", "HEALTHCHECK", "ONBUILD":
-		before := cloneConfig(st.config)
 		if err := b.apply(st, in); err != nil {
 			return err
 		}
-		return b.commitConfig(ctx, st, metaComment(in, before, st.config))
+		return b.commitConfig(ctx, st, metaComment(in, st))
 	}
 	return in.errorf("unknown instruction: %s", in.Keyword)
 }
@@ -107,7 +106,8 @@ func argDefault(in Instruction, name string, st *stage) (string, bool) {
 }
 
 // metaComment is the history's words for a metadata step, as the classic builder writes them.
-func metaComment(in Instruction, before, after *container.Config) string {
+func metaComment(in Instruction, st *stage) string {
+	after := st.config
 	switch in.Keyword {
 	case "WORKDIR":
 		return "WORKDIR " + after.WorkingDir
@@ -125,22 +125,17 @@ func metaComment(in Instruction, before, after *container.Config) string {
 			hc.StartPeriod.String(), hc.StartInterval.String(), rune(hc.Retries))
 	case "ONBUILD":
 		return "ONBUILD " + strings.TrimSpace(in.Args)
-	case "VOLUME":
-		var added []string
-		for v := range after.Volumes {
-			if _, ok := before.Volumes[v]; !ok {
-				added = append(added, v)
-			}
+	case "VOLUME", "EXPOSE":
+		var words []string
+		if list, ok := execForm(in.Args); ok && in.Keyword == "VOLUME" {
+			words = list
+		} else {
+			words, _ = changes.Words(in.Args, st.env)
 		}
-		return fmt.Sprintf("VOLUME %v", sortedStrings(added))
-	case "EXPOSE":
-		var added []string
-		for p := range after.ExposedPorts {
-			if _, ok := before.ExposedPorts[p]; !ok {
-				added = append(added, p.String())
-			}
+		if in.Keyword == "VOLUME" {
+			return fmt.Sprintf("VOLUME %v", words)
 		}
-		return "EXPOSE " + strings.Join(sortedStrings(added), " ")
+		return "EXPOSE " + strings.Join(words, " ")
 	}
 	return in.Keyword + " " + in.Args
 }

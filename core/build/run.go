@@ -52,6 +52,11 @@ func (b *builder) runStep(ctx context.Context, st *stage, in Instruction) error 
 	}
 	b.stream(" ---> Running in %s\n", shortID(id))
 	code, err := b.s.containers.Run(ctx, id, streamWriter{b})
+	if err != nil && ctx.Err() != nil {
+		// The client went away: the step's containerVM goes too, running or not, as dockerd kills it.
+		b.removeContainer(context.WithoutCancel(ctx), id)
+		return err
+	}
 	if err != nil {
 		b.tmp[id] = true
 		return err
