@@ -301,8 +301,7 @@ func (b *Backend) uploadStream(ctx context.Context, rel string, f *os.File) erro
 	return nil
 }
 
-// parentOf is the datastore path of the parent of the disk desc, from its descriptor's hint (relative to its
-// folder, or a datastore path).
+// parentOf is the datastore path of the parent of the disk desc, from its descriptor's hint (parenthint.go).
 func (v *vmDiskData) parentOf(ctx context.Context, desc string) (string, error) {
 	var p object.DatastorePath
 	if !p.FromString(desc) {
@@ -312,17 +311,5 @@ func (v *vmDiskData) parentOf(ctx context.Context, desc string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	hint := d.ParentFileNameHint
-	switch {
-	case hint == "":
-		return "", fmt.Errorf("disk %s has no parent: %w", desc, errdefs.ErrNotFound)
-	case strings.HasPrefix(hint, "["):
-		return hint, nil
-	case path.IsAbs(hint):
-		// ESXi's absolute form, /vmfs/volumes/<datastore>/path.
-		rest := strings.TrimPrefix(hint, "/vmfs/volumes/")
-		ds, rel, _ := strings.Cut(rest, "/")
-		return "[" + ds + "] " + rel, nil
-	}
-	return v.b.where.datastore.Path(path.Join(path.Dir(p.Path), hint)), nil
+	return parentPath(desc, d.ParentFileNameHint, func() ([]datastoreNames, error) { return v.b.datastoreNames(ctx) })
 }
