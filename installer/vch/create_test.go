@@ -90,6 +90,10 @@ func TestCreate(t *testing.T) {
 	if err := json.Unmarshal([]byte(extra[vchwire.KeyAppliance]), &cfg); err != nil {
 		t.Fatalf("appliance config: %v", err)
 	}
+	// Disks attached to the endpoint are found by their UUIDs, which they report only with disk.EnableUUID.
+	if extra["disk.EnableUUID"] != "TRUE" {
+		t.Errorf("disk.EnableUUID = %q, want TRUE", extra["disk.EnableUUID"])
+	}
 	if extra[vchwire.KeyVCHVersion] != "v1.0.0" || cfg.Version != "v1.0.0" || cfg.Name != "vch1" {
 		t.Errorf("versions %q %q name %q", extra[vchwire.KeyVCHVersion], cfg.Version, cfg.Name)
 	}

@@ -49,6 +49,11 @@ func (r *restart) start(ctx context.Context, changes map[string]string) (*vchwir
 			kv[k] = ""
 		}
 	}
+	for k, v := range endpointSettings {
+		if cur[k] != v {
+			kv[k] = v
+		}
+	}
 	if err := r.ep.reconfigure(ctx, kv); err != nil {
 		return nil, err
 	}

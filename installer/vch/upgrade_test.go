@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/types"
+
 	"github.com/vice-engine/vice/installer/vch/vchtest"
 	"github.com/vice-engine/vice/installer/vchwire"
 )
@@ -29,6 +32,19 @@ func TestUpgradeAndRollback(t *testing.T) {
 	}
 	if !res.UpToDate || res.Version != "v1.0.0" || !strings.Contains(out.String(), "already up to date") || a.Boots() != boots {
 		t.Fatalf("same-version upgrade did something: %+v\n%s", res, out.String())
+	}
+
+	// An endpoint made before it set disk.EnableUUID gains it with the upgrade's power cycle.
+	task, err := object.NewVirtualMachine(s.Login(t), readVCH(t, s, "vch1").VM.Reference()).Reconfigure(ctx, types.VirtualMachineConfigSpec{
+		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: diskEnableUUID, Value: ""}}})
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := readVCH(t, s, "vch1").Extra[diskEnableUUID]; v != "" {
+		t.Fatalf("%s still %q", diskEnableUUID, v)
 	}
 
 	app2, boot2 := vchtest.ISOs(t, "v2.0.0")
@@ -56,6 +72,9 @@ func TestUpgradeAndRollback(t *testing.T) {
 	}
 	if v.Status == nil || v.Status.State != vchwire.ApplianceRunning {
 		t.Errorf("after upgrade the appliance is %+v", v.Status)
+	}
+	if v.Extra[diskEnableUUID] != "TRUE" {
+		t.Errorf("after upgrade %s = %q, want TRUE", diskEnableUUID, v.Extra[diskEnableUUID])
 	}
 	for _, f := range []string{"appliance-v1.0.0.iso", "bootstrap-v1.0.0.iso", "appliance-v1.0.0.json"} {
 		if _, err := os.Stat(filepath.Join(s.DatastoreDir, "vch1", f)); err != nil {

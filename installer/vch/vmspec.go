@@ -18,7 +18,14 @@ const (
 	applianceLogName = "appliance.log"
 	// endpointGuestID is what the endpoint VM tells vSphere it runs: a 64-bit Linux kernel of no distribution.
 	endpointGuestID = "other3xLinux64Guest"
+	// diskEnableUUID is the VMX setting that makes the VM's SCSI disks report their UUIDs as serial numbers
+	// (VPD page 0x80): the endpoint finds each disk it attaches to itself by its UUID (VIC's attach-to-self).
+	diskEnableUUID = "disk.EnableUUID"
 )
+
+// endpointSettings are the endpoint VM's own VMX settings, which create sets and a restart (upgrade,
+// configure) sets again, so an endpoint made before one was added has it from its next power-on.
+var endpointSettings = map[string]string{diskEnableUUID: "TRUE"}
 
 // endpointSpec describes the endpoint VM.
 type endpointSpec struct {
@@ -91,8 +98,20 @@ func (e endpointSpec) configSpec(ctx context.Context) (types.VirtualMachineConfi
 		// that exists, vSphere would pick a new one ("<name> (1)").
 		Files:        &types.VirtualMachineFileInfo{VmPathName: e.Datastore.Path(path.Join(e.Name, e.Name+".vmx"))},
 		DeviceChange: changes,
-		ExtraConfig:  extraConfig(e.ExtraConfig),
+		ExtraConfig:  extraConfig(withSettings(e.ExtraConfig)),
 	}, nil
+}
+
+// withSettings is kv with endpointSettings added.
+func withSettings(kv map[string]string) map[string]string {
+	out := make(map[string]string, len(kv)+len(endpointSettings))
+	for k, v := range kv {
+		out[k] = v
+	}
+	for k, v := range endpointSettings {
+		out[k] = v
+	}
+	return out
 }
 
 // extraConfig turns a map into option values, sorted by key; an empty value removes a key.

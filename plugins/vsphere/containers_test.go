@@ -124,7 +124,7 @@ func TestCreateContainerProvisionsTheVM(t *testing.T) {
 	}
 	extra := newContainerVM(m).extra
 	for key, want := range map[string]string{wire.KeyID: id, keyName: "web", keyLayer: layer, keyBoot: "0",
-		keyAnnotations: `{"image":"busybox"}`} {
+		keyAnnotations: `{"image":"busybox"}`, diskEnableUUID: "TRUE"} {
 		if extra[key] != want {
 			t.Errorf("extraConfig %s = %q, want %q", key, extra[key], want)
 		}
@@ -136,6 +136,15 @@ func TestCreateContainerProvisionsTheVM(t *testing.T) {
 
 	var sawISO, sawDisk, sawURI bool
 	files := map[string]bool{}
+	var scsiKey int32
+	for _, d := range m.Config.Hardware.Device {
+		if c, ok := d.(*types.ParaVirtualSCSIController); ok {
+			scsiKey = c.Key
+			if c.BusNumber != 0 || c.ScsiCtlrUnitNumber != wire.ControllerUnit {
+				t.Errorf("SCSI controller on bus %d at unit %d, want bus 0 unit %d", c.BusNumber, c.ScsiCtlrUnitNumber, wire.ControllerUnit)
+			}
+		}
+	}
 	for _, d := range m.Config.Hardware.Device {
 		switch d := d.(type) {
 		case *types.VirtualCdrom:
@@ -144,6 +153,11 @@ func TestCreateContainerProvisionsTheVM(t *testing.T) {
 		case *types.VirtualDisk:
 			b, ok := d.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
 			sawDisk = ok && b.FileName == fmt.Sprintf("[%s] %s/%s.vmdk", ds, vmName, id)
+			// The guest's init finds its root disk at this address (tether/wire).
+			if d.ControllerKey != scsiKey || d.UnitNumber == nil || *d.UnitNumber != wire.RootDiskUnit {
+				t.Errorf("the container's disk on controller %d unit %v, want the SCSI controller %d unit %d",
+					d.ControllerKey, d.UnitNumber, scsiKey, wire.RootDiskUnit)
+			}
 		case *types.VirtualSerialPort:
 			switch b := d.Backing.(type) {
 			case *types.VirtualSerialPortURIBackingInfo:

@@ -20,17 +20,9 @@ import (
 )
 
 // A container's mounts (DESIGN §5b): each volume's disk is attached to the containerVM as an
-// independent-persistent disk on its paravirtual SCSI controller (unit 0 is the container's own disk), and
+// independent-persistent disk on its paravirtual SCSI controller (at the units tether/wire fixes), and
 // the tether mounts it at its destination; a bind mount is a path of the host the guests run on, which only a
 // backend whose guests share its host serves (Config.HostBinds); a tmpfs is the guest's memory.
-
-// Volume disks take the units of the containerVM's SCSI controller after the container's own disk (unit 1:
-// the controller's spec leaves its own unit at 0) up to the last, skipping 7, which vSphere keeps for the
-// controller itself.
-const (
-	firstVolumeUnit = 2
-	maxVolumeUnit   = 15
-)
 
 // attachedVolume is a volume disk in a containerVM's configuration.
 type attachedVolume struct {
@@ -116,7 +108,7 @@ func (b *Backend) checkBind(m *models.Mount) error {
 func (b *Backend) planMounts(ctx context.Context, mounts []*models.Mount) ([]attachedVolume, []wire.Mount, error) {
 	var disks []attachedVolume
 	var guest []wire.Mount
-	unit := int32(firstVolumeUnit)
+	unit := int32(wire.FirstVolumeUnit)
 	for _, m := range mounts {
 		gm := wire.Mount{Type: m.Type, Source: m.Source, Destination: path.Clean(m.Destination), ReadOnly: m.ReadOnly,
 			NoCopy: m.NoCopy, CreateSource: m.CreateSource, SizeBytes: m.SizeBytes, Mode: uint32(m.Mode), Options: m.Options}
@@ -130,11 +122,11 @@ func (b *Backend) planMounts(ctx context.Context, mounts []*models.Mount) ([]att
 				guest = append(guest, gm)
 				continue
 			}
-			if unit == 7 {
+			if unit == wire.ControllerUnit {
 				unit++
 			}
-			if unit > maxVolumeUnit {
-				return nil, nil, fmt.Errorf("a containerVM takes %d volumes at most: %w", maxVolumeUnit-firstVolumeUnit, errdefs.ErrInvalid)
+			if unit > wire.LastVolumeUnit {
+				return nil, nil, fmt.Errorf("a containerVM takes %d volumes at most: %w", wire.LastVolumeUnit-wire.FirstVolumeUnit, errdefs.ErrInvalid)
 			}
 			s := rec.store
 			disks = append(disks, attachedVolume{name: rec.Name, file: s.files.ds.Path(s.descriptor(rec.Name)),

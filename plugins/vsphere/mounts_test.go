@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
+	"github.com/vice-engine/vice/tether/wire"
 )
 
 func TestContainerMounts(t *testing.T) {
@@ -42,11 +44,26 @@ func TestContainerMounts(t *testing.T) {
 		t.Errorf("spec mounts (parents first): %+v %+v %+v %+v", got[0], got[1], got[2], got[3])
 	}
 	// The volumes' disks are on the VM, independent-persistent, after the container's own disk.
+	// Each sits at the SCSI address the guest's configuration names (tether/wire's units).
+	vm := e.vm(t, info)
+	units := map[string]string{} // volume file → "bus:unit"
 	var disks []string
-	for _, d := range e.vm(t, info).Config.Hardware.Device {
+	for _, d := range vm.Config.Hardware.Device {
 		if vd, ok := d.(*types.VirtualDisk); ok {
 			fb := vd.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
 			disks = append(disks, fb.DiskMode+" "+fb.FileName)
+			if vd.UnitNumber != nil {
+				units[fb.FileName] = fmt.Sprintf("0:%d", *vd.UnitNumber)
+			}
+		}
+	}
+	for _, m := range newContainerVM(vm).mounts() {
+		if m.Type != "volume" {
+			continue
+		}
+		file := fmt.Sprintf("[LocalDS_0] vols/volumes/%s/%s.vmdk", m.Source, m.Source)
+		if m.Disk == "" || units[file] != m.Disk || m.Disk == fmt.Sprintf("0:%d", wire.RootDiskUnit) {
+			t.Errorf("volume %s: the guest looks at %q, the disk is at %q", m.Source, m.Disk, units[file])
 		}
 	}
 	if len(disks) != 3 || !strings.HasSuffix(disks[0], ".vmdk") || !strings.Contains(strings.Join(disks[1:], " "), "independent_persistent [LocalDS_0] vols/volumes/data/data.vmdk") {

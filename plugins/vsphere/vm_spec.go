@@ -26,6 +26,9 @@ const (
 	tetherDebug  = "tether.debug"
 )
 
+// diskEnableUUID is the VMX setting that makes a VM's SCSI disks report their UUIDs (VPD page 0x80).
+const diskEnableUUID = "disk.EnableUUID"
+
 // containerVMLayout is what CreateContainer decided before building the VM.
 type containerVMLayout struct {
 	id, name, layer string
@@ -83,14 +86,18 @@ func (b *Backend) vmConfigSpec(l *containerVMLayout) types.VirtualMachineConfigS
 	devices.AssignController(cdrom, ide)
 	devices = append(devices, cdrom)
 
+	// The controller and the disks' units are explicit (tether/wire): the guest finds its root disk and its
+	// volumes by their SCSI addresses.
 	scsi := &types.ParaVirtualSCSIController{VirtualSCSIController: types.VirtualSCSIController{
-		SharedBus: types.VirtualSCSISharingNoSharing,
+		SharedBus: types.VirtualSCSISharingNoSharing, ScsiCtlrUnitNumber: wire.ControllerUnit,
 	}}
 	scsi.Key = devices.NewKey()
+	scsi.BusNumber = 0
 	devices = append(devices, scsi)
+	rootUnit := int32(wire.RootDiskUnit)
 	disk := &types.VirtualDisk{
 		VirtualDevice: types.VirtualDevice{
-			Key: devices.NewKey(),
+			Key: devices.NewKey(), ControllerKey: scsi.Key, UnitNumber: &rootUnit,
 			Backing: &types.VirtualDiskFlatVer2BackingInfo{
 				DiskMode:        string(types.VirtualDiskModePersistent),
 				ThinProvisioned: types.NewBool(true),
@@ -101,7 +108,6 @@ func (b *Backend) vmConfigSpec(l *containerVMLayout) types.VirtualMachineConfigS
 		},
 		CapacityInKB: layerDiskCapacityKB,
 	}
-	devices.AssignController(disk, scsi)
 	devices = append(devices, disk)
 	for _, v := range l.volumes {
 		devices = append(devices, volumeDevice(v, scsi.Key, devices.NewKey()))
@@ -167,6 +173,9 @@ func (l *containerVMLayout) extraConfig() []types.BaseOptionValue {
 		&types.OptionValue{Key: keyLayer, Value: l.layer},
 		&types.OptionValue{Key: keyCreated, Value: l.created},
 		&types.OptionValue{Key: keyBoot, Value: "0"},
+		// Each disk reports its UUID as its SCSI serial number, so the guest can tell its disks apart by
+		// identity as well as by address.
+		&types.OptionValue{Key: diskEnableUUID, Value: "TRUE"},
 	}
 	if a := encodeAnnotations(l.annotations); a != "" {
 		opts = append(opts, &types.OptionValue{Key: keyAnnotations, Value: a})

@@ -11,3 +11,15 @@ const (
 	// DebugLogDevice is the file-backed serial port holding tether.debug.
 	DebugLogDevice = "/dev/ttyS2"
 )
+
+// A containerVM's disks sit on its first paravirtual SCSI controller (bus 0) at fixed units, which the vsphere
+// backend sets explicitly and the guest finds them by: the container's own disk (the root filesystem) at
+// RootDiskUnit, the volumes' disks from FirstVolumeUnit to LastVolumeUnit, skipping ControllerUnit, the unit
+// vSphere keeps for the controller itself. The VM's disk.EnableUUID makes each disk report its UUID as its
+// serial number too.
+const (
+	ControllerUnit  = 7
+	RootDiskUnit    = 0
+	FirstVolumeUnit = 1
+	LastVolumeUnit  = 15
+)

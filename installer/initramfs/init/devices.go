@@ -4,14 +4,34 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/vice-engine/vice/tether/wire"
 )
 
 // disk is a whole-disk block device and where it sits: its SCSI address (host, channel, target, lun) or,
 // for a virtio disk, its position.
 type disk struct {
-	name string // "sda", "vdb"
-	addr [4]int
-	scsi bool
+	name   string // "sda", "vdb"
+	addr   [4]int
+	scsi   bool
+	pvscsi bool // on a paravirtual SCSI controller (vmw_pvscsi)
+}
+
+// rootDisk picks the container's disk: the one at wire.RootDiskUnit of the first paravirtual SCSI controller,
+// where the vsphere backend puts it. ds is in address order.
+func rootDisk(ds []disk) (disk, bool) {
+	first := -1
+	for _, d := range ds {
+		if d.pvscsi && (first < 0 || d.addr[0] < first) {
+			first = d.addr[0]
+		}
+	}
+	for _, d := range ds {
+		if d.pvscsi && d.addr[0] == first && d.addr[1] == 0 && d.addr[2] == wire.RootDiskUnit && d.addr[3] == 0 {
+			return d, true
+		}
+	}
+	return disk{}, false
 }
 
 // parseSCSIAddress reads "2:0:1:0".

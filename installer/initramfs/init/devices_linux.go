@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,15 @@ func mountCDROM(dir, want string) (string, error) {
 
 // disks lists the machine's whole disks: SCSI (sd*) with their addresses, and virtio (vd*).
 func disks() []disk {
+	pvscsi := map[int]bool{}
+	hosts, _ := filepath.Glob("/sys/class/scsi_host/host*")
+	for _, h := range hosts {
+		name, err := os.ReadFile(filepath.Join(h, "proc_name"))
+		if n, aerr := strconv.Atoi(strings.TrimPrefix(filepath.Base(h), "host")); err == nil && aerr == nil &&
+			strings.TrimSpace(string(name)) == "vmw_pvscsi" {
+			pvscsi[n] = true
+		}
+	}
 	var out []disk
 	entries, _ := os.ReadDir("/sys/block")
 	for _, e := range entries {
@@ -63,7 +73,7 @@ func disks() []disk {
 				continue
 			}
 			if a, ok := parseSCSIAddress(filepath.Base(link)); ok {
-				out = append(out, disk{name: name, addr: a, scsi: true})
+				out = append(out, disk{name: name, addr: a, scsi: true, pvscsi: pvscsi[a[0]]})
 			}
 		case strings.HasPrefix(name, "vd"):
 			out = append(out, disk{name: name, addr: [4]int{virtioIndex(name)}})
@@ -71,6 +81,18 @@ func disks() []disk {
 	}
 	sortDisks(out)
 	return out
+}
+
+// rootUnitWait is how long the disk at the root's address is waited for before any ext4 disk will do.
+const rootUnitWait = 10 * time.Second
+
+func hasPVSCSI(ds []disk) bool {
+	for _, d := range ds {
+		if d.pvscsi {
+			return true
+		}
+	}
+	return false
 }
 
 // ext4Magic is the superblock's s_magic, 1024 bytes into the disk and 0x38 into the superblock.
@@ -89,16 +111,30 @@ func hasExt4(dev string) bool {
 	return binary.LittleEndian.Uint16(b) == ext4Magic
 }
 
-// mountRootDisk mounts at dir the first disk, in address order, holding an ext4 filesystem. The disks are
-// waited for, as the controller's scan reports them one by one.
+// mountRootDisk mounts at dir the container's disk: the one at its fixed SCSI address (rootDisk). A machine
+// whose disks have no such address (virtio disks, or a containerVM made before the address was fixed, after
+// rootUnitWait) has the first disk, in address order, holding an ext4 filesystem. The disks are waited for,
+// as the controller's scan reports them one by one.
 func mountRootDisk(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	deadline := time.Now().Add(deviceWait)
+	start := time.Now()
+	deadline := start.Add(deviceWait)
 	settled := time.Time{}
 	for {
 		ds := disks()
+		if d, ok := rootDisk(ds); ok && hasExt4("/dev/"+d.name) {
+			dev := "/dev/" + d.name
+			if err := unix.Mount(dev, dir, "ext4", 0, ""); err != nil {
+				return "", fmt.Errorf("mount the container's disk %s: %w", dev, err)
+			}
+			return dev, nil
+		}
+		if time.Since(start) < rootUnitWait && hasPVSCSI(ds) {
+			time.Sleep(devicePoll)
+			continue
+		}
 		for _, d := range ds {
 			dev := "/dev/" + d.name
 			if !hasExt4(dev) {

@@ -105,3 +105,29 @@ func TestDHCPMessages(t *testing.T) {
 		t.Error("a lease without an address")
 	}
 }
+
+func TestRootDisk(t *testing.T) {
+	d := func(name, addr string, pvscsi bool) disk {
+		a, ok := parseSCSIAddress(addr)
+		if !ok {
+			t.Fatalf("address %q", addr)
+		}
+		return disk{name: name, addr: a, scsi: true, pvscsi: pvscsi}
+	}
+	for _, c := range []struct {
+		disks []disk
+		want  string
+	}{
+		// The root at unit 0 of the first paravirtual controller, whatever comes before it or is on others.
+		{[]disk{d("sda", "0:0:0:0", false), d("sdb", "2:0:0:0", true), d("sdc", "2:0:1:0", true), d("sdd", "3:0:0:0", true)}, "sdb"},
+		// A volume at unit 1 is never the root, even alone.
+		{[]disk{d("sda", "2:0:1:0", true)}, ""},
+		{[]disk{d("sda", "0:0:0:0", false)}, ""},
+	} {
+		sortDisks(c.disks)
+		got, ok := rootDisk(c.disks)
+		if ok != (c.want != "") || got.name != c.want {
+			t.Errorf("%v: root %q (%v), want %q", c.disks, got.name, ok, c.want)
+		}
+	}
+}
