@@ -4,7 +4,10 @@ GO ?= go
 SWAGGER ?= $(shell command -v swagger 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/swagger)
 SWAGGER_VERSION := v0.36.7
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION) -X main.gitCommit=$(shell git rev-parse --short HEAD 2>/dev/null)
+# The build time is the commit's (UTC, RFC 3339), so a rebuild of one commit gives the same binaries.
+BUILD_TIME ?= $(shell TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%S.000000000+00:00 --format=%cd 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.gitCommit=$(shell git rev-parse --short HEAD 2>/dev/null) \
+	-X main.buildTime=$(BUILD_TIME) -X github.com/vice-engine/vice/plugins/vsphere.version=$(VERSION)
 
 BINARIES := \
 	core/cmd/vice-engine \

@@ -182,8 +182,16 @@ func (b *Backend) networkInfo(ctx context.Context, pc *property.Collector, refs 
 	return out, nil
 }
 
-// backendVersion is the version of the module this binary was built from, when the build recorded one.
+// version is the backend's release, set at build time (-ldflags "-X .../plugins/vsphere.version=..."); a
+// build without it reports its module's version, if any.
+var version string
+
+// backendVersion is the release set at build time, else the version of the module this binary was built
+// from, when the build recorded one.
 func backendVersion() string {
+	if version != "" {
+		return version
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}

@@ -118,11 +118,15 @@ func childEntries() []entry {
 }
 
 // regularBytes is what LayerInfo.Size must say for entries.
+// regularBytes is a layer's size as Docker counts it: its regular files' bytes and its symlinks' targets.
 func regularBytes(entries []entry) int64 {
 	var n int64
 	for _, e := range entries {
-		if e.hdr.Typeflag == tar.TypeReg {
+		switch e.hdr.Typeflag {
+		case tar.TypeReg:
 			n += e.hdr.Size
+		case tar.TypeSymlink:
+			n += int64(len(e.hdr.Linkname))
 		}
 	}
 	return n

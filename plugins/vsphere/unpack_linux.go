@@ -227,6 +227,8 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		if err := unix.Symlinkat(hdr.Linkname, pfd, base); err != nil {
 			return sysErr("symlink", name, err)
 		}
+		// A symlink's size is its target's length, and counts in the layer's size as Docker counts it.
+		u.size += int64(len(hdr.Linkname))
 		return u.pathMetadata(pfd, base, hdr, false)
 	case tar.TypeLink:
 		return u.hardlink(pfd, name, base, hdr.Linkname)
