@@ -95,7 +95,8 @@ test: check-generate
 bench: build busybox
 	@GO=$(GO) scripts/bench.sh $(BENCH_ARGS)
 
-# Starts a VCH on the embedded simulator in the background and leaves its endpoint on 127.0.0.1:2375.
+# Starts a VCH on the embedded simulator in the background (its endpoint VM answers on 127.64.0.x:2376 with
+# TLS; . .run/docker.env sets the docker CLI up). VICE_VCSIM_ADDR and VICE_REGISTRY_ADDR move its ports.
 run: build busybox
 	@scripts/run.sh
 
