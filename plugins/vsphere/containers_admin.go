@@ -10,6 +10,7 @@ import (
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/plugins/vsphere/events"
+	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
@@ -47,7 +48,7 @@ func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) er
 	})
 	task, err := b.vmObject(c).Destroy(ctx)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	if err != nil {
 		return fmt.Errorf("remove container %s: %w", id, classify(err, "destroy "+c.vmName))
@@ -99,7 +100,7 @@ func (b *Backend) RenameContainer(ctx context.Context, id, name string) (*models
 	if vmName := vmNameOf(name, id); vmName != c.vmName {
 		task, err := b.vmObject(c).Rename(ctx, vmName)
 		if err == nil {
-			err = task.Wait(ctx)
+			_, err = vtask.Wait(ctx, task)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("rename container %s: %w", id, classify(err, "rename "+c.vmName))

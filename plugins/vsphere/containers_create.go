@@ -12,6 +12,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
@@ -217,7 +218,7 @@ func (b *Backend) createVM(ctx context.Context, l *containerVMLayout) (types.Man
 	if err != nil {
 		return types.ManagedObjectReference{}, classify(err, "create VM "+l.vmName)
 	}
-	res, err := task.WaitForResult(ctx)
+	res, err := vtask.Wait(ctx, task)
 	if err != nil {
 		return types.ManagedObjectReference{}, classify(err, "create VM "+l.vmName)
 	}
@@ -237,7 +238,7 @@ func (b *Backend) vmObject(c *containerVM) *object.VirtualMachine {
 func (b *Backend) reconfigure(ctx context.Context, c *containerVM, spec types.VirtualMachineConfigSpec) error {
 	task, err := b.vmObject(c).Reconfigure(ctx, spec)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	return classify(err, "reconfigure "+c.vmName)
 }

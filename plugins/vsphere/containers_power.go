@@ -10,6 +10,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 	"github.com/vice-engine/vice/swagger/gen/models"
 	"github.com/vice-engine/vice/tether/wire"
 )
@@ -70,7 +71,7 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 	b.ctr.tasks.forgetContainer(id)
 	task, err := b.vmObject(c).PowerOn(ctx)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	if err != nil {
 		// Undo the count, so the container does not look like it ran and died.
@@ -185,7 +186,7 @@ func (b *Backend) powerOff(ctx context.Context, c *containerVM) (*containerVM, e
 	if c.on() {
 		task, err := b.vmObject(c).PowerOff(ctx)
 		if err == nil {
-			err = task.Wait(ctx)
+			_, err = vtask.Wait(ctx, task)
 		}
 		// The guest may have halted between our read and our call: that is the outcome we wanted.
 		if err != nil && !errdefs.Is(classify(err, ""), errdefs.ErrConflict) {

@@ -13,6 +13,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 )
 
 // layerDiskCapacityKB is a layer disk's capacity: VIC's --base-image-size default of 8 GB. Disks are thin,
@@ -48,7 +49,7 @@ func (b *Backend) makeDisk(ctx context.Context, rel string) (*Descriptor, error)
 	vdm := object.NewVirtualDiskManager(b.sess.client)
 	task, err := vdm.CreateVirtualDisk(ctx, ds.Path(rel), dc, spec)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	if err != nil {
 		return nil, classify(err, "create disk "+ds.Path(rel))

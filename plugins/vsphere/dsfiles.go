@@ -14,6 +14,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 )
 
 // Datastore file operations, all through the vSphere APIs (FileManager, VirtualDiskManager, the datastore
@@ -119,7 +120,7 @@ func (f dsFiles) move(ctx context.Context, from, to string) error {
 	fm := object.NewFileManager(f.client)
 	task, err := fm.MoveDatastoreFile(ctx, ds.Path(from), dc, ds.Path(to), dc, false)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	return classify(err, "move "+ds.Path(from)+" to "+ds.Path(to))
 }
@@ -129,7 +130,7 @@ func (f dsFiles) deleteFile(ctx context.Context, rel string) error {
 	fm := object.NewFileManager(f.client)
 	task, err := fm.DeleteDatastoreFile(ctx, f.ds.Path(rel), f.dc)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	return classify(err, "delete "+f.ds.Path(rel))
 }
@@ -139,7 +140,7 @@ func (f dsFiles) deleteDisk(ctx context.Context, rel string) error {
 	vdm := object.NewVirtualDiskManager(f.client)
 	task, err := vdm.DeleteVirtualDisk(ctx, f.ds.Path(rel), f.dc)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	return classify(err, "delete disk "+f.ds.Path(rel))
 }
@@ -160,7 +161,7 @@ func (f dsFiles) subfolders(ctx context.Context, rel string) ([]string, error) {
 	if err != nil {
 		return nil, classify(err, "browse "+ds.Path(rel))
 	}
-	info, err := task.WaitForResult(ctx, nil)
+	info, err := vtask.Wait(ctx, task)
 	if err != nil {
 		if errdefs.Is(classify(err, ""), errdefs.ErrNotFound) {
 			return nil, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 	"github.com/vice-engine/vice/swagger/gen/models"
 	"github.com/vice-engine/vice/tether/wire"
 )
@@ -33,7 +34,7 @@ func (b *Backend) PauseContainer(ctx context.Context, id string) (*models.Contai
 	}
 	task, err := b.vmObject(c).Suspend(ctx)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pause container %s: %w", id, classify(err, "suspend "+c.vmName))
@@ -62,7 +63,7 @@ func (b *Backend) UnpauseContainer(ctx context.Context, id string) (*models.Cont
 	}
 	task, err := b.vmObject(c).PowerOn(ctx)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("unpause container %s: %w", id, classify(err, "resume "+c.vmName))

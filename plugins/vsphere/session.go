@@ -11,6 +11,8 @@ import (
 	"github.com/vmware/govmomi/session/keepalive"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
+
+	"github.com/vice-engine/vice/plugins/vsphere/soaptrace"
 )
 
 // keepAliveIdle is how often an idle session is touched; vCenter's default idle timeout is 30 minutes.
@@ -47,6 +49,7 @@ func dial(ctx context.Context, u *url.URL, insecure bool, thumbprint string, log
 	if err != nil {
 		return nil, classify(err, "connect to "+endpoint.String())
 	}
+	vc.RoundTripper = soaptrace.Wrap(vc.RoundTripper, log)
 	s := &vimSession{client: vc, user: u.User, log: log}
 	vc.RoundTripper = keepalive.NewHandlerSOAP(vc.RoundTripper, keepAliveIdle, s.keepAlive)
 	s.mgr = session.NewManager(vc)

@@ -12,6 +12,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/installer/vchwire"
+	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -123,7 +124,7 @@ func (g *guest) showGuestIP(ip string) {
 	}
 	task, err := object.NewVirtualMachine(g.e.client, g.vm).Reconfigure(ctx, types.VirtualMachineConfigSpec{ExtraConfig: set})
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	if err != nil {
 		g.log.Debug("show the guest IP", "ip", ip, "err", err)

@@ -16,6 +16,8 @@ import (
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
+
+	"github.com/vice-engine/vice/plugins/vsphere/soaptrace"
 )
 
 // Config configures Start.
@@ -128,6 +130,7 @@ func login(ctx context.Context, cfg Config) (*vim25.Client, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("emulator: connect to %s: %w", cfg.URL.Redacted(), err)
 	}
+	c.RoundTripper = soaptrace.Wrap(c.RoundTripper, cfg.Logger.With("component", "emulator"))
 	gc := &govmomi.Client{Client: c, SessionManager: session.NewManager(c)}
 	if err := gc.Login(ctx, cfg.URL.User); err != nil {
 		return nil, nil, fmt.Errorf("emulator: log in to %s: %w", cfg.URL.Redacted(), err)

@@ -18,6 +18,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -92,10 +93,12 @@ func (g *guest) run() {
 // boot reads the VM's configuration, prepares and starts the guest, and returns when it has ended and
 // everything it used is released.
 func (g *guest) boot() error {
+	sw := newStopwatch()
 	var vm mo.VirtualMachine
 	if err := property.DefaultCollector(g.e.client).RetrieveOne(g.ctx, g.vm, vmProperties, &vm); err != nil {
 		return fmt.Errorf("read the VM's configuration: %w", err)
 	}
+	sw.lap("readVM")
 	l, err := parseLayout(vm)
 	if err != nil {
 		return err
@@ -104,7 +107,7 @@ func (g *guest) boot() error {
 		return g.bootAppliance(l)
 	}
 	g.log = g.log.With("vm", l.name, "container", l.containerID)
-	m, err := g.prepare(l)
+	m, err := g.prepare(l, sw)
 	if err != nil {
 		return err
 	}
@@ -114,18 +117,22 @@ func (g *guest) boot() error {
 		m.spec.cgroup = cg
 		m.spec.env = append(m.spec.env, wire.CgroupEnv+"=1")
 	}
+	sw.lap("cgroup")
 	vnet, err := g.startNet()
 	if err != nil {
 		return err
 	}
 	defer g.stopNet()
 	m.spec.netns = vnet.ns
+	sw.lap("network")
 
 	proc, err := startGuest(m.spec)
 	m.closeGuestEnds() // the child has its copies; ours would keep the guestinfo socket from ending
 	if err != nil {
 		return fmt.Errorf("start the tether: %w", err)
 	}
+	sw.lap("start")
+	sw.log(g.log, "boot steps")
 	g.log.Info("guest booted", "pid", proc.Process.Pid, "root", m.spec.root, "layers", len(m.spec.lower))
 	g.supervise(proc, m.info, func() {
 		if l.serialURI != "" {
@@ -168,7 +175,7 @@ func (g *guest) powerOff() {
 	defer cancel()
 	task, err := object.NewVirtualMachine(g.e.client, g.vm).PowerOff(ctx)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	switch {
 	case err == nil:

@@ -16,6 +16,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/vcsim/vmxfile"
+	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -112,7 +113,7 @@ func (g *guest) setExtraConfig(ctx context.Context, key, value string) error {
 	if err != nil {
 		return fmt.Errorf("write extraConfig: %w", err)
 	}
-	if err := task.Wait(ctx); err != nil {
+	if _, err := vtask.Wait(ctx, task); err != nil {
 		return fmt.Errorf("write extraConfig: %w", err)
 	}
 	return nil

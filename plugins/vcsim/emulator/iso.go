@@ -25,11 +25,16 @@ const (
 type tetherCache struct {
 	dir string
 	mu  sync.Mutex
+	// sums remembers each ISO's digest with the identity of the file it was read from (fileIdentity), so
+	// a boot hashes the ISO (tens of megabytes, tens of milliseconds) only when the file has changed.
+	sums map[string]isoSum
 }
+
+type isoSum struct{ identity, sum string }
 
 // get returns the local path of the tether in the ISO at isoPath, extracting it on first use.
 func (c *tetherCache) get(isoPath string) (string, error) {
-	sum, err := fileSHA256(isoPath)
+	sum, err := c.digest(isoPath)
 	if err != nil {
 		return "", fmt.Errorf("bootstrap ISO: %w", err)
 	}
@@ -51,6 +56,35 @@ func (c *tetherCache) get(isoPath string) (string, error) {
 		return "", err
 	}
 	return dst, nil
+}
+
+// digest is the SHA-256 of the ISO at isoPath, hashed again only when the file's identity changed.
+func (c *tetherCache) digest(isoPath string) (string, error) {
+	before, err := os.Stat(isoPath)
+	if err != nil {
+		return "", err
+	}
+	id := fileIdentity(before)
+	c.mu.Lock()
+	known, ok := c.sums[isoPath]
+	c.mu.Unlock()
+	if ok && known.identity == id {
+		return known.sum, nil
+	}
+	sum, err := fileSHA256(isoPath)
+	if err != nil {
+		return "", err
+	}
+	// A file written while it was hashed is not remembered: the next boot hashes it again.
+	if after, err := os.Stat(isoPath); err == nil && fileIdentity(after) == id {
+		c.mu.Lock()
+		if c.sums == nil {
+			c.sums = map[string]isoSum{}
+		}
+		c.sums[isoPath] = isoSum{identity: id, sum: sum}
+		c.mu.Unlock()
+	}
+	return sum, nil
 }
 
 func fileSHA256(name string) (string, error) {

@@ -31,7 +31,7 @@ type machine struct {
 const guestPATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // prepare makes everything the guest is started with, from the VM's layout.
-func (g *guest) prepare(l layout) (m *machine, err error) {
+func (g *guest) prepare(l layout, sw *stopwatch) (m *machine, err error) {
 	ctx, ds := g.ctx, g.e.ds
 	m = &machine{dir: filepath.Join(g.e.cfg.RunDir, g.vm.Value)}
 	defer func() {
@@ -48,6 +48,7 @@ func (g *guest) prepare(l layout) (m *machine, err error) {
 	if err := os.MkdirAll(m.spec.root, 0o755); err != nil {
 		return m, fmt.Errorf("run folder: %w", err)
 	}
+	sw.lap("runFolder")
 
 	iso, err := ds.local(ctx, l.iso)
 	if err != nil {
@@ -61,6 +62,7 @@ func (g *guest) prepare(l layout) (m *machine, err error) {
 	if err := linkOrCopy(cached, m.spec.tether); err != nil {
 		return m, fmt.Errorf("tether: %w", err)
 	}
+	sw.lap("tether")
 
 	if g.e.cfg.BlockDisks {
 		err = m.blockRoot(g, l)
@@ -70,9 +72,11 @@ func (g *guest) prepare(l layout) (m *machine, err error) {
 	if err != nil {
 		return m, err
 	}
+	sw.lap("disks")
 	if err := m.devices(g, l); err != nil {
 		return m, err
 	}
+	sw.lap("devices")
 	var disks string
 	if g.e.cfg.BlockDisks {
 		disks, err = m.blockVolumes(g, l.volumes)
@@ -82,6 +86,7 @@ func (g *guest) prepare(l layout) (m *machine, err error) {
 	if err != nil {
 		return m, err
 	}
+	sw.lap("volumes")
 	m.spec.env = []string{wire.EmulatorEnv + "=1", wire.RootEnv + "=" + m.spec.root, guestPATH, disks}
 	return m, nil
 }
