@@ -27,6 +27,7 @@ type builder struct {
 
 	stages   []*stage
 	metaArgs []arg           // the ARGs before the first FROM
+	metaIns  []Instruction   // the instructions that declared them: steps of their own in the output
 	argsUsed map[string]bool // the build args some ARG declared
 	tmp      map[string]bool // the intermediate containers not removed yet: ID -> the step failed in it
 	step     int
@@ -97,8 +98,14 @@ func (b *builder) run(ctx context.Context) (string, error) {
 	if len(b.o.Labels) > 0 {
 		b.stages[last].body = append(b.stages[last].body, labelInstruction(b.o.Labels))
 	}
+	b.total = len(b.metaIns)
 	for _, st := range b.stages {
 		b.total += 1 + len(st.body)
+	}
+	// The meta args are steps too, as dockerd counts and prints them, with no image of their own.
+	for _, in := range b.metaIns {
+		b.step++
+		b.stream("Step %d/%d : %s\n", b.step, b.total, in.Original)
 	}
 	for _, st := range b.stages {
 		if err := b.buildStage(ctx, st); err != nil {
@@ -144,6 +151,7 @@ func (b *builder) split(list []Instruction) error {
 				return err
 			}
 			b.metaArgs = append(b.metaArgs, args...)
+			b.metaIns = append(b.metaIns, in)
 		case len(b.stages) == 0:
 			return fmt.Errorf("Please provide a source image with `from` prior to %s: %w", strings.ToLower(in.Keyword), errdefs.ErrInvalid)
 		default:
