@@ -223,7 +223,8 @@ func TestStopPowersOffAGuestThatIgnoresTheSignal(t *testing.T) {
 	}
 }
 
-// TestRemoveRunningNeedsForce checks that a running container is only removed with force.
+// TestRemoveRunningNeedsForce checks that a running container is only removed with force, and that a wait
+// for its removal ends, whether it reached the backend before the removal or just after it.
 func TestRemoveRunningNeedsForce(t *testing.T) {
 	ctx := context.Background()
 	e := newContainerEnv(t)
@@ -237,11 +238,18 @@ func TestRemoveRunningNeedsForce(t *testing.T) {
 		_, err := e.b.WaitContainer(ctx, *info.ID, "removed")
 		removed <- err
 	}()
-	time.Sleep(100 * time.Millisecond) // let the wait begin: it must see the removal, not a missing container
 	if err := e.b.RemoveContainer(ctx, *info.ID, true); err != nil {
 		t.Fatalf("remove with force: %v", err)
 	}
 	if err := <-removed; err != nil {
 		t.Errorf("wait removed: %v", err)
+	}
+	for _, cond := range []string{"removed", "not-running", "next-exit"} {
+		if st, err := e.b.WaitContainer(ctx, *info.ID, cond); err != nil || st == nil || st.Running || st.ExitCode != exitKilled {
+			t.Errorf("%s wait after the removal: %+v %v, want the last state", cond, st, err)
+		}
+	}
+	if _, err := e.b.WaitContainer(ctx, testID("never"), "removed"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("wait for a container that never was: %v, want not found", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vmware/govmomi/vim25/types"
@@ -254,10 +255,17 @@ func (b *Backend) SignalContainer(ctx context.Context, id, signal string) error 
 
 // WaitContainer blocks until condition holds: "not-running" (at once when it is not), "next-exit" (the end of
 // the current run, or of the next one when not running) or "removed". A container removed meanwhile ends
-// every wait, with its last state.
+// every wait, with its last state; so does one this process removed a moment before the wait arrived, as
+// the caller found it before (Docker's wait is registered when the container is found).
 func (b *Backend) WaitContainer(ctx context.Context, id, condition string) (*models.ContainerState, error) {
+	if !slices.Contains([]string{"", "not-running", "next-exit", "removed"}, condition) {
+		return nil, fmt.Errorf("wait condition %q (want not-running, next-exit or removed): %w", condition, errdefs.ErrInvalid)
+	}
 	c, err := b.containerVM(ctx, id)
 	if err != nil {
+		if st, ok := b.ctr.removed.Load(id); ok && isGone(err) {
+			return st.(*models.ContainerState), nil
+		}
 		return nil, err
 	}
 	var done func(*containerVM) bool
@@ -270,10 +278,8 @@ func (b *Backend) WaitContainer(ctx context.Context, id, condition string) (*mod
 			from++ // this run is over: wait for the next one's end
 		}
 		done = func(c *containerVM) bool { return !c.state().Running && c.boot() >= from && c.guestStatus() != nil }
-	case "removed":
+	default: // "removed"
 		done = func(*containerVM) bool { return false }
-	default:
-		return nil, fmt.Errorf("wait condition %q (want not-running, next-exit or removed): %w", condition, errdefs.ErrInvalid)
 	}
 	last, err := b.await(ctx, c.ref, done)
 	if isGone(err) {
