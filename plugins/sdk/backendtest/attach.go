@@ -26,8 +26,10 @@ const (
 	stderr = int(sdk.StreamStderr)
 )
 
-// expectWait bounds how long a test waits for output, a state or a stream's end.
-const expectWait = 30 * time.Second
+// expectWait bounds how long a test waits for output, a state, a stream's end or one call. It is a safety net,
+// not a measure: a loaded machine (CI runs packages in parallel) boots guests many times slower than an
+// idle one, and the backend's own start waits up to two minutes for its guest.
+const expectWait = 2 * time.Minute
 
 // attachOpts are the attach request's parameters.
 type attachOpts struct {

@@ -45,7 +45,7 @@ func testEvents(t *testing.T, pl *client.Portlayer) {
 	defer cancel()
 
 	k := key(t, "event")
-	deadline := time.After(15 * time.Second)
+	deadline := time.After(expectWait)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	// The stream may open after the first write: write until the event shows.
@@ -63,7 +63,7 @@ func testEvents(t *testing.T, pl *client.Portlayer) {
 		case <-tick.C:
 			put(t, pl, k, "v")
 		case <-deadline:
-			t.Fatal("no kv event within 15s")
+			t.Fatalf("no kv event within %s", expectWait)
 		}
 	}
 	cancel()
@@ -84,7 +84,7 @@ func openEvents(t *testing.T, pl *client.Portlayer, types ...string) <-chan *mod
 	put(t, pl, k, "v")
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	deadline := time.After(15 * time.Second)
+	deadline := time.After(expectWait)
 	for {
 		select {
 		case ev, ok := <-got:
@@ -97,7 +97,7 @@ func openEvents(t *testing.T, pl *client.Portlayer, types ...string) <-chan *mod
 		case <-tick.C:
 			put(t, pl, k, "v")
 		case <-deadline:
-			t.Fatal("no kv event within 15s")
+			t.Fatalf("no kv event within %s", expectWait)
 		}
 	}
 }

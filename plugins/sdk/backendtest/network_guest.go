@@ -24,7 +24,7 @@ func (s *suite) onNetworks(t *testing.T, p process, ids ...string) *models.Conta
 // untilLog waits for a line of the container's stdout that ok accepts, and returns it.
 func (s *suite) untilLog(t *testing.T, id, what string, ok func(string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
+	deadline := time.Now().Add(expectWait)
 	for {
 		out := lines(s.logs(t, id, logQuery{}), "stdout")
 		for i := len(out) - 1; i >= 0; i-- {

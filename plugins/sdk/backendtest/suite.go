@@ -80,7 +80,7 @@ type suite struct {
 }
 
 func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	c, cancel := context.WithTimeout(context.Background(), expectWait)
 	t.Cleanup(cancel)
 	return c
 }
