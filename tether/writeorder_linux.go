@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,7 +24,7 @@ type writeOrder struct {
 
 // newWriteOrder watches the pipes fds (output indexes in that order).
 func newWriteOrder(fds []int) (*writeOrder, error) {
-	in, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	in, err := openInotify(func() (int, error) { return unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC) }, instanceWait)
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}
@@ -112,3 +113,21 @@ func (w *writeOrder) laterRun(i int) bool {
 func (w *writeOrder) forget() { w.runs = w.runs[:0] }
 
 func (w *writeOrder) Close() error { return unix.Close(w.fd) }
+
+// instanceWait bounds how long a tether waits for an inotify instance when its user has none left.
+const instanceWait = 10 * time.Second
+
+// openInotify makes an inotify instance with init. When the user has used up its instances (EMFILE: under the
+// hypervisor emulator every guest's tether is root of one kernel, which allows 128 by default; in a VM the
+// tether is alone), it tries again until wait has passed: other guests end and free theirs, and without one
+// the order of the output would only be guessed.
+func openInotify(init func() (int, error), wait time.Duration) (int, error) {
+	deadline := time.Now().Add(wait)
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 500*time.Millisecond) {
+		fd, err := init()
+		if !errors.Is(err, unix.EMFILE) || time.Now().After(deadline) {
+			return fd, err
+		}
+		time.Sleep(pause)
+	}
+}
