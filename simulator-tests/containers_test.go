@@ -162,7 +162,7 @@ func TestManyContainers(t *testing.T) {
 	}
 	// Every guest's PID 1 is gone (and with it its PID, mount, UTS and IPC namespaces), and no overlay
 	// mount is left in the host's namespace.
-	waitFor(t, time.Minute, "the guests' processes to end", func() bool {
+	waitFor(t, 15*time.Second, "the guests' processes to end", func() bool {
 		return len(slices.DeleteFunc(tetherPIDs(g.runDir), func(p int) bool { return slices.Contains(guestsBefore, p) })) == 0
 	})
 	if after := overlayMounts(g.runDir); after > mountsBefore {

@@ -167,8 +167,12 @@ func stop(cmd *exec.Cmd) {
 	}
 }
 
+// waitFor polls ok until it holds. d is ample on an idle machine; the wait allows loadSlack times as much,
+// as CI runs packages two at a time on two cores and a developer's machine may run more: the bound is a
+// safety net that ends a test that would hang, never a measure of speed.
 func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 	t.Helper()
+	d *= loadSlack
 	deadline := time.Now().Add(d)
 	for !ok() {
 		if time.Now().After(deadline) {
@@ -177,6 +181,9 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// loadSlack is how many times longer than on an idle machine waitFor waits.
+const loadSlack = 4
 
 // docker runs the real CLI against the endpoint.
 func (v *vch) docker(t *testing.T, env []string, args ...string) (string, error) {

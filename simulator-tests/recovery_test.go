@@ -82,7 +82,7 @@ func TestEndpointRecovery(t *testing.T) {
 		t.Fatalf("rec2 is %s after stop", st)
 	}
 	g.ok(t, "rm", "-f", "rec0", "rec1", "rec2")
-	waitFor(t, time.Minute, "the guests to go", func() bool {
+	waitFor(t, 15*time.Second, "the guests to go", func() bool {
 		for _, pid := range guests {
 			if processAlive(pid) {
 				return false

@@ -75,7 +75,7 @@ func TestMobyClient(t *testing.T) {
 					}
 				case err := <-res.Err:
 					t.Fatal(err)
-				case <-time.After(30 * time.Second):
+				case <-time.After(guestWait):
 					t.Fatal("no die event")
 				}
 				break
@@ -106,7 +106,7 @@ func TestMobyClientEventsUntil(t *testing.T) {
 		}
 	case err := <-live.Err:
 		t.Fatal(err)
-	case <-time.After(30 * time.Second):
+	case <-time.After(guestWait):
 		t.Fatal("no die event")
 	}
 	res := cli.Events(ctx, client.EventsListOptions{

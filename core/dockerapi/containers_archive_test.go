@@ -80,7 +80,7 @@ func startAndWait(t *testing.T, cli *client.Client, id string) int64 {
 		return res.StatusCode
 	case err := <-wait.Error:
 		t.Fatal(err)
-	case <-time.After(20 * time.Second):
+	case <-time.After(guestWait):
 		t.Fatal("wait did not return")
 	}
 	return -1

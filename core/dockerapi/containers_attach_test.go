@@ -58,7 +58,7 @@ func TestAttachHalfClose(t *testing.T) {
 		if err != nil || out.String() != "hi\n" {
 			t.Errorf("output = %q, %v", out.String(), err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(guestWait):
 		t.Fatal("the output did not end after the half-close")
 	}
 	select {
@@ -68,7 +68,7 @@ func TestAttachHalfClose(t *testing.T) {
 		}
 	case err := <-wait.Error:
 		t.Errorf("wait: %v", err)
-	case <-time.After(10 * time.Second):
+	case <-time.After(guestWait):
 		t.Error("wait did not return")
 	}
 

@@ -72,7 +72,7 @@ func run(t *testing.T, cli *client.Client, cfg *container.Config, host *containe
 		code = res.StatusCode
 	case err := <-wait.Error:
 		t.Fatalf("wait: %v", err)
-	case <-time.After(10 * time.Second):
+	case <-time.After(guestWait):
 		t.Fatal("wait did not return")
 	}
 	return created.ID, out.String(), errb.String(), code

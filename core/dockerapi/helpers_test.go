@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vice-engine/vice/core/dockerapi"
 	"github.com/vice-engine/vice/core/engine"
@@ -17,6 +18,10 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(plugintest.Main(m)) }
+
+// guestWait bounds a wait for a guest to do something (print, exit, report): a safety net, not a measure,
+// as a loaded machine boots and runs guests many times slower than an idle one.
+const guestWait = 2 * time.Minute
 
 // stack is the whole core over the real vcsim plugin: Docker API -> engine -> port-layer client -> go-plugin
 // transport (through pluginhost) -> vice-plugin-vcsim with its embedded simulator and hypervisor emulator.
