@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // pumpPipes starts an output pump over two new pipes, stdout and stderr, logging into a log writer, and
@@ -96,6 +98,37 @@ func TestOutputPumpBursts(t *testing.T) {
 	}
 	if gotOut.String() != wantOut.String() || gotErr.String() != wantErr.String() {
 		t.Fatalf("stdout %d bytes (want %d), stderr %d bytes (want %d)", gotOut.Len(), wantOut.Len(), gotErr.Len(), wantErr.Len())
+	}
+}
+
+// Without an inotify instance (the user has none left, past the wait) the pump still runs: each stream whole and
+// in its own order, the order between them guessed.
+func TestOutputPumpWithoutWriteOrder(t *testing.T) {
+	init, wait := inotifyInit, instanceWait
+	t.Cleanup(func() { inotifyInit, instanceWait = init, wait })
+	tries := 0
+	inotifyInit = func() (int, error) { tries++; return -1, unix.EMFILE }
+	instanceWait = 50 * time.Millisecond
+	stdout, stderr, p, logs := pumpPipes(t)
+	if tries < 2 {
+		t.Errorf("inotify tried %d times, want it tried again within the wait", tries)
+	}
+	var wantOut, wantErr strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(stdout, "out %d\n", i)
+		fmt.Fprintf(&wantOut, "out %d\n", i)
+		fmt.Fprintf(stderr, "err %d\n", i)
+		fmt.Fprintf(&wantErr, "err %d\n", i)
+	}
+	stdout.Close()
+	stderr.Close()
+	waitDone(t, p)
+	var gotOut, gotErr strings.Builder
+	for _, r := range logs.records(t) {
+		map[string]*strings.Builder{"stdout": &gotOut, "stderr": &gotErr}[r.Stream].WriteString(r.Log)
+	}
+	if gotOut.String() != wantOut.String() || gotErr.String() != wantErr.String() {
+		t.Fatalf("stdout %q, stderr %q", gotOut.String(), gotErr.String())
 	}
 }
 

@@ -24,7 +24,7 @@ type writeOrder struct {
 
 // newWriteOrder watches the pipes fds (output indexes in that order).
 func newWriteOrder(fds []int) (*writeOrder, error) {
-	in, err := openInotify(func() (int, error) { return unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC) }, instanceWait)
+	in, err := openInotify(inotifyInit, instanceWait)
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}
@@ -114,8 +114,13 @@ func (w *writeOrder) forget() { w.runs = w.runs[:0] }
 
 func (w *writeOrder) Close() error { return unix.Close(w.fd) }
 
-// instanceWait bounds how long a tether waits for an inotify instance when its user has none left.
-const instanceWait = 10 * time.Second
+// instanceWait bounds how long a tether waits for an inotify instance when its user has none left. The wait
+// delays the process's start: it covers guests that are ending (a test run's), not a host whose instances stay
+// taken (more guests running than the per-user limit), where every start beyond the limit would pay it.
+var instanceWait = 2 * time.Second
+
+// inotifyInit makes an inotify instance (tests make it fail, as a host without instances left does).
+var inotifyInit = func() (int, error) { return unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC) }
 
 // openInotify makes an inotify instance with init. When the user has used up its instances (EMFILE: under the
 // hypervisor emulator every guest's tether is root of one kernel, which allows 128 by default; in a VM the
