@@ -3,6 +3,7 @@ package simulatortests
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -94,11 +95,19 @@ func (e *installerEnv) secretLeaks(t *testing.T, keyFiles ...string) []string {
 		}
 	}
 	files := 0
+	// The VCH runs on while the walk reads: a file or folder it removes meanwhile (a temporary file renamed
+	// into place, a container's folder) is no longer there to show anything.
 	err = filepath.WalkDir(e.dsDir, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		data, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package vchtest
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -98,11 +99,19 @@ func (s *Sim) Leaks(t *testing.T, needles ...string) []string {
 	if s.DatastoreDir == "" {
 		return found
 	}
+	// The VCH runs on while the walk reads: a file or folder it removes meanwhile (a temporary file renamed
+	// into place, a container's folder) is no longer there to show anything.
 	err = filepath.WalkDir(s.DatastoreDir, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil || d.IsDir() {
 			return err
 		}
 		data, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
