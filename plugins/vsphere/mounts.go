@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -202,7 +203,9 @@ func (b *Backend) volumeUsers(ctx context.Context, name string, runningOnly bool
 }
 
 // checkWriters refuses to power c on while another powered-on containerVM has one of its volume disks: vSphere
-// locks a disk to one running VM (no multi-writer), and the power-on would fail on the lock, or hang.
+// locks a disk to one running VM (no multi-writer), and the power-on would fail on the lock, or hang. A
+// container whose process has exited is no writer: its guest is halting, and its VM is waited for (up to
+// haltWait) to go off and free the disk.
 func (b *Backend) checkWriters(ctx context.Context, c *containerVM) error {
 	mine := c.diskVolumes()
 	if len(mine) == 0 {
@@ -216,16 +219,35 @@ func (b *Backend) checkWriters(ctx context.Context, c *containerVM) error {
 		if o.id() == c.id() || !o.on() {
 			continue
 		}
-		for _, v := range o.diskVolumes() {
-			for _, w := range mine {
-				if v == w {
-					return fmt.Errorf("volume %s is in use by running container %s (%s): a vSphere disk has one writer at a time, so it cannot be attached to a second running container: %w",
-						v, o.name(), o.id()[:shortIDLength], errdefs.ErrConflict)
-				}
+		v, shared := sharedVolume(o.diskVolumes(), mine)
+		if !shared {
+			continue
+		}
+		if !o.state().Running {
+			wctx, cancel := context.WithTimeout(ctx, haltWait)
+			_, err := b.await(wctx, o.ref, func(o *containerVM) bool { return !o.on() })
+			cancel()
+			if err == nil || isGone(err) {
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 		}
+		return fmt.Errorf("volume %s is in use by running container %s (%s): a vSphere disk has one writer at a time, so it cannot be attached to a second running container: %w",
+			v, o.name(), o.id()[:shortIDLength], errdefs.ErrConflict)
 	}
 	return nil
+}
+
+// sharedVolume is a volume of theirs that is also one of mine.
+func sharedVolume(theirs, mine []string) (string, bool) {
+	for _, v := range theirs {
+		if slices.Contains(mine, v) {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // volumeDeviceChanges are the removals of c's volume disks from its VM, keeping their files, so that
