@@ -168,7 +168,7 @@ func TestNetworks(t *testing.T) {
 		d.ok(t, "network", "create", "n1")
 		d.ok(t, "run", "-d", "--name", "srv", "--network", "n1", "--network-alias", "web", img, "sh", "-c", serve("from-srv"))
 		for _, name := range []string{"srv", "web"} {
-			if got := trimmed("run", "--rm", "--network", "n1", img, "wget", "-qO-", "http://"+name+"/"); got != "from-srv" {
+			if got := trimmed("run", "--rm", "--network", "n1", img, "timeout", "30", "wget", "-qO-", "http://"+name+"/"); got != "from-srv" {
 				t.Errorf("wget http://%s/ on n1: %q", name, got)
 			}
 		}
@@ -185,7 +185,7 @@ func TestNetworks(t *testing.T) {
 			t.Errorf("a container on n2 reached srv on n1: %s", out)
 		}
 		d.ok(t, "network", "connect", "n2", "srv")
-		if got := trimmed("run", "--rm", "--network", "n2", img, "wget", "-qO-", "http://srv/"); got != "from-srv" {
+		if got := trimmed("run", "--rm", "--network", "n2", img, "timeout", "30", "wget", "-qO-", "http://srv/"); got != "from-srv" {
 			t.Errorf("after connect, wget http://srv/ on n2: %q", got)
 		}
 		d.ok(t, "network", "disconnect", "n2", "srv")
@@ -303,7 +303,7 @@ func TestNetworks(t *testing.T) {
     ports: ["8081:80"]
   client:
     image: %[1]s
-    command: ["sh", "-c", "until wget -qO- http://web/; do sleep 0.3; done; exec sleep 600"]
+    command: ["sh", "-c", "until timeout 10 wget -qO- http://web/; do sleep 0.3; done; exec sleep 600"]
     depends_on: [web]
 `, img, serve("from-compose"))
 		if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {

@@ -67,7 +67,7 @@ func (s *suite) testNetworkGuest(t *testing.T) {
 	server := s.createSpec(t, s.onNetworks(t, sh(`mkdir -p /www && echo served >/www/x && exec httpd -f -p 8000 -h /www`), a.ID))
 	server = s.start(t, *server.ID)
 	addr := endpointOn(server, a.ID).IP
-	fetch := fmt.Sprintf(`for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://%s:8000/x && exit 0; sleep 0.3; done; exit 1`, addr)
+	fetch := fmt.Sprintf(`for i in $(seq 100); do timeout 10 wget -q -O- http://%s:8000/x && exit 0; sleep 0.3; done; exit 1`, addr)
 	near := s.createSpec(t, s.onNetworks(t, sh(fetch), a.ID))
 	s.start(t, *near.ID)
 	s.exited(t, *near.ID, 0)
@@ -131,7 +131,7 @@ func (s *suite) testContainerNetwork(t *testing.T) {
 		t.Errorf("ports %+v, want 8000 published on the container's own address %s", c.Ports, ep.IP)
 	}
 	client := s.createSpec(t, s.onNetworks(t, sh(fmt.Sprintf(`cat /etc/resolv.conf; ip route; `+
-		`for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://%s:8000/x && exit 0; sleep 0.3; done; exit 1`, ep.IP)), cn.ID))
+		`for i in $(seq 100); do timeout 10 wget -q -O- http://%s:8000/x && exit 0; sleep 0.3; done; exit 1`, ep.IP)), cn.ID))
 	s.start(t, *client.ID)
 	s.exited(t, *client.ID, 0)
 	out := strings.Join(lines(s.logs(t, *client.ID, logQuery{}), "stdout"), "\n")
