@@ -151,7 +151,8 @@ func (m *matcher) match(r *record) bool {
 	}
 	if len(m.names) > 0 && !anyOf(m.f["name"], func(string) bool {
 		for _, re := range m.names {
-			if re.MatchString("/" + r.Name) {
+			// dockerd tries the name with its leading slash and without it.
+			if re.MatchString("/"+r.Name) || re.MatchString(r.Name) {
 				return true
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -177,6 +178,10 @@ func TestLifecycle(t *testing.T) {
 		{"POST", "/containers/web/json", 404, "page not found"},
 		{"GET", "/containers/web/json", 404, "No such container: web"},
 		{"GET", "/containers/json?all=1&filters=" + `{"name":["web2"],"status":["exited"],"label":["tier=front"]}`, 200, `"Names":["/web2"]`},
+		// A name filter is a regular expression matched with and without the leading slash, as dockerd does.
+		{"GET", "/containers/json?all=1&filters=" + url.QueryEscape(`{"name":["^web2$"]}`), 200, `"Names":["/web2"]`},
+		{"GET", "/containers/json?all=1&filters=" + url.QueryEscape(`{"name":["^/web2$"]}`), 200, `"Names":["/web2"]`},
+		{"GET", "/containers/json?all=1&filters=" + url.QueryEscape(`{"name":["^eb2"]}`), 200, "[]"},
 		{"GET", "/containers/json?filters=" + `{"status":["bogus"]}`, 400, "invalid filter 'status=bogus'"},
 		{"GET", "/containers/json?filters=" + `{"exited":["138"]}`, 200, "[]"},
 		{"POST", "/containers/" + id[:10] + "/start", 204, ""},
