@@ -292,6 +292,32 @@ func TestBuildInstructions(t *testing.T) {
 		t.Errorf("--no-cache: exit %d\n%s", code, out)
 	}
 
+	// COPY --from with wildcards: each match, a directory's contents; a path that is not there, or a pattern
+	// matching nothing, fails the build with Docker's words and leaves no container behind.
+	writeFiles(t, dir, map[string]string{
+		"Dockerfile.wild":    "FROM onbuild:1 AS first\nFROM " + bb + "\nCOPY --from=first /opt/*.txt /opt/d?r/*.txt /op?/owned /got/\n",
+		"Dockerfile.missing": "FROM onbuild:1 AS first\nFROM " + bb + "\nCOPY --from=first /opt/missing.txt /got/\n",
+		"Dockerfile.nomatch": "FROM onbuild:1 AS first\nFROM " + bb + "\nCOPY --from=first /opt/*.none /got/\n",
+	})
+	out, code, _ = g.buildCLI(t, dir, "-f", "Dockerfile.wild", "-t", "wild:1", ".")
+	if code != 0 {
+		t.Fatalf("COPY --from with wildcards: exit %d\n%s", code, out)
+	}
+	if got := g.ok(t, "run", "--rm", "wild:1", "sh", "-c", "ls /got; cat /got/*"); got != "fetched.txt\ninner.txt\nowned.txt\ndownloaded\nunpacked\nmine\n" {
+		t.Errorf("COPY --from with wildcards wrote:\n%s", got)
+	}
+	for df, want := range map[string]string{
+		"Dockerfile.missing": "COPY failed: stat /opt/missing.txt: file does not exist",
+		"Dockerfile.nomatch": "COPY failed: no source files were specified",
+	} {
+		if out, code, _ := g.buildCLI(t, dir, "-f", df, "."); code != 1 || !strings.Contains(out, want) {
+			t.Errorf("%s: exit %d, want 1 and %q:\n%s", df, code, want, out)
+		}
+	}
+	if left := strings.TrimSpace(g.ok(t, "ps", "-aq")); left != "" {
+		t.Errorf("failed COPY --from builds left containers: %q", left)
+	}
+
 	// A changed file: the steps before its COPY come from the cache, the COPY and what follows do not.
 	writeFiles(t, dir, map[string]string{"owned.txt": "changed\n"})
 	out, code, _ = g.buildCLI(t, dir, "-f", "Dockerfile.a", "-t", "onbuild:2", ".")

@@ -75,10 +75,11 @@ func (b *builder) copyStep(ctx context.Context, st *stage, in Instruction) error
 		if err != nil {
 			return in.errorf("%v", err)
 		}
-		srcs, cleanupSrc, err = b.imageSources(ctx, st, strings.Join(ws, ""), words[:len(words)-1])
+		found, cleanup, err := b.imageSources(ctx, st, strings.Join(ws, ""), words[:len(words)-1])
 		if err != nil {
 			return err
 		}
+		srcs, cleanupSrc = found, cleanup
 	} else {
 		for _, w := range words[:len(words)-1] {
 			var found []source

@@ -46,48 +46,89 @@ func (b *builder) imageSources(ctx context.Context, st *stage, from string, path
 		}
 	}
 	var out []source
+	fail := func(err error) ([]source, func(), error) {
+		for _, s := range out {
+			s.tree.Close()
+		}
+		cleanup()
+		return nil, nil, err
+	}
 	for _, p := range paths {
-		if strings.ContainsAny(p, "*?[") {
-			cleanup()
-			return nil, nil, fmt.Errorf("COPY --from=%s %s: vice's builder takes no wildcards in paths of another image: %w", from, p, errdefs.ErrNotImplemented)
-		}
-		abs := path.Join("/", p)
-		ps, err := b.s.containers.StatPath(ctx, resp.ID, abs)
-		if err == nil && ps.LinkTarget != "" && ps.Mode&0o20000000 != 0 { // a symlink: what it points to
-			abs = ps.LinkTarget
-		}
+		found, err := b.imagePathSources(ctx, resp.ID, from, p)
 		if err != nil {
-			cleanup()
-			return nil, nil, fmt.Errorf("COPY failed: stat %s: file does not exist: %w", abs, errdefs.ErrInvalid)
+			return fail(err)
 		}
-		rc, _, err := b.s.containers.ArchivePath(ctx, resp.ID, abs)
-		if err != nil {
-			cleanup()
-			return nil, nil, err
+		out = append(out, found...)
+	}
+	return out, cleanup, nil
+}
+
+// imagePathSources reads one of COPY --from's paths out of container id: the file or directory, or with
+// wildcards (path.Match's, as Docker's) each entry they match, read from the deepest directory without one.
+func (b *builder) imagePathSources(ctx context.Context, id, from, p string) ([]source, error) {
+	abs := path.Join("/", p)
+	pattern := ""
+	if strings.ContainsAny(abs, "*?[") {
+		parts := strings.Split(strings.TrimPrefix(abs, "/"), "/")
+		i := 0
+		for i < len(parts) && !strings.ContainsAny(parts[i], "*?[") {
+			i++
 		}
-		tree, err := readContext(rc, b.s.tmpDir, "")
-		rc.Close()
-		if err != nil {
-			cleanup()
-			return nil, nil, err
+		abs = "/" + strings.Join(parts[:i], "/")
+		pattern = strings.Join(parts[i:], "/")
+	}
+	ps, err := b.s.containers.StatPath(ctx, id, abs)
+	if err == nil && ps.LinkTarget != "" && ps.Mode&0o20000000 != 0 { // a symlink: what it points to
+		abs = ps.LinkTarget
+	}
+	if err != nil {
+		return nil, fmt.Errorf("COPY failed: stat %s: file does not exist: %w", abs, errdefs.ErrInvalid)
+	}
+	rc, _, err := b.s.containers.ArchivePath(ctx, id, abs)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := readContext(rc, b.s.tmpDir, "")
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	root := path.Base(abs)
+	if abs == "/" {
+		root = ""
+	}
+	var names []string
+	if pattern == "" {
+		names = []string{cleanName(root)}
+	} else {
+		for _, n := range tree.names() {
+			if ok, _ := path.Match(path.Join(root, pattern), n); ok {
+				names = append(names, n)
+			}
 		}
-		root := path.Base(abs)
-		if abs == "/" {
-			root = ""
+		if len(names) == 0 {
+			tree.Close()
+			return nil, fmt.Errorf("COPY failed: no source files were specified (%s matches nothing in --from=%s): %w", p, from, errdefs.ErrInvalid)
 		}
-		e, resolved, ok := tree.resolve(cleanName(root))
-		if root == "" {
+	}
+	var out []source
+	for _, n := range names {
+		if n == "" {
 			out = append(out, source{tree: tree, root: "", name: p, dir: true})
 			continue
 		}
+		e, resolved, ok := tree.resolve(n)
 		if !ok {
 			tree.Close()
-			cleanup()
-			return nil, nil, fmt.Errorf("COPY failed: stat %s: file does not exist: %w", abs, errdefs.ErrInvalid)
+			return nil, fmt.Errorf("COPY failed: stat %s: file does not exist: %w", path.Join(path.Dir(abs), n), errdefs.ErrInvalid)
 		}
-		out = append(out, source{tree: tree, root: resolved, name: p, dir: e.hdr.Typeflag == tar.TypeDir})
+		name := p
+		if pattern != "" {
+			name = n
+		}
+		out = append(out, source{tree: tree, root: resolved, name: name, dir: e.hdr.Typeflag == tar.TypeDir})
 	}
-	return out, cleanup, nil
+	return out, nil
 }
 
 // download fetches ADD's URL into a one-file tree named after the URL's last path element, mode 0600 and
