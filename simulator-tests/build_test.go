@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -126,6 +127,15 @@ CMD ["cat", "/app/out.txt"]
 	all := g.ok(t, "images", "-a", "--format", "{{.Repository}}:{{.Tag}}")
 	if strings.Count(ls, "<none>:<none>") != 1 || strings.Count(all, "<none>:<none>") < 12 {
 		t.Errorf("docker images:\n%s\ndocker images -a:\n%s", ls, all)
+	}
+	// docker system df counts and sizes the images docker images lists, as dockerd does.
+	top := map[string]bool{}
+	for _, id := range strings.Fields(g.ok(t, "images", "-q")) {
+		top[id] = true
+	}
+	df := g.ok(t, "system", "df", "--format", "{{.Type}}={{.TotalCount}}")
+	if want := fmt.Sprintf("Images=%d\n", len(top)); !strings.Contains(df, want) {
+		t.Errorf("docker system df:\n%s\nwant %q", df, want)
 	}
 
 	out, code, took = g.buildCLI(t, dir, "--build-arg", "BASE="+base, "-t", "app:1", ".")

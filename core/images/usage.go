@@ -14,17 +14,32 @@ type Usage struct {
 	LayersSize int64
 }
 
-// DiskUsage sizes the store; containers counts the containers of each image ID.
+// DiskUsage sizes the store; containers counts the containers of each image ID. As dockerd's, it lists the
+// top-level images only (what docker images lists) and shares their layers among them: an intermediate
+// image of a build (untagged, with children) is neither listed nor counted as a user of its layers.
 func (s *Service) DiskUsage(ctx context.Context, containers map[string]int) (Usage, error) {
 	if err := s.lock(ctx); err != nil {
 		return Usage{}, err
 	}
 	defer s.mu.Unlock()
+	parents := map[string]bool{}
+	for _, r := range s.images {
+		if r.Parent != "" {
+			parents[r.Parent] = true
+		}
+	}
+	var top []*Record
 	sizes := map[string]int64{}
-	users := map[string]int{} // layer -> images that have it
+	users := map[string]int{} // layer -> top-level images that have it
 	for _, r := range s.images {
 		for _, l := range r.Layers {
 			sizes[l.ChainID] = l.Size
+		}
+		if tags, _ := s.refsOfLocked(r.ID); len(tags) == 0 && parents[r.ID] {
+			continue
+		}
+		top = append(top, r)
+		for _, l := range r.Layers {
 			users[l.ChainID]++
 		}
 	}
@@ -32,7 +47,7 @@ func (s *Service) DiskUsage(ctx context.Context, containers map[string]int) (Usa
 	for _, size := range sizes {
 		u.LayersSize += size
 	}
-	for _, r := range s.images {
+	for _, r := range top {
 		tags, digests := s.refsOfLocked(r.ID)
 		var shared int64
 		for _, l := range r.Layers {
