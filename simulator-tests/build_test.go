@@ -328,6 +328,28 @@ func TestBuildInstructions(t *testing.T) {
 		t.Errorf("failed COPY --from builds left containers: %q", left)
 	}
 
+	// FROM scratch: the first COPY is the first layer; a RUN runs the binary it brought.
+	bin, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatalf("the static busybox (busybox-static) the test images are made of: %v", err)
+	}
+	scratch := t.TempDir()
+	writeFiles(t, scratch, map[string]string{"Dockerfile": "FROM scratch\nCOPY busybox /bin/\n" +
+		"RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"sh\", \"-c\", \"echo from scratch; ls /bin | grep -c .\"]\n"})
+	if err := os.WriteFile(filepath.Join(scratch, "busybox"), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, code, _ = g.buildCLI(t, scratch, "-t", "scratch:1", ".")
+	if code != 0 || !strings.Contains(out, "Step 1/4 : FROM scratch\n ---> \nStep 2/4 : COPY busybox /bin/\n") {
+		t.Fatalf("FROM scratch: exit %d\n%s", code, out)
+	}
+	if got := g.ok(t, "run", "--rm", "scratch:1"); !regexp.MustCompile(`\Afrom scratch\n[1-9][0-9]+\n\z`).MatchString(got) {
+		t.Errorf("docker run scratch:1: %q", got)
+	}
+	if got := strings.TrimSpace(g.ok(t, "history", "-q", "scratch:1")); len(strings.Fields(got)) != 3 {
+		t.Errorf("scratch:1 has %d images in its history, want 3 (COPY, RUN, CMD):\n%s", len(strings.Fields(got)), got)
+	}
+
 	// A changed file: the steps before its COPY come from the cache, the COPY and what follows do not.
 	writeFiles(t, dir, map[string]string{"owned.txt": "changed\n"})
 	out, code, _ = g.buildCLI(t, dir, "-f", "Dockerfile.a", "-t", "onbuild:2", ".")

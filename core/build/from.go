@@ -128,9 +128,7 @@ func (b *builder) from(ctx context.Context, st *stage) error {
 		}
 		st.imageID, st.config = id, cfg
 	}
-	if st.imageID != "" {
-		b.stream(" ---> %s\n", shortID(st.imageID))
-	}
+	b.stream(" ---> %s\n", shortID(st.imageID)) // " ---> " alone FROM scratch, as dockerd writes it
 	triggers := st.config.OnBuild
 	st.config.OnBuild = nil
 	if len(triggers) == 0 {
