@@ -23,7 +23,7 @@ func TestAttachPipedStdin(t *testing.T) {
 	script := "read l; echo got $l; exit 3"
 
 	g.ok(t, "run", "-d", "-i", "--name", "open-pipe", g.image("busybox"), "sh", "-c", script)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cliWait)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", "-H", g.host, "attach", "open-pipe")
 	cmd.Env = append(os.Environ(), g.env...)

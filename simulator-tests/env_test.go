@@ -185,10 +185,18 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 // loadSlack is how many times longer than on an idle machine waitFor waits.
 const loadSlack = 4
 
+// guestWait bounds a wait for a guest to show something (a terminal's output, a setting applied): a safety
+// net, not a measure.
+const guestWait = 2 * time.Minute
+
+// cliWait bounds one docker CLI command: a safety net, beyond the backend's own bound on a start (two minutes
+// for the guest to report), so that a start that fails shows the engine's error rather than a killed CLI.
+const cliWait = 3 * time.Minute
+
 // docker runs the real CLI against the endpoint.
 func (v *vch) docker(t *testing.T, env []string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cliWait)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", append([]string{"-H", v.host}, args...)...)
 	cmd.Env = append(os.Environ(), env...)

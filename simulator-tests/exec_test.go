@@ -97,9 +97,20 @@ func TestExec(t *testing.T) {
 		if err := pty.Setsize(term.ptmx, &pty.Winsize{Rows: 40, Cols: 100}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond) // the CLI sends the size on SIGWINCH
-		term.typ(t, "stty size\r")
-		pos = term.expect(t, pos, "40 100")
+		// The CLI sends the size when its SIGWINCH arrives, and the guest applies it: ask until it is there.
+		for deadline := time.Now().Add(guestWait); ; {
+			term.typ(t, "stty size\r")
+			next := term.expect(t, pos, "# ")
+			if strings.Contains(term.output()[pos:next], "40 100") {
+				pos = next
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("stty size never showed 40 100:\n%s", term.output())
+			}
+			pos = next
+			time.Sleep(100 * time.Millisecond)
+		}
 		term.typ(t, "tty\r")
 		term.expect(t, pos, "/dev/pts/")
 		term.typ(t, "exit 3\r")

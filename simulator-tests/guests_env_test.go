@@ -114,7 +114,7 @@ func (g *guestVCH) ok(t *testing.T, args ...string) string {
 // dockerStdin runs the docker CLI with stdin, returning stdout only.
 func (g *guestVCH) dockerStdin(t *testing.T, stdin string, args ...string) (string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cliWait)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", append([]string{"-H", g.host}, args...)...)
 	cmd.Env = append(os.Environ(), g.env...)

@@ -208,7 +208,7 @@ func (e *installerEnv) create(t *testing.T, name, applianceISO string, extra ...
 // docker runs the real CLI against the VCH with its client certificate.
 func (d *deployed) docker(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cliWait)
 	defer cancel()
 	all := append([]string{"-H", d.host, "--tlsverify", "--tlscacert", filepath.Join(d.certs, "ca.pem"),
 		"--tlscert", filepath.Join(d.certs, "cert.pem"), "--tlskey", filepath.Join(d.certs, "key.pem")}, args...)

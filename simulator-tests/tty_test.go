@@ -69,7 +69,7 @@ func (term *terminal) output() string {
 // expect waits until the screen shows want after the first `from` bytes and returns the offset just past it.
 func (term *terminal) expect(t *testing.T, from int, want string) int {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(guestWait) // a safety net: a loaded machine runs guests many times slower
 	for time.Now().Before(deadline) {
 		if i := strings.Index(term.output()[from:], want); i >= 0 {
 			return from + i + len(want)
