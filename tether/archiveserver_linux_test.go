@@ -62,7 +62,7 @@ func archiveOp(t *testing.T, c *ssh.Client, req wire.ArchiveRequest, body []byte
 		if ok {
 			res.exit = code
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(guestWait):
 	}
 	return res
 }

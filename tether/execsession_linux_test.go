@@ -199,7 +199,7 @@ func TestExecSessionDetached(t *testing.T) {
 		if st.ID != "bg" || st.State != wire.SessionExited || st.ExitCode != 128+15 {
 			t.Errorf("session-exit %+v", st)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(guestWait):
 		t.Fatal("no session-exit request")
 	}
 }

@@ -180,12 +180,16 @@ func openLog(t *testing.T, path string) *os.File {
 	return f
 }
 
+// guestWait bounds a test's wait for a guest (its boot, output, exit or session): a safety net that ends a test
+// that would hang, not a measure (a loaded machine runs guests many times slower).
+const guestWait = 2 * time.Minute
+
 // wait waits for the tether to power off (exit) and checks that it did so cleanly.
 func (g *guest) wait() {
 	g.t.Helper()
 	select {
 	case <-g.exited:
-	case <-time.After(30 * time.Second):
+	case <-time.After(guestWait):
 		g.t.Fatalf("tether did not power off")
 	}
 	if g.exitErr != nil {

@@ -92,7 +92,7 @@ func (a *attachment) wait(t *testing.T) int {
 	case code := <-a.exit:
 		a.done.Wait()
 		return code
-	case <-time.After(20 * time.Second):
+	case <-time.After(guestWait):
 		t.Fatalf("no exit-status on the attach channel")
 		return -1
 	}

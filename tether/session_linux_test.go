@@ -134,7 +134,7 @@ func TestAttachInputEnd(t *testing.T) {
 	go func() { first.done.Wait(); close(ended) }()
 	select {
 	case <-ended:
-	case <-time.After(20 * time.Second):
+	case <-time.After(guestWait):
 		t.Fatal("the attach whose input ended did not end")
 	}
 	second := attach(t, c)

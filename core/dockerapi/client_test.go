@@ -124,7 +124,7 @@ func TestMobyClientEventsUntil(t *testing.T) {
 			if !errors.Is(err, io.EOF) {
 				t.Fatalf("stream ended with %v", err)
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(guestWait):
 			t.Fatal("stream did not end at until")
 		}
 		break

@@ -17,6 +17,10 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
+// eventWait bounds a wait for an event through the plugin: a safety net, not a measure (a loaded machine runs
+// the plugin and its simulator many times slower).
+const eventWait = 2 * time.Minute
+
 // newClient is a port-layer client of the real vcsim plugin, through go-plugin.
 func newClient(t *testing.T) (*portlayer.Client, *plugintest.Plugin, *plugintest.Tracked) {
 	t.Helper()
@@ -105,7 +109,7 @@ func TestEventsStream(t *testing.T) {
 		if *ev.Type != "container" || *ev.Action != "create" || ev.ID != id || ev.Attributes["name"] != "web" {
 			t.Errorf("event = %+v", ev)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(eventWait):
 		t.Fatal("no event arrived while the stream is open")
 	}
 	cancel()
@@ -114,7 +118,7 @@ func TestEventsStream(t *testing.T) {
 		if ok {
 			t.Error("an event after cancel")
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(eventWait):
 		t.Fatal("channel not closed after cancel")
 	}
 	tr.WaitEventStreams(t, 0)

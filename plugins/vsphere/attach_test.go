@@ -16,7 +16,7 @@ import (
 // startWithFakeGuest starts the container while a fakeGuest boots it.
 func (e *containerEnv) startWithFakeGuest(t *testing.T, info *models.ContainerInfo) (*fakeGuest, *models.ContainerInfo) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
 	defer cancel()
 	g := newFakeGuest(t, e.c, info.VM, *info.ID)
 	booted := g.bootWhenOn(ctx, e.b.ctr.attach.advertise)
@@ -147,7 +147,7 @@ func TestContainerLifecycleWithFakeGuest(t *testing.T) {
 		if err != nil {
 			t.Errorf("first attach's output: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testWait):
 		t.Fatal("the attach did not end with the process")
 	}
 	ws, err := e.b.WaitContainer(ctx, id, "not-running")
@@ -156,7 +156,7 @@ func TestContainerLifecycleWithFakeGuest(t *testing.T) {
 	}
 
 	var actions []string
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(testWait)
 	for len(actions) < 7 {
 		select {
 		case ev := <-evs:
@@ -212,7 +212,7 @@ func TestStopPowersOffAGuestThatIgnoresTheSignal(t *testing.T) {
 		if st == nil || st.ExitCode != exitKilled {
 			t.Errorf("next-exit wait: %+v", st)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testWait):
 		t.Fatal("next-exit wait did not end")
 	}
 	if err := e.b.SignalContainer(ctx, *info.ID, "KILL"); !errors.Is(err, errdefs.ErrConflict) {

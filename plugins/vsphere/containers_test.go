@@ -258,12 +258,16 @@ func ctxFor(t *testing.T) context.Context {
 	return ctx
 }
 
+// testWait bounds a test's wait for a guest, an event or a stream: a safety net that ends a test that would
+// hang, not a measure (a loaded machine runs everything many times slower).
+const testWait = 2 * time.Minute
+
 func nextEvent(t *testing.T, evs <-chan *models.Event) *models.Event {
 	t.Helper()
 	select {
 	case ev := <-evs:
 		return ev
-	case <-time.After(10 * time.Second):
+	case <-time.After(testWait):
 		t.Fatal("no event")
 		return nil
 	}

@@ -183,7 +183,7 @@ func TestKVEvents(t *testing.T) {
 			if *ev.Type != EventTypeKV || *ev.Action != want || ev.ID != "k" || ev.Time == nil {
 				t.Fatalf("event %+v, want kv %s k", ev, want)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(testWait):
 			t.Fatalf("no %s event", want)
 		}
 	}

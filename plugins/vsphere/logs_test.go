@@ -85,7 +85,7 @@ func TestContainerLogs(t *testing.T) {
 	// Follow a running container: new records arrive as they are appended; the stream ends once the
 	// container exits and the file is drained.
 	g, _ := e.startWithFakeGuest(t, info)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
 	defer cancel()
 	rc, err := e.b.ContainerLogs(ctx, id, sdk.LogOptions{Follow: true, Tail: 1})
 	if err != nil {
@@ -123,7 +123,7 @@ func TestFollowedLogsOutliveRemoval(t *testing.T) {
 	info := e.create(t, spec("brief", "", models.Process{Path: "/bin/echo"}, nil))
 	id := *info.ID
 	g, _ := e.startWithFakeGuest(t, info)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
 	defer cancel()
 	file := e.local(info.VMName + "/" + outputLog)
 	first := logLine(t, "first", time.Now().UTC())
