@@ -2,11 +2,14 @@ package simulatortests
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -56,6 +59,57 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// buildMessage is one JSON message of POST /build's progress stream.
+type buildMessage struct {
+	Stream      string
+	Aux         struct{ ID string }
+	Error       string
+	ErrorDetail struct {
+		Code    int
+		Message string
+	}
+}
+
+// buildAPI posts a tar of files to POST /build?query on the endpoint's socket and returns its status and
+// messages.
+func (g *guestVCH) buildAPI(t *testing.T, query string, files map[string]string) (int, []buildMessage) {
+	t.Helper()
+	var body bytes.Buffer
+	tw := tar.NewWriter(&body)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", g.sock)
+		}}}
+	resp, err := c.Post("http://vice/build?"+query, "application/x-tar", &body)
+	if err != nil {
+		t.Fatalf("POST /build?%s: %v", query, err)
+	}
+	defer resp.Body.Close()
+	var msgs []buildMessage
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var m buildMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("POST /build?%s: a message: %v", query, err)
+		}
+		msgs = append(msgs, m)
+	}
+	return resp.StatusCode, msgs
 }
 
 // TestBuild is issue 18's acceptance with the real docker CLI's classic builder: a two-stage Dockerfile with
@@ -366,6 +420,30 @@ func TestBuildInstructions(t *testing.T) {
 		!strings.Contains(msg.Message, "does not fetch remote contexts") {
 		t.Errorf("a remote context: %d %q", st, msg.Message)
 	}
+	// The progress stream in Docker's JSON messages: each stage's image in an aux message, the last the
+	// build's; a failed step's errorDetail carries the command's exit code, which the CLI exits with.
+	st, msgs := g.buildAPI(t, "t=api%3A1", map[string]string{"Dockerfile": "FROM " + bb + " AS one\nRUN echo one > /one\nFROM " + bb + "\nCOPY --from=one /one /\n"})
+	var auxes []string
+	for _, m := range msgs {
+		if m.Aux.ID != "" {
+			auxes = append(auxes, m.Aux.ID)
+		}
+		if m.Error != "" {
+			t.Errorf("POST /build: %s", m.Error)
+		}
+	}
+	if id := strings.TrimSpace(g.ok(t, "inspect", "-f", "{{.Id}}", "api:1")); st != http.StatusOK || len(auxes) != 2 || auxes[1] != id {
+		t.Errorf("POST /build: %d, aux IDs %q, api:1 is %s", st, auxes, id)
+	}
+	st, msgs = g.buildAPI(t, "forcerm=1", map[string]string{"Dockerfile": "FROM " + bb + "\nRUN exit 7\n"})
+	if len(msgs) == 0 {
+		t.Fatalf("POST /build of a failing RUN: %d and no message", st)
+	}
+	if last := msgs[len(msgs)-1]; st != http.StatusOK || last.ErrorDetail.Code != 7 ||
+		last.Error != "The command '/bin/sh -c exit 7' returned a non-zero code: 7" || last.ErrorDetail.Message != last.Error {
+		t.Errorf("POST /build of a failing RUN: %d, last message %+v", st, last)
+	}
+
 	// BuildKit's endpoints say what to do instead.
 	if st := g.api(t, "POST", "/session", nil, &msg); st != http.StatusNotImplemented || !strings.Contains(msg.Message, "DOCKER_BUILDKIT=0") {
 		t.Errorf("POST /session: %d %q", st, msg.Message)

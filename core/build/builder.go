@@ -117,7 +117,6 @@ func (b *builder) run(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("No image was generated. Is your Dockerfile empty?: %w", errdefs.ErrInvalid)
 	}
 	b.warnUnusedArgs()
-	b.out(images.Message{Aux: map[string]string{"ID": final.imageID}})
 	b.stream("Successfully built %s\n", shortID(final.imageID))
 	for _, t := range b.o.Tags {
 		ref, err := b.s.images.TagReference(ctx, final.imageID, t)
@@ -191,6 +190,10 @@ func (b *builder) buildStage(ctx context.Context, st *stage) error {
 		if err := b.dispatch(ctx, st, in); err != nil {
 			return err
 		}
+	}
+	// Each stage's image is an aux message, as dockerd's; the last is the build's.
+	if st.imageID != "" {
+		b.out(images.Message{Aux: map[string]string{"ID": st.imageID}})
 	}
 	return nil
 }
