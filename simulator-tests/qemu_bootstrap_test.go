@@ -1,7 +1,6 @@
 package simulatortests
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -154,26 +153,20 @@ func containerVM(t *testing.T, rawURL, dsDir, id string) (map[string]string, str
 	return nil, "", nil
 }
 
-// attachOverSerial is the VCH's side of the serial line: it waits for the tether's SSH banner (what the
-// VCH sent while the VM booted would be lost on a port nobody had open), asks the container's ID, opens the
-// attach channel and reads stdout until the exit status.
+// attachOverSerial is the VCH's side of the serial line, as the attach listener speaks it: it waits for the
+// tether's offer of a session (wire's serial synchronisation: the line connected at power-on, long before
+// the tether listened, so nothing is sent before), asks the container's ID, opens the attach channel and
+// reads stdout until the exit status.
 func attachOverSerial(t *testing.T, nc net.Conn, id string) (string, int) {
 	t.Helper()
-	_ = nc.SetDeadline(time.Now().Add(3 * time.Minute))
-	br := bufio.NewReader(nc)
-	var skipped int
-	for {
-		b, err := br.Peek(4)
-		if err != nil {
-			t.Fatalf("the serial line ended before the tether spoke: %v", err)
-		}
-		if string(b) == "SSH-" {
-			break
-		}
-		_, _ = br.Discard(1)
-		skipped++
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	line, err := wire.AwaitGuest(ctx, nc, time.Minute)
+	if err != nil {
+		t.Fatalf("the tether did not offer a session on the serial line: %v", err)
 	}
-	conn, chans, reqs, err := ssh.NewClientConn(readerConn{nc, br}, "serial", &ssh.ClientConfig{
+	_ = nc.SetDeadline(time.Now().Add(3 * time.Minute))
+	conn, chans, reqs, err := ssh.NewClientConn(line, "serial", &ssh.ClientConfig{
 		User: "vice", HostKeyCallback: ssh.InsecureIgnoreHostKey()})
 	if err != nil {
 		t.Fatalf("SSH over the serial line: %v", err)
@@ -216,11 +209,3 @@ func attachOverSerial(t *testing.T, nc net.Conn, id string) (string, int) {
 	}
 	return "", -1
 }
-
-// readerConn reads through r, which holds what was already read from the connection.
-type readerConn struct {
-	net.Conn
-	r io.Reader
-}
-
-func (c readerConn) Read(p []byte) (int, error) { return c.r.Read(p) }

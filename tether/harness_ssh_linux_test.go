@@ -3,6 +3,7 @@ package tether_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -42,7 +43,11 @@ type rawConn struct {
 // dialRaw connects to the serial line as the VCH does.
 func (g *guest) dialRaw() rawConn {
 	g.t.Helper()
-	conn, err := net.Dial("unix", g.sock)
+	nc, err := net.Dial("unix", g.sock)
+	must(g.t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := wire.AwaitGuest(ctx, nc, 10*time.Second)
 	must(g.t, err)
 	c, chans, reqs, err := ssh.NewClientConn(conn, "serial", &ssh.ClientConfig{
 		User: "vch", HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})

@@ -9,11 +9,21 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
 
 	"github.com/vice-engine/vice/tether/wire"
+)
+
+const (
+	// handshakeTimeout bounds the SSH handshake once the VCH has answered the offer.
+	handshakeTimeout = 30 * time.Second
+	// keepAliveInterval and keepAliveTimeout: how often the VCH is asked whether it is still there, and how
+	// long its answer may take.
+	keepAliveInterval = 15 * time.Second
+	keepAliveTimeout  = 45 * time.Second
 )
 
 // controller is what the control channel acts on.
@@ -93,15 +103,31 @@ func (s *sshServer) Serve(ctx context.Context, l net.Listener) error {
 }
 
 func (s *sshServer) serveConn(ctx context.Context, conn net.Conn) {
-	sc, chans, reqs, err := ssh.NewServerConn(conn, s.config)
+	// The VCH may have connected long before this offer (a VM's serial line connects at power-on), or may be
+	// gone: the session starts when the VCH answers (wire's serial synchronisation).
+	line, err := wire.AwaitVCH(ctx, conn)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Debug("serial line", "err", err)
+			time.Sleep(wire.SerialReadyInterval) // a line that fails at once is not retried in a tight loop
+		}
+		conn.Close()
+		return
+	}
+	_ = line.SetDeadline(time.Now().Add(handshakeTimeout))
+	sc, chans, reqs, err := ssh.NewServerConn(line, s.config)
 	if err != nil {
 		s.log.Warn("ssh handshake", "err", err)
 		conn.Close()
 		return
 	}
+	_ = line.SetDeadline(time.Time{})
 	s.log.Info("vch connected")
 	stop := context.AfterFunc(ctx, func() { sc.Close() })
 	defer stop()
+	ended := make(chan struct{})
+	defer close(ended)
+	go s.keepAlive(sc, ended)
 	s.connsMu.Lock()
 	s.conns[sc] = struct{}{}
 	s.connsMu.Unlock()
@@ -155,6 +181,37 @@ func (s *sshServer) serveConn(ctx context.Context, conn net.Conn) {
 		}
 	}
 	s.log.Info("vch disconnected", "err", sc.Wait())
+}
+
+// keepAlive ends the session when the VCH stops answering: a serial line never says it hung up, and the
+// port must be offered again for the next VCH to connect.
+func (s *sshServer) keepAlive(sc *ssh.ServerConn, ended <-chan struct{}) {
+	t := time.NewTicker(keepAliveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ended:
+			return
+		case <-t.C:
+		}
+		replied := make(chan error, 1)
+		go func() {
+			_, _, err := sc.SendRequest(wire.RequestKeepAlive, true, nil)
+			replied <- err
+		}()
+		select {
+		case err := <-replied:
+			if err != nil {
+				return
+			}
+		case <-ended:
+			return
+		case <-time.After(keepAliveTimeout):
+			s.log.Warn("the VCH stopped answering; ending its session", "after", keepAliveTimeout)
+			sc.Close()
+			return
+		}
+	}
 }
 
 // serveControl answers "signal" and "window-change" requests until the channel closes.

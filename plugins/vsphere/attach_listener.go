@@ -17,8 +17,8 @@ import (
 	"github.com/vice-engine/vice/tether/wire"
 )
 
-// handshakeTimeout bounds a guest's SSH handshake and identification, so a stray connection cannot hold a
-// goroutine for ever.
+// handshakeTimeout bounds a guest's SSH handshake and identification once it has offered a session (the
+// wait for the offer itself lasts as long as the line: a VM may take minutes to boot).
 const handshakeTimeout = 15 * time.Second
 
 // attachListener is the VCH end of the containerVMs' serial lines (DESIGN §5): each containerVM's serial port
@@ -35,7 +35,8 @@ type attachListener struct {
 
 	mu      sync.Mutex
 	guests  map[string]*guestConn
-	changed chan struct{} // closed, and replaced, when a guest connects
+	lines   map[net.Conn]context.CancelFunc // every connected line, to end them on close
+	changed chan struct{}                   // closed, and replaced, when a guest connects
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -65,7 +66,7 @@ func listenAttach(addr, advertise string, log *slog.Logger) (*attachListener, er
 		advertise = net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
 	}
 	a := &attachListener{log: log, ln: ln, advertise: advertise, guests: map[string]*guestConn{},
-		changed: make(chan struct{})}
+		lines: map[net.Conn]context.CancelFunc{}, changed: make(chan struct{})}
 	a.wg.Add(1)
 	go a.serve()
 	log.Info("accepting containerVM serial lines", "listen", ln.Addr().String(), "advertise", advertise)
@@ -85,14 +86,47 @@ func (a *attachListener) serve() {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			a.handshake(nc)
+			a.serveLine(nc)
 		}()
 	}
 }
 
-// handshake makes the SSH connection to the tether, asks which container it is, and keeps it until it ends.
-func (a *attachListener) handshake(nc net.Conn) {
-	_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
+// serveLine serves one containerVM's serial line for as long as it is connected: session after session,
+// each begun when the tether offers one (wire's serial synchronisation), since a VM's line connects at
+// power-on, long before the tether listens, and stays connected when a session ends.
+func (a *attachListener) serveLine(nc net.Conn) {
+	defer nc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return
+	}
+	a.lines[nc] = cancel
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.lines, nc)
+		a.mu.Unlock()
+	}()
+	remote := nc.RemoteAddr().String()
+	for ctx.Err() == nil {
+		line, err := wire.AwaitGuest(ctx, nc, handshakeTimeout)
+		if err != nil {
+			a.log.Debug("a serial line ended", "remote", remote, "err", err)
+			return
+		}
+		s := newLineSession(line)
+		a.session(s, remote)
+		s.Close() // what is left of the session stops reading before the line is read for the next offer
+	}
+}
+
+// session makes the SSH connection to the tether on line, asks which container it is, and keeps it until
+// it ends.
+func (a *attachListener) session(line net.Conn, remote string) {
+	_ = line.SetDeadline(time.Now().Add(handshakeTimeout))
 	cfg := &ssh.ClientConfig{
 		User: "vice",
 		// The line is private to the VCH (the VM's serial port dials us), so the tether's host key is taken
@@ -100,10 +134,9 @@ func (a *attachListener) handshake(nc net.Conn) {
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
 		Timeout:         handshakeTimeout,
 	}
-	conn, chans, reqs, err := ssh.NewClientConn(nc, nc.RemoteAddr().String(), cfg)
+	conn, chans, reqs, err := ssh.NewClientConn(line, remote, cfg)
 	if err != nil {
-		a.log.Warn("a guest's SSH handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
-		nc.Close()
+		a.log.Warn("a guest's SSH handshake failed", "remote", remote, "err", err)
 		return
 	}
 	identified := make(chan string, 1)
@@ -114,10 +147,10 @@ func (a *attachListener) handshake(nc net.Conn) {
 		}
 	}()
 	ok, payload, err := conn.SendRequest(wire.RequestContainerID, true, nil)
-	_ = nc.SetDeadline(time.Time{})
+	_ = line.SetDeadline(time.Time{})
 	id := decodeContainerID(payload)
 	if err != nil || !ok || !containerIDPattern.MatchString(id) {
-		a.log.Warn("a guest did not identify its container", "remote", nc.RemoteAddr().String(), "err", err)
+		a.log.Warn("a guest did not identify its container", "remote", remote, "err", err)
 		close(identified)
 		conn.Close()
 		return
@@ -138,7 +171,7 @@ func (a *attachListener) handshake(nc net.Conn) {
 	if old != nil {
 		old.conn.Close() // the guest reconnected; the old line is dead or soon will be
 	}
-	a.log.Debug("guest connected", "container", id, "remote", nc.RemoteAddr().String())
+	a.log.Debug("guest connected", "container", id, "remote", remote)
 	_ = conn.Wait()
 	a.mu.Lock()
 	if a.guests[id] == g {
@@ -232,12 +265,15 @@ func (a *attachListener) drop(id string) {
 	}
 }
 
-// close stops accepting, closes every guest connection and waits for their goroutines.
+// close stops accepting, ends every line and guest connection and waits for their goroutines.
 func (a *attachListener) close() {
 	a.mu.Lock()
 	a.closed = true
 	guests := a.guests
 	a.guests = map[string]*guestConn{}
+	for _, cancel := range a.lines {
+		cancel()
+	}
 	a.mu.Unlock()
 	a.ln.Close()
 	for _, g := range guests {

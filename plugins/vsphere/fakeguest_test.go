@@ -103,11 +103,18 @@ func (g *fakeGuest) dial(addr string) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	line, err := wire.AwaitVCH(ctx, nc)
+	if err != nil {
+		nc.Close()
+		return err
+	}
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	signer, _ := ssh.NewSignerFromKey(priv)
 	cfg := &ssh.ServerConfig{NoClientAuth: true}
 	cfg.AddHostKey(signer)
-	conn, chans, reqs, err := ssh.NewServerConn(nc, cfg)
+	conn, chans, reqs, err := ssh.NewServerConn(line, cfg)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,17 @@
 package wire
 
-// The serial line carries one SSH connection, the tether being the server and the VCH the client. The VCH
-// accepts the containerVMs' connections (the serial port's network backing dials out to it), so one
-// listener serves every container. Authentication is "none": the line is private to the VCH.
+// The serial line carries one SSH connection, the tether being the server and the VCH the client, once the
+// two have synchronised (serialsync.go). The VCH accepts the containerVMs' connections (the serial port's
+// network backing dials out to it), so one listener serves every container. Authentication is "none": the
+// line is private to the VCH.
 const (
 	// RequestContainerID is a global request the VCH sends first; the reply's payload is the container ID as
 	// raw bytes (no SSH string length prefix).
 	RequestContainerID = "vice-container-id@vice"
+
+	// RequestKeepAlive is a global request the tether sends now and then, wanting a reply (any reply, a
+	// refusal too): a VCH that does not answer is gone, and the tether ends its session. No payload.
+	RequestKeepAlive = "keepalive@vice"
 
 	// ChannelAttach opens a view of the main process's streams. Channel data from the VCH is stdin;
 	// channel data to the VCH is stdout (and, with a tty, everything); extended data of type
