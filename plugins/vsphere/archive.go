@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"strings"
 	"sync"
 	"time"
 
@@ -48,13 +47,15 @@ func (b *Backend) StatPath(ctx context.Context, id, p string) (*models.PathStat,
 			return nil
 		},
 		func(o *openedDisk) error {
-			if err := onDiskOnly(o.c, p); err != nil {
+			tree, rel, name, err := o.at(ctx, b, p, false)
+			if err != nil {
 				return err
 			}
-			st, err := o.tree.Stat(p)
+			st, err := tree.Stat(rel)
 			if err != nil {
 				return fsError(err)
 			}
+			st.Name = name
 			out = pathStat(st)
 			return nil
 		})
@@ -67,11 +68,12 @@ func (b *Backend) StatPath(ctx context.Context, id, p string) (*models.PathStat,
 // ReadArchive streams a tar of what is at p.
 func (b *Backend) ReadArchive(ctx context.Context, id, p string) (io.ReadCloser, error) {
 	rc, err := b.streamFilesystem(ctx, id, wire.ArchiveRequest{Op: wire.ArchiveRead, Path: p},
-		func(c *containerVM, tree *archive.FS, w io.Writer) error {
-			if err := onDiskOnly(c, p); err != nil {
+		func(o *openedDisk, w io.Writer) error {
+			tree, rel, name, err := o.at(ctx, b, p, false)
+			if err != nil {
 				return err
 			}
-			return tree.Archive(ctx, w, p)
+			return tree.ArchiveAs(ctx, w, rel, name)
 		})
 	if err != nil {
 		return nil, err
@@ -83,7 +85,7 @@ func (b *Backend) ReadArchive(ctx context.Context, id, p string) (io.ReadCloser,
 // ExportContainer streams the container's root filesystem.
 func (b *Backend) ExportContainer(ctx context.Context, id string) (io.ReadCloser, error) {
 	rc, err := b.streamFilesystem(ctx, id, wire.ArchiveRequest{Op: wire.ArchiveExport},
-		func(_ *containerVM, tree *archive.FS, w io.Writer) error { return tree.Export(ctx, w) })
+		func(o *openedDisk, w io.Writer) error { return o.tree.Export(ctx, w) }) // the disk alone, as dockerd exports
 	if err != nil {
 		return nil, fmt.Errorf("export container %s: %w", id, err)
 	}
@@ -104,10 +106,11 @@ func (b *Backend) WriteArchive(ctx context.Context, id, p string, opts sdk.Write
 			return ga.write(ctx, r)
 		},
 		func(o *openedDisk) error {
-			if err := onDiskOnly(o.c, p); err != nil {
+			tree, rel, _, err := o.at(ctx, b, p, true)
+			if err != nil {
 				return err
 			}
-			if _, err := o.tree.ExtractPoint(p); err != nil {
+			if _, err := tree.ExtractPoint(rel); err != nil {
 				return fsError(err)
 			}
 			xo := archive.ExtractOptions{NoOverwriteDirNonDir: opts.NoOverwriteDirNonDir}
@@ -118,7 +121,7 @@ func (b *Backend) WriteArchive(ctx context.Context, id, p string, opts sdk.Write
 				}
 				xo.Owner = owner
 			}
-			return fsError(o.tree.Extract(ctx, r, p, xo))
+			return fsError(tree.Extract(ctx, r, rel, xo))
 		})
 	if err != nil {
 		return err
@@ -226,16 +229,17 @@ type openedDisk struct {
 	kept    bool
 }
 
-// keep hands the disk and the lock over to the caller, who calls the function returned when done.
+// keep hands the disk and the lock over to the caller, who calls the function returned when done (which
+// closes what was opened with the disk meanwhile too, see at).
 func (o *openedDisk) keep() func() {
 	o.kept = true
-	return o.release
+	return func() { o.release() }
 }
 
 // streamFilesystem starts a tar stream of container id's filesystem, from its tether (req) when it runs, else
 // written by produce from its disk. An error before the first byte (a missing path) is returned as such.
 func (b *Backend) streamFilesystem(ctx context.Context, id string, req wire.ArchiveRequest,
-	produce func(c *containerVM, tree *archive.FS, w io.Writer) error) (io.ReadCloser, error) {
+	produce func(o *openedDisk, w io.Writer) error) (io.ReadCloser, error) {
 	var rc io.ReadCloser
 	err := b.onFilesystem(ctx, id, false,
 		func() error {
@@ -252,7 +256,7 @@ func (b *Backend) streamFilesystem(ctx context.Context, id string, req wire.Arch
 		},
 		func(o *openedDisk) error {
 			var err error
-			rc, err = startStream(func(w io.Writer) error { return fsError(produce(o.c, o.tree, w)) }, o.keep())
+			rc, err = startStream(func(w io.Writer) error { return fsError(produce(o, w)) }, o.keep())
 			return err
 		})
 	return rc, err
@@ -282,21 +286,6 @@ func (b *Backend) openDisk(ctx context.Context, c *containerVM, writable bool) (
 		return nil, nil, err
 	}
 	return c, d, nil
-}
-
-// onDiskOnly refuses a path of a stopped container that is on one of its mounts (a volume, a bind mount, a
-// tmpfs): its disk has only what the mount hides there, and the mount's files are the guest's to reach once
-// the container runs.
-func onDiskOnly(c *containerVM, p string) error {
-	clean := path.Join("/", p)
-	for _, m := range guestConfigOf(c).Mounts {
-		dst := path.Clean(m.Destination)
-		if clean == dst || strings.HasPrefix(clean, strings.TrimSuffix(dst, "/")+"/") {
-			return fmt.Errorf("%s is on the container's %s mount at %s, which only the running container reaches: "+
-				"start it to copy its files: %w", p, m.Type, dst, errdefs.ErrNotImplemented)
-		}
-	}
-	return nil
 }
 
 // guestConfigOf is the tether's configuration of c, as CreateContainer wrote it.

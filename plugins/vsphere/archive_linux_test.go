@@ -246,24 +246,119 @@ func TestStoppedContainerFilesystem(t *testing.T) {
 	}
 }
 
-// TestStoppedContainerMounts: a stopped container's disk has only what a mount hides, so its mounts' paths
-// are refused rather than read or written there.
+// TestStoppedContainerMounts: a stopped container's paths on its mounts are read and written where the mount's
+// files are, as dockerd mounts a stopped container's volumes for docker cp: a volume's on the volume's disk
+// (another container with the volume sees what was copied in), a bind mount's in its host directory; a
+// tmpfs has no files while stopped, so its path is the disk's beneath it; a read-only mount is not written.
 func TestStoppedContainerMounts(t *testing.T) {
-	e := newContainerEnv(t)
 	ctx := context.Background()
-	s := spec("mounted", e.emptyLayer(t), models.Process{}, nil)
-	s.Mounts = []*models.Mount{{Type: "tmpfs", Destination: "/scratch"}}
-	id := *e.create(t, s).ID
-	for name, err := range map[string]error{
-		"stat":  func() error { _, err := e.b.StatPath(ctx, id, "/scratch/f"); return err }(),
-		"read":  func() error { _, err := e.b.ReadArchive(ctx, id, "/scratch"); return err }(),
-		"write": e.b.WriteArchive(ctx, id, "/scratch/", sdk.WriteArchiveOptions{}, bytes.NewReader(buildTar(t, file("f", 0o644, "x")))),
-	} {
-		if !errdefs.Is(err, errdefs.ErrNotImplemented) {
-			t.Errorf("%s on a mount of a stopped container: %v", name, err)
+	b, sim := volumeEnv(t)
+	b.cfg.HostBinds = true
+	e := &containerEnv{b: b, c: sim.client(t), dsDir: datastoreDir(t, b)}
+	for _, n := range []string{"data", "logs"} {
+		if _, err := b.CreateVolume(ctx, &models.VolumeSpec{Name: n}); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if _, err := e.b.StatPath(ctx, id, "/"); err != nil {
-		t.Errorf("stat / beside the mount: %v", err)
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "h.txt"), []byte("from the host"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	layer := e.emptyLayer(t)
+	s := spec("mounted", layer, models.Process{}, nil)
+	s.Mounts = []*models.Mount{
+		{Type: "volume", Source: "data", Destination: "/data"},
+		{Type: "volume", Source: "logs", Destination: "/data/logs", ReadOnly: true},
+		{Type: "bind", Source: host, Destination: "/h"},
+		{Type: "tmpfs", Destination: "/scratch"},
+	}
+	id := *e.create(t, s).ID
+	other := spec("other", layer, models.Process{}, nil)
+	other.Mounts = []*models.Mount{{Type: "volume", Source: "data", Destination: "/elsewhere"}}
+	otherID := *e.create(t, other).ID
+
+	// Into the volume, at its mount point and below it.
+	if err := b.WriteArchive(ctx, id, "/data", sdk.WriteArchiveOptions{},
+		bytes.NewReader(buildTar(t, dir("sub", 0o755), file("sub/f", 0o644, "on the volume")))); err != nil {
+		t.Fatalf("write to the volume: %v", err)
+	}
+	if err := b.WriteArchive(ctx, id, "/data/sub/", sdk.WriteArchiveOptions{},
+		bytes.NewReader(buildTar(t, file("g", 0o600, "too")))); err != nil {
+		t.Fatalf("write below the volume's mount point: %v", err)
+	}
+	for _, c := range []struct{ id, path, name string }{
+		{id, "/data", "data"}, {id, "/data/sub/f", "f"}, {otherID, "/elsewhere/sub/g", "g"}, {id, "/h/h.txt", "h.txt"},
+	} {
+		st, err := b.StatPath(ctx, c.id, c.path)
+		if err != nil || st.Name != c.name {
+			t.Errorf("stat %s: %+v %v, want the name %q", c.path, st, err, c.name)
+		}
+	}
+	rc, err := b.ReadArchive(ctx, otherID, "/elsewhere")
+	if err != nil {
+		t.Fatalf("read the volume through the other container: %v", err)
+	}
+	got := readTarFiles(t, rc)
+	if got["elsewhere/sub/f"] != "on the volume" || got["elsewhere/sub/g"] != "too" {
+		t.Errorf("the volume read through the other container: %v", got)
+	}
+	// The container's own disk has none of it.
+	if _, err := b.StatPath(ctx, otherID, "/data"); !errdefs.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("the other container's disk has /data: %v", err)
+	}
+	rc, err = b.ReadArchive(ctx, id, "/h/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readTarFiles(t, rc); got["h/h.txt"] != "from the host" {
+		t.Errorf("the bind mount read: %v", got)
+	}
+
+	// The read-only volume is read, not written.
+	if err := b.WriteArchive(ctx, id, "/data/logs", sdk.WriteArchiveOptions{},
+		bytes.NewReader(buildTar(t, file("x", 0o644, "x")))); !errdefs.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("write to a read-only volume: %v", err)
+	}
+	if st, err := b.StatPath(ctx, id, "/data/logs"); err != nil || st.Name != "logs" {
+		t.Errorf("stat the read-only volume: %+v %v", st, err)
+	}
+
+	// A tmpfs holds nothing while stopped: the disk beneath it is written and read.
+	if err := b.WriteArchive(ctx, id, "/", sdk.WriteArchiveOptions{},
+		bytes.NewReader(buildTar(t, dir("scratch", 0o755), file("scratch/f", 0o644, "on the disk")))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.StatPath(ctx, id, "/scratch/f"); err != nil {
+		t.Errorf("stat under the tmpfs: %v", err)
+	}
+	// Nothing stays attached or open: the volume is removed once both containers are.
+	for _, c := range []string{id, otherID} {
+		if err := b.RemoveContainer(ctx, c, false); err != nil {
+			t.Fatalf("remove %s: %v", c, err)
+		}
+	}
+	if err := b.RemoveVolume(ctx, "data"); err != nil {
+		t.Errorf("remove the volume: %v", err)
+	}
+}
+
+// readTarFiles reads a tar's regular files by name and closes rc.
+func readTarFiles(t *testing.T, rc io.ReadCloser) map[string]string {
+	t.Helper()
+	defer rc.Close()
+	out := map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("tar: %v", err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			b, _ := io.ReadAll(tr)
+			out[h.Name] = string(b)
+		}
 	}
 }

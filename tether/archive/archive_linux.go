@@ -12,13 +12,21 @@ import (
 // (BaseName). The path is resolved as Stat resolves it; a missing one is fs.ErrNotExist, reported before
 // anything is written.
 func (f *FS) Archive(ctx context.Context, w io.Writer, p string) error {
+	return f.ArchiveAs(ctx, w, p, "")
+}
+
+// ArchiveAs is Archive with the top entry named name ("": the path's last element), for a path that is not
+// where the tree is seen from: the root of a volume's tree seen at its mount point.
+func (f *FS) ArchiveAs(ctx context.Context, w io.Writer, p, name string) error {
 	clean := CleanPath(p)
 	st, fd, base, err := f.lstat(clean)
 	if err != nil {
 		return classify(err)
 	}
 	defer unix.Close(fd)
-	name := BaseName(clean)
+	if name == "" {
+		name = BaseName(clean)
+	}
 	tw := NewWriter(w)
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		if err := tw.Entry(fd, base, name, &st); err != nil {

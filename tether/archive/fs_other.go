@@ -27,8 +27,11 @@ func (*FS) Close() error                                     { return nil }
 func (*FS) Stat(string) (*Stat, error)                       { return nil, errUnsupported }
 func (*FS) Archive(context.Context, io.Writer, string) error { return errUnsupported }
 func (*FS) Export(context.Context, io.Writer) error          { return errUnsupported }
-func (*FS) ExtractPoint(string) (string, error)              { return "", errUnsupported }
-func (*FS) LookupOwner(string) (*Owner, error)               { return nil, errUnsupported }
+func (*FS) ArchiveAs(context.Context, io.Writer, string, string) error {
+	return errUnsupported
+}
+func (*FS) ExtractPoint(string) (string, error) { return "", errUnsupported }
+func (*FS) LookupOwner(string) (*Owner, error)  { return nil, errUnsupported }
 func (*FS) Extract(context.Context, io.Reader, string, ExtractOptions) error {
 	return errUnsupported
 }
