@@ -62,11 +62,45 @@ func (s *Service) Observe(m events.Message) {
 	}
 }
 
+// removal is an auto-removal in progress; removed is set before done is closed.
+type removal struct {
+	done    chan struct{}
+	removed bool
+}
+
 // autoRemove removes a container whose HostConfig says AutoRemove once it is not running. A container
 // already gone is no error: the event path and a waiting `docker run --rm` may both get here.
 func (s *Service) autoRemove(ctx context.Context, id string) {
 	ctx, cancel := context.WithTimeout(ctx, autoRemoveTimeout)
 	defer cancel()
+	// One removal at a time: the die event and the waiting `docker run --rm` both get here, and the second
+	// then only finds the container gone instead of removing it again.
+	mine := &removal{done: make(chan struct{})}
+	for {
+		s.mu.Lock()
+		other, busy := s.removing[id]
+		if !busy {
+			s.removing[id] = mine
+		}
+		s.mu.Unlock()
+		if !busy {
+			break
+		}
+		select {
+		case <-other.done:
+			if other.removed {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+	defer func() {
+		s.mu.Lock()
+		delete(s.removing, id)
+		s.mu.Unlock()
+		close(mine.done)
+	}()
 	s.mu.Lock()
 	starting := s.starting[id]
 	s.mu.Unlock()
@@ -85,6 +119,7 @@ func (s *Service) autoRemove(ctx context.Context, id string) {
 	err = s.pl.RemoveContainer(ctx, id, false)
 	switch {
 	case err == nil:
+		mine.removed = true
 		s.log.Info("container auto-removed", "container", id, "name", r.Name)
 		s.removeVolumes(ctx, s.anonymousVolumes(ctx, r)) // dockerd's auto-removal takes them too
 	case errors.Is(err, errdefs.ErrNotFound):

@@ -46,6 +46,7 @@ type Service struct {
 	wakers    map[string]chan struct{}          // container ID -> closed at its next event
 	lastState map[string]*models.ContainerState // auto-removed container ID -> its final state, briefly
 	starting  map[string]chan struct{}          // container ID -> closed when its start request returns
+	removing  map[string]*removal               // container ID -> its auto-removal in progress (observe.go)
 	dns       []string                          // default name servers (the VCH's --dns-server)
 	publish   EventFunc                         // the events the service reports itself (commit, health_status)
 	networks  Networks                          // resolves network names; nil: no networks
@@ -82,7 +83,8 @@ func New(pl *portlayer.Client, img *images.Service, opts ...Option) *Service {
 	s := &Service{pl: pl, images: img, log: slog.Default(), publish: func(string, string, map[string]string) {},
 		reserved:  map[string]string{},
 		attaching: map[string]int{}, wakers: map[string]chan struct{}{},
-		lastState: map[string]*models.ContainerState{}, starting: map[string]chan struct{}{}}
+		lastState: map[string]*models.ContainerState{}, starting: map[string]chan struct{}{},
+		removing: map[string]*removal{}}
 	for _, o := range opts {
 		o(s)
 	}

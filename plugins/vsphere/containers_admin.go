@@ -51,6 +51,7 @@ func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) er
 		_, err = vtask.Wait(ctx, task)
 	}
 	if err != nil {
+		b.ctr.removed.Delete(id) // still there: its waits go on
 		return fmt.Errorf("remove container %s: %w", id, classify(err, "destroy "+c.vmName))
 	}
 	// Destroy removes the files the VM knows; the folder itself (and the disk's contents directory on the
@@ -81,13 +82,12 @@ func (b *Backend) RenameContainer(ctx context.Context, id, name string) (*models
 	}
 	var c *containerVM
 	for _, o := range all {
-		switch {
-		case o.id() == id:
+		if o.id() == id {
 			c = o
-		case o.name() == name:
-			return nil, fmt.Errorf("container name %q is already in use by container %s: %w", name, o.id(),
-				errdefs.ErrConflict)
 		}
+	}
+	if err := b.nameFree(all, "", name, id); err != nil {
+		return nil, err
 	}
 	if c == nil {
 		return nil, fmt.Errorf("no such container: %s: %w", id, errdefs.ErrNotFound)

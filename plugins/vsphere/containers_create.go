@@ -39,25 +39,10 @@ func (b *Backend) CreateContainer(ctx context.Context, spec *models.ContainerSpe
 	if err != nil {
 		return nil, err
 	}
-	// Names are checked and taken under one lock, so two creates in this endpoint cannot both pass the check.
-	b.ctr.createMu.Lock()
-	defer b.ctr.createMu.Unlock()
-	all, err := b.containerVMs(ctx)
-	if err != nil {
+	if err := b.reserve(ctx, spec, l); err != nil {
 		return nil, err
 	}
-	for _, c := range all {
-		switch {
-		case c.id() == l.id:
-			return nil, fmt.Errorf("container ID %s is already in use: %w", l.id, errdefs.ErrConflict)
-		case c.name() == l.name:
-			return nil, fmt.Errorf("container name %q is already in use by container %s: %w", l.name, c.id(),
-				errdefs.ErrConflict)
-		}
-	}
-	if err := b.planNetworks(ctx, spec, l, all); err != nil {
-		return nil, err
-	}
+	defer b.unreserve(l.id)
 	if err := b.makeContainerDisk(ctx, l); err != nil {
 		b.removeFolderQuietly(context.WithoutCancel(ctx), l.vmName)
 		return nil, fmt.Errorf("container %s: %w", l.id, err)
@@ -72,9 +57,78 @@ func (b *Backend) CreateContainer(ctx context.Context, spec *models.ContainerSpe
 		return nil, err
 	}
 	b.ctr.refs.Store(l.id, ref)
+	b.ctr.removed.Delete(l.id) // an earlier container of this ID is not this one
 	b.log.Info("created containerVM", "container", l.id, "name", l.name, "vm", l.vmName, "ref", ref.Value)
 	b.publishContainer(c, "create", nil)
 	return b.info(c), nil
+}
+
+// reserve checks the container's ID and name and plans its networks under the allocation lock, then holds
+// them in ctr.creating until unreserve, so the disk and the VM are made without the lock: creates in this
+// endpoint run side by side and still cannot both pass the check.
+func (b *Backend) reserve(ctx context.Context, spec *models.ContainerSpec, l *containerVMLayout) error {
+	b.ctr.createMu.Lock()
+	defer b.ctr.createMu.Unlock()
+	all, err := b.containerVMs(ctx)
+	if err != nil {
+		return err
+	}
+	if err := b.nameFree(all, l.id, l.name, ""); err != nil {
+		return err
+	}
+	if err := b.planNetworks(ctx, spec, l, b.inUseLocked(all)); err != nil {
+		return err
+	}
+	if b.ctr.creating == nil {
+		b.ctr.creating = map[string]*containerVMLayout{}
+	}
+	b.ctr.creating[l.id] = l
+	return nil
+}
+
+// unreserve ends a create's reservation: its VM, when it was made, now holds the name and addresses.
+func (b *Backend) unreserve(id string) {
+	b.ctr.createMu.Lock()
+	delete(b.ctr.creating, id)
+	b.ctr.createMu.Unlock()
+}
+
+// nameFree fails when the ID id is taken, or the name by a container other than self (a rename's own),
+// among the VMs all and the creates in flight. Called with ctr.createMu held.
+func (b *Backend) nameFree(all []*containerVM, id, name, self string) error {
+	taken := func(otherID, otherName string) error {
+		switch {
+		case id != "" && otherID == id:
+			return fmt.Errorf("container ID %s is already in use: %w", id, errdefs.ErrConflict)
+		case otherName == name && otherID != self:
+			return fmt.Errorf("container name %q is already in use by container %s: %w", name, otherID,
+				errdefs.ErrConflict)
+		}
+		return nil
+	}
+	for _, c := range all {
+		if err := taken(c.id(), c.name()); err != nil {
+			return err
+		}
+	}
+	for _, l := range b.ctr.creating {
+		if err := taken(l.id, l.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inUseLocked is the addresses and MACs of the VMs all and of the creates in flight. Called with
+// ctr.createMu held.
+func (b *Backend) inUseLocked(all []*containerVM) inUse {
+	u := usedBy(all)
+	for _, l := range b.ctr.creating {
+		for _, ep := range l.endpoints {
+			u.add(ep)
+		}
+	}
+	return u
 }
 
 // layoutOf checks spec and fills in the defaults.
@@ -127,12 +181,11 @@ func (b *Backend) layoutOf(ctx context.Context, spec *models.ContainerSpec) (*co
 
 // planNetworks gives the container its endpoints (addresses and MACs not in use by any container of all), its
 // NICs, and the guest's configuration that says how to set them up. Called with the allocation lock held.
-func (b *Backend) planNetworks(ctx context.Context, spec *models.ContainerSpec, l *containerVMLayout, all []*containerVM) error {
+func (b *Backend) planNetworks(ctx context.Context, spec *models.ContainerSpec, l *containerVMLayout, used inUse) error {
 	scopes, err := b.scopeMap(ctx)
 	if err != nil {
 		return err
 	}
-	used := usedBy(all)
 	for _, ask := range spec.Endpoints {
 		s := scopes[*ask.Network]
 		if s == nil {

@@ -11,7 +11,11 @@ import (
 // containerRuntime is the backend's in-process state for containers: locks and the live connections to
 // guests. What describes a container lives in vSphere.
 type containerRuntime struct {
-	createMu sync.Mutex // names are checked and taken (create, rename) one at a time
+	createMu sync.Mutex // names and addresses are checked and taken (create, rename, connect) one at a time
+	// creating holds the containers whose create has taken its name and addresses (under createMu) and is
+	// still making the disk and the VM (without it), by ID: their names and endpoints are taken as if their
+	// VMs were there, so creates run side by side and still never share a name or an address.
+	creating map[string]*containerVMLayout
 	locks    keyedLocks // a container's start and stop do not interleave
 	watch    vmWatch
 	attach   *attachListener

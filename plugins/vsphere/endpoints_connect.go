@@ -47,7 +47,7 @@ func (b *Backend) ConnectContainer(ctx context.Context, id string, ask *models.E
 	if c.endpoint(s.ID) != nil {
 		return nil, fmt.Errorf("endpoint with name %s already exists in network %s: %w", c.name(), s.Name, errdefs.ErrConflict)
 	}
-	ep, err := b.planEndpoint(s, id, ask, usedBy(all))
+	ep, err := b.planEndpoint(s, id, ask, b.inUseLocked(all))
 	if err != nil {
 		return nil, err
 	}

@@ -289,11 +289,13 @@ func (b *Backend) RemoveScope(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range all {
-		if c.endpoint(id) != nil {
-			return fmt.Errorf("error while removing network: network %s id %s has active endpoints: %w", s.Name, s.ID,
-				errdefs.ErrForbidden)
-		}
+	busy := slices.ContainsFunc(all, func(c *containerVM) bool { return c.endpoint(id) != nil })
+	for _, l := range b.ctr.creating { // a container being created on it
+		busy = busy || slices.ContainsFunc(l.endpoints, func(ep endpointRecord) bool { return ep.Network == id })
+	}
+	if busy {
+		return fmt.Errorf("error while removing network: network %s id %s has active endpoints: %w", s.Name, s.ID,
+			errdefs.ErrForbidden)
 	}
 	if err := b.DeleteValue(ctx, scopeKeyPrefix+id); err != nil && !errdefs.Is(err, errdefs.ErrNotFound) {
 		return fmt.Errorf("remove network %s: %w", s.Name, err)

@@ -119,10 +119,17 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	return e, nil
 }
 
+// maxIdleConns is how many idle connections to the simulator the emulator keeps.
+const maxIdleConns = 64
+
 // login opens a session of its own, so the emulator is one more client of the simulator, like ESXi's
 // hostd would be: its reconfigures and power-offs reach every other client's property collectors.
 func login(ctx context.Context, cfg Config) (*vim25.Client, func(), error) {
 	sc := soap.NewClient(cfg.URL, cfg.Thumbprint == "")
+	// Every booting guest reads its VM and writes its status at once, beside the long-polled power watch:
+	// with Go's default of 2 idle connections, most calls would dial anew, each a TLS handshake (two with a
+	// pinned thumbprint, the first failing verification), which costs the simulator more than the call.
+	sc.DefaultTransport().MaxIdleConnsPerHost = maxIdleConns
 	if cfg.Thumbprint != "" {
 		sc.SetThumbprint(cfg.URL.Host, cfg.Thumbprint)
 	}
