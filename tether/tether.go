@@ -54,10 +54,16 @@ func Run(ctx context.Context, p Platform) error {
 	}
 	log = log.With("id", cfg.ID)
 	log.Info("boot", "boot", cfg.Boot, "path", cfg.Path, "tty", cfg.Tty)
-	if err := writeStatus(ctx, p, wire.GuestStatus{State: wire.StateStarting, Boot: cfg.Boot}); err != nil {
-		log.Error("write status", "err", err)
-	}
-	g := &guest{log: log, p: p, cfg: cfg, logs: newLogWriter(p.OutputLog())}
+	// "starting" is written while the container is prepared (a round trip to the VCH's vSphere that
+	// nothing here waits for); every later status waits for it, so the VCH reads them in order.
+	starting := make(chan struct{})
+	go func() {
+		defer close(starting)
+		if err := writeStatus(ctx, p, wire.GuestStatus{State: wire.StateStarting, Boot: cfg.Boot}); err != nil {
+			log.Error("write status", "err", err)
+		}
+	}()
+	g := &guest{log: log, p: p, cfg: cfg, logs: newLogWriter(p.OutputLog()), starting: starting}
 	return g.run(ctx)
 }
 
@@ -69,19 +75,25 @@ type guest struct {
 	logs  *logWriter
 	hub   *hub // nil until the SSH server runs
 	stats statsReader
+	// starting is closed once the "starting" status is written (or failed to be).
+	starting <-chan struct{}
 }
 
 func (g *guest) run(ctx context.Context) error {
+	sw := newStopwatch()
 	// The guest's cgroup is found while the host's cgroup filesystems are still in view.
 	if os.Getenv(wire.CgroupEnv) == "1" {
 		g.stats.cg = findCgroup()
 	}
+	sw.lap("cgroup")
 	if err := prepareRoot(os.Getenv(wire.RootEnv), g.cfg.Mounts); err != nil {
 		return g.failStart(ctx, err)
 	}
+	sw.lap("root")
 	if err := configureNetwork(ctx, g.log, g.cfg.Networks); err != nil {
 		return g.failStart(ctx, err)
 	}
+	sw.lap("network")
 	if err := setIdentity(g.cfg); err != nil {
 		return g.failStart(ctx, err)
 	}
@@ -89,6 +101,7 @@ func (g *guest) run(ctx context.Context) error {
 	if err != nil {
 		return g.failStart(ctx, err)
 	}
+	sw.lap("session")
 	r := newReaper(g.log)
 	go r.run(ctx)
 	g.hub = newHub(g.log, g.cfg, sess)
@@ -96,10 +109,12 @@ func (g *guest) run(ctx context.Context) error {
 		// The process still runs and its output still reaches the log; only attach is lost.
 		g.log.Error("serial", "err", err)
 	}
+	sw.lap("serial")
 	pumps, err := g.pumpOutput(sess)
 	if err != nil {
 		return g.failStart(ctx, err)
 	}
+	sw.lap("pumps")
 
 	if g.cfg.RunBlock {
 		g.log.Info("waiting for attach")
@@ -114,9 +129,12 @@ func (g *guest) run(ctx context.Context) error {
 		g.waitOutput(pumps)
 		return g.failStart(ctx, err)
 	}
+	sw.lap("process")
 	started := time.Now().UTC()
 	g.log.Info("started", "pid", pid)
 	g.setStatus(ctx, wire.GuestStatus{State: wire.StateRunning, Pid: pid, StartedAt: started})
+	sw.lap("status")
+	g.log.Debug("start-up steps", sw.steps...)
 
 	var code int
 	select {
@@ -214,6 +232,13 @@ func (g *guest) failStart(ctx context.Context, err error) error {
 // tether gives up and halts: once the machine is off it is the only record of how the process ended, and
 // without it the endpoint can only say the process died with its VM (137).
 func (g *guest) setStatus(ctx context.Context, st wire.GuestStatus) {
+	if g.starting != nil {
+		select {
+		case <-g.starting:
+		case <-ctx.Done():
+			return
+		}
+	}
 	st.Boot = g.cfg.Boot
 	err := writeStatus(ctx, g.p, st)
 	for wait := exitStatusRetry; err != nil && st.State == wire.StateExited && wait <= exitStatusRetryMax; wait *= 2 {

@@ -27,6 +27,18 @@ func (s *Service) waker(id string) <-chan struct{} {
 	return ch
 }
 
+// exitWaker returns a channel closed at the container's next "die" or "destroy" event: what ends a run.
+func (s *Service) exitWaker(id string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.exitWakers[id]
+	if !ok {
+		ch = make(chan struct{})
+		s.exitWakers[id] = ch
+	}
+	return ch
+}
+
 // Observe takes one of the backend's Docker events: it wakes whoever waits on the container and removes an
 // auto-remove container (docker run --rm) once it has died. The engine calls it for every event it
 // publishes; the service publishes none itself, so nothing is reported twice.
@@ -39,6 +51,10 @@ func (s *Service) Observe(m events.Message) {
 	if ch, ok := s.wakers[id]; ok {
 		close(ch)
 		delete(s.wakers, id)
+	}
+	if ch, ok := s.exitWakers[id]; ok && (m.Action == events.ActionDie || m.Action == events.ActionDestroy) {
+		close(ch)
+		delete(s.exitWakers, id)
 	}
 	s.mu.Unlock()
 	switch m.Action {

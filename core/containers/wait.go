@@ -82,7 +82,8 @@ func waitResponse(st *models.ContainerState) container.WaitResponse {
 // waitNextExit waits for the end of the run that follows the moment r was read (the current one when it
 // ran). The client learns its wait is registered when the header arrives and may start the container at
 // once, so a run that began and ended before the backend's wait was registered must count too: the boot
-// count tells, checked whenever the container has an event (and every second, should events be late).
+// count tells, checked when the wait begins, when the container dies or goes (and every second, should
+// events be late).
 func (s *Service) waitNextExit(ctx context.Context, r *record) (*models.ContainerState, error) {
 	target := r.state().Boot
 	if !r.running() {
@@ -103,7 +104,7 @@ func (s *Service) waitNextExit(ctx context.Context, r *record) (*models.Containe
 		backend <- result{st, err}
 	}()
 	for {
-		wake := s.waker(r.ID)
+		wake := s.exitWaker(r.ID)
 		info, err := s.pl.GetContainer(ctx, r.ID)
 		if err != nil {
 			return nil, err

@@ -19,7 +19,7 @@ func (h *harness) fleetRounds(ctx context.Context) {
 	skipBroken := func(s *side) string { return s.broken }
 	for round := 1; round <= h.cfg.rounds && ctx.Err() == nil; round++ {
 		began := time.Now()
-		if round > 1 && time.Until(h.deadline) < roundTime(start, rm)*13/10 {
+		if round > 1 && time.Until(h.deadline)-h.scaleReserve() < roundTime(start, rm)*13/10 {
 			start.Note = fmt.Sprintf("%d of %d rounds: the next would overrun the %v budget", round-1, h.cfg.rounds, h.cfg.budget)
 			break
 		}
@@ -34,7 +34,7 @@ func (h *harness) fleetRounds(ctx context.Context) {
 				start.side(s).Err, rm.side(s).Err = "skipped: "+s.broken, "skipped: "+s.broken
 				continue
 			}
-			names, wall, err := h.startFleet(ctx, s, round)
+			names, wall, err := h.startFleet(ctx, s, fmt.Sprintf("vb-%s-r%d-", s.name, round), n)
 			fleets[s.name] = names
 			res := start.side(s)
 			if err != nil {
@@ -86,9 +86,10 @@ func roundTime(rows ...*row) time.Duration {
 	return time.Duration(total * float64(time.Second))
 }
 
-// startFleet runs `docker run -d <busybox> sleep 600` n times, parallel at a time, and returns the wall
-// time for all of them and the names of those that started (to be removed whatever happens).
-func (h *harness) startFleet(ctx context.Context, s *side, round int) ([]string, float64, error) {
+// startFleet runs `docker run -d --name <prefix><i> <busybox> sleep 600` for i of [0, n), parallel at a
+// time, and returns the wall time for all of them and the names of those that started (to be removed
+// whatever happens).
+func (h *harness) startFleet(ctx context.Context, s *side, prefix string, n int) ([]string, float64, error) {
 	jobs := make(chan int)
 	var mu sync.Mutex
 	var names []string
@@ -101,7 +102,7 @@ func (h *harness) startFleet(ctx context.Context, s *side, round int) ([]string,
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				name := fmt.Sprintf("vb-%s-r%d-%02d", s.name, round, i)
+				name := fmt.Sprintf("%s%03d", prefix, i)
 				_, _, err := h.cli(ctx, s, h.cfg.cmdTimeout, "run", "-d", "--name", name, h.image("busybox"), "sleep", "600")
 				mu.Lock()
 				if err != nil {
@@ -116,7 +117,7 @@ func (h *harness) startFleet(ctx context.Context, s *side, round int) ([]string,
 			}
 		}()
 	}
-	for i := 0; i < h.cfg.fleet && ctx.Err() == nil; i++ {
+	for i := 0; i < n && ctx.Err() == nil; i++ {
 		jobs <- i
 		mu.Lock()
 		stop := failed >= h.cfg.parallel && len(names) == 0 // nothing works: don't wait out 50 timeouts
@@ -130,11 +131,11 @@ func (h *harness) startFleet(ctx context.Context, s *side, round int) ([]string,
 	wall := time.Since(begin).Seconds()
 	if firstErr != nil {
 		// A failed run may still have created its container: list this round's names for the removal.
-		_, out, err := h.cli(context.WithoutCancel(ctx), s, h.cfg.cmdTimeout, "ps", "-aq", "--filter", fmt.Sprintf("name=vb-%s-r%d-", s.name, round))
+		_, out, err := h.cli(context.WithoutCancel(ctx), s, h.cfg.cmdTimeout, "ps", "-aq", "--filter", "name="+prefix)
 		if err == nil {
 			names = splitLines(out)
 		}
-		return names, wall, fmt.Errorf("%d of %d failed: %w", failed, h.cfg.fleet, firstErr)
+		return names, wall, fmt.Errorf("%d of %d failed: %w", failed, n, firstErr)
 	}
 	return names, wall, ctx.Err()
 }
@@ -142,7 +143,7 @@ func (h *harness) startFleet(ctx context.Context, s *side, round int) ([]string,
 // runningRows measures with the fleets running: ps, logs and exec alternating, then memory.
 func (h *harness) runningRows(ctx context.Context, fleets map[string][]string, skip func(*side) string) {
 	n := h.cfg.fleet
-	first := func(s *side) string { return fmt.Sprintf("vb-%s-r1-00", s.name) }
+	first := func(s *side) string { return fmt.Sprintf("vb-%s-r1-000", s.name) }
 	ps := h.newRow(fmt.Sprintf("ps (%d running)", n), "s")
 	h.alternate(ctx, []*row{ps}, h.cfg.runs, skip, func(ctx context.Context, s *side) ([]float64, error) {
 		return sample(h.cliTime(ctx, s, "ps"))
@@ -150,6 +151,10 @@ func (h *harness) runningRows(ctx context.Context, fleets map[string][]string, s
 	logs := h.newRow("logs of one of them", "s")
 	h.alternate(ctx, []*row{logs}, h.cfg.runs, skip, func(ctx context.Context, s *side) ([]float64, error) {
 		return sample(h.cliTime(ctx, s, "logs", first(s)))
+	})
+	inspect := h.newRow("inspect one of them", "s")
+	h.alternate(ctx, []*row{inspect}, h.cfg.runs, skip, func(ctx context.Context, s *side) ([]float64, error) {
+		return sample(h.cliTime(ctx, s, "inspect", first(s)))
 	})
 	ex := h.newRow("exec of one of them: true", "s")
 	h.alternate(ctx, []*row{ex}, h.cfg.runs, skip, func(ctx context.Context, s *side) ([]float64, error) {
@@ -165,7 +170,7 @@ func (h *harness) runningRows(ctx context.Context, fleets map[string][]string, s
 			res.NA, res.Err = "the endpoint answers 501 Not Implemented", ""
 		}
 	}
-	h.rssRows(ctx, fmt.Sprintf("%d running", n), skip, true)
+	h.rssRows(ctx, fmt.Sprintf("%d running", n), skip, true, n)
 }
 
 func (h *harness) cliTime(ctx context.Context, s *side, args ...string) (float64, error) {

@@ -120,9 +120,33 @@ func rssKiB(pid int) int64 {
 	return 0
 }
 
-// rssGroups sums the RSS of a side's processes by group; classify names a process's group ("" skips it).
-func (h *harness) rssGroups(side string, classify func(comm string) string) (map[string]float64, map[string][]string) {
-	sums := map[string]float64{}
+// pssKiB reads Pss from /proc/<pid>/smaps_rollup: the process's resident pages, each shared page divided
+// by the number of processes mapping it, so the sum over processes counts shared text once. 0 for a process
+// that is gone (or a kernel without smaps_rollup).
+func pssKiB(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Pss:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// memory is the resident memory of a group of processes, in MiB: VmRSS summed, and Pss summed.
+type memory struct{ rss, pss float64 }
+
+// memGroups sums the RSS and PSS of a side's processes by group; classify names a process's group (""
+// skips it).
+func (h *harness) memGroups(side string, classify func(comm string) string) (map[string]memory, map[string][]string) {
+	sums := map[string]memory{}
 	who := map[string][]string{}
 	for _, pid := range h.cg.pids(side) {
 		c := comm(pid)
@@ -130,7 +154,10 @@ func (h *harness) rssGroups(side string, classify func(comm string) string) (map
 		if g == "" {
 			continue
 		}
-		sums[g] += float64(rssKiB(pid)) / 1024
+		m := sums[g]
+		m.rss += float64(rssKiB(pid)) / 1024
+		m.pss += float64(pssKiB(pid)) / 1024
+		sums[g] = m
 		who[g] = append(who[g], c)
 	}
 	return sums, who

@@ -9,7 +9,7 @@ import (
 )
 
 // rowGroups are what -only selects from, in the order they are measured.
-var rowGroups = []string{"pull", "rss", "run", "create", "fleet"}
+var rowGroups = []string{"pull", "rss", "run", "create", "fleet", "scale"}
 
 // parseOnly reads -only: "" is every group (nil), otherwise the set of the groups named.
 func parseOnly(s string) (map[string]bool, error) {
@@ -38,9 +38,9 @@ func (h *harness) measure(ctx context.Context) {
 		h.pullRow(ctx)
 	}
 	if h.wants("rss") {
-		h.rssRows(ctx, "idle", nil, false)
+		h.rssRows(ctx, "idle", nil, false, 0)
 	}
-	if !h.wants("run") && !h.wants("create") && !h.wants("fleet") {
+	if !h.wants("run") && !h.wants("create") && !h.wants("fleet") && !h.wants("scale") {
 		return
 	}
 	h.warmUp(ctx)
@@ -52,6 +52,9 @@ func (h *harness) measure(ctx context.Context) {
 	}
 	if h.wants("fleet") {
 		h.fleetRounds(ctx)
+	}
+	if h.wants("scale") {
+		h.scaleRows(ctx)
 	}
 }
 
@@ -192,14 +195,22 @@ func (h *harness) warmUp(ctx context.Context) {
 }
 
 // rssRows samples resident memory five times, 200 ms apart: the endpoint side of each engine, and what
-// has no counterpart on the other side (vice-vcsim plays vSphere; the containers' own processes).
-func (h *harness) rssRows(ctx context.Context, when string, skip func(*side) string, withGuests bool) {
+// has no counterpart on the other side (vice-vcsim plays vSphere; the containers' own processes). With
+// containers running (n of them), PSS rows follow the RSS ones: RSS counts a page shared by many processes
+// (a binary's text) once per process, PSS divides it among them, so the PSS sum is what the processes cost.
+func (h *harness) rssRows(ctx context.Context, when string, skip func(*side) string, withGuests bool, n int) {
 	engine := h.newRow("RSS "+when+": engine processes", "MiB")
 	vcsim := h.newRow("RSS "+when+": vice-vcsim (vSphere)", "MiB")
-	guests := &row{} // idle, there are none: not a row of the table
+	guests, enginePSS, guestsPSS, perRSS, perPSS := &row{}, &row{}, &row{}, &row{}, &row{} // idle: no rows
 	if withGuests {
 		guests = h.newRow("RSS "+when+": containers' processes", "MiB")
 		guests.Note = "vice: each guest's tether (PID 1) and its process; Docker: the containers' processes"
+		enginePSS = h.newRow("PSS "+when+": engine processes", "MiB")
+		guestsPSS = h.newRow("PSS "+when+": containers' processes", "MiB")
+		perRSS = h.newRow("per container, RSS", "MiB")
+		perPSS = h.newRow("per container, PSS", "MiB")
+		perPSS.Note = fmt.Sprintf("(what runs per container) / %d. vice: the guest's tether and process; "+
+			"Docker: its containerd-shim and process", n)
 	}
 	engine.Note = "vice: vice-engine + vice-plugin-vcsim; Docker: dockerd + containerd + containerd-shim*"
 	vcsim.Docker.NA = "no counterpart: the simulated vCenter and hypervisor emulator"
@@ -207,21 +218,29 @@ func (h *harness) rssRows(ctx context.Context, when string, skip func(*side) str
 	for i := 0; i < 5 && ctx.Err() == nil; i++ {
 		for _, s := range h.sides() {
 			if skip != nil && skip(s) != "" {
-				for _, r := range []*row{engine, vcsim, guests} {
+				for _, r := range []*row{engine, vcsim, guests, enginePSS, guestsPSS, perRSS, perPSS} {
 					if r != vcsim || s.name == "vice" {
 						r.side(s).Err = "skipped: " + skip(s)
 					}
 				}
 				continue
 			}
-			sums, who := h.rssGroups(s.name, classes[s.name])
-			engine.side(s).Samples = append(engine.side(s).Samples, sums["engine"])
-			guests.side(s).Samples = append(guests.side(s).Samples, sums["guests"])
+			sums, who := h.memGroups(s.name, classes[s.name])
+			eng := memory{sums["engine"].rss + sums["shim"].rss, sums["engine"].pss + sums["shim"].pss}
+			per := memory{sums["guests"].rss + sums["shim"].rss, sums["guests"].pss + sums["shim"].pss}
+			engine.side(s).Samples = append(engine.side(s).Samples, eng.rss)
+			guests.side(s).Samples = append(guests.side(s).Samples, sums["guests"].rss)
+			enginePSS.side(s).Samples = append(enginePSS.side(s).Samples, eng.pss)
+			guestsPSS.side(s).Samples = append(guestsPSS.side(s).Samples, sums["guests"].pss)
+			if n > 0 {
+				perRSS.side(s).Samples = append(perRSS.side(s).Samples, per.rss/float64(n))
+				perPSS.side(s).Samples = append(perPSS.side(s).Samples, per.pss/float64(n))
+			}
 			if s.name == "vice" {
-				vcsim.Vice.Samples = append(vcsim.Vice.Samples, sums["vcsim"])
+				vcsim.Vice.Samples = append(vcsim.Vice.Samples, sums["vcsim"].rss)
 			}
 			if i == 0 {
-				engine.side(s).Detail = map[string]string{"processes": summary(who["engine"])}
+				engine.side(s).Detail = map[string]string{"processes": summary(append(who["engine"], who["shim"]...))}
 				guests.side(s).Detail = map[string]string{"processes": fmt.Sprintf("%d (%s)", len(who["guests"]), summary(who["guests"]))}
 				if s.name == "vice" {
 					vcsim.Vice.Detail = map[string]string{"processes": summary(who["vcsim"])}
@@ -244,8 +263,10 @@ func viceClass(comm string) string {
 
 func dockerClass(comm string) string {
 	switch {
-	case comm == "dockerd" || comm == "containerd" || strings.HasPrefix(comm, "containerd-shim"):
+	case comm == "dockerd" || comm == "containerd":
 		return "engine"
+	case strings.HasPrefix(comm, "containerd-shim"):
+		return "shim" // one per container: part of the engine's sum, and of a container's own cost
 	case comm == "runc" || comm == "runc:[2:INIT]" || comm == "docker-init":
 		return "" // transient, mid-start
 	}

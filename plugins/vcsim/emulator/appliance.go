@@ -28,7 +28,7 @@ func (g *guest) bootAppliance(l layout) error {
 	if err != nil {
 		return err
 	}
-	vnet, err := g.startNet()
+	vnet, err := g.startNet(nil)
 	if err != nil {
 		m.closeGuestEnds()
 		m.release(g.log)

@@ -46,6 +46,8 @@ type guest struct {
 	// The guest's network namespace and vNICs, once booted (guest_net.go).
 	netMu sync.Mutex
 	net   *vmNet
+	// nicsChanged is set when the VM's vNICs changed while the guest had no network yet (netMu).
+	nicsChanged bool
 }
 
 func newGuest(e *Emulator, vm types.ManagedObjectReference, prev *guest) *guest {
@@ -107,8 +109,27 @@ func (g *guest) boot() error {
 		return g.bootAppliance(l)
 	}
 	g.log = g.log.With("vm", l.name, "container", l.containerID)
+	// The network namespace and its vNICs are made while the disks and devices are: neither needs the other.
+	type netResult struct {
+		vnet *vmNet
+		err  error
+		took time.Duration
+	}
+	var devices []types.BaseVirtualDevice
+	if vm.Config != nil {
+		devices = vm.Config.Hardware.Device
+	}
+	netDone := make(chan netResult, 1)
+	go func() {
+		began := time.Now()
+		v, err := g.startNet(devices)
+		netDone <- netResult{v, err, time.Since(began)}
+	}()
 	m, err := g.prepare(l, sw)
 	if err != nil {
+		if nr := <-netDone; nr.err == nil {
+			g.stopNet()
+		}
 		return err
 	}
 	defer m.release(g.log)
@@ -118,13 +139,14 @@ func (g *guest) boot() error {
 		m.spec.env = append(m.spec.env, wire.CgroupEnv+"=1")
 	}
 	sw.lap("cgroup")
-	vnet, err := g.startNet()
-	if err != nil {
-		return err
+	nr := <-netDone
+	if nr.err != nil {
+		return nr.err
 	}
 	defer g.stopNet()
-	m.spec.netns = vnet.ns
-	sw.lap("network")
+	m.spec.netns = nr.vnet.ns
+	sw.lap("networkWait")
+	sw.note("network", nr.took)
 
 	proc, err := startGuest(m.spec)
 	m.closeGuestEnds() // the child has its copies; ours would keep the guestinfo socket from ending

@@ -24,9 +24,77 @@ type netEmu struct {
 	mu     sync.Mutex
 	pgs    map[string]*portGroup
 	closed bool
+
+	// Network namespaces made ahead (spareNamespaces), so a boot does not wait for the kernel to make one
+	// (milliseconds, far more while it tears others down). Filled from the first boot on, emptied by close.
+	spares    chan *os.File
+	wantSpare chan struct{} // wakes the filler
+	stop      chan struct{} // ends it
+	filler    sync.WaitGroup
+	fillOnce  sync.Once
 }
 
-func newNetEmu() *netEmu { return &netEmu{pgs: map[string]*portGroup{}} }
+// spareNamespaces is how many network namespaces the emulator keeps made ahead of boots.
+const spareNamespaces = 4
+
+func newNetEmu() *netEmu {
+	return &netEmu{pgs: map[string]*portGroup{}, spares: make(chan *os.File, spareNamespaces),
+		wantSpare: make(chan struct{}, 1), stop: make(chan struct{})}
+}
+
+// namespace returns a new network namespace with its loopback up: a spare when there is one, else one
+// made now; either way the filler makes the next spare.
+func (n *netEmu) namespace() (*os.File, error) {
+	n.fillOnce.Do(func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if n.closed {
+			return
+		}
+		n.filler.Add(1)
+		go n.fill()
+	})
+	defer func() {
+		select {
+		case n.wantSpare <- struct{}{}:
+		default:
+		}
+	}()
+	select {
+	case ns := <-n.spares:
+		return ns, nil
+	default:
+		return newNamespace()
+	}
+}
+
+// fill keeps spares full until stop.
+func (n *netEmu) fill() {
+	defer n.filler.Done()
+	for {
+		for len(n.spares) < cap(n.spares) {
+			select {
+			case <-n.stop:
+				return
+			default:
+			}
+			ns, err := newNamespace()
+			if err != nil {
+				break // the boots make their own; try again on the next one
+			}
+			select {
+			case n.spares <- ns:
+			default:
+				ns.Close()
+			}
+		}
+		select {
+		case <-n.wantSpare:
+		case <-n.stop:
+			return
+		}
+	}
+}
 
 // portGroup is one port group: a bridge alone in a namespace.
 type portGroup struct {
@@ -132,8 +200,22 @@ func (n *netEmu) portGroup(name string) (*portGroup, error) {
 // close removes every port group: the namespaces go, and their bridges and veths with them.
 func (n *netEmu) close() {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	if !n.closed {
+		close(n.stop)
+	}
 	n.closed = true
+	n.mu.Unlock()
+	n.filler.Wait()
+	for drained := false; !drained; {
+		select {
+		case ns := <-n.spares:
+			ns.Close()
+		default:
+			drained = true
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	for name, pg := range n.pgs {
 		pg.h.Close()
 		pg.ns.Close()
@@ -161,7 +243,7 @@ type vnic struct {
 
 // newVMNet makes a VM's network namespace, with its loopback interface up and no vNIC yet.
 func (n *netEmu) newVMNet() (*vmNet, error) {
-	ns, err := newNamespace()
+	ns, err := n.namespace()
 	if err != nil {
 		return nil, err
 	}

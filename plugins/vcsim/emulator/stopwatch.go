@@ -24,6 +24,11 @@ func (s *stopwatch) lap(name string) {
 	s.last = now
 }
 
+// note records a step that ran beside the others (its own duration, not a lap).
+func (s *stopwatch) note(name string, d time.Duration) {
+	s.steps = append(s.steps, name, ms(d))
+}
+
 // log writes the steps so far and their total.
 func (s *stopwatch) log(log *slog.Logger, msg string) {
 	log.Debug(msg, append(s.steps, "totalMs", ms(time.Since(s.start)))...)
