@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,7 +23,7 @@ type writeOrder struct {
 
 // newWriteOrder watches the pipes fds (output indexes in that order).
 func newWriteOrder(fds []int) (*writeOrder, error) {
-	in, err := openInotify(inotifyInit, instanceWait)
+	in, err := inotifyInit()
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}
@@ -114,25 +113,5 @@ func (w *writeOrder) forget() { w.runs = w.runs[:0] }
 
 func (w *writeOrder) Close() error { return unix.Close(w.fd) }
 
-// instanceWait bounds how long a tether waits for an inotify instance when its user has none left. The wait
-// delays the process's start: it covers guests that are ending (a test run's), not a host whose instances stay
-// taken (more guests running than the per-user limit), where every start beyond the limit would pay it.
-var instanceWait = 2 * time.Second
-
 // inotifyInit makes an inotify instance (tests make it fail, as a host without instances left does).
 var inotifyInit = func() (int, error) { return unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC) }
-
-// openInotify makes an inotify instance with init. When the user has used up its instances (EMFILE: under the
-// hypervisor emulator every guest's tether is root of one kernel, which allows 128 by default; in a VM the
-// tether is alone), it tries again until wait has passed: other guests end and free theirs, and without one
-// the order of the output would only be guessed.
-func openInotify(init func() (int, error), wait time.Duration) (int, error) {
-	deadline := time.Now().Add(wait)
-	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 500*time.Millisecond) {
-		fd, err := init()
-		if !errors.Is(err, unix.EMFILE) || time.Now().After(deadline) {
-			return fd, err
-		}
-		time.Sleep(pause)
-	}
-}
