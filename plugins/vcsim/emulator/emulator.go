@@ -106,6 +106,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 		ctx:        ectx, cancel: cancel,
 		guests: map[string]*guest{},
 	}
+	raiseInotifyInstances(e.log)
 	if cfg.BlockDisks {
 		cleanStaleExports(filepath.Join(runDir, disksDir))
 		e.blocks = newBlockDisks(e)
