@@ -71,7 +71,11 @@ func TestOutputPumpKeepsTheWriteOrder(t *testing.T) {
 		got = append(got, r.Log)
 	}
 	if strings.Join(got, "") != strings.Join(want, "") {
-		t.Fatalf("the log's order is not the order written; first records:\n%q", got[:min(len(got), 12)])
+		i := 0
+		for i < len(got) && i < len(want) && got[i] == want[i] {
+			i++
+		}
+		t.Fatalf("the log's order is not the order written from record %d of %d (%d written):\n%q", i, len(got), len(want), got[max(i-4, 0):min(len(got), i+8)])
 	}
 }
 
