@@ -2,6 +2,7 @@ package simulatortests
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -257,6 +258,43 @@ CMD ["cat", "/app/out.txt"]
 		t.Errorf("the failed step's container: %s", got)
 	}
 	g.ok(t, "rm", kept[0])
+
+	// A build the client cancels (ctrl-c) while a RUN runs: the step's containerVM goes, as dockerd's does.
+	writeFiles(t, dir, map[string]string{"Dockerfile.slow": "FROM " + base + "\nRUN echo started && sleep 600\n"})
+	cmd := exec.Command("docker", "-H", g.host, "build", "--no-cache", "-f", "Dockerfile.slow", ".")
+	cmd.Dir, cmd.Env = dir, append(append(os.Environ(), g.env...), "DOCKER_BUILDKIT=0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if sc.Text() == "started" {
+				close(started)
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case <-started:
+	case <-time.After(3 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("the slow RUN did not start")
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Errorf("a cancelled build exited 0")
+	}
+	waitFor(t, 2*time.Minute, "the cancelled step's containerVM to go", func() bool {
+		return g.ok(t, "ps", "-aq") == before
+	})
 
 	// .dockerignore: the file is not in the context.
 	writeFiles(t, dir, map[string]string{"Dockerfile.ignored": "FROM " + base + "\nCOPY secret.txt /\n"})
