@@ -128,9 +128,17 @@ func TestSerialLineRedials(t *testing.T) {
 	}
 	for i := range 2 {
 		c := accept(t, vch)
-		// The tether is the SSH server on the line: its version string comes first.
-		_ = c.SetReadDeadline(time.Now().Add(bootTimeout))
-		line, err := bufio.NewReader(c).ReadString('\n')
+		// The tether offers a session on each fresh line (wire's serial synchronisation); accepted, it is the
+		// SSH server on the line: its version string comes first.
+		actx, cancel := context.WithTimeout(ctx, bootTimeout)
+		sc, err := wire.AwaitGuest(actx, c, bootTimeout)
+		cancel()
+		if err != nil {
+			c.Close()
+			t.Fatalf("line %d: no session offered: %v", i, err)
+		}
+		_ = sc.SetReadDeadline(time.Now().Add(bootTimeout))
+		line, err := bufio.NewReader(sc).ReadString('\n')
 		c.Close()
 		if err != nil || !strings.HasPrefix(line, "SSH-2.0-") {
 			t.Fatalf("line %d: read %q, %v", i, line, err)
