@@ -31,9 +31,9 @@ func (h *harness) scaleRows(ctx context.Context) {
 		}
 		return broken[s.name]
 	}
+	prev := 0 // the level reached
 	defer func() {
-		top := scaleLevels[len(scaleLevels)-1]
-		rm := h.newRow(fmt.Sprintf("scale: rm -f of the %d (one command)", top), "s")
+		rm := h.newRow(fmt.Sprintf("scale: rm -f of the %d (one command)", prev), "s")
 		for _, s := range h.sides() {
 			if len(fleets[s.name]) == 0 {
 				continue
@@ -49,10 +49,13 @@ func (h *harness) scaleRows(ctx context.Context) {
 			}
 		}
 	}()
-	prev := 0
 	for _, level := range scaleLevels {
 		if ctx.Err() != nil {
 			return
+		}
+		if time.Now().After(h.deadline) {
+			logf("scale: the %v budget has run out: no level from %d running on", h.cfg.budget, level)
+			break
 		}
 		grow := h.newRow(fmt.Sprintf("scale: run -d ×%d, %d at a time (%d→%d running)", level-prev, h.cfg.parallel, prev, level), "s")
 		order := h.sides()
@@ -87,7 +90,9 @@ func (h *harness) scaleRows(ctx context.Context) {
 		})
 		prev = level
 	}
-	h.rssRows(ctx, fmt.Sprintf("%d running", prev), skip, true, prev)
+	if prev > 0 {
+		h.rssRows(ctx, fmt.Sprintf("%d running", prev), skip, true, prev)
+	}
 }
 
 // scaleSamples is how many samples per side the timed rows at each scale level take.
