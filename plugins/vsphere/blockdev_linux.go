@@ -148,3 +148,28 @@ func releaseBlockDevice(dev string) {
 		_ = os.WriteFile(filepath.Join(sysBlock, name, "device", "delete"), []byte("1\n"), 0)
 	}
 }
+
+// deviceGoneWait bounds the wait for a detached disk's device to go.
+const deviceGoneWait = 30 * time.Second
+
+// waitDeviceGone waits until the device dev no longer shows the disk with the given UUID, and reports
+// whether it went. vSphere's reconfigure returns once the disk is off the VM, but the guest's device may go a
+// moment later (the emulator's loop device lets go of the disk once the kernel is done with it): an attach of
+// the same disk meanwhile would find the old device by its serial.
+func waitDeviceGone(ctx context.Context, dev, uuid string) bool {
+	want, name := diskSerial(uuid), filepath.Base(dev)
+	deadline := time.Now().Add(deviceGoneWait)
+	for {
+		if s := blockSerial(name); want == "" || !strings.HasSuffix(s, want) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(devicePoll):
+		}
+	}
+}

@@ -10,3 +10,5 @@ func findBlockDevice(context.Context, string, int32, int32) (string, error) {
 }
 
 func releaseBlockDevice(string) {}
+
+func waitDeviceGone(context.Context, string, string) bool { return true }

@@ -178,6 +178,9 @@ func (b *Backend) detachDisk(ctx context.Context, d *attachedDisk) error {
 	if err := b.removeDisks(ctx, vm, d.key); err != nil {
 		return fmt.Errorf("detach %s: %w", d.file, err)
 	}
+	if !waitDeviceGone(ctx, d.device, d.uuid) {
+		b.log.Warn("a detached disk's device is still there", "disk", d.file, "device", d.device)
+	}
 	b.log.Debug("detached disk", "disk", d.file)
 	return nil
 }
