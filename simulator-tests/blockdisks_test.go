@@ -23,6 +23,38 @@ func TestBlockDisks(t *testing.T) {
 	t.Setenv(vchwire.BlockDisksEnv, "1")
 	t.Run("StackedImage", testStackedImage)
 	t.Run("KilledMidLayerWrite", testKilledMidLayerWrite)
+	t.Run("Volumes", testBlockVolumes)
+}
+
+// testBlockVolumes: a volume's disk gets an ext4 filesystem (made through the endpoint VM), which a container
+// mounts and writes and another reads; docker cp into and out of a stopped container's volume path goes to
+// the volume's disk, which the endpoint attaches to itself for it and detaches after.
+func testBlockVolumes(t *testing.T) {
+	g := startGuestVCH(t)
+	bb := g.image("busybox")
+	g.ok(t, "volume", "create", "vol")
+	out := g.ok(t, "run", "--rm", "-v", "vol:/data", bb, "sh", "-c",
+		"echo first > /data/f && awk '$2 == \"/data\" {print $3}' /proc/mounts")
+	if out != "ext4\n" {
+		t.Errorf("the volume at /data is mounted as %q, want ext4", out)
+	}
+	g.ok(t, "create", "--name", "stopped", "-v", "vol:/data", bb, "true")
+	src := filepath.Join(t.TempDir(), "copied")
+	if err := os.WriteFile(src, []byte("through the endpoint\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g.ok(t, "cp", src, "stopped:/data/copied")
+	if tarball := g.ok(t, "cp", "stopped:/data/f", "-"); !strings.Contains(tarball, "first\n") {
+		t.Errorf("docker cp out of the stopped container's volume: %q", tarball)
+	}
+	// The disks go once the stream has ended, after the CLI has the whole of it.
+	waitFor(t, 30*time.Second, "no disk attached to the endpoint VM after docker cp", func() bool {
+		return len(endpointDisks(t, g.vcsimURL)) == 0
+	})
+	out = g.ok(t, "run", "--rm", "-v", "vol:/v", bb, "cat", "/v/f", "/v/copied")
+	if out != "first\nthrough the endpoint\n" {
+		t.Errorf("the volume read by another container: %q", out)
+	}
 }
 
 // testStackedImage pulls the five-layer image and runs it: every layer's files are there, none of those a
