@@ -30,7 +30,7 @@ type vimSession struct {
 }
 
 // maxIdleConnsPerHost is how many connections to the target stay open between calls.
-const maxIdleConnsPerHost = 32
+const maxIdleConnsPerHost = 256
 
 // dial connects to u (whose credentials are used to log in) and logs in.
 func dial(ctx context.Context, u *url.URL, insecure bool, thumbprint string, log *slog.Logger) (*vimSession, error) {
