@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -54,16 +55,21 @@ func Run(ctx context.Context, p Platform) error {
 	}
 	log = log.With("id", cfg.ID)
 	log.Info("boot", "boot", cfg.Boot, "path", cfg.Path, "tty", cfg.Tty)
-	// "starting" is written while the container is prepared (a round trip to the VCH's vSphere that
-	// nothing here waits for); every later status waits for it, so the VCH reads them in order.
-	starting := make(chan struct{})
-	go func() {
-		defer close(starting)
+	g := &guest{log: log, p: p, cfg: cfg, logs: newLogWriter(p.OutputLog())}
+	// "starting" is written only when the process has not started after startingAfter (a guest waiting for
+	// its disks or NICs, say): nothing waits for it, and most boots get to "running" sooner, which saves
+	// them a round trip to the VCH's vSphere.
+	slow := time.AfterFunc(startingAfter, func() {
+		g.statusMu.Lock()
+		defer g.statusMu.Unlock()
+		if g.statusWritten {
+			return
+		}
 		if err := writeStatus(ctx, p, wire.GuestStatus{State: wire.StateStarting, Boot: cfg.Boot}); err != nil {
 			log.Error("write status", "err", err)
 		}
-	}()
-	g := &guest{log: log, p: p, cfg: cfg, logs: newLogWriter(p.OutputLog()), starting: starting}
+	})
+	defer slow.Stop()
 	return g.run(ctx)
 }
 
@@ -75,8 +81,9 @@ type guest struct {
 	logs  *logWriter
 	hub   *hub // nil until the SSH server runs
 	stats statsReader
-	// starting is closed once the "starting" status is written (or failed to be).
-	starting <-chan struct{}
+	// statusMu orders the status writes: "starting" (when late) never lands after a later one.
+	statusMu      sync.Mutex
+	statusWritten bool // a status other than "starting" was written
 }
 
 func (g *guest) run(ctx context.Context) error {
@@ -232,13 +239,9 @@ func (g *guest) failStart(ctx context.Context, err error) error {
 // tether gives up and halts: once the machine is off it is the only record of how the process ended, and
 // without it the endpoint can only say the process died with its VM (137).
 func (g *guest) setStatus(ctx context.Context, st wire.GuestStatus) {
-	if g.starting != nil {
-		select {
-		case <-g.starting:
-		case <-ctx.Done():
-			return
-		}
-	}
+	g.statusMu.Lock()
+	defer g.statusMu.Unlock()
+	g.statusWritten = true
 	st.Boot = g.cfg.Boot
 	err := writeStatus(ctx, g.p, st)
 	for wait := exitStatusRetry; err != nil && st.State == wire.StateExited && wait <= exitStatusRetryMax; wait *= 2 {
@@ -254,6 +257,9 @@ func (g *guest) setStatus(ctx context.Context, st wire.GuestStatus) {
 		g.log.Error("write status", "state", st.State, "err", err)
 	}
 }
+
+// startingAfter is how long a boot may take to start its process before the tether says it is starting.
+const startingAfter = 500 * time.Millisecond
 
 // The exit status's write is retried after exitStatusRetry, then twice as long each time up to
 // exitStatusRetryMax: about 25 seconds in all.
