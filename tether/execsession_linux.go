@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -24,7 +25,43 @@ const (
 	// sessionOutputGrace is how long a session's output may go on after its process exited (children it
 	// left behind holding its stdout) before its channel gets the exit status and closes.
 	sessionOutputGrace = 500 * time.Millisecond
+	// sessionDrainWait bounds the hand-over of what is left in a session's outputs once the grace has passed
+	// (a channel whose reader has stopped reading blocks it).
+	sessionDrainWait = 5 * time.Second
 )
+
+// copyOutput copies an output of a session to w until its end. Output is read to its end even when nobody
+// reads it (w failed), so the process never blocks on it. A read deadline (the process exited, its grace
+// passed) ends the copy once what the pipe holds has been handed on.
+func copyOutput(w io.Writer, r *os.File) {
+	buf := make([]byte, 32<<10)
+	write := func(p []byte) {
+		if _, err := w.Write(p); err != nil {
+			w = io.Discard
+		}
+	}
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			write(buf[:n])
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The deadline stops reads before they look at the pipe: read what it holds without waiting.
+			fd, ferr := rawFD(r)
+			for ferr == nil {
+				n, rerr := unix.Read(fd, buf)
+				if n <= 0 || rerr != nil {
+					break
+				}
+				write(buf[:n])
+			}
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
 
 // execSessions are the container's exec sessions (wire.ChannelSession): more processes of the container,
 // started by the tether in its own namespaces and cgroup, each with its own user, env, working directory
@@ -183,12 +220,11 @@ func (s *execSessions) serve(log *slog.Logger, es *execSession, ch ssh.Channel, 
 		out.Add(1)
 		go func() {
 			defer out.Done()
-			// Output is read to its end even when nobody reads it, so the process never blocks on it.
 			var w io.Writer = io.Discard
 			if ch != nil {
 				w = &channelWriter{ch: ch, stderr: o.stream == "stderr"}
 			}
-			_, _ = io.Copy(w, o.r)
+			copyOutput(w, o.r)
 		}()
 	}
 	if ch != nil {
@@ -213,7 +249,16 @@ func (s *execSessions) serve(log *slog.Logger, es *execSession, ch ssh.Channel, 
 	select {
 	case <-drained:
 	case <-time.After(sessionOutputGrace):
+		// What the process wrote is in its pipes, whether or not a copy got to it yet (a loaded machine may
+		// not run one for a while): each copy hands it on, then stops waiting for more.
 		log.Info("session output still open after its process exited; closing its channel")
+		for _, o := range es.proc.outputs {
+			_ = o.r.SetReadDeadline(time.Now())
+		}
+		select {
+		case <-drained:
+		case <-time.After(sessionDrainWait):
+		}
 	}
 	st := es.set(func(st *wire.SessionStatus) {
 		st.State, st.ExitCode, st.FinishedAt = wire.SessionExited, code, time.Now().UTC()
