@@ -29,6 +29,8 @@ const (
 	optMessageType = 53
 	optServerID    = 54
 	optParamList   = 55
+	optRenewalTime = 58 // T1
+	optRebindTime  = 59 // T2
 	optEnd         = 255
 	optPad         = 0
 
@@ -126,7 +128,18 @@ func parseDHCP(b []byte) (*dhcpMessage, error) {
 func clientMessage(kind byte, xid uint32, mac net.HardwareAddr) *dhcpMessage {
 	m := &dhcpMessage{op: bootRequest, xid: xid, flags: flagBroadcast, chaddr: mac}
 	m.setOption(optMessageType, []byte{kind})
-	m.setOption(optParamList, []byte{optSubnetMask, optRouter, optDNS, optDomainName, optHostName, optLeaseTime})
+	m.setOption(optParamList, []byte{optSubnetMask, optRouter, optDNS, optDomainName, optHostName, optLeaseTime,
+		optRenewalTime, optRebindTime})
+	return m
+}
+
+// renewMessage is the REQUEST that extends the lease on ip (RENEWING, RFC 2131 4.3.2): ciaddr is the
+// leased address and neither a requested address nor a server identifier is given; the server answers
+// to ciaddr.
+func renewMessage(xid uint32, mac net.HardwareAddr, ip net.IP) *dhcpMessage {
+	m := clientMessage(dhcpRequest, xid, mac)
+	m.flags = 0
+	m.ciaddr = ip.To4()
 	return m
 }
 
@@ -139,8 +152,12 @@ type lease struct {
 	domain   string
 	hostname string
 	server   net.IP
-	duration time.Duration
+	duration time.Duration // 0: infinite (or no lease time given)
+	t1, t2   time.Duration // when to renew and to rebind, from the start of the lease
 }
+
+// infiniteLease is option 51's value for a lease that never ends.
+const infiniteLease = 0xffffffff
 
 func (l lease) String() string {
 	ones, _ := l.mask.Size()
@@ -168,8 +185,23 @@ func leaseOf(m *dhcpMessage) (lease, error) {
 	if v := m.options[optServerID]; len(v) == 4 {
 		l.server = net.IP(v)
 	}
-	if v := m.options[optLeaseTime]; len(v) == 4 {
+	if v := m.options[optLeaseTime]; len(v) == 4 && binary.BigEndian.Uint32(v) != infiniteLease {
 		l.duration = time.Duration(binary.BigEndian.Uint32(v)) * time.Second
+	}
+	// T1 and T2 default to 1/2 and 7/8 of the lease (RFC 2131 4.4.5); given ones are kept if in order.
+	l.t1, l.t2 = l.duration/2, l.duration*7/8
+	if v := m.options[optRenewalTime]; len(v) == 4 {
+		if t := time.Duration(binary.BigEndian.Uint32(v)) * time.Second; t < l.duration {
+			l.t1 = t
+		}
+	}
+	if v := m.options[optRebindTime]; len(v) == 4 {
+		if t := time.Duration(binary.BigEndian.Uint32(v)) * time.Second; t < l.duration {
+			l.t2 = t
+		}
+	}
+	if l.t1 > l.t2 {
+		l.t1 = l.t2
 	}
 	return l, nil
 }

@@ -11,6 +11,10 @@ import (
 // Main is the life of /init: it prepares the machine and execs the tether or the appliance's init, and
 // does not return. Anything that stops it powers the VM off.
 func Main() {
+	if len(os.Args) > 1 && os.Args[1] == renewArg {
+		renewerMain(os.Args[2:])
+		return
+	}
 	if err := boot(); err != nil {
 		logf("boot failed: %v", err)
 		halt()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,13 +32,11 @@ func linkUp(name string) error {
 	return nil
 }
 
-// addAddress gives the interface ifindex the address ip/ones (RTM_NEWADDR).
-func addAddress(ifindex int, ip net.IP, mask net.IPMask) error {
-	ones, _ := mask.Size()
-	msg := make([]byte, unix.SizeofIfAddrmsg)
-	msg[0] = unix.AF_INET
-	msg[1] = byte(ones)
-	binary.NativeEndian.PutUint32(msg[4:], uint32(ifindex))
+// addAddress gives the interface ifindex the address ip/ones (RTM_NEWADDR), valid for lifetime (the kernel
+// removes it then), or for ever if lifetime is 0. With replace, an address that is there already gets the
+// new lifetime.
+func addAddress(ifindex int, ip net.IP, mask net.IPMask, lifetime time.Duration, replace bool) error {
+	msg := addressMessage(ifindex, ip, mask)
 	bcast := make(net.IP, 4)
 	for i := range bcast {
 		bcast[i] = ip.To4()[i] | ^mask[i]
@@ -45,7 +44,33 @@ func addAddress(ifindex int, ip net.IP, mask net.IPMask) error {
 	msg = appendAttr(msg, unix.IFA_LOCAL, ip.To4())
 	msg = appendAttr(msg, unix.IFA_ADDRESS, ip.To4())
 	msg = appendAttr(msg, unix.IFA_BROADCAST, bcast)
-	return netlinkDo(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, msg)
+	if lifetime > 0 {
+		secs := uint32(min(lifetime/time.Second, 0xfffffffe))
+		ci := make([]byte, unix.SizeofIfaCacheinfo)
+		binary.NativeEndian.PutUint32(ci[0:], secs) // preferred
+		binary.NativeEndian.PutUint32(ci[4:], secs) // valid
+		msg = appendAttr(msg, unix.IFA_CACHEINFO, ci)
+	}
+	flags := unix.NLM_F_CREATE | unix.NLM_F_EXCL
+	if replace {
+		flags = unix.NLM_F_CREATE | unix.NLM_F_REPLACE
+	}
+	return netlinkDo(unix.RTM_NEWADDR, flags, msg)
+}
+
+// delAddress removes the address ip/ones from the interface ifindex (RTM_DELADDR).
+func delAddress(ifindex int, ip net.IP, mask net.IPMask) error {
+	msg := appendAttr(addressMessage(ifindex, ip, mask), unix.IFA_LOCAL, ip.To4())
+	return netlinkDo(unix.RTM_DELADDR, 0, msg)
+}
+
+func addressMessage(ifindex int, ip net.IP, mask net.IPMask) []byte {
+	ones, _ := mask.Size()
+	msg := make([]byte, unix.SizeofIfAddrmsg)
+	msg[0] = unix.AF_INET
+	msg[1] = byte(ones)
+	binary.NativeEndian.PutUint32(msg[4:], uint32(ifindex))
+	return msg
 }
 
 // addDefaultRoute routes everything through gw on the interface ifindex (RTM_NEWROUTE).

@@ -34,6 +34,7 @@ func configureNetwork() error {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), dhcpTimeout)
+		start := time.Now()
 		l, err := dhcp(ctx, &ifc)
 		cancel()
 		if err != nil {
@@ -45,6 +46,11 @@ func configureNetwork() error {
 			continue
 		}
 		logf("%s: %s", ifc.Name, l)
+		if l.duration > 0 {
+			if err := startRenewer(ifc, l, start); err != nil {
+				logf("%s: no lease renewal: %v", ifc.Name, err)
+			}
+		}
 		return nil
 	}
 	return errors.Join(errs...)
@@ -74,8 +80,10 @@ func waitNICs() ([]net.Interface, error) {
 	}
 }
 
+// applyLease configures the interface as the lease says. The address is given the lease's lifetime, so
+// that the kernel takes it away when the lease ends if nothing renews it.
 func applyLease(ifc net.Interface, l lease) error {
-	if err := addAddress(ifc.Index, l.ip, l.mask); err != nil && !errors.Is(err, unix.EEXIST) {
+	if err := addAddress(ifc.Index, l.ip, l.mask, l.duration, true); err != nil {
 		return fmt.Errorf("address %s on %s: %w", l.ip, ifc.Name, err)
 	}
 	if l.router != nil {
