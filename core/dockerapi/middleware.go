@@ -87,7 +87,9 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 			log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v,
 				"stack", string(debug.Stack()))
 			if rec := recorderOf(w); rec != nil && rec.wrote {
-				return
+				// The status and part of the body are out: end the response short (the connection is cut, so
+				// the client reads an unexpected end rather than a stream that seems complete).
+				panic(http.ErrAbortHandler)
 			}
 			WriteError(w, fmt.Errorf("internal error serving %s %s: %v: %w", r.Method, r.URL.Path, v, errdefs.ErrSystem))
 		}()
