@@ -45,12 +45,16 @@ func configureNetwork() error {
 			errs = append(errs, err)
 			continue
 		}
-		logf("%s: %s", ifc.Name, l)
-		if l.duration > 0 {
-			if err := startRenewer(ifc, l, start); err != nil {
-				logf("%s: no lease renewal: %v", ifc.Name, err)
-			}
+		if l.duration == 0 {
+			logf("%s: %s", ifc.Name, l)
+			return nil
 		}
+		pid, err := startRenewer(ifc, l, start)
+		if err != nil {
+			logf("%s: %s, not renewed: %v", ifc.Name, l, err)
+			return nil
+		}
+		logf("%s: %s, renewed by pid %d", ifc.Name, l, pid)
 		return nil
 	}
 	return errors.Join(errs...)

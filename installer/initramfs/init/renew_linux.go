@@ -33,8 +33,8 @@ const renewRetransmit = 60 * time.Second
 // rediscoverPause is the wait between DISCOVERs that got no lease.
 const rediscoverPause = 10 * time.Second
 
-// startRenewer starts the renewer for the lease l on ifc, obtained at start.
-func startRenewer(ifc net.Interface, l lease, start time.Time) error {
+// startRenewer starts the renewer for the lease l on ifc, obtained at start, and returns its pid.
+func startRenewer(ifc net.Interface, l lease, start time.Time) (int, error) {
 	args := []string{"vice-init", renewArg, ifc.Name, encodeLease(l, time.Since(start))}
 	p, err := os.StartProcess("/proc/self/exe", args, &os.ProcAttr{
 		Env:   guestEnv,
@@ -42,9 +42,10 @@ func startRenewer(ifc net.Interface, l lease, start time.Time) error {
 		Sys:   &syscall.SysProcAttr{Setsid: true},
 	})
 	if err != nil {
-		return fmt.Errorf("start the lease renewer: %w", err)
+		return 0, fmt.Errorf("start the lease renewer: %w", err)
 	}
-	return p.Release()
+	pid := p.Pid
+	return pid, p.Release()
 }
 
 // renewerMain is the renewer's life: args are the interface's name and the lease.

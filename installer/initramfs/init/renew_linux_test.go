@@ -50,11 +50,12 @@ func TestLeaseArgument(t *testing.T) {
 }
 
 // TestLeaseRenewal obtains a short lease from a server of the test's own over a veth pair between two
-// network namespaces, and keeps it past the end of the first lease by renewing it.
+// network namespaces, and keeps it past the end of the first lease by renewing it in a renewer process
+// started as /init starts it.
 func TestLeaseRenewal(t *testing.T) {
 	n := newDHCPNet(t)
 	srv := n.serve(t, false)
-	n.runClient(t)
+	n.runClient(t, true)
 	// Two renewals, the second after the first lease would have ended.
 	first := srv.waitFor(t, "a second renewal", func(ev []dhcpEvent) bool { return len(renewals(ev)) >= 2 })
 	rs := renewals(first)
@@ -84,7 +85,7 @@ func TestLeaseRenewal(t *testing.T) {
 func TestLeaseRenewalNAK(t *testing.T) {
 	n := newDHCPNet(t)
 	srv := n.serve(t, true)
-	n.runClient(t)
+	n.runClient(t, false)
 	srv.waitFor(t, "a DISCOVER after the NAK", func(ev []dhcpEvent) bool {
 		naked := false
 		for _, e := range ev {
@@ -168,10 +169,13 @@ func inNetns(ns string, f func() error) error {
 	return <-errc
 }
 
-// runClient runs vice-init's DHCP and renewal in the client's namespace until the test ends.
-func (n *dhcpNet) runClient(t *testing.T) {
+// runClient runs vice-init's DHCP in the client's namespace, and its renewal until the test ends: in a
+// process of its own started as /init starts it (the test binary's TestMain makes it the renewer), or
+// in this one.
+func (n *dhcpNet) runClient(t *testing.T, process bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	pid := make(chan int, 1)
 	go func() {
 		done <- inNetns(n.client, func() error {
 			if err := linkUp(n.ifc); err != nil {
@@ -184,6 +188,14 @@ func (n *dhcpNet) runClient(t *testing.T) {
 			l, start := rediscover(ctx, ifc)
 			if ctx.Err() != nil {
 				return nil
+			}
+			if process {
+				// Started from this thread, the renewer is in the client's namespace too.
+				p, err := startRenewer(*ifc, l, start)
+				if err == nil {
+					pid <- p
+				}
+				return err
 			}
 			renew(ctx, ifc, l, start)
 			return nil
@@ -199,7 +211,26 @@ func (n *dhcpNet) runClient(t *testing.T) {
 		case <-time.After(60 * time.Second):
 			t.Errorf("the client did not stop")
 		}
+		select {
+		case p := <-pid:
+			_ = unix.Kill(p, unix.SIGKILL)
+			var ws unix.WaitStatus
+			if _, err := unix.Wait4(p, &ws, 0, nil); err != nil {
+				t.Errorf("the renewer %d: %v", p, err)
+			} else if !ws.Signaled() {
+				t.Errorf("the renewer %d ended before the test did: %v", p, ws)
+			}
+		default:
+		}
 	})
+}
+
+// TestMain lets the test binary be the renewer, as vice-init is when it starts itself again.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == renewArg {
+		renewerMain(os.Args[2:])
+	}
+	os.Exit(m.Run())
 }
 
 // dhcpEvent is a message the server received.
