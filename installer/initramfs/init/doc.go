@@ -8,8 +8,9 @@
 //     resolves into one block device), moves it to / as switch_root does, and hands over to the ISO's
 //     /tether as PID 1, which finds itself in the container's root;
 //   - appliance (appliance.iso, the VCH endpoint): brings the loopback interface and the first NIC up,
-//     configures the NIC by DHCP, and hands over to the ISO's /init (vice-appliance) as PID 1, on the
-//     initramfs as its writable root.
+//     configures the NIC by DHCP, starts itself again as the lease's renewer (a finite lease; the process
+//     outlives the exec and PID 1 reaps it), and hands over to the ISO's /init (vice-appliance) as PID 1,
+//     on the initramfs as its writable root.
 //
 // A step that fails is reported on the console and the VM is powered off, so vSphere shows a VM that is off
 // rather than one that hangs.
