@@ -159,17 +159,10 @@ func (x *diskExport) close() error {
 			errs = append(errs, err)
 		}
 	}
-	select {
-	case <-x.exited:
-	default:
-		_ = x.daemon.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-x.exited:
-		case <-time.After(releaseWait):
-			_ = x.daemon.Process.Kill()
-			<-x.exited
-			errs = append(errs, fmt.Errorf("%s for %s did not stop; killed", storageDaemon, x.desc))
-		}
+	if !x.stop() {
+		_ = x.daemon.Process.Kill()
+		<-x.exited
+		errs = append(errs, fmt.Errorf("%s for %s did not stop; killed", storageDaemon, x.desc))
 	}
 	// A daemon that died leaves its mount behind, disconnected.
 	_ = unix.Unmount(x.file, unix.MNT_DETACH)
@@ -177,6 +170,29 @@ func (x *diskExport) close() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// stop asks the daemon to quit (SIGTERM: it flushes the disk and unmounts its export) and says whether it did
+// within releaseWait. The request is repeated: the daemon's handler only sets a flag that its main loop reads
+// when it wakes, so a SIGTERM that lands while the daemon is busy (answering the loop device's last requests)
+// leaves it asleep in ppoll until its next event, which an idle export never gets; each further signal wakes it.
+func (x *diskExport) stop() bool {
+	deadline := time.After(releaseWait)
+	for {
+		select {
+		case <-x.exited:
+			return true
+		default:
+		}
+		_ = x.daemon.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-x.exited:
+			return true
+		case <-deadline:
+			return false
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // attachLoop attaches a free loop device to file.
