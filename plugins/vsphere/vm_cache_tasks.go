@@ -9,11 +9,11 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// taskEnds sees the ends of this process's vSphere tasks: a task is waited for by reading its "info" (vtask's
-// RetrievePropertiesEx, or a property collector's WaitForUpdatesEx), and every answer passes here before the
-// waiter sees it. When one says a task on a VM has ended, done is called with the VM, before the waiter goes
-// on. The inventory cache uses it to invalidate the VMs this process changes, whichever code path changed
-// them. It also counts the calls, which tells what an operation costs in round trips.
+// taskEnds sees the ends of this process's vSphere tasks: a task is waited for with a property collector
+// (WaitForUpdatesEx on the task's "info"), and every answer passes here before the waiter sees it. When one
+// says a task on a VM has ended, done is called with the VM, before the waiter goes on. The inventory cache
+// uses it to invalidate the VMs this process changes, whichever code path changed them.
+// It also counts the calls, which tells what an operation costs in round trips.
 type taskEnds struct {
 	next  soap.RoundTripper
 	done  func(types.ManagedObjectReference)
@@ -23,61 +23,27 @@ type taskEnds struct {
 func (t *taskEnds) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
 	t.calls.Add(1)
 	err := t.next.RoundTrip(ctx, req, res)
-	if err != nil {
+	body, ok := res.(*methods.WaitForUpdatesExBody)
+	if err != nil || !ok || body.Res == nil || body.Res.Returnval == nil {
 		return err
 	}
-	switch body := res.(type) {
-	case *methods.WaitForUpdatesExBody:
-		if body.Res == nil || body.Res.Returnval == nil {
-			break
-		}
-		for _, fs := range body.Res.Returnval.FilterSet {
-			for _, ou := range fs.ObjectSet {
-				if ou.Obj.Type == "Task" {
-					for _, ch := range ou.ChangeSet {
-						t.seen(ch.Name, ch.Val)
-					}
+	for _, fs := range body.Res.Returnval.FilterSet {
+		for _, ou := range fs.ObjectSet {
+			if ou.Obj.Type != "Task" {
+				continue
+			}
+			for _, ch := range ou.ChangeSet {
+				if vm, ended := endedOnVM(ch.Val); ended {
+					t.done(vm)
 				}
 			}
-		}
-	case *methods.RetrievePropertiesExBody:
-		if body.Res == nil || body.Res.Returnval == nil {
-			break
-		}
-		t.contents(body.Res.Returnval.Objects)
-	case *methods.ContinueRetrievePropertiesExBody:
-		if body.Res != nil {
-			t.contents(body.Res.Returnval.Objects)
-		}
-	case *methods.RetrievePropertiesBody:
-		if body.Res != nil {
-			t.contents(body.Res.Returnval)
 		}
 	}
 	return err
 }
 
-func (t *taskEnds) contents(objects []types.ObjectContent) {
-	for _, oc := range objects {
-		if oc.Obj.Type == "Task" {
-			for _, p := range oc.PropSet {
-				t.seen(p.Name, p.Val)
-			}
-		}
-	}
-}
-
-// seen calls done when a task's info says it ended on a VM.
-func (t *taskEnds) seen(name string, val any) {
-	if name != "info" {
-		return
-	}
-	if vm, ended := endedOnVM(val); ended {
-		t.done(vm)
-	}
-}
-
-// endedOnVM says whether a task's info is of a task on a VM that has ended, and which VM.
+// endedOnVM says whether a task's info (the property task waits follow) is of a task on a VM that has ended,
+// and which VM.
 func endedOnVM(val any) (types.ManagedObjectReference, bool) {
 	var info *types.TaskInfo
 	switch v := val.(type) {
