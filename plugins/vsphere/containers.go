@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -67,29 +66,10 @@ type containerVM struct {
 	// poweringOn says this process counted the VM's current boot and has not finished powering it on:
 	// a VM off without a status of that boot is starting, not dead (containerRuntime.starting).
 	poweringOn bool
-	memo       *vmMemo
-}
-
-// vmMemo keeps what is derived from one read of a VM's configuration alone, shared by the copies of it
-// (withStart's): the inventory cache hands the same read to every listing, which would otherwise decode
-// each container's records every time.
-type vmMemo struct {
-	once sync.Once
-	spec *models.ContainerSpec
-}
-
-// describedSpec is spec(), decoded once per read of the VM. Callers must not change it.
-func (c *containerVM) describedSpec() *models.ContainerSpec {
-	if c.memo == nil {
-		return c.spec()
-	}
-	c.memo.once.Do(func() { c.memo.spec = c.spec() })
-	return c.memo.spec
 }
 
 func newContainerVM(m *mo.VirtualMachine) *containerVM {
-	c := &containerVM{ref: m.Self, vmName: m.Name, power: m.Runtime.PowerState, extra: map[string]string{},
-		memo: &vmMemo{}}
+	c := &containerVM{ref: m.Self, vmName: m.Name, power: m.Runtime.PowerState, extra: map[string]string{}}
 	if m.Config == nil {
 		return c
 	}
@@ -185,7 +165,7 @@ func (b *Backend) info(c *containerVM) *models.ContainerInfo {
 		Disk:             b.where.datastore.Path(path.Join(c.folder(), id+".vmdk")),
 		Created:          c.extra[keyCreated],
 		State:            c.state(),
-		Spec:             c.describedSpec(),
+		Spec:             c.spec(),
 		Endpoints:        c.endpointInfos(b.knownScopes()),
 		Ports:            c.boundPorts(),
 		Tasks:            c.taskIDs(),
