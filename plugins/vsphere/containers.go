@@ -22,9 +22,8 @@ import (
 )
 
 // A containerVM keeps everything about its container in extraConfig (DESIGN §4): the endpoint's keys under
-// wire.ConfigPrefix, the guest's under wire.GuestPrefix. The inventory is the only record: what this process
-// caches of it (vm_cache.go) is filled from there, so a restarted endpoint, or another one, sees the same
-// containers.
+// wire.ConfigPrefix, the guest's under wire.GuestPrefix. The inventory is the only record: nothing here is
+// cached, so a restarted endpoint, or another one, sees the same containers.
 const (
 	keyName        = wire.ConfigPrefix + "name"
 	keyLayer       = wire.ConfigPrefix + "layer"
@@ -201,34 +200,9 @@ func (c *containerVM) matches(f sdk.ListFilter) bool {
 	return len(f.Statuses) == 0 || slices.Contains(f.Statuses, *c.state().Status)
 }
 
-// containerVMs returns every containerVM of the VCH pool, leaving out VMs that are not containers, such as
-// the endpoint VM: from the inventory cache when it holds the pool (the VMs this process changed read again),
-// else in one property-collector retrieval.
+// containerVMs reads every containerVM of the VCH pool in one property-collector retrieval (the pool's "vm"
+// property traversed to the VMs), leaving out VMs that are not containers, such as the endpoint VM.
 func (b *Backend) containerVMs(ctx context.Context) ([]*containerVM, error) {
-	cached, stale, ok := b.ctr.cache.all()
-	if !ok {
-		return b.readPool(ctx)
-	}
-	if len(stale) > 0 {
-		again, err := b.readVMs(ctx, stale, false)
-		if err != nil {
-			return nil, err
-		}
-		cached = append(cached, again...)
-	}
-	out := make([]*containerVM, 0, len(cached))
-	for _, c := range cached {
-		if c.id() != "" {
-			out = append(out, b.withStart(c))
-		}
-	}
-	sortByCreation(out)
-	return out, nil
-}
-
-// readPool reads every containerVM of the VCH pool from vSphere in one property-collector retrieval (the
-// pool's "vm" property traversed to the VMs).
-func (b *Backend) readPool(ctx context.Context) ([]*containerVM, error) {
 	req := types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{{
 		ObjectSet: []types.ObjectSpec{{
 			Obj:       b.where.pool.Reference(),
@@ -237,7 +211,6 @@ func (b *Backend) readPool(ctx context.Context) ([]*containerVM, error) {
 		}},
 		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: vmProperties}},
 	}}}
-	start := b.ctr.cache.begin()
 	res, err := b.collector().RetrieveProperties(ctx, req)
 	if err != nil {
 		return nil, classify(err, "list the containerVMs of pool "+b.where.pool.InventoryPath)
@@ -248,35 +221,21 @@ func (b *Backend) readPool(ctx context.Context) ([]*containerVM, error) {
 	}
 	out := make([]*containerVM, 0, len(vms))
 	for i := range vms {
-		c := newContainerVM(&vms[i])
-		b.ctr.cache.put(start, c, false)
-		if c.id() != "" {
-			out = append(out, b.withStart(c))
+		if c := b.withStart(newContainerVM(&vms[i])); c.id() != "" {
+			out = append(out, c)
 			b.ctr.refs.Store(c.id(), c.ref)
 		}
 	}
-	sortByCreation(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].extra[keyCreated] < out[j].extra[keyCreated] })
 	return out, nil
 }
 
-// sortByCreation orders containers oldest first.
-func sortByCreation(cs []*containerVM) {
-	sort.Slice(cs, func(i, j int) bool { return cs[i].extra[keyCreated] < cs[j].extra[keyCreated] })
-}
-
-// containerVM finds the container id, reading its VM from vSphere (operations that change a container decide
-// on what vSphere says now); a container that does not exist is errdefs.ErrNotFound.
+// containerVM finds the container id; a container that does not exist is errdefs.ErrNotFound.
 func (b *Backend) containerVM(ctx context.Context, id string) (*containerVM, error) {
 	if !containerIDPattern.MatchString(id) {
 		return nil, fmt.Errorf("container ID %q is not 64 lowercase hex digits: %w", id, errdefs.ErrInvalid)
 	}
-	ref, ok := b.ctr.refs.Load(id)
-	if !ok {
-		if _, r, _ := b.ctr.cache.byContainer(id); r.Value != "" {
-			ref, ok = r, true
-		}
-	}
-	if ok {
+	if ref, ok := b.ctr.refs.Load(id); ok {
 		c, err := b.readVM(ctx, ref.(types.ManagedObjectReference))
 		switch {
 		case err == nil && c.id() == id:
@@ -287,7 +246,7 @@ func (b *Backend) containerVM(ctx context.Context, id string) (*containerVM, err
 			return nil, err
 		}
 	}
-	all, err := b.readPool(ctx)
+	all, err := b.containerVMs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -299,67 +258,13 @@ func (b *Backend) containerVM(ctx context.Context, id string) (*containerVM, err
 	return nil, fmt.Errorf("no such container: %s: %w", id, errdefs.ErrNotFound)
 }
 
-// cachedContainerVM is container id as the inventory cache holds it, else as containerVM reads it: for what
-// only describes a container, or needs what never changes (its VM, its folder).
-func (b *Backend) cachedContainerVM(ctx context.Context, id string) (*containerVM, error) {
-	if c, _, fresh := b.ctr.cache.byContainer(id); fresh {
-		return b.withStart(c), nil
-	}
-	return b.containerVM(ctx, id)
-}
-
 // readVM re-reads one containerVM; a VM that is gone is errdefs.ErrNotFound.
 func (b *Backend) readVM(ctx context.Context, ref types.ManagedObjectReference) (*containerVM, error) {
 	var m mo.VirtualMachine
-	start := b.ctr.cache.begin()
 	if err := b.collector().RetrieveOne(ctx, ref, vmProperties, &m); err != nil {
-		err = classify(err, "read "+ref.String())
-		if isGone(err) {
-			b.ctr.cache.drop(start, ref)
-		}
-		return nil, err
+		return nil, classify(err, "read "+ref.String())
 	}
-	c := newContainerVM(&m)
-	b.ctr.cache.put(start, c, false)
-	return b.withStart(c), nil
-}
-
-// readVMs re-reads the VMs refs in one retrieval, leaving out those that are gone; watched says the watch's
-// filter reported them.
-func (b *Backend) readVMs(ctx context.Context, refs []types.ManagedObjectReference, watched bool) ([]*containerVM, error) {
-	if len(refs) == 0 {
-		return nil, nil
-	}
-	spec := types.PropertyFilterSpec{
-		PropSet:                       []types.PropertySpec{{Type: "VirtualMachine", PathSet: vmProperties}},
-		ReportMissingObjectsInResults: types.NewBool(true),
-	}
-	for _, ref := range refs {
-		spec.ObjectSet = append(spec.ObjectSet, types.ObjectSpec{Obj: ref})
-	}
-	start := b.ctr.cache.begin()
-	res, err := b.collector().RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{spec}})
-	if err != nil {
-		return nil, classify(err, "read the containerVMs of pool "+b.where.pool.InventoryPath)
-	}
-	var vms []mo.VirtualMachine
-	if err := mo.LoadObjectContent(res.Returnval, &vms); err != nil {
-		return nil, classify(err, "read the containerVMs of pool "+b.where.pool.InventoryPath)
-	}
-	seen := map[types.ManagedObjectReference]bool{}
-	out := make([]*containerVM, 0, len(vms))
-	for i := range vms {
-		c := newContainerVM(&vms[i])
-		b.ctr.cache.put(start, c, watched)
-		seen[c.ref] = true
-		out = append(out, c)
-	}
-	for _, ref := range refs {
-		if !seen[ref] {
-			b.ctr.cache.drop(start, ref)
-		}
-	}
-	return out, nil
+	return b.withStart(newContainerVM(&m)), nil
 }
 
 // ListContainers lists the VCH's containers that pass filter, oldest first.
@@ -377,12 +282,9 @@ func (b *Backend) ListContainers(ctx context.Context, filter sdk.ListFilter) ([]
 	return out, nil
 }
 
-// GetContainer describes one container, from the inventory cache when it holds it.
+// GetContainer describes one container.
 func (b *Backend) GetContainer(ctx context.Context, id string) (*models.ContainerInfo, error) {
-	if !containerIDPattern.MatchString(id) {
-		return nil, fmt.Errorf("container ID %q is not 64 lowercase hex digits: %w", id, errdefs.ErrInvalid)
-	}
-	c, err := b.cachedContainerVM(ctx, id)
+	c, err := b.containerVM(ctx, id)
 	if err != nil {
 		return nil, err
 	}

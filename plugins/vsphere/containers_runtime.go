@@ -18,8 +18,6 @@ type containerRuntime struct {
 	creating map[string]*containerVMLayout
 	locks    keyedLocks // a container's start and stop do not interleave
 	watch    vmWatch
-	cache    vmCache   // the pool's VMs as last read (vm_cache.go)
-	calls    *taskEnds // every vSphere call passes there (vm_cache_tasks.go)
 	attach   *attachListener
 	// refs maps container IDs to their VMs' references, learnt from listings and creates. It is only a hint
 	// for finding one VM without reading the whole pool: the VM is always read afresh and checked.
@@ -40,10 +38,8 @@ type containerRuntime struct {
 
 // withStart marks c when this process is powering its VM on for its current boot.
 func (b *Backend) withStart(c *containerVM) *containerVM {
-	if boot, ok := b.ctr.starting.Load(c.id()); ok && boot.(int) == c.boot() && c.boot() > 0 && !c.poweringOn {
-		marked := *c // c may be the inventory cache's, which is shared
-		marked.poweringOn = true
-		return &marked
+	if boot, ok := b.ctr.starting.Load(c.id()); ok && boot.(int) == c.boot() && c.boot() > 0 {
+		c.poweringOn = true
 	}
 	return c
 }
@@ -98,9 +94,6 @@ func (b *Backend) startContainers(ctx context.Context) error {
 	a.onSessionExit = b.onSessionExit
 	a.mu.Unlock()
 	b.ctr.attach = a
-	// The ends of this process's tasks on VMs invalidate their cached copies (vm_cache.go).
-	b.ctr.calls = &taskEnds{next: b.sess.client.RoundTripper, done: b.ctr.cache.invalidate}
-	b.sess.client.RoundTripper = b.ctr.calls
 	b.startWatch()
 	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/vmware/govmomi/vim25/soap"
 
 	"github.com/vice-engine/vice/plugins/sdk"
-	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -23,11 +22,7 @@ const followInterval = 200 * time.Millisecond
 
 // ContainerLogs streams output.log from the datastore: the records selected by opts, unchanged, one per line.
 func (b *Backend) ContainerLogs(ctx context.Context, id string, opts sdk.LogOptions) (io.ReadCloser, error) {
-	if !containerIDPattern.MatchString(id) {
-		return nil, fmt.Errorf("container ID %q is not 64 lowercase hex digits: %w", id, errdefs.ErrInvalid)
-	}
-	// The file is found through the VM's folder, which never changes: the cached VM will do.
-	c, err := b.cachedContainerVM(ctx, id)
+	c, err := b.containerVM(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -13,8 +13,8 @@ import (
 
 // vmWatch follows the VCH pool's VMs with a property-collector filter (WaitForUpdatesEx), so that waiting
 // for a container (start, stop, wait) needs no polling and the backend sees containers exit on their own,
-// which is when it publishes "die". It keeps the inventory cache (vm_cache.go) current: each VM it is told
-// changed is read again into it. Waiters re-read their VM when it tells them something changed.
+// which is when it publishes "die". It caches nothing that answers a query: waiters re-read the inventory
+// when it tells them something changed.
 type vmWatch struct {
 	mu      sync.Mutex
 	changed chan struct{}                        // closed, and replaced, after every batch of updates
@@ -93,12 +93,6 @@ func (b *Backend) watchOnce(ctx context.Context) error {
 		return classify(err, "watch pool "+b.where.pool.InventoryPath)
 	}
 	req := types.WaitForUpdatesEx{This: pc.Reference(), Options: &types.WaitOptions{MaxWaitSeconds: types.NewInt32(watchMaxWait)}}
-	// The first answers (with no version) are the whole pool, possibly in pages; the cache holds the pool once
-	// they have been read, and not while the watch is down (it may miss changes then).
-	defer b.ctr.cache.setReady(false)
-	b.ctr.cache.unwatch()
-	initial, seen := true, map[types.ManagedObjectReference]bool{}
-	initialStart := b.ctr.cache.begin()
 	for {
 		res, err := methods.WaitForUpdatesEx(ctx, b.sess.client, &req)
 		if ctx.Err() != nil {
@@ -112,59 +106,34 @@ func (b *Backend) watchOnce(ctx context.Context) error {
 			continue // nothing changed within watchMaxWait
 		}
 		req.Version = set.Version
-		var updates []types.ObjectUpdate
 		for _, fs := range set.FilterSet {
-			updates = append(updates, fs.ObjectSet...)
-		}
-		if err := b.onVMUpdates(ctx, updates); err != nil {
-			return err
-		}
-		if initial {
-			for _, u := range updates {
-				seen[u.Obj] = u.Kind != types.ObjectUpdateKindLeave
-			}
-			if set.Truncated == nil || !*set.Truncated {
-				initial = false
-				b.ctr.cache.prune(initialStart, seen)
-				b.ctr.cache.setReady(true)
-			}
+			b.onVMUpdates(ctx, fs.ObjectSet)
 		}
 	}
 }
 
-// onVMUpdates reads the VMs that changed (in one retrieval) into the inventory cache, drops those that left,
-// publishes "die" for containers seen exiting, then wakes the waiters. A VM entering the filter (the pool as
-// the watch first sees it, or a new VM) is only recorded: its exit, if any, happened before we looked.
-func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate) error {
+// onVMUpdates publishes "die" for containers seen exiting, then wakes the waiters.
+func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate) {
 	w := &b.ctr.watch
-	var changed []types.ManagedObjectReference
-	modified := map[types.ManagedObjectReference]bool{}
 	for _, u := range updates {
-		modified[u.Obj] = u.Kind == types.ObjectUpdateKindModify
 		if u.Kind == types.ObjectUpdateKindLeave {
 			w.mu.Lock()
 			delete(w.exited, u.Obj)
 			w.mu.Unlock()
-			b.ctr.cache.drop(b.ctr.cache.begin(), u.Obj)
 			continue
 		}
-		changed = append(changed, u.Obj)
-	}
-	vms, err := b.readVMs(ctx, changed, true)
-	if err != nil {
-		w.broadcast()
-		return err
-	}
-	for _, c := range vms {
-		if c.id() != "" {
-			b.noteExit(b.withStart(c), modified[c.ref])
+		if c, err := b.readVM(ctx, u.Obj); err == nil && c.id() != "" {
+			// A VM entering the filter (at start, or after a restart of the watch) is only recorded: its exit,
+			// if any, happened before we looked.
+			b.noteExit(c, u.Kind == types.ObjectUpdateKindModify)
 		}
 	}
 	w.broadcast()
 	b.net.kick() // containers that started or stopped: their names and ports
-	return nil
 }
 
+// noteExit publishes "die" once per boot of a container seen exited, when publish is set. The watch calls it,
+// and so does the endpoint when it powers a VM off itself, so that "die" comes before "stop" or "destroy".
 func (b *Backend) noteExit(c *containerVM, publish bool) {
 	st := c.state()
 	// Without the guest's word for this boot an exit is not known yet: an "off" VM whose boot count just
