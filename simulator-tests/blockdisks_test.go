@@ -168,33 +168,11 @@ func testKilledMidLayerWrite(t *testing.T) {
 
 	reg.stall.Store(false)
 	v.startEngine(t)
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := v.docker(t, env, args...)
-		if err != nil {
-			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
-	if out := run("images", "--format", "{{.Repository}}"); strings.Contains(out, "killed") {
-		t.Fatalf("the interrupted pull left an image:\n%s", out)
-	}
-	out := run("pull", reg.addr+"/killed")
-	if !strings.Contains(out, "Pull complete") || !strings.Contains(out, "Downloaded newer image") {
-		t.Fatalf("pull after the restart:\n%s", out)
-	}
+	repullAfterKill(t, v, env, reg.addr+"/killed")
 	attached = endpointDisks(t, v.vcsimURL)
 	t.Logf("after the restart and the repeated pull, the endpoint VM has %d disk(s) attached", len(attached))
 	if len(attached) != 0 {
 		t.Errorf("disks still attached to the endpoint VM: %v", attached)
 	}
-	entries, err := os.ReadDir(filepath.Join(v.dir, "datastore", "VIC", "vch-e2e", "images"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") {
-			t.Errorf("the image store still holds %s, left by the interrupted pull", e.Name())
-		}
-	}
+	noInterruptedWrites(t, v)
 }

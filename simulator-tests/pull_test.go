@@ -52,6 +52,15 @@ func TestPullKilledMidway(t *testing.T) {
 	reg.stall.Store(false)
 	v.startEngine(t)
 
+	repullAfterKill(t, v, env, addr+"/killed")
+	// The new endpoint's image store swept the interrupted writes when it was first used.
+	noInterruptedWrites(t, v)
+}
+
+// repullAfterKill checks an endpoint started again after one was killed in the middle of pulling ref: the
+// interrupted pull left no image, the same pull completes, and the image is listed.
+func repullAfterKill(t *testing.T, v *vch, env []string, ref string) {
+	t.Helper()
 	run := func(args ...string) string {
 		t.Helper()
 		out, err := v.docker(t, env, args...)
@@ -63,14 +72,19 @@ func TestPullKilledMidway(t *testing.T) {
 	if out := run("images", "--format", "{{.Repository}}"); strings.Contains(out, "killed") {
 		t.Fatalf("the interrupted pull left an image:\n%s", out)
 	}
-	out := run("pull", addr+"/killed")
+	out := run("pull", ref)
 	if !strings.Contains(out, "Pull complete") || !strings.Contains(out, "Downloaded newer image") {
 		t.Fatalf("pull after the restart:\n%s", out)
 	}
 	if out := run("images", "--format", "{{.Repository}}"); !strings.Contains(out, "killed") {
 		t.Fatalf("the image is not listed:\n%s", out)
 	}
-	// The new endpoint's image store swept the interrupted writes when it was first used.
+}
+
+// noInterruptedWrites checks that the image store holds no temporary folder of an interrupted write (the
+// endpoint sweeps them when its store is first used).
+func noInterruptedWrites(t *testing.T, v *vch) {
+	t.Helper()
 	entries, err := os.ReadDir(filepath.Join(v.dir, "datastore", "VIC", "vch-e2e", "images"))
 	if err != nil {
 		t.Fatal(err)

@@ -103,35 +103,22 @@ func comm(pid int) string {
 }
 
 // rssKiB reads VmRSS from /proc/<pid>/status; 0 for a process that is gone.
-func rssKiB(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n
-			}
-		}
-	}
-	return 0
-}
+func rssKiB(pid int) int64 { return procKiB(pid, "status", "VmRSS:") }
 
 // pssKiB reads Pss from /proc/<pid>/smaps_rollup: the process's resident pages, each shared page divided
 // by the number of processes mapping it, so the sum over processes counts shared text once. 0 for a process
 // that is gone (or a kernel without smaps_rollup).
-func pssKiB(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+func pssKiB(pid int) int64 { return procKiB(pid, "smaps_rollup", "Pss:") }
+
+// procKiB reads the kB figure of the line starting with key in /proc/<pid>/<file>; 0 without one.
+func procKiB(pid int, file, key string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "Pss:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
 				n, _ := strconv.ParseInt(f[0], 10, 64)
 				return n
 			}
