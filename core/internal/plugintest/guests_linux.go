@@ -23,7 +23,7 @@ func guestsUnder(dir string) []int {
 		if err != nil || !strings.HasPrefix(exe, dir+"/") {
 			continue
 		}
-		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && !strings.Contains(string(stat), ") Z ") {
+		if alive(pid) {
 			pids = append(pids, pid)
 		}
 	}
@@ -50,17 +50,23 @@ func killGuestsUnder(dir string) []int {
 	return pids
 }
 
-// anyAlive says whether one of pids is still a process that has not exited (neither gone nor a zombie).
+// anyAlive says whether one of pids is still a process that has not exited.
 func anyAlive(pids []int) bool {
 	for _, pid := range pids {
-		stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) && s[i+2] != 'Z' && s[i+2] != 'X' {
+		if alive(pid) {
 			return true
 		}
 	}
 	return false
+}
+
+// alive says whether pid is a process that has not exited: neither gone nor a zombie.
+func alive(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z' && s[i+2] != 'X'
 }
