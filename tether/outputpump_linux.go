@@ -96,7 +96,14 @@ func (p *outputPump) run(log *slog.Logger, streams []*pumpStream, order *writeOr
 		polled = append(polled, unix.PollFd{Fd: int32(s.fd), Events: unix.POLLIN})
 	}
 	if order != nil {
-		defer func() { order.Close() }()
+		// Closing an inotify instance waits for the kernel's grace period (synchronize_srcu in
+		// fsnotify_destroy_group): 5-20 ms during which the end of the output, and with it the exit status,
+		// would wait. Nothing reads the instance once the loop has ended, so it is closed aside.
+		defer func() {
+			if order != nil {
+				go order.Close()
+			}
+		}()
 		polled = append(polled, unix.PollFd{Fd: int32(order.fd), Events: unix.POLLIN})
 	}
 	polled = append(polled, unix.PollFd{Fd: int32(stopFD), Events: unix.POLLIN})

@@ -149,11 +149,17 @@ func (g *guest) run(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	xw := newStopwatch()
 	g.waitOutput(pumps)
+	xw.lap("output")
 	g.logs.Flush()
+	xw.lap("flush")
 	g.hub.Finish(code)
+	xw.lap("finish")
 	g.setStatus(ctx, wire.GuestStatus{State: wire.StateExited, Pid: pid, StartedAt: started,
 		FinishedAt: time.Now().UTC(), ExitCode: code})
+	xw.lap("status")
+	g.log.Debug("exit steps", xw.steps...)
 	g.log.Info("exited", "exitCode", code)
 	return nil
 }
