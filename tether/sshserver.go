@@ -51,6 +51,9 @@ type sshServer struct {
 
 	connsMu sync.Mutex
 	conns   map[*ssh.ServerConn]struct{}
+	// lastStatus is the payload of the last wire.RequestStatus, sent again to each connection made later: a
+	// status written just before the VCH connected still reaches it.
+	lastStatus []byte
 }
 
 // newSSHServer makes a server with a host key generated at boot: the line is private to the VCH, which
@@ -70,17 +73,50 @@ func newSSHServer(log *slog.Logger, id string, h *hub, c controller) (*sshServer
 		conns: map[*ssh.ServerConn]struct{}{}}, nil
 }
 
-// broadcast sends a global request, without waiting for a reply, on every connection open now.
-func (s *sshServer) broadcast(name string, payload []byte) {
+// broadcast sends a global request, without waiting for a reply, on every connection open now. The channel
+// it returns is closed once every send has ended (written to its line, or failed).
+func (s *sshServer) broadcast(name string, payload []byte) <-chan struct{} {
 	s.connsMu.Lock()
+	conns := s.openConns()
+	s.connsMu.Unlock()
+	return sendAll(conns, name, payload)
+}
+
+// notifyStatus sends wire.RequestStatus like broadcast, and keeps payload for the connections made later.
+func (s *sshServer) notifyStatus(payload []byte) <-chan struct{} {
+	s.connsMu.Lock()
+	s.lastStatus = payload
+	conns := s.openConns()
+	s.connsMu.Unlock()
+	return sendAll(conns, wire.RequestStatus, payload)
+}
+
+// openConns lists the connections; the caller holds connsMu.
+func (s *sshServer) openConns() []*ssh.ServerConn {
 	conns := make([]*ssh.ServerConn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
-	s.connsMu.Unlock()
+	return conns
+}
+
+// sendAll sends a global request without reply on each of conns, side by side (one stuck line does not hold
+// up the others); the channel it returns is closed once every send has ended.
+func sendAll(conns []*ssh.ServerConn, name string, payload []byte) <-chan struct{} {
+	var wg sync.WaitGroup
 	for _, c := range conns {
-		go func() { _, _, _ = c.SendRequest(name, false, payload) }()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, _ = c.SendRequest(name, false, payload)
+		}()
 	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	return done
 }
 
 // Serve accepts connections until ctx ends or the listener fails; each runs on its own, so a dropped
@@ -130,7 +166,12 @@ func (s *sshServer) serveConn(ctx context.Context, conn net.Conn) {
 	go s.keepAlive(sc, ended)
 	s.connsMu.Lock()
 	s.conns[sc] = struct{}{}
+	last := s.lastStatus
 	s.connsMu.Unlock()
+	if last != nil {
+		// A status written before this connection was registered; one written since goes to it anyway.
+		sendAll([]*ssh.ServerConn{sc}, wire.RequestStatus, last)
+	}
 	defer func() {
 		s.connsMu.Lock()
 		delete(s.conns, sc)

@@ -65,9 +65,12 @@ func Run(ctx context.Context, p Platform) error {
 		if g.statusWritten {
 			return
 		}
-		if err := writeStatus(ctx, p, wire.GuestStatus{State: wire.StateStarting, Boot: cfg.Boot}); err != nil {
+		st := wire.GuestStatus{State: wire.StateStarting, Boot: cfg.Boot}
+		if err := writeStatus(ctx, p, st); err != nil {
 			log.Error("write status", "err", err)
+			return
 		}
+		g.notifyStatus(st)
 	})
 	defer slow.Stop()
 	return g.run(ctx)
@@ -83,7 +86,8 @@ type guest struct {
 	stats statsReader
 	// statusMu orders the status writes: "starting" (when late) never lands after a later one.
 	statusMu      sync.Mutex
-	statusWritten bool // a status other than "starting" was written
+	statusWritten bool       // a status other than "starting" was written
+	srv           *sshServer // under statusMu: nil until the serial line is served
 }
 
 func (g *guest) run(ctx context.Context) error {
@@ -186,6 +190,9 @@ func (g *guest) serveSerial(ctx context.Context, r *reaper, sess *session) error
 	if err != nil {
 		return err
 	}
+	g.statusMu.Lock()
+	g.srv = srv
+	g.statusMu.Unlock()
 	go func() {
 		if err := srv.Serve(ctx, l); err != nil {
 			g.log.Error("serial", "err", err)
@@ -261,8 +268,35 @@ func (g *guest) setStatus(ctx context.Context, st wire.GuestStatus) {
 	}
 	if err != nil {
 		g.log.Error("write status", "state", st.State, "err", err)
+		return
+	}
+	done := g.notifyStatus(st)
+	if st.State == wire.StateExited {
+		// The machine halts next, which hangs the line up: the notice is on its way first, unless the line
+		// is stuck (then the VCH's watch of its inventory sees the exit a little later).
+		select {
+		case <-done:
+		case <-time.After(noticeWait):
+			g.log.Warn("the status notice did not go out before the halt", "after", noticeWait)
+		}
 	}
 }
+
+// notifyStatus tells the VCH (wire.RequestStatus) that st is in guestinfo now, so it need not wait for its
+// watch of the inventory to see the change. The caller holds statusMu; the channel is closed once the notice
+// is written to every line open.
+func (g *guest) notifyStatus(st wire.GuestStatus) <-chan struct{} {
+	if g.srv == nil {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	b, _ := json.Marshal(wire.StatusNotice{State: st.State, Boot: st.Boot})
+	return g.srv.notifyStatus(b)
+}
+
+// noticeWait bounds how long the halt waits for the exit's status notice to be written to the line.
+const noticeWait = 500 * time.Millisecond
 
 // startingAfter is how long a boot may take to start its process before the tether says it is starting.
 const startingAfter = 500 * time.Millisecond

@@ -13,6 +13,13 @@ const (
 	// refusal too): a VCH that does not answer is gone, and the tether ends its session. No payload.
 	RequestKeepAlive = "keepalive@vice"
 
+	// RequestStatus is a global request the tether sends (no reply wanted) once a status write to
+	// guestinfo (KeyStatus) has completed, so that vSphere holds it already: payload a JSON StatusNotice. It
+	// goes on every connection open at the time, and the last one again on each new connection. It only
+	// tells the VCH to read the VM now rather than when its own watch of the inventory sees the change:
+	// guestinfo stays the only record, and a notice that is lost changes nothing.
+	RequestStatus = "status@vice"
+
 	// ChannelAttach opens a view of the main process's streams. Channel data from the VCH is stdin;
 	// channel data to the VCH is stdout (and, with a tty, everything); extended data of type
 	// ExtendedStderr is stderr. Several attach channels may be open at once: output goes to all of them,
@@ -32,3 +39,10 @@ const (
 	RequestSignal       = "signal"
 	RequestExitStatus   = "exit-status"
 )
+
+// StatusNotice is RequestStatus's payload: which status the tether has just written (GuestStatus's State and
+// Boot).
+type StatusNotice struct {
+	State string `json:"state"`
+	Boot  int    `json:"boot"`
+}
