@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +33,12 @@ type attachListener struct {
 	// onSessionExit takes a tether's session-exit request (wire.RequestSessionExit): its container, then
 	// the request's payload.
 	onSessionExit func(containerID string, payload []byte)
+	// onStatus takes a tether's status notice (wire.RequestStatus): its container's status in guestinfo
+	// changed. ctx ends when the listener closes.
+	onStatus func(ctx context.Context, containerID string)
 
+	ctx     context.Context // ends when the listener closes
+	cancel  context.CancelFunc
 	mu      sync.Mutex
 	guests  map[string]*guestConn
 	lines   map[net.Conn]context.CancelFunc // every connected line, to end them on close
@@ -67,6 +73,7 @@ func listenAttach(addr, advertise string, log *slog.Logger) (*attachListener, er
 	}
 	a := &attachListener{log: log, ln: ln, advertise: advertise, guests: map[string]*guestConn{},
 		lines: map[net.Conn]context.CancelFunc{}, changed: make(chan struct{})}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.wg.Add(1)
 	go a.serve()
 	log.Info("accepting containerVM serial lines", "listen", ln.Addr().String(), "advertise", advertise)
@@ -140,6 +147,7 @@ func (a *attachListener) session(line net.Conn, remote string) {
 		return
 	}
 	identified := make(chan string, 1)
+	a.wg.Add(1) // within serveLine's own: close waits for the requests' handling too
 	go a.serveRequests(reqs, identified)
 	go func() {
 		for nch := range chans {
@@ -184,6 +192,15 @@ func (a *attachListener) session(line net.Conn, remote string) {
 // serveRequests takes the tether's global requests, from the start (the mux must not stall on them), and
 // acts on them once the guest has said which container it is.
 func (a *attachListener) serveRequests(reqs <-chan *ssh.Request, identified <-chan string) {
+	defer a.wg.Done()
+	// Status notices are taken by a goroutine of their own, since each costs a read of the VM; those that
+	// come while one is being taken make one more, which reads the VM after all of them.
+	notices := make(chan struct{}, 1)
+	var noticed sync.WaitGroup
+	defer func() {
+		close(notices)
+		noticed.Wait()
+	}()
 	var id string
 	var early []*ssh.Request
 	for {
@@ -195,8 +212,15 @@ func (a *attachListener) serveRequests(reqs <-chan *ssh.Request, identified <-ch
 				return
 			}
 			id, identified = got, nil
+			noticed.Add(1)
+			go func() {
+				defer noticed.Done()
+				for range notices {
+					a.statusChanged(id)
+				}
+			}()
 			for _, r := range early {
-				a.request(id, r)
+				a.request(id, r, notices)
 			}
 			early = nil
 		case r, ok := <-reqs:
@@ -207,21 +231,67 @@ func (a *attachListener) serveRequests(reqs <-chan *ssh.Request, identified <-ch
 				early = append(early, r)
 				continue
 			}
-			a.request(id, r)
+			a.request(id, r, notices)
 		}
 	}
 }
 
-func (a *attachListener) request(id string, r *ssh.Request) {
+func (a *attachListener) request(id string, r *ssh.Request, notices chan<- struct{}) {
 	a.mu.Lock()
 	onExit := a.onSessionExit
 	a.mu.Unlock()
-	if r.Type == wire.RequestSessionExit && onExit != nil {
+	switch {
+	case r.Type == wire.RequestSessionExit && onExit != nil:
 		onExit(id, r.Payload) // quick: the channel's end that follows must find it recorded
+	case r.Type == wire.RequestStatus:
+		if n, ok := decodeStatusNotice(r.Payload); !ok {
+			a.log.Debug("a guest's status notice was not understood; ignored", "container", id, "payload", r.Payload)
+		} else {
+			a.log.Debug("status notice", "container", id, "state", n.State, "boot", n.Boot)
+			select {
+			case notices <- struct{}{}:
+			default: // one is pending already, and its read of the VM comes after this notice
+			}
+		}
 	}
 	if r.WantReply {
 		_ = r.Reply(false, nil)
 	}
+}
+
+// decodeStatusNotice reads RequestStatus's payload; ok is false for anything but a notice of a known state.
+func decodeStatusNotice(p []byte) (n wire.StatusNotice, ok bool) {
+	if err := json.Unmarshal(p, &n); err != nil || n.Boot < 0 {
+		return n, false
+	}
+	switch n.State {
+	case wire.StateStarting, wire.StateRunning, wire.StateExited:
+		return n, true
+	}
+	return n, false
+}
+
+// noticeTimeout bounds the handling of one status notice (a read of the VM).
+const noticeTimeout = 30 * time.Second
+
+// statusChanged hands a status notice of container id to onStatus.
+func (a *attachListener) statusChanged(id string) {
+	a.mu.Lock()
+	on := a.onStatus
+	a.mu.Unlock()
+	if on == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, noticeTimeout)
+	defer cancel()
+	on(ctx, id)
+}
+
+// setOnStatus sets what takes the guests' status notices (nil: nothing; they are ignored).
+func (a *attachListener) setOnStatus(f func(ctx context.Context, containerID string)) {
+	a.mu.Lock()
+	a.onStatus = f
+	a.mu.Unlock()
 }
 
 // decodeContainerID reads the ID from RequestContainerID's reply, sent either as the bare ID or as an SSH
@@ -275,6 +345,7 @@ func (a *attachListener) close() {
 		cancel()
 	}
 	a.mu.Unlock()
+	a.cancel() // status notices being taken
 	a.ln.Close()
 	for _, g := range guests {
 		g.conn.Close()

@@ -39,6 +39,8 @@ type fakeGuest struct {
 	conn     *ssh.ServerConn
 	// onSignal runs for every signal the control channel receives (in its own goroutine).
 	onSignal func(name string)
+	// notify sends a status notice (wire.RequestStatus) on the line after each status write, as the tether does.
+	notify bool
 }
 
 func newFakeGuest(t *testing.T, c *vim25.Client, vm, id string) *fakeGuest {
@@ -94,7 +96,26 @@ func (g *fakeGuest) setStatus(ctx context.Context, st wire.GuestStatus) error {
 	if err != nil {
 		return err
 	}
-	return task.Wait(ctx)
+	if err := task.Wait(ctx); err != nil {
+		return err
+	}
+	if g.notify {
+		b, _ := json.Marshal(wire.StatusNotice{State: st.State, Boot: st.Boot})
+		return g.notice(b)
+	}
+	return nil
+}
+
+// notice sends a status notice with payload on the line, as the tether does once a status is written.
+func (g *fakeGuest) notice(payload []byte) error {
+	g.mu.Lock()
+	conn := g.conn
+	g.mu.Unlock()
+	if conn == nil {
+		return nil // no line yet: the tether's notice waits for one
+	}
+	_, _, err := conn.SendRequest(wire.RequestStatus, false, payload)
+	return err
 }
 
 // dial connects to the attach listener and serves SSH on that connection, as the tether does on its line.

@@ -55,6 +55,9 @@ func (b *Backend) startWatch() {
 			backoff = min(2*backoff, 30*time.Second)
 		}
 	}()
+	if a := b.ctr.attach; a != nil {
+		a.setOnStatus(b.nudge) // the watch's state is ready: a guest's status notice may wake waiters now
+	}
 }
 
 func (b *Backend) stopWatch() {
@@ -130,6 +133,19 @@ func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate)
 	}
 	w.broadcast()
 	b.net.kick() // containers that started or stopped: their names and ports
+}
+
+// nudge takes a guest's word that it has just written its status to guestinfo (wire.RequestStatus on its
+// serial line) as an update of the watch for its VM: the VM is re-read, an exit noted and the waiters woken
+// now, rather than when the watch reports the change (which it still does, a little later: vSphere stays the
+// only record, and a notice only saves that lag). A container whose VM this process does not know (of
+// another VCH, or not yet listed since a restart) is left to the watch.
+func (b *Backend) nudge(ctx context.Context, id string) {
+	ref, ok := b.ctr.refs.Load(id)
+	if !ok {
+		return
+	}
+	b.onVMUpdates(ctx, []types.ObjectUpdate{{Obj: ref.(types.ManagedObjectReference), Kind: types.ObjectUpdateKindModify}})
 }
 
 // noteExit publishes "die" once per boot of a container seen exited, when publish is set. The watch calls it,
