@@ -200,28 +200,16 @@ func (c *containerVM) matches(f sdk.ListFilter) bool {
 	return len(f.Statuses) == 0 || slices.Contains(f.Statuses, *c.state().Status)
 }
 
-// containerVMs reads every containerVM of the VCH pool in one property-collector retrieval (the pool's "vm"
-// property traversed to the VMs), leaving out VMs that are not containers, such as the endpoint VM.
+// containerVMs reads every containerVM of the VCH pool (poolVMs), leaving out VMs that are not containers,
+// such as the endpoint VM.
 func (b *Backend) containerVMs(ctx context.Context) ([]*containerVM, error) {
-	req := types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{{
-		ObjectSet: []types.ObjectSpec{{
-			Obj:       b.where.pool.Reference(),
-			Skip:      types.NewBool(true),
-			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: b.where.pool.Reference().Type, Path: "vm"}},
-		}},
-		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: vmProperties}},
-	}}}
-	res, err := b.collector().RetrieveProperties(ctx, req)
+	vms, err := b.poolVMs(ctx)
 	if err != nil {
-		return nil, classify(err, "list the containerVMs of pool "+b.where.pool.InventoryPath)
-	}
-	var vms []mo.VirtualMachine
-	if err := mo.LoadObjectContent(res.Returnval, &vms); err != nil {
-		return nil, classify(err, "read the containerVMs of pool "+b.where.pool.InventoryPath)
+		return nil, err
 	}
 	out := make([]*containerVM, 0, len(vms))
-	for i := range vms {
-		if c := b.withStart(newContainerVM(&vms[i])); c.id() != "" {
+	for _, vm := range vms {
+		if c := b.withStart(vm); c.id() != "" {
 			out = append(out, c)
 			b.ctr.refs.Store(c.id(), c.ref)
 		}
@@ -261,10 +249,10 @@ func (b *Backend) containerVM(ctx context.Context, id string) (*containerVM, err
 // readVM re-reads one containerVM; a VM that is gone is errdefs.ErrNotFound.
 func (b *Backend) readVM(ctx context.Context, ref types.ManagedObjectReference) (*containerVM, error) {
 	var m mo.VirtualMachine
-	if err := b.collector().RetrieveOne(ctx, ref, vmProperties, &m); err != nil {
+	if err := b.collector().RetrieveOne(ctx, ref, fullProperties, &m); err != nil {
 		return nil, classify(err, "read "+ref.String())
 	}
-	return b.withStart(newContainerVM(&m)), nil
+	return b.withStart(b.keepRead(&m)), nil
 }
 
 // ListContainers lists the VCH's containers that pass filter, oldest first.

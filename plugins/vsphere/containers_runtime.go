@@ -22,6 +22,9 @@ type containerRuntime struct {
 	// refs maps container IDs to their VMs' references, learnt from listings and creates. It is only a hint
 	// for finding one VM without reading the whole pool: the VM is always read afresh and checked.
 	refs sync.Map
+	// reads are the last full reads of the pool's VMs, which a listing reuses for the VMs whose
+	// configuration has not changed since (vm_reads.go).
+	reads vmReads
 	// removed holds the final state of containers this process removed lately (ID to *models.ContainerState),
 	// for the waits that see them go: the inventory no longer has it, and their last read may predate the
 	// power-off.

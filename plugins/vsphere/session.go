@@ -42,6 +42,7 @@ func dial(ctx context.Context, u *url.URL, insecure bool, thumbprint string, log
 	// idle connections per host, the others would be closed after each call and the next call would pay a
 	// new TLS handshake.
 	sc.DefaultTransport().MaxIdleConnsPerHost = maxIdleConnsPerHost
+	sc.Client.Transport = drainingTransport{sc.Client.Transport}
 	if thumbprint != "" {
 		sc.SetThumbprint(endpoint.Host, thumbprint)
 	}

@@ -1,0 +1,268 @@
+package vsphere
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// Listing the pool reads what each VM's description needs in two steps, so the bulk of it (a containerVM's
+// whole extraConfig: its guest's configuration and Docker's records) crosses vSphere's serialisations only
+// when it changed:
+//
+//  1. a probe of every VM of the pool: its name, power state, config.changeVersion and the one extraConfig
+//     key the guest writes (wire.KeyStatus), read by key;
+//  2. a full read (vmProperties) of the VMs whose changeVersion is not the one of their last full read.
+//
+// A VM whose changeVersion is unchanged is described from its last full read, with the name, power state
+// and guest status of the probe. That is what a full read would say: vSphere gives a VM a new
+// config.changeVersion with every change of its configuration (ReconfigVM_Task, which is how the endpoint
+// writes every key it keeps there, and how the emulator writes the guest's), and what can change without
+// one (the power state, the name, and the key the guest sets through VMware Tools) is in the probe itself.
+// So the last reads are not a cache that can be stale: each answer is checked against vSphere in the same
+// request, and nothing else (the watch, events) feeds them.
+
+// probeProperties tell whether the last full read of a VM still describes it, and carry what can change
+// without a new config.changeVersion.
+var probeProperties = []string{"name", propChangeVersion, "runtime.powerState", statusProperty}
+
+const (
+	propChangeVersion = "config.changeVersion"
+	// statusProperty is the guest's status alone: vSphere's property paths select an extraConfig entry by
+	// its key, so the probe never carries the rest of extraConfig.
+	statusProperty = `config.extraConfig["` + wire.KeyStatus + `"]`
+)
+
+// fullProperties are vmProperties with the version they were read at, in the same retrieval.
+var fullProperties = append(append([]string(nil), vmProperties...), propChangeVersion)
+
+// vmReads are the last full reads of the pool's VMs, by reference, each with the config.changeVersion it
+// was read at. Entries are never handed out: readers get copies.
+type vmReads struct {
+	mu sync.Mutex
+	m  map[types.ManagedObjectReference]vmRead
+}
+
+type vmRead struct {
+	version string
+	c       *containerVM
+}
+
+// keep records c, read fully at version; an empty version (a VM without a configuration yet) is not kept.
+func (r *vmReads) keep(version string, c *containerVM) {
+	if version == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[types.ManagedObjectReference]vmRead{}
+	}
+	r.m[c.ref] = vmRead{version: version, c: c}
+}
+
+// current returns a copy of the last full read of ref when it was read at version.
+func (r *vmReads) current(ref types.ManagedObjectReference, version string) (*containerVM, bool) {
+	if version == "" {
+		return nil, false
+	}
+	r.mu.Lock()
+	e, ok := r.m[ref]
+	r.mu.Unlock()
+	if !ok || e.version != version {
+		return nil, false
+	}
+	c := *e.c
+	c.extra = maps.Clone(e.c.extra)
+	c.poweringOn = false
+	return &c, true
+}
+
+// retain forgets the VMs that are not in present (gone from the pool).
+func (r *vmReads) retain(present map[types.ManagedObjectReference]bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for ref := range r.m {
+		if !present[ref] {
+			delete(r.m, ref)
+		}
+	}
+}
+
+// vmProbe is one VM as the probe saw it.
+type vmProbe struct {
+	ref       types.ManagedObjectReference
+	name      string
+	version   string
+	power     types.VirtualMachinePowerState
+	status    string
+	hasStatus bool
+}
+
+func newVMProbe(oc types.ObjectContent) vmProbe {
+	p := vmProbe{ref: oc.Obj}
+	for _, dp := range oc.PropSet {
+		switch dp.Name {
+		case "name":
+			p.name, _ = dp.Val.(string)
+		case propChangeVersion:
+			p.version, _ = dp.Val.(string)
+		case "runtime.powerState":
+			p.power, _ = dp.Val.(types.VirtualMachinePowerState)
+		case statusProperty:
+			// vSphere answers a keyed path with the OptionValue itself; a key the VM does not have is
+			// absent (or nil).
+			switch o := dp.Val.(type) {
+			case types.OptionValue:
+				p.status, p.hasStatus = o.Value.(string)
+			case types.BaseOptionValue:
+				if ov := o.GetOptionValue(); ov != nil {
+					p.status, p.hasStatus = ov.Value.(string)
+				}
+			}
+		}
+	}
+	return p
+}
+
+// describe is the VM p probed, from its last full read, with what the probe says can change apart from
+// the version; false when there is no full read at p's version.
+func (r *vmReads) describe(p vmProbe) (*containerVM, bool) {
+	c, ok := r.current(p.ref, p.version)
+	if !ok {
+		return nil, false
+	}
+	c.vmName, c.power = p.name, p.power
+	if p.hasStatus {
+		c.extra[wire.KeyStatus] = p.status
+	} else {
+		delete(c.extra, wire.KeyStatus)
+	}
+	return c, true
+}
+
+// poolVMs reads every VM of the VCH pool: a probe of all of them, then a full read of those whose
+// configuration changed since their last full read. VMs that are not containers are included.
+func (b *Backend) poolVMs(ctx context.Context) ([]*containerVM, error) {
+	probes, err := b.probePool(ctx)
+	if err != nil {
+		// A server that refuses the probe (its keyed path) still answers the full read of the pool.
+		b.log.Debug("probing the pool's VMs failed: reading them in full", "err", err)
+		return b.readPool(ctx)
+	}
+	out := make([]*containerVM, 0, len(probes))
+	present := make(map[types.ManagedObjectReference]bool, len(probes))
+	var changed []types.ManagedObjectReference
+	for _, p := range probes {
+		present[p.ref] = true
+		if c, ok := b.ctr.reads.describe(p); ok {
+			out = append(out, c)
+		} else {
+			changed = append(changed, p.ref)
+		}
+	}
+	b.ctr.reads.retain(present)
+	if len(changed) == 0 {
+		return out, nil
+	}
+	read, err := b.readVMs(ctx, changed)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, read...), nil
+}
+
+// readPool reads fullProperties of every VM of the pool in one retrieval, and keeps each read.
+func (b *Backend) readPool(ctx context.Context) ([]*containerVM, error) {
+	res, err := b.collector().RetrieveProperties(ctx, b.poolRetrieval(fullProperties))
+	if err != nil {
+		return nil, classify(err, "list the containerVMs of pool "+b.where.pool.InventoryPath)
+	}
+	var vms []mo.VirtualMachine
+	if err := mo.LoadObjectContent(res.Returnval, &vms); err != nil {
+		return nil, classify(err, "read the containerVMs of pool "+b.where.pool.InventoryPath)
+	}
+	out := make([]*containerVM, 0, len(vms))
+	for i := range vms {
+		out = append(out, b.keepRead(&vms[i]))
+	}
+	return out, nil
+}
+
+// poolRetrieval retrieves props of every VM of the pool (the pool's "vm" property traversed to the VMs).
+func (b *Backend) poolRetrieval(props []string) types.RetrieveProperties {
+	return types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{{
+		ObjectSet: []types.ObjectSpec{{
+			Obj:       b.where.pool.Reference(),
+			Skip:      types.NewBool(true),
+			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: b.where.pool.Reference().Type, Path: "vm"}},
+		}},
+		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: props}},
+	}}}
+}
+
+// probePool reads probeProperties of every VM of the pool in one retrieval.
+func (b *Backend) probePool(ctx context.Context) ([]vmProbe, error) {
+	res, err := b.collector().RetrieveProperties(ctx, b.poolRetrieval(probeProperties))
+	if err != nil {
+		return nil, classify(err, "list the containerVMs of pool "+b.where.pool.InventoryPath)
+	}
+	out := make([]vmProbe, 0, len(res.Returnval))
+	for _, oc := range res.Returnval {
+		out = append(out, newVMProbe(oc))
+	}
+	return out, nil
+}
+
+// readVMs reads fullProperties of refs in one retrieval and keeps each read with its version. A VM gone
+// meanwhile is left out.
+func (b *Backend) readVMs(ctx context.Context, refs []types.ManagedObjectReference) ([]*containerVM, error) {
+	spec := types.PropertyFilterSpec{
+		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: fullProperties}},
+		// A VM destroyed since the probe is reported in its result rather than failing the whole read.
+		ReportMissingObjectsInResults: types.NewBool(true),
+	}
+	for _, ref := range refs {
+		spec.ObjectSet = append(spec.ObjectSet, types.ObjectSpec{Obj: ref})
+	}
+	res, err := b.collector().RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{spec}})
+	if err != nil {
+		return nil, classify(err, "read the containerVMs of pool "+b.where.pool.InventoryPath)
+	}
+	var vms []mo.VirtualMachine
+	if err := mo.LoadObjectContent(slices.DeleteFunc(res.Returnval, objectGone), &vms); err != nil {
+		return nil, classify(err, "read the containerVMs of pool "+b.where.pool.InventoryPath)
+	}
+	out := make([]*containerVM, 0, len(vms))
+	for i := range vms {
+		out = append(out, b.keepRead(&vms[i]))
+	}
+	return out, nil
+}
+
+// objectGone says oc reports its object missing (ReportMissingObjectsInResults).
+func objectGone(oc types.ObjectContent) bool {
+	for _, m := range oc.MissingSet {
+		if _, ok := m.Fault.Fault.(*types.ManagedObjectNotFound); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// keepRead makes the containerVM of a full read of m and keeps a copy of it with m's version.
+func (b *Backend) keepRead(m *mo.VirtualMachine) *containerVM {
+	c := newContainerVM(m)
+	if m.Config != nil {
+		kept := *c
+		kept.extra = maps.Clone(c.extra)
+		b.ctr.reads.keep(m.Config.ChangeVersion, &kept)
+	}
+	return c
+}

@@ -1,0 +1,111 @@
+package vsphere
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/swagger/gen/models"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// A listing describes every VM as a full read of it would at that moment, whoever changed it: another
+// client's reconfigure (a new config.changeVersion), a power-on and a rename (no new changeVersion), the
+// guest's own status write, which on ESXi (VMware Tools' info-set) may leave the changeVersion as it was, and
+// a VM destroyed. Only the reconfigured VM is read in full again.
+func TestListingReadsWhatChanged(t *testing.T) {
+	ctx := context.Background()
+	s := startSim(t, oneCluster(), nil)
+	b := newBackend(t, s.config())
+	e := &containerEnv{b: b, c: s.client(t), dsDir: datastoreDir(t, b)}
+	alpha := e.create(t, spec("alpha", "", models.Process{Path: "/a"}, nil))
+	beta := e.create(t, spec("beta", "", models.Process{Path: "/b"}, nil))
+	gamma := e.create(t, spec("gamma", "", models.Process{Path: "/c"}, nil))
+	vm := func(info *models.ContainerInfo) *object.VirtualMachine {
+		var ref types.ManagedObjectReference
+		ref.FromString(info.VM)
+		return object.NewVirtualMachine(e.c, ref)
+	}
+	wait := func(task *object.Task, err error) {
+		t.Helper()
+		if err == nil {
+			err = task.Wait(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func() map[string]*models.ContainerInfo {
+		t.Helper()
+		all, err := b.ListContainers(ctx, sdk.ListFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]*models.ContainerInfo{}
+		for _, c := range all {
+			out[*c.Name] = c
+		}
+		return out
+	}
+	version := func(info *models.ContainerInfo) string {
+		var ref types.ManagedObjectReference
+		ref.FromString(info.VM)
+		b.ctr.reads.mu.Lock()
+		defer b.ctr.reads.mu.Unlock()
+		return b.ctr.reads.m[ref].version
+	}
+	if got := list(); len(got) != 3 {
+		t.Fatalf("listed %d containers, want 3", len(got))
+	}
+	betaVersion := version(beta)
+
+	// Another client renames alpha's container (its extraConfig: a reconfigure), powers beta's VM on,
+	// renames beta's VM and destroys gamma's.
+	wait(vm(alpha).Reconfigure(ctx, extraConfigChange(map[string]string{keyName: "alpha2"})))
+	wait(vm(beta).PowerOn(ctx))
+	wait(vm(beta).Rename(ctx, "beta-vm"))
+	wait(vm(gamma).Destroy(ctx))
+	// beta's guest reports its process, with no new changeVersion.
+	status, _ := json.Marshal(wire.GuestStatus{State: wire.StateRunning, Pid: 42})
+	sctx := simulator.NewContext()
+	sctx.Map = s.model.Map()
+	simVM := s.model.Map().Get(vm(beta).Reference()).(*simulator.VirtualMachine)
+	sctx.WithLock(simVM, func() {
+		simVM.Config.ExtraConfig = append(simVM.Config.ExtraConfig, &types.OptionValue{Key: wire.KeyStatus, Value: string(status)})
+	})
+
+	got := list()
+	if len(got) != 2 || got["alpha2"] == nil || got["beta"] == nil {
+		t.Fatalf("listed %v, want alpha2 and beta", got)
+	}
+	if version(beta) != betaVersion {
+		t.Errorf("beta was read in full again (version %s, was %s): only its probe changed", version(beta), betaVersion)
+	}
+	if b := got["beta"]; !b.State.Running || b.State.Pid != 42 || b.VMName != "beta-vm" {
+		t.Errorf("beta: running %v pid %d VM %s, want running, pid 42, VM beta-vm", b.State.Running, b.State.Pid, b.VMName)
+	}
+	// Each listed description is what a read of that VM alone says.
+	for name, listed := range got {
+		one, err := b.GetContainer(ctx, *listed.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _ := json.Marshal(listed)
+		o, _ := json.Marshal(one)
+		if string(l) != string(o) {
+			t.Errorf("%s listed as\n%s\nread alone as\n%s", name, l, o)
+		}
+	}
+	b.ctr.reads.mu.Lock()
+	defer b.ctr.reads.mu.Unlock()
+	var gammaRef types.ManagedObjectReference
+	gammaRef.FromString(gamma.VM)
+	if _, kept := b.ctr.reads.m[gammaRef]; kept {
+		t.Errorf("the destroyed VM's last read is still kept")
+	}
+}
