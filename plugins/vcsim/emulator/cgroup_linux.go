@@ -154,21 +154,36 @@ func (c *guestCgroup) openV2() *os.File {
 // enterThread moves the calling thread (locked to its goroutine) into the v1 cgroups, so the process it
 // forks starts in them; leave moves it back. The unified hierarchy is entered with CLONE_INTO_CGROUP
 // instead: v2 moves whole processes, not threads.
+//
+// The thread names itself as "0", not by its ID: the kernel moves the writer itself without taking the
+// global lock that keeps every thread group of the host from forking meanwhile (cgroup_threadgroup_rwsem),
+// whose write side waits for an RCU grace period, 6–20 ms on a loaded host, the largest part of a
+// guest's start; named by its ID, the thread would be moved under that lock.
 func (c *guestCgroup) enterThread() (leave func()) {
 	if c == nil {
 		return func() {}
 	}
-	tid := strconv.Itoa(unix.Gettid())
 	for point, dir := range c.v1 {
-		if err := os.WriteFile(filepath.Join(dir, "tasks"), []byte(tid), 0); err != nil {
+		if err := writeSelf(filepath.Join(dir, "tasks")); err != nil {
 			delete(c.v1, point) // a hierarchy that refuses us accounts nothing of the guest
 		}
 	}
 	return func() {
 		for point := range c.v1 {
-			_ = os.WriteFile(filepath.Join(c.v1Parent[point], "tasks"), []byte(tid), 0)
+			_ = writeSelf(filepath.Join(c.v1Parent[point], "tasks"))
 		}
 	}
+}
+
+// writeSelf moves the calling thread into the cgroup whose tasks file is path.
+func writeSelf(path string) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	_, err = unix.Write(fd, []byte("0"))
+	return err
 }
 
 // setLimits bounds the guest to the VM's size: cpus vCPUs of time, memMB of memory. A hierarchy that
