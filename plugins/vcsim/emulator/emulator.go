@@ -134,6 +134,7 @@ func login(ctx context.Context, cfg Config) (*vim25.Client, func(), error) {
 	if cfg.Thumbprint != "" {
 		sc.SetThumbprint(cfg.URL.Host, cfg.Thumbprint)
 	}
+	sc.Client.Transport = drainingTransport{sc.Client.Transport}
 	c, err := vim25.NewClient(ctx, sc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("emulator: connect to %s: %w", cfg.URL.Redacted(), err)
