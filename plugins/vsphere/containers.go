@@ -65,10 +65,13 @@ type containerVM struct {
 	// poweringOn says this process counted the VM's current boot and has not finished powering it on:
 	// a VM off without a status of that boot is starting, not dead (containerRuntime.starting).
 	poweringOn bool
+	// decoded is the spec of this read, decoded once for every copy of it (vm_reads.go).
+	decoded *specOnce
 }
 
 func newContainerVM(m *mo.VirtualMachine) *containerVM {
-	c := &containerVM{ref: m.Self, vmName: m.Name, power: m.Runtime.PowerState, extra: map[string]string{}}
+	c := &containerVM{ref: m.Self, vmName: m.Name, power: m.Runtime.PowerState, extra: map[string]string{},
+		decoded: &specOnce{}}
 	if m.Config == nil {
 		return c
 	}
@@ -156,6 +159,7 @@ func (c *containerVM) state() *models.ContainerState {
 // info is the port layer's description of the container.
 func (b *Backend) info(c *containerVM) *models.ContainerInfo {
 	id, name := c.id(), c.name()
+	state := c.state()
 	return &models.ContainerInfo{
 		ID:               &id,
 		Name:             &name,
@@ -163,10 +167,10 @@ func (b *Backend) info(c *containerVM) *models.ContainerInfo {
 		VMName:           c.vmName,
 		Disk:             b.where.datastore.Path(path.Join(c.folder(), id+".vmdk")),
 		Created:          c.extra[keyCreated],
-		State:            c.state(),
-		Spec:             c.spec(),
+		State:            state,
+		Spec:             c.readSpec(),
 		Endpoints:        c.endpointInfos(b.knownScopes()),
-		Ports:            c.boundPorts(),
+		Ports:            c.portsBoundIn(state),
 		Tasks:            c.taskIDs(),
 		PendingResources: c.pendingResources(),
 	}
@@ -182,8 +186,11 @@ func (c *containerVM) endpointInfos(scopes map[string]*scope) []*models.Endpoint
 }
 
 // boundPorts are the ports published for the container while it runs.
-func (c *containerVM) boundPorts() []*models.PortBinding {
-	if !c.state().Running {
+func (c *containerVM) boundPorts() []*models.PortBinding { return c.portsBoundIn(c.state()) }
+
+// portsBoundIn are the ports published for the container in state st (c.state()).
+func (c *containerVM) portsBoundIn(st *models.ContainerState) []*models.PortBinding {
+	if !st.Running {
 		return nil
 	}
 	return decodePorts(c.extra[keyPortsBound])

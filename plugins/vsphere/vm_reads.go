@@ -9,6 +9,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vice-engine/vice/swagger/gen/models"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -244,6 +245,24 @@ func (b *Backend) readVMs(ctx context.Context, refs []types.ManagedObjectReferen
 		out = append(out, b.keepRead(&vms[i]))
 	}
 	return out, nil
+}
+
+// specOnce is the spec of one full read of a VM, decoded at its first use. The copies of the read share it:
+// the spec is made of the keys the endpoint writes and of the VM's size, which a new read brings when they
+// change (a new changeVersion), never of what the probe refreshes (the power state, the VM's name, the
+// guest's status). Answers share it too, and only read it.
+type specOnce struct {
+	once sync.Once
+	spec *models.ContainerSpec
+}
+
+// readSpec is c.spec(), decoded once per full read of the VM.
+func (c *containerVM) readSpec() *models.ContainerSpec {
+	if c.decoded == nil {
+		return c.spec()
+	}
+	c.decoded.once.Do(func() { c.decoded.spec = c.spec() })
+	return c.decoded.spec
 }
 
 // objectGone says oc reports its object missing (ReportMissingObjectsInResults).
