@@ -58,6 +58,7 @@ type Service struct {
 	healthChecks healthChecks    // the health monitors (health.go)
 	annotations  annotationLocks // one annotation write at a time per container (annotate.go)
 	names        nameHints       // the container IDs names were last seen on (namehints.go)
+	records      recordMemo      // Docker's records decoded, for listings (recordmemo.go)
 }
 
 // Option configures a Service.
@@ -118,6 +119,15 @@ func (s *Service) decorate(r *record) *record {
 }
 
 func decode(info *models.ContainerInfo) *record {
+	r := newRecord(info)
+	a := r.spec.Annotations
+	_ = json.Unmarshal([]byte(a[annConfig]), r.Config) // a container made elsewhere has zero records
+	_ = json.Unmarshal([]byte(a[annHostConfig]), r.HostConfig)
+	return r
+}
+
+// newRecord is the record of info with Docker's records not decoded yet (zero).
+func newRecord(info *models.ContainerInfo) *record {
 	r := &record{info: info, Config: &container.Config{}, HostConfig: &container.HostConfig{}, spec: info.Spec}
 	if r.spec == nil {
 		r.spec = &models.ContainerSpec{}
@@ -136,8 +146,6 @@ func decode(info *models.ContainerInfo) *record {
 	if r.Created == "" {
 		r.Created = info.Created
 	}
-	_ = json.Unmarshal([]byte(a[annConfig]), r.Config) // a container made elsewhere has zero records
-	_ = json.Unmarshal([]byte(a[annHostConfig]), r.HostConfig)
 	return r
 }
 
