@@ -215,12 +215,20 @@ func (b *Backend) containerVMs(ctx context.Context) ([]*containerVM, error) {
 		return nil, err
 	}
 	out := make([]*containerVM, 0, len(vms))
+	present := make(map[string]bool, len(vms))
 	for _, vm := range vms {
 		if c := b.withStart(vm); c.id() != "" {
 			out = append(out, c)
 			b.ctr.refs.Store(c.id(), c.ref)
+			present[c.id()] = true
 		}
 	}
+	b.ctr.folders.Range(func(id, _ any) bool {
+		if !present[id.(string)] {
+			b.ctr.folders.Delete(id)
+		}
+		return true
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].extra[keyCreated] < out[j].extra[keyCreated] })
 	return out, nil
 }

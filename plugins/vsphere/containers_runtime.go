@@ -25,6 +25,10 @@ type containerRuntime struct {
 	// reads are the last full reads of the pool's VMs, which a listing reuses for the VMs whose
 	// configuration has not changed since (vm_reads.go).
 	reads vmReads
+	// folders maps container IDs to their VMs' folders on the datastore, learnt from full reads: a VM's
+	// folder keeps its first name for the VM's life, and a container's ID is never given to another, so an
+	// entry is never wrong while the container exists; a lookup that finds nothing there checks that.
+	folders sync.Map
 	// removed holds the final state of containers this process removed lately (ID to *models.ContainerState),
 	// for the waits that see them go: the inventory no longer has it, and their last read may predate the
 	// power-off.

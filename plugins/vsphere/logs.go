@@ -22,6 +22,11 @@ const followInterval = 200 * time.Millisecond
 
 // ContainerLogs streams output.log from the datastore: the records selected by opts, unchanged, one per line.
 func (b *Backend) ContainerLogs(ctx context.Context, id string, opts sdk.LogOptions) (io.ReadCloser, error) {
+	if !opts.Follow {
+		if folder, ok := b.ctr.folders.Load(id); ok {
+			return b.logsIn(ctx, id, folder.(string), opts)
+		}
+	}
 	c, err := b.containerVM(ctx, id)
 	if err != nil {
 		return nil, err
@@ -38,6 +43,30 @@ func (b *Backend) ContainerLogs(ctx context.Context, id string, opts sdk.LogOpti
 		}
 		return nil, fmt.Errorf("logs of container %s: %w", id, err)
 	}
+	return b.streamLogs(ctx, c, rel, data, opts, fl), nil
+}
+
+// logsIn reads the log of container id from its VM's folder, known from an earlier read, without reading
+// the VM: the log is all a non-following read needs. An empty or missing log is told apart from a container
+// that is gone by reading the VM then.
+func (b *Backend) logsIn(ctx context.Context, id, folder string, opts sdk.LogOptions) (io.ReadCloser, error) {
+	rel := path.Join(folder, outputLog)
+	data, err := b.readRange(ctx, rel, 0)
+	if err != nil {
+		return nil, fmt.Errorf("logs of container %s: %w", id, err)
+	}
+	if len(data) == 0 {
+		if _, err := b.containerVM(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return b.streamLogs(ctx, nil, rel, data, opts, nil), nil
+}
+
+// streamLogs streams the records of data (output.log from its start) that opts select, then, when
+// following, what is appended to rel while c runs.
+func (b *Backend) streamLogs(ctx context.Context, c *containerVM, rel string, data []byte, opts sdk.LogOptions,
+	fl *follower) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
 		f := logFilter{opts: opts}
@@ -55,7 +84,7 @@ func (b *Backend) ContainerLogs(ctx context.Context, id string, opts sdk.LogOpti
 		}
 		pw.CloseWithError(b.followLog(ctx, c, rel, offset, rest, &f, pw, fl))
 	}()
-	return pr, nil
+	return pr
 }
 
 // followLog reads what is appended to rel until the container stops running and the file is drained, the

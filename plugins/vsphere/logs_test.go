@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 	"github.com/vice-engine/vice/tether/wire"
 )
@@ -144,5 +146,27 @@ func TestFollowedLogsOutliveRemoval(t *testing.T) {
 	}
 	if got, err := io.ReadAll(rc); err != nil || string(got) != first+last {
 		t.Errorf("followed logs of a container removed at its exit: %q %v, want %q", got, err, first+last)
+	}
+}
+
+// A log read without following goes straight to the container's folder, known from the create's read of its
+// VM; a container removed since is still "not found", not an empty log.
+func TestLogsOfRemovedContainer(t *testing.T) {
+	e := newContainerEnv(t)
+	info := e.create(t, spec("gone", "", models.Process{Path: "/bin/echo"}, nil))
+	id := *info.ID
+	if _, known := e.b.ctr.folders.Load(id); !known {
+		t.Fatalf("the create's read did not record the container's folder")
+	}
+	line := logLine(t, "bye", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	appendLog(t, e.local(info.VMName+"/"+outputLog), line)
+	if got := readLogs(t, e, id, sdk.LogOptions{Tail: -1}); got != line {
+		t.Fatalf("logs %q, want %q", got, line)
+	}
+	if err := e.b.RemoveContainer(context.Background(), id, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.b.ContainerLogs(context.Background(), id, sdk.LogOptions{Tail: -1}); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("logs of the removed container: %v, want not found", err)
 	}
 }

@@ -278,6 +278,9 @@ func objectGone(oc types.ObjectContent) bool {
 // keepRead makes the containerVM of a full read of m and keeps a copy of it with m's version.
 func (b *Backend) keepRead(m *mo.VirtualMachine) *containerVM {
 	c := newContainerVM(m)
+	if id := c.id(); id != "" && c.vmx != "" {
+		b.ctr.folders.LoadOrStore(id, c.folder())
+	}
 	if m.Config != nil {
 		kept := *c
 		kept.extra = maps.Clone(c.extra)
