@@ -53,7 +53,7 @@ func (d *datastores) root(ctx context.Context, name string) (string, error) {
 		return r, nil
 	}
 	// The finder walks the inventory with the property collector; a ContainerView is avoided here as in
-	// watch.go, since creating one while VMs are registered can deadlock the simulator.
+	// sdkwatch.go, since creating one while VMs are registered can deadlock the simulator.
 	found, err := find.NewFinder(d.client).DatastoreList(ctx, "/*/datastore/*")
 	if err != nil {
 		return "", fmt.Errorf("list datastores: %w", err)

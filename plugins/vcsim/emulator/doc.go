@@ -1,9 +1,11 @@
 // Package emulator is the vcsim backend's hypervisor emulator: it makes the simulator's containerVMs real on
-// the local Linux host. It watches every VM's power state through the simulator's own API; when a VM with a
-// bootstrap.iso CD-ROM powers on, it boots the guest the way ESXi would: the tether from the ISO runs as PID 1
-// of new mount, PID, UTS and IPC namespaces, on an overlay of the VM's disk chain, with the VM's serial ports
-// connected as their backings say and guestinfo served from and to the VM's extraConfig. When the guest halts
-// the VM is powered off; when the VM is powered off (or destroyed) the guest is killed.
+// the local Linux host. It follows every VM's power state (in process, from the simulator's registry, or
+// through the simulator's API); when a VM with a bootstrap.iso CD-ROM powers on, it boots the guest the way
+// ESXi would: the tether from the ISO runs as PID 1 of new mount, PID, UTS and IPC namespaces, on an overlay
+// of the VM's disk chain, with the VM's serial ports connected as their backings say and guestinfo served
+// from and to the VM's extraConfig. When the guest halts the VM is powered off; when the VM is powered off
+// (or destroyed) the guest is killed. Everything it reads of a VM and writes to it goes through the
+// simulator's API, as a client's calls would from ESXi.
 //
 // A VM whose CD-ROM holds appliance.iso is a VCH endpoint: the ISO's files are extracted (once per ISO
 // content) and its /init runs as PID 1 of new PID, UTS, IPC and mount namespaces, but in the host's network

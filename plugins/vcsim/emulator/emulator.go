@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
 
@@ -40,6 +41,10 @@ type Config struct {
 	// block device on this host, and containerVMs boot from their disk's filesystem instead of an overlay of
 	// directories. Appliances are told to write their layers so (vchwire.BlockDisksEnv).
 	BlockDisks bool
+	// Registry is the simulator's registry when the simulator runs in this process: the emulator then hears
+	// of every VM's change within the simulator's call that makes it (registry.go). Nil follows the VMs
+	// through a property collector on URL (sdkwatch.go), for a simulator whose registry is not at hand.
+	Registry *simulator.Registry
 }
 
 // Emulator boots and stops the guests of the simulator's containerVMs and VCH endpoints. Close stops every
@@ -57,9 +62,10 @@ type Emulator struct {
 	net        *netEmu     // the port groups' bridges (net.go)
 	blocks     *blockDisks // nil unless Config.BlockDisks
 
-	ctx    context.Context // cancelled by Close: every guest and the watch end with it
+	ctx    context.Context // cancelled by Close: every guest and the following of VMs end with it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	unhook func() // takes the emulator's handler out of the simulator's registry; nil without one
 
 	mu     sync.Mutex
 	guests map[string]*guest // by the VM's managed object ID
@@ -67,7 +73,7 @@ type Emulator struct {
 	closeOnce sync.Once
 }
 
-// Start logs in to the simulator and watches its VMs until Close. ctx bounds the login only.
+// Start logs in to the simulator and follows its VMs until Close. ctx bounds the login only.
 func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	if cfg.URL == nil || cfg.RunDir == "" {
 		return nil, errors.New("emulator: the SDK URL and a run directory are required")
@@ -111,12 +117,16 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 		cleanStaleExports(filepath.Join(runDir, disksDir))
 		e.blocks = newBlockDisks(e)
 	}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		e.watch()
-	}()
-	e.log.Info("emulator started", "runDir", runDir, "blockDisks", cfg.BlockDisks)
+	if cfg.Registry != nil {
+		e.followRegistry(cfg.Registry)
+	} else {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.watch()
+		}()
+	}
+	e.log.Info("emulator started", "runDir", runDir, "blockDisks", cfg.BlockDisks, "inProcess", cfg.Registry != nil)
 	return e, nil
 }
 
@@ -127,9 +137,10 @@ const maxIdleConns = 64
 // hostd would be: its reconfigures and power-offs reach every other client's property collectors.
 func login(ctx context.Context, cfg Config) (*vim25.Client, func(), error) {
 	sc := soap.NewClient(cfg.URL, cfg.Thumbprint == "")
-	// Every booting guest reads its VM and writes its status at once, beside the long-polled power watch:
-	// with Go's default of 2 idle connections, most calls would dial anew, each a TLS handshake (two with a
-	// pinned thumbprint, the first failing verification), which costs the simulator more than the call.
+	// Every booting guest reads its VM and writes its status at once (beside the long-polled power watch of
+	// sdkwatch.go, when there is one): with Go's default of 2 idle connections, most calls would dial anew,
+	// each a TLS handshake (two with a pinned thumbprint, the first failing verification), which costs the
+	// simulator more than the call.
 	sc.DefaultTransport().MaxIdleConnsPerHost = maxIdleConns
 	if cfg.Thumbprint != "" {
 		sc.SetThumbprint(cfg.URL.Host, cfg.Thumbprint)
@@ -156,6 +167,9 @@ func login(ctx context.Context, cfg Config) (*vim25.Client, func(), error) {
 // is going away with the daemon.
 func (e *Emulator) Close() {
 	e.closeOnce.Do(func() {
+		if e.unhook != nil {
+			e.unhook()
+		}
 		e.cancel()
 		e.wg.Wait()
 		e.net.close()

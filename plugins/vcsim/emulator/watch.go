@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -14,114 +13,49 @@ const (
 	maxBackoff = 5 * time.Second
 )
 
-// watch follows the power state of every VM until Close. A failed watch is set up again; its first update
-// set lists every VM, so guests and power states are reconciled after a gap.
-func (e *Emulator) watch() {
-	backoff := minBackoff
-	for e.ctx.Err() == nil {
-		start := time.Now()
-		err := e.watchOnce(e.ctx)
-		if e.ctx.Err() != nil {
-			return
-		}
-		e.log.Warn("watching VM power states failed; retrying", "err", err, "in", backoff)
-		if time.Since(start) > maxBackoff {
-			backoff = minBackoff
-		}
-		if !sleep(e.ctx, backoff) {
-			return
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
+// vmChange is what the emulator learns of one VM at a time, from the simulator's registry (registry.go) or
+// from a property collector (sdkwatch.go).
+type vmChange struct {
+	vm    types.ManagedObjectReference
+	gone  bool                           // the VM was removed
+	power types.VirtualMachinePowerState // its power state; empty when it did not change
+	nics  bool                           // its vNICs changed
+	// devices are the VM's devices in block-disk mode; nil when they did not change (or are not followed).
+	devices []types.BaseVirtualDevice
 }
 
-// watchOnce runs one property collector over every VM, reached by traversing the inventory from the root
-// folder (folders, datacenters' VM folders, vApps). A ContainerView would be simpler, but the simulator
-// takes a view's lock while it registers a new VM and the collector takes them in the other order, which
-// deadlocks under concurrent VM creation.
-func (e *Emulator) watchOnce(ctx context.Context) error {
-	sel := func(name string) types.BaseSelectionSpec { return &types.SelectionSpec{Name: name} }
-	traverse := func(name, typ, path string, next ...string) types.BaseSelectionSpec {
-		t := &types.TraversalSpec{SelectionSpec: types.SelectionSpec{Name: name}, Type: typ, Path: path}
-		for _, n := range next {
-			t.SelectSet = append(t.SelectSet, sel(n))
-		}
-		return t
-	}
-	filter := &property.WaitFilter{CreateFilter: types.CreateFilter{Spec: types.PropertyFilterSpec{
-		ObjectSet: []types.ObjectSpec{{
-			Obj:  e.client.ServiceContent.RootFolder,
-			Skip: types.NewBool(true),
-			SelectSet: []types.BaseSelectionSpec{
-				traverse("folder", "Folder", "childEntity", "folder", "dcVM", "vapp"),
-				traverse("dcVM", "Datacenter", "vmFolder", "folder"),
-				traverse("vapp", "VirtualApp", "vm"),
-			},
-		}},
-		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: e.watched()}},
-	}}}
-	return property.WaitForUpdates(ctx, property.DefaultCollector(e.client), filter,
-		func(updates []types.ObjectUpdate) bool {
-			for _, u := range updates {
-				e.observe(u)
-			}
-			return false
-		})
-}
-
-// watched are the VM properties the emulator follows: the power state and the size, and in block-disk mode
-// the devices.
-func (e *Emulator) watched() []string {
-	props := []string{"runtime.powerState", nicCount}
-	if e.blocks != nil {
-		props = append(props, "config.hardware.device")
-	}
-	return props
-}
-
-// observe acts on one VM's update: a powered-on VM gets a guest (a suspended one's goes on), a suspended
+// observe acts on one VM's change: a powered-on VM gets a guest (a suspended one's goes on), a suspended
 // VM's guest is frozen, any other state (or the VM's removal) ends the guest it has; a change of its vNICs
 // rewires them; in block-disk mode, its hot-added disks follow its devices and power state.
-func (e *Emulator) observe(u types.ObjectUpdate) {
-	if u.Kind == types.ObjectUpdateKindLeave {
-		e.stopGuest(u.Obj, "VM removed")
-		e.addrs.release(u.Obj.Value)
+func (e *Emulator) observe(c vmChange) {
+	if c.gone {
+		e.stopGuest(c.vm, "VM removed")
+		e.addrs.release(c.vm.Value)
 		if e.blocks != nil {
-			e.blocks.update(u.Obj.Value, nil, nil, true)
+			e.blocks.update(c.vm.Value, nil, nil, true)
 		}
 		return
 	}
+	if c.nics {
+		e.devicesChanged(c.vm)
+	}
 	var on *bool
-	var devices []types.BaseVirtualDevice
-	for _, c := range u.ChangeSet {
-		switch c.Name {
-		case nicCount:
-			e.devicesChanged(u.Obj)
-		case "runtime.powerState":
-			state, _ := c.Val.(types.VirtualMachinePowerState)
-			powered := state == types.VirtualMachinePowerStatePoweredOn
-			on = &powered
-			switch state {
-			case types.VirtualMachinePowerStatePoweredOn:
-				e.bootGuest(u.Obj)
-			case types.VirtualMachinePowerStateSuspended:
-				if g := e.guestOf(u.Obj); g != nil {
-					g.pause(true)
-				}
-			default:
-				e.stopGuest(u.Obj, "VM "+string(state))
+	if c.power != "" {
+		powered := c.power == types.VirtualMachinePowerStatePoweredOn
+		on = &powered
+		switch c.power {
+		case types.VirtualMachinePowerStatePoweredOn:
+			e.bootGuest(c.vm)
+		case types.VirtualMachinePowerStateSuspended:
+			if g := e.guestOf(c.vm); g != nil {
+				g.pause(true)
 			}
-		case "config.hardware.device":
-			if list, ok := c.Val.(types.ArrayOfVirtualDevice); ok {
-				devices = list.VirtualDevice
-			}
-			if devices == nil {
-				devices = []types.BaseVirtualDevice{}
-			}
+		default:
+			e.stopGuest(c.vm, "VM "+string(c.power))
 		}
 	}
-	if e.blocks != nil && (on != nil || devices != nil) {
-		e.blocks.update(u.Obj.Value, on, devices, false)
+	if e.blocks != nil && (on != nil || c.devices != nil) {
+		e.blocks.update(c.vm.Value, on, c.devices, false)
 	}
 }
 
@@ -152,12 +86,12 @@ func (e *Emulator) bootGuest(vm types.ManagedObjectReference) {
 	}()
 }
 
-// nicCount stands for the VM's vNICs in the watch: it moves when one is added or removed, and costs the
-// simulator far less to follow than every VM's device list.
+// nicCount stands for the VM's vNICs: the simulator changes it when one is added or removed, and a
+// collector follows it at far less cost than every VM's device list.
 const nicCount = "summary.config.numEthernetCards"
 
 // devicesChanged has a running guest wire the vNICs its VM has now (hot-add and hot-remove), in the
-// background: the watch goes on meanwhile.
+// background: the VMs' other changes are acted on meanwhile.
 func (e *Emulator) devicesChanged(vm types.ManagedObjectReference) {
 	g := e.guestOf(vm)
 	if g == nil || g.stopping() {
