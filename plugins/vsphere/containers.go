@@ -67,6 +67,9 @@ type containerVM struct {
 	poweringOn bool
 	// decoded is the spec of this read, decoded once for every copy of it (vm_reads.go).
 	decoded *specOnce
+	// seq orders the reads of this process (readVM): a read with a higher seq began after one with a lower,
+	// so it saw every change the other saw. Listings leave it 0.
+	seq uint64
 }
 
 func newContainerVM(m *mo.VirtualMachine) *containerVM {
@@ -263,11 +266,14 @@ func (b *Backend) containerVM(ctx context.Context, id string) (*containerVM, err
 
 // readVM re-reads one containerVM; a VM that is gone is errdefs.ErrNotFound.
 func (b *Backend) readVM(ctx context.Context, ref types.ManagedObjectReference) (*containerVM, error) {
+	seq := b.ctr.readSeq.Add(1)
 	var m mo.VirtualMachine
 	if err := b.collector().RetrieveOne(ctx, ref, fullProperties, &m); err != nil {
 		return nil, classify(err, "read "+ref.String())
 	}
-	return b.withStart(b.keepRead(&m)), nil
+	c := b.withStart(b.keepRead(&m))
+	c.seq = seq
+	return c, nil
 }
 
 // ListContainers lists the VCH's containers that pass filter, oldest first.

@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vmware/govmomi/property"
@@ -41,6 +42,8 @@ type containerRuntime struct {
 	// the reconfigure that counts the boot until its power-on has ended. In that window the VM is off with
 	// no status of the new boot, which alone would read as a process that died with its VM (exitKilled).
 	starting sync.Map
+	// readSeq counts the reads of a containerVM begun (containerVM.seq).
+	readSeq atomic.Uint64
 }
 
 // withStart marks c when this process is powering its VM on for its current boot.

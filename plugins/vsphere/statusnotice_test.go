@@ -43,7 +43,7 @@ func TestStatusNoticeWithoutWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case <-next:
+	case <-next.done:
 	case <-ctx.Done():
 		t.Fatal("the exit's status notice woke no waiter")
 	}
@@ -89,7 +89,7 @@ func TestBogusStatusNoticeIgnored(t *testing.T) {
 	next := e.b.ctr.watch.next()
 	e.b.nudge(context.Background(), testID("a container of another VCH"))
 	select {
-	case <-next:
+	case <-next.done:
 		t.Fatal("a notice for a container this backend does not know woke the waiters")
 	default:
 	}

@@ -270,7 +270,7 @@ func (b *Backend) WaitTask(ctx context.Context, containerID, taskID string) (*mo
 		}
 		select {
 		case <-ended:
-		case <-next:
+		case <-next.done:
 		case <-time.After(5 * time.Second): // a session-exit sent while the line was down is missed
 		case <-ctx.Done():
 			cancel()

@@ -13,15 +13,38 @@ import (
 
 // vmWatch follows the VCH pool's VMs with a property-collector filter (WaitForUpdatesEx), so that waiting
 // for a container (start, stop, wait) needs no polling and the backend sees containers exit on their own,
-// which is when it publishes "die". It caches nothing that answers a query: waiters re-read the inventory
-// when it tells them something changed.
+// which is when it publishes "die". It caches nothing that answers a query: each batch of updates is handed to
+// the waiters of that moment with the VMs the watch read after it, and then forgotten.
 type vmWatch struct {
 	mu      sync.Mutex
-	changed chan struct{}                        // closed, and replaced, after every batch of updates
+	changed *vmChange                            // the next batch's; closed, and replaced, after every batch
 	exited  map[types.ManagedObjectReference]int // the boot whose exit was seen, for "die" once per boot
 
 	cancel context.CancelFunc
 	done   chan struct{}
+}
+
+// vmChange is one batch of the watch: done is closed once it has happened, and then says which VMs changed
+// and which batch comes next.
+type vmChange struct {
+	done chan struct{}
+	next *vmChange
+	// all stands for every VM: the watch failed or restarted, and may have missed changes.
+	all bool
+	// vms are the VMs the batch named, each with what the watch read of it after the change (nil when the VM
+	// left the pool or could not be read).
+	vms map[types.ManagedObjectReference]*containerVM
+}
+
+func newVMChange() *vmChange { return &vmChange{done: make(chan struct{})} }
+
+// names tells whether the batch concerns ref, and what the watch read of it after the change.
+func (c *vmChange) names(ref types.ManagedObjectReference) (bool, *containerVM) {
+	if c.all {
+		return true, nil
+	}
+	vm, ok := c.vms[ref]
+	return ok, vm
 }
 
 // watchedProperties are the ones whose changes matter to a container's state. config.changeVersion moves
@@ -34,7 +57,7 @@ var watchedProperties = []string{"config.changeVersion", "runtime.powerState"}
 func (b *Backend) startWatch() {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &b.ctr.watch
-	w.changed = make(chan struct{})
+	w.changed = newVMChange()
 	w.exited = map[types.ManagedObjectReference]int{}
 	w.cancel, w.done = cancel, make(chan struct{})
 	go func() {
@@ -46,7 +69,7 @@ func (b *Backend) startWatch() {
 				return
 			}
 			b.log.Warn("the containerVM watch stopped; restarting it", "err", err, "in", backoff)
-			w.broadcast() // waiters re-read rather than trust a watch that may have missed changes
+			w.broadcast(nil) // waiters re-read rather than trust a watch that may have missed changes
 			select {
 			case <-ctx.Done():
 				return
@@ -115,23 +138,28 @@ func (b *Backend) watchOnce(ctx context.Context) error {
 	}
 }
 
-// onVMUpdates publishes "die" for containers seen exiting, then wakes the waiters.
+// onVMUpdates publishes "die" for containers seen exiting, then wakes the waiters with what it read.
 func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate) {
 	w := &b.ctr.watch
+	read := make(map[types.ManagedObjectReference]*containerVM, len(updates))
 	for _, u := range updates {
+		read[u.Obj] = nil
 		if u.Kind == types.ObjectUpdateKindLeave {
 			w.mu.Lock()
 			delete(w.exited, u.Obj)
 			w.mu.Unlock()
 			continue
 		}
-		if c, err := b.readVM(ctx, u.Obj); err == nil && c.id() != "" {
-			// A VM entering the filter (at start, or after a restart of the watch) is only recorded: its exit,
-			// if any, happened before we looked.
-			b.noteExit(c, u.Kind == types.ObjectUpdateKindModify)
+		if c, err := b.readVM(ctx, u.Obj); err == nil {
+			read[u.Obj] = c
+			if c.id() != "" {
+				// A VM entering the filter (at start, or after a restart of the watch) is only recorded: its
+				// exit, if any, happened before we looked.
+				b.noteExit(c, u.Kind == types.ObjectUpdateKindModify)
+			}
 		}
 	}
-	w.broadcast()
+	w.broadcast(read)
 	b.net.kick() // containers that started or stopped: their names and ports
 }
 
@@ -171,38 +199,100 @@ func (b *Backend) noteExit(c *containerVM, publish bool) {
 	}
 }
 
-func (w *vmWatch) broadcast() {
+// broadcast ends the current batch: vms are the VMs it named, with what was read of each after the change;
+// nil stands for every VM.
+func (w *vmWatch) broadcast(vms map[types.ManagedObjectReference]*containerVM) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	close(w.changed)
-	w.changed = make(chan struct{})
+	c := w.changed
+	c.all, c.vms, c.next = vms == nil, vms, newVMChange()
+	close(c.done)
+	w.changed = c.next
 }
 
-// next is closed after the next change the watch sees; take it before reading, so no change is missed.
-func (w *vmWatch) next() <-chan struct{} {
+// next is the batch after the ones seen so far; take it before reading, so no change is missed.
+func (w *vmWatch) next() *vmChange {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.changed
 }
 
-// await re-reads the containerVM after every change until done says so, the VM is gone (ErrNotFound) or ctx
-// ends. It returns the last VM read.
+// awaitRecheck is how long await trusts the watch to name its VM's changes: after that long without a word
+// it reads the VM again, so a change the collector did not report (or a watch gone quiet) delays a waiter by
+// this much, never for ever.
+const awaitRecheck = time.Second
+
+// await re-reads the containerVM after every change the watch reports for it, and at least every
+// awaitRecheck, until done says so, the VM is gone (ErrNotFound) or ctx ends. A change whose VM the watch
+// read after it is taken from the watch, without a read of its own. It returns the last VM read.
 func (b *Backend) await(ctx context.Context, ref types.ManagedObjectReference, done func(*containerVM) bool) (*containerVM, error) {
-	var last *containerVM
-	for {
-		next := b.ctr.watch.next()
-		c, err := b.readVM(ctx, ref)
+	change := b.ctr.watch.next()
+	c, err := b.readVM(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	recheck := time.NewTimer(awaitRecheck)
+	defer recheck.Stop()
+	for !done(c) {
+		seen, err := b.nextChange(ctx, ref, &change, recheck)
 		if err != nil {
-			return last, err
+			return c, classify(err, "wait for container "+c.id())
 		}
-		if last = c; done(c) {
-			return c, nil
+		switch {
+		case seen == nil:
+			next, err := b.readVM(ctx, ref)
+			if err != nil {
+				return c, err
+			}
+			c = next
+		case seen.seq > c.seq:
+			c = seen
+			// else c was read after the watch's read began, which was after the change: c has seen it too
 		}
+		recheck.Reset(awaitRecheck)
+	}
+	return c, nil
+}
+
+// nextChange waits for a batch of the watch that names ref, or for the recheck: it returns the watch's read
+// of ref after the change, or nil when ref must be read again.
+func (b *Backend) nextChange(ctx context.Context, ref types.ManagedObjectReference, change **vmChange, recheck *time.Timer) (*containerVM, error) {
+	for {
 		select {
-		case <-next:
+		case <-(*change).done:
+			named, seen, next := batchesOf(ref, *change)
+			if *change = next; named {
+				return seen, nil
+			}
+		case <-recheck.C:
+			*change = b.ctr.watch.next()
+			return nil, nil
 		case <-ctx.Done():
-			return last, classify(ctx.Err(), "wait for container "+c.id())
+			return nil, ctx.Err()
 		}
+	}
+}
+
+// batchesOf looks at every batch that has happened from change on, in order, and returns the first one still
+// to come. named says whether any of them named ref; seen is the watch's read of ref after the last of those,
+// or nil when the VM must be read again (the last batch naming it came without the watch's read of it).
+func batchesOf(ref types.ManagedObjectReference, change *vmChange) (named bool, seen *containerVM, next *vmChange) {
+	for closed(change.done) {
+		if n, vm := change.names(ref); n {
+			named, seen = true, vm
+		}
+		change = change.next
+	}
+	return named, seen, change
+}
+
+// closed tells whether ch is closed, without waiting.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
