@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/vmware/govmomi/vim25/types"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/vice-engine/vice/swagger/gen/models"
@@ -12,8 +13,9 @@ import (
 )
 
 // TestStatusNoticeWithoutWatch stops the backend's watch of the inventory, so that only the guest's status
-// notices on its serial line tell the backend that the guest wrote its status: the start still sees the
-// process running, and the exit is noted ("die") and wakes the waiters.
+// notices on its serial line tell the backend that the guest wrote its status: each notice hands the waiters
+// a read of the VM with that status (the start's "running", the exit's "exited"), and the exit is noted
+// ("die").
 func TestStatusNoticeWithoutWatch(t *testing.T) {
 	e := newContainerEnv(t)
 	evs, _ := e.b.Events(ctxFor(t), []string{EventTypeContainer})
@@ -25,6 +27,8 @@ func TestStatusNoticeWithoutWatch(t *testing.T) {
 
 	g := newFakeGuest(t, e.c, info.VM, id)
 	g.notify = true
+	// Nothing else tells waiters of changes now: every batch from here on is a notice's.
+	change := e.b.ctr.watch.next()
 	booted := g.bootWhenOn(ctx, e.b.ctr.attach.advertise)
 	started, err := e.b.StartContainer(ctx, id)
 	if err != nil {
@@ -37,16 +41,11 @@ func TestStatusNoticeWithoutWatch(t *testing.T) {
 		t.Fatalf("started: %+v", started.State)
 	}
 
-	// Nothing else wakes waiters now: the next change they see is the exit's notice.
-	next := e.b.ctr.watch.next()
+	change = awaitNotice(ctx, t, change, g.ref, wire.StateRunning)
 	if err := g.exit(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-next.done:
-	case <-ctx.Done():
-		t.Fatal("the exit's status notice woke no waiter")
-	}
+	awaitNotice(ctx, t, change, g.ref, wire.StateExited)
 	var actions []string
 	for len(actions) < 3 {
 		ev := nextEvent(t, evs)
@@ -92,6 +91,23 @@ func TestBogusStatusNoticeIgnored(t *testing.T) {
 	case <-next.done:
 		t.Fatal("a notice for a container this backend does not know woke the waiters")
 	default:
+	}
+}
+
+// awaitNotice waits, from change on, for a batch handing the waiters a read of ref whose guest status is
+// state, and returns the batch after it.
+func awaitNotice(ctx context.Context, t *testing.T, change *vmChange, ref types.ManagedObjectReference, state string) *vmChange {
+	t.Helper()
+	for {
+		select {
+		case <-change.done:
+		case <-ctx.Done():
+			t.Fatalf("no batch of the watch handed the waiters a read of %s with status %q", ref, state)
+		}
+		if _, c := change.names(ref); c != nil && c.guestStatus() != nil && c.guestStatus().State == state {
+			return change.next
+		}
+		change = change.next
 	}
 }
 
