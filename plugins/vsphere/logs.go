@@ -47,15 +47,16 @@ func (b *Backend) ContainerLogs(ctx context.Context, id string, opts sdk.LogOpti
 }
 
 // logsIn reads the log of container id from its VM's folder, known from an earlier read, without reading
-// the VM: the log is all a non-following read needs. An empty or missing log is told apart from a container
-// that is gone by reading the VM then.
+// the VM: the log is all a non-following read needs. A log that is there says the container's folder is
+// (a removal deletes it); a missing one (a container that never ran) is told apart from a container that is
+// gone by reading the VM then.
 func (b *Backend) logsIn(ctx context.Context, id, folder string, opts sdk.LogOptions) (io.ReadCloser, error) {
 	rel := path.Join(folder, outputLog)
-	data, err := b.readRange(ctx, rel, 0)
+	data, exists, err := b.readFileRange(ctx, rel, 0)
 	if err != nil {
 		return nil, fmt.Errorf("logs of container %s: %w", id, err)
 	}
-	if len(data) == 0 {
+	if !exists {
 		if _, err := b.containerVM(ctx, id); err != nil {
 			return nil, err
 		}
@@ -128,10 +129,16 @@ func (b *Backend) followLog(ctx context.Context, c *containerVM, rel string, off
 
 // readRange reads rel from offset to its end; a file that does not exist (the container never ran) is empty.
 func (b *Backend) readRange(ctx context.Context, rel string, offset int64) ([]byte, error) {
+	data, _, err := b.readFileRange(ctx, rel, offset)
+	return data, err
+}
+
+// readFileRange is readRange that also says whether the file exists.
+func (b *Backend) readFileRange(ctx context.Context, rel string, offset int64) (data []byte, exists bool, err error) {
 	ds := b.where.datastore
 	u, ticket, err := ds.ServiceTicket(ctx, rel, http.MethodGet)
 	if err != nil {
-		return nil, classify(err, "read "+ds.Path(rel))
+		return nil, false, classify(err, "read "+ds.Path(rel))
 	}
 	dl := &soap.Download{Method: http.MethodGet, Ticket: ticket}
 	if offset > 0 {
@@ -139,26 +146,28 @@ func (b *Backend) readRange(ctx context.Context, rel string, offset int64) ([]by
 	}
 	res, err := b.sess.client.DownloadRequest(ctx, u, dl)
 	if err != nil {
-		return nil, classify(err, "read "+ds.Path(rel))
+		return nil, false, classify(err, "read "+ds.Path(rel))
 	}
 	defer res.Body.Close()
 	switch res.StatusCode {
-	case http.StatusNotFound, http.StatusRequestedRangeNotSatisfiable: // missing, or nothing past offset
-		return nil, nil
+	case http.StatusNotFound:
+		return nil, false, nil
+	case http.StatusRequestedRangeNotSatisfiable: // nothing past offset
+		return nil, true, nil
 	case http.StatusOK:
 		// A server that ignores ranges sends it all: skip what was read before.
 		if _, err := io.CopyN(io.Discard, res.Body, offset); err != nil {
-			return nil, nil // the file is shorter than before: it was replaced, nothing new to say
+			return nil, true, nil // the file is shorter than before: it was replaced, nothing new to say
 		}
 	case http.StatusPartialContent:
 	default:
-		return nil, fmt.Errorf("read %s: %s: %w", ds.Path(rel), res.Status, httpStatusClass(res.StatusCode))
+		return nil, false, fmt.Errorf("read %s: %s: %w", ds.Path(rel), res.Status, httpStatusClass(res.StatusCode))
 	}
-	data, err := io.ReadAll(res.Body)
+	data, err = io.ReadAll(res.Body)
 	if err != nil {
-		return nil, classify(err, "read "+ds.Path(rel))
+		return nil, false, classify(err, "read "+ds.Path(rel))
 	}
-	return data, nil
+	return data, true, nil
 }
 
 // splitLines returns the complete, non-empty lines of data (without their newlines) and the incomplete rest.
