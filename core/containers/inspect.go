@@ -21,6 +21,7 @@ func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectRes
 	if err != nil {
 		return container.InspectResponse{}, err
 	}
+	s.ttys.remember(r.ID, r.Config.Tty) // a client's next request is often for its logs (docker logs)
 	s.decorate(r)
 	st := r.state()
 	return container.InspectResponse{

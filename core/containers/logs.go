@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/vice-engine/vice/plugins/sdk"
@@ -39,19 +40,69 @@ func (s *Service) Logs(ctx context.Context, ref string, o LogsOptions) (*Logs, e
 	if !o.Stdout && !o.Stderr {
 		return nil, fmt.Errorf("Bad parameters: you must choose at least one stream: %w", errdefs.ErrInvalid)
 	}
-	r, err := s.resolve(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
 	tail := int64(-1)
 	if n, err := strconv.ParseInt(o.Tail, 10, 64); err == nil && n >= 0 {
 		tail = n
 	}
+	if tty, known := s.ttys.of(ref); known && !o.Follow {
+		// A full ID whose tty is known: the backend's read of the log says whether the container is there.
+		rc, err := s.pl.ContainerLogs(ctx, ref, sdk.LogOptions{Tail: tail, Since: o.Since, Until: o.Until})
+		if errdefs.Is(err, errdefs.ErrNotFound) {
+			s.ttys.forget(ref)
+			return nil, noSuchContainer(ref)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Logs{Tty: tty, rc: rc, o: o}, nil
+	}
+	r, err := s.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	s.ttys.remember(r.ID, r.Config.Tty)
 	rc, err := s.pl.ContainerLogs(ctx, r.ID, sdk.LogOptions{Follow: o.Follow && r.running(), Tail: tail, Since: o.Since, Until: o.Until})
 	if err != nil {
 		return nil, err
 	}
 	return &Logs{Tty: r.Config.Tty, rc: rc, o: o}, nil
+}
+
+// ttyMax bounds the containers whose tty setting is kept; past it the record starts again empty.
+const ttyMax = 4096
+
+// knownTTYs records whether containers, by full ID, have a tty: whether their logs are raw or multiplexed.
+// It is set at create and never changes, and an ID is never given to another container, so a kept value
+// is never wrong; whether the container still exists is the backend's to say on each read of its log.
+type knownTTYs struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (k *knownTTYs) remember(id string, tty bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil || len(k.m) >= ttyMax {
+		k.m = map[string]bool{}
+	}
+	k.m[id] = tty
+}
+
+func (k *knownTTYs) forget(id string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.m, id)
+}
+
+// of is the tty setting of the container whose full ID is ref, when it is known.
+func (k *knownTTYs) of(ref string) (tty, known bool) {
+	if !fullID.MatchString(ref) {
+		return false, false
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tty, known = k.m[ref]
+	return tty, known
 }
 
 // Close ends the stream.

@@ -257,4 +257,28 @@ func TestLogsFraming(t *testing.T) {
 	if string(b) != "raw\r\n" || resp.Header.Get("Content-Type") != "application/vnd.docker.raw-stream" {
 		t.Errorf("tty logs = %q %s", b, resp.Header.Get("Content-Type"))
 	}
+
+	// By full ID again (the engine knows the tty now and leaves the container to the backend's read of its
+	// log): the same raw stream, and once the container is gone, Docker's "No such container".
+	logsOf := func(id string) (int, string, string) {
+		t.Helper()
+		resp, err := http.Get(s.srv.URL + "/v1.50/containers/" + id + "/logs?stdout=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+	}
+	if code, ct, body := logsOf(tid); code != http.StatusOK || body != "raw\r\n" || ct != "application/vnd.docker.raw-stream" {
+		t.Errorf("tty logs again = %d %s %q", code, ct, body)
+	}
+	for _, gone := range []string{tid, id} {
+		if _, err := cli.ContainerRemove(ctx, gone, client.ContainerRemoveOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, body := logsOf(gone); code != http.StatusNotFound || !strings.Contains(body, "No such container: "+gone) {
+			t.Errorf("logs of a removed container = %d %q", code, body)
+		}
+	}
 }
