@@ -101,6 +101,26 @@ func TestListingReadsWhatChanged(t *testing.T) {
 			t.Errorf("%s listed as\n%s\nread alone as\n%s", name, l, o)
 		}
 	}
+	// The full read of the pool (what a server refusing the probe gets) says the same.
+	full, err := b.readPool(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range full {
+		if c.id() == "" {
+			continue
+		}
+		listed := got[c.name()]
+		if listed == nil {
+			t.Errorf("the full read has %s, the listing does not", c.name())
+			continue
+		}
+		l, _ := json.Marshal(listed)
+		f, _ := json.Marshal(b.info(b.withStart(c)))
+		if string(l) != string(f) {
+			t.Errorf("%s listed as\n%s\nread in full as\n%s", c.name(), l, f)
+		}
+	}
 	b.ctr.reads.mu.Lock()
 	defer b.ctr.reads.mu.Unlock()
 	var gammaRef types.ManagedObjectReference
