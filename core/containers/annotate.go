@@ -53,8 +53,8 @@ func (s *Service) annotate(ctx context.Context, id string, change func(map[strin
 func (s *Service) wake(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ch, ok := s.wakers[id]; ok {
-		close(ch)
+	if w, ok := s.wakers[id]; ok {
+		close(w.ch)
 		delete(s.wakers, id)
 	}
 }

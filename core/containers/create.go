@@ -137,6 +137,9 @@ func (s *Service) createVM(ctx context.Context, id, name string, cfg *container.
 		return container.CreateResponse{}, err
 	}
 	s.names.remember(name, id)
+	if healthcheckOf(cfg) == nil {
+		s.healthless.Store(id, true) // its start events need no read for a health monitor
+	}
 	s.log.Info("container created", "container", id, "name", name, "image", cfg.Image)
 	return container.CreateResponse{ID: id, Warnings: []string{}}, nil
 }

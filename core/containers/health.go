@@ -56,8 +56,14 @@ type healthMonitor struct {
 }
 
 // healthcheck is the container's check, or nil when it has none (or --no-healthcheck).
-func (r *record) healthcheck() *container.HealthConfig {
-	h := r.Config.Healthcheck
+func (r *record) healthcheck() *container.HealthConfig { return healthcheckOf(r.Config) }
+
+// healthcheckOf is the health check a container config runs, or nil.
+func healthcheckOf(cfg *container.Config) *container.HealthConfig {
+	if cfg == nil {
+		return nil
+	}
+	h := cfg.Healthcheck
 	if h == nil || len(h.Test) == 0 || h.Test[0] == "NONE" {
 		return nil
 	}

@@ -15,28 +15,77 @@ import (
 // autoRemoveTimeout bounds one auto-removal, which runs apart from any request.
 const autoRemoveTimeout = 2 * time.Minute
 
-// waker returns a channel closed at the container's next event.
-func (s *Service) waker(id string) <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ch, ok := s.wakers[id]
-	if !ok {
-		ch = make(chan struct{})
-		s.wakers[id] = ch
-	}
-	return ch
+// eventWake is closed at the container's next event; started says the event was its start.
+type eventWake struct {
+	ch      chan struct{}
+	started bool
 }
 
-// exitWaker returns a channel closed at the container's next "die" or "destroy" event: what ends a run.
-func (s *Service) exitWaker(id string) <-chan struct{} {
+// waker returns what is closed at the container's next event.
+func (s *Service) waker(id string) *eventWake {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch, ok := s.exitWakers[id]
+	w, ok := s.wakers[id]
 	if !ok {
-		ch = make(chan struct{})
-		s.exitWakers[id] = ch
+		w = &eventWake{ch: make(chan struct{})}
+		s.wakers[id] = w
 	}
-	return ch
+	return w
+}
+
+// exitWake is closed at the container's next "die" or "destroy" event: what ends a run. A die event comes
+// with the container read once after it (read), which the waits it wakes, its auto-removal and its restart
+// policy share instead of reading it one each.
+type exitWake struct {
+	ch   chan struct{}
+	read *exitRead // set before ch is closed, for a die event
+}
+
+// exitRead is one read of a container after its die event.
+type exitRead struct {
+	done chan struct{}
+	info *models.ContainerInfo
+	err  error
+}
+
+// readAfterExit reads the container once, in the background.
+func (s *Service) readAfterExit(id string) *exitRead {
+	er := &exitRead{done: make(chan struct{})}
+	go func() {
+		defer close(er.done)
+		ctx, cancel := context.WithTimeout(context.Background(), autoRemoveTimeout)
+		defer cancel()
+		er.info, er.err = s.pl.GetContainer(ctx, id)
+	}()
+	return er
+}
+
+// record waits for the read and decodes it as refresh does.
+func (er *exitRead) record(ctx context.Context, id string) (*record, error) {
+	select {
+	case <-er.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	switch {
+	case errdefs.Is(er.err, errdefs.ErrNotFound):
+		return nil, noSuchContainer(id)
+	case er.err != nil:
+		return nil, er.err
+	}
+	return decode(er.info), nil
+}
+
+// exitWaker returns what is closed at the container's next "die" or "destroy" event.
+func (s *Service) exitWaker(id string) *exitWake {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.exitWakers[id]
+	if !ok {
+		w = &exitWake{ch: make(chan struct{})}
+		s.exitWakers[id] = w
+	}
+	return w
 }
 
 // Observe takes one of the backend's Docker events: it wakes whoever waits on the container and removes an
@@ -47,28 +96,38 @@ func (s *Service) Observe(m events.Message) {
 		return
 	}
 	id := m.Actor.ID
+	var exited *exitRead
+	if m.Action == events.ActionDie {
+		exited = s.readAfterExit(id)
+	}
 	s.mu.Lock()
-	if ch, ok := s.wakers[id]; ok {
-		close(ch)
+	if w, ok := s.wakers[id]; ok {
+		w.started = m.Action == events.ActionStart
+		close(w.ch)
 		delete(s.wakers, id)
 	}
-	if ch, ok := s.exitWakers[id]; ok && (m.Action == events.ActionDie || m.Action == events.ActionDestroy) {
-		close(ch)
+	if w, ok := s.exitWakers[id]; ok && (m.Action == events.ActionDie || m.Action == events.ActionDestroy) {
+		w.read = exited
+		close(w.ch)
 		delete(s.exitWakers, id)
 	}
 	s.mu.Unlock()
 	switch m.Action {
 	case events.ActionDie:
-		go s.autoRemove(context.Background(), id)
+		go s.autoRemoveRead(context.Background(), id, exited)
 		s.unwatchHealth(id)
-		go s.onExit(context.Background(), id, false)
+		go s.onExitRead(context.Background(), id, false, exited)
 	case events.ActionStart:
+		if _, none := s.healthless.Load(id); none {
+			break // created here without a health check, which a container keeps for life
+		}
 		go func() {
 			if r, err := s.refresh(context.Background(), id); err == nil {
 				s.watchHealth(r)
 			}
 		}()
 	case events.ActionDestroy:
+		s.healthless.Delete(id)
 		if name := m.Actor.Attributes["name"]; name != "" {
 			s.names.forget(name)
 		}
@@ -86,7 +145,10 @@ type removal struct {
 
 // autoRemove removes a container whose HostConfig says AutoRemove once it is not running. A container
 // already gone is no error: the event path and a waiting `docker run --rm` may both get here.
-func (s *Service) autoRemove(ctx context.Context, id string) {
+func (s *Service) autoRemove(ctx context.Context, id string) { s.autoRemoveRead(ctx, id, nil) }
+
+// autoRemoveRead is autoRemove with the container's read after its die event, when there is one.
+func (s *Service) autoRemoveRead(ctx context.Context, id string, exited *exitRead) {
 	ctx, cancel := context.WithTimeout(ctx, autoRemoveTimeout)
 	defer cancel()
 	// One removal at a time: the die event and the waiting `docker run --rm` both get here, and the second
@@ -126,8 +188,15 @@ func (s *Service) autoRemove(ctx context.Context, id string) {
 		case <-ctx.Done():
 			return
 		}
+		exited = nil // read after the start
 	}
-	r, err := s.refresh(ctx, id)
+	var r *record
+	var err error
+	if exited != nil {
+		r, err = exited.record(ctx, id)
+	} else {
+		r, err = s.refresh(ctx, id)
+	}
 	if err != nil || !r.HostConfig.AutoRemove || r.running() {
 		return
 	}

@@ -124,7 +124,18 @@ func (r *record) restartCount() int {
 
 // onExit applies the container's restart policy to the exit of its current boot, once per boot.
 func (s *Service) onExit(ctx context.Context, id string, endpointStart bool) {
-	r, err := s.refresh(ctx, id)
+	s.onExitRead(ctx, id, endpointStart, nil)
+}
+
+// onExitRead is onExit with the container's read after its die event, when there is one.
+func (s *Service) onExitRead(ctx context.Context, id string, endpointStart bool, exited *exitRead) {
+	var r *record
+	var err error
+	if exited != nil {
+		r, err = exited.record(ctx, id)
+	} else {
+		r, err = s.refresh(ctx, id)
+	}
 	if err != nil || r.running() || r.status() != "exited" {
 		return
 	}

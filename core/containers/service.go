@@ -43,15 +43,18 @@ type Service struct {
 	mu         sync.Mutex
 	reserved   map[string]string                 // names being created -> the ID they go to
 	attaching  map[string]int                    // container ID -> client attaches waiting for the process
-	wakers     map[string]chan struct{}          // container ID -> closed at its next event
-	exitWakers map[string]chan struct{}          // container ID -> closed at its next die or destroy event
+	wakers     map[string]*eventWake             // container ID -> closed at its next event
+	exitWakers map[string]*exitWake              // container ID -> closed at its next die or destroy event
 	lastState  map[string]*models.ContainerState // auto-removed container ID -> its final state, briefly
 	starting   map[string]chan struct{}          // container ID -> closed when its start request returns
 	removing   map[string]*removal               // container ID -> its auto-removal in progress (observe.go)
 	dns        []string                          // default name servers (the VCH's --dns-server)
 	publish    EventFunc                         // the events the service reports itself (commit, health_status)
 	networks   Networks                          // resolves network names; nil: no networks
-	pruning    atomic.Bool                       // a prune runs (prune.go)
+	// healthless holds the containers created here without a health check (ID to true): a start of one
+	// needs no read to set up a health monitor.
+	healthless sync.Map
+	pruning    atomic.Bool // a prune runs (prune.go)
 
 	execs        execTable       // exec instances (exec.go)
 	restarts     restartPolicies // the restart manager (restart.go)
@@ -85,7 +88,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 func New(pl *portlayer.Client, img *images.Service, opts ...Option) *Service {
 	s := &Service{pl: pl, images: img, log: slog.Default(), publish: func(string, string, map[string]string) {},
 		reserved:  map[string]string{},
-		attaching: map[string]int{}, wakers: map[string]chan struct{}{}, exitWakers: map[string]chan struct{}{},
+		attaching: map[string]int{}, wakers: map[string]*eventWake{}, exitWakers: map[string]*exitWake{},
 		lastState: map[string]*models.ContainerState{}, starting: map[string]chan struct{}{},
 		removing: map[string]*removal{}}
 	for _, o := range opts {

@@ -129,7 +129,10 @@ func (s *Service) waitRunning(ctx context.Context, id string) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-wake:
+		case <-wake.ch:
+			if wake.started {
+				return nil // the backend published the start once the guest reported its process
+			}
 		case <-time.After(delay):
 			delay = min(delay*2, time.Second)
 		}

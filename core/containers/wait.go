@@ -103,19 +103,33 @@ func (s *Service) waitNextExit(ctx context.Context, r *record) (*models.Containe
 		st, err := s.pl.WaitContainer(ctx, r.ID, string(container.WaitConditionNextExit))
 		backend <- result{st, err}
 	}()
+	var exited *exitRead // the container's read after the die event that woke this wait
 	for {
 		wake := s.exitWaker(r.ID)
-		info, err := s.pl.GetContainer(ctx, r.ID)
+		var info *models.ContainerInfo
+		var err error
+		if exited != nil {
+			select {
+			case <-exited.done:
+				info, err = exited.info, exited.err
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		} else {
+			info, err = s.pl.GetContainer(ctx, r.ID)
+		}
 		if err != nil {
 			return nil, err
 		}
 		if ended(info.State) {
 			return info.State, nil
 		}
+		exited = nil
 		select {
 		case res := <-backend:
 			return res.st, res.err
-		case <-wake:
+		case <-wake.ch:
+			exited = wake.read
 		case <-time.After(time.Second):
 		case <-ctx.Done():
 			return nil, ctx.Err()
