@@ -258,15 +258,16 @@ func (b *Backend) makeContainerDisk(ctx context.Context, l *containerVMLayout) e
 
 // createVM makes the VM in the datacenter's VM folder and the VCH pool.
 func (b *Backend) createVM(ctx context.Context, l *containerVMLayout) (types.ManagedObjectReference, error) {
-	folders, err := b.where.datacenter.Folders(ctx)
-	if err != nil {
-		return types.ManagedObjectReference{}, classify(err, "find the VM folder of "+b.where.datacenter.InventoryPath)
-	}
 	var task *object.Task
+	var err error
 	if b.where.isVApp() {
 		task, err = object.NewVirtualApp(b.sess.client, b.where.pool.Reference()).CreateChildVM(ctx, b.vmConfigSpec(l), nil)
 	} else {
-		task, err = folders.VmFolder.CreateVM(ctx, b.vmConfigSpec(l), b.where.pool, nil)
+		var folder *object.Folder
+		if folder, err = b.vmFolder(ctx); err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		task, err = folder.CreateVM(ctx, b.vmConfigSpec(l), b.where.pool, nil)
 	}
 	if err != nil {
 		return types.ManagedObjectReference{}, classify(err, "create VM "+l.vmName)
@@ -280,6 +281,19 @@ func (b *Backend) createVM(ctx context.Context, l *containerVMLayout) (types.Man
 		return ref, fmt.Errorf("create VM %s: unexpected result %T: %w", l.vmName, res.Result, errdefs.ErrSystem)
 	}
 	return ref, nil
+}
+
+// vmFolder is the datacenter's VM folder, looked up once: a datacenter keeps its VM folder for life.
+func (b *Backend) vmFolder(ctx context.Context) (*object.Folder, error) {
+	if f := b.ctr.vmFolder.Load(); f != nil {
+		return f, nil
+	}
+	folders, err := b.where.datacenter.Folders(ctx)
+	if err != nil {
+		return nil, classify(err, "find the VM folder of "+b.where.datacenter.InventoryPath)
+	}
+	b.ctr.vmFolder.Store(folders.VmFolder)
+	return folders.VmFolder, nil
 }
 
 // vmObject is the govmomi handle of a containerVM.

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 )
 
@@ -44,6 +45,8 @@ type containerRuntime struct {
 	starting sync.Map
 	// readSeq counts the reads of a containerVM begun (containerVM.seq).
 	readSeq atomic.Uint64
+	// vmFolder is the datacenter's VM folder, where containerVMs are made (containers_create.go).
+	vmFolder atomic.Pointer[object.Folder]
 }
 
 // withStart marks c when this process is powering its VM on for its current boot.
