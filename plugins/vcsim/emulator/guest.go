@@ -154,6 +154,7 @@ func (g *guest) boot() error {
 		return fmt.Errorf("start the tether: %w", err)
 	}
 	sw.lap("start")
+	g.e.net.refill() // the spare network namespace taken is made again now, not while the guest started
 	sw.log(g.log, "boot steps")
 	g.log.Info("guest booted", "pid", proc.Process.Pid, "root", m.spec.root, "layers", len(m.spec.lower))
 	g.supervise(proc, m.info, func() {

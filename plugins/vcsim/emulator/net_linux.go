@@ -25,75 +25,18 @@ type netEmu struct {
 	pgs    map[string]*portGroup
 	closed bool
 
-	// Network namespaces made ahead (spareNamespaces), so a boot does not wait for the kernel to make one
-	// (milliseconds, far more while it tears others down). Filled from the first boot on, emptied by close.
-	spares    chan *os.File
-	wantSpare chan struct{} // wakes the filler
-	stop      chan struct{} // ends it
+	// Network namespaces made ahead (net_spares_linux.go). Filled from the first boot on, emptied by close.
+	spares    chan spare
+	usual     atomic.Pointer[string] // the port group the latest boot's first vNIC joined
+	wantSpare chan struct{}          // wakes the filler
+	stop      chan struct{}          // ends it
 	filler    sync.WaitGroup
 	fillOnce  sync.Once
 }
 
-// spareNamespaces is how many network namespaces the emulator keeps made ahead of boots.
-const spareNamespaces = 4
-
 func newNetEmu() *netEmu {
-	return &netEmu{pgs: map[string]*portGroup{}, spares: make(chan *os.File, spareNamespaces),
+	return &netEmu{pgs: map[string]*portGroup{}, spares: make(chan spare, spareNamespaces),
 		wantSpare: make(chan struct{}, 1), stop: make(chan struct{})}
-}
-
-// namespace returns a new network namespace with its loopback up: a spare when there is one, else one
-// made now; either way the filler makes the next spare.
-func (n *netEmu) namespace() (*os.File, error) {
-	n.fillOnce.Do(func() {
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		if n.closed {
-			return
-		}
-		n.filler.Add(1)
-		go n.fill()
-	})
-	defer func() {
-		select {
-		case n.wantSpare <- struct{}{}:
-		default:
-		}
-	}()
-	select {
-	case ns := <-n.spares:
-		return ns, nil
-	default:
-		return newNamespace()
-	}
-}
-
-// fill keeps spares full until stop.
-func (n *netEmu) fill() {
-	defer n.filler.Done()
-	for {
-		for len(n.spares) < cap(n.spares) {
-			select {
-			case <-n.stop:
-				return
-			default:
-			}
-			ns, err := newNamespace()
-			if err != nil {
-				break // the boots make their own; try again on the next one
-			}
-			select {
-			case n.spares <- ns:
-			default:
-				ns.Close()
-			}
-		}
-		select {
-		case <-n.wantSpare:
-		case <-n.stop:
-			return
-		}
-	}
 }
 
 // portGroup is one port group: a bridge alone in a namespace.
@@ -208,8 +151,8 @@ func (n *netEmu) close() {
 	n.filler.Wait()
 	for drained := false; !drained; {
 		select {
-		case ns := <-n.spares:
-			ns.Close()
+		case s := <-n.spares:
+			s.ns.Close()
 		default:
 			drained = true
 		}
@@ -231,6 +174,7 @@ type vmNet struct {
 
 	mu   sync.Mutex
 	nics map[string]*vnic // by MAC
+	pre  *vnic            // the spare's vNIC made ahead, until the first sync adopts or removes it
 }
 
 // vnic is one wired vNIC.
@@ -241,18 +185,25 @@ type vnic struct {
 	guestSide string // in the VM's namespace, with the vNIC's MAC
 }
 
-// newVMNet makes a VM's network namespace, with its loopback interface up and no vNIC yet.
+// newVMNet makes a VM's network namespace, with its loopback interface up and no vNIC yet but perhaps one
+// made ahead, which its first sync adopts or removes.
 func (n *netEmu) newVMNet() (*vmNet, error) {
-	ns, err := n.namespace()
+	sp, err := n.take()
 	if err != nil {
 		return nil, err
 	}
-	h, err := netlink.NewHandleAt(netns.NsHandle(ns.Fd()))
+	return n.vmNetIn(sp)
+}
+
+// vmNetIn makes a VM's network of the spare sp.
+func (n *netEmu) vmNetIn(sp spare) (*vmNet, error) {
+	h, err := netlink.NewHandleAt(netns.NsHandle(sp.ns.Fd()))
 	if err != nil {
-		ns.Close()
+		sp.ns.Close()
+		n.refill()
 		return nil, err
 	}
-	return &vmNet{e: n, ns: ns, h: h, nics: map[string]*vnic{}}, nil
+	return &vmNet{e: n, ns: sp.ns, h: h, nics: map[string]*vnic{}, pre: sp.nic}, nil
 }
 
 // sync wires the vNICs of devs that are not yet, and unwires those that are no longer there: a hot-added
@@ -272,6 +223,17 @@ func (v *vmNet) sync(devs []vnicDevice) error {
 		if d, ok := want[mac]; !ok || d.portGroup != n.dev.portGroup {
 			v.unwire(n)
 			delete(v.nics, mac)
+		}
+	}
+	if len(devs) > 0 {
+		v.e.usual.Store(&devs[0].portGroup)
+	}
+	if p := v.pre; p != nil {
+		v.pre = nil
+		if len(devs) > 0 && v.nics[devs[0].mac] == nil && devs[0].portGroup == p.pg.name && v.adopt(p, devs[0]) == nil {
+			v.nics[devs[0].mac] = p
+		} else {
+			v.unwire(p)
 		}
 	}
 	for _, d := range devs {
@@ -298,23 +260,51 @@ func (v *vmNet) wire(d vnicDevice) (*vnic, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &vnic{dev: d, pg: pg, hostSide: fmt.Sprintf("vn%d", v.e.seq.Add(1)), guestSide: v.freeName()}
+	n, err := v.e.veth(pg, v.ns, v.freeName(), hw)
+	if err != nil {
+		return nil, err
+	}
+	n.dev = d
+	return n, nil
+}
+
+// veth makes a veth pair: guestSide in ns with the MAC hw (the kernel's choice when nil), down for the guest
+// to set up; its peer up on pg's bridge.
+func (n *netEmu) veth(pg *portGroup, ns *os.File, guestSide string, hw net.HardwareAddr) (*vnic, error) {
+	nic := &vnic{pg: pg, hostSide: fmt.Sprintf("vn%d", n.seq.Add(1)), guestSide: guestSide}
 	veth := &netlink.Veth{
-		LinkAttrs: netlink.LinkAttrs{Name: n.hostSide, MasterIndex: pg.bridge},
-		PeerName:  n.guestSide, PeerHardwareAddr: hw, PeerNamespace: netlink.NsFd(int(v.ns.Fd())),
+		LinkAttrs: netlink.LinkAttrs{Name: nic.hostSide, MasterIndex: pg.bridge},
+		PeerName:  guestSide, PeerHardwareAddr: hw, PeerNamespace: netlink.NsFd(int(ns.Fd())),
 	}
 	if err := pg.h.LinkAdd(veth); err != nil {
 		return nil, fmt.Errorf("veth: %w", err)
 	}
-	link, err := pg.h.LinkByName(n.hostSide)
+	link, err := pg.h.LinkByName(nic.hostSide)
 	if err == nil {
 		err = pg.h.LinkSetUp(link)
 	}
 	if err != nil {
-		_ = pg.h.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: n.hostSide}})
+		_ = pg.h.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: nic.hostSide}})
 		return nil, fmt.Errorf("veth up: %w", err)
 	}
-	return n, nil
+	return nic, nil
+}
+
+// adopt makes p, a vNIC made ahead in the VM's namespace, the vNIC d: its guest end takes d's MAC.
+func (v *vmNet) adopt(p *vnic, d vnicDevice) error {
+	hw, err := net.ParseMAC(d.mac)
+	if err != nil {
+		return err
+	}
+	link, err := v.h.LinkByName(p.guestSide)
+	if err == nil {
+		err = v.h.LinkSetHardwareAddr(link, hw)
+	}
+	if err != nil {
+		return fmt.Errorf("vNIC made ahead: %w", err)
+	}
+	p.dev = d
+	return nil
 }
 
 // unwire removes n's veth pair, as pulling the vNIC does.
@@ -351,6 +341,7 @@ func (v *vmNet) close() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	clear(v.nics)
+	v.pre = nil
 	if v.h != nil {
 		v.h.Close()
 		v.h = nil
