@@ -50,13 +50,13 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 			}
 		}
 	}
-	infos, err := s.pl.ListContainers(ctx, sdk.ListFilter{})
+	infos, err := s.pl.ListContainersShared(ctx, sdk.ListFilter{}) // only read from here on
 	if err != nil {
 		return nil, err
 	}
 	all := make([]*record, 0, len(infos))
 	for _, i := range infos {
-		all = append(all, s.records.decodeShared(i)) // only read from here on
+		all = append(all, s.records.decodeShared(i))
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].createdAt().After(all[j].createdAt()) })
 	for _, r := range all {

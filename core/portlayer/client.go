@@ -44,9 +44,10 @@ var (
 
 // Client calls one backend's port layer.
 type Client struct {
-	name string
-	rt   http.RoundTripper
-	api  *client.Portlayer
+	name   string
+	rt     http.RoundTripper
+	api    *client.Portlayer
+	listed listedInfos // the last shared listing's decodings (containers_shared.go)
 }
 
 // New returns a client of the backend named name whose requests travel over rt.

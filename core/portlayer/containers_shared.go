@@ -1,0 +1,124 @@
+package portlayer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/go-openapi/runtime"
+
+	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/swagger/gen/client/containers"
+	"github.com/vice-engine/vice/swagger/gen/models"
+)
+
+// ListContainersShared is ListContainers for callers that only read the answer (docker ps): a container whose
+// description is, byte for byte, the one the previous listing carried gets the value decoded then. What is
+// kept is keyed by the JSON text itself, so it can never describe a container other than the backend did in
+// this answer; the values are shared between answers and must not be changed.
+func (c *Client) ListContainersShared(ctx context.Context, filter sdk.ListFilter) ([]*models.ContainerInfo, error) {
+	p := containers.NewListContainersParamsWithTimeout(0).WithName(filter.Names).WithID(filter.IDs).WithStatus(filter.Statuses)
+	ok, err := c.api.Containers.ListContainersContext(ctx, p, func(op *runtime.ClientOperation) {
+		op.Reader = sharedListReader{next: op.Reader, memo: &c.listed}
+	})
+	if err != nil {
+		return nil, classify("list containers", err)
+	}
+	return ok.Payload, nil
+}
+
+// listedInfos are the container descriptions of the last shared listing, by their JSON text.
+type listedInfos struct {
+	mu sync.Mutex
+	m  map[string]*models.ContainerInfo
+}
+
+// sharedListReader decodes a listing's answer one container at a time, reusing the decodings of the last
+// listing for the containers whose descriptions did not change; other answers go to next.
+type sharedListReader struct {
+	next runtime.ClientResponseReader
+	memo *listedInfos
+}
+
+func (r sharedListReader) ReadResponse(res runtime.ClientResponse, consumer runtime.Consumer) (any, error) {
+	if res.Code() != http.StatusOK {
+		return r.next.ReadResponse(res, consumer)
+	}
+	body, err := io.ReadAll(res.Body())
+	if err != nil {
+		return nil, fmt.Errorf("read the container list: %w", err)
+	}
+	items, err := splitArray(body)
+	if err != nil {
+		return nil, fmt.Errorf("decode the container list: %w", err)
+	}
+	r.memo.mu.Lock()
+	last := r.memo.m
+	r.memo.mu.Unlock()
+	kept := make(map[string]*models.ContainerInfo, len(items))
+	out := make([]*models.ContainerInfo, 0, len(items))
+	for _, item := range items {
+		info, ok := last[string(item)]
+		if !ok {
+			info = new(models.ContainerInfo)
+			if err := json.Unmarshal(item, info); err != nil {
+				return nil, fmt.Errorf("decode the container list: %w", err)
+			}
+		}
+		kept[string(item)] = info
+		out = append(out, info)
+	}
+	r.memo.mu.Lock()
+	r.memo.m = kept
+	r.memo.mu.Unlock()
+	return &containers.ListContainersOK{Payload: out}, nil
+}
+
+// splitArray returns the elements of the JSON array data, in one pass that follows only strings and nesting.
+// An element is checked when it is decoded; one equal to an element decoded before is that element.
+func splitArray(data []byte) ([][]byte, error) {
+	data = bytes.TrimSpace(data)
+	if string(data) == "null" {
+		return nil, nil
+	}
+	if len(data) < 2 || data[0] != '[' || data[len(data)-1] != ']' {
+		return nil, errors.New("not a JSON array")
+	}
+	var items [][]byte
+	depth, start, inString := 0, 1, false
+	for i := 1; i < len(data)-1; i++ {
+		switch c := data[i]; {
+		case inString:
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth < 0 {
+				return nil, errors.New("unbalanced JSON array")
+			}
+		case c == ',' && depth == 0:
+			items = append(items, bytes.TrimSpace(data[start:i]))
+			start = i + 1
+		}
+	}
+	if depth != 0 || inString {
+		return nil, errors.New("unbalanced JSON array")
+	}
+	if last := bytes.TrimSpace(data[start : len(data)-1]); len(last) > 0 || len(items) > 0 {
+		items = append(items, last)
+	}
+	return items, nil
+}

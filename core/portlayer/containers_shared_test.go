@@ -1,0 +1,54 @@
+package portlayer_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/swagger/gen/models"
+)
+
+// A shared listing says what ListContainers says, decodes a container again only when its description
+// changed, and keeps the decodings of unchanged ones.
+func TestListContainersShared(t *testing.T) {
+	c, p, _ := newClient(t)
+	ctx := t.Context()
+	a, b := createContainer(t, p, "shared-a"), createContainer(t, p, "shared-b")
+	byID := func(list []*models.ContainerInfo) map[string]*models.ContainerInfo {
+		out := map[string]*models.ContainerInfo{}
+		for _, i := range list {
+			out[*i.ID] = i
+		}
+		return out
+	}
+	list := func() map[string]*models.ContainerInfo {
+		t.Helper()
+		got, err := c.ListContainersShared(ctx, sdk.ListFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := c.ListContainers(ctx, sdk.ListFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, plain) {
+			t.Errorf("shared listing %v, ListContainers %v", got, plain)
+		}
+		return byID(got)
+	}
+	first := list()
+	second := list()
+	if first[a] == nil || first[b] == nil || second[a] != first[a] || second[b] != first[b] {
+		t.Fatalf("unchanged containers were decoded again: %p %p, then %p %p", first[a], first[b], second[a], second[b])
+	}
+	if _, err := c.RenameContainer(ctx, a, "shared-a2"); err != nil {
+		t.Fatal(err)
+	}
+	third := list()
+	if third[a] == second[a] || *third[a].Name != "shared-a2" || third[b] != second[b] {
+		t.Errorf("after renaming a: a %p %s (was %p), b %p (was %p)", third[a], *third[a].Name, second[a], third[b], second[b])
+	}
+	if none, err := c.ListContainersShared(ctx, sdk.ListFilter{Names: []string{"no-such-name"}}); err != nil || len(none) != 0 {
+		t.Errorf("a filter matching nothing: %v %v", none, err)
+	}
+}
