@@ -239,7 +239,8 @@ func (m *machine) release(log *slog.Logger) {
 		m.export = nil
 	}
 	if m.work != "" {
-		if err := emptyDir(m.work); err != nil {
+		// The folder goes with the VM when it is destroyed (a docker run --rm), which may come first.
+		if err := emptyDir(m.work); err != nil && !errors.Is(err, os.ErrNotExist) {
 			log.Warn("clean up after the guest", "dir", m.work, "err", err)
 		}
 	}
