@@ -28,9 +28,9 @@ type dnsSource struct {
 	upstreams []string
 }
 
-// buildDNSTable makes the table from the inventory.
-func buildDNSTable(all []*containerVM, scopes map[string]*scope) *dnsTable {
-	t := &dnsTable{built: time.Now(), sources: map[netip.Addr]*dnsSource{}, names: map[string]map[string][]netip.Addr{},
+// buildDNSTable makes the table from the inventory as read from the moment read on.
+func buildDNSTable(all []*containerVM, scopes map[string]*scope, read time.Time) *dnsTable {
+	t := &dnsTable{built: read, sources: map[netip.Addr]*dnsSource{}, names: map[string]map[string][]netip.Addr{},
 		addrs: map[string]map[string]netip.Addr{}}
 	for _, c := range all {
 		if !c.state().Running {
@@ -73,13 +73,15 @@ func buildDNSTable(all []*containerVM, scopes map[string]*scope) *dnsTable {
 // Resolve answers a DNS query from src (dataplane.Resolver): a link's alias, then the names of the
 // networks the asking container is on, the network of src first; anything else goes to the container's
 // name servers. A container that asks, or a name asked, that the table does not have yet (it was made a
-// moment before the container started) has the table read again from the inventory first.
+// moment before the container started) has the table read again from the inventory first: always for an
+// asking container the table does not know (it has just started), at most once a tableRefresh for a name.
 func (n *netRuntime) Resolve(src netip.Addr, name string) ([]netip.Addr, bool, []string) {
+	asked := time.Now()
 	addrs, known, upstreams, found := n.resolveIn(n.currentTable(), src, name)
 	if found && known {
 		return addrs, known, upstreams
 	}
-	if t := n.freshTable(); t != nil {
+	if t := n.freshTable(asked, !found); t != nil {
 		addrs, known, upstreams, _ = n.resolveIn(t, src, name)
 	}
 	return addrs, known, upstreams
@@ -94,14 +96,20 @@ func (n *netRuntime) currentTable() *dnsTable {
 // tableRefresh is the shortest time between two reads of the inventory that a DNS miss makes.
 const tableRefresh = time.Second
 
-// freshTable reads the inventory again for the DNS table, unless the table is younger than tableRefresh;
-// nil when it was not read again.
-func (n *netRuntime) freshTable() *dnsTable {
+// freshTable returns a table read from the inventory after the moment asked: the current one when its read
+// began after it (queries waiting here together share one read), else a new read, except that for a
+// source the table knows a table younger than tableRefresh stands (nil then).
+func (n *netRuntime) freshTable(asked time.Time, unknownSource bool) *dnsTable {
 	n.refreshMu.Lock()
 	defer n.refreshMu.Unlock()
-	if time.Since(n.currentTable().built) < tableRefresh {
+	cur := n.currentTable()
+	if cur.built.After(asked) {
+		return cur
+	}
+	if !unknownSource && time.Since(cur.built) < tableRefresh {
 		return nil
 	}
+	read := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	scopes, err := n.b.scopeMap(ctx)
@@ -112,11 +120,18 @@ func (n *netRuntime) freshTable() *dnsTable {
 	if err != nil {
 		return nil
 	}
-	t := buildDNSTable(all, scopes)
-	n.mu.Lock()
-	n.table = t
-	n.mu.Unlock()
+	t := buildDNSTable(all, scopes, read)
+	n.setTable(t)
 	return t
+}
+
+// setTable installs t unless the table in place was read later.
+func (n *netRuntime) setTable(t *dnsTable) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.table == nil || !n.table.built.After(t.built) {
+		n.table = t
+	}
 }
 
 // resolveIn looks name up for src in t; found says whether src is one of t's containers.

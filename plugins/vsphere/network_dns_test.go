@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/vmware/govmomi/vim25/types"
 
@@ -41,7 +42,8 @@ func TestDNSTable(t *testing.T) {
 	stopped := dnsContainer("dddddddddddd0000", "stopped", "", endpointRecord{Network: "n1", IP: ip("10.1.0.9")})
 	stopped.power = types.VirtualMachinePowerStatePoweredOff
 	all = append(all, stopped)
-	n := &netRuntime{table: buildDNSTable(all, scopes)}
+	// A table read after every query here: no query reads the inventory again (there is none).
+	n := &netRuntime{table: buildDNSTable(all, scopes, time.Now().Add(time.Hour))}
 	for _, c := range []struct {
 		src, name string
 		want      []string

@@ -150,14 +150,12 @@ func (n *netRuntime) sync(ctx context.Context) {
 	if err := n.plane.SetGateways(gws, subnets); err != nil {
 		n.log.Warn("networks: the gateways", "err", err)
 	}
+	read := time.Now()
 	all, err := n.b.containerVMs(ctx)
 	if err != nil {
 		n.log.Warn("networks: read the containers", "err", err)
 		return
 	}
-	table := buildDNSTable(all, byID)
-	n.mu.Lock()
-	n.table = table
-	n.mu.Unlock()
+	n.setTable(buildDNSTable(all, byID, read))
 	n.syncPorts(all, byID)
 }
