@@ -5,8 +5,10 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/swagger/gen/models"
@@ -48,6 +50,9 @@ var fullProperties = append(append([]string(nil), vmProperties...), propChangeVe
 type vmReads struct {
 	mu sync.Mutex
 	m  map[types.ManagedObjectReference]vmRead
+	// noProbe is set once the server refused the probe with a fault (a vSphere that does not select an
+	// extraConfig entry by key): listings read the pool in full from then on.
+	noProbe atomic.Bool
 }
 
 type vmRead struct {
@@ -151,10 +156,16 @@ func (r *vmReads) describe(p vmProbe) (*containerVM, bool) {
 // poolVMs reads every VM of the VCH pool: a probe of all of them, then a full read of those whose
 // configuration changed since their last full read. VMs that are not containers are included.
 func (b *Backend) poolVMs(ctx context.Context) ([]*containerVM, error) {
+	if b.ctr.reads.noProbe.Load() {
+		return b.readPool(ctx)
+	}
 	probes, err := b.probePool(ctx)
 	if err != nil {
 		// A server that refuses the probe (its keyed path) still answers the full read of the pool.
-		b.log.Debug("probing the pool's VMs failed: reading them in full", "err", err)
+		if refusedPath(err) {
+			b.ctr.reads.noProbe.Store(true)
+			b.log.Info("the server refused the probe of the pool's VMs: listings read them in full", "err", err)
+		}
 		return b.readPool(ctx)
 	}
 	out := make([]*containerVM, 0, len(probes))
@@ -208,11 +219,28 @@ func (b *Backend) poolRetrieval(props []string) types.RetrieveProperties {
 	}}}
 }
 
-// probePool reads probeProperties of every VM of the pool in one retrieval.
+// refusedPath says err is vSphere refusing a property path of the request (rather than failing it for
+// another reason, such as a lost session).
+func refusedPath(err error) bool {
+	var fault types.AnyType
+	switch {
+	case soap.IsSoapFault(err):
+		fault = soap.ToSoapFault(err).VimFault()
+	case soap.IsVimFault(err):
+		fault = soap.ToVimFault(err)
+	}
+	switch fault.(type) {
+	case *types.InvalidProperty, types.InvalidProperty, *types.InvalidArgument, types.InvalidArgument:
+		return true
+	}
+	return false
+}
+
+// probePool reads probeProperties of every VM of the pool in one retrieval; its error is vSphere's own.
 func (b *Backend) probePool(ctx context.Context) ([]vmProbe, error) {
 	res, err := b.collector().RetrieveProperties(ctx, b.poolRetrieval(probeProperties))
 	if err != nil {
-		return nil, classify(err, "list the containerVMs of pool "+b.where.pool.InventoryPath)
+		return nil, err // the fault as it came, for poolVMs to tell a refusal
 	}
 	out := make([]vmProbe, 0, len(res.Returnval))
 	for _, oc := range res.Returnval {

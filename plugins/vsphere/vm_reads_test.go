@@ -3,10 +3,13 @@ package vsphere
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/sdk"
@@ -127,5 +130,38 @@ func TestListingReadsWhatChanged(t *testing.T) {
 	gammaRef.FromString(gamma.VM)
 	if _, kept := b.ctr.reads.m[gammaRef]; kept {
 		t.Errorf("the destroyed VM's last read is still kept")
+	}
+}
+
+// A server that refuses the probe's keyed path (InvalidProperty) gets full reads of the pool from then on,
+// and the listing says the same.
+func TestListingWithoutProbe(t *testing.T) {
+	ctx := context.Background()
+	s := startSim(t, oneCluster(), nil)
+	b := newBackend(t, s.config())
+	e := &containerEnv{b: b, c: s.client(t), dsDir: datastoreDir(t, b)}
+	e.create(t, spec("alpha", "", models.Process{Path: "/a"}, nil))
+	var refused atomic.Int32
+	s.model.Map().Handler = func(_ *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+		if req, ok := m.Body.(*types.RetrievePropertiesEx); ok {
+			for _, fs := range req.SpecSet {
+				for _, ps := range fs.PropSet {
+					if slices.Contains(ps.PathSet, statusProperty) {
+						refused.Add(1)
+						return nil, &types.InvalidProperty{Name: statusProperty}
+					}
+				}
+			}
+		}
+		return nil, nil
+	}
+	for range 2 {
+		got, err := b.ListContainers(ctx, sdk.ListFilter{})
+		if err != nil || len(got) != 1 || *got[0].Name != "alpha" {
+			t.Fatalf("ListContainers: %v %v", got, err)
+		}
+	}
+	if n := refused.Load(); n != 1 || !b.ctr.reads.noProbe.Load() {
+		t.Errorf("the probe was refused %d times, probing stopped: %v; want once, and stopped", n, b.ctr.reads.noProbe.Load())
 	}
 }
