@@ -23,7 +23,9 @@ import (
 
 // A containerVM keeps everything about its container in extraConfig (DESIGN §4): the endpoint's keys under
 // wire.ConfigPrefix, the guest's under wire.GuestPrefix. The inventory is the only record: nothing here is
-// cached, so a restarted endpoint, or another one, sees the same containers.
+// believed without asking it (a listing reuses a VM's last full read only when the VM's changeVersion, read
+// in the same request, says it is current: vm_reads.go), so a restarted endpoint, or another one, sees the
+// same containers.
 const (
 	keyName        = wire.ConfigPrefix + "name"
 	keyLayer       = wire.ConfigPrefix + "layer"
