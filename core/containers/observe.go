@@ -60,6 +60,14 @@ func (s *Service) readAfterExit(id string) *exitRead {
 	return er
 }
 
+// afterExit is the container as exited read it, or as read now when there is no such read.
+func (s *Service) afterExit(ctx context.Context, id string, exited *exitRead) (*record, error) {
+	if exited == nil {
+		return s.refresh(ctx, id)
+	}
+	return exited.record(ctx, id)
+}
+
 // record waits for the read and decodes it as refresh does.
 func (er *exitRead) record(ctx context.Context, id string) (*record, error) {
 	select {
@@ -190,13 +198,7 @@ func (s *Service) autoRemoveRead(ctx context.Context, id string, exited *exitRea
 		}
 		exited = nil // read after the start
 	}
-	var r *record
-	var err error
-	if exited != nil {
-		r, err = exited.record(ctx, id)
-	} else {
-		r, err = s.refresh(ctx, id)
-	}
+	r, err := s.afterExit(ctx, id, exited)
 	if err != nil || !r.HostConfig.AutoRemove || r.running() {
 		return
 	}

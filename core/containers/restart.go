@@ -129,13 +129,7 @@ func (s *Service) onExit(ctx context.Context, id string, endpointStart bool) {
 
 // onExitRead is onExit with the container's read after its die event, when there is one.
 func (s *Service) onExitRead(ctx context.Context, id string, endpointStart bool, exited *exitRead) {
-	var r *record
-	var err error
-	if exited != nil {
-		r, err = exited.record(ctx, id)
-	} else {
-		r, err = s.refresh(ctx, id)
-	}
+	r, err := s.afterExit(ctx, id, exited)
 	if err != nil || r.running() || r.status() != "exited" {
 		return
 	}
