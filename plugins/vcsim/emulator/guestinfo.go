@@ -12,6 +12,7 @@ import (
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
@@ -81,27 +82,59 @@ func (g *guest) guestInfo(req wire.GuestInfoRequest) wire.GuestInfoReply {
 // key ESXi keeps out of API reads (vmxfile.OVFEnv) is read from the VM's .vmx file, as ESXi's VMX reads
 // it; from extraConfig only when the simulator shows it there (plain vcsim).
 func (g *guest) getExtraConfig(ctx context.Context, key string) (string, bool, error) {
-	var vm mo.VirtualMachine
-	if err := property.DefaultCollector(g.e.client).RetrieveOne(ctx, g.vm, []string{"config.extraConfig", "config.files.vmPathName"}, &vm); err != nil {
-		return "", false, fmt.Errorf("read extraConfig: %w", err)
+	value, found, vmx, err := g.readExtraConfig(ctx, key)
+	if err != nil || found {
+		return value, found, err
 	}
-	if vm.Config == nil {
-		return "", false, nil
-	}
-	for _, o := range vm.Config.ExtraConfig {
-		if v := o.GetOptionValue(); v != nil && v.Key == key {
-			s, _ := v.Value.(string)
-			return s, true, nil
-		}
-	}
-	if strings.EqualFold(key, vmxfile.OVFEnv) && vm.Config.Files.VmPathName != "" {
-		vmx, err := g.e.ds.local(ctx, vm.Config.Files.VmPathName)
+	if strings.EqualFold(key, vmxfile.OVFEnv) && vmx != "" {
+		vmx, err := g.e.ds.local(ctx, vmx)
 		if err != nil {
 			return "", false, fmt.Errorf("the VM's .vmx: %w", err)
 		}
 		return vmxfile.Get(vmx, key)
 	}
 	return "", false, nil
+}
+
+// readExtraConfig reads key from the VM's extraConfig, and the VM's .vmx path. With the simulator in this
+// process (Config.Registry) it reads the VM there, under the VM's lock, as ESXi's VMX has its own VM's
+// configuration at hand; else through the API.
+func (g *guest) readExtraConfig(ctx context.Context, key string) (value string, found bool, vmx string, err error) {
+	if reg := g.e.cfg.Registry; reg != nil {
+		obj := reg.Get(g.vm)
+		if obj == nil {
+			return "", false, "", fmt.Errorf("read extraConfig: %s is gone", g.vm.Value)
+		}
+		reg.WithLock(&simulator.Context{Map: reg}, obj, func() {
+			vm := asVM(obj)
+			if vm == nil || vm.Config == nil {
+				return
+			}
+			value, found = optionValue(vm.Config.ExtraConfig, key)
+			vmx = vm.Config.Files.VmPathName
+		})
+		return value, found, vmx, nil
+	}
+	var vm mo.VirtualMachine
+	if err := property.DefaultCollector(g.e.client).RetrieveOne(ctx, g.vm, []string{"config.extraConfig", "config.files.vmPathName"}, &vm); err != nil {
+		return "", false, "", fmt.Errorf("read extraConfig: %w", err)
+	}
+	if vm.Config == nil {
+		return "", false, "", nil
+	}
+	value, found = optionValue(vm.Config.ExtraConfig, key)
+	return value, found, vm.Config.Files.VmPathName, nil
+}
+
+// optionValue is key's string value among options.
+func optionValue(options []types.BaseOptionValue, key string) (string, bool) {
+	for _, o := range options {
+		if v := o.GetOptionValue(); v != nil && v.Key == key {
+			s, _ := v.Value.(string)
+			return s, true
+		}
+	}
+	return "", false
 }
 
 // setExtraConfig writes through a real reconfigure, so every client's property collector sees the change
