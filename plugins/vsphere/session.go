@@ -12,6 +12,7 @@ import (
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
 
+	"github.com/vice-engine/vice/plugins/vsphere/soapconn"
 	"github.com/vice-engine/vice/plugins/vsphere/soaptrace"
 )
 
@@ -42,7 +43,7 @@ func dial(ctx context.Context, u *url.URL, insecure bool, thumbprint string, log
 	// idle connections per host, the others would be closed after each call and the next call would pay a
 	// new TLS handshake.
 	sc.DefaultTransport().MaxIdleConnsPerHost = maxIdleConnsPerHost
-	sc.Client.Transport = drainingTransport{sc.Client.Transport}
+	sc.Client.Transport = soapconn.Drain(sc.Client.Transport)
 	if thumbprint != "" {
 		sc.SetThumbprint(endpoint.Host, thumbprint)
 	}

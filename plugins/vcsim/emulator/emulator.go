@@ -18,6 +18,7 @@ import (
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
 
+	"github.com/vice-engine/vice/plugins/vsphere/soapconn"
 	"github.com/vice-engine/vice/plugins/vsphere/soaptrace"
 )
 
@@ -145,7 +146,7 @@ func login(ctx context.Context, cfg Config) (*vim25.Client, func(), error) {
 	if cfg.Thumbprint != "" {
 		sc.SetThumbprint(cfg.URL.Host, cfg.Thumbprint)
 	}
-	sc.Client.Transport = drainingTransport{sc.Client.Transport}
+	sc.Client.Transport = soapconn.Drain(sc.Client.Transport)
 	c, err := vim25.NewClient(ctx, sc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("emulator: connect to %s: %w", cfg.URL.Redacted(), err)

@@ -1,4 +1,4 @@
-package emulator
+package soapconn
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 // TestDrainingTransportKeepsConnections reads a chunked response up to its data only, as govmomi's XML
 // decoder does, and closes it before the body's last chunk has come: without the drain the connection is
 // dropped, with it the connection is used again.
-func TestDrainingTransportKeepsConnections(t *testing.T) {
+func TestDrainKeepsConnections(t *testing.T) {
 	const size = 20 << 10
 	read := make(chan struct{}, 1) // the client has read the data; the handler may end the body
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +41,7 @@ func TestDrainingTransportKeepsConnections(t *testing.T) {
 		conns int32
 	}{
 		{"plain", srv.Client().Transport.(*http.Transport).Clone(), 2},
-		{"draining", drainingTransport{srv.Client().Transport.(*http.Transport).Clone()}, 1},
+		{"draining", Drain(srv.Client().Transport.(*http.Transport).Clone()), 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conns.Store(0)
