@@ -53,8 +53,5 @@ func (s *Service) annotate(ctx context.Context, id string, change func(map[strin
 func (s *Service) wake(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if w, ok := s.wakers[id]; ok {
-		close(w.ch)
-		delete(s.wakers, id)
-	}
+	fire(s.wakers, id, "", nil)
 }

@@ -15,30 +15,40 @@ import (
 // autoRemoveTimeout bounds one auto-removal, which runs apart from any request.
 const autoRemoveTimeout = 2 * time.Minute
 
-// eventWake is closed at the container's next event; started says the event was its start.
-type eventWake struct {
-	ch      chan struct{}
-	started bool
+// wake is closed at a container's next event (wakers), or at its next "die" or "destroy" (exitWakers): what
+// ends a run. Before it is closed it is told the event's action and, for a die event, the container read once
+// after it (exited), which the waits it wakes, the auto-removal and the restart policy share instead of
+// reading it one each.
+type wake struct {
+	ch     chan struct{}
+	action events.Action
+	exited *exitRead
 }
 
 // waker returns what is closed at the container's next event.
-func (s *Service) waker(id string) *eventWake {
+func (s *Service) waker(id string) *wake { return s.wakeIn(s.wakers, id) }
+
+// exitWaker returns what is closed at the container's next "die" or "destroy" event.
+func (s *Service) exitWaker(id string) *wake { return s.wakeIn(s.exitWakers, id) }
+
+func (s *Service) wakeIn(wakes map[string]*wake, id string) *wake {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	w, ok := s.wakers[id]
+	w, ok := wakes[id]
 	if !ok {
-		w = &eventWake{ch: make(chan struct{})}
-		s.wakers[id] = w
+		w = &wake{ch: make(chan struct{})}
+		wakes[id] = w
 	}
 	return w
 }
 
-// exitWake is closed at the container's next "die" or "destroy" event: what ends a run. A die event comes
-// with the container read once after it (read), which the waits it wakes, its auto-removal and its restart
-// policy share instead of reading it one each.
-type exitWake struct {
-	ch   chan struct{}
-	read *exitRead // set before ch is closed, for a die event
+// fire closes the wake of id in wakes, if any, with what the event says. Called with s.mu held.
+func fire(wakes map[string]*wake, id string, action events.Action, exited *exitRead) {
+	if w, ok := wakes[id]; ok {
+		w.action, w.exited = action, exited
+		close(w.ch)
+		delete(wakes, id)
+	}
 }
 
 // exitRead is one read of a container after its die event.
@@ -84,18 +94,6 @@ func (er *exitRead) record(ctx context.Context, id string) (*record, error) {
 	return decode(er.info), nil
 }
 
-// exitWaker returns what is closed at the container's next "die" or "destroy" event.
-func (s *Service) exitWaker(id string) *exitWake {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w, ok := s.exitWakers[id]
-	if !ok {
-		w = &exitWake{ch: make(chan struct{})}
-		s.exitWakers[id] = w
-	}
-	return w
-}
-
 // Observe takes one of the backend's Docker events: it wakes whoever waits on the container and removes an
 // auto-remove container (docker run --rm) once it has died. The engine calls it for every event it
 // publishes; the service publishes none itself, so nothing is reported twice.
@@ -109,15 +107,9 @@ func (s *Service) Observe(m events.Message) {
 		exited = s.readAfterExit(id)
 	}
 	s.mu.Lock()
-	if w, ok := s.wakers[id]; ok {
-		w.started = m.Action == events.ActionStart
-		close(w.ch)
-		delete(s.wakers, id)
-	}
-	if w, ok := s.exitWakers[id]; ok && (m.Action == events.ActionDie || m.Action == events.ActionDestroy) {
-		w.read = exited
-		close(w.ch)
-		delete(s.exitWakers, id)
+	fire(s.wakers, id, m.Action, exited)
+	if m.Action == events.ActionDie || m.Action == events.ActionDestroy {
+		fire(s.exitWakers, id, m.Action, exited)
 	}
 	s.mu.Unlock()
 	switch m.Action {

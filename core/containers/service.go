@@ -43,8 +43,8 @@ type Service struct {
 	mu         sync.Mutex
 	reserved   map[string]string                 // names being created -> the ID they go to
 	attaching  map[string]int                    // container ID -> client attaches waiting for the process
-	wakers     map[string]*eventWake             // container ID -> closed at its next event
-	exitWakers map[string]*exitWake              // container ID -> closed at its next die or destroy event
+	wakers     map[string]*wake                  // container ID -> closed at its next event
+	exitWakers map[string]*wake                  // container ID -> closed at its next die or destroy event
 	lastState  map[string]*models.ContainerState // auto-removed container ID -> its final state, briefly
 	starting   map[string]chan struct{}          // container ID -> closed when its start request returns
 	removing   map[string]*removal               // container ID -> its auto-removal in progress (observe.go)
@@ -88,7 +88,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 func New(pl *portlayer.Client, img *images.Service, opts ...Option) *Service {
 	s := &Service{pl: pl, images: img, log: slog.Default(), publish: func(string, string, map[string]string) {},
 		reserved:  map[string]string{},
-		attaching: map[string]int{}, wakers: map[string]*eventWake{}, exitWakers: map[string]*exitWake{},
+		attaching: map[string]int{}, wakers: map[string]*wake{}, exitWakers: map[string]*wake{},
 		lastState: map[string]*models.ContainerState{}, starting: map[string]chan struct{}{},
 		removing: map[string]*removal{}}
 	for _, o := range opts {

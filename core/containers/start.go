@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/events"
+
 	"github.com/vice-engine/vice/core/internal/dockermsg"
 	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
@@ -130,7 +132,7 @@ func (s *Service) waitRunning(ctx context.Context, id string) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-wake.ch:
-			if wake.started {
+			if wake.action == events.ActionStart {
 				return nil // the backend published the start once the guest reported its process
 			}
 		case <-time.After(delay):

@@ -129,7 +129,7 @@ func (s *Service) waitNextExit(ctx context.Context, r *record) (*models.Containe
 		case res := <-backend:
 			return res.st, res.err
 		case <-wake.ch:
-			exited = wake.read
+			exited = wake.exited
 		case <-time.After(time.Second):
 		case <-ctx.Done():
 			return nil, ctx.Err()
