@@ -143,20 +143,27 @@ func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate)
 	w := &b.ctr.watch
 	read := make(map[types.ManagedObjectReference]*containerVM, len(updates))
 	for _, u := range updates {
-		read[u.Obj] = nil
 		if u.Kind == types.ObjectUpdateKindLeave {
+			read[u.Obj] = nil
 			w.mu.Lock()
 			delete(w.exited, u.Obj)
 			w.mu.Unlock()
 			continue
 		}
-		if c, err := b.readVM(ctx, u.Obj); err == nil {
-			read[u.Obj] = c
-			if c.id() != "" {
-				// A VM entering the filter (at start, or after a restart of the watch) is only recorded: its
-				// exit, if any, happened before we looked.
-				b.noteExit(c, u.Kind == types.ObjectUpdateKindModify)
+		// One read serves every update of the VM in the batch: it was made after all of them.
+		c := read[u.Obj]
+		if c == nil {
+			var err error
+			if c, err = b.readVM(ctx, u.Obj); err != nil {
+				read[u.Obj] = nil
+				continue
 			}
+			read[u.Obj] = c
+		}
+		if c.id() != "" {
+			// A VM entering the filter (at start, or after a restart of the watch) is only recorded: its exit,
+			// if any, happened before we looked.
+			b.noteExit(c, u.Kind == types.ObjectUpdateKindModify)
 		}
 	}
 	w.broadcast(read)
