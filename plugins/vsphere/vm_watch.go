@@ -119,6 +119,9 @@ func (b *Backend) watchOnce(ctx context.Context) error {
 		return classify(err, "watch pool "+b.where.pool.InventoryPath)
 	}
 	req := types.WaitForUpdatesEx{This: pc.Reference(), Options: &types.WaitOptions{MaxWaitSeconds: types.NewInt32(watchMaxWait)}}
+	// The first update set (in pages, while Truncated) lists the VMs already there: exits among them happened
+	// before this watch looked. A VM entering later was made while it watched.
+	initial := true
 	for {
 		res, err := methods.WaitForUpdatesEx(ctx, b.sess.client, &req)
 		if ctx.Err() != nil {
@@ -133,13 +136,17 @@ func (b *Backend) watchOnce(ctx context.Context) error {
 		}
 		req.Version = set.Version
 		for _, fs := range set.FilterSet {
-			b.onVMUpdates(ctx, fs.ObjectSet)
+			b.onVMUpdates(ctx, fs.ObjectSet, initial)
+		}
+		if set.Truncated == nil || !*set.Truncated {
+			initial = false
 		}
 	}
 }
 
-// onVMUpdates publishes "die" for containers seen exiting, then wakes the waiters with what it read.
-func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate) {
+// onVMUpdates publishes "die" for containers seen exiting, then wakes the waiters with what it read. initial
+// says the updates list the VMs there when the watch began.
+func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate, initial bool) {
 	w := &b.ctr.watch
 	read := make(map[types.ManagedObjectReference]*containerVM, len(updates))
 	for _, u := range updates {
@@ -161,9 +168,10 @@ func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate)
 			read[u.Obj] = c
 		}
 		if c.id() != "" {
-			// A VM entering the filter (at start, or after a restart of the watch) is only recorded: its exit,
-			// if any, happened before we looked.
-			b.noteExit(c, u.Kind == types.ObjectUpdateKindModify)
+			// A VM there when the watch began (at start, or after a restart of the watch) is only recorded: its
+			// exit, if any, happened before we looked. One that entered later may have been made, started and
+			// ended between two batches: its "die" is published.
+			b.noteExit(c, u.Kind == types.ObjectUpdateKindModify || !initial)
 		}
 	}
 	w.broadcast(read)
@@ -180,7 +188,7 @@ func (b *Backend) nudge(ctx context.Context, id string) {
 	if !ok {
 		return
 	}
-	b.onVMUpdates(ctx, []types.ObjectUpdate{{Obj: ref.(types.ManagedObjectReference), Kind: types.ObjectUpdateKindModify}})
+	b.onVMUpdates(ctx, []types.ObjectUpdate{{Obj: ref.(types.ManagedObjectReference), Kind: types.ObjectUpdateKindModify}}, false)
 }
 
 // noteExit publishes "die" once per boot of a container seen exited, when publish is set. The watch calls it,

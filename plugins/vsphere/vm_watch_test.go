@@ -83,3 +83,43 @@ func TestAwaitTakesTheWatchsRead(t *testing.T) {
 		t.Fatalf("after a batch with an older read await looked at %q, want its own read kept", looked[2].vmName)
 	}
 }
+
+// TestEnteringExitedVMDies: a VM the watch first sees with its container already ended (made, started and
+// ended between two of its batches) gets its "die"; one the watch listed when it began does not, its exit
+// having come before the watch looked.
+func TestEnteringExitedVMDies(t *testing.T) {
+	e := newContainerEnv(t)
+	evs, _ := e.b.Events(ctxFor(t), []string{EventTypeContainer})
+	e.b.stopWatch() // nothing else notes the exits: only the updates below
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	run := func(name string) (string, types.ManagedObjectReference) {
+		info := e.create(t, spec(name, "", models.Process{Path: "/bin/true"}, nil))
+		g := newFakeGuest(t, e.c, info.VM, *info.ID)
+		booted := g.bootWhenOn(ctx, e.b.ctr.attach.advertise)
+		if _, err := e.b.StartContainer(ctx, *info.ID); err != nil {
+			t.Fatalf("StartContainer %s: %v", name, err)
+		}
+		if err := <-booted; err != nil {
+			t.Fatalf("fake guest %s: %v", name, err)
+		}
+		if err := g.exit(ctx, 3); err != nil {
+			t.Fatal(err)
+		}
+		return *info.ID, g.ref
+	}
+	listed, listedRef := run("listed-when-the-watch-began")
+	entered, enteredRef := run("entered-between-batches")
+	e.b.onVMUpdates(ctx, []types.ObjectUpdate{{Obj: listedRef, Kind: types.ObjectUpdateKindEnter}}, true)
+	e.b.onVMUpdates(ctx, []types.ObjectUpdate{{Obj: enteredRef, Kind: types.ObjectUpdateKindEnter}}, false)
+	for {
+		ev := nextEvent(t, evs)
+		if *ev.Action != "die" {
+			continue // the creates and starts
+		}
+		if ev.ID != entered || ev.Attributes["exitCode"] != "3" {
+			t.Fatalf("die of %s (exit code %s), want only %s's (listed: %s)", ev.ID, ev.Attributes["exitCode"], entered, listed)
+		}
+		return
+	}
+}
