@@ -16,7 +16,8 @@ import (
 // writer stamps each line when it is handed on, as Docker's json-file stamps a line when its copier reads it.
 type outputPump struct {
 	done   chan struct{}
-	stopR  *os.File // polled with the outputs; closing stopW wakes the loop for good
+	order  *writeOrder // kept by the ended loop for Release
+	stopR  *os.File    // polled with the outputs; closing stopW wakes the loop for good
 	stopW  *os.File
 	closed bool
 }
@@ -70,6 +71,7 @@ func startOutputPump(log *slog.Logger, outs []output, emit func(stream string, p
 
 func (p *outputPump) run(log *slog.Logger, streams []*pumpStream, order *writeOrder, emit func(string, []byte)) {
 	defer close(p.done)
+	defer func() { p.order = order }() // for Release: the instance, unless the loop gave it up
 	defer p.stopR.Close()
 	hand := func(s *pumpStream, n int) {
 		emit(s.stream, s.buf[:n])
@@ -96,14 +98,6 @@ func (p *outputPump) run(log *slog.Logger, streams []*pumpStream, order *writeOr
 		polled = append(polled, unix.PollFd{Fd: int32(s.fd), Events: unix.POLLIN})
 	}
 	if order != nil {
-		// Closing an inotify instance waits for the kernel's grace period (synchronize_srcu in
-		// fsnotify_destroy_group): 5-20 ms during which the end of the output, and with it the exit status,
-		// would wait. Nothing reads the instance once the loop has ended, so it is closed aside.
-		defer func() {
-			if order != nil {
-				go order.Close()
-			}
-		}()
 		polled = append(polled, unix.PollFd{Fd: int32(order.fd), Events: unix.POLLIN})
 	}
 	polled = append(polled, unix.PollFd{Fd: int32(stopFD), Events: unix.POLLIN})
@@ -209,6 +203,22 @@ func (s *pumpStream) pending() int {
 
 // Done is closed once every output has ended, or the pump was stopped.
 func (p *outputPump) Done() <-chan struct{} { return p.done }
+
+// Release closes what the pump kept once it had ended: its write-order inotify instance. Closing an inotify
+// instance waits for the kernel's grace period (synchronize_srcu in fsnotify_destroy_group, 5-20 ms here),
+// so the tether does it once the exit status is written rather than on the way to it. A pump that has not
+// ended keeps it (the process's exit closes it).
+func (p *outputPump) Release() {
+	select {
+	case <-p.done:
+	default:
+		return
+	}
+	if p.order != nil {
+		p.order.Close()
+		p.order = nil
+	}
+}
 
 // Stop ends the loop even though outputs are still open (held by processes left behind). It is called from
 // one goroutine.

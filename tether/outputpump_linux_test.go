@@ -34,7 +34,7 @@ func pumpPipes(t *testing.T) (stdout, stderr *os.File, p *outputPump, logs *sync
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.Stop(); <-p.Done() })
+	t.Cleanup(func() { p.Stop(); <-p.Done(); p.Release() })
 	return ws[0], ws[1], p, logs
 }
 

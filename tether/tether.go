@@ -125,6 +125,7 @@ func (g *guest) run(ctx context.Context) error {
 	if err != nil {
 		return g.failStart(ctx, err)
 	}
+	defer pumps.Release() // after the exit status is written: closing the write-order watch takes a while
 	sw.lap("pumps")
 
 	if g.cfg.RunBlock {
