@@ -150,7 +150,8 @@ func Start(ctx context.Context, opts Options) (_ *Infrastructure, err error) {
 
 // startEmulator runs the hypervisor emulator as one more client of the server, so its power-offs and
 // guestinfo writes reach every client's property collectors as they would from ESXi; it hears of the VMs'
-// changes in process, from the simulator's registry, as ESXi knows of its own VMs.
+// changes in process, from the simulator's registry, as ESXi knows of its own VMs, and makes its guests'
+// writes by calling the simulator's methods in process.
 func startEmulator(ctx context.Context, inf *Infrastructure, opts Options) (*emulator.Emulator, error) {
 	runDir := opts.RunDir
 	if runDir == "" {
@@ -162,7 +163,7 @@ func startEmulator(ctx context.Context, inf *Infrastructure, opts Options) (*emu
 	}
 	e, err := emulator.Start(ctx, emulator.Config{
 		URL: inf.URL(), Thumbprint: inf.Thumbprint(), RunDir: runDir, Logger: inf.log, BlockDisks: opts.BlockDisks,
-		Registry: inf.model.Service.Context.Map,
+		Registry: inf.model.Service.Context.Map, Service: inf.model.Service,
 	})
 	if err != nil {
 		if opts.RunDir == "" {

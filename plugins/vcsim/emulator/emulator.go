@@ -46,6 +46,10 @@ type Config struct {
 	// of every VM's change within the simulator's call that makes it (registry.go). Nil follows the VMs
 	// through a property collector on URL (sdkwatch.go), for a simulator whose registry is not at hand.
 	Registry *simulator.Registry
+	// Service is the simulator's service when it runs in this process, with Registry its registry: a
+	// guest's writes to its VM (guestinfo, the power-off when it halts) then call the simulator's methods
+	// in process rather than over URL (inproc.go). Nil makes every call over URL.
+	Service *simulator.Service
 }
 
 // Emulator boots and stops the guests of the simulator's containerVMs and VCH endpoints. Close stops every
@@ -54,6 +58,7 @@ type Emulator struct {
 	cfg     Config
 	log     *slog.Logger
 	client  *vim25.Client
+	local   *vim25.Client // calls the simulator in process (Config.Service); nil without one
 	logout  func()
 	ds      *datastores
 	tethers *tetherCache
@@ -66,7 +71,8 @@ type Emulator struct {
 	ctx    context.Context // cancelled by Close: every guest and the following of VMs end with it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	unhook func() // takes the emulator's handler out of the simulator's registry; nil without one
+	unhook func()  // takes the emulator's handler out of the simulator's registry; nil without one
+	hook   *vmHook // the emulator's handler in the simulator's registry; nil without one
 
 	mu     sync.Mutex
 	guests map[string]*guest // by the VM's managed object ID
@@ -97,14 +103,24 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	if err := os.MkdirAll(filepath.Join(runDir, tetherCacheDir), 0o700); err != nil {
 		return nil, fmt.Errorf("emulator: run directory: %w", err)
 	}
+	if cfg.Service != nil && cfg.Registry == nil {
+		return nil, errors.New("emulator: an in-process simulator's service needs its registry too")
+	}
 	c, logout, err := login(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	var local *vim25.Client
+	if cfg.Service != nil {
+		if local, err = newLocalClient(ctx, cfg.Service, cfg); err != nil {
+			logout()
+			return nil, err
+		}
+	}
 	sweepGuestCgroups()
 	ectx, cancel := context.WithCancel(context.Background())
 	e := &Emulator{
-		cfg: cfg, log: cfg.Logger.With("component", "emulator"), client: c, logout: logout,
+		cfg: cfg, log: cfg.Logger.With("component", "emulator"), client: c, local: local, logout: logout,
 		ds:         &datastores{client: c},
 		tethers:    &tetherCache{dir: filepath.Join(runDir, tetherCacheDir)},
 		appliances: &applianceCache{dir: filepath.Join(runDir, applianceCacheDir)},

@@ -14,11 +14,9 @@ import (
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/property"
-	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -96,8 +94,8 @@ func (g *guest) run() {
 // everything it used is released.
 func (g *guest) boot() error {
 	sw := newStopwatch()
-	var vm mo.VirtualMachine
-	if err := property.DefaultCollector(g.e.client).RetrieveOne(g.ctx, g.vm, vmProperties, &vm); err != nil {
+	vm, err := g.e.readVM(g.ctx, g.vm)
+	if err != nil {
 		return fmt.Errorf("read the VM's configuration: %w", err)
 	}
 	sw.lap("readVM")
@@ -212,10 +210,9 @@ func (g *guest) supervise(proc *exec.Cmd, info net.Conn, devices ...func()) {
 func (g *guest) powerOff() {
 	ctx, cancel := context.WithTimeout(g.e.ctx, powerOffTimeout)
 	defer cancel()
-	task, err := object.NewVirtualMachine(g.e.client, g.vm).PowerOff(ctx)
-	if err == nil {
-		_, err = vtask.Wait(ctx, task)
-	}
+	err := g.e.runTask(ctx, func(c *vim25.Client) (*object.Task, error) {
+		return object.NewVirtualMachine(c, g.vm).PowerOff(ctx)
+	})
 	switch {
 	case err == nil:
 		g.log.Info("VM powered off after its guest halted")

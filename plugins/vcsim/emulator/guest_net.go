@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vmware/govmomi/property"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -59,8 +57,7 @@ func (g *guest) refreshNICs() error {
 	}
 	ctx, cancel := context.WithTimeout(g.ctx, nicRefreshTimeout)
 	defer cancel()
-	var vm mo.VirtualMachine
-	err := property.DefaultCollector(g.e.client).RetrieveOne(ctx, g.vm, []string{"config.hardware.device", "runtime.powerState"}, &vm)
+	vm, err := g.e.readVM(ctx, g.vm)
 	if err != nil {
 		return fmt.Errorf("read the VM's vNICs: %w", err)
 	}

@@ -13,11 +13,11 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/vcsim/vmxfile"
-	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -68,11 +68,12 @@ func (g *guest) guestInfo(req wire.GuestInfoRequest) wire.GuestInfoReply {
 		}
 		return wire.GuestInfoReply{Value: v, Found: found}
 	case "set":
+		began := time.Now()
 		if err := g.setExtraConfig(ctx, req.Key, req.Value); err != nil {
 			g.log.Warn("guestinfo set", "key", req.Key, "err", err)
 			return wire.GuestInfoReply{Error: err.Error()}
 		}
-		g.log.Debug("guestinfo set", "key", req.Key)
+		g.log.Debug("guestinfo set", "key", req.Key, "ms", ms(time.Since(began)))
 		return wire.GuestInfoReply{Found: true}
 	}
 	return wire.GuestInfoReply{Error: fmt.Sprintf("unknown op %q", req.Op)}
@@ -138,15 +139,16 @@ func optionValue(options []types.BaseOptionValue, key string) (string, bool) {
 }
 
 // setExtraConfig writes through a real reconfigure, so every client's property collector sees the change
-// (the backend waits on wire.KeyStatus). As in vSphere, an empty value removes the key.
+// (the backend waits on wire.KeyStatus). As in vSphere, an empty value removes the key. With the simulator
+// in this process the reconfigure is its method called in process (inproc.go).
 func (g *guest) setExtraConfig(ctx context.Context, key, value string) error {
-	task, err := object.NewVirtualMachine(g.e.client, g.vm).Reconfigure(ctx, types.VirtualMachineConfigSpec{
+	spec := types.VirtualMachineConfigSpec{
 		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: key, Value: value}},
+	}
+	err := g.e.runTask(ctx, func(c *vim25.Client) (*object.Task, error) {
+		return object.NewVirtualMachine(c, g.vm).Reconfigure(ctx, spec)
 	})
 	if err != nil {
-		return fmt.Errorf("write extraConfig: %w", err)
-	}
-	if _, err := vtask.Wait(ctx, task); err != nil {
 		return fmt.Errorf("write extraConfig: %w", err)
 	}
 	return nil

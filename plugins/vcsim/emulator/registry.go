@@ -28,7 +28,8 @@ import (
 // under the changed object's lock, so it never blocks nor calls into the simulator: it copies what it needs
 // and queues it for the emulator's own goroutine (follow).
 type vmHook struct {
-	blockDisks bool // copy the VMs' devices (block-disk mode)
+	blockDisks bool      // copy the VMs' devices (block-disk mode)
+	tasks      taskWaits // the simulator's tasks waited for in process (inproc.go)
 
 	mu    sync.Mutex
 	queue []vmChange
@@ -56,6 +57,9 @@ func (h *vmHook) PutObject(_ *simulator.Context, obj mo.Reference) {
 func (h *vmHook) UpdateObject(_ *simulator.Context, obj mo.Reference, changes []types.PropertyChange) {
 	vm := asVM(obj)
 	if vm == nil {
+		if t := asTask(obj); t != nil {
+			h.tasks.changed(t)
+		}
 		return
 	}
 	c := vmChange{vm: vm.Self}
@@ -150,6 +154,7 @@ func (h *vmHook) take(done <-chan struct{}) []vmChange {
 // their changes in order until Close. The handler is removed by Close.
 func (e *Emulator) followRegistry(reg *simulator.Registry) {
 	h := newVMHook(e.blocks != nil)
+	e.hook = h
 	reg.AddHandler(h)
 	e.unhook = func() { reg.RemoveHandler(h) }
 	for _, vm := range reg.All("VirtualMachine") {
