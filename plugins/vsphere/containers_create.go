@@ -33,8 +33,18 @@ func vmNameOf(name, id string) string {
 }
 
 // CreateContainer makes a powered-off containerVM from spec: first the container's disk, a child of the
-// image's top layer, in the VM's folder, then the VM with every device and its configuration in one CreateVM.
+// image's top layer, in the VM's folder, then the VM with every device and its configuration in one CreateVM,
+// and describes it as the spec and CreateVM's result say (createdVM), without reading it back.
 func (b *Backend) CreateContainer(ctx context.Context, spec *models.ContainerSpec) (*models.ContainerInfo, error) {
+	c, err := b.createContainerVM(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return b.info(c), nil
+}
+
+// createContainerVM is CreateContainer's work: the containerVM it made.
+func (b *Backend) createContainerVM(ctx context.Context, spec *models.ContainerSpec) (*containerVM, error) {
 	l, err := b.layoutOf(ctx, spec)
 	if err != nil {
 		return nil, err
@@ -47,20 +57,18 @@ func (b *Backend) CreateContainer(ctx context.Context, spec *models.ContainerSpe
 		b.removeFolderQuietly(context.WithoutCancel(ctx), l.vmName)
 		return nil, fmt.Errorf("container %s: %w", l.id, err)
 	}
-	ref, err := b.createVM(ctx, l)
+	vmSpec := b.vmConfigSpec(l)
+	ref, err := b.createVM(ctx, l.vmName, vmSpec)
 	if err != nil {
 		b.removeFolderQuietly(context.WithoutCancel(ctx), l.vmName)
 		return nil, fmt.Errorf("container %s: %w", l.id, err)
 	}
-	c, err := b.readVM(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
+	c := b.createdVM(ref, vmSpec)
 	b.ctr.refs.Store(l.id, ref)
 	b.ctr.removed.Delete(l.id) // an earlier container of this ID is not this one
 	b.log.Info("created containerVM", "container", l.id, "name", l.name, "vm", l.vmName, "ref", ref.Value)
 	b.publishContainer(c, "create", nil)
-	return b.info(c), nil
+	return c, nil
 }
 
 // reserve checks the container's ID and name and plans its networks under the allocation lock, then holds
@@ -234,8 +242,9 @@ func (b *Backend) makeContainerDisk(ctx context.Context, l *containerVMLayout) e
 		parent, err = b.ensureScratch(ctx, data)
 	} else {
 		parentRel = LayerDescriptor(b.cfg.VCHName, l.layer)
-		if _, err = b.layerFile(ctx, l.layer); err == nil { // only complete layers have their record
-			parent, err = b.readDescriptor(ctx, parentRel)
+		var f *layerFile
+		if f, err = b.layerFile(ctx, l.layer); err == nil { // only complete layers have their record
+			parent, err = b.layerDescriptor(ctx, f)
 		}
 	}
 	if err != nil {
@@ -256,31 +265,57 @@ func (b *Backend) makeContainerDisk(ctx context.Context, l *containerVMLayout) e
 	return nil
 }
 
-// createVM makes the VM in the datacenter's VM folder and the VCH pool.
-func (b *Backend) createVM(ctx context.Context, l *containerVMLayout) (types.ManagedObjectReference, error) {
+// createVM makes the VM of spec, named vmName, in the datacenter's VM folder and the VCH pool.
+func (b *Backend) createVM(ctx context.Context, vmName string, spec types.VirtualMachineConfigSpec) (types.ManagedObjectReference, error) {
 	var task *object.Task
 	var err error
 	if b.where.isVApp() {
-		task, err = object.NewVirtualApp(b.sess.client, b.where.pool.Reference()).CreateChildVM(ctx, b.vmConfigSpec(l), nil)
+		task, err = object.NewVirtualApp(b.sess.client, b.where.pool.Reference()).CreateChildVM(ctx, spec, nil)
 	} else {
 		var folder *object.Folder
 		if folder, err = b.vmFolder(ctx); err != nil {
 			return types.ManagedObjectReference{}, err
 		}
-		task, err = folder.CreateVM(ctx, b.vmConfigSpec(l), b.where.pool, nil)
+		task, err = folder.CreateVM(ctx, spec, b.where.pool, nil)
 	}
 	if err != nil {
-		return types.ManagedObjectReference{}, classify(err, "create VM "+l.vmName)
+		return types.ManagedObjectReference{}, classify(err, "create VM "+vmName)
 	}
 	res, err := vtask.Wait(ctx, task)
 	if err != nil {
-		return types.ManagedObjectReference{}, classify(err, "create VM "+l.vmName)
+		return types.ManagedObjectReference{}, classify(err, "create VM "+vmName)
 	}
 	ref, ok := res.Result.(types.ManagedObjectReference)
 	if !ok {
-		return ref, fmt.Errorf("create VM %s: unexpected result %T: %w", l.vmName, res.Result, errdefs.ErrSystem)
+		return ref, fmt.Errorf("create VM %s: unexpected result %T: %w", vmName, res.Result, errdefs.ErrSystem)
 	}
 	return ref, nil
+}
+
+// createdVM is the containerVM that CreateVM just made from spec, as a read of it would describe it (the
+// properties of vmProperties), without reading it: a new VM is powered off, and has the name, the .vmx path
+// (explicit, so vSphere picks no other folder), the size, the hot-add settings and the extraConfig of its
+// spec. vSphere drops an extraConfig key whose value is empty, so it is left out here too; vSphere's own
+// keys are none of the endpoint's. TestCreateAnswersAsARead compares the two.
+func (b *Backend) createdVM(ref types.ManagedObjectReference, spec types.VirtualMachineConfigSpec) *containerVM {
+	c := &containerVM{ref: ref, vmName: spec.Name, power: types.VirtualMachinePowerStatePoweredOff,
+		cpus: int64(spec.NumCPUs), memMB: spec.MemoryMB, extra: map[string]string{}, decoded: &specOnce{}}
+	if spec.Files != nil {
+		c.vmx = spec.Files.VmPathName
+	}
+	c.hotCPU = spec.CpuHotAddEnabled != nil && *spec.CpuHotAddEnabled
+	c.hotMemory = spec.MemoryHotAddEnabled != nil && *spec.MemoryHotAddEnabled
+	for _, ov := range spec.ExtraConfig {
+		if o := ov.GetOptionValue(); o != nil {
+			if v, ok := o.Value.(string); ok && v != "" {
+				c.extra[o.Key] = v
+			}
+		}
+	}
+	if id := c.id(); id != "" && c.vmx != "" {
+		b.ctr.folders.LoadOrStore(id, c.folder())
+	}
+	return b.withStart(c)
 }
 
 // vmFolder is the datacenter's VM folder, looked up once: a datacenter keeps its VM folder for life.

@@ -2,14 +2,17 @@ package vsphere
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
+	"github.com/vice-engine/vice/tether/wire"
 )
 
 // TestCreatesSideBySide creates containers at once: creates no longer run one at a time, yet of four with
@@ -89,3 +92,67 @@ func TestCreatesSideBySide(t *testing.T) {
 		t.Fatalf("%d creates still reserved after all ended", len(e.b.ctr.creating))
 	}
 }
+
+// TestCreateAnswersAsARead checks that CreateContainer's answer, made from the spec it gave CreateVM and the
+// task's result, is the one a read of the new VM gives: the whole description, and each property of the
+// containerVM it is made of.
+func TestCreateAnswersAsARead(t *testing.T) {
+	m := oneCluster()
+	e := newContainerEnvOn(t, m)
+	ctx := context.Background()
+	if e.b.cfg.Networks.BridgePortGroup == "" {
+		e.b.cfg.Networks.BridgePortGroup = "DC0_DVPG0"
+	}
+	net := "answers"
+	scope, err := e.b.CreateScope(ctx, &models.ScopeSpec{Name: &net})
+	if err != nil {
+		t.Fatalf("CreateScope: %v", err)
+	}
+	layer := e.emptyLayer(t)
+
+	plain := spec("plain", "", models.Process{}, nil)
+	full := spec("full", layer, models.Process{Path: "/bin/sh", Args: []string{"-c", "echo hi"}, Env: []string{"A=1"},
+		WorkingDir: "/tmp", User: "nobody", Tty: true, OpenStdin: true, StdinOnce: true},
+		map[string]string{"image": "busybox", "empty": ""})
+	full.Hostname, full.Domainname = "full-host", "example.org"
+	full.Labels = map[string]string{"a": "b"}
+	full.StopSignal, full.StopTimeout = "SIGINT", ptrTo(int64(7))
+	full.Resources = &models.Resources{Cpus: 1, MemoryMB: 512}
+	full.DNS = &models.DNSConfig{Servers: []string{"192.0.2.53"}, Search: []string{"example.org"}, Options: []string{"ndots:2"}}
+	full.ExtraHosts = []*models.HostEntry{{Hostname: ptrTo("db"), IP: ptrTo("192.0.2.7")}}
+	full.HoldForAttach = true
+	full.Endpoints = []*models.Endpoint{{Network: &scope.ID, Aliases: []string{"svc"}}}
+	full.Mounts = []*models.Mount{{Type: "tmpfs", Destination: "/scratch", SizeBytes: 1 << 20}}
+
+	for _, s := range []*models.ContainerSpec{plain, full} {
+		made, err := e.b.createContainerVM(ctx, s)
+		if err != nil {
+			t.Fatalf("CreateContainer %s: %v", *s.Name, err)
+		}
+		read, err := e.b.readVM(ctx, made.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(e.b.info(read))
+		got, _ := json.Marshal(e.b.info(made))
+		if string(got) != string(want) {
+			t.Errorf("%s: CreateContainer answered\n%s\na read says\n%s", *s.Name, got, want)
+		}
+		if made.vmName != read.vmName || made.vmx != read.vmx || made.power != read.power || made.cpus != read.cpus ||
+			made.memMB != read.memMB || made.hotCPU != read.hotCPU || made.hotMemory != read.hotMemory {
+			t.Errorf("%s: made %+v, read %+v", *s.Name, made, read)
+		}
+		for k, v := range made.extra {
+			if r, ok := read.extra[k]; !ok || r != v {
+				t.Errorf("%s: extraConfig %s is %q in the answer, %q (present %v) in a read", *s.Name, k, v, r, ok)
+			}
+		}
+		for k, v := range read.extra {
+			if _, ok := made.extra[k]; !ok && strings.HasPrefix(k, wire.ConfigPrefix) {
+				t.Errorf("%s: a read has the endpoint's key %s=%q, the answer does not", *s.Name, k, v)
+			}
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -162,12 +162,18 @@ func (b *Backend) parentDisk(ctx context.Context, data diskData, parent string) 
 	if err != nil {
 		return nil, "", fmt.Errorf("parent: %w", err)
 	}
-	// The record has the descriptor's content ID, which is all a child's descriptor needs of it.
-	if cid, err := parseCID(f.CID); err == nil {
-		return &Descriptor{CID: cid}, parent, nil
-	}
-	d, err := b.readDescriptor(ctx, LayerDescriptor(b.cfg.VCHName, parent))
+	d, err := b.layerDescriptor(ctx, f)
 	return d, parent, err
+}
+
+// layerDescriptor is what a child's descriptor needs of the complete layer f's: its content ID, which the
+// layer's record has (a layer's disk never changes once complete), or, for a layer recorded without it,
+// the descriptor as read.
+func (b *Backend) layerDescriptor(ctx context.Context, f *layerFile) (*Descriptor, error) {
+	if cid, err := parseCID(f.CID); err == nil {
+		return &Descriptor{CID: cid}, nil
+	}
+	return b.readDescriptor(ctx, LayerDescriptor(b.cfg.VCHName, *f.ID))
 }
 
 // commitLayer renames the complete temporary folder to the layer's own. Under commitMu, the parent is checked
