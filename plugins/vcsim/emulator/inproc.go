@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -92,7 +93,7 @@ func (e *Emulator) waitTask(ctx context.Context, ref types.ManagedObjectReferenc
 }
 
 // errTaskGone is a task no longer in the simulator's registry.
-var errTaskGone = fmt.Errorf("the task is gone")
+var errTaskGone = errors.New("the task is gone")
 
 // asTask is the task behind obj, or nil for any other object (see asVM).
 func asTask(obj mo.Reference) *mo.Task {

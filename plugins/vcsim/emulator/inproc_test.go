@@ -229,10 +229,7 @@ func TestCopyVM(t *testing.T) {
 	if nic == nil {
 		t.Fatal("the VM has no vNIC")
 	}
-	edited, err := copyDevices([]types.BaseVirtualDevice{nic})
-	if err != nil {
-		t.Fatal(err)
-	}
+	edited := copyDevices([]types.BaseVirtualDevice{nic})
 	card := edited[0].(types.BaseVirtualEthernetCard).GetVirtualEthernetCard()
 	card.MacAddress = "00:50:56:00:00:99"
 	card.AddressType = string(types.VirtualEthernetCardMacTypeManual)
@@ -305,5 +302,40 @@ func TestCopyVM(t *testing.T) {
 
 	if _, err := copyVM(p.reg, types.ManagedObjectReference{Type: "VirtualMachine", Value: "vm-gone"}); err == nil {
 		t.Error("a VM not in the registry was copied")
+	}
+}
+
+// deepCopy shares nothing that can change with its source: pointers, slices, interfaces and maps are new,
+// values (time.Time's unexported fields too) are as they were, and nil stays nil.
+func TestDeepCopy(t *testing.T) {
+	when := time.Date(2026, 12, 5, 3, 0, 0, 0, time.UTC)
+	type inner struct {
+		N    *int32
+		Tags []string
+		Any  types.AnyType
+		M    map[string]*types.OptionValue
+		When time.Time
+		Nil  *types.Description
+		Arr  [2]*int32
+	}
+	n, m := int32(1), int32(2)
+	src := []*inner{{N: &n, Tags: []string{"a"}, Any: &types.OptionValue{Key: "k", Value: "v"},
+		M: map[string]*types.OptionValue{"x": {Key: "x"}}, When: when, Arr: [2]*int32{&m, nil}}, nil}
+	got := deepCopy(src)
+	if !reflect.DeepEqual(got, src) {
+		t.Fatalf("copy %#v differs from %#v", got, src)
+	}
+	n, m = 10, 20
+	src[0].Tags[0] = "changed"
+	src[0].Any.(*types.OptionValue).Value = "changed"
+	src[0].M["x"].Key = "changed"
+	src[1] = &inner{}
+	g := got[0]
+	if *g.N != 1 || g.Tags[0] != "a" || g.Any.(*types.OptionValue).Value != "v" || g.M["x"].Key != "x" ||
+		*g.Arr[0] != 2 || got[1] != nil || !g.When.Equal(when) || g.Nil != nil {
+		t.Fatalf("the copy changed with its source: %#v", g)
+	}
+	if d := copyDevices(nil); d == nil || len(d) != 0 {
+		t.Fatalf("no devices copy as %#v, want an empty list", d)
 	}
 }

@@ -1,15 +1,15 @@
 package emulator
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
-	"github.com/vmware/govmomi/vim25/xml"
 )
 
 // readVM reads what a boot (vmProperties) and the rewiring of a running guest's vNICs need of vm: its name,
@@ -26,7 +26,8 @@ func (e *Emulator) readVM(ctx context.Context, ref types.ManagedObjectReference)
 }
 
 // copyVM copies ref's configuration out of the simulator's registry, deep enough that the simulator's
-// later changes of the VM (a reconfigure edits its devices and extraConfig in place) do not reach the copy.
+// later changes of the VM (a reconfigure replaces or removes entries of its device and extraConfig slices,
+// and may edit what they point to) do not reach the copy.
 func copyVM(reg *simulator.Registry, ref types.ManagedObjectReference) (mo.VirtualMachine, error) {
 	obj := reg.Get(ref)
 	if obj == nil {
@@ -49,45 +50,86 @@ func copyVM(reg *simulator.Registry, ref types.ManagedObjectReference) (mo.Virtu
 		c.Files.VmPathName = vm.Config.Files.VmPathName
 		c.Hardware.NumCPU, c.Hardware.MemoryMB = vm.Config.Hardware.NumCPU, vm.Config.Hardware.MemoryMB
 		c.ExtraConfig = copyOptions(vm.Config.ExtraConfig)
-		if c.Hardware.Device, err = copyDevices(vm.Config.Hardware.Device); err != nil {
-			err = fmt.Errorf("copy %s's devices: %w", ref, err)
-			return
-		}
+		c.Hardware.Device = copyDevices(vm.Config.Hardware.Device)
 		out.Config = c
 	})
 	return out, err
 }
 
 // errVMGone is a VM no longer in the simulator's registry.
-var errVMGone = fmt.Errorf("the VM is gone")
+var errVMGone = errors.New("the VM is gone")
 
-// copyOptions copies extraConfig's entries: the simulator sets a changed key's value in its entry.
+// copyOptions copies extraConfig's entries: the simulator replaces and removes entries in its own slice.
 func copyOptions(opts []types.BaseOptionValue) []types.BaseOptionValue {
-	out := make([]types.BaseOptionValue, 0, len(opts))
-	for _, o := range opts {
-		if v := o.GetOptionValue(); v != nil {
-			c := *v
-			out = append(out, &c)
-		}
-	}
-	return out
+	return deepCopy(opts)
 }
 
-// copyDevices deep-copies devices the way the simulator copies what its property collector returns:
-// through their XML encoding, which knows every device and backing type.
-func copyDevices(devices []types.BaseVirtualDevice) ([]types.BaseVirtualDevice, error) {
-	b, err := xml.Marshal(types.ArrayOfVirtualDevice{VirtualDevice: devices})
-	if err != nil {
-		return nil, err
+// copyDevices deep-copies devices, whatever their types and backings.
+func copyDevices(devices []types.BaseVirtualDevice) []types.BaseVirtualDevice {
+	if devices == nil {
+		return []types.BaseVirtualDevice{}
 	}
-	var out types.ArrayOfVirtualDevice
-	dec := xml.NewDecoder(bytes.NewReader(b))
-	dec.TypeFunc = types.TypeFunc()
-	if err := dec.Decode(&out); err != nil {
-		return nil, err
+	return deepCopy(devices)
+}
+
+// deepCopy copies v so that no pointer, slice or interface of the copy is shared with v. It is meant for
+// the vSphere API's data objects (trees of structs, no cycles, exported fields only): the simulator's
+// property collector copies them through their XML encoding, which costs it fifty times as much.
+func deepCopy[T any](v T) T {
+	return cloneValue(reflect.ValueOf(&v).Elem()).Interface().(T)
+}
+
+// cloneValue is deepCopy of one value. Unexported fields (time.Time's, say) are copied as they are.
+func cloneValue(v reflect.Value) reflect.Value {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v
+		}
+		c := reflect.New(v.Type().Elem())
+		c.Elem().Set(cloneValue(v.Elem()))
+		return c
+	case reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		c := reflect.New(v.Type()).Elem()
+		c.Set(cloneValue(v.Elem()))
+		return c
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		for i := range v.Len() {
+			c.Index(i).Set(cloneValue(v.Index(i)))
+		}
+		return c
+	case reflect.Array:
+		c := reflect.New(v.Type()).Elem()
+		for i := range v.Len() {
+			c.Index(i).Set(cloneValue(v.Index(i)))
+		}
+		return c
+	case reflect.Map:
+		if v.IsNil() {
+			return v
+		}
+		c := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			c.SetMapIndex(cloneValue(it.Key()), cloneValue(it.Value()))
+		}
+		return c
+	case reflect.Struct:
+		c := reflect.New(v.Type()).Elem()
+		c.Set(v)
+		t := v.Type()
+		for i := range v.NumField() {
+			if t.Field(i).IsExported() {
+				c.Field(i).Set(cloneValue(v.Field(i)))
+			}
+		}
+		return c
 	}
-	if out.VirtualDevice == nil {
-		out.VirtualDevice = []types.BaseVirtualDevice{}
-	}
-	return out.VirtualDevice, nil
+	return v // a boolean, number or string: a value
 }
