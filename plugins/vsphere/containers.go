@@ -240,11 +240,23 @@ func (b *Backend) containerVMs(ctx context.Context) ([]*containerVM, error) {
 
 // containerVM finds the container id; a container that does not exist is errdefs.ErrNotFound.
 func (b *Backend) containerVM(ctx context.Context, id string) (*containerVM, error) {
+	return b.findContainerVM(ctx, id, b.readVM)
+}
+
+// describedContainerVM is containerVM for a description of the container (GetContainer): a VM read before is
+// probed, and read in full only when it changed (describeVM).
+func (b *Backend) describedContainerVM(ctx context.Context, id string) (*containerVM, error) {
+	return b.findContainerVM(ctx, id, b.describeVM)
+}
+
+// findContainerVM finds the container id, reading a VM it knows with read.
+func (b *Backend) findContainerVM(ctx context.Context, id string,
+	read func(context.Context, types.ManagedObjectReference) (*containerVM, error)) (*containerVM, error) {
 	if !containerIDPattern.MatchString(id) {
 		return nil, fmt.Errorf("container ID %q is not 64 lowercase hex digits: %w", id, errdefs.ErrInvalid)
 	}
 	if ref, ok := b.ctr.refs.Load(id); ok {
-		c, err := b.readVM(ctx, ref.(types.ManagedObjectReference))
+		c, err := read(ctx, ref.(types.ManagedObjectReference))
 		switch {
 		case err == nil && c.id() == id:
 			return c, nil
@@ -295,7 +307,7 @@ func (b *Backend) ListContainers(ctx context.Context, filter sdk.ListFilter) ([]
 
 // GetContainer describes one container.
 func (b *Backend) GetContainer(ctx context.Context, id string) (*models.ContainerInfo, error) {
-	c, err := b.containerVM(ctx, id)
+	c, err := b.describedContainerVM(ctx, id)
 	if err != nil {
 		return nil, err
 	}

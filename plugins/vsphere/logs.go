@@ -27,7 +27,7 @@ func (b *Backend) ContainerLogs(ctx context.Context, id string, opts sdk.LogOpti
 			return b.logsIn(ctx, id, folder.(string), opts)
 		}
 	}
-	c, err := b.containerVM(ctx, id)
+	c, err := b.describedContainerVM(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (b *Backend) logsIn(ctx context.Context, id, folder string, opts sdk.LogOpt
 		return nil, fmt.Errorf("logs of container %s: %w", id, err)
 	}
 	if !exists {
-		if _, err := b.containerVM(ctx, id); err != nil {
+		if _, err := b.describedContainerVM(ctx, id); err != nil {
 			return nil, err
 		}
 	}

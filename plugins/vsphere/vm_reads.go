@@ -90,6 +90,14 @@ func (r *vmReads) current(ref types.ManagedObjectReference, version string) (*co
 	return &c, true
 }
 
+// has says a full read of ref is kept.
+func (r *vmReads) has(ref types.ManagedObjectReference) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.m[ref]
+	return ok
+}
+
 // retain forgets the VMs that are not in present (gone from the pool).
 func (r *vmReads) retain(present map[types.ManagedObjectReference]bool) {
 	r.mu.Lock()
@@ -151,6 +159,37 @@ func (r *vmReads) describe(p vmProbe) (*containerVM, bool) {
 		delete(c.extra, wire.KeyStatus)
 	}
 	return c, true
+}
+
+// describeVM is readVM for a VM read in full before: a probe of that VM alone, described from its last full
+// read when its changeVersion is the one of that read (as a listing describes it), else read in full. The
+// probe carries four small properties where a full read carries the VM's whole extraConfig, three times
+// serialised; what it says is what a full read would say at that moment (the listing's argument above).
+func (b *Backend) describeVM(ctx context.Context, ref types.ManagedObjectReference) (*containerVM, error) {
+	if b.ctr.reads.noProbe.Load() || !b.ctr.reads.has(ref) {
+		return b.readVM(ctx, ref)
+	}
+	seq := b.ctr.readSeq.Add(1)
+	res, err := b.collector().RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{{
+		ObjectSet: []types.ObjectSpec{{Obj: ref}},
+		PropSet:   []types.PropertySpec{{Type: "VirtualMachine", PathSet: probeProperties}},
+	}}})
+	if err != nil {
+		if refusedPath(err) {
+			b.ctr.reads.noProbe.Store(true)
+			b.log.Info("the server refused the probe of a VM: reads of VMs are full from now on", "err", err)
+			return b.readVM(ctx, ref)
+		}
+		return nil, classify(err, "read "+ref.String())
+	}
+	if len(res.Returnval) == 1 {
+		if c, ok := b.ctr.reads.describe(newVMProbe(res.Returnval[0])); ok {
+			c = b.withStart(c)
+			c.seq = seq
+			return c, nil
+		}
+	}
+	return b.readVM(ctx, ref)
 }
 
 // poolVMs reads every VM of the VCH pool: a probe of all of them, then a full read of those whose

@@ -13,6 +13,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 	"github.com/vice-engine/vice/tether/wire"
 )
@@ -163,5 +164,107 @@ func TestListingWithoutProbe(t *testing.T) {
 	}
 	if n := refused.Load(); n != 1 || !b.ctr.reads.noProbe.Load() {
 		t.Errorf("the probe was refused %d times, probing stopped: %v; want once, and stopped", n, b.ctr.reads.noProbe.Load())
+	}
+}
+
+// A description of one container (GetContainer) probes its VM and reads it in full only when its
+// changeVersion moved; every change a full read would see is in the description: a power-on, a rename of
+// the VM and the guest's status write (no new changeVersion), another client's reconfigure (a new one), and
+// the VM's destruction.
+func TestDescriptionReadsWhatChanged(t *testing.T) {
+	ctx := context.Background()
+	s := startSim(t, oneCluster(), nil)
+	b := newBackend(t, s.config())
+	e := &containerEnv{b: b, c: s.client(t), dsDir: datastoreDir(t, b)}
+	alpha := e.create(t, spec("alpha", "", models.Process{Path: "/a"}, nil))
+	var ref types.ManagedObjectReference
+	ref.FromString(alpha.VM)
+	vm := object.NewVirtualMachine(e.c, ref)
+	var full, probes atomic.Int32
+	s.model.Map().Handler = func(_ *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+		if req, ok := m.Body.(*types.RetrievePropertiesEx); ok {
+			for _, fs := range req.SpecSet {
+				for _, ps := range fs.PropSet {
+					switch {
+					case slices.Contains(ps.PathSet, "config.extraConfig"):
+						full.Add(1)
+					case slices.Contains(ps.PathSet, statusProperty):
+						probes.Add(1)
+					}
+				}
+			}
+		}
+		return nil, nil
+	}
+	wait := func(task *object.Task, err error) {
+		t.Helper()
+		if err == nil {
+			err = task.Wait(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func() *models.ContainerInfo {
+		t.Helper()
+		info, err := b.GetContainer(ctx, *alpha.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info
+	}
+	// Described as a full read describes it.
+	same := func(info *models.ContainerInfo) {
+		t.Helper()
+		read, err := b.readVM(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := json.Marshal(info)
+		f, _ := json.Marshal(b.info(read))
+		if string(d) != string(f) {
+			t.Errorf("described as\n%s\nread in full as\n%s", d, f)
+		}
+	}
+
+	get()
+	if n := full.Load(); n != 0 {
+		t.Errorf("an unchanged VM was read in full %d times, want 0", n)
+	}
+	wait(vm.PowerOn(ctx))
+	wait(vm.Rename(ctx, "alpha-vm"))
+	status, _ := json.Marshal(wire.GuestStatus{State: wire.StateRunning, Pid: 42})
+	sctx := simulator.NewContext()
+	sctx.Map = s.model.Map()
+	simVM := s.model.Map().Get(ref).(*simulator.VirtualMachine)
+	sctx.WithLock(simVM, func() {
+		simVM.Config.ExtraConfig = append(simVM.Config.ExtraConfig, &types.OptionValue{Key: wire.KeyStatus, Value: string(status)})
+	})
+	full.Store(0)
+	got := get()
+	if n := full.Load(); n != 0 {
+		t.Errorf("a VM with the same changeVersion was read in full %d times, want 0", n)
+	}
+	if !got.State.Running || got.State.Pid != 42 || got.VMName != "alpha-vm" {
+		t.Errorf("described running %v, pid %d, VM %s; want running, pid 42, VM alpha-vm", got.State.Running, got.State.Pid, got.VMName)
+	}
+	same(got)
+
+	wait(vm.Reconfigure(ctx, extraConfigChange(map[string]string{keyName: "alpha2"})))
+	full.Store(0)
+	if got := get(); *got.Name != "alpha2" {
+		t.Errorf("described as %s after the reconfigure, want alpha2", *got.Name)
+	}
+	if n := full.Load(); n != 1 {
+		t.Errorf("a reconfigured VM was read in full %d times, want 1", n)
+	}
+	if probes.Load() == 0 {
+		t.Errorf("no VM was probed")
+	}
+
+	wait(vm.PowerOff(ctx))
+	wait(vm.Destroy(ctx))
+	if _, err := b.GetContainer(ctx, *alpha.ID); !errdefs.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("GetContainer of a destroyed VM: %v, want not found", err)
 	}
 }
