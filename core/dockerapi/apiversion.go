@@ -25,7 +25,7 @@ func atLeast(v, version string) bool { return !versionLess(v, version) }
 // volumes were two maps instead of Mounts.
 func inspectForVersion(v string, resp container.InspectResponse) (any, error) {
 	if atLeast(v, "1.21") {
-		return withLegacyNetworkFields(resp)
+		return withLegacyNetworkFields(resp), nil
 	}
 	m, err := asMap(resp)
 	if err != nil {

@@ -117,3 +117,45 @@ func TestCreateAndStartForVersion(t *testing.T) {
 		}
 	}
 }
+
+// From API 1.21 the legacy network fields are encoded with the response in one pass; the answer is what
+// adding them to the decoded response gives, with and without a bridge endpoint and settings.
+func TestInspectLegacyNetworkOnePass(t *testing.T) {
+	bridge := &network.EndpointSettings{EndpointID: "ep1", IPPrefixLen: 16}
+	for name, ns := range map[string]*container.NetworkSettings{
+		"no settings": nil,
+		"no bridge":   {SandboxID: "sb", Networks: map[string]*network.EndpointSettings{"other": {EndpointID: "ep2"}}},
+		"bridge":      {SandboxID: "sb", Networks: map[string]*network.EndpointSettings{network.NetworkBridge: bridge}},
+	} {
+		resp := container.InspectResponse{ID: "abc", Name: "/web", Config: &container.Config{Image: "busybox"},
+			HostConfig: &container.HostConfig{}, Mounts: []container.MountPoint{}, NetworkSettings: ns}
+		want, err := asMap(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wns, _ := want["NetworkSettings"].(map[string]any)
+		if wns == nil {
+			wns = map[string]any{}
+			want["NetworkSettings"] = wns
+		}
+		for k, v := range legacyNetworkFields(resp) {
+			wns[k] = v
+		}
+		shaped, err := inspectForVersion("1.50", resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := asMap(shaped)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		if string(g) != string(w) {
+			t.Errorf("%s: got\n%s\nwant\n%s", name, g, w)
+		}
+		if ns != nil && ns.Networks[network.NetworkBridge] != nil && got["NetworkSettings"].(map[string]any)["EndpointID"] != "ep1" {
+			t.Errorf("%s: the bridge endpoint is not flat in the settings: %s", name, g)
+		}
+	}
+}
