@@ -146,6 +146,22 @@ func (g *guest) boot() error {
 		return err
 	}
 	defer m.release(g.log)
+	// The VM's serial port connects as it powers on, as ESXi's does, long before the tether listens: the
+	// guest's socket takes the connection now, and the tether accepts it when it serves the line, without
+	// waiting for this dial then (the line is what an attached run waits for). It is hung up before the
+	// guest's files are released.
+	if l.serialURI != "" {
+		sctx, hangUp := context.WithCancel(g.ctx)
+		lineDone := make(chan struct{})
+		go func() {
+			defer close(lineDone)
+			runSerial(sctx, g.log, l.serialURI, m.serialSock)
+		}()
+		defer func() {
+			hangUp()
+			<-lineDone
+		}()
+	}
 	if cr.cg != nil {
 		defer g.removeCgroup(cr.cg)
 		m.spec.cgroup = cr.cg
@@ -171,15 +187,11 @@ func (g *guest) boot() error {
 	g.e.net.refill() // the spare network namespace taken is made again now, not while the guest started
 	sw.log(g.log, "boot steps")
 	g.log.Info("guest booted", "pid", proc.Process.Pid, "root", m.spec.root, "layers", len(m.spec.lower))
-	g.supervise(proc, m.info, func() {
-		if l.serialURI != "" {
-			runSerial(g.ctx, g.log, l.serialURI, m.serialSock)
-		}
-	})
+	g.supervise(proc, m.info)
 	return nil
 }
 
-// supervise serves the guest's guestinfo and runs each of devices (the serial line) until the guest ends,
+// supervise serves the guest's guestinfo and runs each of devices until the guest ends,
 // by itself or because the VM left the powered-on state, in which case it is killed.
 func (g *guest) supervise(proc *exec.Cmd, info net.Conn, devices ...func()) {
 	var wg sync.WaitGroup
