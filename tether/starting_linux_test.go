@@ -1,6 +1,7 @@
 package tether_test
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -9,7 +10,8 @@ import (
 )
 
 // TestStartingWhenHeld holds the process for an attach that comes late: the tether says "starting" while it
-// waits, and its later statuses still come after it, in order.
+// waits, and its later statuses still come after it, in order ("running" only when the process outlived
+// runningAfter, which "exit 3" does only on a busy machine).
 func TestStartingWhenHeld(t *testing.T) {
 	g := startGuest(t, wire.ContainerConfig{Path: "sh", Args: []string{"-c", "exit 3"}, RunBlock: true})
 	var mu sync.Mutex
@@ -36,7 +38,10 @@ func TestStartingWhenHeld(t *testing.T) {
 	g.wait()
 	mu.Lock()
 	defer mu.Unlock()
-	want := []string{wire.StateStarting, wire.StateRunning, wire.StateExited}
+	want := []string{wire.StateStarting, wire.StateExited}
+	if slices.Contains(states, wire.StateRunning) {
+		want = []string{wire.StateStarting, wire.StateRunning, wire.StateExited}
+	}
 	if strings.Join(states, ",") != strings.Join(want, ",") {
 		t.Fatalf("statuses written %v, want %v", states, want)
 	}

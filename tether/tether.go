@@ -62,7 +62,7 @@ func Run(ctx context.Context, p Platform) error {
 	slow := time.AfterFunc(startingAfter, func() {
 		g.statusMu.Lock()
 		defer g.statusMu.Unlock()
-		if g.statusWritten {
+		if g.statusWritten || g.processUp {
 			return
 		}
 		st := wire.GuestStatus{State: wire.StateStarting, Boot: cfg.Boot}
@@ -70,7 +70,7 @@ func Run(ctx context.Context, p Platform) error {
 			log.Error("write status", "err", err)
 			return
 		}
-		g.notifyStatus(st)
+		g.notifyStatus(wire.StatusNotice{State: st.State, Boot: st.Boot})
 	})
 	defer slow.Stop()
 	return g.run(ctx)
@@ -84,10 +84,13 @@ type guest struct {
 	logs  *logWriter
 	hub   *hub // nil until the SSH server runs
 	stats statsReader
-	// statusMu orders the status writes: "starting" (when late) never lands after a later one.
+	// statusMu orders the status writes: "starting" (when late) never lands after a later one, nor "running"
+	// (written once the process has run for runningAfter) after the exit's.
 	statusMu      sync.Mutex
-	statusWritten bool       // a status other than "starting" was written
-	srv           *sshServer // under statusMu: nil until the serial line is served
+	statusWritten bool        // a status other than "starting" was written
+	processUp     bool        // the process has started: "starting" is no longer true
+	running       *time.Timer // writes "running" once the process has run for runningAfter
+	srv           *sshServer  // under statusMu: nil until the serial line is served
 }
 
 func (g *guest) run(ctx context.Context) error {
@@ -144,7 +147,7 @@ func (g *guest) run(ctx context.Context) error {
 	sw.lap("process")
 	started := time.Now().UTC()
 	g.log.Info("started", "pid", pid)
-	g.setStatus(ctx, wire.GuestStatus{State: wire.StateRunning, Pid: pid, StartedAt: started})
+	g.processStarted(ctx, wire.GuestStatus{State: wire.StateRunning, Pid: pid, StartedAt: started})
 	sw.lap("status")
 	g.log.Debug("start-up steps", sw.steps...)
 
@@ -255,6 +258,14 @@ func (g *guest) failStart(ctx context.Context, err error) error {
 func (g *guest) setStatus(ctx context.Context, st wire.GuestStatus) {
 	g.statusMu.Lock()
 	defer g.statusMu.Unlock()
+	if g.running != nil {
+		g.running.Stop() // an exit that comes first is the only status written
+	}
+	g.setStatusLocked(ctx, st)
+}
+
+// setStatusLocked is setStatus for a caller that holds statusMu.
+func (g *guest) setStatusLocked(ctx context.Context, st wire.GuestStatus) {
 	g.statusWritten = true
 	st.Boot = g.cfg.Boot
 	err := writeStatus(ctx, g.p, st)
@@ -271,7 +282,7 @@ func (g *guest) setStatus(ctx context.Context, st wire.GuestStatus) {
 		g.log.Error("write status", "state", st.State, "err", err)
 		return
 	}
-	done := g.notifyStatus(st)
+	done := g.notifyStatus(wire.StatusNotice{State: st.State, Boot: st.Boot})
 	if st.State == wire.StateExited {
 		// The machine halts next, which hangs the line up: the notice is on its way first, unless the line
 		// is stuck (then the VCH's watch of its inventory sees the exit a little later).
@@ -283,16 +294,40 @@ func (g *guest) setStatus(ctx context.Context, st wire.GuestStatus) {
 	}
 }
 
-// notifyStatus tells the VCH (wire.RequestStatus) that st is in guestinfo now, so it need not wait for its
-// watch of the inventory to see the change. The caller holds statusMu; the channel is closed once the notice
-// is written to every line open.
-func (g *guest) notifyStatus(st wire.GuestStatus) <-chan struct{} {
+// processStarted tells the VCH that the process has started (a pending notice, wire.StatusNotice), and
+// writes st ("running") to guestinfo only once the process has run for runningAfter. A process that ends
+// sooner gets its exit status only: one reconfigure of the VM instead of two, and the exit's write is not
+// queued behind the start's. Until then a powered-on VM without a status of this boot reads as running, which
+// it is; the notice lets a start that waits for the process answer at once.
+func (g *guest) processStarted(ctx context.Context, st wire.GuestStatus) {
+	st.Boot = g.cfg.Boot
+	g.statusMu.Lock()
+	defer g.statusMu.Unlock()
+	g.processUp = true
+	g.notifyStatus(wire.StatusNotice{State: st.State, Boot: st.Boot, Pending: true, Pid: st.Pid, StartedAt: st.StartedAt})
+	g.running = time.AfterFunc(runningAfter, func() {
+		g.statusMu.Lock()
+		defer g.statusMu.Unlock()
+		if g.statusWritten {
+			return // the exit came first
+		}
+		g.setStatusLocked(ctx, st)
+	})
+}
+
+// runningAfter is how long a process runs before its "running" status is written.
+const runningAfter = 100 * time.Millisecond
+
+// notifyStatus sends n to the VCH (wire.RequestStatus): a status now in guestinfo, so the VCH need not wait
+// for its watch of the inventory to see the change, or the process's start. The caller holds statusMu; the
+// channel is closed once the notice is written to every line open.
+func (g *guest) notifyStatus(n wire.StatusNotice) <-chan struct{} {
 	if g.srv == nil {
 		done := make(chan struct{})
 		close(done)
 		return done
 	}
-	b, _ := json.Marshal(wire.StatusNotice{State: st.State, Boot: st.Boot})
+	b, _ := json.Marshal(n)
 	return g.srv.notifyStatus(b)
 }
 

@@ -36,6 +36,9 @@ type attachListener struct {
 	// onStatus takes a tether's status notice (wire.RequestStatus): its container's status in guestinfo
 	// changed. ctx ends when the listener closes.
 	onStatus func(ctx context.Context, containerID string)
+	// onStarted takes a tether's notice that its process has started (a pending wire.RequestStatus), before
+	// onStatus is called for it.
+	onStarted func(containerID string, n wire.StatusNotice)
 
 	ctx     context.Context // ends when the listener closes
 	cancel  context.CancelFunc
@@ -238,7 +241,7 @@ func (a *attachListener) serveRequests(reqs <-chan *ssh.Request, identified <-ch
 
 func (a *attachListener) request(id string, r *ssh.Request, notices chan<- struct{}) {
 	a.mu.Lock()
-	onExit := a.onSessionExit
+	onExit, onStarted := a.onSessionExit, a.onStarted
 	a.mu.Unlock()
 	switch {
 	case r.Type == wire.RequestSessionExit && onExit != nil:
@@ -247,7 +250,10 @@ func (a *attachListener) request(id string, r *ssh.Request, notices chan<- struc
 		if n, ok := decodeStatusNotice(r.Payload); !ok {
 			a.log.Debug("a guest's status notice was not understood; ignored", "container", id, "payload", r.Payload)
 		} else {
-			a.log.Debug("status notice", "container", id, "state", n.State, "boot", n.Boot)
+			a.log.Debug("status notice", "container", id, "state", n.State, "boot", n.Boot, "pending", n.Pending)
+			if n.Pending && onStarted != nil {
+				onStarted(id, n) // before the read it asks for, which a start waiting for the process takes
+			}
 			select {
 			case notices <- struct{}{}:
 			default: // one is pending already, and its read of the VM comes after this notice
@@ -264,8 +270,10 @@ func decodeStatusNotice(p []byte) (n wire.StatusNotice, ok bool) {
 	if err := json.Unmarshal(p, &n); err != nil || n.Boot < 0 {
 		return n, false
 	}
-	switch n.State {
-	case wire.StateStarting, wire.StateRunning, wire.StateExited:
+	switch {
+	case n.Pending:
+		return n, n.State == wire.StateRunning // only a process's start is told before its write
+	case n.State == wire.StateStarting, n.State == wire.StateRunning, n.State == wire.StateExited:
 		return n, true
 	}
 	return n, false
@@ -287,10 +295,11 @@ func (a *attachListener) statusChanged(id string) {
 	on(ctx, id)
 }
 
-// setOnStatus sets what takes the guests' status notices (nil: nothing; they are ignored).
-func (a *attachListener) setOnStatus(f func(ctx context.Context, containerID string)) {
+// setOnStatus sets what takes the guests' status notices (nil: nothing; they are ignored), and what takes
+// the notices of a process's start first.
+func (a *attachListener) setOnStatus(f func(ctx context.Context, containerID string), started func(containerID string, n wire.StatusNotice)) {
 	a.mu.Lock()
-	a.onStatus = f
+	a.onStatus, a.onStarted = f, started
 	a.mu.Unlock()
 }
 

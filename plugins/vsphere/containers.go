@@ -165,6 +165,7 @@ func (c *containerVM) state() *models.ContainerState {
 func (b *Backend) info(c *containerVM) *models.ContainerInfo {
 	id, name := c.id(), c.name()
 	state := c.state()
+	b.withStarted(c, state)
 	return &models.ContainerInfo{
 		ID:               &id,
 		Name:             &name,

@@ -84,9 +84,12 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 	b.publishContainer(c, "start", nil)
 	wctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
+	// The process has started once the guest says so: by its status, or first by its notice (the status
+	// follows only if the process runs a while).
 	c, err = b.await(wctx, c.ref, func(c *containerVM) bool {
 		gs := c.guestStatus()
-		return !c.on() || (gs != nil && (gs.State == wire.StateRunning || gs.State == wire.StateExited))
+		return !c.on() || (gs != nil && (gs.State == wire.StateRunning || gs.State == wire.StateExited)) ||
+			(gs == nil && c.boot() == boot && b.processStarted(c))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("container %s: the guest did not report its process: %w", id, err)

@@ -43,6 +43,8 @@ type containerRuntime struct {
 	// the reconfigure that counts the boot until its power-on has ended. In that window the VM is off with
 	// no status of the new boot, which alone would read as a process that died with its VM (exitKilled).
 	starting sync.Map
+	// started are the tethers' notices that a boot's process has started, before its status is written.
+	started startedNotices
 	// readSeq counts the reads of a containerVM begun (containerVM.seq).
 	readSeq atomic.Uint64
 	// vmFolder is the datacenter's VM folder, where containerVMs are made (containers_create.go).

@@ -41,6 +41,9 @@ type fakeGuest struct {
 	onSignal func(name string)
 	// notify sends a status notice (wire.RequestStatus) on the line after each status write, as the tether does.
 	notify bool
+	// pending makes the boot tell of the process's start with a pending notice (pid 7) instead of writing
+	// "running", as the tether does for a process that has not run for long yet.
+	pending bool
 }
 
 func newFakeGuest(t *testing.T, c *vim25.Client, vm, id string) *fakeGuest {
@@ -81,10 +84,19 @@ func (g *fakeGuest) bootWhenOn(ctx context.Context, addr string) <-chan error {
 			errc <- err
 			return
 		}
+		if g.pending {
+			b, _ := json.Marshal(wire.StatusNotice{State: wire.StateRunning, Boot: g.boot, Pending: true, Pid: 7,
+				StartedAt: pendingStart})
+			errc <- g.notice(b)
+			return
+		}
 		errc <- g.setStatus(ctx, wire.GuestStatus{State: wire.StateRunning, Pid: 1, StartedAt: time.Now().UTC()})
 	}()
 	return errc
 }
+
+// pendingStart is the start time a pending notice of the fake guest gives.
+var pendingStart = time.Date(2026, 12, 5, 1, 2, 3, 0, time.UTC)
 
 // setStatus writes wire.KeyStatus for the current boot, as the tether does through guestinfo.
 func (g *fakeGuest) setStatus(ctx context.Context, st wire.GuestStatus) error {

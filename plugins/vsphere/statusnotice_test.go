@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/vmware/govmomi/vim25/types"
 	"golang.org/x/crypto/ssh"
@@ -64,6 +65,53 @@ func TestStatusNoticeWithoutWatch(t *testing.T) {
 	}
 }
 
+// TestStartOnPendingNotice: a guest that tells of its process's start before writing "running" (a pending
+// notice) has its start answered on that notice alone, the watch stopped; until the status is written the
+// container reads as running with the notice's pid and start time, and then with the status's.
+func TestStartOnPendingNotice(t *testing.T) {
+	e := newContainerEnv(t)
+	info := e.create(t, spec("pending", "", models.Process{Path: "/bin/sleep", Args: []string{"1d"}}, nil))
+	id := *info.ID
+	e.b.stopWatch()
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+
+	g := newFakeGuest(t, e.c, info.VM, id)
+	g.notify, g.pending = true, true
+	booted := g.bootWhenOn(ctx, e.b.ctr.attach.advertise)
+	started, err := e.b.StartContainer(ctx, id)
+	if err != nil {
+		t.Fatalf("StartContainer: %v", err)
+	}
+	if err := <-booted; err != nil {
+		t.Fatalf("fake guest: %v", err)
+	}
+	wantStart := pendingStart.Format(time.RFC3339Nano)
+	if st := started.State; !st.Running || st.Pid != 7 || st.StartedAt != wantStart {
+		t.Fatalf("started: %+v, want running with pid 7 and start %s", st, wantStart)
+	}
+	got, err := e.b.GetContainer(ctx, id)
+	if err != nil || !got.State.Running || got.State.Pid != 7 || got.State.StartedAt != wantStart {
+		t.Fatalf("GetContainer before the status: %+v %v", got, err)
+	}
+
+	g.pending = false
+	written := time.Now().UTC().Truncate(time.Millisecond)
+	if err := g.setStatus(ctx, wire.GuestStatus{State: wire.StateRunning, Pid: 1, StartedAt: written}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = e.b.GetContainer(ctx, id)
+	if err != nil || !got.State.Running || got.State.Pid != 1 || got.State.StartedAt != written.Format(time.RFC3339Nano) {
+		t.Fatalf("GetContainer after the status: %+v %v", got, err)
+	}
+	if _, kept := e.b.ctr.started.get(id, g.boot); kept {
+		t.Error("the notice was kept after its status was read")
+	}
+	if err := g.exit(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestBogusStatusNoticeIgnored: a status notice that is not one (garbage, an unknown state, a negative boot)
 // asks for no read of the VM, and a notice for a container the backend does not know (of another VCH, say)
 // wakes no waiter.
@@ -71,7 +119,8 @@ func TestBogusStatusNoticeIgnored(t *testing.T) {
 	a := &attachListener{log: slog.New(slog.DiscardHandler)}
 	notices := make(chan struct{}, 1)
 	id := testID("bogus")
-	for _, p := range []string{"", "garbage", "[]", `{"state":"dancing","boot":1}`, `{"state":"running","boot":-1}`, `"running"`} {
+	for _, p := range []string{"", "garbage", "[]", `{"state":"dancing","boot":1}`, `{"state":"running","boot":-1}`, `"running"`,
+		`{"state":"exited","boot":1,"pending":true}`} {
 		a.request(id, &ssh.Request{Type: wire.RequestStatus, Payload: []byte(p)}, notices)
 		if len(notices) != 0 {
 			t.Fatalf("the notice %q was taken", p)

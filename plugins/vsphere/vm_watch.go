@@ -79,7 +79,7 @@ func (b *Backend) startWatch() {
 		}
 	}()
 	if a := b.ctr.attach; a != nil {
-		a.setOnStatus(b.nudge) // the watch's state is ready: a guest's status notice may wake waiters now
+		a.setOnStatus(b.nudge, b.noteStarted) // the watch's state is ready: a guest's status notice may wake waiters now
 	}
 }
 

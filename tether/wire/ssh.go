@@ -1,5 +1,7 @@
 package wire
 
+import "time"
+
 // The serial line carries one SSH connection, the tether being the server and the VCH the client, once the
 // two have synchronised (serialsync.go). The VCH accepts the containerVMs' connections (the serial port's
 // network backing dials out to it), so one listener serves every container. Authentication is "none": the
@@ -17,7 +19,9 @@ const (
 	// guestinfo (KeyStatus) has completed, so that vSphere holds it already: payload a JSON StatusNotice. It
 	// goes on every connection open at the time, and the last one again on each new connection. It only
 	// tells the VCH to read the VM now rather than when its own watch of the inventory sees the change:
-	// guestinfo stays the only record, and a notice that is lost changes nothing.
+	// guestinfo stays the only record, and a notice that is lost changes nothing. One notice comes before
+	// its write: the process's start (StatusNotice.Pending), whose "running" is written only once the
+	// process has run for a while; a powered-on VM without a status of its boot reads as running meanwhile.
 	RequestStatus = "status@vice"
 
 	// ChannelAttach opens a view of the main process's streams. Channel data from the VCH is stdin;
@@ -45,4 +49,10 @@ const (
 type StatusNotice struct {
 	State string `json:"state"`
 	Boot  int    `json:"boot"`
+	// Pending says the status is not in guestinfo yet: the process has just started (State is
+	// StateRunning), and Pid and StartedAt are what its "running" status will say. The tether writes that
+	// status once the process has run for a while, or only its exit if that comes first.
+	Pending   bool      `json:"pending,omitempty"`
+	Pid       int       `json:"pid,omitempty"`
+	StartedAt time.Time `json:"startedAt,omitzero"`
 }
