@@ -12,6 +12,7 @@ import (
 	"github.com/vice-engine/vice/plugins/vsphere/events"
 	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 	"github.com/vice-engine/vice/swagger/gen/models"
+	"github.com/vice-engine/vice/tether/wire"
 )
 
 // EventTypeContainer is the type of the container events the backend publishes, with Docker's actions.
@@ -21,8 +22,15 @@ const EventTypeContainer = "container"
 // Docker's "image" attribute.
 const AnnotationImage = "image"
 
-// RemoveContainer destroys the VM with its files (the container's disk, logs). A running container needs
-// force, and is then powered off first.
+// RemoveContainer takes the VM out of the inventory and deletes its folder (the container's disk, logs). A
+// running container needs force, and is then powered off first.
+//
+// The VM is unregistered rather than destroyed: Destroy deletes every disk the VM has, so the volumes had to
+// be detached first, and the folder was left to delete anyway; an unregistered VM's files are all in its
+// folder but the volumes' and the image's layer disks, which live elsewhere and stay. Unregistering is
+// synchronous (Destroy is a task; govmomi's simulator runs the disk deletion inside it as a subtask it polls
+// every 10 ms). The cost is the order: were the endpoint to stop between the two steps, the folder would stay
+// behind without a VM (it is logged), never a VM without its files.
 func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) error {
 	c, err := b.containerVM(ctx, id)
 	if err != nil {
@@ -33,31 +41,29 @@ func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) er
 			return fmt.Errorf("container %s is running: stop it before removing it, or force the removal: %w",
 				id, errdefs.ErrConflict)
 		}
-		if c, err = b.powerOff(ctx, c); err != nil {
+		if c, err = b.powerOffToRemove(ctx, c); err != nil {
 			return fmt.Errorf("remove container %s: %w", id, err)
 		}
 	}
-	if err := b.detachVolumes(ctx, c); err != nil {
-		return fmt.Errorf("remove container %s: %w", id, err)
+	folder := c.folder()
+	if !vmFolderDeletable(folder, b.cfg.VCHName) {
+		return fmt.Errorf("remove container %s: its VM's files are in %q, not a folder of its own: %w",
+			id, c.vmx, errdefs.ErrSystem)
 	}
 	b.ctr.removed.Store(id, c.state())
 	time.AfterFunc(removedStateKept, func() { b.ctr.removed.Delete(id) })
 	// The followed logs get the rest of output.log while it is still there.
 	b.ctr.logs.drain(ctx, id, func(ctx context.Context, offset int64) ([]byte, error) {
-		return b.readRange(ctx, path.Join(c.folder(), outputLog), offset)
+		return b.readRange(ctx, path.Join(folder, outputLog), offset)
 	})
-	task, err := b.vmObject(c).Destroy(ctx)
-	if err == nil {
-		_, err = vtask.Wait(ctx, task)
-	}
-	if err != nil {
+	if err := b.vmObject(c).Unregister(ctx); err != nil {
 		b.ctr.removed.Delete(id) // still there: its waits go on
-		return fmt.Errorf("remove container %s: %w", id, classify(err, "destroy "+c.vmName))
+		return fmt.Errorf("remove container %s: %w", id, classify(err, "unregister "+c.vmName))
 	}
-	// Destroy removes the files the VM knows; the folder itself (and the disk's contents directory on the
-	// simulator) would stay behind.
-	if err := b.deleteFile(context.WithoutCancel(ctx), c.folder()); err != nil && !isGone(err) {
-		b.log.Warn("could not remove a containerVM's folder", "container", id, "folder", c.folder(), "err", err)
+	// The container is gone from here on; its files go without regard for the caller's patience.
+	if err := b.deleteFile(context.WithoutCancel(ctx), folder); err != nil && !isGone(err) {
+		b.log.Warn("a removed containerVM's folder stays on the datastore: delete it by hand", "container", id,
+			"vm", c.vmName, "folder", b.where.datastore.Path(folder), "err", err)
 	}
 	b.ctr.attach.drop(id)
 	b.log.Info("removed containerVM", "container", id, "vm", c.vmName)
@@ -65,6 +71,33 @@ func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) er
 	b.ctr.tasks.forgetContainer(id)
 	b.publishContainer(c, "destroy", nil)
 	return nil
+}
+
+// powerOffToRemove powers off the VM of a container that is to be removed. When the guest has reported its
+// process's exit for this boot (it halts by itself, and an `rm -f` or a `run --rm` often comes first), the
+// read that found it so stays true after the power-off but for the power state, which a removal does not
+// use: no read follows. Otherwise powerOff records the process as killed.
+func (b *Backend) powerOffToRemove(ctx context.Context, c *containerVM) (*containerVM, error) {
+	if gs := c.guestStatus(); c.paused() || gs == nil || gs.State != wire.StateExited {
+		return b.powerOff(ctx, c)
+	}
+	task, err := b.vmObject(c).PowerOff(ctx)
+	if err == nil {
+		_, err = vtask.Wait(ctx, task)
+	}
+	// The guest may have halted between our read and our call: that is the outcome we wanted.
+	if err != nil && !errdefs.Is(classify(err, ""), errdefs.ErrConflict) {
+		return nil, classify(err, "power off "+c.vmName)
+	}
+	b.noteExit(c, true) // "die" before "destroy"
+	return c, nil
+}
+
+// vmFolderDeletable says whether folder, a containerVM's folder relative to the datastore root, is one the
+// removal may delete with everything in it: a folder of its own at the root, never the root or the VCH's.
+func vmFolderDeletable(folder, vchFolder string) bool {
+	return folder != "" && folder != "." && folder != "/" && !strings.Contains(folder, "/") && folder != ".." &&
+		folder != vchFolder
 }
 
 // RenameContainer renames the container and its VM ("<name>-<short id>"). The VM's folder keeps its name:

@@ -264,7 +264,7 @@ func (b *Backend) WaitContainer(ctx context.Context, id, condition string) (*mod
 	if !slices.Contains([]string{"", "not-running", "next-exit", "removed"}, condition) {
 		return nil, fmt.Errorf("wait condition %q (want not-running, next-exit or removed): %w", condition, errdefs.ErrInvalid)
 	}
-	// A container this process removed a moment ago (its VM destroyed: the reference is forgotten then)
+	// A container this process removed a moment ago (its VM unregistered: the reference is forgotten then)
 	// ended with the state it kept: no need to look for it through the whole pool. A create of the same
 	// ID forgets that state.
 	if st, ok := b.ctr.removed.Load(id); ok && containerIDPattern.MatchString(id) {

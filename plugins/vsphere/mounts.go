@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
@@ -248,50 +247,4 @@ func sharedVolume(theirs, mine []string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// volumeDeviceChanges are the removals of c's volume disks from its VM, keeping their files, so that
-// destroying the VM leaves the volumes.
-func volumeDeviceChanges(devices []types.BaseVirtualDevice, volumeFiles map[string]bool) []types.BaseVirtualDeviceConfigSpec {
-	var changes []types.BaseVirtualDeviceConfigSpec
-	for _, d := range devices {
-		vd, ok := d.(*types.VirtualDisk)
-		if !ok {
-			continue
-		}
-		if fb, ok := vd.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok && volumeFiles[fb.FileName] {
-			changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationRemove, Device: vd})
-		}
-	}
-	return changes
-}
-
-// detachVolumes removes the volume disks from c's (powered-off) VM, keeping their files: vSphere's Destroy
-// deletes every disk a VM has, independent ones too.
-func (b *Backend) detachVolumes(ctx context.Context, c *containerVM) error {
-	if len(c.diskVolumes()) == 0 {
-		return nil
-	}
-	var vm mo.VirtualMachine
-	if err := b.vmObject(c).Properties(ctx, c.ref, []string{"config.hardware.device"}, &vm); err != nil {
-		return classify(err, "read the devices of "+c.vmName)
-	}
-	if vm.Config == nil {
-		return nil
-	}
-	files := map[string]bool{}
-	for _, d := range vm.Config.Hardware.Device {
-		vd, ok := d.(*types.VirtualDisk)
-		if !ok {
-			continue
-		}
-		if fb, ok := vd.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok && fb.DiskMode == string(types.VirtualDiskModeIndependent_persistent) {
-			files[fb.FileName] = true
-		}
-	}
-	changes := volumeDeviceChanges(vm.Config.Hardware.Device, files)
-	if len(changes) == 0 {
-		return nil
-	}
-	return b.reconfigure(ctx, c, types.VirtualMachineConfigSpec{DeviceChange: changes})
 }

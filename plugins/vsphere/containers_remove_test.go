@@ -1,0 +1,108 @@
+package vsphere
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/swagger/gen/models"
+)
+
+// A removal takes the VM out of the inventory (the pool's list with it) and deletes its folder, and leaves
+// the image's layer disk, which the container's disk was a child of.
+func TestRemoveUnregistersAndDeletesTheFolder(t *testing.T) {
+	ctx := context.Background()
+	e := newContainerEnv(t)
+	layer := e.emptyLayer(t)
+	info := e.create(t, spec("gone", layer, models.Process{}, nil))
+	var ref types.ManagedObjectReference
+	ref.FromString(info.VM)
+
+	if err := e.b.RemoveContainer(ctx, *info.ID, false); err != nil {
+		t.Fatalf("RemoveContainer: %v", err)
+	}
+	var m mo.VirtualMachine
+	err := object.NewVirtualMachine(e.c, ref).Properties(ctx, ref, []string{"name"}, &m)
+	if !errors.Is(classify(err, ""), errdefs.ErrNotFound) {
+		t.Errorf("the removed container's VM %s: %v, want not found", ref, err)
+	}
+	var pool mo.ResourcePool
+	if err := object.NewResourcePool(e.c, e.b.where.pool.Reference()).Properties(ctx, e.b.where.pool.Reference(), []string{"vm"}, &pool); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(pool.Vm, ref) {
+		t.Errorf("the pool still lists the removed VM %s", ref)
+	}
+	if _, err := os.Stat(e.local(info.VMName)); !os.IsNotExist(err) {
+		t.Errorf("the removed VM's folder: %v, want it gone", err)
+	}
+	if _, err := os.Stat(e.local(LayerDescriptor(DefaultVCHName, layer))); err != nil {
+		t.Errorf("the image's layer disk after a removal: %v", err)
+	}
+	// The layer still makes containers.
+	e.create(t, spec("after", layer, models.Process{}, nil))
+}
+
+// A container whose VM was destroyed behind the backend's back is not found, and so is not removed twice.
+func TestRemoveOfAVanishedVM(t *testing.T) {
+	ctx := context.Background()
+	e := newContainerEnv(t)
+	info := e.create(t, spec("vanished", "", models.Process{}, nil))
+	var ref types.ManagedObjectReference
+	ref.FromString(info.VM)
+	task, err := object.NewVirtualMachine(e.c, ref).Destroy(ctx)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatalf("destroy the VM behind the backend's back: %v", err)
+	}
+	if err := e.b.RemoveContainer(ctx, *info.ID, true); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("removing a container whose VM vanished: %v, want not found", err)
+	}
+}
+
+// A removal whose folder is already gone (a removal interrupted after its unregister, retried by hand; files
+// deleted from the datastore) still removes the VM.
+func TestRemoveWithoutItsFolder(t *testing.T) {
+	ctx := context.Background()
+	e := newContainerEnv(t)
+	info := e.create(t, spec("folderless", "", models.Process{}, nil))
+	if err := os.RemoveAll(e.local(info.VMName)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.b.RemoveContainer(ctx, *info.ID, false); err != nil {
+		t.Fatalf("RemoveContainer: %v", err)
+	}
+	if _, err := e.b.GetContainer(ctx, *info.ID); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("after the removal: %v, want not found", err)
+	}
+}
+
+func TestVMFolderDeletable(t *testing.T) {
+	for _, c := range []struct {
+		folder string
+		want   bool
+	}{
+		{"web-0123456789ab", true},
+		{"2f1c5e6a-0000-1111-2222-333344445555", true}, // a vSAN namespace folder
+		{"", false},
+		{".", false},
+		{"..", false},
+		{"/", false},
+		{DefaultVCHName, false},
+		{"VIC/" + DefaultVCHName, false},
+		{"a/b", false},
+	} {
+		if got := vmFolderDeletable(c.folder, DefaultVCHName); got != c.want {
+			t.Errorf("vmFolderDeletable(%q) = %v, want %v", c.folder, got, c.want)
+		}
+	}
+}
