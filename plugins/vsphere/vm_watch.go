@@ -155,11 +155,16 @@ func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate,
 			w.mu.Lock()
 			delete(w.exited, u.Obj)
 			w.mu.Unlock()
+		}
+	}
+	for _, u := range updates {
+		// One read serves every update of the VM in the batch: it was made after all of them. A VM that left
+		// the pool in the batch, or whose read failed, is not read (again): its waiters read it themselves.
+		c, seen := read[u.Obj]
+		if u.Kind == types.ObjectUpdateKindLeave || (seen && c == nil) {
 			continue
 		}
-		// One read serves every update of the VM in the batch: it was made after all of them.
-		c := read[u.Obj]
-		if c == nil {
+		if !seen {
 			var err error
 			if c, err = b.readVM(ctx, u.Obj); err != nil {
 				read[u.Obj] = nil
