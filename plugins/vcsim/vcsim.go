@@ -205,6 +205,8 @@ func serve(m *simulator.Model, opts Options) (s *simulator.Server, err error) {
 	// POST /sdk is more specific than the simulator's own /sdk route, which it then reaches through the shim.
 	m.Service.ServeMux = http.NewServeMux()
 	m.Service.ServeMux.Handle("POST "+m.Service.Context.Map.Path, &vAppUpdateConfig{svc: m.Service})
+	// GET /folder/ is more specific than the simulator's /folder/, which serves every other method.
+	m.Service.ServeMux.Handle("GET /folder/", &datastoreFiles{svc: m.Service, next: http.HandlerFunc(m.Service.ServeDatastore)})
 	m.Service.Listen = &url.URL{Host: opts.Listen, User: url.UserPassword(opts.Username, opts.Password)}
 	return m.Service.NewServer(), nil
 }
