@@ -49,13 +49,22 @@ func (b *Backend) createContainerVM(ctx context.Context, spec *models.ContainerS
 	if err != nil {
 		return nil, err
 	}
-	if err := b.reserve(ctx, spec, l); err != nil {
+	// The name check reads the pool while the disk is made: they need nothing of each other. A create that
+	// the check refuses removes the VM's folder only when it made it, so a container that has that folder
+	// (this ID and name) keeps it.
+	reserved := make(chan error, 1)
+	go func() { reserved <- b.reserve(ctx, spec, l) }()
+	made, diskErr := b.makeContainerDisk(ctx, l)
+	if err := <-reserved; err != nil {
+		if made {
+			b.removeFolderQuietly(context.WithoutCancel(ctx), l.vmName)
+		}
 		return nil, err
 	}
 	defer b.unreserve(l.id)
-	if err := b.makeContainerDisk(ctx, l); err != nil {
+	if diskErr != nil {
 		b.removeFolderQuietly(context.WithoutCancel(ctx), l.vmName)
-		return nil, fmt.Errorf("container %s: %w", l.id, err)
+		return nil, fmt.Errorf("container %s: %w", l.id, diskErr)
 	}
 	vmSpec := b.vmConfigSpec(l)
 	ref, err := b.createVM(ctx, l.vmName, vmSpec)
@@ -230,11 +239,12 @@ func (b *Backend) planNetworks(ctx context.Context, spec *models.ContainerSpec, 
 }
 
 // makeContainerDisk creates `<vm>/<id>.vmdk` as a child of the layer's disk (or scratch), the way the image
-// store chains its layers, and gives it its contents directory: the empty writable upper layer.
-func (b *Backend) makeContainerDisk(ctx context.Context, l *containerVMLayout) error {
+// store chains its layers, and gives it its contents directory: the empty writable upper layer. made says
+// it created the VM's folder (which did not exist).
+func (b *Backend) makeContainerDisk(ctx context.Context, l *containerVMLayout) (made bool, _ error) {
 	data, err := b.prepareLayers(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var parent *Descriptor
 	parentRel := LayerDescriptor(b.cfg.VCHName, ScratchID)
@@ -248,21 +258,19 @@ func (b *Backend) makeContainerDisk(ctx context.Context, l *containerVMLayout) e
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("the image's layer %s: %w", l.layer, err)
+		return false, fmt.Errorf("the image's layer %s: %w", l.layer, err)
 	}
-	if err := b.mkdirAll(ctx, l.vmName); err != nil {
-		return err
+	// The VM's folder is at the datastore's root, which exists.
+	if made, err = b.imageFiles().mkdir(ctx, l.vmName); err != nil {
+		return false, err
 	}
 	// The hint is relative to the child's folder, so the chain survives the datastore being mounted elsewhere.
 	hint := path.Join(strings.Repeat("../", strings.Count(l.vmName, "/")+1), parentRel)
 	if _, err := b.createDisk(ctx, l.disk(), parent, hint); err != nil {
-		return err
+		return made, err
 	}
 	// On real vSphere the child disk already shows its parent's filesystem, so there is nothing to format.
-	if err := data.format(ctx, b.where.datastore.Path(l.disk())); err != nil {
-		return err
-	}
-	return nil
+	return made, data.format(ctx, b.where.datastore.Path(l.disk()))
 }
 
 // createVM makes the VM of spec, named vmName, in the datacenter's VM folder and the VCH pool.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -156,3 +157,47 @@ func TestCreateAnswersAsARead(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestRefusedCreateLeavesFolders checks the folders around a create that the name check refuses while the
+// disk is being made: a create of a container's own ID and name (its very folder) leaves that folder as it
+// was, and one of a taken name with a new ID leaves no folder of its own behind.
+func TestRefusedCreateLeavesFolders(t *testing.T) {
+	e := newContainerEnv(t)
+	ctx := context.Background()
+	first := e.create(t, spec("keep", "", models.Process{}, nil))
+	folder := e.local(vmNameOf("keep", *first.ID))
+	before, err := os.ReadDir(folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.b.CreateContainer(ctx, spec("keep", "", models.Process{}, nil)); !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("a second create of the same ID and name: %v, want a conflict", err)
+	}
+	after, err := os.ReadDir(folder)
+	if err != nil {
+		t.Fatalf("the first container's folder after the refused create: %v", err)
+	}
+	if names(before) != names(after) {
+		t.Fatalf("the first container's folder had %s, has %s after the refused create", names(before), names(after))
+	}
+	if _, err := e.b.GetContainer(ctx, *first.ID); err != nil {
+		t.Fatalf("the first container after the refused create: %v", err)
+	}
+
+	other := spec("other", "", models.Process{}, nil)
+	*other.Name = "keep"
+	if _, err := e.b.CreateContainer(ctx, other); !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("a create of a taken name: %v, want a conflict", err)
+	}
+	if _, err := os.Stat(e.local(vmNameOf("keep", *other.ID))); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused create's folder: %v, want it gone", err)
+	}
+}
+
+func names(entries []os.DirEntry) string {
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return strings.Join(out, " ")
+}

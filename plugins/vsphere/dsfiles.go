@@ -68,6 +68,20 @@ func (f dsFiles) mkdirAll(ctx context.Context, rel string) error {
 	return classify(err, "create "+f.ds.Path(rel))
 }
 
+// mkdir creates the folder rel, whose parent exists, and says whether it did: false when rel existed
+// (vSphere's FileAlreadyExists, which a creation of the parents too would not report).
+func (f dsFiles) mkdir(ctx context.Context, rel string) (created bool, _ error) {
+	fm := object.NewFileManager(f.client)
+	err := fm.MakeDirectory(ctx, f.ds.Path(rel), f.dc, false)
+	switch {
+	case err == nil:
+		return true, nil
+	case errdefs.Is(classify(err, ""), errdefs.ErrConflict):
+		return false, nil
+	}
+	return false, classify(err, "create "+f.ds.Path(rel))
+}
+
 // uploadFile writes data to the file rel, replacing it.
 func (f dsFiles) uploadFile(ctx context.Context, rel string, data []byte) error {
 	upload := soap.DefaultUpload
