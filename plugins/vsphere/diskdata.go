@@ -73,12 +73,43 @@ func (l *localDiskData) local(dsPath string) (string, error) {
 }
 
 // createDisk has the VirtualDiskManager make the thin disk and rewrites its descriptor to name the parent.
+// The descriptor is a file of this machine, read and rewritten here as the disk's contents are: through
+// the datastore's HTTP API that was two more round trips, each a datastore lookup in the simulator.
 func (l *localDiskData) createDisk(ctx context.Context, rel string, parent *Descriptor, parentRel string) (*Descriptor, error) {
-	made, err := l.b.makeDisk(ctx, rel)
+	if err := l.b.createVirtualDisk(ctx, rel); err != nil {
+		return nil, err
+	}
+	desc := l.b.where.datastore.Path(rel)
+	local, err := l.local(desc)
 	if err != nil {
 		return nil, err
 	}
-	return l.b.describeDisk(ctx, rel, made, parent, relativeHint(rel, parentRel))
+	made, err := readLocalDescriptor(local)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", desc, err)
+	}
+	d, raw, err := ourDescriptor(made, parent, relativeHint(rel, parentRel))
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(local, raw, 0o644); err != nil {
+		return nil, fmt.Errorf("write %s: %w", desc, errdefs.Classed(err, osClass(err)))
+	}
+	return d, nil
+}
+
+// readLocalDescriptor parses the descriptor at the local path p.
+func readLocalDescriptor(p string) (*Descriptor, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, errdefs.Classed(err, osClass(err))
+	}
+	defer f.Close()
+	d, err := ReadDescriptor(f)
+	if err != nil {
+		return nil, errdefs.Classed(err, errdefs.ErrSystem)
+	}
+	return d, nil
 }
 
 func (l *localDiskData) format(_ context.Context, desc string) error {

@@ -38,6 +38,14 @@ func (b *Backend) createDisk(ctx context.Context, rel string, parent *Descriptor
 // makeDisk has the VirtualDiskManager make the thin disk rel and returns the descriptor it wrote;
 // describeDisk then makes the descriptor ours.
 func (b *Backend) makeDisk(ctx context.Context, rel string) (*Descriptor, error) {
+	if err := b.createVirtualDisk(ctx, rel); err != nil {
+		return nil, err
+	}
+	return b.readDescriptor(ctx, rel)
+}
+
+// createVirtualDisk has the VirtualDiskManager make the thin disk rel.
+func (b *Backend) createVirtualDisk(ctx context.Context, rel string) error {
 	ds, dc := b.where.datastore, b.where.datacenter
 	spec := &types.FileBackedVirtualDiskSpec{
 		VirtualDiskSpec: types.VirtualDiskSpec{
@@ -52,14 +60,26 @@ func (b *Backend) makeDisk(ctx context.Context, rel string) (*Descriptor, error)
 		_, err = vtask.Wait(ctx, task)
 	}
 	if err != nil {
-		return nil, classify(err, "create disk "+ds.Path(rel))
+		return classify(err, "create disk "+ds.Path(rel))
 	}
-	return b.readDescriptor(ctx, rel)
+	return nil
 }
 
 // describeDisk rewrites the descriptor of the disk rel, which makeDisk made (made is what it read back), to
 // name parent, whose descriptor is parentHint relative to rel's folder (nil, "" for a root disk).
 func (b *Backend) describeDisk(ctx context.Context, rel string, made *Descriptor, parent *Descriptor, parentHint string) (*Descriptor, error) {
+	d, raw, err := ourDescriptor(made, parent, parentHint)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.uploadFile(ctx, rel, raw); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// ourDescriptor is the descriptor describeDisk writes in place of made, and its text.
+func ourDescriptor(made *Descriptor, parent *Descriptor, parentHint string) (*Descriptor, []byte, error) {
 	// Keep the extents vSphere made (their files exist, and DeleteVirtualDisk removes them); the rest of the
 	// descriptor is ours, so the chain does not depend on what the target filled in.
 	d := &Descriptor{
@@ -88,12 +108,9 @@ func (b *Backend) describeDisk(ctx context.Context, rel string, made *Descriptor
 	d.DDB["longContentID"] = hex.EncodeToString(uuid)
 	var buf bytes.Buffer
 	if _, err := d.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("encode descriptor: %w", errdefs.Classed(err, errdefs.ErrSystem))
+		return nil, nil, fmt.Errorf("encode descriptor: %w", errdefs.Classed(err, errdefs.ErrSystem))
 	}
-	if err := b.uploadFile(ctx, rel, buf.Bytes()); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return d, buf.Bytes(), nil
 }
 
 // readDescriptor downloads and parses the descriptor rel.
