@@ -114,7 +114,7 @@ func (s *Service) Observe(m events.Message) {
 	s.mu.Unlock()
 	switch m.Action {
 	case events.ActionDie:
-		go s.autoRemoveRead(context.Background(), id, exited)
+		go s.autoRemoveRead(context.Background(), id, exited, nil)
 		s.unwatchHealth(id)
 		go s.onExitRead(context.Background(), id, false, exited)
 	case events.ActionStart:
@@ -145,12 +145,34 @@ type removal struct {
 
 // autoRemove removes a container whose HostConfig says AutoRemove once it is not running. A container
 // already gone is no error: the event path and a waiting `docker run --rm` may both get here.
-func (s *Service) autoRemove(ctx context.Context, id string) { s.autoRemoveRead(ctx, id, nil) }
+func (s *Service) autoRemove(ctx context.Context, id string) { s.autoRemoveRead(ctx, id, nil, nil) }
 
-// autoRemoveRead is autoRemove with the container's read after its die event, when there is one.
-func (s *Service) autoRemoveRead(ctx context.Context, id string, exited *exitRead) {
+// endedRun is what a waiter knows of a container whose run it saw end: r, its record from before the run, for
+// what a container keeps for life (its HostConfig, its mounts), and st, its state read after the end.
+type endedRun struct {
+	r  *record
+	st *models.ContainerState
+}
+
+// autoRemoveEnded is autoRemove by a waiter that saw the run end, without reading the container again: the
+// removal itself still refuses a container that runs again by then.
+func (s *Service) autoRemoveEnded(ctx context.Context, r *record, st *models.ContainerState) {
+	s.autoRemoveRead(ctx, r.ID, nil, &endedRun{r: r, st: st})
+}
+
+// autoRemoveRead is autoRemove with the container's read after its die event, or a waiter's knowledge of
+// its end, when there is one.
+func (s *Service) autoRemoveRead(ctx context.Context, id string, exited *exitRead, ended *endedRun) {
 	ctx, cancel := context.WithTimeout(ctx, autoRemoveTimeout)
 	defer cancel()
+	if exited != nil {
+		// The read comes first: a waiter that saw the run end meanwhile removes the container without one.
+		select {
+		case <-exited.done:
+		case <-ctx.Done():
+			return
+		}
+	}
 	// One removal at a time: the die event and the waiting `docker run --rm` both get here, and the second
 	// then only finds the container gone instead of removing it again.
 	mine := &removal{done: make(chan struct{})}
@@ -188,14 +210,24 @@ func (s *Service) autoRemoveRead(ctx context.Context, id string, exited *exitRea
 		case <-ctx.Done():
 			return
 		}
-		exited = nil // read after the start
+		exited, ended = nil, nil // read after the start
 	}
-	r, err := s.afterExit(ctx, id, exited)
-	if err != nil || !r.HostConfig.AutoRemove || r.running() {
+	var r *record
+	var st *models.ContainerState
+	if ended != nil {
+		r, st = ended.r, ended.st
+	} else {
+		var err error
+		if r, err = s.afterExit(ctx, id, exited); err != nil {
+			return
+		}
+		st = r.state()
+	}
+	if !r.HostConfig.AutoRemove || st.Running {
 		return
 	}
-	s.keepLastState(id, r.state())
-	err = s.pl.RemoveContainer(ctx, id, false)
+	s.keepLastState(id, st)
+	err := s.pl.RemoveContainer(ctx, id, false)
 	switch {
 	case err == nil:
 		mine.removed = true

@@ -66,7 +66,7 @@ func (s *Service) waitAutoRemoved(ctx context.Context, r *record) (container.Wai
 	if err != nil {
 		return container.WaitResponse{}, err
 	}
-	s.autoRemove(ctx, r.ID)
+	s.autoRemoveEnded(ctx, r, st)
 	if last, err := s.pl.WaitContainer(ctx, r.ID, string(container.WaitConditionRemoved)); err == nil && !last.Running {
 		st = last
 	}
