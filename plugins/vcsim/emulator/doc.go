@@ -4,8 +4,10 @@
 // ESXi would: the tether from the ISO runs as PID 1 of new mount, PID, UTS and IPC namespaces, on an overlay
 // of the VM's disk chain, with the VM's serial ports connected as their backings say and guestinfo served
 // from and to the VM's extraConfig. When the guest halts the VM is powered off; when the VM is powered off
-// (or destroyed) the guest is killed. Everything it reads of a VM and writes to it goes through the
-// simulator's API, as a client's calls would from ESXi.
+// (or destroyed) the guest is killed. What it writes to a VM (guestinfo, a power-off) is the simulator's
+// API method, which every client's property collector sees: called in process when the simulator runs in
+// the emulator's process (inproc.go), over the API otherwise; what it reads of a VM is copied from the
+// simulator's registry in process (vmread.go), or read over the API.
 //
 // A VM whose CD-ROM holds appliance.iso is a VCH endpoint: the ISO's files are extracted (once per ISO
 // content) and its /init runs as PID 1 of new PID, UTS, IPC and mount namespaces, but in the host's network
