@@ -162,7 +162,10 @@ func (c *containerVM) state() *models.ContainerState {
 }
 
 // info is the port layer's description of the container.
-func (b *Backend) info(c *containerVM) *models.ContainerInfo {
+func (b *Backend) info(c *containerVM) *models.ContainerInfo { return b.infoIn(c, b.knownScopes()) }
+
+// infoIn is info with the networks known (knownScopes), read once for a listing.
+func (b *Backend) infoIn(c *containerVM, scopes map[string]*scope) *models.ContainerInfo {
 	id, name := c.id(), c.name()
 	state := c.state()
 	b.withStarted(c, state)
@@ -175,7 +178,7 @@ func (b *Backend) info(c *containerVM) *models.ContainerInfo {
 		Created:          c.extra[keyCreated],
 		State:            state,
 		Spec:             c.readSpec(),
-		Endpoints:        c.endpointInfos(b.knownScopes()),
+		Endpoints:        c.endpointInfos(scopes),
 		Ports:            c.portsBoundIn(state),
 		Tasks:            c.taskIDs(),
 		PendingResources: c.pendingResources(),
@@ -298,9 +301,10 @@ func (b *Backend) ListContainers(ctx context.Context, filter sdk.ListFilter) ([]
 		return nil, err
 	}
 	out := make([]*models.ContainerInfo, 0, len(all))
+	scopes := b.knownScopes()
 	for _, c := range all {
 		if c.matches(filter) {
-			out = append(out, b.info(c))
+			out = append(out, b.infoIn(c, scopes))
 		}
 	}
 	return out, nil
