@@ -11,6 +11,7 @@ import (
 	"github.com/vmware/govmomi/task"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/vsphere/soaptrace"
@@ -26,12 +27,25 @@ import (
 
 // newLocalClient is a vSphere client whose calls are the simulator's methods called in process.
 func newLocalClient(ctx context.Context, svc *simulator.Service, cfg Config) (*vim25.Client, error) {
-	c, err := vim25.NewClient(ctx, svc)
+	c, err := vim25.NewClient(ctx, recovering{svc})
 	if err != nil {
 		return nil, fmt.Errorf("emulator: in-process client: %w", err)
 	}
 	c.RoundTripper = soaptrace.Wrap(c.RoundTripper, cfg.Logger.With("component", "emulator", "inProcess", true))
 	return c, nil
+}
+
+// recovering turns a panic of the simulator's method into the call's error, as the simulator's HTTP server
+// does for a call over the API (net/http recovers a handler's panic), rather than ending the process.
+type recovering struct{ next soap.RoundTripper }
+
+func (r recovering) RoundTrip(ctx context.Context, req, res soap.HasFault) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the simulator failed in %s: %v", soaptrace.Method(req), p)
+		}
+	}()
+	return r.next.RoundTrip(ctx, req, res)
 }
 
 // guestClient is the client a guest's writes to its VM go through: the in-process one when there is one.

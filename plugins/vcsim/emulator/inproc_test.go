@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/task"
 	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -337,5 +340,19 @@ func TestDeepCopy(t *testing.T) {
 	}
 	if d := copyDevices(nil); d == nil || len(d) != 0 {
 		t.Fatalf("no devices copy as %#v, want an empty list", d)
+	}
+}
+
+// panicking is a round tripper whose method panics, as a simulator's method with a bug would.
+type panicking struct{}
+
+func (panicking) RoundTrip(context.Context, soap.HasFault, soap.HasFault) error { panic("a bug") }
+
+// A panic in the simulator's method called in process is that call's error, not the end of the process.
+func TestInProcessPanicIsAnError(t *testing.T) {
+	req := &methods.ReconfigVM_TaskBody{Req: &types.ReconfigVM_Task{}}
+	err := recovering{panicking{}}.RoundTrip(context.Background(), req, &methods.ReconfigVM_TaskBody{})
+	if err == nil || !strings.Contains(err.Error(), "a bug") || !strings.Contains(err.Error(), "ReconfigVM_Task") {
+		t.Fatalf("err %v, want the panic as an error naming the method", err)
 	}
 }
