@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
@@ -200,4 +203,33 @@ func names(entries []os.DirEntry) string {
 		out = append(out, e.Name())
 	}
 	return strings.Join(out, " ")
+}
+
+// TestWaitFindsItsContainer checks that a wait, which reads a container it knows only through await's first
+// read, still finds it when the VM it knew is another container's or gone: the wait answers for its own
+// container, and the reference is right afterwards.
+func TestWaitFindsItsContainer(t *testing.T) {
+	e := newContainerEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a := e.create(t, spec("wait-a", "", models.Process{}, nil))
+	b := e.create(t, spec("wait-b", "", models.Process{}, nil))
+	var refB types.ManagedObjectReference
+	refB.FromString(b.VM)
+	for what, ref := range map[string]types.ManagedObjectReference{
+		"another container's VM": refB,
+		"a VM that is gone":      {Type: "VirtualMachine", Value: "vm-gone"},
+	} {
+		e.b.ctr.refs.Store(*a.ID, ref)
+		st, err := e.b.WaitContainer(ctx, *a.ID, "not-running")
+		if err != nil || st == nil || *st.Status != statusCreated {
+			t.Fatalf("a wait whose reference is %s: %+v, %v; want the created state", what, st, err)
+		}
+		if got, ok := e.b.ctr.refs.Load(*a.ID); !ok || got.(types.ManagedObjectReference).String() != a.VM {
+			t.Fatalf("after a wait whose reference was %s, the reference is %v, want %s", what, got, a.VM)
+		}
+	}
+	if _, err := e.b.WaitContainer(ctx, testID("never made"), "not-running"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("a wait for a container that never was: %v, want not found", err)
+	}
 }

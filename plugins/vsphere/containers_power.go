@@ -272,33 +272,52 @@ func (b *Backend) WaitContainer(ctx context.Context, id, condition string) (*mod
 			return st.(*models.ContainerState), nil
 		}
 	}
-	c, err := b.containerVM(ctx, id)
-	if err != nil {
-		if st, ok := b.ctr.removed.Load(id); ok && isGone(err) {
-			return st.(*models.ContainerState), nil
+	// The condition counts from the first read of the wait. For a container whose VM this process knows,
+	// that is await's own first read; otherwise the container is looked for first.
+	var first *containerVM
+	from := 0
+	done := func(c *containerVM) bool {
+		if first == nil {
+			if first = c; c.id() != id {
+				return true // no longer this container's VM: look for the container
+			}
+			if from = c.boot(); !c.state().Running {
+				from++ // this run is over: "next-exit" waits for the next one's end
+			}
 		}
-		return nil, err
-	}
-	var done func(*containerVM) bool
-	switch condition {
-	case "", "not-running":
-		done = func(c *containerVM) bool { return !c.state().Running }
-	case "next-exit":
-		from := c.boot()
-		if !c.state().Running {
-			from++ // this run is over: wait for the next one's end
+		switch condition {
+		case "", "not-running":
+			return !c.state().Running
+		case "next-exit":
+			return !c.state().Running && c.boot() >= from && c.guestStatus() != nil
 		}
-		done = func(c *containerVM) bool { return !c.state().Running && c.boot() >= from && c.guestStatus() != nil }
-	default: // "removed"
-		done = func(*containerVM) bool { return false }
+		return false // "removed"
 	}
-	last, err := b.await(ctx, c.ref, done)
+	var last *containerVM
+	err := errdefs.ErrNotFound
+	if ref, known := b.ctr.refs.Load(id); known && containerIDPattern.MatchString(id) {
+		last, err = b.await(ctx, ref.(types.ManagedObjectReference), done)
+		if first != nil && first.id() != id {
+			first, err = nil, errdefs.ErrNotFound
+		}
+	}
+	if first == nil && isGone(err) {
+		c, cerr := b.containerVM(ctx, id)
+		if cerr != nil {
+			if st, ok := b.ctr.removed.Load(id); ok && isGone(cerr) {
+				return st.(*models.ContainerState), nil
+			}
+			return nil, cerr
+		}
+		done(c)
+		last, err = b.await(ctx, c.ref, done)
+	}
 	if isGone(err) {
 		if st, ok := b.ctr.removed.Load(id); ok {
 			return st.(*models.ContainerState), nil
 		}
 		if last == nil {
-			last = c
+			last = first
 		}
 		return last.state(), nil
 	}
