@@ -2,11 +2,14 @@ package vsphere
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"path"
 	"strings"
 	"time"
+
+	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/plugins/vsphere/events"
@@ -76,11 +79,12 @@ func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) er
 // powerOffToRemove powers off the VM of a container that is to be removed. When the guest has reported its
 // process's exit for this boot (it halts by itself, and an `rm -f` or a `run --rm` often comes first), the
 // read that found it so stays true after the power-off but for the power state, which a removal does not
-// use: no read follows. Otherwise powerOff records the process as killed.
+// use: no read follows. Otherwise the VM is read again (the guest may have reported the exit meanwhile) and,
+// as powerOff does, the process is recorded as killed; but only in what the removal keeps and publishes: the
+// VM is about to go, and were it to stay, a VM off without its guest's exit reads as killed anyway.
 func (b *Backend) powerOffToRemove(ctx context.Context, c *containerVM) (*containerVM, error) {
-	if gs := c.guestStatus(); c.paused() || gs == nil || gs.State != wire.StateExited {
-		return b.powerOff(ctx, c)
-	}
+	gs := c.guestStatus()
+	exited := !c.paused() && gs != nil && gs.State == wire.StateExited
 	task, err := b.vmObject(c).PowerOff(ctx)
 	if err == nil {
 		_, err = vtask.Wait(ctx, task)
@@ -89,8 +93,31 @@ func (b *Backend) powerOffToRemove(ctx context.Context, c *containerVM) (*contai
 	if err != nil && !errdefs.Is(classify(err, ""), errdefs.ErrConflict) {
 		return nil, classify(err, "power off "+c.vmName)
 	}
+	if !exited {
+		if c, err = b.readVM(ctx, c.ref); err != nil {
+			return nil, err
+		}
+		if gs := c.guestStatus(); c.boot() > 0 && (gs == nil || gs.State != wire.StateExited) {
+			c = c.killed(gs, time.Now())
+		}
+	}
 	b.noteExit(c, true) // "die" before "destroy"
 	return c, nil
+}
+
+// killed is a copy of c, powered off, whose guest status of this boot says the process was killed (gs is
+// what the guest had said of the boot, or nil).
+func (c *containerVM) killed(gs *wire.GuestStatus, at time.Time) *containerVM {
+	st := wire.GuestStatus{State: wire.StateExited, Boot: c.boot(), ExitCode: exitKilled, FinishedAt: at.UTC()}
+	if gs != nil {
+		st.StartedAt = gs.StartedAt
+	}
+	data, _ := json.Marshal(st) // plain values always encode
+	k := *c
+	k.power, k.poweringOn, k.seq = types.VirtualMachinePowerStatePoweredOff, false, 0
+	k.extra = maps.Clone(c.extra)
+	k.extra[wire.KeyStatus] = string(data)
+	return &k
 }
 
 // vmFolderDeletable says whether folder, a containerVM's folder relative to the datastore root, is one the

@@ -3,9 +3,11 @@ package vsphere
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -104,5 +106,69 @@ func TestVMFolderDeletable(t *testing.T) {
 		if got := vmFolderDeletable(c.folder, DefaultVCHName); got != c.want {
 			t.Errorf("vmFolderDeletable(%q) = %v, want %v", c.folder, got, c.want)
 		}
+	}
+}
+
+// The events of a removal: "die" once, with the exit code the container ended with, then "destroy" once, for a
+// guest that reported its exit and has not halted yet (removed without force, powered off without another
+// read) and for a running one (forced: killed, 137).
+func TestRemoveEventsAndLastState(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		exit  int // the code the guest reports before the removal; -1: it is still running
+		force bool
+		want  int64
+	}{
+		{"exited", 5, false, 5},
+		{"running", -1, true, exitKilled},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newContainerEnv(t)
+			evs, err := e.b.Events(ctxFor(t), []string{EventTypeContainer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := e.create(t, spec("ev-"+c.name, "", models.Process{Path: "/bin/sleep"}, nil))
+			g, _ := e.startWithFakeGuest(t, info)
+			if c.exit >= 0 {
+				if err := g.exit(ctx, c.exit); err != nil {
+					t.Fatal(err)
+				}
+				if st, err := e.b.WaitContainer(ctx, *info.ID, "not-running"); err != nil || st.ExitCode != int64(c.exit) {
+					t.Fatalf("wait for the exit: %+v %v", st, err)
+				}
+				if vm := e.vm(t, info); vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
+					t.Fatalf("the fake guest's VM is %s before the removal, want it on", vm.Runtime.PowerState)
+				}
+			}
+			if err := e.b.RemoveContainer(ctx, *info.ID, c.force); err != nil {
+				t.Fatalf("RemoveContainer: %v", err)
+			}
+			if st, err := e.b.WaitContainer(ctx, *info.ID, "removed"); err != nil || st.Running || st.ExitCode != c.want {
+				t.Errorf("wait after the removal: %+v %v, want exit code %d", st, err, c.want)
+			}
+			var got []string
+			for ev := nextEvent(t, evs); ; ev = nextEvent(t, evs) {
+				got = append(got, *ev.Action+" "+ev.Attributes["exitCode"])
+				if *ev.Action == "destroy" {
+					break
+				}
+			}
+			// Anything late (a second "die" from the watch, say) would come within its next batches.
+			time.Sleep(200 * time.Millisecond)
+			for drained := false; !drained; {
+				select {
+				case ev := <-evs:
+					got = append(got, *ev.Action+" "+ev.Attributes["exitCode"])
+				default:
+					drained = true
+				}
+			}
+			want := []string{"create ", "start ", fmt.Sprintf("die %d", c.want), "destroy "}
+			if !slices.Equal(got, want) {
+				t.Errorf("events %q, want %q", got, want)
+			}
+		})
 	}
 }
