@@ -165,23 +165,40 @@ func (b *Backend) StopContainer(ctx context.Context, id, signal string, timeout 
 		last, err := b.await(wctx, c.ref, func(c *containerVM) bool { return !c.state().Running })
 		cancel()
 		if ctx.Err() != nil || isGone(err) {
-			return nil, fmt.Errorf("stop container %s: %w", id, err)
+			return b.stoppedRemoved(c, fmt.Errorf("stop container %s: %w", id, err))
 		}
 		if last != nil { // nil when the timeout (0, say) ended the wait before its first read
 			c = last
 		}
 	}
+	var off *containerVM
 	if c.state().Running {
-		c, err = b.powerOff(ctx, c)
+		off, err = b.powerOff(ctx, c)
 	} else {
-		c, err = b.settle(ctx, c) // the process ended: its guest halts by itself
+		off, err = b.settle(ctx, c) // the process ended: its guest halts by itself
 	}
 	if err != nil {
-		return nil, err
+		return b.stoppedRemoved(c, err)
 	}
+	c = off
 	b.noteExit(c, true)
 	b.publishContainer(c, "stop", nil)
 	return b.info(c), nil
+}
+
+// stoppedRemoved answers a stop whose container this process removed meanwhile (err says its VM is gone):
+// an auto-removal on its die event, a `docker rm -f` beside the stop. The container has stopped, with the
+// state the removal kept, as dockerd's stop of a `--rm` container succeeds. Any other error stays one.
+func (b *Backend) stoppedRemoved(c *containerVM, err error) (*models.ContainerInfo, error) {
+	kept, ok := b.ctr.removed.Load(c.id())
+	if !ok || !isGone(err) {
+		return nil, err
+	}
+	st := kept.(*models.ContainerState)
+	info := b.info(c)
+	info.State, info.Ports = st, c.portsBoundIn(st)
+	b.publishContainer(c, "stop", nil)
+	return info, nil
 }
 
 // powerOff turns the VM off and, when the guest did not get to say how its process ended, records it as

@@ -172,3 +172,44 @@ func TestRemoveEventsAndLastState(t *testing.T) {
 		})
 	}
 }
+
+// A stop whose container is removed as its process ends (the die event's auto-removal of a `docker run -d
+// --rm`, here the removal is made on the die event) succeeds with the state the container ended with: the
+// stop's wait for the guest to halt finds the VM gone.
+func TestStopOfAContainerRemovedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	e := newContainerEnv(t)
+	evs, err := e.b.Events(ctxFor(t), []string{EventTypeContainer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := e.create(t, spec("stopped-gone", "", models.Process{Path: "/bin/sleep"}, nil))
+	g, _ := e.startWithFakeGuest(t, info)
+	g.mu.Lock()
+	g.onSignal = func(string) { _ = g.exit(ctx, 0) } // the process ends; the fake guest never halts its VM
+	g.mu.Unlock()
+	removed := make(chan error, 1)
+	go func() {
+		for ev := range evs {
+			if *ev.Action == "die" {
+				removed <- e.b.RemoveContainer(ctx, *info.ID, false)
+				return
+			}
+		}
+	}()
+	stopped, err := e.b.StopContainer(ctx, *info.ID, "", 10*time.Second)
+	if err != nil {
+		t.Fatalf("StopContainer of a container removed as it stopped: %v", err)
+	}
+	if st := stopped.State; st.Running || st.ExitCode != 0 {
+		t.Errorf("stopped: %+v, want exited with 0", st)
+	}
+	select {
+	case err := <-removed:
+		if err != nil {
+			t.Errorf("the removal on the die event: %v", err)
+		}
+	case <-time.After(testWait):
+		t.Fatal("no removal on the die event")
+	}
+}
