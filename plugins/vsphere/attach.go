@@ -25,10 +25,9 @@ var (
 )
 
 // AttachContainer opens an attach channel to the container's tether, once the container runs and its tether
-// is connected. The container's state is all it needs of the VM: a probe of it will do when its
-// configuration has not changed since the last full read (describedContainerVM).
+// is connected.
 func (b *Backend) AttachContainer(ctx context.Context, id string, opts sdk.AttachOptions) (sdk.Stream, error) {
-	c, err := b.describedContainerVM(ctx, id)
+	c, err := b.containerVM(ctx, id)
 	if err != nil {
 		return nil, err
 	}
