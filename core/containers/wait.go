@@ -112,6 +112,8 @@ func (s *Service) waitNextExit(ctx context.Context, r *record) (*models.Containe
 			select {
 			case <-exited.done:
 				info, err = exited.info, exited.err
+			case res := <-backend: // the backend saw the end already: no need to wait for the die's read
+				return res.st, res.err
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
