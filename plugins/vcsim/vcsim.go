@@ -62,6 +62,9 @@ type Infrastructure struct {
 	emulator *emulator.Emulator // nil when disabled
 	log      *slog.Logger
 	dir      string
+	// stopSpace ends the following of datastore1's space (dsspace.go); spaceDone is closed once it has.
+	stopSpace context.CancelFunc
+	spaceDone chan struct{}
 
 	closeOnce sync.Once
 }
@@ -127,6 +130,18 @@ func Start(ctx context.Context, opts Options) (_ *Infrastructure, err error) {
 	if err := addDatastore(ctx, hosts, dir); err != nil {
 		return nil, err
 	}
+	spaceCtx, stopSpace := context.WithCancel(context.Background())
+	spaceDone := make(chan struct{})
+	go func() {
+		defer close(spaceDone)
+		followDatastoreSpace(spaceCtx, m.Service.Context, dir)
+	}()
+	defer func() {
+		if err != nil {
+			stopSpace()
+			<-spaceDone
+		}
+	}()
 	if err := addPortGroups(ctx, m.Service.Context, hosts, VMNetwork, BridgeNetwork); err != nil {
 		return nil, err
 	}
@@ -135,7 +150,7 @@ func Start(ctx context.Context, opts Options) (_ *Infrastructure, err error) {
 	if err != nil {
 		return nil, err
 	}
-	inf := &Infrastructure{model: m, server: server, log: log, dir: dir}
+	inf := &Infrastructure{model: m, server: server, log: log, dir: dir, stopSpace: stopSpace, spaceDone: spaceDone}
 	if !opts.DisableEmulator {
 		if inf.emulator, err = startEmulator(ctx, inf, opts); err != nil {
 			server.Close()
@@ -236,6 +251,8 @@ func (i *Infrastructure) Close() {
 			i.emulator.Close() // first: its guests are stopped while the server still answers
 		}
 		i.server.Close()
+		i.stopSpace()
+		<-i.spaceDone
 		i.model.Remove() // removes only the model's own temporary directory, never DatastoreDir
 		i.log.Info("vcsim stopped")
 	})
