@@ -40,31 +40,14 @@ func TestStatusNotices(t *testing.T) {
 
 	raw := g.dialRaw()
 	notices := make(chan wire.StatusNotice, 16)
-	go func() {
-		defer close(notices)
-		for r := range raw.reqs {
-			if r.Type == wire.RequestStatus {
-				var n wire.StatusNotice
-				if err := json.Unmarshal(r.Payload, &n); err != nil {
-					t.Errorf("status notice %q: %v", r.Payload, err)
-				}
-				mu.Lock()
-				if !n.Pending && !slices.Contains(written, wire.StatusNotice{State: n.State, Boot: n.Boot}) {
-					t.Errorf("notice %+v before guestinfo was given it (given %+v)", n, written)
-				}
-				mu.Unlock()
-				notices <- n
-			}
-			if r.WantReply {
-				_ = r.Reply(false, nil)
-			}
+	followNotices(t, raw, func(n wire.StatusNotice) {
+		mu.Lock()
+		if !n.Pending && !slices.Contains(written, wire.StatusNotice{State: n.State, Boot: n.Boot}) {
+			t.Errorf("notice %+v before guestinfo was given it (given %+v)", n, written)
 		}
-	}()
-	go func() {
-		for nc := range raw.chans {
-			_ = nc.Reject(ssh.Prohibited, "the VCH opens the channels")
-		}
-	}()
+		mu.Unlock()
+		notices <- n
+	}, func() { close(notices) })
 	ch, reqs, err := raw.conn.OpenChannel(wire.ChannelAttach, nil)
 	must(t, err)
 	if code := newAttachment(ch, reqs).wait(t); code != 3 {
@@ -141,24 +124,11 @@ func TestRunningWrittenOnceUp(t *testing.T) {
 
 	raw := g.dialRaw()
 	pending := make(chan wire.StatusNotice, 4)
-	go func() {
-		for r := range raw.reqs {
-			if r.Type == wire.RequestStatus {
-				var n wire.StatusNotice
-				if err := json.Unmarshal(r.Payload, &n); err == nil && n.Pending {
-					pending <- n
-				}
-			}
-			if r.WantReply {
-				_ = r.Reply(false, nil)
-			}
+	followNotices(t, raw, func(n wire.StatusNotice) {
+		if n.Pending {
+			pending <- n
 		}
-	}()
-	go func() {
-		for nc := range raw.chans {
-			_ = nc.Reject(ssh.Prohibited, "the VCH opens the channels")
-		}
-	}()
+	}, func() {})
 	ch, reqs, err := raw.conn.OpenChannel(wire.ChannelAttach, nil)
 	must(t, err)
 	a := newAttachment(ch, reqs)
@@ -188,4 +158,31 @@ func TestRunningWrittenOnceUp(t *testing.T) {
 	if want := []string{wire.StateRunning, wire.StateExited}; strings.Join(states, ",") != strings.Join(want, ",") {
 		t.Fatalf("statuses written %v, want %v", states, want)
 	}
+}
+
+// followNotices plays the VCH's side of raw's line: each status notice goes to notice, in order, every
+// request wanting a reply gets a refusal, channels the tether opens are refused; ended runs when the line
+// ends.
+func followNotices(t *testing.T, raw rawConn, notice func(wire.StatusNotice), ended func()) {
+	t.Helper()
+	go func() {
+		defer ended()
+		for r := range raw.reqs {
+			if r.Type == wire.RequestStatus {
+				var n wire.StatusNotice
+				if err := json.Unmarshal(r.Payload, &n); err != nil {
+					t.Errorf("status notice %q: %v", r.Payload, err)
+				}
+				notice(n)
+			}
+			if r.WantReply {
+				_ = r.Reply(false, nil)
+			}
+		}
+	}()
+	go func() {
+		for nc := range raw.chans {
+			_ = nc.Reject(ssh.Prohibited, "the VCH opens the channels")
+		}
+	}()
 }
