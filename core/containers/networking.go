@@ -16,6 +16,8 @@ import (
 // Networks finds networks by name or ID; *networks.Service implements it.
 type Networks interface {
 	Resolve(ctx context.Context, ref string) (*models.ScopeInfo, error)
+	// ResolveForEndpoint is Resolve where only the network's ID, kind and whether it is predefined count.
+	ResolveForEndpoint(ctx context.Context, ref string) (*models.ScopeInfo, error)
 }
 
 // WithNetworks sets where network names are resolved; without it a container can be on no network.
@@ -66,7 +68,7 @@ func (s *Service) endpoints(ctx context.Context, host *container.HostConfig,
 
 	var out []*models.Endpoint
 	for i, name := range names {
-		n, err := s.networks.Resolve(ctx, name)
+		n, err := s.networks.ResolveForEndpoint(ctx, name)
 		if err != nil {
 			return nil, err
 		}

@@ -21,11 +21,13 @@ const (
 	TypeNull      = "null"
 )
 
-// Service is the network service of one VCH. It keeps nothing: the backend's scopes are the record.
+// Service is the network service of one VCH. It keeps nothing but the fixed networks' IDs for a while
+// (predefined.go): the backend's scopes are the record.
 type Service struct {
-	pl      *portlayer.Client
-	log     *slog.Logger
-	pruning atomic.Bool
+	pl         *portlayer.Client
+	log        *slog.Logger
+	pruning    atomic.Bool
+	predefined predefinedScopes
 }
 
 // Option configures a Service.
@@ -50,6 +52,7 @@ func (s *Service) Resolve(ctx context.Context, ref string) (*models.ScopeInfo, e
 	if err != nil {
 		return nil, err
 	}
+	s.predefined.note(all)
 	return resolveIn(all, ref)
 }
 
