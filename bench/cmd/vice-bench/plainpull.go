@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sys/unix"
 )
 
 // plainPullRow is the baseline of the pull row: the same image from the same registry, downloaded and
@@ -27,6 +28,7 @@ func (h *harness) plainPullRow(ctx context.Context, pull *row) {
 			r.Vice.Err = brief(err)
 			return
 		}
+		unix.Sync() // as before each pull of the row (pullRow)
 		start := time.Now()
 		err = plainPull(ctx, h.image("big"), dir)
 		took := time.Since(start).Seconds()

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // rowGroups are what -only selects from, in the order they are measured.
@@ -158,7 +160,9 @@ func (h *harness) overBudget(r *row, taken int) bool {
 }
 
 // pullRow times `docker pull` of the 256 MB five-layer image, removed first every time so each pull
-// fetches and unpacks every layer.
+// fetches and unpacks every layer. Each sample starts with the page cache's dirty pages written out (sync),
+// as does each of the plain download's: a pull writes hundreds of megabytes, and the writeback of whatever
+// ran before it (the previous sample's removal, an earlier benchmark) would otherwise land in its time.
 func (h *harness) pullRow(ctx context.Context) {
 	r := h.newRow("pull big (256 MB, 5 layers)", "s")
 	img := h.image("big")
@@ -166,6 +170,7 @@ func (h *harness) pullRow(ctx context.Context) {
 		if _, _, err := h.cli(ctx, s, h.cfg.cmdTimeout, "rmi", img); err != nil && !strings.Contains(err.Error(), "No such image") {
 			logf("%s: rmi %s: %s", s.name, img, brief(err))
 		}
+		unix.Sync()
 		t, _, err := h.cli(ctx, s, 5*time.Minute, "pull", "-q", img)
 		return sample(t, err)
 	})
