@@ -150,6 +150,9 @@ func TestRunningWrittenOnceUp(t *testing.T) {
 	defer mu.Unlock()
 	var states []string
 	for _, st := range written {
+		if st.State == wire.StateStarting && len(states) == 0 {
+			continue // a busy machine held the start past startingAfter: not what this test is about
+		}
 		states = append(states, st.State)
 		if st.Boot != 1 || st.Pid != n.Pid || !st.StartedAt.Equal(n.StartedAt) {
 			t.Errorf("status %+v: want boot 1, pid and start of the notice %+v", st, n)
