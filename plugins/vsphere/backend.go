@@ -59,6 +59,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	b := &Backend{cfg: cfg, target: u, log: log, sess: sess, bus: events.NewBus(0)}
+	sess.client.RoundTripper = probesStaleOn(sess.client.RoundTripper, &b.ctr.probes)
 	if b.where, err = resolvePlacement(ctx, sess.client, cfg); err != nil {
 		_ = sess.logout(context.WithoutCancel(ctx))
 		return nil, err

@@ -27,6 +27,8 @@ type containerRuntime struct {
 	// reads are the last full reads of the pool's VMs, which a listing reuses for the VMs whose
 	// configuration has not changed since (vm_reads.go).
 	reads vmReads
+	// probes is the pool's last probe, answered again while nothing can have changed (vm_probes.go).
+	probes poolProbes
 	// folders maps container IDs to their VMs' folders on the datastore, learnt from full reads: a VM's
 	// folder keeps its first name for the VM's life, and a container's ID is never given to another, so an
 	// entry is never wrong while the container exists; a lookup that finds nothing there checks that.

@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"slices"
 	"sync"
@@ -169,6 +170,14 @@ func (b *Backend) describeVM(ctx context.Context, ref types.ManagedObjectReferen
 	if b.ctr.reads.noProbe.Load() || !b.ctr.reads.has(ref) {
 		return b.readVM(ctx, ref)
 	}
+	if p, seq, found, ok := b.ctr.probes.one(ref); ok && found {
+		// The pool's last probe is still what vSphere would say (vm_probes.go).
+		if c, ok := b.ctr.reads.describe(p); ok {
+			c = b.withStart(c)
+			c.seq = seq
+			return c, nil
+		}
+	}
 	seq := b.ctr.readSeq.Add(1)
 	res, err := b.collector().RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{{
 		ObjectSet: []types.ObjectSpec{{Obj: ref}},
@@ -198,14 +207,19 @@ func (b *Backend) poolVMs(ctx context.Context) ([]*containerVM, error) {
 	if b.ctr.reads.noProbe.Load() {
 		return b.readPool(ctx)
 	}
-	probes, err := b.probePool(ctx)
-	if err != nil {
-		// A server that refuses the probe (its keyed path) still answers the full read of the pool.
-		if refusedPath(err) {
-			b.ctr.reads.noProbe.Store(true)
-			b.log.Info("the server refused the probe of the pool's VMs: listings read them in full", "err", err)
+	probes, _, kept := b.ctr.probes.current()
+	if !kept {
+		start := b.beginProbe()
+		var err error
+		if probes, err = b.probePool(ctx); err != nil {
+			// A server that refuses the probe (its keyed path) still answers the full read of the pool.
+			if refusedPath(err) {
+				b.ctr.reads.noProbe.Store(true)
+				b.log.Info("the server refused the probe of the pool's VMs: listings read them in full", "err", err)
+			}
+			return b.readPool(ctx)
 		}
-		return b.readPool(ctx)
+		b.ctr.probes.keep(start, probes)
 	}
 	out := make([]*containerVM, 0, len(probes))
 	present := make(map[types.ManagedObjectReference]bool, len(probes))
@@ -218,7 +232,9 @@ func (b *Backend) poolVMs(ctx context.Context) ([]*containerVM, error) {
 			changed = append(changed, p.ref)
 		}
 	}
-	b.ctr.reads.retain(present)
+	if !kept {
+		b.ctr.reads.retain(present)
+	}
 	if len(changed) == 0 {
 		return out, nil
 	}
@@ -321,6 +337,59 @@ func (b *Backend) readVMs(ctx context.Context, refs []types.ManagedObjectReferen
 type specOnce struct {
 	once sync.Once
 	spec *models.ContainerSpec
+
+	// The guest's status and the endpoints as last decoded for a copy of this read, by their text: the
+	// probe refreshes the status of a copy, so each is decoded again whenever its text differs.
+	mu        sync.Mutex
+	statusRaw string
+	status    wire.GuestStatus
+	statusOK  bool
+	epsRaw    string
+	eps       []endpointRecord
+}
+
+// statusOf decodes raw, a guest status, once per text for the copies of a read; d may be nil.
+func (d *specOnce) statusOf(raw string) (wire.GuestStatus, bool) {
+	if d != nil {
+		d.mu.Lock()
+		st, ok, hit := d.status, d.statusOK, d.statusRaw == raw
+		d.mu.Unlock()
+		if hit {
+			return st, ok
+		}
+	}
+	var st wire.GuestStatus
+	ok := json.Unmarshal([]byte(raw), &st) == nil
+	if d != nil {
+		d.mu.Lock()
+		d.statusRaw, d.status, d.statusOK = raw, st, ok
+		d.mu.Unlock()
+	}
+	return st, ok
+}
+
+// endpointsOf decodes raw, a container's endpoint records, once per text for the copies of a read; the
+// records returned are shared and only read.
+func (d *specOnce) endpointsOf(raw string) []endpointRecord {
+	if raw == "" {
+		return nil
+	}
+	if d != nil {
+		d.mu.Lock()
+		eps, hit := d.eps, d.epsRaw == raw
+		d.mu.Unlock()
+		if hit {
+			return eps
+		}
+	}
+	var eps []endpointRecord
+	_ = json.Unmarshal([]byte(raw), &eps)
+	if d != nil {
+		d.mu.Lock()
+		d.epsRaw, d.eps = raw, eps
+		d.mu.Unlock()
+	}
+	return eps
 }
 
 // readSpec is c.spec(), decoded once per full read of the VM.

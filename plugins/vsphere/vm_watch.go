@@ -65,6 +65,7 @@ func (b *Backend) startWatch() {
 		backoff := time.Second
 		for {
 			err := b.watchOnce(ctx)
+			b.ctr.probes.setLive(false)
 			if ctx.Err() != nil {
 				return
 			}
@@ -88,6 +89,7 @@ func (b *Backend) stopWatch() {
 		w.cancel()
 		<-w.done
 	}
+	b.ctr.probes.setLive(false)
 }
 
 // watchMaxWait bounds each long poll. An idle one costs a round trip, and it keeps a wait that was orphaned
@@ -138,8 +140,9 @@ func (b *Backend) watchOnce(ctx context.Context) error {
 		for _, fs := range set.FilterSet {
 			b.onVMUpdates(ctx, fs.ObjectSet, initial)
 		}
-		if set.Truncated == nil || !*set.Truncated {
+		if initial && (set.Truncated == nil || !*set.Truncated) {
 			initial = false
+			b.ctr.probes.setLive(true) // from now on every change of the pool's VMs comes in a batch
 		}
 	}
 }
@@ -147,6 +150,7 @@ func (b *Backend) watchOnce(ctx context.Context) error {
 // onVMUpdates publishes "die" for containers seen exiting, then wakes the waiters with what it read. initial
 // says the updates list the VMs there when the watch began.
 func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate, initial bool) {
+	b.ctr.probes.stale() // before anyone hears of the change
 	w := &b.ctr.watch
 	read := make(map[types.ManagedObjectReference]*containerVM, len(updates))
 	for _, u := range updates {

@@ -1,0 +1,174 @@
+package vsphere
+
+import (
+	"context"
+	"encoding/json"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/swagger/gen/models"
+	"github.com/vice-engine/vice/tether/wire"
+)
+
+// While the pool is quiet, listings and descriptions answer from the pool's last probe without a round
+// trip; the endpoint's own changes are in the next answer at once, so is a guest's status when its notice
+// came, and another client's changes once the watch reports them. Without the watch every answer reads.
+func TestQuietPoolAnsweredFromItsProbe(t *testing.T) {
+	ctx := context.Background()
+	s := startSim(t, oneCluster(), nil)
+	b := newBackend(t, s.config())
+	e := &containerEnv{b: b, c: s.client(t), dsDir: datastoreDir(t, b)}
+	alpha := e.create(t, spec("alpha", "", models.Process{Path: "/a"}, nil))
+	beta := e.create(t, spec("beta", "", models.Process{Path: "/b"}, nil))
+	var retrievals atomic.Int32
+	s.model.Map().Handler = func(_ *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+		if _, ok := m.Body.(*types.RetrievePropertiesEx); ok {
+			retrievals.Add(1)
+		}
+		return nil, nil
+	}
+	list := func() map[string]*models.ContainerInfo {
+		t.Helper()
+		all, err := b.ListContainers(ctx, sdk.ListFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]*models.ContainerInfo{}
+		for _, c := range all {
+			out[*c.Name] = c
+		}
+		return out
+	}
+	get := func(id string) *models.ContainerInfo {
+		t.Helper()
+		info, err := b.GetContainer(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info
+	}
+	// eventually lists until ok holds, for at most within.
+	eventually := func(within time.Duration, what string, ok func(map[string]*models.ContainerInfo) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(within); !ok(list()); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not listed within %v", what, within)
+			}
+		}
+	}
+	// The watch reports the creates a batch later; after that, the pool is quiet.
+	eventually(5*time.Second, "a listing and a description without a round trip", func(map[string]*models.ContainerInfo) bool {
+		n := retrievals.Load()
+		list()
+		get(*alpha.ID)
+		return retrievals.Load() == n
+	})
+	// What it answers is what it answered before, and a description says what the listing says.
+	quiet := list()
+	for range 3 {
+		again := list()
+		one := get(*beta.ID)
+		a, _ := json.Marshal(again)
+		q, _ := json.Marshal(quiet)
+		if string(a) != string(q) {
+			t.Errorf("listed as\n%s\nthen as\n%s", q, a)
+		}
+		l, _ := json.Marshal(again["beta"])
+		o, _ := json.Marshal(one)
+		if string(l) != string(o) {
+			t.Errorf("beta listed as\n%s\ndescribed as\n%s", l, o)
+		}
+	}
+
+	// A guest's status write that leaves the changeVersion as it was (VMware Tools' info-set on ESXi) is in
+	// the next answer once its notice came (nudge)...
+	var betaRef types.ManagedObjectReference
+	betaRef.FromString(beta.VM)
+	writeStatus := func(pid int) {
+		status, _ := json.Marshal(wire.GuestStatus{State: wire.StateRunning, Pid: pid})
+		sctx := simulator.NewContext()
+		sctx.Map = s.model.Map()
+		simVM := s.model.Map().Get(betaRef).(*simulator.VirtualMachine)
+		sctx.WithLock(simVM, func() {
+			var kept []types.BaseOptionValue
+			for _, o := range simVM.Config.ExtraConfig {
+				if o.GetOptionValue().Key != wire.KeyStatus {
+					kept = append(kept, o)
+				}
+			}
+			simVM.Config.ExtraConfig = append(kept, &types.OptionValue{Key: wire.KeyStatus, Value: string(status)})
+		})
+	}
+	vm := object.NewVirtualMachine(e.c, betaRef)
+	task, err := vm.PowerOn(ctx)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ...another client's power-on once the watch reports it...
+	eventually(2*time.Second, "another client's power-on", func(got map[string]*models.ContainerInfo) bool {
+		return got["beta"] != nil && got["beta"].State.Running
+	})
+	writeStatus(42)
+	b.nudge(ctx, *beta.ID)
+	if got := list(); got["beta"].State.Pid != 42 {
+		t.Fatalf("beta's pid is %d right after its guest's notice, want 42", got["beta"].State.Pid)
+	}
+	// ...and, without a notice, within probesKeptFor.
+	writeStatus(43)
+	eventually(probesKeptFor+time.Second, "a status write without its notice", func(got map[string]*models.ContainerInfo) bool {
+		return got["beta"].State.Pid == 43
+	})
+
+	// The endpoint's own change is in the very next answer, with no word from the watch: a watch that is
+	// following but has not reported yet is one stopped and said to be live.
+	b.stopWatch()
+	b.ctr.probes.setLive(true)
+	list()
+	n := retrievals.Load()
+	list()
+	if got := retrievals.Load() - n; got != 0 {
+		t.Fatalf("a listing of a quiet pool made %d retrievals, want 0", got)
+	}
+	if _, err := b.RenameContainer(ctx, *alpha.ID, "alpha2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); got["alpha2"] == nil || got["alpha"] != nil {
+		t.Fatalf("listed %v right after the rename, want alpha2", got)
+	}
+	if got := get(*alpha.ID); *got.Name != "alpha2" {
+		t.Fatalf("described as %s right after the rename, want alpha2", *got.Name)
+	}
+
+	// So is any change made through the endpoint's session, with no read after it: a rename of the VM leaves
+	// its changeVersion as it was.
+	task, err = object.NewVirtualMachine(b.sess.client, betaRef).Rename(ctx, "beta-vm")
+	if err == nil {
+		_, err = task.WaitForResult(ctx, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); got["beta"].VMName != "beta-vm" {
+		t.Fatalf("beta's VM is listed as %s right after its rename, want beta-vm", got["beta"].VMName)
+	}
+
+	// Without the watch, every listing reads.
+	b.ctr.probes.setLive(false)
+	for range 2 {
+		n := retrievals.Load()
+		list()
+		if retrievals.Load() == n {
+			t.Fatal("a listing without the watch made no retrieval")
+		}
+	}
+}
