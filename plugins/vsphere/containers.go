@@ -2,7 +2,6 @@ package vsphere
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path"
 	"regexp"
@@ -116,8 +115,8 @@ func (c *containerVM) guestStatus() *wire.GuestStatus {
 	if !ok || raw == "" {
 		return nil
 	}
-	var st wire.GuestStatus
-	if err := json.Unmarshal([]byte(raw), &st); err != nil || st.Boot != c.boot() {
+	st, ok := c.decoded.statusOf(raw)
+	if !ok || st.Boot != c.boot() {
 		return nil
 	}
 	return &st
@@ -188,7 +187,7 @@ func (b *Backend) infoIn(c *containerVM, scopes map[string]*scope) *models.Conta
 // endpointInfos describes the container's endpoints.
 func (c *containerVM) endpointInfos(scopes map[string]*scope) []*models.EndpointInfo {
 	var out []*models.EndpointInfo
-	for _, ep := range c.endpoints() {
+	for _, ep := range c.decoded.endpointsOf(c.extra[keyEndpoints]) {
 		out = append(out, endpointInfo(ep, scopes[ep.Network]))
 	}
 	return out
