@@ -2,8 +2,10 @@ package vsphere
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -70,6 +72,38 @@ func (l *localDiskData) local(dsPath string) (string, error) {
 		return "", fmt.Errorf("%q leaves datastore %s: %w", dsPath, l.datastore, errdefs.ErrInvalid)
 	}
 	return local, nil
+}
+
+// readFileRange reads the datastore file dsPath from offset on, as the datastore's HTTP API would answer a
+// ranged GET: exists is false for a missing file, and nothing past the end is no data.
+func (l *localDiskData) readFileRange(dsPath string, offset int64) (data []byte, exists bool, err error) {
+	p, err := l.local(dsPath)
+	if err != nil {
+		return nil, false, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s: %w", dsPath, errdefs.Classed(err, osClass(err)))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, true, fmt.Errorf("read %s: %w", dsPath, errdefs.Classed(err, osClass(err)))
+	}
+	if st.IsDir() {
+		return nil, false, fmt.Errorf("read %s: a folder: %w", dsPath, errdefs.ErrInvalid)
+	}
+	if offset >= st.Size() {
+		return nil, true, nil // a file shorter than before was replaced: nothing new to say
+	}
+	data, err = io.ReadAll(io.NewSectionReader(f, offset, st.Size()-offset))
+	if err != nil {
+		return nil, true, fmt.Errorf("read %s: %w", dsPath, errdefs.Classed(err, osClass(err)))
+	}
+	return data, true, nil
 }
 
 // createDisk has the VirtualDiskManager make the thin disk and rewrites its descriptor to name the parent.

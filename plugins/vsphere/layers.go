@@ -8,6 +8,7 @@ import (
 	"path"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -27,6 +28,9 @@ const maxLayerRecordBytes = 64 << 10
 type layerState struct {
 	initMu sync.Mutex
 	data   diskData // set once the store is prepared
+	// local is data when the datastore's files are on this machine, for readers that do not wait for the
+	// store (a container's log).
+	local atomic.Pointer[localDiskData]
 
 	commitMu sync.Mutex // a commit and a removal never interleave, so no layer is removed under a new child
 
@@ -94,6 +98,9 @@ func (b *Backend) prepareLayers(ctx context.Context) (diskData, error) {
 		}
 	}
 	s.data = data
+	if l, ok := data.(*localDiskData); ok {
+		s.local.Store(l)
+	}
 	return data, nil
 }
 

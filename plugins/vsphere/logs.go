@@ -136,6 +136,16 @@ func (b *Backend) readRange(ctx context.Context, rel string, offset int64) ([]by
 // readFileRange is readRange that also says whether the file exists.
 func (b *Backend) readFileRange(ctx context.Context, rel string, offset int64) (data []byte, exists bool, err error) {
 	ds := b.where.datastore
+	if l := b.layers.local.Load(); l != nil {
+		// The datastore's files are on this machine (the simulator's): read the file where it is.
+		return l.readFileRange(ds.Path(rel), offset)
+	}
+	return b.downloadRange(ctx, rel, offset)
+}
+
+// downloadRange is readFileRange through the datastore's HTTP API.
+func (b *Backend) downloadRange(ctx context.Context, rel string, offset int64) (data []byte, exists bool, err error) {
+	ds := b.where.datastore
 	u, ticket, err := ds.ServiceTicket(ctx, rel, http.MethodGet)
 	if err != nil {
 		return nil, false, classify(err, "read "+ds.Path(rel))

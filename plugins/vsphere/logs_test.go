@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +169,43 @@ func TestLogsOfRemovedContainer(t *testing.T) {
 	}
 	if _, err := e.b.ContainerLogs(context.Background(), id, sdk.LogOptions{Tail: -1}); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("logs of the removed container: %v, want not found", err)
+	}
+}
+
+// On a datastore whose files are on this machine a log is read where it is; the answers are the ones the
+// datastore's HTTP API gives for the same ranges.
+func TestLocalFileRangeReadsAsDownload(t *testing.T) {
+	ctx := context.Background()
+	s := startSim(t, oneCluster(), nil)
+	b := newBackend(t, s.config())
+	if _, err := b.prepareLayers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b.layers.local.Load() == nil {
+		t.Fatal("the simulator's datastore is not read locally")
+	}
+	dir := filepath.Join(datastoreDir(t, b), "logtest")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	content := "one\ntwo\nthree, unfinished"
+	if err := os.WriteFile(filepath.Join(dir, "output.log"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		rel    string
+		offset int64
+	}{
+		{"logtest/output.log", 0}, {"logtest/output.log", 4}, {"logtest/output.log", int64(len(content))},
+		{"logtest/output.log", int64(len(content)) + 10}, {"logtest/missing.log", 0},
+	} {
+		data, exists, err := b.readFileRange(ctx, c.rel, c.offset)
+		wdata, wexists, werr := b.downloadRange(ctx, c.rel, c.offset)
+		if err != nil || werr != nil {
+			t.Fatalf("%s from %d: local %v, download %v", c.rel, c.offset, err, werr)
+		}
+		if string(data) != string(wdata) || exists != wexists {
+			t.Errorf("%s from %d: local %q (exists %v), download %q (exists %v)", c.rel, c.offset, data, exists, wdata, wexists)
+		}
 	}
 }
