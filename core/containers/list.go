@@ -58,7 +58,11 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 	for _, i := range infos {
 		all = append(all, s.records.decodeShared(i))
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].createdAt().After(all[j].createdAt()) })
+	created := make(map[*record]time.Time, len(all)) // parsed once, not once per comparison
+	for _, r := range all {
+		created[r] = r.createdAt()
+	}
+	sort.SliceStable(all, func(i, j int) bool { return created[all[i]].After(created[all[j]]) })
 	for _, r := range all {
 		s.decorate(r)
 	}

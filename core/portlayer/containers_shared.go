@@ -94,12 +94,17 @@ func splitArray(data []byte) ([][]byte, error) {
 	for i := 1; i < len(data)-1; i++ {
 		switch c := data[i]; {
 		case inString:
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
+			// Jump to the string's next quote; it ends the string unless an odd run of backslashes escapes it.
+			j := bytes.IndexByte(data[i:len(data)-1], '"')
+			if j < 0 {
+				return nil, errors.New("unbalanced JSON array")
 			}
+			i += j
+			n := 0
+			for k := i - 1; k > 0 && data[k] == '\\'; k-- {
+				n++
+			}
+			inString = n%2 == 1
 		case c == '"':
 			inString = true
 		case c == '{' || c == '[':
