@@ -22,6 +22,7 @@ func wireContainers(api *operations.PortlayerAPI, b Backend) {
 	if !ok {
 		cs = noContainers{name: b.Name()}
 	}
+	listed := &listedSpecs{}
 	info := func(i *models.ContainerInfo, err error) (*models.ContainerInfo, middleware.Responder) {
 		if err != nil {
 			return nil, errorResponder(err)
@@ -36,7 +37,7 @@ func wireContainers(api *operations.PortlayerAPI, b Backend) {
 		if list == nil {
 			list = []*models.ContainerInfo{}
 		}
-		return containers.NewListContainersOK().WithPayload(list)
+		return listed.responder(list)
 	})
 	api.ContainersCreateContainerHandler = containers.CreateContainerHandlerFunc(func(p containers.CreateContainerParams) middleware.Responder {
 		i, r := info(cs.CreateContainer(p.HTTPRequest.Context(), p.Spec))
