@@ -22,10 +22,10 @@ type listedSpecs struct {
 	m  map[*models.ContainerSpec]json.RawMessage
 }
 
-// wireInfo is a ContainerInfo whose spec is already encoded: its Spec field hides the embedded one.
-type wireInfo struct {
+// specless is a ContainerInfo without its spec: the always empty Spec field hides the embedded one.
+type specless struct {
 	*models.ContainerInfo
-	Spec json.RawMessage `json:"spec"`
+	Spec *struct{} `json:"spec,omitempty"`
 }
 
 // responder answers ListContainers with list, as the generated responder would.
@@ -43,51 +43,70 @@ func (s *listedSpecs) responder(list []*models.ContainerInfo) middleware.Respond
 }
 
 // encode is list as JSON, with the port layer's producer's settings (no HTML escaping, a final newline).
+// Each description is written as {"spec":<its spec's kept JSON>, the other fields...}: the kept JSON is
+// this encoder's own output, spliced in as it is (encoding/json would scan it again for validity, which costs
+// more than encoding it).
 func (s *listedSpecs) encode(list []*models.ContainerInfo) ([]byte, error) {
 	s.mu.Lock()
 	known := s.m
 	s.mu.Unlock()
-	fresh := map[*models.ContainerSpec]json.RawMessage{}
-	out := make([]wireInfo, len(list))
+	var fresh bool
+	specs := make([]json.RawMessage, len(list))
+	var out, one bytes.Buffer
+	enc := json.NewEncoder(&one)
+	enc.SetEscapeHTML(false)
+	encode := func(v any) ([]byte, error) {
+		one.Reset()
+		if err := enc.Encode(v); err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(one.Bytes(), []byte("\n")), nil
+	}
+	out.WriteByte('[')
 	for i, info := range list {
+		if i > 0 {
+			out.WriteByte(',')
+		}
 		raw, ok := known[info.Spec]
 		if !ok {
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(info.Spec); err != nil {
+			b, err := encode(info.Spec)
+			if err != nil {
 				return nil, err
 			}
-			raw = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-			if info.Spec != nil {
-				fresh[info.Spec] = raw
-			}
+			raw, fresh = append(json.RawMessage(nil), b...), true
 		}
-		out[i] = wireInfo{ContainerInfo: info, Spec: raw}
+		specs[i] = raw
+		rest, err := encode(specless{ContainerInfo: info})
+		if err != nil {
+			return nil, err
+		}
+		out.WriteString(`{"spec":`)
+		out.Write(raw)
+		if len(rest) > 2 { // more than {}
+			out.WriteByte(',')
+			out.Write(rest[1:])
+		} else {
+			out.WriteByte('}')
+		}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
-		return nil, err
-	}
-	if len(fresh) > 0 {
+	out.WriteString("]\n")
+	if fresh {
 		// A new map each time, as listings read the last one without the lock. Bounded: past a few
 		// listings' worth, only this listing's specs stay.
 		s.mu.Lock()
-		next := make(map[*models.ContainerSpec]json.RawMessage, len(s.m)+len(fresh))
-		if len(s.m)+len(fresh) <= 4*len(list)+64 {
+		next := make(map[*models.ContainerSpec]json.RawMessage, len(s.m)+len(list))
+		if len(s.m) <= 4*len(list)+64 {
 			for k, v := range s.m {
 				next[k] = v
 			}
 		}
-		for _, w := range out {
-			if w.ContainerInfo.Spec != nil {
-				next[w.ContainerInfo.Spec] = w.Spec
+		for i, info := range list {
+			if info.Spec != nil {
+				next[info.Spec] = specs[i]
 			}
 		}
 		s.m = next
 		s.mu.Unlock()
 	}
-	return buf.Bytes(), nil
+	return out.Bytes(), nil
 }
