@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 
@@ -35,8 +34,17 @@ func (c *Client) ListContainersShared(ctx context.Context, filter sdk.ListFilter
 // listedInfos are the container descriptions of the last shared listing, by their JSON text.
 type listedInfos struct {
 	mu sync.Mutex
-	m  map[string]*models.ContainerInfo
+	m  map[string]listedInfo
 }
+
+// listedInfo is one description with its text, the key, kept to be the key of the next listing's map too.
+type listedInfo struct {
+	text string
+	info *models.ContainerInfo
+}
+
+// listBodies are the buffers the listings' answers are read into: an answer is 3 KB per container.
+var listBodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // sharedListReader decodes a listing's answer one container at a time, reusing the decodings of the last
 // listing for the containers whose descriptions did not change; other answers go to next.
@@ -49,29 +57,31 @@ func (r sharedListReader) ReadResponse(res runtime.ClientResponse, consumer runt
 	if res.Code() != http.StatusOK {
 		return r.next.ReadResponse(res, consumer)
 	}
-	body, err := io.ReadAll(res.Body())
-	if err != nil {
+	buf := listBodies.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer listBodies.Put(buf)
+	if _, err := buf.ReadFrom(res.Body()); err != nil {
 		return nil, fmt.Errorf("read the container list: %w", err)
 	}
-	items, err := splitArray(body)
+	items, err := splitArray(buf.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("decode the container list: %w", err)
 	}
 	r.memo.mu.Lock()
 	last := r.memo.m
 	r.memo.mu.Unlock()
-	kept := make(map[string]*models.ContainerInfo, len(items))
+	kept := make(map[string]listedInfo, len(items))
 	out := make([]*models.ContainerInfo, 0, len(items))
 	for _, item := range items {
-		info, ok := last[string(item)]
+		e, ok := last[string(item)]
 		if !ok {
-			info = new(models.ContainerInfo)
-			if err := json.Unmarshal(item, info); err != nil {
+			e = listedInfo{text: string(item), info: new(models.ContainerInfo)}
+			if err := json.Unmarshal(item, e.info); err != nil {
 				return nil, fmt.Errorf("decode the container list: %w", err)
 			}
 		}
-		kept[string(item)] = info
-		out = append(out, info)
+		kept[e.text] = e
+		out = append(out, e.info)
 	}
 	r.memo.mu.Lock()
 	r.memo.m = kept
