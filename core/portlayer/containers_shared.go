@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"sync"
 
 	"github.com/go-openapi/runtime"
@@ -21,9 +22,18 @@ import (
 // kept is keyed by the JSON text itself, so it can never describe a container other than the backend did in
 // this answer; the values are shared between answers and must not be changed.
 func (c *Client) ListContainersShared(ctx context.Context, filter sdk.ListFilter) ([]*models.ContainerInfo, error) {
-	p := containers.NewListContainersParamsWithTimeout(0).WithName(filter.Names).WithID(filter.IDs).WithStatus(filter.Statuses)
+	c.listed.mu.Lock()
+	specs := c.listed.specs
+	c.listed.mu.Unlock()
+	known := make([]string, 0, len(specs))
+	for v := range specs {
+		known = append(known, v)
+	}
+	sort.Strings(known) // the same request for the same specs
+	p := containers.NewListContainersParamsWithTimeout(0).WithName(filter.Names).WithID(filter.IDs).
+		WithStatus(filter.Statuses).WithKnownSpec(known)
 	ok, err := c.api.Containers.ListContainersContext(ctx, p, func(op *runtime.ClientOperation) {
-		op.Reader = sharedListReader{next: op.Reader, memo: &c.listed}
+		op.Reader = sharedListReader{next: op.Reader, memo: &c.listed, specs: specs}
 	})
 	if err != nil {
 		return nil, classify("list containers", err)
@@ -35,6 +45,9 @@ func (c *Client) ListContainersShared(ctx context.Context, filter sdk.ListFilter
 type listedInfos struct {
 	mu sync.Mutex
 	m  map[string]listedInfo
+	// specs are the specs of the last shared listing by specVersion: the next one names them in knownSpec,
+	// and the backend leaves them out of the descriptions.
+	specs map[string]*models.ContainerSpec
 }
 
 // listedInfo is one description with its text, the key, kept to be the key of the next listing's map too.
@@ -49,8 +62,9 @@ var listBodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // sharedListReader decodes a listing's answer one container at a time, reusing the decodings of the last
 // listing for the containers whose descriptions did not change; other answers go to next.
 type sharedListReader struct {
-	next runtime.ClientResponseReader
-	memo *listedInfos
+	next  runtime.ClientResponseReader
+	memo  *listedInfos
+	specs map[string]*models.ContainerSpec // the ones the request named as known
 }
 
 func (r sharedListReader) ReadResponse(res runtime.ClientResponse, consumer runtime.Consumer) (any, error) {
@@ -71,20 +85,31 @@ func (r sharedListReader) ReadResponse(res runtime.ClientResponse, consumer runt
 	last := r.memo.m
 	r.memo.mu.Unlock()
 	kept := make(map[string]listedInfo, len(items))
+	specs := make(map[string]*models.ContainerSpec, len(items))
 	out := make([]*models.ContainerInfo, 0, len(items))
 	for _, item := range items {
 		e, ok := last[string(item)]
-		if !ok {
+		if !ok || (e.info.Spec == nil && e.info.SpecVersion != "") {
 			e = listedInfo{text: string(item), info: new(models.ContainerInfo)}
 			if err := json.Unmarshal(item, e.info); err != nil {
 				return nil, fmt.Errorf("decode the container list: %w", err)
 			}
+			if e.info.Spec == nil && e.info.SpecVersion != "" {
+				// Left out as known: the request named it, from the specs it had.
+				if e.info.Spec = r.specs[e.info.SpecVersion]; e.info.Spec == nil {
+					return nil, fmt.Errorf("the container list left out spec %s, which was not asked for: %s",
+						e.info.SpecVersion, item)
+				}
+			}
 		}
 		kept[e.text] = e
+		if e.info.SpecVersion != "" {
+			specs[e.info.SpecVersion] = e.info.Spec
+		}
 		out = append(out, e.info)
 	}
 	r.memo.mu.Lock()
-	r.memo.m = kept
+	r.memo.m, r.memo.specs = kept, specs
 	r.memo.mu.Unlock()
 	return &containers.ListContainersOK{Payload: out}, nil
 }

@@ -29,18 +29,24 @@ func TestListedSpecsEncodeAsGenerated(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		var g, w any
+		var g, w []map[string]any
 		if err := json.Unmarshal(got, &g); err != nil {
 			t.Errorf("%v: %s", err, got)
 			return
 		}
 		_ = json.Unmarshal(want, &w)
+		for i, m := range g {
+			if v, _ := m["specVersion"].(string); len(v) != 32 && i < len(infos) && infos[i].Spec != nil {
+				t.Errorf("description %d has specVersion %q", i, v)
+			}
+			delete(m, "specVersion")
+		}
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("encoded\n%s\nwant\n%s", got, want)
 		}
 	}
 	var s listedSpecs
-	first, err := s.encode(infos)
+	first, err := s.encode(infos, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,15 +54,33 @@ func TestListedSpecsEncodeAsGenerated(t *testing.T) {
 	if len(s.m) != 2 {
 		t.Errorf("%d specs kept, want 2", len(s.m))
 	}
-	again, err := s.encode(infos)
+	again, err := s.encode(infos, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(again) != string(first) {
 		t.Errorf("the same listing encoded as\n%s\nthen\n%s", first, again)
 	}
+	// A caller that has alpha's spec gets alpha without it, and the others whole.
+	var listed []map[string]any
+	_ = json.Unmarshal(first, &listed)
+	alphaVersion := listed[0]["specVersion"].(string)
+	if listed[1]["specVersion"] == alphaVersion {
+		t.Fatalf("two specs have version %s", alphaVersion)
+	}
+	partial, err := s.encode(infos, []string{alphaVersion, "0123456789abcdef0123456789abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p []map[string]any
+	if err := json.Unmarshal(partial, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p[0]["spec"] != nil || p[0]["specVersion"] != alphaVersion || p[1]["spec"] == nil {
+		t.Errorf("with alpha's spec known, listed\n%s", partial)
+	}
 	infos[1] = &models.ContainerInfo{ID: str("b"), Name: str("beta2"), Spec: spec("beta2")}
-	changed, err := s.encode(infos)
+	changed, err := s.encode(infos, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +92,7 @@ func TestListedSpecsEncodeAsGenerated(t *testing.T) {
 		wg.Go(func() {
 			l := append([]*models.ContainerInfo(nil), infos...)
 			l = append(l, &models.ContainerInfo{ID: str("d"), Name: str("d"), Spec: spec("d")})
-			got, err := s.encode(l[i%len(l):])
+			got, err := s.encode(l[i%len(l):], nil)
 			if err != nil {
 				t.Error(err)
 				return

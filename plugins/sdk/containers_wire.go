@@ -37,7 +37,7 @@ func wireContainers(api *operations.PortlayerAPI, b Backend) {
 		if list == nil {
 			list = []*models.ContainerInfo{}
 		}
-		return listed.responder(list)
+		return listed.responder(list, p.KnownSpec)
 	})
 	api.ContainersCreateContainerHandler = containers.CreateContainerHandlerFunc(func(p containers.CreateContainerParams) middleware.Responder {
 		i, r := info(cs.CreateContainer(p.HTTPRequest.Context(), p.Spec))

@@ -42,9 +42,11 @@ type ContainerInfo struct {
 	// the ports published while the container runs (the host ports chosen for those asked as 0)
 	Ports []*PortBinding `json:"ports"`
 
-	// the spec the container was created with (under its current name, on the networks it is on now), resources as the containerVM has them
-	// Required: true
-	Spec *ContainerSpec `json:"spec"`
+	// the spec the container was created with (under its current name, on the networks it is on now), resources as the containerVM has them; always there, but in a listing that named its specVersion in knownSpec
+	Spec *ContainerSpec `json:"spec,omitempty"`
+
+	// identifies the spec's content (32 hex digits; another spec has another), set by listings
+	SpecVersion string `json:"specVersion,omitempty"`
 
 	// state
 	// Required: true
@@ -200,9 +202,8 @@ func (m *ContainerInfo) validatePorts(formats strfmt.Registry) error {
 }
 
 func (m *ContainerInfo) validateSpec(formats strfmt.Registry) error {
-
-	if err := validate.Required("spec", "body", m.Spec); err != nil {
-		return err
+	if typeutils.IsZero(m.Spec) { // not required
+		return nil
 	}
 
 	if m.Spec != nil {
@@ -363,6 +364,10 @@ func (m *ContainerInfo) contextValidatePorts(ctx context.Context, formats strfmt
 func (m *ContainerInfo) contextValidateSpec(ctx context.Context, formats strfmt.Registry) error {
 
 	if m.Spec != nil {
+
+		if typeutils.IsZero(m.Spec) { // not required
+			return nil
+		}
 
 		if err := m.Spec.ContextValidate(ctx, formats); err != nil {
 			ve := new(errors.Validation)

@@ -76,6 +76,17 @@ func init() {
             "description": "only containers in one of these states",
             "name": "status",
             "in": "query"
+          },
+          {
+            "type": "array",
+            "items": {
+              "pattern": "^[a-f0-9]{32}$",
+              "type": "string"
+            },
+            "collectionFormat": "csv",
+            "description": "specVersions of specs the caller has; a container whose spec has one of them is listed without its spec (null), for the caller to take the one it has",
+            "name": "knownSpec",
+            "in": "query"
           }
         ],
         "responses": {
@@ -1740,8 +1751,7 @@ func init() {
       "required": [
         "id",
         "name",
-        "state",
-        "spec"
+        "state"
       ],
       "properties": {
         "created": {
@@ -1777,8 +1787,12 @@ func init() {
           }
         },
         "spec": {
-          "description": "the spec the container was created with (under its current name, on the networks it is on now), resources as the containerVM has them",
+          "description": "the spec the container was created with (under its current name, on the networks it is on now), resources as the containerVM has them; always there, but in a listing that named its specVersion in knownSpec",
           "$ref": "#/definitions/ContainerSpec"
+        },
+        "specVersion": {
+          "description": "identifies the spec's content (32 hex digits; another spec has another), set by listings",
+          "type": "string"
         },
         "state": {
           "$ref": "#/definitions/ContainerState"
@@ -3384,6 +3398,17 @@ func init() {
             "collectionFormat": "multi",
             "description": "only containers in one of these states",
             "name": "status",
+            "in": "query"
+          },
+          {
+            "type": "array",
+            "items": {
+              "pattern": "^[a-f0-9]{32}$",
+              "type": "string"
+            },
+            "collectionFormat": "csv",
+            "description": "specVersions of specs the caller has; a container whose spec has one of them is listed without its spec (null), for the caller to take the one it has",
+            "name": "knownSpec",
             "in": "query"
           }
         ],
@@ -5429,8 +5454,7 @@ func init() {
       "required": [
         "id",
         "name",
-        "state",
-        "spec"
+        "state"
       ],
       "properties": {
         "created": {
@@ -5466,8 +5490,12 @@ func init() {
           }
         },
         "spec": {
-          "description": "the spec the container was created with (under its current name, on the networks it is on now), resources as the containerVM has them",
+          "description": "the spec the container was created with (under its current name, on the networks it is on now), resources as the containerVM has them; always there, but in a listing that named its specVersion in knownSpec",
           "$ref": "#/definitions/ContainerSpec"
+        },
+        "specVersion": {
+          "description": "identifies the spec's content (32 hex digits; another spec has another), set by listings",
+          "type": "string"
         },
         "state": {
           "$ref": "#/definitions/ContainerState"

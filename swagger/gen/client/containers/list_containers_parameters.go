@@ -68,6 +68,11 @@ type ListContainersParams struct {
 	// only containers whose IDs start with one of these prefixes
 	ID []string
 
+	// KnownSpec.
+	//
+	// specVersions of specs the caller has; a container whose spec has one of them is listed without its spec (null), for the caller to take the one it has
+	KnownSpec []string
+
 	// Name.
 	//
 	// only containers of exactly these names
@@ -146,6 +151,17 @@ func (o *ListContainersParams) SetID(id []string) {
 	o.ID = id
 }
 
+// WithKnownSpec adds the knownSpec to the list containers params.
+func (o *ListContainersParams) WithKnownSpec(knownSpec []string) *ListContainersParams {
+	o.SetKnownSpec(knownSpec)
+	return o
+}
+
+// SetKnownSpec adds the knownSpec to the list containers params.
+func (o *ListContainersParams) SetKnownSpec(knownSpec []string) {
+	o.KnownSpec = knownSpec
+}
+
 // WithName adds the name to the list containers params.
 func (o *ListContainersParams) WithName(name []string) *ListContainersParams {
 	o.SetName(name)
@@ -182,6 +198,17 @@ func (o *ListContainersParams) WriteToRequest(r runtime.ClientRequest, reg strfm
 
 		// query array param id
 		if err := r.SetQueryParam("id", joinedID...); err != nil {
+			return err
+		}
+	}
+
+	if o.KnownSpec != nil {
+
+		// binding items for knownSpec
+		joinedKnownSpec := o.bindParamKnownSpec(reg)
+
+		// query array param knownSpec
+		if err := r.SetQueryParam("knownSpec", joinedKnownSpec...); err != nil {
 			return err
 		}
 	}
@@ -229,6 +256,23 @@ func (o *ListContainersParams) bindParamID(formats strfmt.Registry) []string {
 	idIS := stringutils.JoinByFormat(idIC, "multi")
 
 	return idIS
+}
+
+// bindParamListContainers binds the parameter knownSpec.
+func (o *ListContainersParams) bindParamKnownSpec(formats strfmt.Registry) []string {
+	knownSpecIR := o.KnownSpec
+
+	var knownSpecIC []string
+	for _, knownSpecIIR := range knownSpecIR { // explode []string
+
+		knownSpecIIV := knownSpecIIR // string as string
+		knownSpecIC = append(knownSpecIC, knownSpecIIV)
+	}
+
+	// items.CollectionFormat: "csv"
+	knownSpecIS := stringutils.JoinByFormat(knownSpecIC, "csv")
+
+	return knownSpecIS
 }
 
 // bindParamListContainers binds the parameter name.

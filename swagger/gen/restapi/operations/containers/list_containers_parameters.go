@@ -10,6 +10,7 @@ import (
 	"github.com/go-openapi/runtime"
 	"github.com/go-openapi/runtime/middleware"
 	"github.com/go-openapi/strfmt"
+	"github.com/go-openapi/swag/stringutils"
 	"github.com/go-openapi/validate"
 )
 
@@ -32,6 +33,10 @@ type ListContainersParams struct {
 	// In: query
 	// Collection Format: multi
 	ID []string
+	// specVersions of specs the caller has; a container whose spec has one of them is listed without its spec (null), for the caller to take the one it has
+	// In: query
+	// Collection Format: csv
+	KnownSpec []string
 	// only containers of exactly these names
 	// In: query
 	// Collection Format: multi
@@ -54,6 +59,11 @@ func (o *ListContainersParams) BindRequest(r *http.Request, route *middleware.Ma
 
 	qID, qhkID, _ := qs.GetOK("id")
 	if err := o.bindID(qID, qhkID, route.Formats); err != nil {
+		res = append(res, err)
+	}
+
+	qKnownSpec, qhkKnownSpec, _ := qs.GetOK("knownSpec")
+	if err := o.bindKnownSpec(qKnownSpec, qhkKnownSpec, route.Formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -94,6 +104,37 @@ func (o *ListContainersParams) bindID(rawData []string, hasKey bool, formats str
 	}
 
 	o.ID = idIR
+
+	return nil
+}
+
+// bindKnownSpec binds and validates array parameter KnownSpec from query.
+//
+// Arrays are parsed according to CollectionFormat: "csv" (defaults to "csv" when empty).
+func (o *ListContainersParams) bindKnownSpec(rawData []string, hasKey bool, formats strfmt.Registry) error {
+	var qvKnownSpec string
+	if len(rawData) > 0 {
+		qvKnownSpec = rawData[len(rawData)-1]
+	}
+
+	// CollectionFormat: csv
+	knownSpecIC := stringutils.SplitByFormat(qvKnownSpec, "csv")
+	if len(knownSpecIC) == 0 {
+		return nil
+	}
+
+	var knownSpecIR []string
+	for i, knownSpecIV := range knownSpecIC {
+		knownSpecI := knownSpecIV
+
+		if err := validate.Pattern(fmt.Sprintf("%s.%v", "knownSpec", i), "query", knownSpecI, `^[a-f0-9]{32}$`); err != nil {
+			return err
+		}
+
+		knownSpecIR = append(knownSpecIR, knownSpecI)
+	}
+
+	o.KnownSpec = knownSpecIR
 
 	return nil
 }

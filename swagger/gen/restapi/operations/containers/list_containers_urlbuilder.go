@@ -12,9 +12,10 @@ import (
 
 // ListContainersURL generates an URL for the list containers operation
 type ListContainersURL struct {
-	ID     []string
-	Name   []string
-	Status []string
+	ID        []string
+	KnownSpec []string
+	Name      []string
+	Status    []string
 
 	_basePath string
 	// avoid unkeyed usage
@@ -62,6 +63,23 @@ func (o *ListContainersURL) Build() (*url.URL, error) {
 
 	for _, qsv := range id {
 		qs.Add("id", qsv)
+	}
+
+	var knownSpecIR []string
+	for _, knownSpecI := range o.KnownSpec {
+		knownSpecIS := knownSpecI
+		if knownSpecIS != "" {
+			knownSpecIR = append(knownSpecIR, knownSpecIS)
+		}
+	}
+
+	knownSpec := stringutils.JoinByFormat(knownSpecIR, "csv")
+
+	if len(knownSpec) > 0 {
+		qsv := knownSpec[0]
+		if qsv != "" {
+			qs.Set("knownSpec", qsv)
+		}
 	}
 
 	var nameIR []string
