@@ -34,11 +34,18 @@ type poolProbes struct {
 	live atomic.Bool   // the watch follows the pool
 
 	mu     sync.Mutex
-	probes []vmProbe // shared, never changed once kept
+	single map[types.ManagedObjectReference]keptProbe // probes of one VM (describeVM)
+	probes []vmProbe                                  // shared, never changed once kept
 	byRef  map[types.ManagedObjectReference]int
 	gen0   uint64    // gen when the kept probe began
 	seq    uint64    // the readSeq of the kept probe (containerVM.seq)
 	at     time.Time // when the kept probe began
+}
+
+// keptProbe is a probe of one VM with when it began.
+type keptProbe struct {
+	p vmProbe
+	probeStart
 }
 
 // probesKeptFor bounds the age of a probe that is answered again.
@@ -77,6 +84,18 @@ func (p *poolProbes) keep(s probeStart, probes []vmProbe) {
 	p.probes, p.byRef, p.gen0, p.seq, p.at = probes, byRef, s.gen, s.seq, s.at
 }
 
+// keepOne records the probe of one VM, begun at s.
+func (p *poolProbes) keepOne(s probeStart, pr vmProbe) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.single == nil || len(p.single) >= 1024 {
+		p.single = map[types.ManagedObjectReference]keptProbe{}
+	}
+	if old, ok := p.single[pr.ref]; !ok || old.gen <= s.gen {
+		p.single[pr.ref] = keptProbe{p: pr, probeStart: s}
+	}
+}
+
 // current is the kept probe while nothing can have changed since it began, with its readSeq.
 func (p *poolProbes) current() ([]vmProbe, uint64, bool) {
 	if !p.live.Load() {
@@ -90,19 +109,27 @@ func (p *poolProbes) current() ([]vmProbe, uint64, bool) {
 	return p.probes, p.seq, true
 }
 
-// one is the kept probe's view of ref while it is current; found is false when the probe did not see ref.
-func (p *poolProbes) one(ref types.ManagedObjectReference) (pr vmProbe, seq uint64, found, ok bool) {
-	probes, seq, ok := p.current()
-	if !ok {
-		return vmProbe{}, 0, false, false
+// one is the view of ref of the kept probe of the pool, or else of ref alone, while it is current; found is
+// false when no current probe saw ref.
+func (p *poolProbes) one(ref types.ManagedObjectReference) (pr vmProbe, seq uint64, found bool) {
+	if probes, seq, ok := p.current(); ok {
+		p.mu.Lock()
+		i, found := p.byRef[ref]
+		p.mu.Unlock()
+		if found && i < len(probes) && probes[i].ref == ref {
+			return probes[i], seq, true
+		}
+	}
+	if !p.live.Load() {
+		return vmProbe{}, 0, false
 	}
 	p.mu.Lock()
-	i, found := p.byRef[ref]
+	k, ok := p.single[ref]
 	p.mu.Unlock()
-	if !found || i >= len(probes) || probes[i].ref != ref {
-		return vmProbe{}, seq, false, true
+	if !ok || k.gen != p.gen.Load() || time.Since(k.at) > probesKeptFor {
+		return vmProbe{}, 0, false
 	}
-	return probes[i], seq, true, true
+	return k.p, k.seq, true
 }
 
 // probesStaleOn marks p stale around every call of rt that may change what a probe of the pool says: all

@@ -139,6 +139,14 @@ func TestQuietPoolAnsweredFromItsProbe(t *testing.T) {
 	if got := retrievals.Load() - n; got != 0 {
 		t.Fatalf("a listing of a quiet pool made %d retrievals, want 0", got)
 	}
+	// A description without a listing keeps its probe of the one VM, for the next description.
+	b.ctr.probes.stale()
+	n = retrievals.Load()
+	get(*beta.ID)
+	get(*beta.ID)
+	if got := retrievals.Load() - n; got != 1 {
+		t.Fatalf("two descriptions of a quiet VM made %d retrievals, want 1", got)
+	}
 	if _, err := b.RenameContainer(ctx, *alpha.ID, "alpha2"); err != nil {
 		t.Fatal(err)
 	}

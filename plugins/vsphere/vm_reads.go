@@ -170,15 +170,16 @@ func (b *Backend) describeVM(ctx context.Context, ref types.ManagedObjectReferen
 	if b.ctr.reads.noProbe.Load() || !b.ctr.reads.has(ref) {
 		return b.readVM(ctx, ref)
 	}
-	if p, seq, found, ok := b.ctr.probes.one(ref); ok && found {
-		// The pool's last probe is still what vSphere would say (vm_probes.go).
+	if p, seq, found := b.ctr.probes.one(ref); found {
+		// The last probe of the pool or of this VM is still what vSphere would say (vm_probes.go).
 		if c, ok := b.ctr.reads.describe(p); ok {
 			c = b.withStart(c)
 			c.seq = seq
 			return c, nil
 		}
 	}
-	seq := b.ctr.readSeq.Add(1)
+	start := b.beginProbe()
+	seq := start.seq
 	res, err := b.collector().RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{{
 		ObjectSet: []types.ObjectSpec{{Obj: ref}},
 		PropSet:   []types.PropertySpec{{Type: "VirtualMachine", PathSet: probeProperties}},
@@ -192,7 +193,9 @@ func (b *Backend) describeVM(ctx context.Context, ref types.ManagedObjectReferen
 		return nil, classify(err, "read "+ref.String())
 	}
 	if len(res.Returnval) == 1 {
-		if c, ok := b.ctr.reads.describe(newVMProbe(res.Returnval[0])); ok {
+		p := newVMProbe(res.Returnval[0])
+		b.ctr.probes.keepOne(start, p)
+		if c, ok := b.ctr.reads.describe(p); ok {
 			c = b.withStart(c)
 			c.seq = seq
 			return c, nil
