@@ -68,6 +68,8 @@ type containerVM struct {
 	poweringOn bool
 	// decoded is the spec of this read, decoded once for every copy of it (vm_reads.go).
 	decoded *specOnce
+	// version is the config.changeVersion of readVM's read, "" otherwise.
+	version string
 	// seq orders the reads of this process (readVM): a read with a higher seq began after one with a lower,
 	// so it saw every change the other saw. Listings leave it 0.
 	seq uint64
@@ -290,6 +292,10 @@ func (b *Backend) readVM(ctx context.Context, ref types.ManagedObjectReference) 
 	}
 	c := b.withStart(b.keepRead(&m))
 	c.seq = seq
+	if m.Config != nil {
+		c.version = m.Config.ChangeVersion
+		b.ctr.probes.observe(probeOf(c, c.version), seq)
+	}
 	return c, nil
 }
 

@@ -35,8 +35,9 @@ const AnnotationImage = "image"
 // every 10 ms). The cost is the order: were the endpoint to stop between the two steps, the folder would stay
 // behind without a VM (it is logged), never a VM without its files.
 func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) error {
-	// A probe of the VM says whether its last full read (often the one of the guest's exit) still holds.
-	c, err := b.describedContainerVM(ctx, id)
+	// A probe of the VM says whether its last full read (often the one of the guest's exit) still holds; not
+	// a kept one: a guest that has just exited may not have been heard of yet.
+	c, err := b.findContainerVM(ctx, id, b.probeVM)
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func (b *Backend) powerOffToRemove(ctx context.Context, c *containerVM) (*contai
 		return nil, classify(err, "power off "+c.vmName)
 	}
 	if !exited {
-		if c, err = b.describeVM(ctx, c.ref); err != nil {
+		if c, err = b.probeVM(ctx, c.ref); err != nil {
 			return nil, err
 		}
 		if gs := c.guestStatus(); c.boot() > 0 && (gs == nil || gs.State != wire.StateExited) {

@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vice-engine/vice/tether/wire"
 )
 
 // poolProbes keep the last probe of the pool (vm_reads.go) for as long as nothing can have changed since it
@@ -17,29 +20,35 @@ import (
 //
 // What can change a probe's answer, and what says so:
 //   - this process's own calls: every vSphere method but a read of VMs' properties (a reconfigure, a power
-//     operation, a create, an unregister, the read of a task, the watch's wait) marks the probe stale when it
-//     is sent and again when its answer comes (probesStaleOn), so an operation whose end a client has seen
-//     is in every later answer;
-//   - the guest: its status notice (nudge) marks it stale before its waiters are woken;
-//   - anything else (the hypervisor powering a halted guest off, an administrator): the watch, whose every
-//     batch marks it stale. That is the one lag: a change nobody here made or was told of is in the answers
-//     once the watch reports it (vcsim batches changes every 20 ms).
+//     operation, a create, an unregister, the read of a task) marks the probe stale when it is sent and again
+//     when its answer comes (probesStaleOn), so an operation whose end a client has seen is in every later
+//     answer;
+//   - anything else (the guest's status write, the hypervisor powering a halted guest off, an administrator):
+//     the watch, whose batch marks each VM it names dirty before it reads the VM again, and whose read then
+//     takes the VM's place in the kept probe; a guest's status notice (nudge) does the same at once. The one
+//     lag is the watch's: a change nobody here made or was told of is in the answers once the watch reports
+//     it (vcsim batches changes every 20 ms).
 //
-// A probe is not answered again when the watch is not following the pool (before its first update set,
-// after it failed), nor after probesKeptFor: what neither the watch nor a notice reports (a guest's status
-// write without its notice, on a vSphere that gives guestinfo writes no new changeVersion) is then in the
-// answers within that bound.
+// A probe is not answered again while a VM is dirty (its read failed), when the watch is not following the
+// pool (before its first update set, after it failed), nor after probesKeptFor: what neither the watch nor a
+// notice reports (a guest's status write without its notice, on a vSphere that gives guestinfo writes no new
+// changeVersion) is then in the answers within that bound.
 type poolProbes struct {
-	gen  atomic.Uint64 // counts the events after which the kept probe may not be what vSphere would say
-	live atomic.Bool   // the watch follows the pool
+	gen     atomic.Uint64 // counts this process's calls after which the kept probes may not be what vSphere would say
+	live    atomic.Bool   // the watch follows the pool
+	watchPC atomic.Value  // the watch's collector (a types.ManagedObjectReference): its waits are the watch's business
 
 	mu     sync.Mutex
+	clock  uint64                                     // counts the watch's marks
+	marked uint64                                     // the clock of the last mark
+	dirty  map[types.ManagedObjectReference]uint64    // VMs the watch named and has not read since, with their marks
 	single map[types.ManagedObjectReference]keptProbe // probes of one VM (describeVM)
-	probes []vmProbe                                  // shared, never changed once kept
+	probes []vmProbe                                  // shared, never changed once kept (a change copies it)
 	byRef  map[types.ManagedObjectReference]int
-	gen0   uint64    // gen when the kept probe began
-	seq    uint64    // the readSeq of the kept probe (containerVM.seq)
-	at     time.Time // when the kept probe began
+	began  map[types.ManagedObjectReference]uint64 // the readSeq of the read each entry of probes came from
+	gen0   uint64                                  // gen when the kept probe began
+	seq    uint64                                  // the readSeq of the kept probe (containerVM.seq)
+	at     time.Time                               // when the kept probe began
 }
 
 // keptProbe is a probe of one VM with when it began.
@@ -51,10 +60,10 @@ type keptProbe struct {
 // probesKeptFor bounds the age of a probe that is answered again.
 const probesKeptFor = 2 * time.Second
 
-// stale says the kept probe may no longer be what vSphere would answer.
+// stale says the kept probes may no longer be what vSphere would answer.
 func (p *poolProbes) stale() { p.gen.Add(1) }
 
-// setLive says whether the watch follows the pool; either way the kept probe is stale.
+// setLive says whether the watch follows the pool; either way the kept probes are stale.
 func (p *poolProbes) setLive(live bool) {
 	p.live.Store(live)
 	p.stale()
@@ -62,15 +71,20 @@ func (p *poolProbes) setLive(live bool) {
 
 // probeStart is what a probe beginning now is kept with.
 type probeStart struct {
-	gen, seq uint64
-	at       time.Time
+	gen, seq, clock uint64
+	at              time.Time
 }
 
 func (b *Backend) beginProbe() probeStart {
-	return probeStart{gen: b.ctr.probes.gen.Load(), seq: b.ctr.readSeq.Add(1), at: time.Now()}
+	p := &b.ctr.probes
+	p.mu.Lock()
+	clock := p.clock
+	p.mu.Unlock()
+	return probeStart{gen: p.gen.Load(), seq: b.ctr.readSeq.Add(1), clock: clock, at: time.Now()}
 }
 
-// keep records probes, begun at s, unless a later one is kept.
+// keep records probes of the pool, begun at s, unless a later one is kept or the watch marked a VM since s:
+// the probe may predate that change, and the watch's read of the VM may already have come.
 func (p *poolProbes) keep(s probeStart, probes []vmProbe) {
 	byRef := make(map[types.ManagedObjectReference]int, len(probes))
 	for i, pr := range probes {
@@ -78,16 +92,25 @@ func (p *poolProbes) keep(s probeStart, probes []vmProbe) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.probes != nil && s.gen < p.gen0 {
+	if (p.probes != nil && s.gen < p.gen0) || p.marked > s.clock {
 		return
 	}
+	for ref, mark := range p.dirty {
+		if mark <= s.clock {
+			delete(p.dirty, ref) // marked before the probe began: the probe saw the change
+		}
+	}
 	p.probes, p.byRef, p.gen0, p.seq, p.at = probes, byRef, s.gen, s.seq, s.at
+	p.began = map[types.ManagedObjectReference]uint64{}
 }
 
 // keepOne records the probe of one VM, begun at s.
 func (p *poolProbes) keepOne(s probeStart, pr vmProbe) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if m, ok := p.dirty[pr.ref]; ok && m > s.clock {
+		return
+	}
 	if p.single == nil || len(p.single) >= 1024 {
 		p.single = map[types.ManagedObjectReference]keptProbe{}
 	}
@@ -96,14 +119,89 @@ func (p *poolProbes) keepOne(s probeStart, pr vmProbe) {
 	}
 }
 
-// current is the kept probe while nothing can have changed since it began, with its readSeq.
+// mark says the watch is about to read refs again, after a change: they are dirty until then. It returns
+// the clock to give refresh and drop.
+func (p *poolProbes) mark(refs []types.ManagedObjectReference) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dirty == nil {
+		p.dirty = map[types.ManagedObjectReference]uint64{}
+	}
+	for _, ref := range refs {
+		p.clock++
+		p.dirty[ref] = p.clock
+	}
+	p.marked = p.clock
+	return p.clock
+}
+
+// refresh puts pr, from the watch's read (readSeq seq) begun after mark, in the kept probe of the pool.
+func (p *poolProbes) refresh(pr vmProbe, mark, seq uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m, ok := p.dirty[pr.ref]; ok && m > mark {
+		return // marked again since: a later read refreshes it
+	}
+	delete(p.dirty, pr.ref)
+	p.put(pr, seq)
+}
+
+// observe puts pr, from a full read (readSeq seq) of this process, in the kept probe of the pool when it is
+// newer than what is there: a read that saw a change before the watch reported it (a waiter's).
+func (p *poolProbes) observe(pr vmProbe, seq uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.put(pr, seq)
+}
+
+// put replaces ref's entry with pr, read at seq, unless the entry comes from a later read.
+func (p *poolProbes) put(pr vmProbe, seq uint64) {
+	if k, ok := p.single[pr.ref]; ok && k.seq <= seq {
+		delete(p.single, pr.ref)
+	}
+	if p.probes == nil || seq < p.seq || seq < p.began[pr.ref] {
+		return
+	}
+	p.began[pr.ref] = seq
+	probes := append([]vmProbe(nil), p.probes...)
+	if i, ok := p.byRef[pr.ref]; ok {
+		probes[i] = pr
+		p.probes = probes
+		return
+	}
+	byRef := maps.Clone(p.byRef)
+	byRef[pr.ref] = len(probes)
+	p.probes, p.byRef = append(probes, pr), byRef
+}
+
+// drop takes ref, which left the pool (the watch's batch begun after mark), out of the kept probes.
+func (p *poolProbes) drop(ref types.ManagedObjectReference, mark uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.single, ref)
+	if m, ok := p.dirty[ref]; ok && m <= mark {
+		delete(p.dirty, ref)
+	}
+	i, ok := p.byRef[ref]
+	if !ok {
+		return
+	}
+	probes := append(append([]vmProbe(nil), p.probes[:i]...), p.probes[i+1:]...)
+	byRef := make(map[types.ManagedObjectReference]int, len(probes))
+	for j, pr := range probes {
+		byRef[pr.ref] = j
+	}
+	p.probes, p.byRef = probes, byRef
+}
+
+// current is the kept probe of the pool while nothing can have changed since it began, with its readSeq.
 func (p *poolProbes) current() ([]vmProbe, uint64, bool) {
 	if !p.live.Load() {
 		return nil, 0, false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.probes == nil || p.gen0 != p.gen.Load() || time.Since(p.at) > probesKeptFor {
+	if p.probes == nil || p.gen0 != p.gen.Load() || len(p.dirty) > 0 || time.Since(p.at) > probesKeptFor {
 		return nil, 0, false
 	}
 	return p.probes, p.seq, true
@@ -112,24 +210,32 @@ func (p *poolProbes) current() ([]vmProbe, uint64, bool) {
 // one is the view of ref of the kept probe of the pool, or else of ref alone, while it is current; found is
 // false when no current probe saw ref.
 func (p *poolProbes) one(ref types.ManagedObjectReference) (pr vmProbe, seq uint64, found bool) {
-	if probes, seq, ok := p.current(); ok {
-		p.mu.Lock()
-		i, found := p.byRef[ref]
-		p.mu.Unlock()
-		if found && i < len(probes) && probes[i].ref == ref {
-			return probes[i], seq, true
-		}
-	}
 	if !p.live.Load() {
 		return vmProbe{}, 0, false
 	}
+	gen := p.gen.Load()
 	p.mu.Lock()
-	k, ok := p.single[ref]
-	p.mu.Unlock()
-	if !ok || k.gen != p.gen.Load() || time.Since(k.at) > probesKeptFor {
+	defer p.mu.Unlock()
+	if _, dirty := p.dirty[ref]; dirty {
 		return vmProbe{}, 0, false
 	}
-	return k.p, k.seq, true
+	if i, ok := p.byRef[ref]; ok && p.gen0 == gen && time.Since(p.at) <= probesKeptFor {
+		seq := p.seq
+		if s, ok := p.began[ref]; ok {
+			seq = s
+		}
+		return p.probes[i], seq, true
+	}
+	if k, ok := p.single[ref]; ok && k.gen == gen && time.Since(k.at) <= probesKeptFor {
+		return k.p, k.seq, true
+	}
+	return vmProbe{}, 0, false
+}
+
+// probeOf is the probe of the VM of a full read, at version.
+func probeOf(c *containerVM, version string) vmProbe {
+	status, has := c.extra[wire.KeyStatus]
+	return vmProbe{ref: c.ref, name: c.vmName, version: version, power: c.power, status: status, hasStatus: has}
 }
 
 // probesStaleOn marks p stale around every call of rt that may change what a probe of the pool says: all
@@ -144,7 +250,7 @@ type staleOn struct {
 }
 
 func (s *staleOn) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
-	quiet := changesNothing(req)
+	quiet := s.changesNothing(req)
 	if !quiet {
 		s.probes.stale()
 	}
@@ -156,8 +262,12 @@ func (s *staleOn) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
 }
 
 // changesNothing says req can neither change a VM nor tell of a change made (a task's end).
-func changesNothing(req soap.HasFault) bool {
+func (s *staleOn) changesNothing(req soap.HasFault) bool {
 	switch r := req.(type) {
+	case *methods.WaitForUpdatesExBody:
+		// The watch's own wait: its batches mark what they name (onVMUpdates).
+		pc, _ := s.probes.watchPC.Load().(types.ManagedObjectReference)
+		return r.Req != nil && pc.Value != "" && r.Req.This == pc
 	case *methods.RetrievePropertiesBody:
 		return r.Req != nil && !namesTask(r.Req.SpecSet)
 	case *methods.RetrievePropertiesExBody:

@@ -27,10 +27,17 @@ func TestQuietPoolAnsweredFromItsProbe(t *testing.T) {
 	e := &containerEnv{b: b, c: s.client(t), dsDir: datastoreDir(t, b)}
 	alpha := e.create(t, spec("alpha", "", models.Process{Path: "/a"}, nil))
 	beta := e.create(t, spec("beta", "", models.Process{Path: "/b"}, nil))
-	var retrievals atomic.Int32
+	var retrievals, poolProbes atomic.Int32
 	s.model.Map().Handler = func(_ *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
-		if _, ok := m.Body.(*types.RetrievePropertiesEx); ok {
+		if r, ok := m.Body.(*types.RetrievePropertiesEx); ok {
 			retrievals.Add(1)
+			for _, fs := range r.SpecSet {
+				for _, o := range fs.ObjectSet {
+					if len(o.SelectSet) > 0 {
+						poolProbes.Add(1) // the pool traversed
+					}
+				}
+			}
 		}
 		return nil, nil
 	}
@@ -107,6 +114,10 @@ func TestQuietPoolAnsweredFromItsProbe(t *testing.T) {
 		})
 	}
 	vm := object.NewVirtualMachine(e.c, betaRef)
+	pooled := poolProbes.Load()
+	b.ctr.probes.mu.Lock()
+	keptAt := b.ctr.probes.at
+	b.ctr.probes.mu.Unlock()
 	task, err := vm.PowerOn(ctx)
 	if err == nil {
 		err = task.Wait(ctx)
@@ -114,10 +125,14 @@ func TestQuietPoolAnsweredFromItsProbe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// ...another client's power-on once the watch reports it...
+	// ...another client's power-on once the watch reports it: its read of the VM takes the VM's place in the
+	// kept probe of the pool, which is not probed again...
 	eventually(2*time.Second, "another client's power-on", func(got map[string]*models.ContainerInfo) bool {
 		return got["beta"] != nil && got["beta"].State.Running
 	})
+	if probed := poolProbes.Load() - pooled; probed != 0 && time.Since(keptAt) < probesKeptFor {
+		t.Errorf("the pool was probed %d times after another client's power-on, want 0 (the watch's read)", probed)
+	}
 	writeStatus(42)
 	b.nudge(ctx, *beta.ID)
 	if got := list(); got["beta"].State.Pid != 42 {

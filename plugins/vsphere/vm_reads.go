@@ -166,17 +166,24 @@ func (r *vmReads) describe(p vmProbe) (*containerVM, bool) {
 // read when its changeVersion is the one of that read (as a listing describes it), else read in full. The
 // probe carries four small properties where a full read carries the VM's whole extraConfig, three times
 // serialised; what it says is what a full read would say at that moment (the listing's argument above).
+// An answer (docker inspect, docker logs) may come from a kept probe (vm_probes.go); probeVM, for the
+// decisions that must see what vSphere says now (a removal's "is it running"), always probes.
 func (b *Backend) describeVM(ctx context.Context, ref types.ManagedObjectReference) (*containerVM, error) {
-	if b.ctr.reads.noProbe.Load() || !b.ctr.reads.has(ref) {
-		return b.readVM(ctx, ref)
-	}
-	if p, seq, found := b.ctr.probes.one(ref); found {
-		// The last probe of the pool or of this VM is still what vSphere would say (vm_probes.go).
+	if p, seq, found := b.ctr.probes.one(ref); found && !b.ctr.reads.noProbe.Load() {
+		// The last probe of the pool or of this VM is still what vSphere would say.
 		if c, ok := b.ctr.reads.describe(p); ok {
 			c = b.withStart(c)
 			c.seq = seq
 			return c, nil
 		}
+	}
+	return b.probeVM(ctx, ref)
+}
+
+// probeVM is describeVM without the kept probes.
+func (b *Backend) probeVM(ctx context.Context, ref types.ManagedObjectReference) (*containerVM, error) {
+	if b.ctr.reads.noProbe.Load() || !b.ctr.reads.has(ref) {
+		return b.readVM(ctx, ref)
 	}
 	start := b.beginProbe()
 	seq := start.seq

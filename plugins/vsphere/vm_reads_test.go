@@ -30,6 +30,8 @@ func TestListingReadsWhatChanged(t *testing.T) {
 	alpha := e.create(t, spec("alpha", "", models.Process{Path: "/a"}, nil))
 	beta := e.create(t, spec("beta", "", models.Process{Path: "/b"}, nil))
 	gamma := e.create(t, spec("gamma", "", models.Process{Path: "/c"}, nil))
+	// Every listing probes: without the watch no probe is answered again (vm_probes_test.go has those).
+	b.stopWatch()
 	vm := func(info *models.ContainerInfo) *object.VirtualMachine {
 		var ref types.ManagedObjectReference
 		ref.FromString(info.VM)

@@ -117,6 +117,7 @@ func (b *Backend) watchOnce(ctx context.Context) error {
 		}},
 		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: watchedProperties}},
 	}}
+	b.ctr.probes.watchPC.Store(pc.Reference())
 	if _, err := pc.CreateFilter(ctx, filter); err != nil {
 		return classify(err, "watch pool "+b.where.pool.InventoryPath)
 	}
@@ -150,12 +151,17 @@ func (b *Backend) watchOnce(ctx context.Context) error {
 // onVMUpdates publishes "die" for containers seen exiting, then wakes the waiters with what it read. initial
 // says the updates list the VMs there when the watch began.
 func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate, initial bool) {
-	b.ctr.probes.stale() // before anyone hears of the change
+	refs := make([]types.ManagedObjectReference, 0, len(updates))
+	for _, u := range updates {
+		refs = append(refs, u.Obj)
+	}
+	mark := b.ctr.probes.mark(refs) // before anyone hears of the change: the kept probes do not answer for them
 	w := &b.ctr.watch
 	read := make(map[types.ManagedObjectReference]*containerVM, len(updates))
 	for _, u := range updates {
 		if u.Kind == types.ObjectUpdateKindLeave {
 			read[u.Obj] = nil
+			b.ctr.probes.drop(u.Obj, mark)
 			w.mu.Lock()
 			delete(w.exited, u.Obj)
 			w.mu.Unlock()
@@ -175,6 +181,9 @@ func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate,
 				continue
 			}
 			read[u.Obj] = c
+			if c.version != "" {
+				b.ctr.probes.refresh(probeOf(c, c.version), mark, c.seq)
+			}
 		}
 		if c.id() != "" {
 			// A VM there when the watch began (at start, or after a restart of the watch) is only recorded: its
