@@ -85,6 +85,18 @@ func waitGone(t *testing.T, pid int) {
 
 func TestRestartAfterKillAndCleanStop(t *testing.T) {
 	dir := t.TempDir()
+	// Each process's socket lies in a directory of its own under TMPDIR, removed once the process is gone,
+	// killed or stopped.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	sockets := func() []string {
+		t.Helper()
+		found, err := filepath.Glob(filepath.Join(tmp, "vice-plugin-*", "plugin*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return found
+	}
 	register(t, dir, "alpha")
 	var logs strings.Builder
 	host, err := pluginhost.New(pluginhost.Options{Dir: dir, Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))})
@@ -106,6 +118,9 @@ func TestRestartAfterKillAndCleanStop(t *testing.T) {
 	first := host.Status()[0]
 	if !first.Running || first.PID == 0 || first.Restarts != 0 {
 		t.Fatalf("status %+v", first)
+	}
+	if s := sockets(); len(s) != 1 {
+		t.Fatalf("sockets of the running plugin: %v, want one", s)
 	}
 
 	if err := syscall.Kill(first.PID, syscall.SIGKILL); err != nil {
@@ -131,6 +146,9 @@ func TestRestartAfterKillAndCleanStop(t *testing.T) {
 	if !strings.Contains(logs.String(), "plugin restarted") {
 		t.Fatalf("log does not say the plugin was restarted:\n%s", logs.String())
 	}
+	if s := sockets(); len(s) != 1 {
+		t.Fatalf("sockets after the killed plugin's restart: %v, want the new one only", s)
+	}
 
 	stopped := time.Now()
 	host.Stop()
@@ -138,6 +156,9 @@ func TestRestartAfterKillAndCleanStop(t *testing.T) {
 	waitGone(t, second.PID)
 	if err := ping(ctx, rt); err == nil {
 		t.Fatal("ping succeeded after Stop")
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 0 {
+		t.Fatalf("left in TMPDIR after Stop: %v", left)
 	}
 }
 

@@ -27,6 +27,7 @@ type managed struct {
 
 	mu       sync.Mutex
 	client   *plugin.Client
+	sockDir  string // the directory of the current process's socket, removed once the process is gone
 	proto    plugin.ClientProtocol
 	rt       http.RoundTripper
 	pid      int
@@ -42,8 +43,14 @@ func newManaged(m *Manifest, opts *Options) *managed {
 // launch starts a process and makes it current.
 func (p *managed) launch(ctx context.Context) error {
 	sum, _ := hex.DecodeString(p.m.SHA256)
+	// The plugin's socket goes in a directory of its own, removed once the process is gone: a plugin that
+	// crashed or was killed cannot remove its socket itself.
+	sockDir, err := os.MkdirTemp("", "vice-plugin-")
+	if err != nil {
+		return fmt.Errorf("plugin %s: a directory for its socket: %w", p.m.Name, errdefs.Classed(err, errdefs.ErrSystem))
+	}
 	cmd := exec.Command(p.m.Path, p.m.Args...)
-	cmd.Env = append(os.Environ(), p.m.Env...)
+	cmd.Env = append(append(os.Environ(), p.m.Env...), plugin.EnvUnixSocketDir+"="+sockDir)
 	setPdeathsig(cmd)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  transport.Handshake,
@@ -58,6 +65,7 @@ func (p *managed) launch(ctx context.Context) error {
 	proto, err := client.Client()
 	if err != nil {
 		client.Kill()
+		_ = os.RemoveAll(sockDir)
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
 			return fmt.Errorf("plugin %s: %s does not match the checksum in its manifest: %w", p.m.Name, p.m.Path, errdefs.ErrForbidden)
 		}
@@ -66,6 +74,7 @@ func (p *managed) launch(ctx context.Context) error {
 	raw, err := proto.Dispense(transport.PluginName)
 	if err != nil {
 		client.Kill()
+		_ = os.RemoveAll(sockDir)
 		return fmt.Errorf("plugin %s: %v: %w", p.m.Name, err, errdefs.ErrUnavailable)
 	}
 	pid := 0
@@ -73,7 +82,7 @@ func (p *managed) launch(ctx context.Context) error {
 		pid = rc.Pid
 	}
 	p.mu.Lock()
-	p.client, p.proto, p.rt, p.pid = client, proto, raw.(http.RoundTripper), pid
+	p.client, p.proto, p.rt, p.pid, p.sockDir = client, proto, raw.(http.RoundTripper), pid, sockDir
 	close(p.ready)
 	p.mu.Unlock()
 	p.log.Debug("plugin started", "pid", pid, "path", p.m.Path)
@@ -150,19 +159,27 @@ func (p *managed) watch(ctx context.Context) string {
 // retire drops the current process so that new requests wait for its successor.
 func (p *managed) retire() {
 	p.mu.Lock()
-	client := p.client
-	p.client, p.proto, p.rt, p.pid = nil, nil, nil, 0
+	client, sockDir := p.client, p.sockDir
+	p.client, p.proto, p.rt, p.pid, p.sockDir = nil, nil, nil, 0, ""
 	p.ready = make(chan struct{})
 	p.mu.Unlock()
 	if client != nil {
 		client.Kill()
 	}
+	removeSockDir(sockDir)
+}
+
+// removeSockDir removes a stopped process's socket directory.
+func removeSockDir(dir string) {
+	if dir != "" {
+		_ = os.RemoveAll(dir)
+	}
 }
 
 func (p *managed) kill() {
 	p.mu.Lock()
-	client := p.client
-	p.client, p.proto, p.rt, p.pid = nil, nil, nil, 0
+	client, sockDir := p.client, p.sockDir
+	p.client, p.proto, p.rt, p.pid, p.sockDir = nil, nil, nil, 0, ""
 	p.stopped = true
 	select {
 	case <-p.ready:
@@ -174,6 +191,7 @@ func (p *managed) kill() {
 		client.Kill()
 		p.log.Debug("plugin stopped")
 	}
+	removeSockDir(sockDir)
 }
 
 // current returns the serving RoundTripper, waiting for a restart to finish while ctx allows.
