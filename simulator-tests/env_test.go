@@ -139,10 +139,19 @@ func (v *vch) start(t *testing.T, name string, logs *syncBuffer, args ...string)
 	}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A TMPDIR of its own (short: plugin sockets live there), removed after the process: what a process
+	// killed by a test leaves there (its plugin's socket directory) goes with it.
+	tmp, err := os.MkdirTemp("", "vt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	if err := cmd.Start(); err != nil {
+		_ = os.RemoveAll(tmp)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		defer os.RemoveAll(tmp)
 		stop(cmd)
 		if t.Failed() {
 			t.Logf("%s output:\n%s", name, logs.String())
