@@ -46,6 +46,7 @@ func testContainers(t *testing.T, s *suite) {
 		{"inspect", s.testInspect},
 		{"list", s.testList},
 		{"list/filters", s.testListFilters},
+		{"list/known-specs", s.testListKnownSpecs},
 		{"spec", group(
 			subtest{"round-trip", s.testSpecRoundTrip},
 			subtest{"guest", s.testSpecGuest},

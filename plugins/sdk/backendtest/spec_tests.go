@@ -103,3 +103,52 @@ func (s *suite) testListFilters(t *testing.T) {
 		}
 	}
 }
+
+// Every listed container carries its spec's specVersion, the same in every listing of an unchanged container
+// and another once the spec changed (a rename); a listing given specVersions in knownSpec leaves out exactly
+// those specs.
+func (s *suite) testListKnownSpecs(t *testing.T) {
+	a := s.create(t, forever)
+	b := s.create(t, forever)
+	list := func(known []string) map[string]*models.ContainerInfo {
+		t.Helper()
+		p := containers.NewListContainersParams().WithID([]string{*a.ID, *b.ID}).WithKnownSpec(known)
+		resp, err := s.pl.Containers.ListContainers(p.WithContext(ctx(t)))
+		if err != nil {
+			t.Fatalf("list: %v", errText(err))
+		}
+		out := map[string]*models.ContainerInfo{}
+		for _, c := range resp.Payload {
+			out[*c.ID] = c
+		}
+		if out[*a.ID] == nil || out[*b.ID] == nil {
+			t.Fatalf("listed %v, want both containers", out)
+		}
+		return out
+	}
+	whole := list(nil)
+	va, vb := whole[*a.ID].SpecVersion, whole[*b.ID].SpecVersion
+	for id, c := range whole {
+		if len(c.SpecVersion) != 32 || c.Spec == nil {
+			t.Fatalf("container %s listed with specVersion %q and spec %v", id, c.SpecVersion, c.Spec)
+		}
+	}
+	if va == vb {
+		t.Errorf("two containers' specs (other names) share specVersion %s", va)
+	}
+	partial := list([]string{va})
+	if got := partial[*a.ID]; got.Spec != nil || got.SpecVersion != va {
+		t.Errorf("a known spec: listed with spec %v, specVersion %q; want none, %q", got.Spec, got.SpecVersion, va)
+	}
+	if got := partial[*b.ID]; got.Spec == nil || got.SpecVersion != vb || *got.Spec.Name != *whole[*b.ID].Spec.Name {
+		t.Errorf("an unknown spec: listed with spec %v, specVersion %q; want it whole, %q", got.Spec, got.SpecVersion, vb)
+	}
+	if _, err := s.rename(t, *a.ID, *a.Name+"-renamed"); err != nil {
+		t.Fatalf("rename: %v", errText(err))
+	}
+	renamed := list([]string{va})[*a.ID]
+	if renamed.Spec == nil || renamed.SpecVersion == va || *renamed.Spec.Name != *a.Name+"-renamed" {
+		t.Errorf("after a rename, with the old specVersion known: spec %v, specVersion %q (was %q); want the new spec whole",
+			renamed.Spec, renamed.SpecVersion, va)
+	}
+}
