@@ -89,7 +89,7 @@ func (r sharedListReader) ReadResponse(res runtime.ClientResponse, consumer runt
 	out := make([]*models.ContainerInfo, 0, len(items))
 	for _, item := range items {
 		e, ok := last[string(item)]
-		if !ok || (e.info.Spec == nil && e.info.SpecVersion != "") {
+		if !ok { // a known text was decoded, and its left-out spec taken, before
 			e = listedInfo{text: string(item), info: new(models.ContainerInfo)}
 			if err := json.Unmarshal(item, e.info); err != nil {
 				return nil, fmt.Errorf("decode the container list: %w", err)
