@@ -260,8 +260,14 @@ func (b *Backend) makeContainerDisk(ctx context.Context, l *containerVMLayout) (
 	if err != nil {
 		return false, fmt.Errorf("the image's layer %s: %w", l.layer, err)
 	}
-	// The VM's folder is at the datastore's root, which exists.
-	if made, err = b.imageFiles().mkdir(ctx, l.vmName); err != nil {
+	// The VM's folder is at the datastore's root, which exists. On a datastore whose files are on this
+	// machine it is made here, as the disk is, rather than by a MakeDirectory round trip.
+	if local, ok := data.(*localDiskData); ok {
+		made, err = local.mkdir(l.vmName)
+	} else {
+		made, err = b.imageFiles().mkdir(ctx, l.vmName)
+	}
+	if err != nil {
 		return false, err
 	}
 	// The hint is relative to the child's folder, so the chain survives the datastore being mounted elsewhere.

@@ -106,44 +106,91 @@ func (l *localDiskData) readFileRange(dsPath string, offset int64) (data []byte,
 	return data, true, nil
 }
 
-// createDisk has the VirtualDiskManager make the thin disk and rewrites its descriptor to name the parent.
-// The descriptor is a file of this machine, read and rewritten here as the disk's contents are: through
-// the datastore's HTTP API that was two more round trips, each a datastore lookup in the simulator.
-func (l *localDiskData) createDisk(ctx context.Context, rel string, parent *Descriptor, parentRel string) (*Descriptor, error) {
-	if err := l.b.createVirtualDisk(ctx, rel); err != nil {
-		return nil, err
-	}
+// createDisk makes the thin disk as the simulator's VirtualDiskManager would, as files of this machine: the
+// descriptor (ours at once, naming the parent) and its empty flat extent. Through vSphere that was a
+// CreateVirtualDisk task and its read, then the descriptor read back and written again; the disk's contents
+// are written here anyway. A descriptor that exists is refused, as vSphere refuses it (FileAlreadyExists).
+func (l *localDiskData) createDisk(_ context.Context, rel string, parent *Descriptor, parentRel string) (*Descriptor, error) {
 	desc := l.b.where.datastore.Path(rel)
 	local, err := l.local(desc)
 	if err != nil {
 		return nil, err
 	}
-	made, err := readLocalDescriptor(local)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", desc, err)
+	flat := strings.TrimSuffix(filepath.Base(local), ".vmdk") + "-flat.vmdk"
+	made := &Descriptor{
+		CreateType: "vmfs",
+		Extents:    []Extent{{Access: "RW", Sectors: layerDiskCapacityKB * 1024 / 512, Type: "VMFS", File: flat}},
+		DDB:        map[string]string{},
 	}
 	d, raw, err := ourDescriptor(made, parent, relativeHint(rel, parentRel))
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(local, raw, 0o644); err != nil {
-		return nil, fmt.Errorf("write %s: %w", desc, errdefs.Classed(err, osClass(err)))
+	f, err := os.OpenFile(local, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("create disk %s: the file exists: %w", desc, errdefs.ErrConflict)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create disk %s: %w", desc, errdefs.Classed(err, osClass(err)))
+	}
+	fail := func(err error) (*Descriptor, error) {
+		f.Close()
+		os.Remove(filepath.Join(filepath.Dir(local), flat))
+		os.Remove(local)
+		return nil, fmt.Errorf("create disk %s: %w", desc, errdefs.Classed(err, osClass(err)))
+	}
+	extent, err := os.Create(filepath.Join(filepath.Dir(local), flat))
+	if err != nil {
+		return fail(err)
+	}
+	if err := extent.Close(); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Write(raw); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		return fail(err)
 	}
 	return d, nil
 }
 
-// readLocalDescriptor parses the descriptor at the local path p.
-func readLocalDescriptor(p string) (*Descriptor, error) {
-	f, err := os.Open(p)
+// mkdir creates the folder rel, whose parent exists, as vSphere's MakeDirectory would (the simulator makes
+// it 0700), and says whether it did: false when rel existed.
+func (l *localDiskData) mkdir(rel string) (created bool, _ error) {
+	dsPath := l.b.where.datastore.Path(rel)
+	local, err := l.local(dsPath)
 	if err != nil {
-		return nil, errdefs.Classed(err, osClass(err))
+		return false, err
 	}
-	defer f.Close()
-	d, err := ReadDescriptor(f)
+	switch err := os.Mkdir(local, 0o700); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrExist):
+		return false, nil
+	default:
+		return false, fmt.Errorf("create %s: %w", dsPath, errdefs.Classed(err, osClass(err)))
+	}
+}
+
+// removeAll deletes the folder or file rel with everything in it, as vSphere's DeleteDatastoreFile would;
+// one that is not there is an errdefs.ErrNotFound error, as there.
+func (l *localDiskData) removeAll(rel string) error {
+	dsPath := l.b.where.datastore.Path(rel)
+	local, err := l.local(dsPath)
 	if err != nil {
-		return nil, errdefs.Classed(err, errdefs.ErrSystem)
+		return err
 	}
-	return d, nil
+	if local == filepath.Clean(l.root) {
+		return fmt.Errorf("delete %s: the datastore's root: %w", dsPath, errdefs.ErrInvalid)
+	}
+	if _, err := os.Lstat(local); err != nil {
+		return fmt.Errorf("delete %s: %w", dsPath, errdefs.Classed(err, osClass(err)))
+	}
+	if err := os.RemoveAll(local); err != nil {
+		return fmt.Errorf("delete %s: %w", dsPath, errdefs.Classed(err, osClass(err)))
+	}
+	return nil
 }
 
 func (l *localDiskData) format(_ context.Context, desc string) error {

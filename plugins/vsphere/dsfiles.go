@@ -48,7 +48,13 @@ func (b *Backend) readFile(ctx context.Context, rel string, limit int64) ([]byte
 func (b *Backend) move(ctx context.Context, from, to string) error {
 	return b.imageFiles().move(ctx, from, to)
 }
+
+// deleteFile removes the file or folder rel with everything in it. On a datastore whose files are on this
+// machine that is done here, as the simulator's FileManager would do it, without its task and reads.
 func (b *Backend) deleteFile(ctx context.Context, rel string) error {
+	if l := b.layers.local.Load(); l != nil {
+		return l.removeAll(rel)
+	}
 	return b.imageFiles().deleteFile(ctx, rel)
 }
 func (b *Backend) deleteDisk(ctx context.Context, rel string) error {
