@@ -61,10 +61,11 @@ func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) er
 	b.ctr.logs.drain(ctx, id, func(ctx context.Context, offset int64) ([]byte, error) {
 		return b.readRange(ctx, path.Join(folder, outputLog), offset)
 	})
-	if err := b.vmObject(c).Unregister(ctx); err != nil {
+	if err := b.vmObject(c).Unregister(changingOnly(ctx, c.ref)); err != nil {
 		b.ctr.removed.Delete(id) // still there: its waits go on
 		return fmt.Errorf("remove container %s: %w", id, classify(err, "unregister "+c.vmName))
 	}
+	b.ctr.probes.gone(c.ref)
 	// The container is gone from here on; its files go without regard for the caller's patience.
 	if err := b.deleteFile(context.WithoutCancel(ctx), folder); err != nil && !isGone(err) {
 		b.log.Warn("a removed containerVM's folder stays on the datastore: delete it by hand", "container", id,
@@ -87,9 +88,10 @@ func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) er
 func (b *Backend) powerOffToRemove(ctx context.Context, c *containerVM) (*containerVM, error) {
 	gs := c.guestStatus()
 	exited := !c.paused() && gs != nil && gs.State == wire.StateExited
-	task, err := b.vmObject(c).PowerOff(ctx)
+	vctx := changingOnly(ctx, c.ref)
+	task, err := b.vmObject(c).PowerOff(vctx)
 	if err == nil {
-		_, err = vtask.Wait(ctx, task)
+		_, err = vtask.Wait(vctx, task)
 	}
 	// The guest may have halted between our read and our call: that is the outcome we wanted.
 	if err != nil && !errdefs.Is(classify(err, ""), errdefs.ErrConflict) {
@@ -160,9 +162,10 @@ func (b *Backend) RenameContainer(ctx context.Context, id, name string) (*models
 	}
 	// Two long names can cut to the same VM name; vSphere refuses a rename to the name a VM has.
 	if vmName := vmNameOf(name, id); vmName != c.vmName {
-		task, err := b.vmObject(c).Rename(ctx, vmName)
+		vctx := changingOnly(ctx, c.ref)
+		task, err := b.vmObject(c).Rename(vctx, vmName)
 		if err == nil {
-			_, err = vtask.Wait(ctx, task)
+			_, err = vtask.Wait(vctx, task)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("rename container %s: %w", id, classify(err, "rename "+c.vmName))

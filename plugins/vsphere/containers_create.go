@@ -67,7 +67,9 @@ func (b *Backend) createContainerVM(ctx context.Context, spec *models.ContainerS
 		return nil, fmt.Errorf("container %s: %w", l.id, diskErr)
 	}
 	vmSpec := b.vmConfigSpec(l)
-	ref, err := b.createVM(ctx, l.vmName, vmSpec)
+	// The create adds one VM to the pool and changes nothing else: it is marked as that VM (changingOnly).
+	ref, err := b.createVM(changingOnly(ctx, creating(l.id)), l.vmName, vmSpec)
+	b.ctr.probes.created(creating(l.id), ref)
 	if err != nil {
 		b.removeFolderQuietly(context.WithoutCancel(ctx), l.vmName)
 		return nil, fmt.Errorf("container %s: %w", l.id, err)
@@ -352,6 +354,7 @@ func (b *Backend) vmObject(c *containerVM) *object.VirtualMachine {
 
 // reconfigure applies spec to the containerVM and waits for it.
 func (b *Backend) reconfigure(ctx context.Context, c *containerVM, spec types.VirtualMachineConfigSpec) error {
+	ctx = changingOnly(ctx, c.ref)
 	task, err := b.vmObject(c).Reconfigure(ctx, spec)
 	if err == nil {
 		_, err = vtask.Wait(ctx, task)

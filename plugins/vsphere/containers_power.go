@@ -70,9 +70,10 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
 	b.ctr.tasks.forgetContainer(id)
-	task, err := b.vmObject(c).PowerOn(ctx)
+	vctx := changingOnly(ctx, c.ref)
+	task, err := b.vmObject(c).PowerOn(vctx)
 	if err == nil {
-		_, err = vtask.Wait(ctx, task)
+		_, err = vtask.Wait(vctx, task)
 	}
 	if err != nil {
 		// Undo the count, so the container does not look like it ran and died.
@@ -205,9 +206,10 @@ func (b *Backend) stoppedRemoved(c *containerVM, err error) (*models.ContainerIn
 // killed, so the state and the "die" event say what happened.
 func (b *Backend) powerOff(ctx context.Context, c *containerVM) (*containerVM, error) {
 	if c.on() {
-		task, err := b.vmObject(c).PowerOff(ctx)
+		vctx := changingOnly(ctx, c.ref)
+		task, err := b.vmObject(c).PowerOff(vctx)
 		if err == nil {
-			_, err = vtask.Wait(ctx, task)
+			_, err = vtask.Wait(vctx, task)
 		}
 		// The guest may have halted between our read and our call: that is the outcome we wanted.
 		if err != nil && !errdefs.Is(classify(err, ""), errdefs.ErrConflict) {

@@ -32,9 +32,10 @@ func (b *Backend) PauseContainer(ctx context.Context, id string) (*models.Contai
 	case !c.state().Running:
 		return nil, fmt.Errorf("container %s is not running: %w", id, errdefs.ErrConflict)
 	}
-	task, err := b.vmObject(c).Suspend(ctx)
+	vctx := changingOnly(ctx, c.ref)
+	task, err := b.vmObject(c).Suspend(vctx)
 	if err == nil {
-		_, err = vtask.Wait(ctx, task)
+		_, err = vtask.Wait(vctx, task)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pause container %s: %w", id, classify(err, "suspend "+c.vmName))
@@ -61,9 +62,10 @@ func (b *Backend) UnpauseContainer(ctx context.Context, id string) (*models.Cont
 	if !c.paused() {
 		return nil, fmt.Errorf("container %s is not paused: %w", id, errdefs.ErrConflict)
 	}
-	task, err := b.vmObject(c).PowerOn(ctx)
+	vctx := changingOnly(ctx, c.ref)
+	task, err := b.vmObject(c).PowerOn(vctx)
 	if err == nil {
-		_, err = vtask.Wait(ctx, task)
+		_, err = vtask.Wait(vctx, task)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("unpause container %s: %w", id, classify(err, "resume "+c.vmName))

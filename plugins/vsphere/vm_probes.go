@@ -43,6 +43,7 @@ type poolProbes struct {
 	marked uint64                                     // the clock of the last mark
 	dirty  map[types.ManagedObjectReference]uint64    // VMs the watch named and has not read since, with their marks
 	single map[types.ManagedObjectReference]keptProbe // probes of one VM (describeVM)
+	kept   bool                                       // a probe of the pool is kept (an empty pool's is empty)
 	probes []vmProbe                                  // shared, never changed once kept (a change copies it)
 	byRef  map[types.ManagedObjectReference]int
 	began  map[types.ManagedObjectReference]uint64 // the readSeq of the read each entry of probes came from
@@ -92,7 +93,7 @@ func (p *poolProbes) keep(s probeStart, probes []vmProbe) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if (p.probes != nil && s.gen < p.gen0) || p.marked > s.clock {
+	if (p.kept && s.gen < p.gen0) || p.marked > s.clock {
 		return
 	}
 	for ref, mark := range p.dirty {
@@ -100,7 +101,7 @@ func (p *poolProbes) keep(s probeStart, probes []vmProbe) {
 			delete(p.dirty, ref) // marked before the probe began: the probe saw the change
 		}
 	}
-	p.probes, p.byRef, p.gen0, p.seq, p.at = probes, byRef, s.gen, s.seq, s.at
+	p.kept, p.probes, p.byRef, p.gen0, p.seq, p.at = true, probes, byRef, s.gen, s.seq, s.at
 	p.began = map[types.ManagedObjectReference]uint64{}
 }
 
@@ -159,7 +160,7 @@ func (p *poolProbes) put(pr vmProbe, seq uint64) {
 	if k, ok := p.single[pr.ref]; ok && k.seq <= seq {
 		delete(p.single, pr.ref)
 	}
-	if p.probes == nil || seq < p.seq || seq < p.began[pr.ref] {
+	if !p.kept || seq < p.seq || seq < p.began[pr.ref] {
 		return
 	}
 	p.began[pr.ref] = seq
@@ -178,10 +179,15 @@ func (p *poolProbes) put(pr vmProbe, seq uint64) {
 func (p *poolProbes) drop(ref types.ManagedObjectReference, mark uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.single, ref)
 	if m, ok := p.dirty[ref]; ok && m <= mark {
 		delete(p.dirty, ref)
 	}
+	p.removeLocked(ref)
+}
+
+// removeLocked takes ref out of the kept probes. Called with p.mu held.
+func (p *poolProbes) removeLocked(ref types.ManagedObjectReference) {
+	delete(p.single, ref)
 	i, ok := p.byRef[ref]
 	if !ok {
 		return
@@ -201,10 +207,30 @@ func (p *poolProbes) current() ([]vmProbe, uint64, bool) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.probes == nil || p.gen0 != p.gen.Load() || len(p.dirty) > 0 || time.Since(p.at) > probesKeptFor {
+	if !p.kept || p.gen0 != p.gen.Load() || len(p.dirty) > 0 || time.Since(p.at) > probesKeptFor {
 		return nil, 0, false
 	}
 	return p.probes, p.seq, true
+}
+
+// notKept says why the kept probe of the pool is not current ("" when it is), for the debug log.
+func (p *poolProbes) notKept() string {
+	if !p.live.Load() {
+		return "the watch is not following the pool"
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case !p.kept:
+		return "no probe kept"
+	case p.gen0 != p.gen.Load():
+		return "a change of any VM since"
+	case len(p.dirty) > 0:
+		return "a VM changed and not read since"
+	case time.Since(p.at) > probesKeptFor:
+		return "older than " + probesKeptFor.String()
+	}
+	return ""
 }
 
 // one is the view of ref of the kept probe of the pool, or else of ref alone, while it is current; found is
@@ -251,14 +277,70 @@ type staleOn struct {
 
 func (s *staleOn) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
 	quiet := s.changesNothing(req)
+	ref, one := ctx.Value(changesOnlyKey{}).(types.ManagedObjectReference)
+	change := func() {
+		if one {
+			s.probes.mark([]types.ManagedObjectReference{ref})
+		} else {
+			s.probes.stale()
+		}
+	}
 	if !quiet {
-		s.probes.stale()
+		change()
 	}
 	err := s.next.RoundTrip(ctx, req, res)
 	if !quiet {
-		s.probes.stale()
+		change()
 	}
 	return err
+}
+
+// changesOnlyKey tags a context whose vSphere calls change, or tell of the end of a change of, one VM only:
+// its reconfigure, power operations, rename or unregister, and the reads of their tasks. probesStaleOn then
+// marks that VM dirty, as the watch marks the VMs of its batches, rather than every kept probe stale: the
+// probe of the pool is answered again once the VM has been read after the change (the watch reports it) or
+// has left the pool, and the kept probes of the other VMs stay true meanwhile.
+type changesOnlyKey struct{}
+
+// changingOnly tags ctx: its calls change the VM ref and nothing else.
+func changingOnly(ctx context.Context, ref types.ManagedObjectReference) context.Context {
+	return context.WithValue(ctx, changesOnlyKey{}, ref)
+}
+
+// creating is what a create of the container id in flight is marked as, before its VM has a reference.
+func creating(id string) types.ManagedObjectReference {
+	return types.ManagedObjectReference{Type: "VirtualMachine", Value: "creating:" + id}
+}
+
+// created ends the mark of a create in flight: the VM it made, ref, is dirty until the watch has read it
+// (its batch names every VM that enters the pool). A create that failed (ref is the zero value) may have
+// left anything behind, so every kept probe is stale.
+func (p *poolProbes) created(placeholder, ref types.ManagedObjectReference) {
+	if ref.Value == "" {
+		p.stale()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ref.Value != "" {
+		if p.dirty == nil {
+			p.dirty = map[types.ManagedObjectReference]uint64{}
+		}
+		p.clock++
+		p.dirty[ref] = p.clock
+		p.marked = p.clock
+	}
+	delete(p.dirty, placeholder)
+}
+
+// gone takes ref, which this process has just unregistered, out of the kept probes: nothing about it can be
+// true any more but its absence, which every later probe sees too.
+func (p *poolProbes) gone(ref types.ManagedObjectReference) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clock++
+	p.marked = p.clock
+	delete(p.dirty, ref)
+	p.removeLocked(ref)
 }
 
 // changesNothing says req can neither change a VM nor tell of a change made (a task's end).

@@ -200,3 +200,92 @@ func TestQuietPoolAnsweredFromItsProbe(t *testing.T) {
 		}
 	}
 }
+
+// The endpoint's own changes of one VM (a create, a rename, a removal) mark that VM rather than every kept
+// probe: each is in the very next answer, a removal without a round trip, and once the watch has read the
+// changed VM the pool is answered from its probe again, where any change made anywhere used to cost the
+// next listing a probe of the whole pool. A probe of an empty pool is kept too: it was taken for none.
+func TestOwnChangesMarkTheirVM(t *testing.T) {
+	ctx := context.Background()
+	s := startSim(t, oneCluster(), nil)
+	b := newBackend(t, s.config())
+	e := &containerEnv{b: b, c: s.client(t), dsDir: datastoreDir(t, b)}
+	var retrievals atomic.Int32
+	s.model.Map().Handler = func(_ *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+		if _, ok := m.Body.(*types.RetrievePropertiesEx); ok {
+			retrievals.Add(1)
+		}
+		return nil, nil
+	}
+	list := func() map[string]*models.ContainerInfo {
+		t.Helper()
+		all, err := b.ListContainers(ctx, sdk.ListFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]*models.ContainerInfo{}
+		for _, c := range all {
+			out[*c.Name] = c
+		}
+		return out
+	}
+	quiet := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			n := retrievals.Load()
+			list()
+			if retrievals.Load() == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the pool is still probed after 5s", what)
+			}
+		}
+	}
+	// An empty pool's probe is kept as any other.
+	quiet("an empty pool")
+	alpha := e.create(t, spec("alpha", "", models.Process{Path: "/a"}, nil))
+	beta := e.create(t, spec("beta", "", models.Process{Path: "/b"}, nil))
+	quiet("after the creates")
+
+	// A removal: not listed in the very next answer, which needs no round trip.
+	if err := b.RemoveContainer(ctx, *beta.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	n := retrievals.Load()
+	if got := list(); got["beta"] != nil || got["alpha"] == nil {
+		t.Fatalf("listed %v right after beta's removal", got)
+	}
+	if got := retrievals.Load() - n; got != 0 {
+		t.Fatalf("the listing after a removal made %d retrievals, want 0", got)
+	}
+
+	// A create: listed in the very next answer; the pool is quiet again once the watch has read the new VM.
+	gamma := e.create(t, spec("gamma", "", models.Process{Path: "/g"}, nil))
+	if got := list(); got["gamma"] == nil || *got["gamma"].ID != *gamma.ID {
+		t.Fatalf("listed %v right after gamma's create", got)
+	}
+	quiet("after gamma's create")
+
+	// A rename: in the very next answer, and a description of another VM still answers from its probe.
+	if _, err := b.RenameContainer(ctx, *alpha.ID, "alpha2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); got["alpha2"] == nil || got["alpha"] != nil {
+		t.Fatalf("listed %v right after the rename, want alpha2", got)
+	}
+	quiet("after the rename")
+
+	// A create refused (before any VM call) marks nothing.
+	bad := spec("gamma", "", models.Process{Path: "/g"}, nil) // gamma's name
+	if _, err := b.CreateContainer(ctx, bad); err == nil {
+		t.Fatal("a second container named gamma was created")
+	}
+	quiet("after a refused create")
+	b.ctr.probes.mu.Lock()
+	dirty := len(b.ctr.probes.dirty)
+	b.ctr.probes.mu.Unlock()
+	if dirty != 0 {
+		t.Fatalf("%d VMs marked after the pool was quiet again", dirty)
+	}
+}

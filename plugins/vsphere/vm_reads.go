@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -219,6 +220,9 @@ func (b *Backend) poolVMs(ctx context.Context) ([]*containerVM, error) {
 	}
 	probes, _, kept := b.ctr.probes.current()
 	if !kept {
+		if b.log.Enabled(ctx, slog.LevelDebug) {
+			b.log.Debug("probing the pool", "why", b.ctr.probes.notKept())
+		}
 		start := b.beginProbe()
 		var err error
 		if probes, err = b.probePool(ctx); err != nil {
