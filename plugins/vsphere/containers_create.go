@@ -69,12 +69,13 @@ func (b *Backend) createContainerVM(ctx context.Context, spec *models.ContainerS
 	vmSpec := b.vmConfigSpec(l)
 	// The create adds one VM to the pool and changes nothing else: it is marked as that VM (changingOnly).
 	ref, err := b.createVM(changingOnly(ctx, creating(l.id)), l.vmName, vmSpec)
-	b.ctr.probes.created(creating(l.id), ref)
 	if err != nil {
+		b.ctr.probes.created(creating(l.id), ref, nil)
 		b.removeFolderQuietly(context.WithoutCancel(ctx), l.vmName)
 		return nil, fmt.Errorf("container %s: %w", l.id, err)
 	}
 	c := b.createdVM(ref, vmSpec)
+	b.ctr.probes.created(creating(l.id), ref, c)
 	b.ctr.refs.Store(l.id, ref)
 	b.ctr.removed.Delete(l.id) // an earlier container of this ID is not this one
 	b.log.Info("created containerVM", "container", l.id, "name", l.name, "vm", l.vmName, "ref", ref.Value)

@@ -28,7 +28,8 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 		return nil, err
 	}
 	defer unlock()
-	c, err := b.containerVM(ctx, id)
+	// A container just created is what its create said (no read), until anything marks its VM.
+	c, err := b.findContainerVM(ctx, id, b.readVMOrNewborn)
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,7 @@ type poolProbes struct {
 	marked uint64                                     // the clock of the last mark
 	dirty  map[types.ManagedObjectReference]uint64    // VMs the watch named and has not read since, with their marks
 	single map[types.ManagedObjectReference]keptProbe // probes of one VM (describeVM)
+	born   map[types.ManagedObjectReference]bornVM    // VMs this process created, as their create describes them
 	kept   bool                                       // a probe of the pool is kept (an empty pool's is empty)
 	probes []vmProbe                                  // shared, never changed once kept (a change copies it)
 	byRef  map[types.ManagedObjectReference]int
@@ -312,10 +313,19 @@ func creating(id string) types.ManagedObjectReference {
 	return types.ManagedObjectReference{Type: "VirtualMachine", Value: "creating:" + id}
 }
 
+// bornVM is a VM this process has just created, described as its create made it (createdVM), with the
+// mark its create left and when it was made.
+type bornVM struct {
+	c         *containerVM
+	mark, gen uint64
+	at        time.Time
+}
+
 // created ends the mark of a create in flight: the VM it made, ref, is dirty until the watch has read it
-// (its batch names every VM that enters the pool). A create that failed (ref is the zero value) may have
-// left anything behind, so every kept probe is stale.
-func (p *poolProbes) created(placeholder, ref types.ManagedObjectReference) {
+// (its batch names every VM that enters the pool), and until then c, the create's description of it, is
+// what a read would say (newborn). A create that failed (ref is the zero value) may have left anything
+// behind, so every kept probe is stale.
+func (p *poolProbes) created(placeholder, ref types.ManagedObjectReference, c *containerVM) {
 	if ref.Value == "" {
 		p.stale()
 	}
@@ -328,8 +338,42 @@ func (p *poolProbes) created(placeholder, ref types.ManagedObjectReference) {
 		p.clock++
 		p.dirty[ref] = p.clock
 		p.marked = p.clock
+		if c != nil {
+			if p.born == nil || len(p.born) >= 1024 {
+				p.born = map[types.ManagedObjectReference]bornVM{}
+			}
+			kept := *c
+			kept.extra = maps.Clone(c.extra)
+			p.born[ref] = bornVM{c: &kept, mark: p.clock, gen: p.gen.Load(), at: time.Now()}
+		}
 	}
 	delete(p.dirty, placeholder)
+}
+
+// newborn is a copy of the description of ref its create made, while nothing can have changed the VM since:
+// the only mark of it is still its create's (a batch of the watch naming it, any call of this process that
+// changes it, marks it again), no change of unknown reach was made, the watch follows the pool, and it is
+// not older than probesKeptFor. A new VM is off and has no guest, so what changes it is a call: this
+// process's are marked at once, anyone else's once the watch reports them, as for every kept probe. The
+// first reads of a container after its create (the resolves of `docker run`'s attach, wait and start)
+// answer from it, without a round trip.
+func (p *poolProbes) newborn(ref types.ManagedObjectReference) (*containerVM, bool) {
+	if !p.live.Load() {
+		return nil, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n, ok := p.born[ref]
+	if !ok {
+		return nil, false
+	}
+	if p.dirty[ref] != n.mark || p.gen.Load() != n.gen || time.Since(n.at) > probesKeptFor {
+		delete(p.born, ref)
+		return nil, false
+	}
+	c := *n.c
+	c.extra = maps.Clone(n.c.extra)
+	return &c, true
 }
 
 // gone takes ref, which this process has just unregistered, out of the kept probes: nothing about it can be

@@ -261,11 +261,30 @@ func TestOwnChangesMarkTheirVM(t *testing.T) {
 	}
 
 	// A create: listed in the very next answer; the pool is quiet again once the watch has read the new VM.
+	// Until then, a description of the new container answers from what its create made, without a round
+	// trip, and says what a read says once the watch has read it.
 	gamma := e.create(t, spec("gamma", "", models.Process{Path: "/g"}, nil))
+	n = retrievals.Load()
+	born, err := b.GetContainer(ctx, *gamma.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := retrievals.Load() - n; got != 0 {
+		t.Fatalf("describing a container just created made %d retrievals, want 0", got)
+	}
 	if got := list(); got["gamma"] == nil || *got["gamma"].ID != *gamma.ID {
 		t.Fatalf("listed %v right after gamma's create", got)
 	}
 	quiet("after gamma's create")
+	read, err := b.GetContainer(ctx, *gamma.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bj, _ := json.Marshal(born)
+	rj, _ := json.Marshal(read)
+	if string(bj) != string(rj) {
+		t.Errorf("gamma described from its create as\n%s\nfrom a read as\n%s", bj, rj)
+	}
 
 	// A rename: in the very next answer, and a description of another VM still answers from its probe.
 	if _, err := b.RenameContainer(ctx, *alpha.ID, "alpha2"); err != nil {
@@ -275,6 +294,16 @@ func TestOwnChangesMarkTheirVM(t *testing.T) {
 		t.Fatalf("listed %v right after the rename, want alpha2", got)
 	}
 	quiet("after the rename")
+
+	// A container renamed right after its create is described with its new name: the rename marked it.
+	delta := e.create(t, spec("delta", "", models.Process{Path: "/d"}, nil))
+	if _, err := b.RenameContainer(ctx, *delta.ID, "delta2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.GetContainer(ctx, *delta.ID); err != nil || *got.Name != "delta2" {
+		t.Fatalf("described right after its rename as %v (%v), want delta2", got, err)
+	}
+	quiet("after delta's rename")
 
 	// A create refused (before any VM call) marks nothing.
 	bad := spec("gamma", "", models.Process{Path: "/g"}, nil) // gamma's name

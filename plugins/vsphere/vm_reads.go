@@ -170,6 +170,9 @@ func (r *vmReads) describe(p vmProbe) (*containerVM, bool) {
 // An answer (docker inspect, docker logs) may come from a kept probe (vm_probes.go); probeVM, for the
 // decisions that must see what vSphere says now (a removal's "is it running"), always probes.
 func (b *Backend) describeVM(ctx context.Context, ref types.ManagedObjectReference) (*containerVM, error) {
+	if c, ok := b.newborn(ref); ok {
+		return c, nil
+	}
 	if p, seq, found := b.ctr.probes.one(ref); found && !b.ctr.reads.noProbe.Load() {
 		// The last probe of the pool or of this VM is still what vSphere would say.
 		if c, ok := b.ctr.reads.describe(p); ok {
@@ -179,6 +182,28 @@ func (b *Backend) describeVM(ctx context.Context, ref types.ManagedObjectReferen
 		}
 	}
 	return b.probeVM(ctx, ref)
+}
+
+// newborn is the VM this process has just created, as its create described it, while that is still what a
+// read would say (poolProbes.newborn), with the readSeq of a read begun now.
+func (b *Backend) newborn(ref types.ManagedObjectReference) (*containerVM, bool) {
+	seq := b.ctr.readSeq.Add(1)
+	c, ok := b.ctr.probes.newborn(ref)
+	if !ok {
+		return nil, false
+	}
+	c = b.withStart(c)
+	c.seq = seq
+	return c, true
+}
+
+// readVMOrNewborn is readVM, answered without a round trip for a VM this process has just created
+// (newborn).
+func (b *Backend) readVMOrNewborn(ctx context.Context, ref types.ManagedObjectReference) (*containerVM, error) {
+	if c, ok := b.newborn(ref); ok {
+		return c, nil
+	}
+	return b.readVM(ctx, ref)
 }
 
 // probeVM is describeVM without the kept probes.

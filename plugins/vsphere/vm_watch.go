@@ -260,7 +260,8 @@ const awaitRecheck = time.Second
 // read after it is taken from the watch, without a read of its own. It returns the last VM read.
 func (b *Backend) await(ctx context.Context, ref types.ManagedObjectReference, done func(*containerVM) bool) (*containerVM, error) {
 	change := b.ctr.watch.next()
-	c, err := b.readVM(ctx, ref)
+	// A VM just created is what its create said until a batch names it, which change then sees.
+	c, err := b.readVMOrNewborn(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
