@@ -59,7 +59,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, wrapRPC(err)
 	}
 	var rh responseHead
-	inline, err := decodeHead(first, &rh)
+	inline, err := decodeResponseHead(first, &rh)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -97,7 +97,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 func (ex *exchange) sendRequest(req *http.Request, head *requestHead, upgrade bool) error {
 	if head.NoBody {
 		closeBody(req)
-		msg, err := encodeHead(head, nil)
+		msg, err := encodeRequestHead(head, nil, false)
 		if err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func (ex *exchange) sendRequest(req *http.Request, head *requestHead, upgrade bo
 		}
 		return nil
 	}
-	msg, err := encodeHead(head, nil)
+	msg, err := encodeRequestHead(head, nil, false)
 	if err != nil {
 		closeBody(req)
 		return err

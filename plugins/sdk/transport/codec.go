@@ -30,15 +30,21 @@ var codec encoding.CodecV2 = frameCodec{}
 func (frameCodec) Name() string { return "proto" }
 
 func (frameCodec) Marshal(v any) (mem.BufferSlice, error) {
-	f, ok := v.(*outFrame)
-	if !ok {
-		return protoCodec.Marshal(v)
+	switch f := v.(type) {
+	case *outFrame:
+		data := mem.BufferSlice{mem.SliceBuffer(framePrefix(len(*f.buf))), mem.NewBuffer(f.buf, framePool)}
+		f.buf = nil // gRPC owns it now
+		return data, nil
+	case rawFrame:
+		return mem.BufferSlice{mem.SliceBuffer(framePrefix(len(f))), mem.SliceBuffer(f)}, nil
 	}
+	return protoCodec.Marshal(v)
+}
+
+// framePrefix is the BytesValue's field tag and length before n frame bytes.
+func framePrefix(n int) []byte {
 	prefix := protowire.AppendTag(make([]byte, 0, 1+binary.MaxVarintLen64), 1, protowire.BytesType)
-	prefix = protowire.AppendVarint(prefix, uint64(len(*f.buf)))
-	data := mem.BufferSlice{mem.SliceBuffer(prefix), mem.NewBuffer(f.buf, framePool)}
-	f.buf = nil // gRPC owns it now
-	return data, nil
+	return protowire.AppendVarint(prefix, uint64(n))
 }
 
 func (frameCodec) Unmarshal(data mem.BufferSlice, v any) error {
@@ -68,6 +74,8 @@ func (frameCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	f.r = mem.BufferSlice{mem.SliceBuffer(bv.Value)}.Reader()
 	return nil
 }
+
+// rawFrame (frame.go) is a frame to send from a buffer of its own, which the codec does not copy.
 
 // outFrame is a data frame to send: the kind byte, then the payload, in a pooled buffer.
 type outFrame struct{ buf *[]byte }
@@ -111,15 +119,18 @@ func (p *pooledFrames) Put(b *[]byte) {
 }
 
 // dataFrame makes the data frame of p (at most ChunkSize bytes), copying p.
-func dataFrame(p []byte) any {
+func dataFrame(p []byte) any { return kindFrame(kindData, p) }
+
+// kindFrame makes a frame of the kind with payload p (at most ChunkSize bytes), copying p.
+func kindFrame(kind byte, p []byte) any {
 	if len(p) < poolMin {
 		buf := make([]byte, 1+len(p))
-		buf[0] = kindData
+		buf[0] = kind
 		copy(buf[1:], p)
-		return wrapperspb.Bytes(buf)
+		return rawFrame(buf)
 	}
 	buf := framePool.Get(1 + len(p))
-	(*buf)[0] = kindData
+	(*buf)[0] = kind
 	copy((*buf)[1:], p)
 	return &outFrame{buf: buf}
 }

@@ -5,8 +5,8 @@
 // back-pressure, and an upgraded (hijacked) exchange is a full-duplex byte stream, which attach relies on.
 //
 // gRPC messages are protobuf BytesValue wrappers holding our own frames, so no generated protobuf code is
-// needed: frame kind 'H' is a head (JSON) optionally followed by the first body bytes, 'D' is body data,
-// and 'E' ends the request body while keeping the stream open for an upgrade. Both sides use a codec
-// (codec.go) that moves data frames without copying them into and out of protobuf messages; the bytes on
-// the wire are the same.
+// needed: frame kind 'H' is a head (binary, see frame.go; JSON from earlier versions) optionally followed
+// by the first body bytes, 'D' is body data, and 'E' ends the request body while keeping the stream open
+// for an upgrade. Both sides use a codec (codec.go) that moves frames without copying them into and out of
+// protobuf messages; the bytes on the wire are the same.
 package transport

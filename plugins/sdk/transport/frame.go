@@ -8,7 +8,6 @@ import (
 	"net/http"
 
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // ServiceName and the method path of the one RPC every plugin serves.
@@ -56,8 +55,70 @@ type responseHead struct {
 
 var errBadFrame = errors.New("transport: malformed frame")
 
-// encodeHead builds a head frame: kind, 4-byte head length, head JSON, then optional first body bytes.
-func encodeHead(head any, body []byte) (*wrapperspb.BytesValue, error) {
+// A head frame is the kind byte, the head's length (4 bytes, big endian), the head, then optional first
+// body bytes. The head is binary: a format byte (headBinary), a flags byte, the head's fields, then the
+// header. A head whose first byte is '{' is JSON, as earlier versions of the transport wrote it; it is
+// still read, and a JSON request is answered with a JSON head.
+//
+// Binary fields: strings are a uvarint length and the bytes; the header is the number of keys, the total
+// number of values, then for each key its name, its number of values and the values.
+//
+//	request:  method, URL, host, length (zig-zag varint), header
+//	response: status (uvarint), header
+const headBinary = 0x01
+
+const (
+	flagNoBody  = 1 << 0
+	flagUpgrade = 1 << 1
+)
+
+// rawFrame is a frame the codec sends as it is.
+type rawFrame []byte
+
+var endFrame = rawFrame{kindEnd}
+
+// encodeRequestHead builds the head frame of a request, with body as its first body bytes.
+func encodeRequestHead(h *requestHead, body []byte, legacy bool) (rawFrame, error) {
+	if legacy {
+		return encodeJSONHead(h, body)
+	}
+	var flags byte
+	if h.NoBody {
+		flags |= flagNoBody
+	}
+	if h.Upgrade {
+		flags |= flagUpgrade
+	}
+	size := 2 + strSize(h.Method) + strSize(h.URL) + strSize(h.Host) + binary.MaxVarintLen64 + headerSize(h.Header)
+	buf := make([]byte, 5, 5+size+len(body))
+	buf[0] = kindHead
+	buf = append(buf, headBinary, flags)
+	buf = appendStr(buf, h.Method)
+	buf = appendStr(buf, h.URL)
+	buf = appendStr(buf, h.Host)
+	buf = binary.AppendVarint(buf, h.Length)
+	buf = appendHeader(buf, h.Header)
+	binary.BigEndian.PutUint32(buf[1:5], uint32(len(buf)-5))
+	return append(buf, body...), nil
+}
+
+// encodeResponseHead builds the head frame of a response, with body as its first body bytes.
+func encodeResponseHead(h *responseHead, body []byte, legacy bool) (rawFrame, error) {
+	if legacy {
+		return encodeJSONHead(h, body)
+	}
+	var flags byte
+	size := 2 + binary.MaxVarintLen64 + headerSize(h.Header)
+	buf := make([]byte, 5, 5+size+len(body))
+	buf[0] = kindHead
+	buf = append(buf, headBinary, flags)
+	buf = binary.AppendUvarint(buf, uint64(h.Status))
+	buf = appendHeader(buf, h.Header)
+	binary.BigEndian.PutUint32(buf[1:5], uint32(len(buf)-5))
+	return append(buf, body...), nil
+}
+
+func encodeJSONHead(head any, body []byte) (rawFrame, error) {
 	js, err := json.Marshal(head)
 	if err != nil {
 		return nil, err
@@ -65,24 +126,195 @@ func encodeHead(head any, body []byte) (*wrapperspb.BytesValue, error) {
 	buf := make([]byte, 5, 5+len(js)+len(body))
 	buf[0] = kindHead
 	binary.BigEndian.PutUint32(buf[1:5], uint32(len(js)))
-	buf = append(append(buf, js...), body...)
-	return wrapperspb.Bytes(buf), nil
+	return append(append(buf, js...), body...), nil
 }
 
-// decodeHead parses a head frame into head and returns the body bytes that came with it.
-func decodeHead(msg *inFrame, head any) ([]byte, error) {
+func strSize(s string) int { return uvarintSize(uint64(len(s))) + len(s) }
+
+func uvarintSize(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+func appendStr(buf []byte, s string) []byte {
+	return append(binary.AppendUvarint(buf, uint64(len(s))), s...)
+}
+
+func headerSize(h http.Header) int {
+	n := 2 * binary.MaxVarintLen64
+	for k, vs := range h {
+		n += strSize(k) + uvarintSize(uint64(len(vs)))
+		for _, v := range vs {
+			n += strSize(v)
+		}
+	}
+	return n
+}
+
+func appendHeader(buf []byte, h http.Header) []byte {
+	values := 0
+	for _, vs := range h {
+		values += len(vs)
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(h)))
+	buf = binary.AppendUvarint(buf, uint64(values))
+	for k, vs := range h {
+		buf = appendStr(buf, k)
+		buf = binary.AppendUvarint(buf, uint64(len(vs)))
+		for _, v := range vs {
+			buf = appendStr(buf, v)
+		}
+	}
+	return buf
+}
+
+// splitHead checks a head frame and returns its head and the body bytes that came with it.
+func splitHead(msg *inFrame) (head, body []byte, err error) {
 	b := msg.bytes()
-	if len(b) < 5 || b[0] != kindHead {
-		return nil, fmt.Errorf("%w: expected a head", errBadFrame)
+	if len(b) < 6 || b[0] != kindHead {
+		return nil, nil, fmt.Errorf("%w: expected a head", errBadFrame)
 	}
 	n := int(binary.BigEndian.Uint32(b[1:5]))
-	if 5+n > len(b) {
-		return nil, fmt.Errorf("%w: short head", errBadFrame)
+	if n < 1 || 5+n > len(b) {
+		return nil, nil, fmt.Errorf("%w: short head", errBadFrame)
 	}
-	if err := json.Unmarshal(b[5:5+n], head); err != nil {
-		return nil, fmt.Errorf("%w: %v", errBadFrame, err)
-	}
-	return b[5+n:], nil
+	return b[5 : 5+n], b[5+n:], nil
 }
 
-var endFrame = wrapperspb.Bytes([]byte{kindEnd})
+// decodeRequestHead parses a request's head frame; legacy reports a JSON head.
+func decodeRequestHead(msg *inFrame, h *requestHead) (body []byte, legacy bool, err error) {
+	head, body, err := splitHead(msg)
+	if err != nil {
+		return nil, false, err
+	}
+	if head[0] == '{' {
+		if err := json.Unmarshal(head, h); err != nil {
+			return nil, false, fmt.Errorf("%w: %v", errBadFrame, err)
+		}
+		return body, true, nil
+	}
+	d, flags, err := newHeadDecoder(head)
+	if err != nil {
+		return nil, false, err
+	}
+	h.NoBody = flags&flagNoBody != 0
+	h.Upgrade = flags&flagUpgrade != 0
+	h.Method = d.str()
+	h.URL = d.str()
+	h.Host = d.str()
+	h.Length = d.varint()
+	h.Header = d.header()
+	if err := d.done(); err != nil {
+		return nil, false, err
+	}
+	return body, false, nil
+}
+
+// decodeResponseHead parses a response's head frame.
+func decodeResponseHead(msg *inFrame, h *responseHead) (body []byte, err error) {
+	head, body, err := splitHead(msg)
+	if err != nil {
+		return nil, err
+	}
+	if head[0] == '{' {
+		if err := json.Unmarshal(head, h); err != nil {
+			return nil, fmt.Errorf("%w: %v", errBadFrame, err)
+		}
+		return body, nil
+	}
+	d, _, err := newHeadDecoder(head)
+	if err != nil {
+		return nil, err
+	}
+	status := d.uvarint()
+	h.Header = d.header()
+	if err := d.done(); err != nil {
+		return nil, err
+	}
+	if status > 999 {
+		return nil, fmt.Errorf("%w: status %d", errBadFrame, status)
+	}
+	h.Status = int(status)
+	return body, nil
+}
+
+// headDecoder reads a binary head. The head is converted to one string, of which every field is a part.
+type headDecoder struct {
+	s   string
+	i   int
+	bad bool
+}
+
+func newHeadDecoder(head []byte) (headDecoder, byte, error) {
+	if len(head) < 2 || head[0] != headBinary {
+		return headDecoder{}, 0, fmt.Errorf("%w: unknown head format", errBadFrame)
+	}
+	return headDecoder{s: string(head[2:])}, head[1], nil
+}
+
+func (d *headDecoder) uvarint() uint64 {
+	var v uint64
+	for shift := uint(0); shift < 64 && d.i < len(d.s); shift += 7 {
+		c := d.s[d.i]
+		d.i++
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v
+		}
+	}
+	d.bad = true
+	return 0
+}
+
+func (d *headDecoder) varint() int64 {
+	u := d.uvarint()
+	return int64(u>>1) ^ -int64(u&1)
+}
+
+func (d *headDecoder) str() string {
+	n := d.uvarint()
+	if d.bad || n > uint64(len(d.s)-d.i) {
+		d.bad = true
+		return ""
+	}
+	s := d.s[d.i : d.i+int(n)]
+	d.i += int(n)
+	return s
+}
+
+func (d *headDecoder) header() http.Header {
+	keys, values := d.uvarint(), d.uvarint()
+	// Every key and value takes at least one byte: larger counts are malformed, not a reason to allocate.
+	if d.bad || keys > uint64(len(d.s)-d.i) || values > uint64(len(d.s)-d.i) {
+		d.bad = true
+		return http.Header{}
+	}
+	h := make(http.Header, keys)
+	all := make([]string, values)
+	for range keys {
+		k := d.str()
+		n := d.uvarint()
+		if d.bad || n > uint64(len(all)) {
+			d.bad = true
+			return h
+		}
+		vs := all[:n:n]
+		all = all[n:]
+		for i := range vs {
+			vs[i] = d.str()
+		}
+		h[k] = vs
+	}
+	return h
+}
+
+func (d *headDecoder) done() error {
+	if d.bad || d.i != len(d.s) {
+		return fmt.Errorf("%w: bad head", errBadFrame)
+	}
+	return nil
+}

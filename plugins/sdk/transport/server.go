@@ -37,7 +37,7 @@ func serveExchange(stream grpc.ServerStream, h http.Handler) error {
 		return err
 	}
 	var head requestHead
-	inline, err := decodeHead(first, &head)
+	inline, legacy, err := decodeRequestHead(first, &head)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func serveExchange(stream grpc.ServerStream, h http.Handler) error {
 	req.RequestURI = head.URL
 	req.RemoteAddr = "plugin-host"
 
-	w := &responseWriter{stream: stream, header: http.Header{}, reader: reader, upgrade: head.Upgrade}
+	w := &responseWriter{stream: stream, header: http.Header{}, reader: reader, upgrade: head.Upgrade, legacy: legacy}
 	w.buf = bufio.NewWriterSize(frameWriter{w}, responseBuffer)
 	h.ServeHTTP(w, req)
 	if w.conn != nil {
@@ -88,6 +88,7 @@ type responseWriter struct {
 	header  http.Header
 	reader  *frameReader
 	upgrade bool
+	legacy  bool // the request's head was JSON, and so is the response's
 
 	mu          sync.Mutex // serialises sends: the handler and a hijacked connection may both write
 	status      int
@@ -142,7 +143,7 @@ func (w *responseWriter) sendHeadLocked(body []byte) error {
 		return nil
 	}
 	w.headSent = true
-	msg, err := encodeHead(&responseHead{Status: w.status, Header: w.header}, body)
+	msg, err := encodeResponseHead(&responseHead{Status: w.status, Header: w.header}, body, w.legacy)
 	if err != nil {
 		return err
 	}
