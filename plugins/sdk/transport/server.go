@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -41,22 +42,41 @@ func serveExchange(stream grpc.ServerStream, h http.Handler) error {
 	if err != nil {
 		return err
 	}
-	reader := &frameReader{recv: func() (*inFrame, error) {
-		m := new(inFrame)
-		return m, stream.RecvMsg(m)
-	}}
-	if len(inline) > 0 {
-		reader.pending = inline
-	}
+	reader := &frameReader{recv: recvFrom(stream), pending: inline}
 	var body io.ReadCloser = http.NoBody
 	if !head.NoBody {
 		body = io.NopCloser(reader)
 	} else {
 		reader.ended = true
 	}
+	req, err := newRequest(ctx, &head, body)
+	if err != nil {
+		return err
+	}
+	w := &responseWriter{stream: stream, header: http.Header{}, reader: reader, legacy: legacy}
+	h.ServeHTTP(w, req)
+	if conn := w.hijacked(); conn != nil {
+		// A hijacked exchange lives until the handler's connection is closed or the client goes away.
+		select {
+		case <-conn.closed:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	return w.finish()
+}
+
+func recvFrom(stream grpc.ServerStream) func() (*inFrame, error) {
+	return func() (*inFrame, error) {
+		m := new(inFrame)
+		return m, stream.RecvMsg(m)
+	}
+}
+
+func newRequest(ctx context.Context, head *requestHead, body io.ReadCloser) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, head.Method, head.URL, body)
 	if err != nil {
-		return fmt.Errorf("transport: request: %w", err)
+		return nil, fmt.Errorf("transport: request: %w", err)
 	}
 	req.Header = head.Header
 	if req.Header == nil {
@@ -66,35 +86,26 @@ func serveExchange(stream grpc.ServerStream, h http.Handler) error {
 	req.ContentLength = head.Length
 	req.RequestURI = head.URL
 	req.RemoteAddr = "plugin-host"
-
-	w := &responseWriter{stream: stream, header: http.Header{}, reader: reader, upgrade: head.Upgrade, legacy: legacy}
-	w.buf = bufio.NewWriterSize(frameWriter{w}, responseBuffer)
-	h.ServeHTTP(w, req)
-	if w.conn != nil {
-		// A hijacked exchange lives until the handler's connection is closed or the client goes away.
-		select {
-		case <-w.conn.closed:
-		case <-ctx.Done():
-		}
-		return nil
-	}
-	return w.finish()
+	return req, nil
 }
+
+// errFinished is what a handler's writes get once it has returned.
+var errFinished = errors.New("transport: write after the handler returned")
 
 // responseWriter is the http.ResponseWriter of one exchange. The head is sent lazily so that a small
 // response travels as a single frame.
 type responseWriter struct {
-	stream  grpc.ServerStream
-	header  http.Header
-	reader  *frameReader
-	upgrade bool
-	legacy  bool // the request's head was JSON, and so is the response's
+	stream grpc.ServerStream
+	header http.Header
+	reader *frameReader
+	legacy bool // the request's head was JSON, and so is the response's
 
 	mu          sync.Mutex // serialises sends: the handler and a hijacked connection may both write
 	status      int
 	headSent    bool
-	buf         *bufio.Writer
+	buf         []byte // body bytes not sent yet, at most responseBuffer
 	conn        *hijackedConn
+	finished    bool // the handler returned
 	writeFailed error
 }
 
@@ -103,7 +114,7 @@ func (w *responseWriter) Header() http.Header { return w.header }
 func (w *responseWriter) WriteHeader(status int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.status == 0 && status >= 200 {
+	if w.status == 0 && status >= 200 && !w.finished {
 		w.status = status
 	}
 }
@@ -111,62 +122,68 @@ func (w *responseWriter) WriteHeader(status int) {
 func (w *responseWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.conn != nil {
+	switch {
+	case w.finished:
+		return 0, errFinished
+	case w.conn != nil:
 		return 0, http.ErrHijacked
+	case w.writeFailed != nil:
+		return 0, w.writeFailed
 	}
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	return w.buf.Write(p)
+	if len(w.buf)+len(p) <= responseBuffer {
+		w.buf = append(w.buf, p...)
+		return len(p), nil
+	}
+	if err := w.sendBufLocked(); err != nil {
+		return 0, err
+	}
+	if len(p) < responseBuffer {
+		w.buf = append(w.buf, p...)
+		return len(p), nil
+	}
+	return w.sendLocked(p)
 }
 
 // Flush sends the head and whatever body is buffered.
 func (w *responseWriter) Flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.finished || w.conn != nil {
+		return
+	}
 	_ = w.flushLocked()
 }
 
 func (w *responseWriter) flushLocked() error {
+	if w.writeFailed != nil {
+		return w.writeFailed
+	}
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	if err := w.buf.Flush(); err != nil {
+	if err := w.sendBufLocked(); err != nil {
 		return err
 	}
-	return w.sendHeadLocked(nil)
+	if !w.headSent {
+		return w.sendHeadLocked(nil)
+	}
+	return nil
 }
 
-// sendHeadLocked sends the head once, carrying body bytes with it when there are any.
-func (w *responseWriter) sendHeadLocked(body []byte) error {
-	if w.headSent {
+func (w *responseWriter) sendBufLocked() error {
+	if len(w.buf) == 0 {
 		return nil
 	}
-	w.headSent = true
-	msg, err := encodeResponseHead(&responseHead{Status: w.status, Header: w.header}, body, w.legacy)
-	if err != nil {
-		return err
-	}
-	return w.stream.SendMsg(msg)
+	_, err := w.sendLocked(w.buf)
+	w.buf = w.buf[:0]
+	return err
 }
 
-func (w *responseWriter) finish() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.flushLocked(); err != nil {
-		return err
-	}
-	return w.writeFailed
-}
-
-// frameWriter is the sink of the response buffer: the first bytes ride with the head, the rest as data.
-type frameWriter struct{ w *responseWriter }
-
-func (f frameWriter) Write(p []byte) (int, error) {
-	w := f.w
-	if w.writeFailed != nil {
-		return 0, w.writeFailed
-	}
+// sendLocked sends p, with the head if it has not gone yet, then as data frames.
+func (w *responseWriter) sendLocked(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
 		n := min(len(p), ChunkSize)
@@ -186,6 +203,34 @@ func (f frameWriter) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// sendHeadLocked sends the head, carrying body bytes with it when there are any.
+func (w *responseWriter) sendHeadLocked(body []byte) error {
+	w.headSent = true
+	msg, err := encodeResponseHead(&responseHead{Status: w.status, Header: w.header}, body, w.legacy)
+	if err == nil {
+		err = w.stream.SendMsg(msg)
+	}
+	if err != nil {
+		w.writeFailed = err
+	}
+	return err
+}
+
+// finish sends what remains of the response once the handler has returned; later writes fail. The end of
+// the stream ends the response.
+func (w *responseWriter) finish() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.finished = true
+	return w.flushLocked()
+}
+
+func (w *responseWriter) hijacked() *hijackedConn {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.conn
+}
+
 // Upgrades reports that Hijack answers the exchange with status 101 itself, so a handler must not write a
 // raw status line on the hijacked connection (sdk.Upgrade relies on this).
 func (w *responseWriter) Upgrades() bool { return true }
@@ -197,6 +242,9 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	defer w.mu.Unlock()
 	if w.conn != nil {
 		return nil, nil, http.ErrHijacked
+	}
+	if w.finished {
+		return nil, nil, errFinished
 	}
 	if w.status == 0 {
 		w.status = http.StatusSwitchingProtocols
