@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -17,9 +20,16 @@ import (
 // ErrUnavailable is returned (wrapped) when the exchange could not reach the plugin.
 var ErrUnavailable = errors.New("plugin unavailable")
 
-// Client is an http.RoundTripper whose requests are exchanges on a plugin's gRPC connection.
+// Client is an http.RoundTripper whose requests are exchanges on a plugin's gRPC connection. Exchanges
+// whose request body is small and of known length, and that ask for no upgrade, ride on lanes (lane.go);
+// the others have a stream each.
 type Client struct {
 	conn grpc.ClientConnInterface
+
+	lanes atomic.Int32 // whether the plugin serves lanes: lanesUnknown, lanesServed or lanesUnserved
+
+	mu   sync.Mutex
+	idle []*lane // most recently used last
 }
 
 var _ http.RoundTripper = (*Client)(nil)
@@ -30,25 +40,34 @@ func NewClient(conn grpc.ClientConnInterface) *Client { return &Client{conn: con
 // RoundTrip runs one exchange. A 101 response's Body is an io.ReadWriteCloser (as net/http gives for
 // upgrades) that also has CloseWrite, to half-close the stream towards the plugin.
 func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	if c.lanes.Load() != lanesUnserved && !isUpgrade(req) {
+		if body, ok, err := inlineBody(req); err != nil {
+			return nil, err
+		} else if ok {
+			return c.laneRoundTrip(req, body)
+		}
+	}
+	var body io.ReadCloser
+	if req.Body != nil && req.Body != http.NoBody {
+		body = req.Body
+	}
+	return c.exchangeRoundTrip(req, body)
+}
+
+// exchangeRoundTrip runs an exchange on a stream of its own. body is the request's body (nil: none).
+func (c *Client) exchangeRoundTrip(req *http.Request, body io.ReadCloser) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())
 	stream, err := c.conn.NewStream(ctx, &exchangeDesc, exchangePath, grpc.ForceCodecV2(codec))
 	if err != nil {
 		cancel()
-		closeBody(req)
+		closeBody(body)
 		return nil, wrapRPC(err)
 	}
 	upgrade := isUpgrade(req)
-	head := &requestHead{
-		Method:  req.Method,
-		URL:     req.URL.RequestURI(),
-		Host:    req.Host,
-		Header:  req.Header,
-		Length:  req.ContentLength,
-		NoBody:  req.Body == nil || req.Body == http.NoBody,
-		Upgrade: upgrade,
-	}
+	head := c.requestHead(req, body == nil, upgrade)
 	ex := &exchange{stream: stream, cancel: cancel}
-	if err := ex.sendRequest(req, head, upgrade); err != nil {
+	// A plugin not known to serve lanes may predate binary heads.
+	if err := ex.sendRequest(body, head, upgrade, c.lanes.Load() != lanesServed); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -64,17 +83,33 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, err
 	}
-	ex.reader = &frameReader{pending: inline, recv: func() (*inFrame, error) {
-		m := new(inFrame)
-		if err := stream.RecvMsg(m); err != nil {
-			return nil, wrapRPC(err)
-		}
-		return m, nil
-	}}
+	ex.reader = &frameReader{pending: inline, recv: recvFromClient(stream)}
+	resp := newResponse(req, &rh)
+	if rh.Status == http.StatusSwitchingProtocols {
+		resp.Body = &upgradedBody{ex: ex}
+	} else {
+		resp.Body = &responseBody{ex: ex}
+	}
+	return resp, nil
+}
+
+func (c *Client) requestHead(req *http.Request, noBody, upgrade bool) *requestHead {
+	return &requestHead{
+		Method:  req.Method,
+		URL:     req.URL.RequestURI(),
+		Host:    req.Host,
+		Header:  req.Header,
+		Length:  req.ContentLength,
+		NoBody:  noBody,
+		Upgrade: upgrade,
+	}
+}
+
+func newResponse(req *http.Request, rh *responseHead) *http.Response {
 	if rh.Header == nil {
 		rh.Header = http.Header{}
 	}
-	resp := &http.Response{
+	return &http.Response{
 		Status:        fmt.Sprintf("%d %s", rh.Status, http.StatusText(rh.Status)),
 		StatusCode:    rh.Status,
 		Proto:         "HTTP/1.1",
@@ -84,43 +119,39 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		ContentLength: -1,
 		Request:       req,
 	}
-	if rh.Status == http.StatusSwitchingProtocols {
-		resp.Body = &upgradedBody{ex: ex}
-	} else {
-		resp.Body = &responseBody{ex: ex}
+}
+
+func recvFromClient(stream grpc.ClientStream) func() (*inFrame, error) {
+	return func() (*inFrame, error) {
+		m := new(inFrame)
+		if err := stream.RecvMsg(m); err != nil {
+			return nil, wrapRPC(err)
+		}
+		return m, nil
 	}
-	return resp, nil
 }
 
 // sendRequest sends the head with the first body bytes, then streams the rest of the body. For an
 // ordinary request the stream is half-closed at the end of the body; an upgrade keeps it open.
-func (ex *exchange) sendRequest(req *http.Request, head *requestHead, upgrade bool) error {
-	if head.NoBody {
-		closeBody(req)
-		msg, err := encodeRequestHead(head, nil, false)
-		if err != nil {
-			return err
-		}
-		if err := ex.send(msg); err != nil {
-			return err
-		}
+func (ex *exchange) sendRequest(body io.ReadCloser, head *requestHead, upgrade, legacy bool) error {
+	msg, err := encodeRequestHead(head, nil, legacy)
+	if err != nil {
+		closeBody(body)
+		return err
+	}
+	if err := ex.send(msg); err != nil {
+		closeBody(body)
+		return err
+	}
+	if body == nil {
 		if !upgrade {
 			return wrapRPC(ex.stream.CloseSend())
 		}
 		return nil
 	}
-	msg, err := encodeRequestHead(head, nil, false)
-	if err != nil {
-		closeBody(req)
-		return err
-	}
-	if err := ex.send(msg); err != nil {
-		closeBody(req)
-		return err
-	}
 	// The body streams concurrently with the response, as with HTTP/2: a handler may answer early.
 	go func() {
-		defer closeBody(req)
+		defer closeBody(body)
 		// The body is read into a pooled frame, which is sent as it is when the read was large and copied
 		// into a frame of its own size otherwise (the pooled one is then kept for the next read).
 		var buf *[]byte
@@ -134,7 +165,7 @@ func (ex *exchange) sendRequest(req *http.Request, head *requestHead, upgrade bo
 				buf = framePool.Get(1 + ChunkSize)
 				(*buf)[0] = kindData
 			}
-			n, rerr := req.Body.Read((*buf)[1:])
+			n, rerr := body.Read((*buf)[1:])
 			if n > 0 {
 				var msg any
 				if n < poolMin {
@@ -163,9 +194,9 @@ func (ex *exchange) sendRequest(req *http.Request, head *requestHead, upgrade bo
 	return nil
 }
 
-func closeBody(req *http.Request) {
-	if req.Body != nil {
-		_ = req.Body.Close()
+func closeBody(body io.Closer) {
+	if body != nil {
+		_ = body.Close()
 	}
 }
 
@@ -261,3 +292,39 @@ func wrapRPC(err error) error {
 	}
 	return err
 }
+
+// inlineBody reads the body of a request that may ride on a lane: one without a body or with a known
+// length up to laneBodyMax, read here in full. ok is false for other requests, whose body is left unread.
+func inlineBody(req *http.Request) (body []byte, ok bool, err error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, true, nil
+	}
+	n := req.ContentLength
+	if n <= 0 || n > laneBodyMax {
+		return nil, false, nil // unknown (a client request's 0 with a body is unknown) or large
+	}
+	defer req.Body.Close()
+	body = make([]byte, n)
+	got, err := io.ReadFull(req.Body, body)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		return nil, false, fmt.Errorf("http: ContentLength=%d with Body length %d", n, got)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return body, true, nil
+}
+
+// deadlineLeft is what remains of ctx's deadline, 0 for none.
+func deadlineLeft(ctx context.Context) time.Duration {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	return max(time.Until(d), time.Nanosecond)
+}
+
+// byteBody is a response body that came in full with the head.
+type byteBody struct{ bytes.Reader }
+
+func (*byteBody) Close() error { return nil }

@@ -6,14 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"google.golang.org/grpc"
 )
 
-// ServiceName and the method path of the one RPC every plugin serves.
+// ServiceName and the method paths of the RPCs every plugin serves: Exchange carries one exchange per
+// stream, Lane carries exchanges one after another on a long-lived stream.
 const (
 	ServiceName  = "vice.transport.v1.Transport"
 	exchangePath = "/" + ServiceName + "/Exchange"
+	lanePath     = "/" + ServiceName + "/Lane"
 )
 
 // ChunkSize is the largest body payload of one frame. Large frames keep the per-message cost of a bulk
@@ -28,10 +31,18 @@ const (
 	kindHead = 'H'
 	kindData = 'D'
 	kindEnd  = 'E'
+	// kindLast is data that ends a response on a lane: a 'D' and an 'E' in one message.
+	kindLast = 'L'
 )
 
 var exchangeDesc = grpc.StreamDesc{
 	StreamName:    "Exchange",
+	ServerStreams: true,
+	ClientStreams: true,
+}
+
+var laneDesc = grpc.StreamDesc{
+	StreamName:    "Lane",
 	ServerStreams: true,
 	ClientStreams: true,
 }
@@ -45,12 +56,18 @@ type requestHead struct {
 	Length  int64       `json:"l"`
 	NoBody  bool        `json:"nb,omitempty"`
 	Upgrade bool        `json:"up,omitempty"`
+	// Timeout is what remained of the request's deadline when it was sent (0: none). Lanes carry it
+	// here; an Exchange stream's deadline is gRPC's own.
+	Timeout time.Duration `json:"-"`
 }
 
 // responseHead is what the server sends first.
 type responseHead struct {
 	Status int         `json:"s"`
 	Header http.Header `json:"hd,omitempty"`
+	// Complete says that the body bytes in the head frame are the whole body: on a lane, no frame of this
+	// exchange follows.
+	Complete bool `json:"-"`
 }
 
 var errBadFrame = errors.New("transport: malformed frame")
@@ -58,18 +75,20 @@ var errBadFrame = errors.New("transport: malformed frame")
 // A head frame is the kind byte, the head's length (4 bytes, big endian), the head, then optional first
 // body bytes. The head is binary: a format byte (headBinary), a flags byte, the head's fields, then the
 // header. A head whose first byte is '{' is JSON, as earlier versions of the transport wrote it; it is
-// still read, and a JSON request is answered with a JSON head.
+// still read. A client writes JSON heads to a plugin not known to serve lanes (which may predate binary
+// heads), and a server answers a JSON head with one.
 //
 // Binary fields: strings are a uvarint length and the bytes; the header is the number of keys, the total
 // number of values, then for each key its name, its number of values and the values.
 //
-//	request:  method, URL, host, length (zig-zag varint), header
+//	request:  method, URL, host, length (zig-zag varint), timeout in ns (uvarint), header
 //	response: status (uvarint), header
 const headBinary = 0x01
 
 const (
-	flagNoBody  = 1 << 0
-	flagUpgrade = 1 << 1
+	flagNoBody   = 1 << 0
+	flagUpgrade  = 1 << 1
+	flagComplete = 1 << 2
 )
 
 // rawFrame is a frame the codec sends as it is.
@@ -89,7 +108,9 @@ func encodeRequestHead(h *requestHead, body []byte, legacy bool) (rawFrame, erro
 	if h.Upgrade {
 		flags |= flagUpgrade
 	}
-	size := 2 + strSize(h.Method) + strSize(h.URL) + strSize(h.Host) + binary.MaxVarintLen64 + headerSize(h.Header)
+	timeout := max(h.Timeout, 0)
+	size := 2 + strSize(h.Method) + strSize(h.URL) + strSize(h.Host) + binary.MaxVarintLen64 +
+		uvarintSize(uint64(timeout)) + headerSize(h.Header)
 	buf := make([]byte, 5, 5+size+len(body))
 	buf[0] = kindHead
 	buf = append(buf, headBinary, flags)
@@ -97,6 +118,7 @@ func encodeRequestHead(h *requestHead, body []byte, legacy bool) (rawFrame, erro
 	buf = appendStr(buf, h.URL)
 	buf = appendStr(buf, h.Host)
 	buf = binary.AppendVarint(buf, h.Length)
+	buf = binary.AppendUvarint(buf, uint64(timeout))
 	buf = appendHeader(buf, h.Header)
 	binary.BigEndian.PutUint32(buf[1:5], uint32(len(buf)-5))
 	return append(buf, body...), nil
@@ -108,6 +130,9 @@ func encodeResponseHead(h *responseHead, body []byte, legacy bool) (rawFrame, er
 		return encodeJSONHead(h, body)
 	}
 	var flags byte
+	if h.Complete {
+		flags |= flagComplete
+	}
 	size := 2 + binary.MaxVarintLen64 + headerSize(h.Header)
 	buf := make([]byte, 5, 5+size+len(body))
 	buf[0] = kindHead
@@ -207,6 +232,7 @@ func decodeRequestHead(msg *inFrame, h *requestHead) (body []byte, legacy bool, 
 	h.URL = d.str()
 	h.Host = d.str()
 	h.Length = d.varint()
+	h.Timeout = time.Duration(d.uvarint())
 	h.Header = d.header()
 	if err := d.done(); err != nil {
 		return nil, false, err
@@ -226,10 +252,11 @@ func decodeResponseHead(msg *inFrame, h *responseHead) (body []byte, err error) 
 		}
 		return body, nil
 	}
-	d, _, err := newHeadDecoder(head)
+	d, flags, err := newHeadDecoder(head)
 	if err != nil {
 		return nil, err
 	}
+	h.Complete = flags&flagComplete != 0
 	status := d.uvarint()
 	h.Header = d.header()
 	if err := d.done(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/mem"
 )
@@ -15,7 +16,7 @@ func TestBinaryHeads(t *testing.T) {
 	req := &requestHead{
 		Method: "POST", URL: "/containers/create?name=a%20b", Host: "plugin",
 		Header: http.Header{"Content-Type": {"application/json"}, "X-Multi": {"1", "", "3"}, "X-Empty": {}},
-		Length: -1, Upgrade: true,
+		Length: -1, Upgrade: true, Timeout: 1500 * time.Millisecond,
 	}
 	msg, err := encodeRequestHead(req, []byte("body"), false)
 	if err != nil {
@@ -38,7 +39,7 @@ func TestBinaryHeads(t *testing.T) {
 		}
 	}
 
-	resp := &responseHead{Status: 404, Header: http.Header{"X-A": {"a", "b"}}}
+	resp := &responseHead{Status: 404, Header: http.Header{"X-A": {"a", "b"}}, Complete: true}
 	msg, _ = encodeResponseHead(resp, []byte(`{"message":"no"}`), false)
 	var rback responseHead
 	body, err = decodeResponseHead(frameOf(msg), &rback)

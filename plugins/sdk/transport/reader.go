@@ -7,8 +7,9 @@ import (
 	"google.golang.org/grpc/mem"
 )
 
-// frameReader turns received data frames into a byte stream. It reports io.EOF at an end frame ('E') and
-// can then be resumed, because an upgraded exchange carries raw bytes after the end of its request body.
+// frameReader turns received data frames into a byte stream. It reports io.EOF at an end frame ('E', or
+// after the bytes of an 'L') and can then be resumed, because an upgraded exchange carries raw bytes after
+// the end of its request body.
 type frameReader struct {
 	recv    func() (*inFrame, error)
 	pending []byte     // body bytes that came with the head
@@ -41,6 +42,10 @@ func (r *frameReader) Read(p []byte) (int, error) {
 		case kind == kindData:
 			r.cur = msg.r
 			continue
+		case kind == kindLast:
+			r.cur = msg.r
+			r.ended = true
+			continue
 		case kind == kindEnd:
 			r.ended = true
 		default:
@@ -58,11 +63,25 @@ func (r *frameReader) Read(p []byte) (int, error) {
 
 // skipToEnd discards what remains up to the end frame, then resumes reading past it.
 func (r *frameReader) skipToEnd() error {
-	if !r.ended {
-		if _, err := io.Copy(io.Discard, r); err != nil {
-			return err
-		}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err
 	}
 	r.ended = false
 	return nil
+}
+
+// atEnd reports that the reader reached an end frame and has nothing left to read before it. It does not
+// receive: a lane's reader must not read past its exchange.
+func (r *frameReader) atEnd() bool {
+	if !r.ended || len(r.pending) > 0 {
+		return false
+	}
+	if r.cur != nil {
+		if r.cur.Remaining() > 0 {
+			return false
+		}
+		r.cur.Close()
+		r.cur = nil
+	}
+	return true
 }

@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 )
 
-// Register serves h on s: every exchange stream becomes one call of h.ServeHTTP.
+// Register serves h on s: every Exchange stream becomes one call of h.ServeHTTP, every Lane stream as many
+// calls as the client sends exchanges on it, one after another.
 func Register(s grpc.ServiceRegistrar, h http.Handler) {
 	s.RegisterService(&grpc.ServiceDesc{
 		ServiceName: ServiceName,
@@ -26,12 +28,23 @@ func Register(s grpc.ServiceRegistrar, h http.Handler) {
 			Handler: func(_ any, stream grpc.ServerStream) error {
 				return serveExchange(stream, h)
 			},
+		}, {
+			StreamName:    laneDesc.StreamName,
+			ServerStreams: true,
+			ClientStreams: true,
+			Handler: func(_ any, stream grpc.ServerStream) error {
+				return serveLane(stream, h)
+			},
 		}},
 		Metadata: "vice/transport",
 	}, struct{}{})
 }
 
+// Counts of the streams served and of the lanes open, for tests.
+var exchangeStreams, laneStreams, openLanes atomic.Int64
+
 func serveExchange(stream grpc.ServerStream, h http.Handler) error {
+	exchangeStreams.Add(1)
 	ctx := stream.Context()
 	first := new(inFrame)
 	if err := stream.RecvMsg(first); err != nil {
@@ -66,6 +79,66 @@ func serveExchange(stream grpc.ServerStream, h http.Handler) error {
 	return w.finish()
 }
 
+// serveLane serves the exchanges of a lane one after another until the client closes it. A lane ends
+// without an error only between exchanges (or after a hijacked one), which the client relies on.
+func serveLane(stream grpc.ServerStream, h http.Handler) error {
+	laneStreams.Add(1)
+	openLanes.Add(1)
+	defer openLanes.Add(-1)
+	for {
+		first := new(inFrame)
+		if err := stream.RecvMsg(first); err != nil {
+			if err == io.EOF {
+				return nil // the client closed the lane
+			}
+			return err
+		}
+		var head requestHead
+		inline, _, err := decodeRequestHead(first, &head)
+		if err != nil {
+			return err
+		}
+		last, err := serveLaneExchange(stream, h, &head, inline)
+		if err != nil || last {
+			return err
+		}
+	}
+}
+
+// serveLaneExchange serves one exchange of a lane; last reports that it was hijacked and ended the lane.
+func serveLaneExchange(stream grpc.ServerStream, h http.Handler, head *requestHead, inline []byte) (last bool, err error) {
+	// The exchange's context ends with the lane's (the client cancels a lane to abandon its exchange), at
+	// the request's deadline, and when the handler has returned, as net/http's does.
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if head.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(stream.Context(), head.Timeout)
+	} else {
+		ctx, cancel = context.WithCancel(stream.Context())
+	}
+	defer cancel()
+	// The body came with the head. The stream is read again for this exchange only if it is hijacked.
+	reader := &frameReader{recv: recvFrom(stream), pending: inline, ended: true}
+	var body io.ReadCloser = http.NoBody
+	if !head.NoBody {
+		body = io.NopCloser(reader)
+	}
+	req, err := newRequest(ctx, head, body)
+	if err != nil {
+		return true, err
+	}
+	w := &responseWriter{stream: stream, header: http.Header{}, reader: reader, lane: true}
+	h.ServeHTTP(w, req)
+	if conn := w.hijacked(); conn != nil {
+		select {
+		case <-conn.closed:
+		case <-ctx.Done():
+		}
+		return true, nil
+	}
+	return false, w.finish()
+}
+
 func recvFrom(stream grpc.ServerStream) func() (*inFrame, error) {
 	return func() (*inFrame, error) {
 		m := new(inFrame)
@@ -89,7 +162,8 @@ func newRequest(ctx context.Context, head *requestHead, body io.ReadCloser) (*ht
 	return req, nil
 }
 
-// errFinished is what a handler's writes get once it has returned.
+// errFinished is what a handler's writes get once it has returned: on a lane, the stream already carries
+// the next exchange.
 var errFinished = errors.New("transport: write after the handler returned")
 
 // responseWriter is the http.ResponseWriter of one exchange. The head is sent lazily so that a small
@@ -99,6 +173,7 @@ type responseWriter struct {
 	header http.Header
 	reader *frameReader
 	legacy bool // the request's head was JSON, and so is the response's
+	lane   bool // on a lane, the end of the response is a frame, not the end of the stream
 
 	mu          sync.Mutex // serialises sends: the handler and a hijacked connection may both write
 	status      int
@@ -168,7 +243,7 @@ func (w *responseWriter) flushLocked() error {
 		return err
 	}
 	if !w.headSent {
-		return w.sendHeadLocked(nil)
+		return w.sendHeadLocked(nil, false)
 	}
 	return nil
 }
@@ -189,7 +264,7 @@ func (w *responseWriter) sendLocked(p []byte) (int, error) {
 		n := min(len(p), ChunkSize)
 		var err error
 		if !w.headSent {
-			err = w.sendHeadLocked(p[:n])
+			err = w.sendHeadLocked(p[:n], false)
 		} else {
 			err = w.stream.SendMsg(dataFrame(p[:n]))
 		}
@@ -204,9 +279,9 @@ func (w *responseWriter) sendLocked(p []byte) (int, error) {
 }
 
 // sendHeadLocked sends the head, carrying body bytes with it when there are any.
-func (w *responseWriter) sendHeadLocked(body []byte) error {
+func (w *responseWriter) sendHeadLocked(body []byte, complete bool) error {
 	w.headSent = true
-	msg, err := encodeResponseHead(&responseHead{Status: w.status, Header: w.header}, body, w.legacy)
+	msg, err := encodeResponseHead(&responseHead{Status: w.status, Header: w.header, Complete: complete}, body, w.legacy)
 	if err == nil {
 		err = w.stream.SendMsg(msg)
 	}
@@ -216,13 +291,29 @@ func (w *responseWriter) sendHeadLocked(body []byte) error {
 	return err
 }
 
-// finish sends what remains of the response once the handler has returned; later writes fail. The end of
-// the stream ends the response.
+// finish ends the response once the handler has returned; later writes fail. On an Exchange stream the
+// end of the stream ends the response. On a lane a response that was not sent yet goes as one head frame
+// that says it is complete, and one that was ends with a last frame.
 func (w *responseWriter) finish() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.finished = true
-	return w.flushLocked()
+	if !w.lane {
+		return w.flushLocked()
+	}
+	if w.writeFailed != nil {
+		return w.writeFailed
+	}
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if !w.headSent {
+		return w.sendHeadLocked(w.buf, true)
+	}
+	// The buffer holds at most responseBuffer bytes, which fit in one frame.
+	err := w.stream.SendMsg(kindFrame(kindLast, w.buf))
+	w.buf = nil
+	return err
 }
 
 func (w *responseWriter) hijacked() *hijackedConn {
@@ -237,6 +328,7 @@ func (w *responseWriter) Upgrades() bool { return true }
 
 // Hijack turns the exchange into a full-duplex byte stream. The head (status 101 unless the handler set
 // another) is sent first; then the connection's writes are data frames and its reads are the client's.
+// A hijacked exchange on a lane ends the lane.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

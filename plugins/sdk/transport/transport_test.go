@@ -80,6 +80,7 @@ func testHandler() http.Handler {
 	mux.HandleFunc("GET /active", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, activeStreams.Load())
 	})
+	laneRoutes(mux)
 	mux.HandleFunc("POST /upper", func(w http.ResponseWriter, r *http.Request) {
 		conn, rw, err := w.(http.Hijacker).Hijack()
 		if err != nil {
