@@ -449,7 +449,9 @@ func TestLaneDeadlineAndCancel(t *testing.T) {
 // Lanes idle in the pool when the plugin dies: the next request fails as unavailable.
 func TestPluginGoneWithIdleLanes(t *testing.T) {
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), pluginEnv+"=1")
+	cmd.Env = append(os.Environ(), pluginEnv+"=1",
+		// go-plugin puts the plugin's socket there; a killed plugin cannot remove it.
+		plugin.EnvUnixSocketDir+"="+t.TempDir())
 	c := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  transport.Handshake,
 		VersionedPlugins: transport.PluginSets(nil),

@@ -110,7 +110,9 @@ func testHandler() http.Handler {
 func startPlugin(tb testing.TB) *http.Client {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), pluginEnv+"=1")
+	cmd.Env = append(os.Environ(), pluginEnv+"=1",
+		// go-plugin puts the plugin's socket there; a killed plugin cannot remove it.
+		plugin.EnvUnixSocketDir+"="+tb.TempDir())
 	c := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  transport.Handshake,
 		VersionedPlugins: transport.PluginSets(nil),
@@ -249,7 +251,9 @@ func TestStreamEndsWhenClientGoesAway(t *testing.T) {
 
 func TestPluginGoneIsUnavailable(t *testing.T) {
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), pluginEnv+"=1")
+	cmd.Env = append(os.Environ(), pluginEnv+"=1",
+		// go-plugin puts the plugin's socket there; a killed plugin cannot remove it.
+		plugin.EnvUnixSocketDir+"="+t.TempDir())
 	c := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  transport.Handshake,
 		VersionedPlugins: transport.PluginSets(nil),
