@@ -40,8 +40,14 @@ func (a *API) containerLogs(w http.ResponseWriter, r *http.Request) error {
 	defer logs.Close()
 	w.Header().Set("Content-Type", streamType(logs.Tty))
 	w.WriteHeader(http.StatusOK)
-	flush(w)
-	if err := logs.WriteTo(w, func() { flush(w) }); err != nil {
+	var flushEach func()
+	if boolValue(q.Get("follow")) {
+		// A follower sees the head at once and each record as it comes; the log as it is now goes out in as
+		// few writes as the server's buffer allows.
+		flush(w)
+		flushEach = func() { flush(w) }
+	}
+	if err := logs.WriteTo(w, flushEach); err != nil {
 		a.log.Debug("logs cut short", "container", r.PathValue("id"), "err", err)
 	}
 	return nil

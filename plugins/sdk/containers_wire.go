@@ -126,6 +126,11 @@ func wireContainers(api *operations.PortlayerAPI, b Backend) {
 			defer rc.Close()
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			w.WriteHeader(http.StatusOK)
+			if !opts.Follow {
+				// The log as it is now: the transport sends a short one with its head in one message.
+				_, _ = io.Copy(w, rc)
+				return
+			}
 			flush(w)
 			copyFlushing(w, rc)
 		})
