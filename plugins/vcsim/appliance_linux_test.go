@@ -91,6 +91,11 @@ func TestApplianceBoots(t *testing.T) {
 	case rep.SecretKey != "secret key of endpoint":
 		t.Errorf("the guest read %s as %q, want what the create spec gave it", vchwire.KeySecretKey, rep.SecretKey)
 	}
+	// Its temporary files (an endpoint's plugin sockets) go to a directory of its own, removed with it.
+	tmp := rep.Env["TMPDIR"]
+	if st, err := os.Stat(tmp); tmp == "" || !strings.HasPrefix(filepath.Base(tmp), "vice-guest-") || err != nil || !st.IsDir() {
+		t.Errorf("TMPDIR %q (%v), want a directory of the guest's own", tmp, err)
+	}
 	// The hidden key reached the guest from the .vmx; no API read shows it.
 	if v, shown := extraConfigValue(t, vm, vchwire.KeySecretKey); shown {
 		t.Errorf("extraConfig shows %s through the API: %q", vchwire.KeySecretKey, v)
@@ -114,6 +119,10 @@ func TestApplianceBoots(t *testing.T) {
 	})
 	waitFor(t, "the state dir to be removed", 20*time.Second, func() bool {
 		_, err := os.Stat(stateDir)
+		return os.IsNotExist(err)
+	})
+	waitFor(t, "the guest's TMPDIR to be removed", 20*time.Second, func() bool {
+		_, err := os.Stat(tmp)
 		return os.IsNotExist(err)
 	})
 	waitFor(t, "the guest IP to be cleared", bootTimeout, func() bool { return guestIP(t, vm) == "" })

@@ -93,6 +93,9 @@ func (g *guest) prepareAppliance(l layout) (m *machine, addr netip.Addr, err err
 	if err := m.guestInfoSocket(); err != nil {
 		return m, addr, err
 	}
+	if m.tmp, err = os.MkdirTemp("", "vice-guest-"); err != nil {
+		return m, addr, fmt.Errorf("the guest's temporary directory: %w", err)
+	}
 	// The mount point of the vNICs' namespace, which the init's mount namespace alone sees bound.
 	nics := filepath.Join(state, "nics.netns")
 	if err := os.WriteFile(nics, nil, 0o600); err != nil {
@@ -102,7 +105,7 @@ func (g *guest) prepareAppliance(l layout) (m *machine, addr netip.Addr, err err
 		init: filepath.Join(root, vchwire.ApplianceInit), root: root,
 		env: []string{wire.EmulatorEnv + "=1", vchwire.ApplianceRootEnv + "=" + root,
 			vchwire.ApplianceStateEnv + "=" + state, vchwire.GuestIPEnv + "=" + addr.String(),
-			vchwire.NICNamespaceEnv + "=" + nics, guestPATH,
+			vchwire.NICNamespaceEnv + "=" + nics, guestPATH, "TMPDIR=" + m.tmp,
 			// What a VM's SMBIOS would tell its guest.
 			vchwire.EndpointVMEnv + "=" + l.biosUUID},
 		files: m.guestEnds, stdio: console, nicsPath: nics,

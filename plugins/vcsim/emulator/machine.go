@@ -25,6 +25,10 @@ type machine struct {
 	volumes    []*diskExport // block-disk mode: the volume disks, block devices the tether mounts
 
 	appliance applianceSpec // an appliance VM's init, instead of spec
+	// tmp is an appliance's TMPDIR, removed with the guest: the guest shares the host's filesystem, and a
+	// killed guest's processes (an endpoint's plugin sockets) cannot clean up after themselves. Made with a
+	// short name beside the emulator's own temporary files, since unix sockets live there.
+	tmp string
 }
 
 // guestPATH is the search path guests start with.
@@ -246,6 +250,11 @@ func (m *machine) release(log *slog.Logger) {
 	}
 	if err := os.RemoveAll(m.dir); err != nil {
 		log.Warn("clean up after the guest", "dir", m.dir, "err", err)
+	}
+	if m.tmp != "" {
+		if err := os.RemoveAll(m.tmp); err != nil {
+			log.Warn("clean up after the guest", "dir", m.tmp, "err", err)
+		}
 	}
 }
 

@@ -73,7 +73,7 @@ func run() error {
 	}
 
 	rep := Report{Pid: os.Getpid(), Env: map[string]string{}}
-	for _, k := range []string{wire.EmulatorEnv, vchwire.ApplianceRootEnv, vchwire.ApplianceStateEnv, vchwire.GuestIPEnv, "PATH"} {
+	for _, k := range []string{wire.EmulatorEnv, vchwire.ApplianceRootEnv, vchwire.ApplianceStateEnv, vchwire.GuestIPEnv, "PATH", "TMPDIR"} {
 		rep.Env[k] = os.Getenv(k)
 	}
 	root, state, ip := os.Getenv(vchwire.ApplianceRootEnv), os.Getenv(vchwire.ApplianceStateEnv), os.Getenv(vchwire.GuestIPEnv)
