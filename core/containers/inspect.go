@@ -17,7 +17,7 @@ const zeroTime = "0001-01-01T00:00:00Z"
 
 // Inspect is GET /containers/{id}/json.
 func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectResponse, error) {
-	r, err := s.resolve(ctx, ref)
+	r, err := s.resolveShared(ctx, ref)
 	if err != nil {
 		return container.InspectResponse{}, err
 	}

@@ -17,16 +17,16 @@ func (h *nameHints) remember(name, id string) { h.m.Store(strings.TrimPrefix(nam
 func (h *nameHints) forget(name string) { h.m.Delete(strings.TrimPrefix(name, "/")) }
 
 // byHint finds the container named name through its hint, or returns nil.
-func (s *Service) byHint(ctx context.Context, name string) *record {
+func (s *Service) byHint(ctx context.Context, name string, shared bool) *record {
 	name = strings.TrimPrefix(name, "/")
 	id, ok := s.names.m.Load(name)
 	if !ok {
 		return nil
 	}
-	info, err := s.pl.GetContainer(ctx, id.(string))
+	r, info, err := s.describe(ctx, id.(string), shared)
 	if err != nil || info.Name == nil || strings.TrimPrefix(*info.Name, "/") != name {
 		s.names.forget(name)
 		return nil
 	}
-	return decode(info)
+	return r
 }

@@ -206,19 +206,46 @@ func (s *Service) list(ctx context.Context, filter sdk.ListFilter) ([]*record, e
 // resolve finds the container ref names, by Docker's order: full ID, then name (with or without "/"), then
 // a unique ID prefix. The backend does the matching, so the whole inventory never crosses the port layer.
 func (s *Service) resolve(ctx context.Context, ref string) (*record, error) {
+	return s.resolveFor(ctx, ref, false)
+}
+
+// resolveShared is resolve for a caller that only reads the record (Inspect): a description the backend
+// gave recently, byte for byte, is not decoded again, and the record shares its values (and the decodings
+// of Docker's records) with others, so nothing of it may be changed.
+func (s *Service) resolveShared(ctx context.Context, ref string) (*record, error) {
+	return s.resolveFor(ctx, ref, true)
+}
+
+// describe is the backend's description of the container id as a record; shared as for resolveShared.
+func (s *Service) describe(ctx context.Context, id string, shared bool) (*record, *models.ContainerInfo, error) {
+	if !shared {
+		info, err := s.pl.GetContainer(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		return decode(info), info, nil
+	}
+	info, err := s.pl.GetContainerShared(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.records.decodeShared(info), info, nil
+}
+
+func (s *Service) resolveFor(ctx context.Context, ref string, shared bool) (*record, error) {
 	if ref == "" {
 		return nil, noSuchContainer(ref)
 	}
 	if fullID.MatchString(ref) {
-		info, err := s.pl.GetContainer(ctx, ref)
+		r, _, err := s.describe(ctx, ref, shared)
 		if err == nil {
-			return decode(info), nil
+			return r, nil
 		}
 		if !errdefs.Is(err, errdefs.ErrNotFound) {
 			return nil, err
 		}
 	}
-	if r := s.byHint(ctx, ref); r != nil {
+	if r := s.byHint(ctx, ref, shared); r != nil {
 		return r, nil
 	}
 	named, err := s.list(ctx, sdk.ListFilter{Names: []string{strings.TrimPrefix(ref, "/")}})

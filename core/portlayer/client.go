@@ -44,10 +44,11 @@ var (
 
 // Client calls one backend's port layer.
 type Client struct {
-	name   string
-	rt     http.RoundTripper
-	api    *client.Portlayer
-	listed listedInfos // the last shared listing's decodings (containers_shared.go)
+	name      string
+	rt        http.RoundTripper
+	api       *client.Portlayer
+	listed    listedInfos    // the last shared listing's decodings (containers_shared.go)
+	described describedInfos // recent shared descriptions (containers_shared.go)
 }
 
 // New returns a client of the backend named name whose requests travel over rt.

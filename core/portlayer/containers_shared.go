@@ -162,3 +162,61 @@ func splitArray(data []byte) ([][]byte, error) {
 	}
 	return items, nil
 }
+
+// GetContainerShared is GetContainer for callers that only read the answer (docker inspect): a description
+// that is, byte for byte, one a recent answer carried gets the value decoded then. As for a shared listing,
+// what is kept is keyed by the JSON text itself, and the values are shared and must not be changed.
+func (c *Client) GetContainerShared(ctx context.Context, id string) (*models.ContainerInfo, error) {
+	ok, err := c.api.Containers.GetContainerContext(ctx, containers.NewGetContainerParams().WithID(id),
+		func(op *runtime.ClientOperation) {
+			op.Reader = sharedInfoReader{next: op.Reader, memo: &c.described}
+		})
+	if err != nil {
+		return nil, classify("get container", err)
+	}
+	return ok.Payload, nil
+}
+
+// describedMax bounds the descriptions kept for GetContainerShared; past it the memo starts again empty.
+const describedMax = 256
+
+// describedInfos are recent shared descriptions by their JSON text.
+type describedInfos struct {
+	mu sync.Mutex
+	m  map[string]*models.ContainerInfo
+}
+
+// sharedInfoReader decodes a description unless the same text was decoded recently; other answers go to next.
+type sharedInfoReader struct {
+	next runtime.ClientResponseReader
+	memo *describedInfos
+}
+
+func (r sharedInfoReader) ReadResponse(res runtime.ClientResponse, consumer runtime.Consumer) (any, error) {
+	if res.Code() != http.StatusOK {
+		return r.next.ReadResponse(res, consumer)
+	}
+	buf := listBodies.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer listBodies.Put(buf)
+	if _, err := buf.ReadFrom(res.Body()); err != nil {
+		return nil, fmt.Errorf("read the container: %w", err)
+	}
+	text := bytes.TrimSpace(buf.Bytes())
+	r.memo.mu.Lock()
+	info, ok := r.memo.m[string(text)]
+	r.memo.mu.Unlock()
+	if !ok {
+		info = new(models.ContainerInfo)
+		if err := json.Unmarshal(text, info); err != nil {
+			return nil, fmt.Errorf("decode the container: %w", err)
+		}
+		r.memo.mu.Lock()
+		if r.memo.m == nil || len(r.memo.m) >= describedMax {
+			r.memo.m = map[string]*models.ContainerInfo{}
+		}
+		r.memo.m[string(text)] = info
+		r.memo.mu.Unlock()
+	}
+	return &containers.GetContainerOK{Payload: info}, nil
+}

@@ -2,9 +2,11 @@ package portlayer_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
@@ -56,5 +58,40 @@ func TestListContainersShared(t *testing.T) {
 	}
 	if none, err := c.ListContainersShared(ctx, sdk.ListFilter{Names: []string{"no-such-name"}}); err != nil || len(none) != 0 {
 		t.Errorf("a filter matching nothing: %v %v", none, err)
+	}
+}
+
+// A shared description says what GetContainer says, and is decoded again only when it changed.
+func TestGetContainerShared(t *testing.T) {
+	c, p, _ := newClient(t)
+	ctx := t.Context()
+	a := createContainer(t, p, "described-a")
+	get := func() *models.ContainerInfo {
+		t.Helper()
+		got, err := c.GetContainerShared(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := c.GetContainer(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, plain) {
+			t.Errorf("shared description %v, GetContainer %v", got, plain)
+		}
+		return got
+	}
+	first, second := get(), get()
+	if first != second {
+		t.Fatalf("an unchanged description was decoded again: %p, then %p", first, second)
+	}
+	if _, err := c.RenameContainer(ctx, a, "described-a2"); err != nil {
+		t.Fatal(err)
+	}
+	if third := get(); third == second || *third.Name != "described-a2" {
+		t.Errorf("after the rename: %p %s (was %p)", third, *third.Name, second)
+	}
+	if _, err := c.GetContainerShared(ctx, strings.Repeat("f", 64)); !errdefs.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("a missing container: %v, want not found", err)
 	}
 }
