@@ -9,16 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
 
 	"github.com/vice-engine/vice/plugins/sdk/transport"
 )
@@ -448,25 +443,7 @@ func TestLaneDeadlineAndCancel(t *testing.T) {
 
 // Lanes idle in the pool when the plugin dies: the next request fails as unavailable.
 func TestPluginGoneWithIdleLanes(t *testing.T) {
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), pluginEnv+"=1",
-		// go-plugin puts the plugin's socket there; a killed plugin cannot remove it.
-		plugin.EnvUnixSocketDir+"="+t.TempDir())
-	c := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  transport.Handshake,
-		VersionedPlugins: transport.PluginSets(nil),
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		GRPCDialOptions:  transport.DialOptions(),
-		Logger:           hclog.NewNullLogger(),
-	})
-	defer c.Kill()
-	proto, err := c.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := proto.Dispense(transport.PluginName)
-	hc := &http.Client{Transport: raw.(http.RoundTripper)}
+	hc, cmd := startPluginProcess(t)
 	var wg sync.WaitGroup
 	for i := 0; i < 4; i++ {
 		wg.Add(1)
@@ -482,7 +459,7 @@ func TestPluginGoneWithIdleLanes(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := transport.IdleLanes(raw.(*transport.Client)); n == 0 {
+	if n := transport.IdleLanes(hc.Transport.(*transport.Client)); n == 0 {
 		t.Fatal("no idle lanes")
 	}
 	if err := cmd.Process.Kill(); err != nil {
@@ -490,7 +467,7 @@ func TestPluginGoneWithIdleLanes(t *testing.T) {
 	}
 	_, _ = cmd.Process.Wait()
 	for i := 0; i < 3; i++ {
-		_, err = hc.Get("http://plugin/ping")
+		_, err := hc.Get("http://plugin/ping")
 		if !errors.Is(err, transport.ErrUnavailable) {
 			t.Fatalf("request %d after the plugin died: want ErrUnavailable, got %v", i, err)
 		}

@@ -109,6 +109,13 @@ func testHandler() http.Handler {
 // startPlugin launches the test binary as a real go-plugin plugin and returns the host's RoundTripper.
 func startPlugin(tb testing.TB) *http.Client {
 	tb.Helper()
+	hc, _ := startPluginProcess(tb)
+	return hc
+}
+
+// startPluginProcess is startPlugin, with the plugin's process (to kill it, as a crash would).
+func startPluginProcess(tb testing.TB) (*http.Client, *exec.Cmd) {
+	tb.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), pluginEnv+"=1",
 		// go-plugin puts the plugin's socket there; a killed plugin cannot remove it.
@@ -130,7 +137,7 @@ func startPlugin(tb testing.TB) *http.Client {
 	if err != nil {
 		tb.Fatalf("dispense: %v", err)
 	}
-	return &http.Client{Transport: raw.(http.RoundTripper)}
+	return &http.Client{Transport: raw.(http.RoundTripper)}, cmd
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -250,28 +257,12 @@ func TestStreamEndsWhenClientGoesAway(t *testing.T) {
 }
 
 func TestPluginGoneIsUnavailable(t *testing.T) {
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), pluginEnv+"=1",
-		// go-plugin puts the plugin's socket there; a killed plugin cannot remove it.
-		plugin.EnvUnixSocketDir+"="+t.TempDir())
-	c := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  transport.Handshake,
-		VersionedPlugins: transport.PluginSets(nil),
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		Logger:           hclog.NewNullLogger(),
-	})
-	defer c.Kill()
-	proto, err := c.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := proto.Dispense(transport.PluginName)
+	hc, cmd := startPluginProcess(t)
 	if err := cmd.Process.Kill(); err != nil { // a crash, not a clean stop
 		t.Fatal(err)
 	}
 	_, _ = cmd.Process.Wait()
-	_, err = (&http.Client{Transport: raw.(http.RoundTripper)}).Get("http://plugin/ping")
+	_, err := hc.Get("http://plugin/ping")
 	if err == nil || !strings.Contains(err.Error(), "unavailable") {
 		t.Fatalf("want an unavailable error after the plugin died, got %v", err)
 	}
