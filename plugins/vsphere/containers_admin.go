@@ -65,7 +65,7 @@ func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) er
 		b.ctr.removed.Delete(id) // still there: its waits go on
 		return fmt.Errorf("remove container %s: %w", id, classify(err, "unregister "+c.vmName))
 	}
-	b.ctr.probes.gone(c.ref)
+	b.ctr.probes.gone(c.ref, b.ctr.readSeq.Load())
 	// The container is gone from here on; its files go without regard for the caller's patience.
 	if err := b.deleteFile(context.WithoutCancel(ctx), folder); err != nil && !isGone(err) {
 		b.log.Warn("a removed containerVM's folder stays on the datastore: delete it by hand", "container", id,

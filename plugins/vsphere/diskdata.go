@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -187,7 +188,15 @@ func (l *localDiskData) removeAll(rel string) error {
 	if _, err := os.Lstat(local); err != nil {
 		return fmt.Errorf("delete %s: %w", dsPath, errdefs.Classed(err, osClass(err)))
 	}
-	if err := os.RemoveAll(local); err != nil {
+	// A write into the folder may still be under way (the simulator finishing a request its client gave up
+	// on: a failed layer write's disk): the folder is then not empty when its removal gets to it, and the
+	// removal goes again once that write is done.
+	err = os.RemoveAll(local)
+	for wait := time.Millisecond; err != nil && wait <= 64*time.Millisecond; wait *= 2 {
+		time.Sleep(wait)
+		err = os.RemoveAll(local)
+	}
+	if err != nil {
 		return fmt.Errorf("delete %s: %w", dsPath, errdefs.Classed(err, osClass(err)))
 	}
 	return nil

@@ -44,6 +44,7 @@ type poolProbes struct {
 	dirty  map[types.ManagedObjectReference]uint64    // VMs the watch named and has not read since, with their marks
 	single map[types.ManagedObjectReference]keptProbe // probes of one VM (describeVM)
 	born   map[types.ManagedObjectReference]bornVM    // VMs this process created, as their create describes them
+	left   map[types.ManagedObjectReference]leftVM    // VMs taken out of the kept probes (gone, drop)
 	kept   bool                                       // a probe of the pool is kept (an empty pool's is empty)
 	probes []vmProbe                                  // shared, never changed once kept (a change copies it)
 	byRef  map[types.ManagedObjectReference]int
@@ -106,12 +107,46 @@ func (p *poolProbes) keep(s probeStart, probes []vmProbe) {
 	p.began = map[types.ManagedObjectReference]uint64{}
 }
 
+// leftVM is when a VM was taken out of the kept probes: the readSeq then, and the time.
+type leftVM struct {
+	seq uint64
+	at  time.Time
+}
+
+// leftKeptFor bounds how long a VM that left is remembered: a read that began before it left and answers
+// later than this is older than any kept probe may be.
+const leftKeptFor = time.Minute
+
+// leftBefore says ref left the pool after a read that began at seq (which must not put it back). Called with
+// p.mu held.
+func (p *poolProbes) leftBefore(ref types.ManagedObjectReference, seq uint64) bool {
+	l, ok := p.left[ref]
+	return ok && seq <= l.seq
+}
+
+// noteLeft remembers that ref left the pool now, readSeq seq, and forgets what left long ago. Called with
+// p.mu held.
+func (p *poolProbes) noteLeft(ref types.ManagedObjectReference, seq uint64) {
+	if p.left == nil {
+		p.left = map[types.ManagedObjectReference]leftVM{}
+	}
+	for r, l := range p.left {
+		if time.Since(l.at) > leftKeptFor {
+			delete(p.left, r)
+		}
+	}
+	p.left[ref] = leftVM{seq: seq, at: time.Now()}
+}
+
 // keepOne records the probe of one VM, begun at s.
 func (p *poolProbes) keepOne(s probeStart, pr vmProbe) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if m, ok := p.dirty[pr.ref]; ok && m > s.clock {
 		return
+	}
+	if p.leftBefore(pr.ref, s.seq) {
+		return // a probe of a VM that has left since it began
 	}
 	if p.single == nil || len(p.single) >= 1024 {
 		p.single = map[types.ManagedObjectReference]keptProbe{}
@@ -158,6 +193,9 @@ func (p *poolProbes) observe(pr vmProbe, seq uint64) {
 
 // put replaces ref's entry with pr, read at seq, unless the entry comes from a later read.
 func (p *poolProbes) put(pr vmProbe, seq uint64) {
+	if p.leftBefore(pr.ref, seq) {
+		return // a read of a VM that has left since it began: it must not come back
+	}
 	if k, ok := p.single[pr.ref]; ok && k.seq <= seq {
 		delete(p.single, pr.ref)
 	}
@@ -176,14 +214,16 @@ func (p *poolProbes) put(pr vmProbe, seq uint64) {
 	p.probes, p.byRef = append(probes, pr), byRef
 }
 
-// drop takes ref, which left the pool (the watch's batch begun after mark), out of the kept probes.
-func (p *poolProbes) drop(ref types.ManagedObjectReference, mark uint64) {
+// drop takes ref, which left the pool (the watch's batch begun after mark; seq is the readSeq now), out of
+// the kept probes.
+func (p *poolProbes) drop(ref types.ManagedObjectReference, mark, seq uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if m, ok := p.dirty[ref]; ok && m <= mark {
 		delete(p.dirty, ref)
 	}
 	p.removeLocked(ref)
+	p.noteLeft(ref, seq)
 }
 
 // removeLocked takes ref out of the kept probes. Called with p.mu held.
@@ -376,15 +416,17 @@ func (p *poolProbes) newborn(ref types.ManagedObjectReference) (*containerVM, bo
 	return &c, true
 }
 
-// gone takes ref, which this process has just unregistered, out of the kept probes: nothing about it can be
-// true any more but its absence, which every later probe sees too.
-func (p *poolProbes) gone(ref types.ManagedObjectReference) {
+// gone takes ref, which this process has just unregistered (seq is the readSeq now), out of the kept probes:
+// nothing about it can be true any more but its absence, which every later probe sees too, and a read of it
+// that began before (a waiter's, a notice's) does not put it back.
+func (p *poolProbes) gone(ref types.ManagedObjectReference, seq uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.clock++
 	p.marked = p.clock
 	delete(p.dirty, ref)
 	p.removeLocked(ref)
+	p.noteLeft(ref, seq)
 }
 
 // changesNothing says req can neither change a VM nor tell of a change made (a task's end).

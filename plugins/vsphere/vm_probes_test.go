@@ -13,6 +13,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/sdk"
+	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 	"github.com/vice-engine/vice/tether/wire"
 )
@@ -257,8 +258,21 @@ func TestOwnChangesMarkTheirVM(t *testing.T) {
 	// so its 2 s are not what ends it.)
 	b.ctr.probes.stale()
 	list()
+	var betaRef types.ManagedObjectReference
+	betaRef.FromString(beta.VM)
+	before, err := b.readVM(ctx, betaRef) // a read that answers after the removal, as a waiter's may
+	if err != nil {
+		t.Fatal(err)
+	}
+	probeBefore := b.beginProbe()
 	if err := b.RemoveContainer(ctx, *beta.ID, true); err != nil {
 		t.Fatal(err)
+	}
+	// A read or a probe of the VM that began before its removal and answers after it does not put it back.
+	b.ctr.probes.observe(probeOf(before, before.version), before.seq)
+	b.ctr.probes.keepOne(probeBefore, probeOf(before, before.version))
+	if _, err := b.GetContainer(ctx, *beta.ID); !errdefs.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("described after its removal: %v, want not found", err)
 	}
 	n := retrievals.Load()
 	if got := list(); got["beta"] != nil || got["alpha"] == nil {

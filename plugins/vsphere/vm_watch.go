@@ -161,7 +161,7 @@ func (b *Backend) onVMUpdates(ctx context.Context, updates []types.ObjectUpdate,
 	for _, u := range updates {
 		if u.Kind == types.ObjectUpdateKindLeave {
 			read[u.Obj] = nil
-			b.ctr.probes.drop(u.Obj, mark)
+			b.ctr.probes.drop(u.Obj, mark, b.ctr.readSeq.Load())
 			w.mu.Lock()
 			delete(w.exited, u.Obj)
 			w.mu.Unlock()
