@@ -56,8 +56,19 @@ type listedInfo struct {
 	info *models.ContainerInfo
 }
 
-// listBodies are the buffers the listings' answers are read into: an answer is 3 KB per container.
+// listBodies are the buffers the shared answers are read into: 3 KB per container.
 var listBodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readBody reads an answer (what, for its error) into a pooled buffer, which the caller puts back.
+func readBody(res runtime.ClientResponse, what string) (*bytes.Buffer, error) {
+	buf := listBodies.Get().(*bytes.Buffer)
+	buf.Reset()
+	if _, err := buf.ReadFrom(res.Body()); err != nil {
+		listBodies.Put(buf)
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	return buf, nil
+}
 
 // sharedListReader decodes a listing's answer one container at a time, reusing the decodings of the last
 // listing for the containers whose descriptions did not change; other answers go to next.
@@ -71,12 +82,11 @@ func (r sharedListReader) ReadResponse(res runtime.ClientResponse, consumer runt
 	if res.Code() != http.StatusOK {
 		return r.next.ReadResponse(res, consumer)
 	}
-	buf := listBodies.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer listBodies.Put(buf)
-	if _, err := buf.ReadFrom(res.Body()); err != nil {
-		return nil, fmt.Errorf("read the container list: %w", err)
+	buf, err := readBody(res, "the container list")
+	if err != nil {
+		return nil, err
 	}
+	defer listBodies.Put(buf)
 	items, err := splitArray(buf.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("decode the container list: %w", err)
@@ -196,12 +206,11 @@ func (r sharedInfoReader) ReadResponse(res runtime.ClientResponse, consumer runt
 	if res.Code() != http.StatusOK {
 		return r.next.ReadResponse(res, consumer)
 	}
-	buf := listBodies.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer listBodies.Put(buf)
-	if _, err := buf.ReadFrom(res.Body()); err != nil {
-		return nil, fmt.Errorf("read the container: %w", err)
+	buf, err := readBody(res, "the container")
+	if err != nil {
+		return nil, err
 	}
+	defer listBodies.Put(buf)
 	text := bytes.TrimSpace(buf.Bytes())
 	r.memo.mu.Lock()
 	info, ok := r.memo.m[string(text)]

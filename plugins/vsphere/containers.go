@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -73,6 +74,14 @@ type containerVM struct {
 	// seq orders the reads of this process (readVM): a read with a higher seq began after one with a lower,
 	// so it saw every change the other saw. Listings leave it 0.
 	seq uint64
+}
+
+// clone is a copy of c whose extraConfig can be changed without changing c's (the rest is values, or shared
+// and never changed: the decoded spec).
+func (c *containerVM) clone() *containerVM {
+	k := *c
+	k.extra = maps.Clone(c.extra)
+	return &k
 }
 
 func newContainerVM(m *mo.VirtualMachine) *containerVM {

@@ -117,11 +117,10 @@ func (c *containerVM) killed(gs *wire.GuestStatus, at time.Time) *containerVM {
 		st.StartedAt = gs.StartedAt
 	}
 	data, _ := json.Marshal(st) // plain values always encode
-	k := *c
+	k := c.clone()
 	k.power, k.poweringOn, k.seq = types.VirtualMachinePowerStatePoweredOff, false, 0
-	k.extra = maps.Clone(c.extra)
 	k.extra[wire.KeyStatus] = string(data)
-	return &k
+	return k
 }
 
 // vmFolderDeletable says whether folder, a containerVM's folder relative to the datastore root, is one the

@@ -161,6 +161,11 @@ func (p *poolProbes) keepOne(s probeStart, pr vmProbe) {
 func (p *poolProbes) mark(refs []types.ManagedObjectReference) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.markLocked(refs...)
+}
+
+// markLocked is mark with p.mu held.
+func (p *poolProbes) markLocked(refs ...types.ManagedObjectReference) uint64 {
 	if p.dirty == nil {
 		p.dirty = map[types.ManagedObjectReference]uint64{}
 	}
@@ -248,7 +253,7 @@ func (p *poolProbes) current() ([]vmProbe, uint64, bool) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.kept || p.gen0 != p.gen.Load() || len(p.dirty) > 0 || time.Since(p.at) > probesKeptFor {
+	if p.notCurrentLocked() != "" {
 		return nil, 0, false
 	}
 	return p.probes, p.seq, true
@@ -261,6 +266,12 @@ func (p *poolProbes) notKept() string {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.notCurrentLocked()
+}
+
+// notCurrentLocked is notKept's answer, the watch aside: why the kept probe of the pool may not be what vSphere
+// would say. Called with p.mu held.
+func (p *poolProbes) notCurrentLocked() string {
 	switch {
 	case !p.kept:
 		return "no probe kept"
@@ -269,7 +280,7 @@ func (p *poolProbes) notKept() string {
 	case len(p.dirty) > 0:
 		return "a VM changed and not read since"
 	case time.Since(p.at) > probesKeptFor:
-		return "older than " + probesKeptFor.String()
+		return "older than probesKeptFor"
 	}
 	return ""
 }
@@ -372,19 +383,12 @@ func (p *poolProbes) created(placeholder, ref types.ManagedObjectReference, c *c
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if ref.Value != "" {
-		if p.dirty == nil {
-			p.dirty = map[types.ManagedObjectReference]uint64{}
-		}
-		p.clock++
-		p.dirty[ref] = p.clock
-		p.marked = p.clock
+		mark := p.markLocked(ref)
 		if c != nil {
 			if p.born == nil || len(p.born) >= 1024 {
 				p.born = map[types.ManagedObjectReference]bornVM{}
 			}
-			kept := *c
-			kept.extra = maps.Clone(c.extra)
-			p.born[ref] = bornVM{c: &kept, mark: p.clock, gen: p.gen.Load(), at: time.Now()}
+			p.born[ref] = bornVM{c: c.clone(), mark: mark, gen: p.gen.Load(), at: time.Now()}
 		}
 	}
 	delete(p.dirty, placeholder)
@@ -411,9 +415,7 @@ func (p *poolProbes) newborn(ref types.ManagedObjectReference) (*containerVM, bo
 		delete(p.born, ref)
 		return nil, false
 	}
-	c := *n.c
-	c.extra = maps.Clone(n.c.extra)
-	return &c, true
+	return n.c.clone(), true
 }
 
 // gone takes ref, which this process has just unregistered (seq is the readSeq now), out of the kept probes:

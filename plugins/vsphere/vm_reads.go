@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -86,10 +85,9 @@ func (r *vmReads) current(ref types.ManagedObjectReference, version string) (*co
 	if !ok || e.version != version {
 		return nil, false
 	}
-	c := *e.c
-	c.extra = maps.Clone(e.c.extra)
+	c := e.c.clone()
 	c.poweringOn = false
-	return &c, true
+	return c, true
 }
 
 // has says a full read of ref is kept.
@@ -457,9 +455,7 @@ func (b *Backend) keepRead(m *mo.VirtualMachine) *containerVM {
 		b.ctr.folders.LoadOrStore(id, c.folder())
 	}
 	if m.Config != nil {
-		kept := *c
-		kept.extra = maps.Clone(c.extra)
-		b.ctr.reads.keep(m.Config.ChangeVersion, &kept)
+		b.ctr.reads.keep(m.Config.ChangeVersion, c.clone())
 	}
 	return c
 }
