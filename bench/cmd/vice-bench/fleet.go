@@ -156,6 +156,7 @@ func (h *harness) runningRows(ctx context.Context, fleets map[string][]string, s
 	h.alternate(ctx, []*row{inspect}, h.cfg.runs, skip, func(ctx context.Context, s *side) ([]float64, error) {
 		return sample(h.cliTime(ctx, s, "inspect", first(s)))
 	})
+	h.apiRunningRows(ctx, first, skip)
 	ex := h.newRow("exec of one of them: true", "s")
 	h.alternate(ctx, []*row{ex}, h.cfg.runs, skip, func(ctx context.Context, s *side) ([]float64, error) {
 		return sample(h.cliTime(ctx, s, "exec", first(s), "true"))

@@ -85,6 +85,8 @@ func formatValue(v float64, unit string) string {
 	switch {
 	case unit == "MiB":
 		return fmt.Sprintf("%.1fMiB", v)
+	case v < 0.01: // an API request alone: tenths of a millisecond matter
+		return fmt.Sprintf("%.2fms", v*1000)
 	case v < 10:
 		return fmt.Sprintf("%.0fms", v*1000)
 	default:

@@ -51,6 +51,7 @@ func (h *harness) measure(ctx context.Context) {
 	}
 	if h.wants("create") {
 		h.createRows(ctx)
+		h.apiCreateRow(ctx)
 	}
 	if h.wants("fleet") {
 		h.fleetRounds(ctx)
