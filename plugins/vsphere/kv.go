@@ -22,6 +22,7 @@ import (
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/plugins/vsphere/events"
+	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
@@ -134,7 +135,7 @@ func (b *Backend) PutValue(ctx context.Context, kv *models.KeyValue) (*models.Ke
 	fm := object.NewFileManager(b.sess.client)
 	task, err := fm.MoveDatastoreFile(ctx, ds.Path(tmp), dc, ds.Path(b.kvFile(key)), dc, true)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	if err != nil {
 		b.removeQuietly(context.WithoutCancel(ctx), tmp)
@@ -156,7 +157,7 @@ func (b *Backend) DeleteValue(ctx context.Context, key string) error {
 	file := b.where.datastore.Path(b.kvFile(key))
 	task, err := fm.DeleteDatastoreFile(ctx, file, b.where.datacenter)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	if err != nil {
 		return classify(err, "key "+key+": delete "+file)
@@ -204,7 +205,7 @@ func (b *Backend) listKeys(ctx context.Context, prefix string) ([]string, error)
 	if err != nil {
 		return nil, classify(err, "browse "+dir)
 	}
-	info, err := task.WaitForResult(ctx, nil)
+	info, err := vtask.Wait(ctx, task)
 	if err != nil {
 		if errdefs.Is(classify(err, ""), errdefs.ErrNotFound) {
 			return nil, nil // no folder, no records
@@ -235,7 +236,7 @@ func (b *Backend) removeQuietly(ctx context.Context, file string) {
 	fm := object.NewFileManager(b.sess.client)
 	task, err := fm.DeleteDatastoreFile(ctx, b.where.datastore.Path(file), b.where.datacenter)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	if err != nil {
 		b.log.Warn("could not remove a temporary KV file", "file", file, "err", err)

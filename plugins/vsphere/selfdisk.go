@@ -13,6 +13,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
+	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 )
 
 // Attaching disks to the endpoint VM (VIC's attach-to-self): a disk is added to the VM's paravirtual SCSI
@@ -163,7 +164,7 @@ func (b *Backend) scsiController(ctx context.Context, vm *object.VirtualMachine,
 func (b *Backend) reconfigureEndpoint(ctx context.Context, vm *object.VirtualMachine, changes ...types.BaseVirtualDeviceConfigSpec) error {
 	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{DeviceChange: changes})
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	return classify(err, "reconfigure the endpoint VM")
 }

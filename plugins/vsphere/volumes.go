@@ -18,6 +18,7 @@ import (
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/plugins/vsphere/events"
+	"github.com/vice-engine/vice/plugins/vsphere/vtask"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
 
@@ -205,7 +206,7 @@ func (f dsFiles) createVolumeDisk(ctx context.Context, rel string, capacityKB in
 	vdm := object.NewVirtualDiskManager(f.client)
 	task, err := vdm.CreateVirtualDisk(ctx, f.ds.Path(rel), f.dc, spec)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = vtask.Wait(ctx, task)
 	}
 	return classify(err, "create disk "+f.ds.Path(rel))
 }
