@@ -12,7 +12,6 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 	"github.com/vice-engine/vice/tether/wire"
@@ -42,26 +41,8 @@ func TestQuietPoolAnsweredFromItsProbe(t *testing.T) {
 		}
 		return nil, nil
 	}
-	list := func() map[string]*models.ContainerInfo {
-		t.Helper()
-		all, err := b.ListContainers(ctx, sdk.ListFilter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]*models.ContainerInfo{}
-		for _, c := range all {
-			out[*c.Name] = c
-		}
-		return out
-	}
-	get := func(id string) *models.ContainerInfo {
-		t.Helper()
-		info, err := b.GetContainer(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return info
-	}
+	list := func() map[string]*models.ContainerInfo { t.Helper(); return listedByName(t, b) }
+	get := func(id string) *models.ContainerInfo { t.Helper(); return described(t, b, id) }
 	// eventually lists until ok holds, for at most within.
 	eventually := func(within time.Duration, what string, ok func(map[string]*models.ContainerInfo) bool) {
 		t.Helper()
@@ -218,18 +199,7 @@ func TestOwnChangesMarkTheirVM(t *testing.T) {
 		}
 		return nil, nil
 	}
-	list := func() map[string]*models.ContainerInfo {
-		t.Helper()
-		all, err := b.ListContainers(ctx, sdk.ListFilter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]*models.ContainerInfo{}
-		for _, c := range all {
-			out[*c.Name] = c
-		}
-		return out
-	}
+	list := func() map[string]*models.ContainerInfo { t.Helper(); return listedByName(t, b) }
 	quiet := func(what string) {
 		t.Helper()
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {

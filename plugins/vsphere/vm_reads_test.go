@@ -37,27 +37,8 @@ func TestListingReadsWhatChanged(t *testing.T) {
 		ref.FromString(info.VM)
 		return object.NewVirtualMachine(e.c, ref)
 	}
-	wait := func(task *object.Task, err error) {
-		t.Helper()
-		if err == nil {
-			err = task.Wait(ctx)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	list := func() map[string]*models.ContainerInfo {
-		t.Helper()
-		all, err := b.ListContainers(ctx, sdk.ListFilter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]*models.ContainerInfo{}
-		for _, c := range all {
-			out[*c.Name] = c
-		}
-		return out
-	}
+	wait := func(task *object.Task, err error) { t.Helper(); waitTask(t, task, err) }
+	list := func() map[string]*models.ContainerInfo { t.Helper(); return listedByName(t, b) }
 	version := func(info *models.ContainerInfo) string {
 		var ref types.ManagedObjectReference
 		ref.FromString(info.VM)
@@ -200,23 +181,8 @@ func TestDescriptionReadsWhatChanged(t *testing.T) {
 		}
 		return nil, nil
 	}
-	wait := func(task *object.Task, err error) {
-		t.Helper()
-		if err == nil {
-			err = task.Wait(ctx)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	get := func() *models.ContainerInfo {
-		t.Helper()
-		info, err := b.GetContainer(ctx, *alpha.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return info
-	}
+	wait := func(task *object.Task, err error) { t.Helper(); waitTask(t, task, err) }
+	get := func() *models.ContainerInfo { t.Helper(); return described(t, b, *alpha.ID) }
 	// Described as a full read describes it.
 	same := func(info *models.ContainerInfo) {
 		t.Helper()
@@ -272,5 +238,40 @@ func TestDescriptionReadsWhatChanged(t *testing.T) {
 	wait(vm.Destroy(ctx))
 	if _, err := b.GetContainer(ctx, *alpha.ID); !errdefs.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("GetContainer of a destroyed VM: %v, want not found", err)
+	}
+}
+
+// listedByName lists b's containers by name, failing t on an error.
+func listedByName(t *testing.T, b *Backend) map[string]*models.ContainerInfo {
+	t.Helper()
+	all, err := b.ListContainers(context.Background(), sdk.ListFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*models.ContainerInfo{}
+	for _, c := range all {
+		out[*c.Name] = c
+	}
+	return out
+}
+
+// described is b's description of the container id, failing t on an error.
+func described(t *testing.T, b *Backend, id string) *models.ContainerInfo {
+	t.Helper()
+	info, err := b.GetContainer(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// waitTask waits for a task another client started (err: the start's error), failing t on an error.
+func waitTask(t *testing.T, task *object.Task, err error) {
+	t.Helper()
+	if err == nil {
+		err = task.Wait(context.Background())
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
