@@ -104,16 +104,11 @@ func TestIdleLaneEndedBetweenExchanges(t *testing.T) {
 	var served atomic.Int64
 	h := okHandler(&served)
 	oneShot := func(_ any, stream grpc.ServerStream) error {
-		first := new(inFrame)
-		if err := stream.RecvMsg(first); err != nil {
-			return err
-		}
-		var head requestHead
-		inline, _, err := decodeRequestHead(first, &head)
+		head, inline, _, err := recvRequestHead(stream)
 		if err != nil {
 			return err
 		}
-		_, err = serveLaneExchange(stream, h, &head, inline)
+		_, err = serveLaneExchange(stream, h, head, inline)
 		return err // ends the lane cleanly after one exchange
 	}
 	c := serveTest(t, &grpc.ServiceDesc{
@@ -138,19 +133,14 @@ func TestBrokenLaneIsNotRetried(t *testing.T) {
 	h := okHandler(&served)
 	breaks := func(_ any, stream grpc.ServerStream) error {
 		for {
-			first := new(inFrame)
-			if err := stream.RecvMsg(first); err != nil {
-				return err
-			}
-			var head requestHead
-			inline, _, err := decodeRequestHead(first, &head)
+			head, inline, _, err := recvRequestHead(stream)
 			if err != nil {
 				return err
 			}
 			if heads.Add(1) == 2 {
 				return status.Error(codes.Unavailable, "broke mid-exchange")
 			}
-			if _, err := serveLaneExchange(stream, h, &head, inline); err != nil {
+			if _, err := serveLaneExchange(stream, h, head, inline); err != nil {
 				return err
 			}
 		}

@@ -46,12 +46,7 @@ var exchangeStreams, laneStreams, openLanes atomic.Int64
 func serveExchange(stream grpc.ServerStream, h http.Handler) error {
 	exchangeStreams.Add(1)
 	ctx := stream.Context()
-	first := new(inFrame)
-	if err := stream.RecvMsg(first); err != nil {
-		return err
-	}
-	var head requestHead
-	inline, legacy, err := decodeRequestHead(first, &head)
+	head, inline, legacy, err := recvRequestHead(stream)
 	if err != nil {
 		return err
 	}
@@ -62,7 +57,7 @@ func serveExchange(stream grpc.ServerStream, h http.Handler) error {
 	} else {
 		reader.ended = true
 	}
-	req, err := newRequest(ctx, &head, body)
+	req, err := newRequest(ctx, head, body)
 	if err != nil {
 		return err
 	}
@@ -86,23 +81,33 @@ func serveLane(stream grpc.ServerStream, h http.Handler) error {
 	openLanes.Add(1)
 	defer openLanes.Add(-1)
 	for {
-		first := new(inFrame)
-		if err := stream.RecvMsg(first); err != nil {
-			if err == io.EOF {
-				return nil // the client closed the lane
-			}
-			return err
+		head, inline, _, err := recvRequestHead(stream)
+		if err == io.EOF {
+			return nil // the client closed the lane
 		}
-		var head requestHead
-		inline, _, err := decodeRequestHead(first, &head)
 		if err != nil {
 			return err
 		}
-		last, err := serveLaneExchange(stream, h, &head, inline)
+		last, err := serveLaneExchange(stream, h, head, inline)
 		if err != nil || last {
 			return err
 		}
 	}
+}
+
+// recvRequestHead receives the head frame of a stream's next request: the head, the body bytes that came
+// with it, and whether it was a JSON head. The stream's own error (io.EOF at its end) is returned as it is.
+func recvRequestHead(stream grpc.ServerStream) (*requestHead, []byte, bool, error) {
+	first := new(inFrame)
+	if err := stream.RecvMsg(first); err != nil {
+		return nil, nil, false, err
+	}
+	head := new(requestHead)
+	inline, legacy, err := decodeRequestHead(first, head)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return head, inline, legacy, nil
 }
 
 // serveLaneExchange serves one exchange of a lane; last reports that it was hijacked and ended the lane.
