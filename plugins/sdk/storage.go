@@ -58,6 +58,13 @@ func wireStorage(api *operations.PortlayerAPI, b Backend) {
 		}
 		return storage.NewRemoveLayerNoContent()
 	})
+	if _, ok := b.(LayerStore); ok {
+		api.StorageFetchLayerHandler = fetchLayerHandler(store)
+	} else {
+		api.StorageFetchLayerHandler = storage.FetchLayerHandlerFunc(func(storage.FetchLayerParams) middleware.Responder {
+			return errorResponder(noLayers{name: b.Name()}.err())
+		})
+	}
 	api.StorageReadLayerDiffHandler = storage.ReadLayerDiffHandlerFunc(func(p storage.ReadLayerDiffParams) middleware.Responder {
 		rc, err := store.ReadLayerDiff(p.HTTPRequest.Context(), p.ID)
 		if err != nil {

@@ -46,6 +46,7 @@ func Run(t *testing.T, launch func(t *testing.T) http.RoundTripper, opts ...Opti
 	t.Run("KVErrors", func(t *testing.T) { testKVErrors(t, pl) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, pl) })
 	t.Run("Layers", func(t *testing.T) { testLayers(t, pl) })
+	t.Run("FetchLayer", func(t *testing.T) { testFetchLayer(t, pl) })
 	t.Run("Volumes", func(t *testing.T) { testVolumes(t, pl) })
 	t.Run("Scopes", func(t *testing.T) { testScopes(t, pl) })
 	t.Run("containers", func(t *testing.T) { testContainers(t, &suite{rt: rt, pl: pl, opts: o}) })

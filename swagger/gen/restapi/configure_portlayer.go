@@ -118,6 +118,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation archive.ExportContainer has not yet been implemented")
 		})
 	}
+	if api.StorageFetchLayerHandler == nil {
+		api.StorageFetchLayerHandler = storage.FetchLayerHandlerFunc(func(params storage.FetchLayerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.FetchLayer has not yet been implemented")
+		})
+	}
 	if api.ContainersGetContainerHandler == nil {
 		api.ContainersGetContainerHandler = containers.GetContainerHandlerFunc(func(params containers.GetContainerParams) middleware.Responder {
 			_ = params

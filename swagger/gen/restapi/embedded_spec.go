@@ -1553,6 +1553,48 @@ func init() {
         }
       ]
     },
+    "/storage/layers/{id}/fetch": {
+      "post": {
+        "consumes": [
+          "application/json"
+        ],
+        "produces": [
+          "application/x-ndjson"
+        ],
+        "tags": [
+          "storage"
+        ],
+        "summary": "Downloads a layer blob from a registry and writes it as WriteLayer does, so that the blob does not pass\nthrough the caller. The caller resolves the blob (its URL and the request headers its registry wants,\nsuch as a bearer token); the port layer checks the blob's size and digest as it reads and keeps no layer\nwhose blob does not match. The answer streams newline-delimited LayerFetchEvent objects: progress while\nthe blob downloads, then one with the layer or the error. A download that fails before anything was\nwritten says so (error with download set and downloaded 0): the caller may then send the blob itself.\n",
+        "operationId": "FetchLayer",
+        "parameters": [
+          {
+            "name": "source",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/LayerSource"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "newline-delimited LayerFetchEvent objects, the last with the layer or the error",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      },
+      "parameters": [
+        {
+          "$ref": "#/parameters/layerID"
+        }
+      ]
+    },
     "/storage/volumes": {
       "get": {
         "tags": [
@@ -2295,6 +2337,33 @@ func init() {
         }
       }
     },
+    "LayerFetchEvent": {
+      "description": "one line of FetchLayer's answer",
+      "type": "object",
+      "properties": {
+        "done": {
+          "description": "the blob was read to its end and has its digest; the layer is being committed",
+          "type": "boolean"
+        },
+        "download": {
+          "description": "the error is the download's (the registry's answer, the network, the blob's digest), not the write's",
+          "type": "boolean"
+        },
+        "downloaded": {
+          "description": "bytes of the blob read so far",
+          "type": "integer",
+          "format": "int64"
+        },
+        "error": {
+          "description": "why no layer was written (the last event)",
+          "$ref": "#/definitions/Error"
+        },
+        "layer": {
+          "description": "the layer written (the last event)",
+          "$ref": "#/definitions/LayerInfo"
+        }
+      }
+    },
     "LayerInfo": {
       "type": "object",
       "required": [
@@ -2331,6 +2400,55 @@ func init() {
           "description": "bytes of the unpacked files",
           "type": "integer",
           "format": "int64"
+        }
+      }
+    },
+    "LayerSource": {
+      "description": "where FetchLayer downloads a layer blob from, and what the blob must be",
+      "type": "object",
+      "required": [
+        "url",
+        "digest"
+      ],
+      "properties": {
+        "ca": {
+          "description": "PEM certificates trusted for the registry besides the system's",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "digest": {
+          "description": "the blob's digest as the manifest gives it",
+          "type": "string",
+          "pattern": "^sha256:[a-f0-9]{64}$"
+        },
+        "header": {
+          "description": "request headers (Authorization, User-Agent); an Authorization is not sent on to another host",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "insecure": {
+          "description": "the registry's TLS certificate is not verified (an insecure registry)",
+          "type": "boolean"
+        },
+        "parent": {
+          "description": "the parent layer, as WriteLayer's parent",
+          "type": "string",
+          "pattern": "^([a-f0-9]{64})?$"
+        },
+        "size": {
+          "description": "the blob's size in bytes as the manifest gives it; 0 when unknown",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0
+        },
+        "url": {
+          "description": "the blob's URL, http or https; redirects are followed, never from https to http unless insecure",
+          "type": "string",
+          "minLength": 1
         }
       }
     },
@@ -5229,6 +5347,56 @@ func init() {
         }
       ]
     },
+    "/storage/layers/{id}/fetch": {
+      "post": {
+        "consumes": [
+          "application/json"
+        ],
+        "produces": [
+          "application/x-ndjson"
+        ],
+        "tags": [
+          "storage"
+        ],
+        "summary": "Downloads a layer blob from a registry and writes it as WriteLayer does, so that the blob does not pass\nthrough the caller. The caller resolves the blob (its URL and the request headers its registry wants,\nsuch as a bearer token); the port layer checks the blob's size and digest as it reads and keeps no layer\nwhose blob does not match. The answer streams newline-delimited LayerFetchEvent objects: progress while\nthe blob downloads, then one with the layer or the error. A download that fails before anything was\nwritten says so (error with download set and downloaded 0): the caller may then send the blob itself.\n",
+        "operationId": "FetchLayer",
+        "parameters": [
+          {
+            "name": "source",
+            "in": "body",
+            "required": true,
+            "schema": {
+              "$ref": "#/definitions/LayerSource"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "newline-delimited LayerFetchEvent objects, the last with the layer or the error",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      },
+      "parameters": [
+        {
+          "pattern": "^[a-f0-9]{64}$",
+          "type": "string",
+          "description": "the layer's chain ID (hex SHA-256, without the algorithm)",
+          "name": "id",
+          "in": "path",
+          "required": true
+        }
+      ]
+    },
     "/storage/volumes": {
       "get": {
         "tags": [
@@ -5998,6 +6166,33 @@ func init() {
         }
       }
     },
+    "LayerFetchEvent": {
+      "description": "one line of FetchLayer's answer",
+      "type": "object",
+      "properties": {
+        "done": {
+          "description": "the blob was read to its end and has its digest; the layer is being committed",
+          "type": "boolean"
+        },
+        "download": {
+          "description": "the error is the download's (the registry's answer, the network, the blob's digest), not the write's",
+          "type": "boolean"
+        },
+        "downloaded": {
+          "description": "bytes of the blob read so far",
+          "type": "integer",
+          "format": "int64"
+        },
+        "error": {
+          "description": "why no layer was written (the last event)",
+          "$ref": "#/definitions/Error"
+        },
+        "layer": {
+          "description": "the layer written (the last event)",
+          "$ref": "#/definitions/LayerInfo"
+        }
+      }
+    },
     "LayerInfo": {
       "type": "object",
       "required": [
@@ -6034,6 +6229,55 @@ func init() {
           "description": "bytes of the unpacked files",
           "type": "integer",
           "format": "int64"
+        }
+      }
+    },
+    "LayerSource": {
+      "description": "where FetchLayer downloads a layer blob from, and what the blob must be",
+      "type": "object",
+      "required": [
+        "url",
+        "digest"
+      ],
+      "properties": {
+        "ca": {
+          "description": "PEM certificates trusted for the registry besides the system's",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "digest": {
+          "description": "the blob's digest as the manifest gives it",
+          "type": "string",
+          "pattern": "^sha256:[a-f0-9]{64}$"
+        },
+        "header": {
+          "description": "request headers (Authorization, User-Agent); an Authorization is not sent on to another host",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "insecure": {
+          "description": "the registry's TLS certificate is not verified (an insecure registry)",
+          "type": "boolean"
+        },
+        "parent": {
+          "description": "the parent layer, as WriteLayer's parent",
+          "type": "string",
+          "pattern": "^([a-f0-9]{64})?$"
+        },
+        "size": {
+          "description": "the blob's size in bytes as the manifest gives it; 0 when unknown",
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0
+        },
+        "url": {
+          "description": "the blob's URL, http or https; redirects are followed, never from https to http unless insecure",
+          "type": "string",
+          "minLength": 1
         }
       }
     },

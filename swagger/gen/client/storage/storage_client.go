@@ -92,6 +92,11 @@ func WithAcceptApplicationJSON(r *runtime.ClientOperation) {
 	r.ProducesMediaTypes = []string{"application/json"}
 }
 
+// WithAcceptApplicationxNdjson sets the Accept header to "application/x-ndjson".
+func WithAcceptApplicationxNdjson(r *runtime.ClientOperation) {
+	r.ProducesMediaTypes = []string{"application/x-ndjson"}
+}
+
 // WithAcceptApplicationxTar sets the Accept header to "application/x-tar".
 func WithAcceptApplicationxTar(r *runtime.ClientOperation) {
 	r.ProducesMediaTypes = []string{"application/x-tar"}
@@ -105,6 +110,12 @@ type ClientService interface {
 
 	// CreateVolumeContext creates a volume in a volume store an independent disk of the spec s capacity in a datastore store formatted with its filesystem empty a directory in an n f s store a name in use in any store is a conflict an unknown store is not found.
 	CreateVolumeContext(ctx context.Context, params *CreateVolumeParams, opts ...ClientOption) (*CreateVolumeCreated, error)
+
+	// FetchLayer downloads a layer blob from a registry and writes it as write layer does so that the blob does not pass through the caller the caller resolves the blob its URL and the request headers its registry wants such as a bearer token the port layer checks the blob s size and digest as it reads and keeps no layer whose blob does not match the answer streams newline delimited layer fetch event objects progress while the blob downloads then one with the layer or the error a download that fails before anything was written says so error with download set and downloaded 0 the caller may then send the blob itself.
+	FetchLayer(params *FetchLayerParams, writer io.Writer, opts ...ClientOption) (*FetchLayerOK, error)
+
+	// FetchLayerContext downloads a layer blob from a registry and writes it as write layer does so that the blob does not pass through the caller the caller resolves the blob its URL and the request headers its registry wants such as a bearer token the port layer checks the blob s size and digest as it reads and keeps no layer whose blob does not match the answer streams newline delimited layer fetch event objects progress while the blob downloads then one with the layer or the error a download that fails before anything was written says so error with download set and downloaded 0 the caller may then send the blob itself.
+	FetchLayerContext(ctx context.Context, params *FetchLayerParams, writer io.Writer, opts ...ClientOption) (*FetchLayerOK, error)
 
 	GetLayer(params *GetLayerParams, opts ...ClientOption) (*GetLayerOK, error)
 
@@ -216,6 +227,67 @@ func (a *Client) CreateVolumeContext(ctx context.Context, params *CreateVolumePa
 	//
 	// a default response is provided: fill this and return an error
 	unexpectedSuccess := result.(*CreateVolumeDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
+}
+
+// FetchLayer downloads a layer blob from a registry and writes it as write layer does so that the blob does not pass through the caller the caller resolves the blob its URL and the request headers its registry wants such as a bearer token the port layer checks the blob s size and digest as it reads and keeps no layer whose blob does not match the answer streams newline delimited layer fetch event objects progress while the blob downloads then one with the layer or the error a download that fails before anything was written says so error with download set and downloaded 0 the caller may then send the blob itself.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.FetchLayerContext] instead.
+func (a *Client) FetchLayer(params *FetchLayerParams, writer io.Writer, opts ...ClientOption) (*FetchLayerOK, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.FetchLayerContext(ctx, params, writer, opts...)
+}
+
+// FetchLayerContext downloads a layer blob from a registry and writes it as write layer does so that the blob does not pass through the caller the caller resolves the blob its URL and the request headers its registry wants such as a bearer token the port layer checks the blob s size and digest as it reads and keeps no layer whose blob does not match the answer streams newline delimited layer fetch event objects progress while the blob downloads then one with the layer or the error a download that fails before anything was written says so error with download set and downloaded 0 the caller may then send the blob itself.
+//
+// Do not use the deprecated [FetchLayerParams.Context] with this method: it would be ignored.
+func (a *Client) FetchLayerContext(ctx context.Context, params *FetchLayerParams, writer io.Writer, opts ...ClientOption) (*FetchLayerOK, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewFetchLayerParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "FetchLayer",
+		Method:             "POST",
+		PathPattern:        "/storage/layers/{id}/fetch",
+		ProducesMediaTypes: []string{"application/x-ndjson"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &FetchLayerReader{formats: a.formats, writer: writer},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*FetchLayerOK)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*FetchLayerDefault)
 
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }

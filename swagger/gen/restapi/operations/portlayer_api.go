@@ -111,6 +111,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation archive.ExportContainer has not yet been implemented")
 		}),
 
+		StorageFetchLayerHandler: storage.FetchLayerHandlerFunc(func(params storage.FetchLayerParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation storage.FetchLayer has not yet been implemented")
+		}),
+
 		ContainersGetContainerHandler: containers.GetContainerHandlerFunc(func(params containers.GetContainerParams) middleware.Responder {
 			_ = params
 
@@ -446,6 +452,8 @@ type PortlayerAPI struct {
 	ScopesDisconnectContainerHandler scopes.DisconnectContainerHandler
 	// ArchiveExportContainerHandler sets the operation handler for the export container operation
 	ArchiveExportContainerHandler archive.ExportContainerHandler
+	// StorageFetchLayerHandler sets the operation handler for the fetch layer operation
+	StorageFetchLayerHandler storage.FetchLayerHandler
 	// ContainersGetContainerHandler sets the operation handler for the get container operation
 	ContainersGetContainerHandler containers.GetContainerHandler
 	// ArchiveGetContainerChangesHandler sets the operation handler for the get container changes operation
@@ -648,6 +656,9 @@ func (o *PortlayerAPI) Validate() error {
 	}
 	if o.ArchiveExportContainerHandler == nil {
 		unregistered = append(unregistered, "archive.ExportContainerHandler")
+	}
+	if o.StorageFetchLayerHandler == nil {
+		unregistered = append(unregistered, "storage.FetchLayerHandler")
 	}
 	if o.ContainersGetContainerHandler == nil {
 		unregistered = append(unregistered, "containers.GetContainerHandler")
@@ -920,6 +931,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
 	o.handlers["GET"]["/containers/{id}/export"] = archive.NewExportContainer(o.context, o.ArchiveExportContainerHandler)
+	if o.handlers["POST"] == nil {
+		o.handlers["POST"] = make(map[string]http.Handler)
+	}
+	o.handlers["POST"]["/storage/layers/{id}/fetch"] = storage.NewFetchLayer(o.context, o.StorageFetchLayerHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
