@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -83,6 +84,7 @@ type Image struct {
 	Layers    []Layer
 
 	opts []remote.Option
+	cas  [][]byte // the client's own trusted certificates (PEM)
 }
 
 // Layer is one layer of a resolved image.
@@ -110,6 +112,34 @@ func (img *Image) Open(ctx context.Context, l Layer) (io.ReadCloser, error) {
 		return nil, translate(err, img.Ref)
 	}
 	return rc, nil
+}
+
+// BlobSource is what another process needs to download a layer's blob itself: the request Open would send,
+// the registry's authorization among its headers, and the TLS trust the registry needs.
+type BlobSource struct {
+	URL    string
+	Header http.Header
+	// Insecure says the registry is an insecure one: its certificate is not verified.
+	Insecure bool
+	// CAs are PEM certificates trusted besides the system's.
+	CAs [][]byte
+}
+
+// Source resolves a layer's blob for another process to download: it goes through what Open does (the
+// registry's ping and token, a mirror) up to the blob's request, which it keeps instead of sending.
+func (img *Image) Source(ctx context.Context, l Layer) (*BlobSource, error) {
+	c := &blobCapture{path: "/v2/" + l.repo.RepositoryStr() + "/blobs/" + l.Digest.String()}
+	rc, err := img.Open(context.WithValue(ctx, captureKey{}, c), l)
+	if err != nil {
+		return nil, err
+	}
+	rc.Close()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.url == "" {
+		return nil, fmt.Errorf("layer %s: the registry client sent no request for the blob: %w", l.Digest, errdefs.ErrSystem)
+	}
+	return &BlobSource{URL: c.url, Header: c.header, Insecure: c.insecure, CAs: img.cas}, nil
 }
 
 func (c *Client) remoteOptions(ctx context.Context, cfg registry.AuthConfig) []remote.Option {
@@ -197,7 +227,7 @@ func (c *Client) resolveAt(ctx context.Context, ref Reference, at name.Repositor
 	if err != nil {
 		return nil, translate(err, ref)
 	}
-	out := &Image{Ref: ref, Digest: desc.Digest.String(), opts: opts[1:]}
+	out := &Image{Ref: ref, Digest: desc.Digest.String(), opts: opts[1:], cas: c.caPEMs}
 	if err := out.load(img, r.Context()); err != nil {
 		return nil, translate(err, ref)
 	}

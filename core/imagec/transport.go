@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
@@ -99,8 +100,33 @@ func (t *policyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("registry %s: plain HTTP is allowed for --insecure-registry registries only: %w",
 			req.URL.Host, errdefs.ErrForbidden)
 	}
+	if c, ok := req.Context().Value(captureKey{}).(*blobCapture); ok && req.Method == http.MethodGet && req.URL.Path == c.path {
+		return c.keep(req, allowed), nil
+	}
 	if allowed {
 		return t.skipTLS.RoundTrip(req)
 	}
 	return t.verified.RoundTrip(req)
+}
+
+// captureKey marks a context whose blob request is kept (blobCapture) rather than sent.
+type captureKey struct{}
+
+// blobCapture keeps the GET of one blob path as the registry client would send it, authorization and all, and
+// answers it with an empty body that is never read.
+type blobCapture struct {
+	path string
+
+	mu       sync.Mutex
+	url      string
+	header   http.Header
+	insecure bool
+}
+
+func (c *blobCapture) keep(req *http.Request, insecure bool) *http.Response {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.url, c.header, c.insecure = req.URL.String(), req.Header.Clone(), insecure
+	return &http.Response{Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{}, Body: http.NoBody, ContentLength: -1, Request: req}
 }

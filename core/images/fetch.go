@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/vice-engine/vice/core/imagec"
+	"github.com/vice-engine/vice/core/portlayer"
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
@@ -229,12 +231,85 @@ func (s *Service) downloadSlot(ctx context.Context, j *layerJob, out ProgressFun
 	return sync.OnceFunc(func() { <-s.slots }), nil
 }
 
-// pullLayer streams one layer's blob from the registry into the port layer. The registry client checks the
-// blob's digest as it reads and fails the last read when it does not match; that failure (or any other
-// failure of the download) breaks the upload off before its end, so the backend discards what it wrote.
-// The download slot is freed (release) when the blob has been read.
+// fetchLayer has the port layer download the layer's blob itself (FetchLayer), so that its bytes do not pass
+// through the engine: the plugin checks the blob's size and digest as it reads, and this side checks the diff
+// ID of what was written, as for a streamed blob. It says whether it settled the layer. It did not when the
+// port layer has no FetchLayer, when the blob's request could not be resolved, or when the plugin's download
+// failed before any byte (a registry the plugin cannot reach, a token it may not use): nothing was written
+// then, and the blob streams through here as before.
+func (s *Service) fetchLayer(ctx context.Context, img *imagec.Image, j *layerJob, out ProgressFunc, release func()) (*models.LayerInfo, bool, error) {
+	src, err := img.Source(ctx, j.layer)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, true, ctx.Err()
+		}
+		s.log.Debug("the layer's blob request could not be resolved; the blob streams through the engine", "layer", j.short, "err", err)
+		return nil, false, nil
+	}
+	header := make(map[string]string, len(src.Header))
+	for k, v := range src.Header {
+		if len(v) > 0 {
+			header[k] = strings.Join(v, ", ")
+		}
+	}
+	cas := make([]string, len(src.CAs))
+	for i, pem := range src.CAs {
+		cas[i] = string(pem)
+	}
+	digest, size := j.layer.Digest.String(), j.layer.Size
+	source := &models.LayerSource{URL: &src.URL, Header: header, Digest: &digest, Size: &size, Parent: j.parent,
+		Insecure: src.Insecure, Ca: cas}
+	progress := newProgressReader(nil, j.short, "Downloading", j.layer.Size, out)
+	var seen int64
+	downloaded := false
+	info, err := s.pl.FetchLayer(ctx, j.chain, source, func(ev *models.LayerFetchEvent) {
+		if ev.Downloaded > seen || ev.Done && !downloaded {
+			var end error
+			if ev.Done {
+				end = io.EOF // the last report of the bar
+			}
+			progress.advance(int(ev.Downloaded-seen), end)
+			seen = max(seen, ev.Downloaded)
+		}
+		if ev.Done && !downloaded {
+			downloaded = true
+			release()
+			out(status(j.short, "Verifying Checksum"))
+			out(status(j.short, "Download complete"))
+			out(progressMessage(j.short, "Extracting", seen, seen, progress.start))
+		}
+	})
+	var fe *portlayer.FetchError
+	switch {
+	case errors.Is(err, portlayer.ErrFetchUnsupported):
+		if !s.noFetch.Swap(true) {
+			s.log.Info("the port layer does not download layers; blobs stream through the engine", "err", err)
+		}
+		return nil, false, nil
+	case errors.As(err, &fe) && fe.Download && fe.Downloaded == 0 && ctx.Err() == nil:
+		s.log.Debug("the port layer could not download the blob; it streams through the engine", "layer", j.short, "err", err)
+		return nil, false, nil
+	case errors.As(err, &fe) && fe.Download && errors.Is(fe.Err, errdefs.ErrInvalid):
+		return nil, true, fmt.Errorf("layer %s: the blob does not match its digest %s: %w", j.short, digest, fe.Err)
+	case errors.As(err, &fe) && fe.Download:
+		return nil, true, fmt.Errorf("layer %s: download: %w", j.short, fe.Err)
+	}
+	info, err = s.written(ctx, j.chain, j.layer.DiffID.String(), info, err, nil)
+	return info, true, err
+}
+
+// pullLayer writes one layer from its blob: fetched by the port layer when it can (fetchLayer), else
+// streamed from the registry into the port layer. Streaming, the registry client checks the blob's digest as
+// it reads and fails the last read when it does not match; that failure (or any other failure of the
+// download) breaks the upload off before its end, so the backend discards what it wrote. The download slot
+// is freed (release) when the blob has been read.
 func (s *Service) pullLayer(ctx context.Context, img *imagec.Image, j *layerJob, out ProgressFunc, release func()) (*models.LayerInfo, error) {
 	defer release()
+	if !s.noFetch.Load() {
+		if info, settled, err := s.fetchLayer(ctx, img, j, out, release); settled {
+			return info, err
+		}
+	}
 	rc, err := img.Open(ctx, j.layer)
 	if err != nil {
 		return nil, err
@@ -244,7 +319,7 @@ func (s *Service) pullLayer(ctx context.Context, img *imagec.Image, j *layerJob,
 	defer blob.stop()
 	// Small: reads as large as the buffer (the transport's) bypass it; it is here for the sniff.
 	br := bufio.NewReaderSize(blob, 4096)
-	compression, err := sniffCompression(br)
+	compression, err := sdk.SniffCompression(br)
 	if err != nil {
 		if berr := blob.failure(); berr != nil {
 			return nil, berr

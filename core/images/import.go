@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/vice-engine/vice/core/imagec"
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 )
 
@@ -99,7 +100,7 @@ func (s *Service) spoolRootfs(src io.Reader) (string, string, error) {
 	case len(head) == 3 && string(head) == "BZh":
 		r = bzip2.NewReader(br)
 	default:
-		if _, err := sniffCompression(br); err != nil {
+		if _, err := sdk.SniffCompression(br); err != nil {
 			return "", "", err
 		}
 	}

@@ -12,26 +12,10 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
-
-// sniffCompression names the compression of a layer stream from its first bytes: "gzip" or "none" (a tar).
-func sniffCompression(br *bufio.Reader) (string, error) {
-	head, err := br.Peek(6)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", err
-	}
-	switch {
-	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
-		return "gzip", nil
-	case len(head) >= 3 && string(head[:3]) == "BZh",
-		len(head) >= 6 && string(head[:6]) == "\xfd7zXZ\x00",
-		len(head) >= 4 && string(head[:4]) == "\x28\xb5\x2f\xfd":
-		return "", fmt.Errorf("layer compression (bzip2, xz or zstd) is not supported: %w", errdefs.ErrNotImplemented)
-	}
-	return "none", nil
-}
 
 // diffDigest is the sha256 of the uncompressed tar in r.
 func diffDigest(r io.Reader, compression string) (string, int64, error) {
@@ -60,7 +44,7 @@ func (s *Service) writeLayerFile(ctx context.Context, path, chain, parent, diffI
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 64<<10)
-	compression, err := sniffCompression(br)
+	compression, err := sdk.SniffCompression(br)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +59,14 @@ func (s *Service) writeLayerFile(ctx context.Context, path, chain, parent, diffI
 func (s *Service) writeLayer(ctx context.Context, chain, parent, diffID, compression string, src io.Reader,
 	finish func() error) (*models.LayerInfo, error) {
 	info, err := s.pl.WriteLayer(ctx, chain, parent, compression, src)
+	return s.written(ctx, chain, diffID, info, err, finish)
+}
+
+// written settles a layer write that answered info or err (WriteLayer's, or FetchLayer's): a layer someone
+// else completed meanwhile is taken as is; finish, when not nil, runs once the backend has the layer and may
+// still reject it; the layer must have diffID, and a rejected layer is removed again.
+func (s *Service) written(ctx context.Context, chain, diffID string, info *models.LayerInfo, err error,
+	finish func() error) (*models.LayerInfo, error) {
 	switch {
 	case errors.Is(err, errdefs.ErrConflict):
 		return s.pl.GetLayer(ctx, chain)

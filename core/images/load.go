@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vice-engine/vice/core/imagec"
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/models"
 )
@@ -150,7 +151,7 @@ func fileDiffID(path string) (string, error) {
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
-	c, err := sniffCompression(br)
+	c, err := sdk.SniffCompression(br)
 	if err != nil {
 		return "", err
 	}

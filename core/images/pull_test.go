@@ -103,6 +103,9 @@ func TestPullProgressAndUpToDate(t *testing.T) {
 	if n := e.tracked.LayerWrites(cfg.RootFS.DiffIDs[0].Hex); n != 1 {
 		t.Errorf("base layer written %d times", n)
 	}
+	if n := e.tracked.LayerFetches(cfg.RootFS.DiffIDs[0].Hex); n != 1 {
+		t.Errorf("the plugin downloaded the base layer %d times, want 1 (not through the engine)", n)
+	}
 	ev := <-e.events
 	if ev.action != "pull" || ev.id != reg.Ref(fixtures.Busybox) {
 		t.Errorf("first event = %+v", ev)

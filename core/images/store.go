@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-openapi/strfmt"
@@ -29,6 +30,8 @@ type Service struct {
 	publish EventFunc
 	tmpDir  string
 	slots   chan struct{} // concurrent layer downloads
+	// noFetch says the port layer does not download layers itself (FetchLayer): blobs stream through here.
+	noFetch atomic.Bool
 
 	mu     sync.Mutex // guards the cache and serialises the store's writes
 	loaded bool

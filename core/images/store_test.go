@@ -49,6 +49,11 @@ func TestAuthRegistry(t *testing.T) {
 	if err := p.Run(t.Context(), nil); err != nil {
 		t.Fatal(err)
 	}
+	// The plugin downloaded the layer itself, with the credentials the engine resolved.
+	cfg, _ := img.ConfigFile()
+	if n := e.tracked.LayerFetches(cfg.RootFS.DiffIDs[0].Hex); n != 1 {
+		t.Errorf("the plugin downloaded the layer %d times, want 1", n)
+	}
 	rc := e.svc.Registry()
 	if err := rc.Login(t.Context(), dockerregistry.AuthConfig{Username: "alice", Password: "s3cret", ServerAddress: ar.Addr}); err != nil {
 		t.Errorf("login: %v", err)

@@ -1,6 +1,7 @@
 package plugintest
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -17,17 +18,19 @@ type Tracked struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change
 	streams int
-	written map[string]int
+	written map[string]int // by WriteLayer or FetchLayer
+	fetched map[string]int // by FetchLayer
 }
 
 // Track returns a new Tracked over the plugin's transport.
 func (p *Plugin) Track() *Tracked {
-	return &Tracked{rt: p.Transport, changed: make(chan struct{}), written: map[string]int{}}
+	return &Tracked{rt: p.Transport, changed: make(chan struct{}), written: map[string]int{}, fetched: map[string]int{}}
 }
 
 const (
-	eventsPath = "/v1/events"
-	layersPath = "/v1/storage/layers/"
+	eventsPath  = "/v1/events"
+	layersPath  = "/v1/storage/layers/"
+	fetchSuffix = "/fetch"
 )
 
 // RoundTrip sends req to the plugin and notes an event stream opened (until its body is closed) or a
@@ -45,6 +48,13 @@ func (tr *Tracked) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.StatusCode == http.StatusCreated:
 		id := strings.TrimPrefix(req.URL.Path, layersPath)
 		tr.update(func() { tr.written[id]++ })
+	case req.Method == http.MethodPost && strings.HasPrefix(req.URL.Path, layersPath) &&
+		strings.HasSuffix(req.URL.Path, fetchSuffix) && resp.StatusCode == http.StatusOK:
+		// FetchLayer's answer says in its last line whether it wrote the layer.
+		id := strings.TrimSuffix(strings.TrimPrefix(req.URL.Path, layersPath), fetchSuffix)
+		resp.Body = &fetchBody{ReadCloser: resp.Body, fn: func() {
+			tr.update(func() { tr.written[id]++; tr.fetched[id]++ })
+		}}
 	}
 	return resp, nil
 }
@@ -81,6 +91,40 @@ func (tr *Tracked) LayerWrites(id string) int {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	return tr.written[id]
+}
+
+// LayerFetches is how many times layer id was written through tr by FetchLayer (the plugin downloading it).
+func (tr *Tracked) LayerFetches(id string) int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.fetched[id]
+}
+
+// fetchBody runs fn once its lines have shown the layer written (an event with a layer).
+type fetchBody struct {
+	io.ReadCloser
+	line []byte
+	done bool
+	fn   func()
+}
+
+func (b *fetchBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	for _, c := range p[:n] {
+		if c != '\n' {
+			b.line = append(b.line, c)
+			continue
+		}
+		var ev struct {
+			Layer json.RawMessage `json:"layer"`
+		}
+		if !b.done && json.Unmarshal(b.line, &ev) == nil && len(ev.Layer) > 0 {
+			b.done = true
+			b.fn()
+		}
+		b.line = b.line[:0]
+	}
+	return n, err
 }
 
 // onClose runs fn once, when the body is first closed.
