@@ -20,6 +20,9 @@ import (
 // ContainerLogs streams the container's output as newline-delimited models.LogRecord JSON. It returns once
 // the port layer has answered; closing the reader (or cancelling ctx) ends the stream.
 func (c *Client) ContainerLogs(ctx context.Context, id string, o sdk.LogOptions) (io.ReadCloser, error) {
+	if !o.Follow {
+		return c.logsNow(ctx, id, o)
+	}
 	answered := make(chan int, 1)
 	hc := &http.Client{Transport: headerSignal{rt: c.rt, status: answered}}
 	p := containers.NewGetContainerLogsParamsWithTimeout(0).WithID(id).WithHTTPClient(hc).WithTail(&o.Tail)
@@ -36,6 +39,35 @@ func (c *Client) ContainerLogs(ctx context.Context, id string, o sdk.LogOptions)
 		_, err := c.api.Containers.GetContainerLogsContext(ctx, p, w)
 		return err
 	})
+}
+
+// logsNow reads the log as it is: one exchange, whose body the caller reads as the transport has it, with no
+// goroutine and pipe between them (the generated client copies a stream into a writer, so it would need both).
+func (c *Client) logsNow(ctx context.Context, id string, o sdk.LogOptions) (io.ReadCloser, error) {
+	q := url.Values{}
+	q.Set("tail", strconv.FormatInt(o.Tail, 10))
+	if !o.Since.IsZero() {
+		q.Set("since", strconv.FormatInt(o.Since.UnixNano(), 10))
+	}
+	if !o.Until.IsZero() {
+		q.Set("until", strconv.FormatInt(o.Until.UnixNano(), 10))
+	}
+	u := url.URL{Scheme: "http", Host: Host, Path: client.DefaultBasePath + "/containers/" + url.PathEscape(id) + "/logs",
+		RawQuery: q.Encode()}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("port layer container logs: %w: %w", errdefs.ErrInvalid, err)
+	}
+	req.Header.Set("Accept", "application/x-ndjson")
+	resp, err := c.rt.RoundTrip(req)
+	if err != nil {
+		return nil, classify("container logs", &url.Error{Op: "Get", URL: u.String(), Err: err})
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		return nil, responseError("container logs", resp)
+	}
+	return resp.Body, nil
 }
 
 // AttachContainer upgrades an exchange to the main process's streams. The generated client cannot hold a

@@ -65,18 +65,25 @@ func (b *Backend) logsIn(ctx context.Context, id, folder string, opts sdk.LogOpt
 }
 
 // streamLogs streams the records of data (output.log from its start) that opts select, then, when
-// following, what is appended to rel while c runs.
+// following (fl is the follower joined for it), what is appended to rel while c runs.
 func (b *Backend) streamLogs(ctx context.Context, c *containerVM, rel string, data []byte, opts sdk.LogOptions,
 	fl *follower) io.ReadCloser {
+	lines, rest := splitLines(data)
+	if opts.Tail >= 0 && int64(len(lines)) > opts.Tail {
+		lines = lines[int64(len(lines))-opts.Tail:]
+	}
+	if !opts.Follow {
+		// The log as it is: filtered here, with no goroutine to hand it over.
+		var out bytes.Buffer
+		f := logFilter{opts: opts}
+		f.write(&out, lines)
+		return io.NopCloser(&out)
+	}
 	pr, pw := io.Pipe()
 	go func() {
 		f := logFilter{opts: opts}
 		offset := int64(len(data))
-		lines, rest := splitLines(data)
-		if opts.Tail >= 0 && int64(len(lines)) > opts.Tail {
-			lines = lines[int64(len(lines))-opts.Tail:]
-		}
-		if !f.write(pw, lines) || f.done || !opts.Follow {
+		if !f.write(pw, lines) || f.done {
 			if fl != nil {
 				fl.leave()
 			}
