@@ -35,7 +35,7 @@ func TestPullStreamsWhenThePluginCannotFetch(t *testing.T) {
 		{"without FetchLayer", func(req *http.Request) *http.Response {
 			// What a plugin's router answers for an operation it does not know.
 			return &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{"Content-Type": {"application/json"}},
-				Body: io.NopCloser(strings.NewReader(`{"class":"not_found","message":"path /v1/storage/layers/x/fetch was not found"}`)),
+				Body:    io.NopCloser(strings.NewReader(`{"class":"not_found","message":"path /v1/storage/layers/x/fetch was not found"}`)),
 				Request: req}
 		}},
 		{"unreachable from the plugin", func(req *http.Request) *http.Response {
