@@ -40,33 +40,93 @@ var _ Engine = (*engine.Engine)(nil)
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // route is one Docker API route: a method and a path pattern whose {name} parts match one segment and whose
-// {name:.*} parts match the rest of the path (image names have slashes).
+// {name:.*} part matches one or more segments (image names have slashes). Each part is a whole segment, and
+// a pattern has at most one {name:.*}.
 type route struct {
 	method  string
 	pattern string
-	re      *regexp.Regexp
+	head    []part // the segments before the {name:.*} part, or all of them
+	tail    []part // the segments after it
+	rest    bool   // the pattern has a {name:.*} part (between head and tail)
 	names   []string
 	handle  handlerFunc
 }
 
-var wildcard = regexp.MustCompile(`\{([a-z]+)(:\.\*)?\}`)
+// part is one segment of a pattern: a literal, or a {name} that matches any non-empty segment.
+type part struct {
+	lit   string
+	param bool
+}
+
+var wildcard = regexp.MustCompile(`^\{([a-z]+)(:\.\*)?\}$`)
 
 func newRoute(method, pattern string, h handlerFunc) route {
-	var names []string
-	var expr strings.Builder
-	last := 0
-	for _, m := range wildcard.FindAllStringSubmatchIndex(pattern, -1) {
-		expr.WriteString(regexp.QuoteMeta(pattern[last:m[0]]))
-		names = append(names, pattern[m[2]:m[3]])
-		if m[4] >= 0 {
-			expr.WriteString(`(.+)`)
-		} else {
-			expr.WriteString(`([^/]+)`)
+	rt := route{method: method, pattern: pattern, handle: h}
+	for _, seg := range strings.Split(strings.TrimPrefix(pattern, "/"), "/") {
+		m := wildcard.FindStringSubmatch(seg)
+		switch {
+		case m == nil:
+			if strings.ContainsAny(seg, "{}") {
+				panic("route " + pattern + ": a {name} must be a whole segment")
+			}
+			if rt.rest {
+				rt.tail = append(rt.tail, part{lit: seg})
+			} else {
+				rt.head = append(rt.head, part{lit: seg})
+			}
+		case m[2] != "":
+			if rt.rest {
+				panic("route " + pattern + ": more than one {name:.*}")
+			}
+			rt.rest = true
+			rt.names = append(rt.names, m[1])
+		default:
+			rt.names = append(rt.names, m[1])
+			if rt.rest {
+				rt.tail = append(rt.tail, part{param: true})
+			} else {
+				rt.head = append(rt.head, part{param: true})
+			}
 		}
-		last = m[1]
 	}
-	expr.WriteString(regexp.QuoteMeta(pattern[last:]))
-	return route{method: method, pattern: pattern, re: regexp.MustCompile("^" + expr.String() + "$"), names: names, handle: h}
+	return rt
+}
+
+// matchPath matches path ("/a/b/c") against the route, returning the values of its names in order.
+func (rt *route) matchPath(path string) ([]string, bool) {
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	n, h, t := len(segs), len(rt.head), len(rt.tail)
+	if (!rt.rest && n != h) || (rt.rest && n < h+t+1) {
+		return nil, false
+	}
+	var vals []string
+	matchParts := func(parts []part, segs []string) bool {
+		for i, p := range parts {
+			switch {
+			case p.param && segs[i] == "":
+				return false
+			case p.param:
+				vals = append(vals, segs[i])
+			case p.lit != segs[i]:
+				return false
+			}
+		}
+		return true
+	}
+	if !matchParts(rt.head, segs[:h]) {
+		return nil, false
+	}
+	if rt.rest {
+		middle := strings.Join(segs[h:n-t], "/")
+		if middle == "" {
+			return nil, false
+		}
+		vals = append(vals, middle)
+		if !matchParts(rt.tail, segs[n-t:]) {
+			return nil, false
+		}
+	}
+	return vals, true
 }
 
 // API is the Docker Engine API as an http.Handler.
@@ -146,8 +206,8 @@ func (a *API) match(method, path string) (*route, []string) {
 		if rt.method != method {
 			continue
 		}
-		if m := rt.re.FindStringSubmatch(path); m != nil {
-			return rt, m[1:]
+		if vals, ok := rt.matchPath(path); ok {
+			return rt, vals
 		}
 	}
 	return nil, nil
