@@ -2,6 +2,7 @@ package engine
 
 import (
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/vice-engine/vice/core/build"
 	"github.com/vice-engine/vice/core/containers"
@@ -55,6 +56,8 @@ type Engine struct {
 	networks   *networks.Service
 	volumes    *volumes.Service
 	builder    *build.Service
+
+	backendID atomic.Pointer[backendIdentity] // for docker version (version.go)
 }
 
 // Option configures an Engine.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,6 +124,31 @@ func TestVersion(t *testing.T) {
 		v.Components[1].Details["vSphere"] != "VMware vCenter Server 6.5.0 build-5973321" {
 		t.Errorf("Components = %+v", v.Components)
 	}
+	// What the backend says of itself is asked once per plugin process.
+	var infos atomic.Int32
+	restarts := 0
+	counting := countingTransport{rt: p.Track(), path: "/v1/info", n: &infos}
+	e2 := engine.New(portlayer.New(plugintest.Name, counting), engine.WithLogger(quiet),
+		engine.WithPluginStatus(func() []engine.PluginInfo {
+			s := p.PluginStatus()
+			for i := range s {
+				s[i].Restarts = restarts
+			}
+			return s
+		}))
+	for range 3 {
+		if v, err := e2.Version(t.Context()); err != nil || v.Components[1].Version != vch.BackendVersion {
+			t.Fatalf("Version = %+v, %v", v.Components, err)
+		}
+	}
+	restarts = 1 // the plugin host restarted the plugin: it is asked again
+	v, err = e2.Version(t.Context())
+	if err != nil || v.Components[1].Details["Restarts"] != "1" || v.Components[1].Details["vSphere"] == "" {
+		t.Errorf("Version after a restart = %+v, %v", v.Components, err)
+	}
+	if n := infos.Load(); n != 2 {
+		t.Errorf("four docker version across two plugin processes asked the backend's info %d times, want 2", n)
+	}
 	// The plugin being down does not fail `docker version`.
 	v, err = downEngine(t, p).Version(t.Context())
 	if err != nil || !strings.Contains(v.Components[1].Details["Error"], "backend plugin vcsim is stopped") {
@@ -230,4 +257,18 @@ func recv(t *testing.T, ch <-chan events.Message) events.Message {
 		t.Fatal("no event")
 		return events.Message{}
 	}
+}
+
+// countingTransport counts the requests for one port-layer path.
+type countingTransport struct {
+	rt   http.RoundTripper
+	path string
+	n    *atomic.Int32
+}
+
+func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path == c.path {
+		c.n.Add(1)
+	}
+	return c.rt.RoundTrip(req)
 }

@@ -46,21 +46,41 @@ func (e *Engine) Version(ctx context.Context) (system.VersionResponse, error) {
 }
 
 // pluginComponent describes the backend plugin from the plugin host's status and the backend's own answer.
+// What the backend says of itself (its version, the vSphere it serves) is the same for as long as its process
+// runs, so it is asked once per plugin process: the VCH's info reads the pool, the hosts and the datastores.
 func (e *Engine) pluginComponent(ctx context.Context) system.ComponentVersion {
 	c := system.ComponentVersion{Name: "vice-plugin-" + e.Backend(), Details: map[string]string{}}
-	if p, ok := e.pluginInfo(); ok {
+	p, known := e.pluginInfo()
+	if known {
 		c.Details["ApiVersion"] = strconv.Itoa(p.APIVersion)
 		c.Details["Running"] = strconv.FormatBool(p.Running)
 		c.Details["Restarts"] = strconv.Itoa(p.Restarts)
 	}
-	vch, err := e.pl.Info(ctx)
-	if err != nil {
-		c.Details["Error"] = err.Error()
-		return c
+	id := e.backendID.Load()
+	if id == nil || !known || !p.Running || id.restarts != p.Restarts {
+		vch, err := e.pl.Info(ctx)
+		if err != nil {
+			c.Details["Error"] = err.Error()
+			return c
+		}
+		id = &backendIdentity{restarts: p.Restarts, version: vch.BackendVersion}
+		if vch.Vsphere != nil {
+			id.vsphere = vch.Vsphere.FullName
+		}
+		if known && p.Running {
+			e.backendID.Store(id)
+		}
 	}
-	c.Version = vch.BackendVersion
-	if vch.Vsphere != nil && vch.Vsphere.FullName != "" {
-		c.Details["vSphere"] = vch.Vsphere.FullName
+	c.Version = id.version
+	if id.vsphere != "" {
+		c.Details["vSphere"] = id.vsphere
 	}
 	return c
+}
+
+// backendIdentity is what the backend plugin says of itself, for the process the plugin host restarted
+// restarts times.
+type backendIdentity struct {
+	restarts         int
+	version, vsphere string
 }
