@@ -20,18 +20,7 @@ import (
 // Source gives the request another process sends to download a layer blob: with it (and nothing of the
 // registry client's), the blob comes, authorization included.
 func TestSourceDownloadsTheBlob(t *testing.T) {
-	reg, err := fixtures.StartRegistry("127.0.0.1:0", fixtures.WithBasicAuth("alice", "s3cret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	img, err := fixtures.BusyboxImage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reg.Push(t.Context(), fixtures.Busybox, img); err != nil {
-		t.Fatal(err)
-	}
+	reg := busyboxRegistry(t, fixtures.WithBasicAuth("alice", "s3cret"))
 	c, err := imagec.New(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -80,18 +69,7 @@ func TestSourceDownloadsTheBlob(t *testing.T) {
 // A registry that wants a bearer token (as Docker Hub does): the source carries the token the registry
 // client obtained.
 func TestSourceCarriesTheBearerToken(t *testing.T) {
-	reg, err := fixtures.StartRegistry("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	img, err := fixtures.BusyboxImage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reg.Push(t.Context(), fixtures.Busybox, img); err != nil {
-		t.Fatal(err)
-	}
+	reg := busyboxRegistry(t)
 	const token = "vice-test-token"
 	backend, _ := url.Parse("http://" + reg.Addr)
 	proxy := httputil.NewSingleHostReverseProxy(backend)
@@ -127,4 +105,22 @@ func TestSourceCarriesTheBearerToken(t *testing.T) {
 	if got := src.Header.Get("Authorization"); got != "Bearer "+token {
 		t.Errorf("the source's Authorization is %q", got)
 	}
+}
+
+// busyboxRegistry is a fixtures registry holding busybox, closed when the test ends.
+func busyboxRegistry(t *testing.T, opts ...fixtures.RegistryOption) *fixtures.Registry {
+	t.Helper()
+	reg, err := fixtures.StartRegistry("127.0.0.1:0", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	img, err := fixtures.BusyboxImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Push(t.Context(), fixtures.Busybox, img); err != nil {
+		t.Fatal(err)
+	}
+	return reg
 }
