@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -102,8 +103,14 @@ func (p *outputPump) run(log *slog.Logger, streams []*pumpStream, order *writeOr
 	}
 	polled = append(polled, unix.PollFd{Fd: int32(stopFD), Events: unix.POLLIN})
 	scratch := make([]byte, 32<<10)
+	var waitOrder time.Time // when a wait for the order of a stream's last lines (orderWait) ends
 	for open := len(streams); open > 0; {
-		if _, err := unix.Poll(polled, -1); err != nil {
+		timeout := -1
+		if !waitOrder.IsZero() {
+			timeout = max(int(time.Until(waitOrder).Milliseconds()), 0)
+		}
+		n, err := unix.Poll(polled, timeout)
+		if err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
 			}
@@ -114,7 +121,17 @@ func (p *outputPump) run(log *slog.Logger, streams []*pumpStream, order *writeOr
 			return
 		}
 		if order != nil {
-			if err := p.ordered(order, streams, scratch, hand); err != nil {
+			// Past the wait (nothing came), the lines go on in the order the runs read say.
+			patient := n > 0 || waitOrder.IsZero()
+			waiting, err := p.ordered(order, streams, scratch, hand, patient)
+			switch {
+			case err != nil:
+			case waiting && waitOrder.IsZero():
+				waitOrder = time.Now().Add(orderWait)
+			case !waiting:
+				waitOrder = time.Time{}
+			}
+			if err != nil {
 				log.Warn("the order of writes to stdout and stderr is guessed from now on", "err", err)
 				flushAll()
 				order.Close()
@@ -142,18 +159,28 @@ func (p *outputPump) run(log *slog.Logger, streams []*pumpStream, order *writeOr
 	}
 }
 
+// orderWait bounds how long the pump waits for the event of a write whose data it has read (writeOrder.take).
+const orderWait = 5 * time.Millisecond
+
 // ordered reads the streams and hands their output on in the order written, in rounds: first what each pipe
-// holds is counted (the data counted was written before the events read next, so its runs are queued), then
-// the write order is read, then the data, and the runs take what was counted. A round that stops at a run
-// whose data came after the count is followed by another.
-func (p *outputPump) ordered(order *writeOrder, streams []*pumpStream, scratch []byte, hand func(*pumpStream, int)) error {
+// holds is counted, then the write order is read, then the data, and the runs take what was counted. A round
+// that stops at a run whose data came after the count is followed by another. It reports that it waits for
+// the order of lines it has read (patient, see writeOrder.take): the loop polls again, for at most orderWait.
+//
+// A write puts its data in the pipe before it queues its event, and the pipe wakes this loop between the two:
+// that wake-up may even run this loop on the writer's CPU, the writer stopped before its event. So data
+// counted may belong to a write whose event is not read yet. Taken by the stream's last run read so far, it
+// would go on before the runs of the other streams that follow that one; the patient take leaves it until the
+// write's event is read (which happens as soon as this loop waits and the writer runs) or the wait ends.
+func (p *outputPump) ordered(order *writeOrder, streams []*pumpStream, scratch []byte, hand func(*pumpStream, int),
+	patient bool) (waiting bool, err error) {
 	for {
 		for _, s := range streams {
 			s.avail = len(s.buf) + s.pending()
 		}
 		lost, err := order.readEvents()
 		if err != nil {
-			return err
+			return false, err
 		}
 		if lost { // the order of what is buffered is unknown: it goes on as it is
 			order.forget()
@@ -171,8 +198,11 @@ func (p *outputPump) ordered(order *writeOrder, streams []*pumpStream, scratch [
 			}
 			s.avail = min(s.avail, len(s.buf))
 		}
-		if !order.take(streams, hand) {
-			return nil
+		switch order.take(streams, hand, patient) {
+		case takenAll:
+			return false, nil
+		case waitOrder:
+			return true, nil
 		}
 	}
 }

@@ -72,31 +72,46 @@ func (w *writeOrder) readEvents() (lost bool, err error) {
 	}
 }
 
+// What take stopped at.
+type taken int
+
+const (
+	takenAll  taken = iota // every run read was taken
+	waitData               // a run whose data came after the count: another round reads it
+	waitOrder              // a stream's last lines, which may be a write whose event is not read yet
+)
+
 // take hands on, in the order written, what each run wrote from the available part of its stream's buffer
 // (pumpStream.avail): all of it when no later run of the stream is queued, else one line (a run is one write
 // unless several merged, and writes are mostly lines). A run with nothing available is dropped when its stream
 // has nothing more either (an earlier run of the stream took its data); otherwise its data came after the
-// count, and take stops there and reports that it waits for another round.
-func (w *writeOrder) take(streams []*pumpStream, emit func(s *pumpStream, n int)) (waiting bool) {
+// count, and take stops there (waitData). When patient, take also stops (waitOrder) at a stream's last run
+// read that other streams' runs follow and that has more than one line available: the lines after the first
+// may be a later write whose event is not read yet (outputPump.ordered), or the run's own merged writes.
+func (w *writeOrder) take(streams []*pumpStream, emit func(s *pumpStream, n int), patient bool) taken {
 	for len(w.runs) > 0 {
 		s := streams[w.runs[0]]
 		if s.avail == 0 {
 			if len(s.buf) > 0 || s.pending() > 0 {
-				return true
+				return waitData
 			}
 			w.runs = w.runs[1:]
 			continue
 		}
 		n := s.avail
-		if w.laterRun(w.runs[0]) {
-			if i := bytes.IndexByte(s.buf[:n], '\n'); i >= 0 {
-				n = i + 1
+		first := bytes.IndexByte(s.buf[:n], '\n')
+		switch {
+		case w.laterRun(w.runs[0]):
+			if first >= 0 {
+				n = first + 1
 			}
+		case patient && len(w.runs) > 1 && first >= 0 && first < n-1:
+			return waitOrder
 		}
 		emit(s, n)
 		w.runs = w.runs[1:]
 	}
-	return false
+	return takenAll
 }
 
 func (w *writeOrder) laterRun(i int) bool {
