@@ -103,13 +103,13 @@ func (p *outputPump) run(log *slog.Logger, streams []*pumpStream, order *writeOr
 	}
 	polled = append(polled, unix.PollFd{Fd: int32(stopFD), Events: unix.POLLIN})
 	scratch := make([]byte, 32<<10)
-	var waitOrder time.Time // when a wait for the order of a stream's last lines (orderWait) ends
+	var orderDeadline time.Time // when a wait for the order of a stream's last lines (orderWait) ends
 	for open := len(streams); open > 0; {
 		timeout := -1
-		if !waitOrder.IsZero() {
-			timeout = max(int(time.Until(waitOrder).Milliseconds()), 0)
+		if !orderDeadline.IsZero() {
+			timeout = max(int((time.Until(orderDeadline)+time.Millisecond-1)/time.Millisecond), 0)
 		}
-		n, err := unix.Poll(polled, timeout)
+		_, err := unix.Poll(polled, timeout)
 		if err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
@@ -121,15 +121,15 @@ func (p *outputPump) run(log *slog.Logger, streams []*pumpStream, order *writeOr
 			return
 		}
 		if order != nil {
-			// Past the wait (nothing came), the lines go on in the order the runs read say.
-			patient := n > 0 || waitOrder.IsZero()
+			// Past the wait, the lines go on in the order the runs read say, whatever came meanwhile.
+			patient := orderDeadline.IsZero() || time.Now().Before(orderDeadline)
 			waiting, err := p.ordered(order, streams, scratch, hand, patient)
 			switch {
 			case err != nil:
-			case waiting && waitOrder.IsZero():
-				waitOrder = time.Now().Add(orderWait)
+			case waiting && orderDeadline.IsZero():
+				orderDeadline = time.Now().Add(orderWait)
 			case !waiting:
-				waitOrder = time.Time{}
+				orderDeadline = time.Time{}
 			}
 			if err != nil {
 				log.Warn("the order of writes to stdout and stderr is guessed from now on", "err", err)

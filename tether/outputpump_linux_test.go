@@ -79,6 +79,37 @@ func TestOutputPumpKeepsTheWriteOrder(t *testing.T) {
 	}
 }
 
+// Two lines in one write to stdout, then lines to stderr that keep coming: the pump cannot tell the second
+// line from a later write whose event is late, waits for that event a moment, then hands the lines on in
+// the order their runs say, while stderr is still written to.
+func TestOutputPumpOneWriteOfTwoLines(t *testing.T) {
+	stdout, stderr, p, logs := pumpPipes(t)
+	if _, err := io.WriteString(stdout, "out 1\nout 2\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; ; i++ {
+		fmt.Fprintf(stderr, "err %d\n", i)
+		var got []string
+		for _, r := range logs.records(t) {
+			got = append(got, r.Log)
+		}
+		if len(got) >= 3 {
+			if got[0] != "out 1\n" || got[1] != "out 2\n" || got[2] != "err 0\n" {
+				t.Fatalf("the log begins %q", got[:3])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stdout's lines were not handed on while stderr was written to: %q", got)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stdout.Close()
+	stderr.Close()
+	waitDone(t, p)
+}
+
 // Bursts on one stream, then the other, lose nothing and keep each stream's own order.
 func TestOutputPumpBursts(t *testing.T) {
 	stdout, stderr, p, logs := pumpPipes(t)
