@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -69,14 +70,55 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// freePort is a loopback TCP port nothing listens on, for a server a test starts (and may restart on the
+// same port, as an endpoint that guests dial back).
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports.Lock()
+	defer ports.Unlock()
+	if ports.given == nil {
+		ports.given = map[int]bool{}
+		ports.low = ephemeralLow()
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	// Below the ephemeral range: no listener on port 0 and no outgoing connection is given the port between
+	// this check and its use (a port of that range, free a moment ago, may be by then).
+	start := rand.IntN(ports.low - freePortBase)
+	for i := range ports.low - freePortBase {
+		port := freePortBase + (start+i)%(ports.low-freePortBase)
+		if ports.given[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		ports.given[port] = true
+		return port
+	}
+	t.Fatalf("no free port in %d-%d", freePortBase, ports.low-1)
+	return 0
+}
+
+// freePortBase is the lowest port freePort gives.
+const freePortBase = 20000
+
+// ports are the ports freePort gave to this process's tests, and where the kernel's ephemeral ports begin.
+var ports struct {
+	sync.Mutex
+	given map[int]bool
+	low   int
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (net.ipv4.ip_local_port_range).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if f := strings.Fields(string(b)); err == nil && len(f) == 2 {
+		if low, err := strconv.Atoi(f[0]); err == nil && low > freePortBase+1000 {
+			return low
+		}
+	}
+	return 32768
 }
 
 // startVCH starts the simulator and an endpoint; everything is stopped and removed when the test ends.
