@@ -54,6 +54,51 @@ type sshServer struct {
 	// lastStatus is the payload of the last wire.RequestStatus, sent again to each connection made later: a
 	// status written just before the VCH connected still reaches it.
 	lastStatus []byte
+
+	// answering counts the control requests being handled, until their replies are written.
+	answering inflight
+}
+
+// inflight counts work under way and lets a caller wait for none to be.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0; made by a waiter
+}
+
+func (f *inflight) begin() {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *inflight) end() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n--; f.n == 0 && f.idle != nil {
+		close(f.idle)
+		f.idle = nil
+	}
+}
+
+// wait waits, at most d, for nothing to be under way; it reports whether nothing is.
+func (f *inflight) wait(d time.Duration) bool {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.mu.Unlock()
+		return true
+	}
+	if f.idle == nil {
+		f.idle = make(chan struct{})
+	}
+	idle := f.idle
+	f.mu.Unlock()
+	select {
+	case <-idle:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 // newSSHServer makes a server with a host key generated at boot: the line is private to the VCH, which
@@ -259,6 +304,9 @@ func (s *sshServer) keepAlive(sc *ssh.ServerConn, ended <-chan struct{}) {
 func (s *sshServer) serveControl(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 	for req := range reqs {
+		// Counted from before the signal: a process it ends has its tether wait for the reply before the
+		// halt hangs the line up (awaitReplies).
+		s.answering.begin()
 		var ok bool
 		switch req.Type {
 		case wire.RequestSignal:
@@ -269,8 +317,12 @@ func (s *sshServer) serveControl(ch ssh.Channel, reqs <-chan *ssh.Request) {
 		if req.WantReply {
 			req.Reply(ok, nil)
 		}
+		s.answering.end()
 	}
 }
+
+// awaitReplies waits, at most d, until the control requests being handled are answered.
+func (s *sshServer) awaitReplies(d time.Duration) bool { return s.answering.wait(d) }
 
 func (s *sshServer) signal(payload []byte) bool {
 	var msg struct{ Signal string }

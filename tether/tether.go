@@ -291,6 +291,10 @@ func (g *guest) setStatusLocked(ctx context.Context, st wire.GuestStatus) {
 		case <-time.After(noticeWait):
 			g.log.Warn("the status notice did not go out before the halt", "after", noticeWait)
 		}
+		// A signal that ended the process is answered before the halt: the VCH's kill then says it worked.
+		if g.srv != nil && !g.srv.awaitReplies(noticeWait) {
+			g.log.Warn("a control request was not answered before the halt", "after", noticeWait)
+		}
 	}
 }
 
