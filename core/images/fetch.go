@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vice-engine/vice/core/imagec"
 	"github.com/vice-engine/vice/core/portlayer"
@@ -246,6 +248,10 @@ func (s *Service) fetchLayer(ctx context.Context, img *imagec.Image, j *layerJob
 		s.log.Debug("the layer's blob request could not be resolved; the blob streams through the engine", "layer", j.short, "err", err)
 		return nil, false, nil
 	}
+	host := blobHost(src.URL)
+	if at, ok := s.unreachable.Load(host); ok && time.Since(at.(time.Time)) < unreachableFor {
+		return nil, false, nil
+	}
 	header := make(map[string]string, len(src.Header))
 	for k, v := range src.Header {
 		if len(v) > 0 {
@@ -287,7 +293,14 @@ func (s *Service) fetchLayer(ctx context.Context, img *imagec.Image, j *layerJob
 		}
 		return nil, false, nil
 	case errors.As(err, &fe) && fe.Download && fe.Downloaded == 0 && ctx.Err() == nil:
-		s.log.Debug("the port layer could not download the blob; it streams through the engine", "layer", j.short, "err", err)
+		if errors.Is(fe.Err, errdefs.ErrUnavailable) {
+			// The plugin could not reach the registry the engine reached: not for this layer alone.
+			s.unreachable.Store(host, time.Now())
+			s.log.Warn("the plugin could not download from the registry; its blobs stream through the engine for a while",
+				"registry", host, "for", unreachableFor, "err", err)
+		} else {
+			s.log.Debug("the port layer could not download the blob; it streams through the engine", "layer", j.short, "err", err)
+		}
 		return nil, false, nil
 	case errors.As(err, &fe) && fe.Download && errors.Is(fe.Err, errdefs.ErrInvalid):
 		return nil, true, fmt.Errorf("layer %s: the blob does not match its digest %s: %w", j.short, digest, fe.Err)
@@ -296,6 +309,17 @@ func (s *Service) fetchLayer(ctx context.Context, img *imagec.Image, j *layerJob
 	}
 	info, err = s.written(ctx, j.chain, j.layer.DiffID.String(), info, err, nil)
 	return info, true, err
+}
+
+// unreachableFor is how long the blobs of a registry the plugin could not reach stream through the engine.
+const unreachableFor = 10 * time.Minute
+
+// blobHost is the host (and port) of a blob's URL, which the memory of unreachable registries is kept by.
+func blobHost(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return raw
 }
 
 // pullLayer writes one layer from its blob: fetched by the port layer when it can (fetchLayer), else

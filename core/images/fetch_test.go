@@ -19,7 +19,8 @@ import (
 
 // A port layer that cannot download a blob itself has it streamed through the engine: one without
 // FetchLayer (a plugin from before it), and one whose download fails before its first byte (a registry the
-// plugin cannot reach). Either way the pull works and writes the layer once.
+// plugin cannot reach). Either way the pull works and writes the layer once, and the next pull from that
+// registry does not ask the plugin again.
 func TestPullStreamsWhenThePluginCannotFetch(t *testing.T) {
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -82,6 +83,12 @@ func TestPullStreamsWhenThePluginCannotFetch(t *testing.T) {
 			}
 			if _, err := e.svc.Inspect(t.Context(), reg.Ref(fixtures.Busybox)); err != nil {
 				t.Errorf("inspect after the pull: %v", err)
+			}
+			// The next pull's layers from that registry stream at once: the plugin is not asked again.
+			asked := fetches
+			e.pull(t, fixtures.Layered)
+			if fetches != asked {
+				t.Errorf("the next pull asked the port layer to fetch %d more layers", fetches-asked)
 			}
 		})
 	}

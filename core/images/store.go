@@ -32,6 +32,9 @@ type Service struct {
 	slots   chan struct{} // concurrent layer downloads
 	// noFetch says the port layer does not download layers itself (FetchLayer): blobs stream through here.
 	noFetch atomic.Bool
+	// unreachable are the registry hosts the plugin could not download from lately, with when it failed: their
+	// blobs stream through here for a while (unreachableFor) instead of each layer's download failing first.
+	unreachable sync.Map
 
 	mu     sync.Mutex // guards the cache and serialises the store's writes
 	loaded bool

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,6 +34,9 @@ import (
 
 // fetchProgressEvery is how often the downloaded count is reported while a blob downloads.
 const fetchProgressEvery = 100 * time.Millisecond
+
+// fetchDialTimeout bounds the connection to the registry (net/http's default is 30 s).
+const fetchDialTimeout = 10 * time.Second
 
 // fetchRedirects bounds the redirects followed to a blob (registries send blobs on to storage once).
 const fetchRedirects = 10
@@ -63,6 +67,8 @@ func fetchClient(src *models.LayerSource) (*http.Client, *url.URL, error) {
 		return nil, nil, fmt.Errorf("fetch layer: the blob's URL %q is not an http or https URL: %w", redact(*src.URL), errdefs.ErrInvalid)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// A registry the engine reached and this process cannot is said quickly: the engine then sends the blob.
+	tr.DialContext = (&net.Dialer{Timeout: fetchDialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	switch {
 	case src.Insecure:
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the caller's --insecure-registry
