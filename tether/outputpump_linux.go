@@ -147,14 +147,22 @@ func (p *outputPump) run(log *slog.Logger, streams []*pumpStream, order *writeOr
 		}
 		for i, s := range streams {
 			// Without the order, what was read goes on at once; with it, what is left of an ended stream was
-			// written after every run taken, and nothing more of it will come.
-			if len(s.buf) > 0 && (order == nil || s.ended) {
+			// written after every run taken, and nothing more of it will come. While runs wait (the order of
+			// lines read is not settled yet), they go first.
+			if len(s.buf) > 0 && (order == nil || (s.ended && orderDeadline.IsZero())) {
 				hand(s, len(s.buf))
 			}
 			if s.ended && polled[i].Fd >= 0 {
 				polled[i].Fd = -1 // poll passes over a negative descriptor
 				open--
 			}
+		}
+	}
+	if order != nil && !orderDeadline.IsZero() {
+		// Every output ended with runs waiting: nothing more will come, so they go on in their order now,
+		// before the rest (flushAll).
+		if _, err := p.ordered(order, streams, scratch, hand, false); err != nil {
+			log.Warn("the order of writes to stdout and stderr is guessed", "err", err)
 		}
 	}
 }

@@ -110,6 +110,32 @@ func TestOutputPumpOneWriteOfTwoLines(t *testing.T) {
 	waitDone(t, p)
 }
 
+// A write of two lines between two writes to the other stream, then the end: the lines keep their order
+// although the pump cannot tell, until it has waited, whether the second line was a later write.
+func TestOutputPumpTwoLinesBeforeTheEnd(t *testing.T) {
+	for range 20 {
+		stdout, stderr, p, logs := pumpPipes(t)
+		for _, w := range []struct {
+			f    *os.File
+			text string
+		}{{stdout, "out 1\n"}, {stderr, "err 1\nerr 2\n"}, {stdout, "out 2\n"}} {
+			if _, err := io.WriteString(w.f, w.text); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stdout.Close()
+		stderr.Close()
+		waitDone(t, p)
+		var got []string
+		for _, r := range logs.records(t) {
+			got = append(got, r.Log)
+		}
+		if strings.Join(got, "") != "out 1\nerr 1\nerr 2\nout 2\n" {
+			t.Fatalf("the log is %q", got)
+		}
+	}
+}
+
 // Bursts on one stream, then the other, lose nothing and keep each stream's own order.
 func TestOutputPumpBursts(t *testing.T) {
 	stdout, stderr, p, logs := pumpPipes(t)
