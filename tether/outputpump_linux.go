@@ -135,7 +135,7 @@ func (p *outputPump) run(log *slog.Logger, streams []*pumpStream, order *writeOr
 				log.Warn("the order of writes to stdout and stderr is guessed from now on", "err", err)
 				flushAll()
 				order.Close()
-				order = nil
+				order, orderDeadline = nil, time.Time{}
 				polled = append(polled[:len(streams)], polled[len(polled)-1])
 			}
 		} else {
