@@ -1,11 +1,12 @@
 package portlayer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 
 	"github.com/vice-engine/vice/plugins/sdk/errdefs"
 	"github.com/vice-engine/vice/swagger/gen/client/storage"
@@ -29,94 +30,53 @@ func (e *FetchError) Error() string { return e.Err.Error() }
 func (e *FetchError) Unwrap() error { return e.Err }
 
 // FetchLayer has the port layer download a layer blob from src and write it as layer id, as WriteLayer
-// would write it from the blob's bytes. progress gets each progress event as it comes (in this goroutine). A port layer without FetchLayer is an ErrFetchUnsupported error; one that wrote no layer a
-// *FetchError. The request has no timeout: cancel ctx to stop it.
+// would write it from the blob's bytes. progress gets each progress event as it comes (in this goroutine). A
+// port layer without FetchLayer is an ErrFetchUnsupported error; one that wrote no layer a *FetchError. The
+// request has no timeout: cancel ctx to stop it.
 func (c *Client) FetchLayer(ctx context.Context, id string, src *models.LayerSource, progress func(*models.LayerFetchEvent)) (*models.LayerInfo, error) {
-	lines := &eventLines{progress: progress}
-	p := storage.NewFetchLayerParamsWithTimeout(0).WithID(id).WithSource(src)
-	_, err := c.api.Storage.FetchLayerContext(ctx, p, lines)
-	if err == nil && lines.err == nil {
-		lines.end()
+	answered := make(chan int, 1)
+	hc := &http.Client{Transport: headerSignal{rt: c.rt, status: answered}}
+	p := storage.NewFetchLayerParamsWithTimeout(0).WithID(id).WithSource(src).WithHTTPClient(hc)
+	rc, err := openStream(ctx, "fetch layer", answered, func(ctx context.Context, w io.Writer) error {
+		_, err := c.api.Storage.FetchLayerContext(ctx, p, w)
+		return err
+	})
+	if errors.Is(err, errdefs.ErrNotFound) || errors.Is(err, errdefs.ErrNotImplemented) {
+		// The plugin's router knows no such operation (it answers everything else in the stream).
+		return nil, fmt.Errorf("%w: %w", ErrFetchUnsupported, err)
 	}
-	ev := lines.last
-	if ev == nil || (ev.Layer == nil && ev.Error == nil) {
-		switch {
-		case err != nil:
-			err = classify("fetch layer", err)
-			if ev == nil && (errors.Is(err, errdefs.ErrNotFound) || errors.Is(err, errdefs.ErrNotImplemented)) {
-				// The plugin's router knows no such operation (it answers everything else in the stream).
-				return nil, fmt.Errorf("%w: %w", ErrFetchUnsupported, err)
-			}
-			return nil, err
-		case lines.err != nil:
-			return nil, fmt.Errorf("port layer fetch layer: %w: %w", errdefs.ErrSystem, lines.err)
-		}
-		return nil, fmt.Errorf("port layer fetch layer: the answer ended before the layer's: %w", errdefs.ErrUnavailable)
+	if err != nil {
+		return nil, err
 	}
-	if ev.Error != nil {
-		class, msg := "system", "the port layer gave no reason"
-		if ev.Error.Class != nil {
-			class = *ev.Error.Class
-		}
-		if ev.Error.Message != nil {
-			msg = *ev.Error.Message
-		}
-		return nil, &FetchError{Err: errdefs.FromClass(class, msg), Download: ev.Download, Downloaded: ev.Downloaded}
-	}
-	return ev.Layer, nil
-}
-
-// eventLines decodes FetchLayer's newline-delimited events as they are written to it, handing each progress
-// event (one with neither a layer nor an error) to progress.
-type eventLines struct {
-	progress func(*models.LayerFetchEvent)
-	buf      []byte
-	last     *models.LayerFetchEvent
-	err      error
-}
-
-func (l *eventLines) Write(p []byte) (int, error) {
-	if l.err != nil {
-		return 0, l.err
-	}
-	l.buf = append(l.buf, p...)
+	defer rc.Close()
+	dec := json.NewDecoder(rc)
 	for {
-		i := bytes.IndexByte(l.buf, '\n')
-		if i < 0 {
-			break
+		var ev models.LayerFetchEvent
+		if err := dec.Decode(&ev); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, fmt.Errorf("port layer fetch layer: the answer ended before the layer's: %w", errdefs.ErrUnavailable)
+			}
+			var syntax *json.SyntaxError
+			var typed *json.UnmarshalTypeError
+			if errors.As(err, &syntax) || errors.As(err, &typed) {
+				return nil, fmt.Errorf("port layer fetch layer: an event that is not a LayerFetchEvent: %w: %w", errdefs.ErrSystem, err)
+			}
+			return nil, err // the stream's own failure, classed by openStream
 		}
-		l.line(l.buf[:i])
-		l.buf = l.buf[i+1:]
-		if l.err != nil {
-			return 0, l.err
+		switch {
+		case ev.Error != nil:
+			class, msg := "system", "the port layer gave no reason"
+			if ev.Error.Class != nil {
+				class = *ev.Error.Class
+			}
+			if ev.Error.Message != nil {
+				msg = *ev.Error.Message
+			}
+			return nil, &FetchError{Err: errdefs.FromClass(class, msg), Download: ev.Download, Downloaded: ev.Downloaded}
+		case ev.Layer != nil:
+			return ev.Layer, nil
+		case progress != nil:
+			progress(&ev)
 		}
-	}
-	if len(l.buf) > 1<<20 {
-		l.err = errors.New("an event line longer than 1 MiB")
-		return 0, l.err
-	}
-	return len(p), nil
-}
-
-// end takes a last line without its newline.
-func (l *eventLines) end() {
-	if len(bytes.TrimSpace(l.buf)) > 0 {
-		l.line(l.buf)
-	}
-	l.buf = nil
-}
-
-func (l *eventLines) line(b []byte) {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return
-	}
-	var ev models.LayerFetchEvent
-	if err := json.Unmarshal(b, &ev); err != nil {
-		l.err = fmt.Errorf("an event that is not a LayerFetchEvent: %w", err)
-		return
-	}
-	l.last = &ev
-	if ev.Layer == nil && ev.Error == nil && l.progress != nil {
-		l.progress(&ev)
 	}
 }
