@@ -45,6 +45,7 @@ func NewHandler(b Backend) (http.Handler, error) {
 	})
 	wireKV(api, b)
 	wireEvents(api, b)
+	wireChanges(api, b)
 	wireStorage(api, b)
 	wireVolumes(api, b)
 	wireContainers(api, b)
@@ -52,7 +53,11 @@ func NewHandler(b Backend) (http.Handler, error) {
 	wireArchive(api, b)
 	wireTasks(api, b)
 	wireRunning(api, b)
-	return api.Serve(nil), nil
+	h := api.Serve(nil)
+	if cr, ok := b.(ChangeReporter); ok && cr.Changes() != nil {
+		h = stampChanges(h, cr.Changes())
+	}
+	return h, nil
 }
 
 func wireKV(api *operations.PortlayerAPI, b Backend) {

@@ -44,6 +44,7 @@ func testContainers(t *testing.T, s *suite) {
 	runAll(t, []subtest{
 		{"create", s.testCreate},
 		{"inspect", s.testInspect},
+		{"changes", s.testChangeClock},
 		{"list", s.testList},
 		{"list/filters", s.testListFilters},
 		{"list/known-specs", s.testListKnownSpecs},

@@ -1,10 +1,14 @@
 package backendtest
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/vice-engine/vice/plugins/sdk"
 )
 
 // logGap is the pause between the logged process's two bursts of output, so their records' times differ
@@ -79,6 +83,36 @@ func (s *suite) testLogs(t *testing.T) {
 		// Until is exclusive: the first record after the pause is out.
 		if got := sortedLines(s.logs(t, *c.ID, logQuery{until: split})); !slices.Equal(got, before) {
 			t.Errorf("until %s: %q, want %q", split, got, before)
+		}
+	})
+	t.Run("file", func(t *testing.T) {
+		// Where the backend gives the log's file, the file selected as the port layer selects (sdk.SelectLog)
+		// says what the port layer says.
+		file := s.get(t, *c.ID).LogFile
+		if file == "" {
+			t.Skip("the backend gives no log file: its logs are read through the port layer only")
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("the log file %s: %v", file, err)
+		}
+		one := int64(1)
+		for _, q := range []logQuery{{}, {tail: &one}, {since: split}, {until: split}} {
+			opts := sdk.LogOptions{Tail: -1, Since: q.since, Until: q.until}
+			if q.tail != nil {
+				opts.Tail = *q.tail
+			}
+			var fromFile []logRecord
+			for l := range bytes.Lines(sdk.SelectLog(data, opts)) {
+				r, err := decodeLog(bytes.TrimSuffix(l, []byte("\n")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				fromFile = append(fromFile, r)
+			}
+			if want := s.logs(t, *c.ID, q); !slices.Equal(fromFile, want) {
+				t.Errorf("%+v: the file says %+v, the port layer %+v", opts, fromFile, want)
+			}
 		}
 	})
 	t.Run("never-started", func(t *testing.T) {

@@ -32,6 +32,16 @@ type ContainerInfo struct {
 	// Required: true
 	ID *string `json:"id"`
 
+	// Where a client on the backend's own machine can read the container's output log where it is written:
+	// a path on that machine's filesystem, given when the backend's datastore is there (as the
+	// simulator's is). The file is what GET /containers/{id}/logs answers from: newline-delimited
+	// LogRecord objects, oldest first, appended as the guest writes; a last line without its newline is
+	// still being written, and a line that is not a record is skipped. A file that is not there is a
+	// container that never ran or is gone, which GET /containers/{id}/logs tells apart. Absent when the
+	// log is read through the port layer only.
+	//
+	LogFile string `json:"logFile,omitempty"`
+
 	// name
 	// Required: true
 	Name *string `json:"name"`

@@ -125,6 +125,13 @@ func configureAPI(api *operations.PortlayerAPI) http.Handler {
 			return middleware.NotImplemented("operation storage.FetchLayer has not yet been implemented")
 		})
 	}
+	if api.EventsGetChangesHandler == nil {
+		api.EventsGetChangesHandler = events.GetChangesHandlerFunc(func(params events.GetChangesParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation events.GetChanges has not yet been implemented")
+		})
+	}
 	if api.ContainersGetContainerHandler == nil {
 		api.ContainersGetContainerHandler = containers.GetContainerHandlerFunc(func(params containers.GetContainerParams) middleware.Responder {
 			_ = params

@@ -32,6 +32,30 @@ func init() {
   },
   "basePath": "/v1",
   "paths": {
+    "/changes": {
+      "get": {
+        "produces": [
+          "application/x-ndjson"
+        ],
+        "tags": [
+          "events"
+        ],
+        "summary": "Streams the backend's change clock as newline-delimited Changes objects: the current one at once, then\neach later one as the clock moves, until the client goes away. The clock moves whenever what the\nbackend answers about its containers may have changed: around every request that is not a GET or\nHEAD, and on every change the backend learns of by itself (a container that exits, a guest's\nstatus). Every answer of a backend that serves this stream carries the header Vice-Changes, \"\u003cepoch\u003e\n\u003cstart\u003e \u003cend\u003e\": the clock when the backend began the request and when it wrote the answer's head. Two\nanswers to the same GET whose start and end are all equal say the same, so a client may keep an\nanswer whose start equals its end for as long as the stream shows the clock at that value. A new\nepoch is a new clock (the backend restarted). Backends without a change clock answer\nnot_implemented.\n",
+        "operationId": "GetChanges",
+        "responses": {
+          "200": {
+            "description": "newline-delimited Changes objects",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          },
+          "default": {
+            "$ref": "#/responses/error"
+          }
+        }
+      }
+    },
     "/containers": {
       "get": {
         "tags": [
@@ -1788,6 +1812,24 @@ func init() {
         }
       }
     },
+    "Changes": {
+      "type": "object",
+      "required": [
+        "epoch",
+        "seq"
+      ],
+      "properties": {
+        "epoch": {
+          "description": "names this run of the clock; a new one starts again from zero",
+          "type": "string"
+        },
+        "seq": {
+          "description": "the clock's value; it only grows within an epoch",
+          "type": "integer",
+          "format": "uint64"
+        }
+      }
+    },
     "ContainerInfo": {
       "type": "object",
       "required": [
@@ -1812,6 +1854,10 @@ func init() {
           }
         },
         "id": {
+          "type": "string"
+        },
+        "logFile": {
+          "description": "Where a client on the backend's own machine can read the container's output log where it is written:\na path on that machine's filesystem, given when the backend's datastore is there (as the\nsimulator's is). The file is what GET /containers/{id}/logs answers from: newline-delimited\nLogRecord objects, oldest first, appended as the guest writes; a last line without its newline is\nstill being written, and a line that is not a record is skipped. A file that is not there is a\ncontainer that never ran or is gone, which GET /containers/{id}/logs tells apart. Absent when the\nlog is read through the port layer only.\n",
           "type": "string"
         },
         "name": {
@@ -3473,6 +3519,33 @@ func init() {
   },
   "basePath": "/v1",
   "paths": {
+    "/changes": {
+      "get": {
+        "produces": [
+          "application/x-ndjson"
+        ],
+        "tags": [
+          "events"
+        ],
+        "summary": "Streams the backend's change clock as newline-delimited Changes objects: the current one at once, then\neach later one as the clock moves, until the client goes away. The clock moves whenever what the\nbackend answers about its containers may have changed: around every request that is not a GET or\nHEAD, and on every change the backend learns of by itself (a container that exits, a guest's\nstatus). Every answer of a backend that serves this stream carries the header Vice-Changes, \"\u003cepoch\u003e\n\u003cstart\u003e \u003cend\u003e\": the clock when the backend began the request and when it wrote the answer's head. Two\nanswers to the same GET whose start and end are all equal say the same, so a client may keep an\nanswer whose start equals its end for as long as the stream shows the clock at that value. A new\nepoch is a new clock (the backend restarted). Backends without a change clock answer\nnot_implemented.\n",
+        "operationId": "GetChanges",
+        "responses": {
+          "200": {
+            "description": "newline-delimited Changes objects",
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          },
+          "default": {
+            "description": "an error of one class",
+            "schema": {
+              "$ref": "#/definitions/Error"
+            }
+          }
+        }
+      }
+    },
     "/containers": {
       "get": {
         "tags": [
@@ -5617,6 +5690,24 @@ func init() {
         }
       }
     },
+    "Changes": {
+      "type": "object",
+      "required": [
+        "epoch",
+        "seq"
+      ],
+      "properties": {
+        "epoch": {
+          "description": "names this run of the clock; a new one starts again from zero",
+          "type": "string"
+        },
+        "seq": {
+          "description": "the clock's value; it only grows within an epoch",
+          "type": "integer",
+          "format": "uint64"
+        }
+      }
+    },
     "ContainerInfo": {
       "type": "object",
       "required": [
@@ -5641,6 +5732,10 @@ func init() {
           }
         },
         "id": {
+          "type": "string"
+        },
+        "logFile": {
+          "description": "Where a client on the backend's own machine can read the container's output log where it is written:\na path on that machine's filesystem, given when the backend's datastore is there (as the\nsimulator's is). The file is what GET /containers/{id}/logs answers from: newline-delimited\nLogRecord objects, oldest first, appended as the guest writes; a last line without its newline is\nstill being written, and a line that is not a record is skipped. A file that is not there is a\ncontainer that never ran or is gone, which GET /containers/{id}/logs tells apart. Absent when the\nlog is read through the port layer only.\n",
           "type": "string"
         },
         "name": {

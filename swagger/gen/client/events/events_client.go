@@ -80,6 +80,12 @@ func WithAcceptApplicationxNdjson(r *runtime.ClientOperation) {
 // ClientService is the interface for Client methods.
 type ClientService interface {
 
+	// GetChanges streams the backend s change clock as newline delimited changes objects the current one at once then each later one as the clock moves until the client goes away the clock moves whenever what the backend answers about its containers may have changed around every request that is not a g e t or h e a d and on every change the backend learns of by itself a container that exits a guest s status every answer of a backend that serves this stream carries the header vice changes epoch start end the clock when the backend began the request and when it wrote the answer s head two answers to the same g e t whose start and end are all equal say the same so a client may keep an answer whose start equals its end for as long as the stream shows the clock at that value a new epoch is a new clock the backend restarted backends without a change clock answer not implemented.
+	GetChanges(params *GetChangesParams, writer io.Writer, opts ...ClientOption) (*GetChangesOK, error)
+
+	// GetChangesContext streams the backend s change clock as newline delimited changes objects the current one at once then each later one as the clock moves until the client goes away the clock moves whenever what the backend answers about its containers may have changed around every request that is not a g e t or h e a d and on every change the backend learns of by itself a container that exits a guest s status every answer of a backend that serves this stream carries the header vice changes epoch start end the clock when the backend began the request and when it wrote the answer s head two answers to the same g e t whose start and end are all equal say the same so a client may keep an answer whose start equals its end for as long as the stream shows the clock at that value a new epoch is a new clock the backend restarted backends without a change clock answer not implemented.
+	GetChangesContext(ctx context.Context, params *GetChangesParams, writer io.Writer, opts ...ClientOption) (*GetChangesOK, error)
+
 	// GetEvents streams events as newline delimited JSON event objects until the client goes away.
 	GetEvents(params *GetEventsParams, writer io.Writer, opts ...ClientOption) (*GetEventsOK, error)
 
@@ -87,6 +93,67 @@ type ClientService interface {
 	GetEventsContext(ctx context.Context, params *GetEventsParams, writer io.Writer, opts ...ClientOption) (*GetEventsOK, error)
 
 	SetTransport(transport runtime.ContextualTransport)
+}
+
+// GetChanges streams the backend s change clock as newline delimited changes objects the current one at once then each later one as the clock moves until the client goes away the clock moves whenever what the backend answers about its containers may have changed around every request that is not a g e t or h e a d and on every change the backend learns of by itself a container that exits a guest s status every answer of a backend that serves this stream carries the header vice changes epoch start end the clock when the backend began the request and when it wrote the answer s head two answers to the same g e t whose start and end are all equal say the same so a client may keep an answer whose start equals its end for as long as the stream shows the clock at that value a new epoch is a new clock the backend restarted backends without a change clock answer not implemented.
+//
+// This method does not support injected context.
+// However, timeout and opentracing contexts are honored whenever enabled.
+//
+// If you need to pass a specific context, use [Client.GetChangesContext] instead.
+func (a *Client) GetChanges(params *GetChangesParams, writer io.Writer, opts ...ClientOption) (*GetChangesOK, error) {
+	var ctx context.Context
+	if params != nil && params.inner.ctx != nil {
+		ctx = params.inner.ctx
+	} else {
+		ctx = context.Background()
+	}
+
+	return a.GetChangesContext(ctx, params, writer, opts...)
+}
+
+// GetChangesContext streams the backend s change clock as newline delimited changes objects the current one at once then each later one as the clock moves until the client goes away the clock moves whenever what the backend answers about its containers may have changed around every request that is not a g e t or h e a d and on every change the backend learns of by itself a container that exits a guest s status every answer of a backend that serves this stream carries the header vice changes epoch start end the clock when the backend began the request and when it wrote the answer s head two answers to the same g e t whose start and end are all equal say the same so a client may keep an answer whose start equals its end for as long as the stream shows the clock at that value a new epoch is a new clock the backend restarted backends without a change clock answer not implemented.
+//
+// Do not use the deprecated [GetChangesParams.Context] with this method: it would be ignored.
+func (a *Client) GetChangesContext(ctx context.Context, params *GetChangesParams, writer io.Writer, opts ...ClientOption) (*GetChangesOK, error) {
+	// NOTE: parameters are not validated before sending
+	if params == nil {
+		params = NewGetChangesParams()
+	}
+
+	op := &runtime.ClientOperation{
+		ID:                 "GetChanges",
+		Method:             "GET",
+		PathPattern:        "/changes",
+		ProducesMediaTypes: []string{"application/x-ndjson"},
+		ConsumesMediaTypes: []string{"application/json"},
+		Schemes:            []string{"http"},
+		Params:             params,
+		Reader:             &GetChangesReader{formats: a.formats, writer: writer},
+		Client:             params.HTTPClient,
+	}
+
+	for _, opt := range opts {
+		opt(op)
+	}
+
+	result, err := a.transport.SubmitContext(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+
+	// only one success response has to be checked
+	success, ok := result.(*GetChangesOK)
+	if ok {
+		return success, nil
+	}
+
+	// unexpected success response.
+	//
+	// a default response is provided: fill this and return an error
+	unexpectedSuccess := result.(*GetChangesDefault)
+
+	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
 // GetEvents streams events as newline delimited JSON event objects until the client goes away.

@@ -117,6 +117,12 @@ func NewPortlayerAPI(spec *loads.Document) *PortlayerAPI {
 			return middleware.NotImplemented("operation storage.FetchLayer has not yet been implemented")
 		}),
 
+		EventsGetChangesHandler: events.GetChangesHandlerFunc(func(params events.GetChangesParams) middleware.Responder {
+			_ = params
+
+			return middleware.NotImplemented("operation events.GetChanges has not yet been implemented")
+		}),
+
 		ContainersGetContainerHandler: containers.GetContainerHandlerFunc(func(params containers.GetContainerParams) middleware.Responder {
 			_ = params
 
@@ -454,6 +460,8 @@ type PortlayerAPI struct {
 	ArchiveExportContainerHandler archive.ExportContainerHandler
 	// StorageFetchLayerHandler sets the operation handler for the fetch layer operation
 	StorageFetchLayerHandler storage.FetchLayerHandler
+	// EventsGetChangesHandler sets the operation handler for the get changes operation
+	EventsGetChangesHandler events.GetChangesHandler
 	// ContainersGetContainerHandler sets the operation handler for the get container operation
 	ContainersGetContainerHandler containers.GetContainerHandler
 	// ArchiveGetContainerChangesHandler sets the operation handler for the get container changes operation
@@ -659,6 +667,9 @@ func (o *PortlayerAPI) Validate() error {
 	}
 	if o.StorageFetchLayerHandler == nil {
 		unregistered = append(unregistered, "storage.FetchLayerHandler")
+	}
+	if o.EventsGetChangesHandler == nil {
+		unregistered = append(unregistered, "events.GetChangesHandler")
 	}
 	if o.ContainersGetContainerHandler == nil {
 		unregistered = append(unregistered, "containers.GetContainerHandler")
@@ -935,6 +946,10 @@ func (o *PortlayerAPI) initHandlerCache() {
 		o.handlers["POST"] = make(map[string]http.Handler)
 	}
 	o.handlers["POST"]["/storage/layers/{id}/fetch"] = storage.NewFetchLayer(o.context, o.StorageFetchLayerHandler)
+	if o.handlers["GET"] == nil {
+		o.handlers["GET"] = make(map[string]http.Handler)
+	}
+	o.handlers["GET"]["/changes"] = events.NewGetChanges(o.context, o.EventsGetChangesHandler)
 	if o.handlers["GET"] == nil {
 		o.handlers["GET"] = make(map[string]http.Handler)
 	}
