@@ -44,6 +44,8 @@ var (
 	_ sdk.LayerStore  = (*Backend)(nil)
 	_ sdk.Volumes     = (*Backend)(nil)
 	_ sdk.Scopes      = (*Backend)(nil)
+
+	_ sdk.ChangeReporter = (*Backend)(nil)
 )
 
 // New logs in to cfg's target, resolves the VCH's place in the inventory and makes sure its resource pool and
@@ -59,6 +61,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	b := &Backend{cfg: cfg, target: u, log: log, sess: sess, bus: events.NewBus(0)}
+	b.ctr.probes.changes = sdk.NewChanges()
 	sess.client.RoundTripper = probesStaleOn(sess.client.RoundTripper, &b.ctr.probes)
 	if b.where, err = resolvePlacement(ctx, sess.client, cfg); err != nil {
 		_ = sess.logout(context.WithoutCancel(ctx))
@@ -93,6 +96,11 @@ func (b *Backend) Close(ctx context.Context) error {
 	})
 	return err
 }
+
+// Changes is the backend's change clock: it moves with every change of what vSphere says of the pool's VMs
+// that this process makes, reads or is told of (poolProbes), and with a guest's notice that its process
+// started.
+func (b *Backend) Changes() *sdk.Changes { return b.ctr.probes.changes }
 
 // Name is the backend's registered name ("vsphere" or "vcsim").
 func (b *Backend) Name() string { return b.cfg.BackendName }

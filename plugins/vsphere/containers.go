@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -185,6 +186,7 @@ func (b *Backend) infoIn(c *containerVM, scopes map[string]*scope) *models.Conta
 		VM:               c.ref.String(),
 		VMName:           c.vmName,
 		Disk:             b.where.datastore.Path(path.Join(c.folder(), id+".vmdk")),
+		LogFile:          b.localLogFile(c),
 		Created:          c.extra[keyCreated],
 		State:            state,
 		Spec:             c.readSpec(),
@@ -193,6 +195,23 @@ func (b *Backend) infoIn(c *containerVM, scopes map[string]*scope) *models.Conta
 		Tasks:            c.taskIDs(),
 		PendingResources: c.pendingResources(),
 	}
+}
+
+// localLogFile is where this machine's filesystem has c's output log, when the datastore is here (the
+// simulator's): a client here may read it where it is (models.ContainerInfo's logFile).
+func (b *Backend) localLogFile(c *containerVM) string {
+	l := b.layers.local.Load()
+	if l == nil {
+		return ""
+	}
+	p, err := l.local(b.where.datastore.Path(path.Join(c.folder(), outputLog)))
+	if err != nil {
+		return ""
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return ""
 }
 
 // endpointInfos describes the container's endpoints.

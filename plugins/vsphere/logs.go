@@ -3,7 +3,6 @@ package vsphere
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"github.com/vmware/govmomi/vim25/soap"
 
 	"github.com/vice-engine/vice/plugins/sdk"
-	"github.com/vice-engine/vice/tether/wire"
 )
 
 // followInterval is how often a followed log is read again from where the last read ended. The datastore
@@ -68,22 +66,16 @@ func (b *Backend) logsIn(ctx context.Context, id, folder string, opts sdk.LogOpt
 // following (fl is the follower joined for it), what is appended to rel while c runs.
 func (b *Backend) streamLogs(ctx context.Context, c *containerVM, rel string, data []byte, opts sdk.LogOptions,
 	fl *follower) io.ReadCloser {
-	lines, rest := splitLines(data)
-	if opts.Tail >= 0 && int64(len(lines)) > opts.Tail {
-		lines = lines[int64(len(lines))-opts.Tail:]
-	}
 	if !opts.Follow {
-		// The log as it is: filtered here, with no goroutine to hand it over.
-		var out bytes.Buffer
-		f := logFilter{opts: opts}
-		f.write(&out, lines)
-		return io.NopCloser(&out)
+		// The log as it is: selected here, with no goroutine to hand it over.
+		return io.NopCloser(bytes.NewReader(sdk.SelectLog(data, opts)))
 	}
+	lines, rest := sdk.LogLines(data, opts.Tail)
 	pr, pw := io.Pipe()
 	go func() {
-		f := logFilter{opts: opts}
+		f := sdk.LogFilter{Opts: opts}
 		offset := int64(len(data))
-		if !f.write(pw, lines) || f.done {
+		if !f.Write(pw, lines) || f.Done {
 			if fl != nil {
 				fl.leave()
 			}
@@ -99,7 +91,7 @@ func (b *Backend) streamLogs(ctx context.Context, c *containerVM, rel string, da
 // reader goes away, until is passed, or ctx ends. A container removed meanwhile ends it with what its
 // removal read of the file (logFollowers).
 func (b *Backend) followLog(ctx context.Context, c *containerVM, rel string, offset int64, partial []byte,
-	f *logFilter, w io.Writer, fl *follower) error {
+	f *sdk.LogFilter, w io.Writer, fl *follower) error {
 	defer fl.leave()
 	ticker := time.NewTicker(followInterval)
 	defer ticker.Stop()
@@ -120,9 +112,9 @@ func (b *Backend) followLog(ctx context.Context, c *containerVM, rel string, off
 			data, stopped = append(data, rest...), true
 			offset += int64(len(rest))
 		}
-		lines, rest := splitLines(append(partial, data...))
+		lines, rest := sdk.LogLines(append(partial, data...), -1)
 		partial = rest
-		if !f.write(w, lines) || f.done || stopped {
+		if !f.Write(w, lines) || f.Done || stopped {
 			return nil
 		}
 		select {
@@ -185,53 +177,4 @@ func (b *Backend) downloadRange(ctx context.Context, rel string, offset int64) (
 		return nil, false, classify(err, "read "+ds.Path(rel))
 	}
 	return data, true, nil
-}
-
-// splitLines returns the complete, non-empty lines of data (without their newlines) and the incomplete rest.
-func splitLines(data []byte) (lines [][]byte, rest []byte) {
-	end := bytes.LastIndexByte(data, '\n')
-	if end < 0 {
-		return nil, data
-	}
-	for _, l := range bytes.Split(data[:end], []byte{'\n'}) {
-		if len(l) > 0 {
-			lines = append(lines, l)
-		}
-	}
-	return lines, append([]byte(nil), data[end+1:]...)
-}
-
-// logFilter applies since and until to records.
-type logFilter struct {
-	opts sdk.LogOptions
-	done bool // a record at or after until was seen: nothing later can qualify
-}
-
-// write writes the selected lines in one write; false means until was reached. A reader that went away
-// sets done, for the follower to stop.
-func (f *logFilter) write(w io.Writer, lines [][]byte) bool {
-	var out bytes.Buffer
-	defer func() {
-		if out.Len() > 0 {
-			if _, err := w.Write(out.Bytes()); err != nil {
-				f.done = true
-			}
-		}
-	}()
-	for _, line := range lines {
-		var rec wire.LogRecord
-		if err := json.Unmarshal(line, &rec); err != nil {
-			continue // not a record (a torn write at a crash): skip it rather than fail the stream
-		}
-		if !f.opts.Until.IsZero() && !rec.Time.Before(f.opts.Until) {
-			f.done = true
-			return false
-		}
-		if !f.opts.Since.IsZero() && rec.Time.Before(f.opts.Since) {
-			continue
-		}
-		out.Write(line)
-		out.WriteByte('\n')
-	}
-	return true
 }

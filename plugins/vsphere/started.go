@@ -67,7 +67,10 @@ func (s *startedNotices) forget(id string, boot int) {
 }
 
 // noteStarted takes a tether's notice that its process has started.
-func (b *Backend) noteStarted(id string, n wire.StatusNotice) { b.ctr.started.put(id, n) }
+func (b *Backend) noteStarted(id string, n wire.StatusNotice) {
+	b.ctr.started.put(id, n)
+	b.ctr.probes.bump() // the container's state says so from now on (withStarted)
+}
 
 // processStarted says whether c's tether has said that the process of c's current boot started.
 func (b *Backend) processStarted(c *containerVM) bool {

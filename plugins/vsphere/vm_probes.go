@@ -11,6 +11,7 @@ import (
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vice-engine/vice/plugins/sdk"
 	"github.com/vice-engine/vice/tether/wire"
 )
 
@@ -35,6 +36,7 @@ import (
 // changeVersion) is then in the answers within that bound.
 type poolProbes struct {
 	gen     atomic.Uint64 // counts this process's calls after which the kept probes may not be what vSphere would say
+	changes *sdk.Changes  // the backend's change clock: moved with gen, with every mark and after every read
 	live    atomic.Bool   // the watch follows the pool
 	watchPC atomic.Value  // the watch's collector (a types.ManagedObjectReference): its waits are the watch's business
 
@@ -64,7 +66,17 @@ type keptProbe struct {
 const probesKeptFor = 2 * time.Second
 
 // stale says the kept probes may no longer be what vSphere would answer.
-func (p *poolProbes) stale() { p.gen.Add(1) }
+func (p *poolProbes) stale() {
+	p.gen.Add(1)
+	p.bump()
+}
+
+// bump moves the backend's change clock (sdk.ChangeReporter): its answers about containers may change now.
+func (p *poolProbes) bump() {
+	if p.changes != nil {
+		p.changes.Bump()
+	}
+}
 
 // setLive says whether the watch follows the pool; either way the kept probes are stale.
 func (p *poolProbes) setLive(live bool) {
@@ -174,6 +186,7 @@ func (p *poolProbes) markLocked(refs ...types.ManagedObjectReference) uint64 {
 		p.dirty[ref] = p.clock
 	}
 	p.marked = p.clock
+	p.bump()
 	return p.clock
 }
 
@@ -343,6 +356,10 @@ func (s *staleOn) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
 	err := s.next.RoundTrip(ctx, req, res)
 	if !quiet {
 		change()
+	} else {
+		// A read may see what the watch has not reported yet: answers made from it are newer than the ones
+		// made before, so the change clock moves (the kept probes stay good: the watch marks the change).
+		s.probes.bump()
 	}
 	return err
 }
