@@ -21,7 +21,7 @@ func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectRes
 	if err != nil {
 		return container.InspectResponse{}, err
 	}
-	s.ttys.remember(r.ID, r.Config.Tty) // a client's next request is often for its logs (docker logs)
+	s.logs.remember(r.ID, r.Config.Tty, r.info.LogFile) // a client's next request is often for its logs (docker logs)
 	s.decorate(r)
 	st := r.state()
 	return container.InspectResponse{
@@ -35,7 +35,10 @@ func (s *Service) Inspect(ctx context.Context, ref string) (container.InspectRes
 			ExitCode: int(st.ExitCode), Error: st.Error, StartedAt: orZero(st.StartedAt), FinishedAt: orZero(st.FinishedAt),
 			Health: r.healthNow,
 		},
-		Image:        r.ImageID,
+		Image: r.ImageID,
+		// The output log's records are json-file's lines ({"log","stream","time"}): where this machine has
+		// the file, tools that read a container's LogPath can read it.
+		LogPath:      r.info.LogFile,
 		Name:         "/" + r.Name,
 		RestartCount: r.restartCount(),
 		ExecIDs:      execIDs(r),

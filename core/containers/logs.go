@@ -2,10 +2,12 @@ package containers
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -44,65 +46,96 @@ func (s *Service) Logs(ctx context.Context, ref string, o LogsOptions) (*Logs, e
 	if n, err := strconv.ParseInt(o.Tail, 10, 64); err == nil && n >= 0 {
 		tail = n
 	}
-	if tty, known := s.ttys.of(ref); known && !o.Follow {
-		// A full ID whose tty is known: the backend's read of the log says whether the container is there.
-		rc, err := s.pl.ContainerLogs(ctx, ref, sdk.LogOptions{Tail: tail, Since: o.Since, Until: o.Until})
+	opts := sdk.LogOptions{Tail: tail, Since: o.Since, Until: o.Until}
+	if known, ok := s.logs.of(ref); ok && !o.Follow {
+		// A full ID whose tty is known: the log is read where it is when that is here; otherwise the backend's
+		// read of it says whether the container is there.
+		if rc, ok := readLogFile(known.file, opts); ok {
+			return &Logs{Tty: known.tty, rc: rc, o: o}, nil
+		}
+		rc, err := s.pl.ContainerLogs(ctx, ref, opts)
 		if errdefs.Is(err, errdefs.ErrNotFound) {
-			s.ttys.forget(ref)
+			s.logs.forget(ref)
 			return nil, noSuchContainer(ref)
 		}
 		if err != nil {
 			return nil, err
 		}
-		return &Logs{Tty: tty, rc: rc, o: o}, nil
+		return &Logs{Tty: known.tty, rc: rc, o: o}, nil
 	}
 	r, err := s.resolve(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	s.ttys.remember(r.ID, r.Config.Tty)
-	rc, err := s.pl.ContainerLogs(ctx, r.ID, sdk.LogOptions{Follow: o.Follow && r.running(), Tail: tail, Since: o.Since, Until: o.Until})
+	s.logs.remember(r.ID, r.Config.Tty, r.info.LogFile)
+	if !o.Follow || !r.running() {
+		if rc, ok := readLogFile(r.info.LogFile, opts); ok {
+			return &Logs{Tty: r.Config.Tty, rc: rc, o: o}, nil
+		}
+	}
+	opts.Follow = o.Follow && r.running()
+	rc, err := s.pl.ContainerLogs(ctx, r.ID, opts)
 	if err != nil {
 		return nil, err
 	}
 	return &Logs{Tty: r.Config.Tty, rc: rc, o: o}, nil
 }
 
-// ttyMax bounds the containers whose tty setting is kept; past it the record starts again empty.
-const ttyMax = 4096
-
-// knownTTYs records whether containers, by full ID, have a tty: whether their logs are raw or multiplexed.
-// It is set at create and never changes, and an ID is never given to another container, so a kept value
-// is never wrong; whether the container still exists is the backend's to say on each read of its log.
-type knownTTYs struct {
-	mu sync.Mutex
-	m  map[string]bool
+// readLogFile reads the log in file, where the backend said this machine has it (models.ContainerInfo's
+// logFile), selected as opts say; ok is false when there is no such file to read, which the backend's read
+// of the log then tells apart (a container that never ran, or is gone).
+func readLogFile(file string, opts sdk.LogOptions) (io.ReadCloser, bool) {
+	if file == "" {
+		return nil, false
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, false
+	}
+	return io.NopCloser(bytes.NewReader(sdk.SelectLog(data, opts))), true
 }
 
-func (k *knownTTYs) remember(id string, tty bool) {
+// logsMax bounds the containers whose log facts are kept; past it the record starts again empty.
+const logsMax = 4096
+
+// knownLogs records, by full ID, whether containers have a tty (whether their logs are raw or multiplexed)
+// and where this machine has their logs, if it does. Both are set at create and never change, and an ID is
+// never given to another container, so a kept value is never wrong; whether the container still exists is
+// said on each read of its log: by its file, or by the backend.
+type knownLogs struct {
+	mu sync.Mutex
+	m  map[string]knownLog
+}
+
+type knownLog struct {
+	tty  bool
+	file string
+}
+
+func (k *knownLogs) remember(id string, tty bool, file string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.m == nil || len(k.m) >= ttyMax {
-		k.m = map[string]bool{}
+	if k.m == nil || len(k.m) >= logsMax {
+		k.m = map[string]knownLog{}
 	}
-	k.m[id] = tty
+	k.m[id] = knownLog{tty: tty, file: file}
 }
 
-func (k *knownTTYs) forget(id string) {
+func (k *knownLogs) forget(id string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	delete(k.m, id)
 }
 
-// of is the tty setting of the container whose full ID is ref, when it is known.
-func (k *knownTTYs) of(ref string) (tty, known bool) {
+// of is what is known of the log of the container whose full ID is ref.
+func (k *knownLogs) of(ref string) (knownLog, bool) {
 	if !fullID.MatchString(ref) {
-		return false, false
+		return knownLog{}, false
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	tty, known = k.m[ref]
-	return tty, known
+	l, ok := k.m[ref]
+	return l, ok
 }
 
 // Close ends the stream.

@@ -62,7 +62,7 @@ type Service struct {
 	annotations  annotationLocks // one annotation write at a time per container (annotate.go)
 	names        nameHints       // the container IDs names were last seen on (namehints.go)
 	records      recordMemo      // Docker's records decoded, for listings (recordmemo.go)
-	ttys         knownTTYs       // whether containers have a tty, for reads of their logs (logs.go)
+	logs         knownLogs       // whether containers have a tty, and where their logs are, for reads of them (logs.go)
 }
 
 // Option configures a Service.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -270,8 +271,21 @@ func TestLogsFraming(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 	}
+	asked := s.tracked.Asked(http.MethodGet, "/v1/containers/"+tid+"/logs")
 	if code, ct, body := logsOf(tid); code != http.StatusOK || body != "raw\r\n" || ct != "application/vnd.docker.raw-stream" {
 		t.Errorf("tty logs again = %d %s %q", code, ct, body)
+	}
+	// The simulator's datastore is on this machine: the engine read the log where it is.
+	if again := s.tracked.Asked(http.MethodGet, "/v1/containers/"+tid+"/logs"); again != asked {
+		t.Errorf("the engine asked the plugin for a log it can read itself (%d requests, then %d)", asked, again)
+	}
+	// Inspect's LogPath is that file, in json-file's lines.
+	insp, err := cli.ContainerInspect(ctx, tid, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(insp.Container.LogPath); err != nil || !strings.Contains(string(data), `"log":"raw\r\n","stream":"stdout","time":"`) {
+		t.Errorf("LogPath %q: %q, %v", insp.Container.LogPath, data, err)
 	}
 	for _, gone := range []string{tid, id} {
 		if _, err := cli.ContainerRemove(ctx, gone, client.ContainerRemoveOptions{}); err != nil {
@@ -280,5 +294,54 @@ func TestLogsFraming(t *testing.T) {
 		if code, _, body := logsOf(gone); code != http.StatusNotFound || !strings.Contains(body, "No such container: "+gone) {
 			t.Errorf("logs of a removed container = %d %q", code, body)
 		}
+	}
+}
+
+// TestInspectKeptUntilAChange: while nothing changes, inspect is answered without asking the plugin; a change
+// the engine makes (a stop) is in the very next answer.
+func TestInspectKeptUntilAChange(t *testing.T) {
+	s := newStack(t)
+	importImage(t, s, "busybox:latest")
+	cli := newClient(t, s)
+	ctx := t.Context()
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: "busybox",
+		Cmd: []string{"sleep", "600"}}, Name: "kept"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	path := "/v1/containers/" + created.ID
+	inspect := func() (running, asked bool) {
+		t.Helper()
+		before := s.tracked.Asked(http.MethodGet, path)
+		info, err := cli.ContainerInspect(ctx, "kept", client.ContainerInspectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Container.State.Running, s.tracked.Asked(http.MethodGet, path) != before
+	}
+	// The engine follows the backend's change clock from its first description on.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		running, asked := inspect()
+		if !running {
+			t.Fatal("the container is not running")
+		}
+		if !asked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("every inspect asked the plugin, though nothing changed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	timeout := 1
+	if _, err := cli.ContainerStop(ctx, created.ID, client.ContainerStopOptions{Timeout: &timeout}); err != nil {
+		t.Fatal(err)
+	}
+	if running, asked := inspect(); running || !asked {
+		t.Fatalf("after the stop: running %v, asked the plugin %v", running, asked)
 	}
 }

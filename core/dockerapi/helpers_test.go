@@ -30,6 +30,8 @@ type stack struct {
 	engine *engine.Engine
 	api    *dockerapi.API
 	srv    *httptest.Server
+	// tracked is the engine's transport to the plugin: what it asked the plugin.
+	tracked *plugintest.Tracked
 }
 
 func newStack(t *testing.T, opts ...engine.Option) *stack {
@@ -49,7 +51,7 @@ func newStack(t *testing.T, opts ...engine.Option) *stack {
 		<-done
 	})
 	tr.WaitEventStreams(t, 1) // the engine follows the backend's events
-	return &stack{plugin: p, engine: eng, api: api, srv: srv}
+	return &stack{plugin: p, engine: eng, api: api, srv: srv, tracked: tr}
 }
 
 // downAPI is the API of an endpoint whose plugin is down: its host stopped it.

@@ -49,16 +49,22 @@ type Client struct {
 	api       *client.Portlayer
 	listed    listedInfos    // the last shared listing's decodings (containers_shared.go)
 	described describedInfos // recent shared descriptions (containers_shared.go)
+	changes   *changeView    // the backend's change clock, and the descriptions kept while it stands (changes.go)
 }
 
 // New returns a client of the backend named name whose requests travel over rt.
 func New(name string, rt http.RoundTripper) *Client {
+	view := newChangeView(rt)
+	rt = tracking{rt: rt, view: view}
 	tr := httptransport.NewWithClient(Host, client.DefaultBasePath, []string{"http"}, &http.Client{Transport: rt})
 	tr.Consumers[NDJSONMime] = runtime.ByteStreamConsumer()
 	tr.Consumers[runtime.TextMime] = runtime.TextConsumer()
 	tr.Consumers[TarMime] = runtime.ByteStreamConsumer()
-	return &Client{name: name, rt: rt, api: client.New(tr, strfmt.Default)}
+	return &Client{name: name, rt: rt, api: client.New(tr, strfmt.Default), changes: view}
 }
+
+// Close ends what the client keeps running beside its requests: the stream of the backend's change clock.
+func (c *Client) Close() { c.changes.close() }
 
 // Name is the backend's name, as its plugin is registered.
 func (c *Client) Name() string { return c.name }

@@ -173,16 +173,26 @@ func splitArray(data []byte) ([][]byte, error) {
 	return items, nil
 }
 
-// GetContainerShared is GetContainer for callers that only read the answer (docker inspect): a description
-// that is, byte for byte, one a recent answer carried gets the value decoded then. As for a shared listing,
-// what is kept is keyed by the JSON text itself, and the values are shared and must not be changed.
+// GetContainerShared is GetContainer for callers that only read the answer (docker inspect). A description is
+// kept while the backend's change clock says nothing can have changed it (changes.go), and answered again
+// without asking. Otherwise a description that is, byte for byte, one a recent answer carried gets the value
+// decoded then: as for a shared listing, that is keyed by the JSON text itself. The values are shared and
+// must not be changed.
 func (c *Client) GetContainerShared(ctx context.Context, id string) (*models.ContainerInfo, error) {
+	if info, ok := c.changes.lookup(id); ok {
+		return info, nil
+	}
+	local := c.changes.local.Load()
+	var stamp string
 	ok, err := c.api.Containers.GetContainerContext(ctx, containers.NewGetContainerParams().WithID(id),
 		func(op *runtime.ClientOperation) {
-			op.Reader = sharedInfoReader{next: op.Reader, memo: &c.described}
+			op.Reader = sharedInfoReader{next: op.Reader, memo: &c.described, stamp: &stamp}
 		})
 	if err != nil {
 		return nil, classify("get container", err)
+	}
+	if s, found := sdk.ParseStamp(stamp); found {
+		c.changes.keep(id, ok.Payload, s, local)
 	}
 	return ok.Payload, nil
 }
@@ -198,14 +208,16 @@ type describedInfos struct {
 
 // sharedInfoReader decodes a description unless the same text was decoded recently; other answers go to next.
 type sharedInfoReader struct {
-	next runtime.ClientResponseReader
-	memo *describedInfos
+	next  runtime.ClientResponseReader
+	memo  *describedInfos
+	stamp *string // set to the answer's sdk.ChangesHeader
 }
 
 func (r sharedInfoReader) ReadResponse(res runtime.ClientResponse, consumer runtime.Consumer) (any, error) {
 	if res.Code() != http.StatusOK {
 		return r.next.ReadResponse(res, consumer)
 	}
+	*r.stamp = res.GetHeader(sdk.ChangesHeader)
 	buf, err := readBody(res, "the container")
 	if err != nil {
 		return nil, err

@@ -20,11 +20,13 @@ type Tracked struct {
 	streams int
 	written map[string]int // by WriteLayer or FetchLayer
 	fetched map[string]int // by FetchLayer
+	asked   map[string]int // requests by method and path ("GET /v1/containers/<id>")
 }
 
 // Track returns a new Tracked over the plugin's transport.
 func (p *Plugin) Track() *Tracked {
-	return &Tracked{rt: p.Transport, changed: make(chan struct{}), written: map[string]int{}, fetched: map[string]int{}}
+	return &Tracked{rt: p.Transport, changed: make(chan struct{}), written: map[string]int{}, fetched: map[string]int{},
+		asked: map[string]int{}}
 }
 
 const (
@@ -36,6 +38,9 @@ const (
 // RoundTrip sends req to the plugin and notes an event stream opened (until its body is closed) or a
 // layer written.
 func (tr *Tracked) RoundTrip(req *http.Request) (*http.Response, error) {
+	tr.mu.Lock()
+	tr.asked[req.Method+" "+req.URL.Path]++
+	tr.mu.Unlock()
 	resp, err := tr.rt.RoundTrip(req)
 	if err != nil {
 		return resp, err
@@ -84,6 +89,13 @@ func (tr *Tracked) WaitEventStreams(t testing.TB, n int) {
 			t.Fatalf("%d event streams open through the plugin's transport, want %d", got, n)
 		}
 	}
+}
+
+// Asked is how many requests of method for path (under the base path: "/v1/containers/<id>") went through tr.
+func (tr *Tracked) Asked(method, path string) int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.asked[method+" "+path]
 }
 
 // LayerWrites is how many times layer id was written through tr.
