@@ -54,7 +54,7 @@ type harness struct {
 
 func main() {
 	var cfg config
-	flag.IntVar(&cfg.runs, "runs", 30, "samples per side of each quick row")
+	flag.IntVar(&cfg.runs, "runs", 60, "samples per side of each quick row")
 	flag.IntVar(&cfg.pulls, "pulls", 3, "samples per side of the 256 MB pull")
 	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of the container fleet (fewer when the budget runs short)")
 	flag.IntVar(&cfg.fleet, "containers", 50, "containers in the fleet")
