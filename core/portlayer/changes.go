@@ -241,7 +241,9 @@ func (t tracking) RoundTrip(req *http.Request) (*http.Response, error) {
 	every := tellsOfChanges(req)
 	switch {
 	case resp.StatusCode == http.StatusSwitchingProtocols:
-		// An upgraded exchange's stream (attach, exec) ends with its process.
+		// The answer says the exchange began (an exec's process started); its stream (attach, exec) ends
+		// with its process.
+		t.view.changing()
 		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
 			resp.Body = &changingStream{ReadWriteCloser: rwc, view: t.view}
 		}
