@@ -2,12 +2,10 @@ package containers
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -81,18 +79,18 @@ func (s *Service) Logs(ctx context.Context, ref string, o LogsOptions) (*Logs, e
 	return &Logs{Tty: r.Config.Tty, rc: rc, o: o}, nil
 }
 
-// readLogFile reads the log in file, where the backend said this machine has it (models.ContainerInfo's
-// logFile), selected as opts say; ok is false when there is no such file to read, which the backend's read
-// of the log then tells apart (a container that never ran, or is gone).
+// readLogFile opens the log in file, where the backend said this machine has it (models.ContainerInfo's
+// logFile), selected as opts say and read as it is written out; ok is false when there is no such file to
+// read, which the backend's read of the log then tells apart (a container that never ran, or is gone).
 func readLogFile(file string, opts sdk.LogOptions) (io.ReadCloser, bool) {
 	if file == "" {
 		return nil, false
 	}
-	data, err := os.ReadFile(file)
+	rc, err := sdk.OpenLogFile(file, opts)
 	if err != nil {
 		return nil, false
 	}
-	return io.NopCloser(bytes.NewReader(sdk.SelectLog(data, opts))), true
+	return rc, true
 }
 
 // logsMax bounds the containers whose log facts are kept; past it the record starts again empty.
