@@ -42,7 +42,7 @@ func OpenLogFile(path string, opts LogOptions) (io.ReadCloser, error) {
 
 // completeEnd is the end of the complete lines of the file's first size bytes: just after its last newline.
 func completeEnd(f *os.File, size int64) (int64, error) {
-	buf := make([]byte, logChunk)
+	buf := make([]byte, min(size, logChunk))
 	for end := size; end > 0; {
 		n := min(end, logChunk)
 		if _, err := f.ReadAt(buf[:n], end-n); err != nil && !errors.Is(err, io.EOF) {
@@ -62,7 +62,7 @@ func tailStart(f *os.File, end, tail int64) (int64, error) {
 	if tail == 0 || end == 0 {
 		return end, nil
 	}
-	buf := make([]byte, logChunk)
+	buf := make([]byte, min(end, logChunk))
 	var seen int64
 	lineEnd := end // the end of the line being scanned back over, its newline included
 	// The byte at end-1 is that line's newline: the scan starts before it.
