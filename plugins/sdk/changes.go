@@ -20,14 +20,15 @@ import (
 	"github.com/vice-engine/vice/swagger/gen/restapi/operations/events"
 )
 
-// ChangesHeader is the header of every answer of a backend with a change clock: "<epoch> <start> <end>",
-// the clock when the request began and when its answer's head was written (GET /changes says more).
+// ChangesHeader is the header of every answer but an upgrade's of a backend with a change clock: "<epoch>
+// <start> <end>", the clock when the request began and when its answer's head was written (GET /changes says
+// more).
 const ChangesHeader = "Vice-Changes"
 
 // ChangeReporter is a backend with a change clock, which it moves on every change it learns of by itself
 // (one that no request to it made: a container exiting, a guest's word, an administrator's change seen by
-// a watch). The SDK moves it around every request that is not a GET or HEAD, stamps every answer with it
-// and streams it on GET /changes, so that a client can keep answers for as long as the clock stands still.
+// a watch). The SDK moves it around every request that is not a GET or HEAD, stamps every answer but an
+// upgrade's with it and streams it on GET /changes, so that a client can keep answers for as long as the clock stands still.
 type ChangeReporter interface {
 	Changes() *Changes
 }
@@ -93,7 +94,8 @@ func ParseStamp(v string) (s Stamp, ok bool) {
 	return Stamp{Epoch: f[0], Start: start, End: end}, true
 }
 
-// stampChanges moves c around every request to h that is not a GET or HEAD, and stamps every answer.
+// stampChanges moves c around every request to h that is not a GET or HEAD, and stamps every answer but an
+// upgrade's.
 func stampChanges(h http.Handler, c *Changes) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reads := r.Method == http.MethodGet || r.Method == http.MethodHead
@@ -102,9 +104,8 @@ func stampChanges(h http.Handler, c *Changes) http.Handler {
 			defer c.Bump() // for an upgraded exchange, the end of its stream; the head's stamp covers the rest
 		}
 		if r.Header.Get("Upgrade") != "" {
-			// The exchange becomes a stream of the transport's (Hijack): its writer is left as it is.
-			epoch, seq := c.Now()
-			w.Header().Set(ChangesHeader, Stamp{Epoch: epoch, Start: seq, End: seq}.String())
+			// The exchange becomes a stream of the transport's (Hijack), whose head the hijack writes: its
+			// writer is left as it is, and it has no stamp.
 			h.ServeHTTP(w, r)
 			return
 		}

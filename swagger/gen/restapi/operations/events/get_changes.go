@@ -32,11 +32,11 @@ func NewGetChanges(ctx *middleware.Context, handler GetChangesHandler) *GetChang
 // each later one as the clock moves, until the client goes away. The clock moves whenever what the
 // backend answers about its containers may have changed: around every request that is not a GET or
 // HEAD, and on every change the backend learns of by itself (a container that exits, a guest's
-// status). Every answer of a backend that serves this stream carries the header Vice-Changes, "<epoch>
-// <start> <end>": the clock when the backend began the request and when it wrote the answer's head. Two
-// answers to the same GET whose start and end are all equal say the same, so a client may keep an
-// answer whose start equals its end for as long as the stream shows the clock at that value. A new
-// epoch is a new clock (the backend restarted). Backends without a change clock answer
+// status). Every answer of a backend that serves this stream, but a 101, carries the header
+// Vice-Changes, "<epoch> <start> <end>": the clock when the backend began the request and when it wrote
+// the answer's head. Two answers to the same GET whose start and end are all equal say the same, so a
+// client may keep an answer whose start equals its end for as long as the stream shows the clock at that
+// value. A new epoch is a new clock (the backend restarted). Backends without a change clock answer
 // not_implemented.
 type GetChanges struct {
 	Context *middleware.Context
