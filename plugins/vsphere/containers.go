@@ -186,6 +186,7 @@ func (b *Backend) infoIn(c *containerVM, scopes map[string]*scope) *models.Conta
 		VM:               c.ref.String(),
 		VMName:           c.vmName,
 		Disk:             b.where.datastore.Path(path.Join(c.folder(), id+".vmdk")),
+		LogFile:          b.localLogFile(c),
 		Created:          c.extra[keyCreated],
 		State:            state,
 		Spec:             c.readSpec(),
@@ -348,7 +349,5 @@ func (b *Backend) GetContainer(ctx context.Context, id string) (*models.Containe
 	if err != nil {
 		return nil, err
 	}
-	info := b.info(c)
-	info.LogFile = b.localLogFile(c) // a description's, not a listing's
-	return info, nil
+	return b.info(c), nil
 }

@@ -38,7 +38,7 @@ type ContainerInfo struct {
 	// LogRecord objects, oldest first, appended as the guest writes; a last line without its newline is
 	// still being written, and a line that is not a record is skipped. A file that is not there is a
 	// container that never ran or is gone, which GET /containers/{id}/logs tells apart. Absent when the
-	// log is read through the port layer only, and in listings.
+	// log is read through the port layer only.
 	//
 	LogFile string `json:"logFile,omitempty"`
 

@@ -1857,7 +1857,7 @@ func init() {
           "type": "string"
         },
         "logFile": {
-          "description": "Where a client on the backend's own machine can read the container's output log where it is written:\na path on that machine's filesystem, given when the backend's datastore is there (as the\nsimulator's is). The file is what GET /containers/{id}/logs answers from: newline-delimited\nLogRecord objects, oldest first, appended as the guest writes; a last line without its newline is\nstill being written, and a line that is not a record is skipped. A file that is not there is a\ncontainer that never ran or is gone, which GET /containers/{id}/logs tells apart. Absent when the\nlog is read through the port layer only, and in listings.\n",
+          "description": "Where a client on the backend's own machine can read the container's output log where it is written:\na path on that machine's filesystem, given when the backend's datastore is there (as the\nsimulator's is). The file is what GET /containers/{id}/logs answers from: newline-delimited\nLogRecord objects, oldest first, appended as the guest writes; a last line without its newline is\nstill being written, and a line that is not a record is skipped. A file that is not there is a\ncontainer that never ran or is gone, which GET /containers/{id}/logs tells apart. Absent when the\nlog is read through the port layer only.\n",
           "type": "string"
         },
         "name": {
@@ -5735,7 +5735,7 @@ func init() {
           "type": "string"
         },
         "logFile": {
-          "description": "Where a client on the backend's own machine can read the container's output log where it is written:\na path on that machine's filesystem, given when the backend's datastore is there (as the\nsimulator's is). The file is what GET /containers/{id}/logs answers from: newline-delimited\nLogRecord objects, oldest first, appended as the guest writes; a last line without its newline is\nstill being written, and a line that is not a record is skipped. A file that is not there is a\ncontainer that never ran or is gone, which GET /containers/{id}/logs tells apart. Absent when the\nlog is read through the port layer only, and in listings.\n",
+          "description": "Where a client on the backend's own machine can read the container's output log where it is written:\na path on that machine's filesystem, given when the backend's datastore is there (as the\nsimulator's is). The file is what GET /containers/{id}/logs answers from: newline-delimited\nLogRecord objects, oldest first, appended as the guest writes; a last line without its newline is\nstill being written, and a line that is not a record is skipped. A file that is not there is a\ncontainer that never ran or is gone, which GET /containers/{id}/logs tells apart. Absent when the\nlog is read through the port layer only.\n",
           "type": "string"
         },
         "name": {
