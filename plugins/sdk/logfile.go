@@ -24,68 +24,62 @@ func OpenLogFile(path string, opts LogOptions) (io.ReadCloser, error) {
 		f.Close()
 		return nil, err
 	}
-	end, err := completeEnd(f, st.Size())
+	start, end, err := logBounds(f, st.Size(), opts.Tail)
 	if err != nil {
 		f.Close()
 		return nil, err
-	}
-	start := int64(0)
-	if opts.Tail >= 0 {
-		if start, err = tailStart(f, end, opts.Tail); err != nil {
-			f.Close()
-			return nil, err
-		}
 	}
 	return &logFileReader{f: f, lines: bufio.NewReader(io.NewSectionReader(f, start, end-start)),
 		filter: LogFilter{Opts: opts}}, nil
 }
 
-// completeEnd is the end of the complete lines of the file's first size bytes: just after its last newline.
-func completeEnd(f *os.File, size int64) (int64, error) {
-	buf := make([]byte, min(size, logChunk))
-	for end := size; end > 0; {
-		n := min(end, logChunk)
-		if _, err := f.ReadAt(buf[:n], end-n); err != nil && !errors.Is(err, io.EOF) {
-			return 0, err
+// logBounds is where the records to read of the file's first size bytes begin and end, in one scan back from
+// its end: they end just after its last newline (what follows is still being written) and begin with the last
+// tail non-empty lines (at 0 for a negative tail, or when there are no more).
+func logBounds(f *os.File, size, tail int64) (start, end int64, err error) {
+	end = -1
+	var lineEnd, seen int64 // the end of the line being scanned back over, its newline included
+	err = eachNewlineBack(f, size, func(at int64) bool {
+		if end < 0 {
+			end, lineEnd = at+1, at+1
+			if tail == 0 {
+				start = end
+			}
+			return tail > 0
 		}
-		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
-			return end - n + int64(i) + 1, nil
+		begin := at + 1
+		if lineEnd-begin > 1 { // more than its newline
+			if seen++; seen == tail {
+				start = begin
+				return false
+			}
 		}
-		end -= n
+		lineEnd = begin
+		return true
+	})
+	if end < 0 {
+		return 0, 0, err
 	}
-	return 0, nil
+	return start, end, err
 }
 
-// tailStart is where the last tail non-empty lines of the file's complete lines (up to end, just after a
-// newline) begin; 0 when there are no more than tail.
-func tailStart(f *os.File, end, tail int64) (int64, error) {
-	if tail == 0 || end == 0 {
-		return end, nil
-	}
-	buf := make([]byte, min(end, logChunk))
-	var seen int64
-	lineEnd := end // the end of the line being scanned back over, its newline included
-	// The byte at end-1 is that line's newline: the scan starts before it.
-	for pos := end - 1; pos > 0; {
+// eachNewlineBack calls fn with the offset of each newline of the file's first size bytes, the last first,
+// until fn returns false.
+func eachNewlineBack(f *os.File, size int64, fn func(at int64) bool) error {
+	buf := make([]byte, min(size, logChunk))
+	for pos := size; pos > 0; {
 		n := min(pos, logChunk)
 		if _, err := f.ReadAt(buf[:n], pos-n); err != nil && !errors.Is(err, io.EOF) {
-			return 0, err
+			return err
 		}
 		for i := n - 1; i >= 0; i-- {
-			if buf[i] != '\n' {
-				continue
+			if buf[i] == '\n' && !fn(pos-n+int64(i)) {
+				return nil
 			}
-			begin := pos - n + int64(i) + 1
-			if lineEnd-begin > 1 { // more than its newline
-				if seen++; seen == tail {
-					return begin, nil
-				}
-			}
-			lineEnd = begin
 		}
 		pos -= n
 	}
-	return 0, nil
+	return nil
 }
 
 // logFileReader reads the selected records of an output log a line at a time.
