@@ -75,6 +75,7 @@ func (b *Backend) RemoveContainer(ctx context.Context, id string, force bool) er
 	b.log.Info("removed containerVM", "container", id, "vm", c.vmName)
 	b.ctr.refs.Delete(id) // the VM is gone; keep the hint map from growing with removed containers
 	b.ctr.tasks.forgetContainer(id)
+	b.ctr.starting.Delete(id)
 	b.publishContainer(c, "destroy", nil)
 	return nil
 }

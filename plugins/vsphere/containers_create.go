@@ -332,7 +332,7 @@ func (b *Backend) createdVM(ref types.ManagedObjectReference, spec types.Virtual
 	if id := c.id(); id != "" && c.vmx != "" {
 		b.ctr.folders.LoadOrStore(id, c.folder())
 	}
-	return b.withStart(c)
+	return c // a new VM has not booted: no start of it can be under way (withStart)
 }
 
 // vmFolder is the datacenter's VM folder, looked up once: a datacenter keeps its VM folder for life.

@@ -65,8 +65,13 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 	spec.ExtraConfig = extraConfigChange(kv).ExtraConfig
 	// Until the power-on ends, the counted boot reads as starting (withStart), not as a VM that went off
 	// without its guest's word: a wait or an inspect in between must not see exit code 137.
-	b.ctr.starting.Store(id, boot)
-	defer b.ctr.starting.Delete(id)
+	b.ctr.starting.Store(id, startMark{boot: boot})
+	powered := false
+	defer func() {
+		if !powered {
+			b.ctr.starting.Delete(id)
+		}
+	}()
 	if err := b.reconfigure(ctx, c, spec); err != nil {
 		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
@@ -82,7 +87,10 @@ func (b *Backend) StartContainer(ctx context.Context, id string) (*models.Contai
 		_ = b.reconfigure(context.WithoutCancel(ctx), c, undo)
 		return nil, fmt.Errorf("container %s: %w", id, classify(err, "power on "+c.vmName))
 	}
-	b.ctr.starting.Delete(id) // the VM is on: its power state speaks for the boot from now on
+	// The VM is on: its power state speaks for the boot in the reads that begin from now on. A read begun
+	// before may have seen it off, and still reads as starting.
+	powered = true
+	b.ctr.starting.Store(id, startMark{boot: boot, ended: b.ctr.readSeq.Load()})
 	b.publishContainer(c, "start", nil)
 	wctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()

@@ -41,9 +41,10 @@ type containerRuntime struct {
 	tasks taskTable
 	// logs are the logs being followed, which a removal reads to the end for them (logs_followers.go).
 	logs logFollowers
-	// starting maps the ID of a container this process is starting to the boot it counted (an int), from
-	// the reconfigure that counts the boot until its power-on has ended. In that window the VM is off with
-	// no status of the new boot, which alone would read as a process that died with its VM (exitKilled).
+	// starting maps the ID of a container this process started to a startMark: the boot it counted, from
+	// the reconfigure that counts the boot, and once its power-on has ended, the readSeq then. In that window
+	// the VM is off with no status of the new boot, which alone would read as a process that died with its
+	// VM (exitKilled); and so does a read that began in it and answers after it.
 	starting sync.Map
 	// started are the tethers' notices that a boot's process has started, before its status is written.
 	started startedNotices
@@ -53,10 +54,21 @@ type containerRuntime struct {
 	vmFolder atomic.Pointer[object.Folder]
 }
 
-// withStart marks c when this process is powering its VM on for its current boot.
-func (b *Backend) withStart(c *containerVM) *containerVM {
-	if boot, ok := b.ctr.starting.Load(c.id()); ok && boot.(int) == c.boot() && c.boot() > 0 {
-		c.poweringOn = true
+// startMark is a start of this process (containers.starting): the boot it counted, and the readSeq when its
+// power-on ended (0 while it goes on).
+type startMark struct {
+	boot  int
+	ended uint64
+}
+
+// withStart marks c, read by a read that began at readSeq seq, when this process was powering its VM on for
+// its current boot at any moment of that read: a read sent before the power-on ended may answer after it,
+// with the VM still off.
+func (b *Backend) withStart(c *containerVM, seq uint64) *containerVM {
+	if v, ok := b.ctr.starting.Load(c.id()); ok && c.boot() > 0 {
+		if m := v.(startMark); m.boot == c.boot() && (m.ended == 0 || seq <= m.ended) {
+			c.poweringOn = true
+		}
 	}
 	return c
 }

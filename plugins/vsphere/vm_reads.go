@@ -174,9 +174,8 @@ func (b *Backend) describeVM(ctx context.Context, ref types.ManagedObjectReferen
 	if p, seq, found := b.ctr.probes.one(ref); found && !b.ctr.reads.noProbe.Load() {
 		// The last probe of the pool or of this VM is still what vSphere would say.
 		if c, ok := b.ctr.reads.describe(p); ok {
-			c = b.withStart(c)
 			c.seq = seq
-			return c, nil
+			return b.withStart(c, seq), nil
 		}
 	}
 	return b.probeVM(ctx, ref)
@@ -190,9 +189,8 @@ func (b *Backend) newborn(ref types.ManagedObjectReference) (*containerVM, bool)
 	if !ok {
 		return nil, false
 	}
-	c = b.withStart(c)
 	c.seq = seq
-	return c, true
+	return b.withStart(c, seq), true
 }
 
 // readVMOrNewborn is readVM, answered without a round trip for a VM this process has just created
@@ -227,9 +225,8 @@ func (b *Backend) probeVM(ctx context.Context, ref types.ManagedObjectReference)
 		p := newVMProbe(res.Returnval[0])
 		b.ctr.probes.keepOne(start, p)
 		if c, ok := b.ctr.reads.describe(p); ok {
-			c = b.withStart(c)
 			c.seq = seq
-			return c, nil
+			return b.withStart(c, seq), nil
 		}
 	}
 	return b.readVM(ctx, ref)
@@ -241,12 +238,13 @@ func (b *Backend) poolVMs(ctx context.Context) ([]*containerVM, error) {
 	if b.ctr.reads.noProbe.Load() {
 		return b.readPool(ctx)
 	}
-	probes, _, kept := b.ctr.probes.current()
+	probes, seq, kept := b.ctr.probes.current()
 	if !kept {
 		if b.log.Enabled(ctx, slog.LevelDebug) {
 			b.log.Debug("probing the pool", "why", b.ctr.probes.notKept())
 		}
 		start := b.beginProbe()
+		seq = start.seq
 		var err error
 		if probes, err = b.probePool(ctx); err != nil {
 			// A server that refuses the probe (its keyed path) still answers the full read of the pool.
@@ -264,6 +262,7 @@ func (b *Backend) poolVMs(ctx context.Context) ([]*containerVM, error) {
 	for _, p := range probes {
 		present[p.ref] = true
 		if c, ok := b.ctr.reads.describe(p); ok {
+			c.seq = seq
 			out = append(out, c)
 		} else {
 			changed = append(changed, p.ref)
@@ -284,6 +283,7 @@ func (b *Backend) poolVMs(ctx context.Context) ([]*containerVM, error) {
 
 // readPool reads fullProperties of every VM of the pool in one retrieval, and keeps each read.
 func (b *Backend) readPool(ctx context.Context) ([]*containerVM, error) {
+	seq := b.ctr.readSeq.Add(1)
 	res, err := b.collector().RetrieveProperties(ctx, b.poolRetrieval(fullProperties))
 	if err != nil {
 		return nil, classify(err, "list the containerVMs of pool "+b.where.pool.InventoryPath)
@@ -294,7 +294,9 @@ func (b *Backend) readPool(ctx context.Context) ([]*containerVM, error) {
 	}
 	out := make([]*containerVM, 0, len(vms))
 	for i := range vms {
-		out = append(out, b.keepRead(&vms[i]))
+		c := b.keepRead(&vms[i])
+		c.seq = seq
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -352,6 +354,7 @@ func (b *Backend) readVMs(ctx context.Context, refs []types.ManagedObjectReferen
 	for _, ref := range refs {
 		spec.ObjectSet = append(spec.ObjectSet, types.ObjectSpec{Obj: ref})
 	}
+	seq := b.ctr.readSeq.Add(1)
 	res, err := b.collector().RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{spec}})
 	if err != nil {
 		return nil, classify(err, "read the containerVMs of pool "+b.where.pool.InventoryPath)
@@ -362,7 +365,9 @@ func (b *Backend) readVMs(ctx context.Context, refs []types.ManagedObjectReferen
 	}
 	out := make([]*containerVM, 0, len(vms))
 	for i := range vms {
-		out = append(out, b.keepRead(&vms[i]))
+		c := b.keepRead(&vms[i])
+		c.seq = seq
+		out = append(out, c)
 	}
 	return out, nil
 }
