@@ -255,7 +255,7 @@ func (b *Backend) containerVMs(ctx context.Context) ([]*containerVM, error) {
 	out := make([]*containerVM, 0, len(vms))
 	present := make(map[string]bool, len(vms))
 	for _, vm := range vms {
-		if c := b.withStart(vm, vm.seq); c.id() != "" {
+		if c := b.withStart(vm); c.id() != "" {
 			out = append(out, c)
 			b.ctr.refs.Store(c.id(), c.ref)
 			present[c.id()] = true
@@ -318,8 +318,9 @@ func (b *Backend) readVM(ctx context.Context, ref types.ManagedObjectReference) 
 	if err := b.collector().RetrieveOne(ctx, ref, fullProperties, &m); err != nil {
 		return nil, classify(err, "read "+ref.String())
 	}
-	c := b.withStart(b.keepRead(&m), seq)
+	c := b.keepRead(&m)
 	c.seq = seq
+	c = b.withStart(c)
 	if m.Config != nil {
 		c.version = m.Config.ChangeVersion
 		b.ctr.probes.observe(probeOf(c, c.version), seq)

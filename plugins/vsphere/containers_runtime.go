@@ -61,12 +61,12 @@ type startMark struct {
 	ended uint64
 }
 
-// withStart marks c, read by a read that began at readSeq seq, when this process was powering its VM on for
-// its current boot at any moment of that read: a read sent before the power-on ended may answer after it,
-// with the VM still off.
-func (b *Backend) withStart(c *containerVM, seq uint64) *containerVM {
+// withStart marks c when this process was powering its VM on for its current boot at any moment of the read
+// c comes from (c.seq, which must be set): a read sent before the power-on ended may answer after it, with the
+// VM still off.
+func (b *Backend) withStart(c *containerVM) *containerVM {
 	if v, ok := b.ctr.starting.Load(c.id()); ok && c.boot() > 0 {
-		if m := v.(startMark); m.boot == c.boot() && (m.ended == 0 || seq <= m.ended) {
+		if m := v.(startMark); m.boot == c.boot() && (m.ended == 0 || c.seq <= m.ended) {
 			c.poweringOn = true
 		}
 	}

@@ -175,7 +175,7 @@ func (b *Backend) describeVM(ctx context.Context, ref types.ManagedObjectReferen
 		// The last probe of the pool or of this VM is still what vSphere would say.
 		if c, ok := b.ctr.reads.describe(p); ok {
 			c.seq = seq
-			return b.withStart(c, seq), nil
+			return b.withStart(c), nil
 		}
 	}
 	return b.probeVM(ctx, ref)
@@ -190,7 +190,7 @@ func (b *Backend) newborn(ref types.ManagedObjectReference) (*containerVM, bool)
 		return nil, false
 	}
 	c.seq = seq
-	return b.withStart(c, seq), true
+	return b.withStart(c), true
 }
 
 // readVMOrNewborn is readVM, answered without a round trip for a VM this process has just created
@@ -226,7 +226,7 @@ func (b *Backend) probeVM(ctx context.Context, ref types.ManagedObjectReference)
 		b.ctr.probes.keepOne(start, p)
 		if c, ok := b.ctr.reads.describe(p); ok {
 			c.seq = seq
-			return b.withStart(c, seq), nil
+			return b.withStart(c), nil
 		}
 	}
 	return b.readVM(ctx, ref)
